@@ -1,0 +1,113 @@
+/**
+ * Shapes of the JSON blobs stored in the database.
+ *
+ * SQLite keeps them as text, so nothing but these schemas stands between a run written by an older
+ * build (or edited by hand) and the scoring side that projects new tiles through the stored PCA and
+ * estimator. Only the fields the readers depend on are pinned; each estimator's own learned state
+ * stays opaque (it is checked by that estimator's `fromJSON`), and extra keys pass through so that a
+ * newer writer does not break an older reader.
+ */
+import { z } from 'zod';
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const vector = z.array(finite);
+
+export const runSettingsSchema = z.looseObject({
+  /** How the bottleneck's spatial grid was reduced to one vector per patch ('mean', 'max', …). */
+  pooling: z.string().min(1),
+  /** What IoU an empty patch (no ground truth, no prediction) gets: null (default), 1 or 0 (the paper's artefact). */
+  emptyPolicy: z.enum(['null', 'one', 'zero']),
+  seed: z.number().int(),
+  /** Principal components kept; the IoU estimator reads the first 9 of them. */
+  nComponents: z.number().int().positive(),
+});
+
+export const pcaStateSchema = z
+  .looseObject({
+    /** nComponents rows of `dims` values each. */
+    basis: z.array(vector).min(1),
+    mean: vector,
+    explainedVariance: vector,
+    explainedVarianceRatio: vector.optional(),
+  })
+  .superRefine((pca, ctx) => {
+    pca.basis.forEach((row, i) => {
+      if (row.length !== pca.mean.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['basis', i],
+          message: `basis row ${i} has ${row.length} values but mean has ${pca.mean.length}; every row must span the activation dims`,
+        });
+      }
+    });
+    if (pca.explainedVariance.length !== pca.basis.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['explainedVariance'],
+        message: `explainedVariance has ${pca.explainedVariance.length} values for ${pca.basis.length} components`,
+      });
+    }
+  });
+
+const regressionScoreSchema = z.looseObject({ r2: finite, mae: finite });
+
+export const estimatorStateSchema = z.looseObject({
+  /** The MLP's learned state as its own `toJSON` wrote it. */
+  state: z.unknown().refine((s) => s !== undefined && s !== null, 'the estimator state is missing'),
+  /** Scores on the held-out split (15 % by default)… */
+  heldOut: regressionScoreSchema.extend({ n: z.number().int().nonnegative() }),
+  /** …always shown beside a predictor that answers the training mean, so a useless surface is visible. */
+  meanPredictor: regressionScoreSchema,
+});
+
+export const kmeansStateSchema = z
+  .looseObject({
+    sweep: z.array(z.looseObject({ k: z.number().int().min(1), silhouette: finite })),
+    chosenK: z.number().int().min(1),
+    silhouette: finite,
+    centroids: z.array(vector).min(1),
+  })
+  .refine((km) => km.centroids.length === km.chosenK, {
+    path: ['centroids'],
+    message: 'kmeans must store one centroid per cluster (centroids.length === chosenK)',
+  });
+
+export const dbscanStateSchema = z.looseObject({
+  eps: finite,
+  minSamples: z.number().int().positive(),
+  nClusters: z.number().int().nonnegative(),
+  noiseCount: z.number().int().nonnegative(),
+});
+
+export const urbanisedStateSchema = z.looseObject({
+  clusters: z.array(z.number().int().nonnegative()),
+  threshold: finite,
+  /** A sentence a person can read: why these clusters count as urbanised. */
+  reason: z.string().min(1),
+});
+
+export const noveltyStateSchema = z.looseObject({
+  method: z.string().min(1),
+});
+
+/** Stage name → milliseconds. */
+export const timingsSchema = z.record(z.string(), finite);
+
+export const modelSidecarSchema = z.record(z.string(), z.unknown());
+export const datasetSourceSchema = z.record(z.string(), z.unknown());
+export const patchPhenomenaSchema = z.array(z.string().min(1));
+export const clusterRepresentativesSchema = z.array(z.number().int().nonnegative());
+export const clusterCentroidSchema = vector;
+
+export type RunSettings = z.infer<typeof runSettingsSchema>;
+export type PcaState = z.infer<typeof pcaStateSchema>;
+export type EstimatorState = z.infer<typeof estimatorStateSchema>;
+export type KmeansState = z.infer<typeof kmeansStateSchema>;
+export type DbscanState = z.infer<typeof dbscanStateSchema>;
+export type UrbanisedState = z.infer<typeof urbanisedStateSchema>;
+export type NoveltyState = z.infer<typeof noveltyStateSchema>;
+export type Timings = z.infer<typeof timingsSchema>;
+export type ModelSidecar = z.infer<typeof modelSidecarSchema>;
+export type DatasetSource = z.infer<typeof datasetSourceSchema>;
+export type PatchPhenomena = z.infer<typeof patchPhenomenaSchema>;
+export type ClusterRepresentatives = z.infer<typeof clusterRepresentativesSchema>;

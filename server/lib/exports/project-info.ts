@@ -1,0 +1,60 @@
+/**
+ * What every export needs to know about the project besides its tiles: the name managers see, the
+ * imagery volunteers will swipe through, and which model and run scored the tiles.
+ */
+import { z } from 'zod';
+import { DEFAULT_TIER_THRESHOLDS, tierOf, type TierThresholds } from '../scoring/priority.ts';
+import type { ScoredTile, Tier } from '../scoring/scored-tile.ts';
+
+export const exportProjectSchema = z.object({
+  name: z.string().min(1),
+  imagery: z.object({
+    name: z.string().min(1),
+    /** XYZ template with {z}/{x}/{y} (or {quad_key}), as MapSwipe's custom tile server takes it. */
+    url: z.string().min(1),
+    credits: z.string(),
+  }),
+  model: z.object({ id: z.string().min(1), name: z.string().min(1), version: z.string().min(1) }),
+  runId: z.union([z.string().min(1), z.number().int()]),
+  /** What volunteers look for, e.g. "buildings". */
+  lookFor: z.string().min(1),
+  zoom: z.number().int().min(1).max(22),
+});
+
+export type ExportProject = z.infer<typeof exportProjectSchema>;
+
+export class ExportError extends Error {
+  override name = 'ExportError';
+}
+
+export function checkProject(project: unknown): ExportProject {
+  const parsed = exportProjectSchema.safeParse(project);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ExportError(
+      `project info: ${issue.path.join('.') || '(root)'} — ${issue.message}; fill it in before exporting`,
+    );
+  }
+  return parsed.data;
+}
+
+/** The stored tier, or the one its priority earns; tiles without imagery never go to volunteers. */
+export function tierFor(
+  tile: Pick<ScoredTile, 'tier' | 'priority' | 'status'>,
+  thresholds: TierThresholds = DEFAULT_TIER_THRESHOLDS,
+): Tier {
+  if (tile.status === 'missing') return 'skip';
+  return tile.tier ?? tierOf(tile.priority, thresholds);
+}
+
+export function checkZoom(tile: { z: number; taskId: string }, zoom: number): void {
+  if (tile.z !== zoom) {
+    throw new ExportError(
+      `tile ${tile.taskId} is at zoom ${tile.z} but the project is at zoom ${zoom}; export tiles scored at the project's zoom`,
+    );
+  }
+}
+
+export function round6(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
+}

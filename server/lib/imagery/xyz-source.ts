@@ -1,0 +1,342 @@
+/**
+ * Tiles from an XYZ / TMS / Bing-quadkey tile server, fetched with a cap on requests in flight,
+ * a per-request timeout, retries with backoff on transient failures, and an optional disk cache.
+ *
+ * What a server answers is checked, not trusted: many answer an error page or a placeholder with
+ * status 200, which would otherwise be scored as if it were imagery.
+ */
+import { tileBounds, tileToQuadkey } from '../geo/tiles.ts';
+import { retry, Semaphore } from './retry.ts';
+import {
+  describeLeadingBytes,
+  ImageryError,
+  invalidTile,
+  isValidTile,
+  sniffImageType,
+  throwIfAborted,
+  type BBox,
+  type ImagerySource,
+  type TileFetch,
+  type XyzSpec,
+} from './source.ts';
+import { TileCache } from './tile-cache.ts';
+
+export const XYZ_DEFAULTS = {
+  concurrency: 4,
+  retries: 3,
+  timeoutMs: 15_000,
+  retryBaseMs: 250,
+  retryMaxMs: 10_000,
+  subdomains: ['a', 'b', 'c'],
+  minZoom: 0,
+  maxZoom: 22,
+  /** A 256-px tile is rarely over 200 KB; anything past this is not a tile. */
+  maxBodyBytes: 16 * 1024 * 1024,
+} as const;
+
+const PLACEHOLDER = /\{([^}]*)\}/g;
+const KNOWN = new Set(['z', 'x', 'y', '-y', 'quadkey', 's']);
+
+/**
+ * Checks a URL template and returns it: http(s) only (a URL must never make us read a local
+ * file), only known placeholders, and enough of them to address a tile.
+ */
+export function parseUrlTemplate(template: string): string {
+  const found = new Set<string>();
+  for (const m of template.matchAll(PLACEHOLDER)) {
+    if (!KNOWN.has(m[1])) {
+      throw new ImageryError(
+        `URL template ${template} has an unknown placeholder {${m[1]}}; use {z} {x} {y}, {-y} (TMS), {quadkey} (Bing) or {s} (subdomain)`,
+      );
+    }
+    found.add(m[1]);
+  }
+  const xyz = found.has('z') && found.has('x') && (found.has('y') || found.has('-y'));
+  if (!xyz && !found.has('quadkey')) {
+    throw new ImageryError(
+      `URL template ${template} does not address a tile; it needs {z}, {x} and {y} (or {-y} for TMS), or {quadkey}`,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(template.replace(PLACEHOLDER, (_, name: string) => (name === 's' ? 'a' : '0')));
+  } catch {
+    throw new ImageryError(
+      `URL template ${template} is not a valid URL; give an absolute http(s) URL such as https://tile.example.org/{z}/{x}/{y}.png`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ImageryError(
+      `URL template ${template} uses ${url.protocol}; only http and https tile servers are allowed (serve local tiles as a PMTiles archive)`,
+    );
+  }
+  return template;
+}
+
+/**
+ * The URL of one tile. The subdomain is a function of the tile, not a rotation, so the same tile
+ * always has the same URL and the cache finds it again.
+ */
+export function expandUrlTemplate(
+  template: string,
+  z: number,
+  x: number,
+  y: number,
+  subdomains: readonly string[] = XYZ_DEFAULTS.subdomains,
+): string {
+  return template.replace(PLACEHOLDER, (_, name: string) => {
+    switch (name) {
+      case 'z':
+        return String(z);
+      case 'x':
+        return String(x);
+      case 'y':
+        return String(y);
+      case '-y':
+        return String(2 ** z - 1 - y);
+      case 'quadkey':
+        return tileToQuadkey(z, x, y);
+      case 's':
+        return subdomains[(x + y) % subdomains.length];
+      default:
+        return `{${name}}`;
+    }
+  });
+}
+
+/** What one HTTP attempt came to, and whether another attempt could change it. */
+interface Attempt {
+  fetch: TileFetch;
+  retryable: boolean;
+}
+
+export interface XyzStats {
+  /** HTTP requests sent, retries included. */
+  requests: number;
+  retries: number;
+  cacheHits: number;
+}
+
+export class XyzSource implements ImagerySource {
+  readonly kind = 'xyz' as const;
+  readonly id: string;
+  readonly attribution?: string;
+  readonly bounds?: BBox;
+  readonly minZoom: number;
+  readonly maxZoom: number;
+  readonly stats: XyzStats = { requests: 0, retries: 0, cacheHits: 0 };
+  private readonly template: string;
+  private readonly host: string;
+  private readonly slots: Semaphore;
+
+  constructor(
+    private readonly spec: XyzSpec,
+    private readonly cache: TileCache | undefined,
+    /** Injectable so that tests can make backoff deterministic. */
+    private readonly random: () => number = Math.random,
+  ) {
+    this.template = parseUrlTemplate(spec.url);
+    this.host = new URL(expandUrlTemplate(this.template, 0, 0, 0, spec.subdomains)).host;
+    this.id = spec.id ?? `xyz:${this.host}`;
+    this.attribution = spec.attribution;
+    this.bounds = spec.bounds as BBox | undefined;
+    this.minZoom = spec.minZoom ?? XYZ_DEFAULTS.minZoom;
+    this.maxZoom = spec.maxZoom ?? XYZ_DEFAULTS.maxZoom;
+    if (this.minZoom > this.maxZoom) {
+      throw new ImageryError(
+        `XYZ source ${this.id} has minZoom ${this.minZoom} above maxZoom ${this.maxZoom}; swap them`,
+      );
+    }
+    this.slots = new Semaphore(spec.concurrency ?? XYZ_DEFAULTS.concurrency);
+  }
+
+  urlFor(z: number, x: number, y: number): string {
+    return expandUrlTemplate(this.template, z, x, y, this.spec.subdomains);
+  }
+
+  async getTile(z: number, x: number, y: number, signal?: AbortSignal): Promise<TileFetch> {
+    if (!isValidTile(z, x, y)) return invalidTile(z, x, y);
+    throwIfAborted(signal);
+    if (z < this.minZoom || z > this.maxZoom) {
+      return {
+        status: 'missing',
+        reason: `zoom ${z} is outside ${this.id}'s zoom range ${this.minZoom}..${this.maxZoom}`,
+      };
+    }
+    if (this.bounds && !intersects(this.bounds, tileBounds(z, x, y))) {
+      return { status: 'missing', reason: `tile ${z}/${x}/${y} lies outside ${this.id}'s bounds` };
+    }
+    const url = this.urlFor(z, x, y);
+    const cached = await this.cache?.get(url);
+    const cachedType = cached && sniffImageType(cached);
+    if (cached && cachedType) {
+      this.stats.cacheHits++;
+      return { status: 'ok', bytes: cached, contentType: cachedType };
+    }
+    const { value, attempts } = await retry(
+      () => this.slots.run(() => this.fetchOnce(url, z, x, y, signal), signal),
+      (a) => a.retryable,
+      {
+        retries: this.spec.retries ?? XYZ_DEFAULTS.retries,
+        baseMs: this.spec.retryBaseMs ?? XYZ_DEFAULTS.retryBaseMs,
+        maxMs: XYZ_DEFAULTS.retryMaxMs,
+        random: this.random,
+        signal,
+        onRetry: () => this.stats.retries++,
+      },
+    );
+    const result = value.fetch;
+    if (result.status === 'ok') {
+      await this.cache?.put(url, result.bytes);
+      return result;
+    }
+    if (value.retryable && attempts > 1)
+      return { ...result, reason: `${result.reason} (gave up after ${attempts} attempts)` };
+    return result;
+  }
+
+  async close(): Promise<void> {
+    // Nothing held open: fetch keeps no per-source connections we own, and the cache is files.
+  }
+
+  private async fetchOnce(
+    url: string,
+    z: number,
+    x: number,
+    y: number,
+    signal?: AbortSignal,
+  ): Promise<Attempt> {
+    throwIfAborted(signal);
+    const timeoutMs = this.spec.timeoutMs ?? XYZ_DEFAULTS.timeoutMs;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    const tile = `tile ${z}/${x}/${y}`;
+    this.stats.requests++;
+    try {
+      const res = await fetch(url, { headers: this.spec.headers, signal: combined, redirect: 'follow' });
+      // The body is read under the same timeout: a server may send headers quickly and stall.
+      const body = await readBody(res, XYZ_DEFAULTS.maxBodyBytes);
+      if (body === undefined) {
+        return {
+          retryable: false,
+          fetch: {
+            status: 'undecodable',
+            reason: `${this.host} answered more than ${XYZ_DEFAULTS.maxBodyBytes} bytes for ${tile}; that is not a map tile`,
+          },
+        };
+      }
+      return classify(res, body, `${this.host} for ${tile}`);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      if (timeout.signal.aborted) {
+        return {
+          retryable: true,
+          fetch: { status: 'error', reason: `${this.host} did not answer ${tile} within ${timeoutMs} ms` },
+        };
+      }
+      const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      return {
+        retryable: true,
+        fetch: { status: 'error', reason: `network error fetching ${tile} from ${this.host}: ${cause}` },
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+async function readBody(res: Response, limit: number): Promise<Uint8Array | undefined> {
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > limit) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  if (!res.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function classify(res: Response, body: Uint8Array, where: string): Attempt {
+  const status = res.status;
+  if (status === 404 || status === 410 || status === 204) {
+    return {
+      retryable: false,
+      fetch: { status: 'missing', reason: `${where}: ${status} ${res.statusText}`.trim() },
+    };
+  }
+  if (status === 408 || status === 429 || status >= 500) {
+    return {
+      retryable: true,
+      fetch: { status: 'error', reason: `${where}: ${status} ${res.statusText}`.trim() },
+    };
+  }
+  if (status < 200 || status >= 300) {
+    return {
+      retryable: false,
+      fetch: {
+        status: 'error',
+        reason: `${where}: ${status} ${res.statusText}; check the URL template and the headers (an API key?)`,
+      },
+    };
+  }
+  const declared = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  // Object stores often label tiles application/octet-stream; the bytes decide in that case.
+  const mayBeImage =
+    declared === '' || declared.startsWith('image/') || declared === 'application/octet-stream';
+  if (!mayBeImage) {
+    const label = declared === 'text/html' ? 'HTML' : declared;
+    return {
+      retryable: false,
+      fetch: { status: 'undecodable', reason: `${where}: server answered ${label}: ${textPreview(body)}` },
+    };
+  }
+  const sniffed = sniffImageType(body);
+  if (!sniffed) {
+    return {
+      retryable: false,
+      fetch: {
+        status: 'undecodable',
+        reason: `${where}: bytes are not JPEG, PNG or WebP (${describeLeadingBytes(body)}, labelled ${declared || 'without a content type'})`,
+      },
+    };
+  }
+  return { retryable: false, fetch: { status: 'ok', bytes: body, contentType: sniffed } };
+}
+
+function textPreview(body: Uint8Array): string {
+  const text = new TextDecoder('utf-8', { fatal: false })
+    .decode(body.subarray(0, 400))
+    .replace(/\s+/g, ' ')
+    .trim();
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+}
+
+function intersects(a: BBox, b: BBox): boolean {
+  return a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+}
+
+export async function createXyzSource(spec: XyzSpec): Promise<XyzSource> {
+  const cache = spec.cacheDir
+    ? await TileCache.open(spec.cacheDir, { maxBytes: spec.cacheMaxBytes })
+    : undefined;
+  return new XyzSource(spec, cache);
+}

@@ -1,0 +1,144 @@
+/**
+ * Priority: the order in which volunteers should see tiles.
+ *
+ * A manager wants volunteers on two kinds of tile: those that probably hold buildings, and those where
+ * the model's "no building" cannot be believed. Both are read as one number, the probability that the
+ * tile holds a building once we account for how far the model can be trusted there:
+ *
+ *   trust     = min(1, iouHat / trustedIou) · (1 − noveltyDiscount · max(0, novelty − noveltyFloor) / (100 − noveltyFloor))
+ *   prior     = untrustedPrior / (1 + urbanDistance / urbanScale)      (untrustedPrior without urbanScale)
+ *   priority  = trust · buildingProb + (1 − trust) · prior
+ *
+ * Why these pieces:
+ * - iouHat (the smoothed IoU of the paper's latent-space surface) says how well the model segmented
+ *   training tiles that looked like this one inside the network. It is the weight we give the model's
+ *   own buildingProb. IoU is harsh on small objects — a tile whose buildings are all found with
+ *   slightly loose outlines still scores well below 1 — so an iouHat of `trustedIou` (0.8 by default)
+ *   already counts as full trust.
+ * - The surface is fitted on the training set; where a tile lies outside it, the surface extrapolates
+ *   and its iouHat is itself untrustworthy. novelty is the percentile of the tile's distance among the
+ *   training set's own distances, so half the training tiles sit above 50 by construction: only the
+ *   part beyond `noveltyFloor` erodes the trust, fully (by noveltyDiscount) at the 100th percentile.
+ * - Where the model is not trusted, its buildingProb says nothing and we fall back to a prior. Without
+ *   other information that is 0.5 (either way is equally likely, so the tile is worth a look). The latent
+ *   distance to the urbanised clusters refines it when the caller gives a scale for that distance
+ *   (e.g. the median distance of the training tiles): tiles that look nothing like a settlement to the
+ *   network are less likely to hold one.
+ *
+ * The properties the ordering keeps (tested): priority rises with buildingProb whenever the model is
+ * trusted at all; an untrusted empty tile outranks a trusted empty one; a confidently empty tile
+ * (buildingProb 0, iouHat ≥ trustedIou, novelty ≤ noveltyFloor) gets 0 and ranks last.
+ */
+import type { Tier } from './scored-tile.ts';
+
+export interface PriorityInputs {
+  buildingProb: number;
+  iouHat: number;
+  /** 0..100 */
+  novelty: number;
+  urbanDistance: number;
+}
+
+export interface PriorityWeights {
+  /** Smoothed IoU at and above which the model counts as fully trusted. */
+  trustedIou: number;
+  /** Novelty percentile below which a tile counts as typical of the training set. */
+  noveltyFloor: number;
+  /** How much full novelty (100) erodes trust, 0..1. */
+  noveltyDiscount: number;
+  /** Probability of a building assumed where the model cannot be trusted, 0..1. */
+  untrustedPrior: number;
+  /** Latent distance at which the prior halves; leave out to ignore urbanDistance. */
+  urbanScale?: number;
+}
+
+export const DEFAULT_PRIORITY_WEIGHTS: PriorityWeights = {
+  trustedIou: 0.8,
+  noveltyFloor: 50,
+  noveltyDiscount: 0.8,
+  untrustedPrior: 0.5,
+};
+
+export class PriorityError extends Error {
+  override name = 'PriorityError';
+}
+
+function unit(name: string, v: number, max = 1): number {
+  if (!Number.isFinite(v) || v < 0 || v > max) {
+    throw new PriorityError(
+      `${name} = ${v} is outside 0..${max}; score the tile again or fix the stored value`,
+    );
+  }
+  return v;
+}
+
+export function modelTrust(
+  iouHat: number,
+  novelty: number,
+  weights: PriorityWeights = DEFAULT_PRIORITY_WEIGHTS,
+): number {
+  const { trustedIou, noveltyFloor, noveltyDiscount } = weights;
+  if (!(trustedIou > 0 && trustedIou <= 1))
+    throw new PriorityError(`trustedIou = ${trustedIou} must lie in (0, 1]`);
+  if (!(noveltyFloor >= 0 && noveltyFloor < 100))
+    throw new PriorityError(`noveltyFloor = ${noveltyFloor} must lie in [0, 100)`);
+  unit('noveltyDiscount', noveltyDiscount);
+  const beyond = Math.max(0, unit('novelty', novelty, 100) - noveltyFloor) / (100 - noveltyFloor);
+  return Math.min(1, unit('iouHat', iouHat) / trustedIou) * (1 - noveltyDiscount * beyond);
+}
+
+export function computePriority(inputs: PriorityInputs, weights: Partial<PriorityWeights> = {}): number {
+  const w = { ...DEFAULT_PRIORITY_WEIGHTS, ...weights };
+  unit('untrustedPrior', w.untrustedPrior);
+  const p = unit('buildingProb', inputs.buildingProb);
+  const trust = modelTrust(inputs.iouHat, inputs.novelty, w);
+  let prior = w.untrustedPrior;
+  if (w.urbanScale !== undefined) {
+    if (!(w.urbanScale > 0))
+      throw new PriorityError(`urbanScale = ${w.urbanScale} must be a positive latent distance`);
+    if (!(inputs.urbanDistance >= 0)) {
+      throw new PriorityError(
+        `urbanDistance = ${inputs.urbanDistance} must be a non-negative latent distance`,
+      );
+    }
+    prior = w.untrustedPrior / (1 + inputs.urbanDistance / w.urbanScale);
+  }
+  return Math.min(1, Math.max(0, trust * p + (1 - trust) * prior));
+}
+
+export interface TierThresholds {
+  /** priority ≥ high → 'high' */
+  high: number;
+  medium: number;
+  /** priority < low → 'skip' */
+  low: number;
+}
+
+/**
+ * With the default weights a wholly untrusted tile scores about 0.5, so 'high' holds the likely-building
+ * tiles and the untrusted ones; 'skip' is below a 5 % chance of a building.
+ */
+export const DEFAULT_TIER_THRESHOLDS: TierThresholds = { high: 0.4, medium: 0.15, low: 0.05 };
+
+export function tierOf(priority: number, thresholds: TierThresholds = DEFAULT_TIER_THRESHOLDS): Tier {
+  const { high, medium, low } = thresholds;
+  if (!(high >= medium && medium >= low)) {
+    throw new PriorityError(
+      `tier thresholds must satisfy high ≥ medium ≥ low (got ${high}, ${medium}, ${low})`,
+    );
+  }
+  if (priority >= high) return 'high';
+  if (priority >= medium) return 'medium';
+  if (priority >= low) return 'low';
+  return 'skip';
+}
+
+/** Tiles whose imagery is missing cannot be judged by volunteers either, so they never go out. */
+export function* assignTiers<T extends { priority: number; status?: string }>(
+  tiles: Iterable<T>,
+  thresholds: TierThresholds = DEFAULT_TIER_THRESHOLDS,
+): Generator<T & { tier: Tier }> {
+  for (const t of tiles) {
+    yield { ...t, tier: t.status === 'missing' ? 'skip' : tierOf(t.priority, thresholds) };
+  }
+}

@@ -1,0 +1,124 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  DatabaseOpenError,
+  DEFAULT_MIGRATIONS_FOLDER,
+  MigrationError,
+  openDatabase,
+} from '../../server/lib/db/client.ts';
+import { saveAnalysisRun } from '../../server/lib/db/analysis-repo.ts';
+import {
+  registerSampleModelAndDataset,
+  sampleClusters,
+  samplePatches,
+  sampleRun,
+} from '../fixtures/db-sample-run.ts';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tilelens-db-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const journal = JSON.parse(
+  readFileSync(join(DEFAULT_MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8'),
+) as {
+  entries: { tag: string }[];
+};
+
+describe('openDatabase', () => {
+  it('applies the migrations to a fresh file in WAL mode with foreign keys on', () => {
+    const path = join(dir, 'nested', 'tilelens.db');
+    const handle = openDatabase(path);
+    const tables = handle.sqlite
+      .prepare(
+        `select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`,
+      )
+      .pluck()
+      .all();
+    expect(tables).toEqual([
+      '__drizzle_migrations',
+      'analysis_runs',
+      'clusters',
+      'datasets',
+      'models',
+      'patches',
+    ]);
+    expect(handle.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(handle.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(handle.sqlite.prepare('select count(*) from __drizzle_migrations').pluck().get()).toBe(
+      journal.entries.length,
+    );
+    const indexes = handle.sqlite
+      .prepare(`select name from sqlite_master where type = 'index' and tbl_name = 'patches'`)
+      .pluck()
+      .all();
+    expect(indexes).toEqual(expect.arrayContaining(['patches_run_cluster_idx', 'patches_run_patch_key_idx']));
+    handle.close();
+  });
+
+  it('reopens an existing database without re-applying migrations or losing rows', () => {
+    const path = join(dir, 'tilelens.db');
+    const first = openDatabase(path);
+    const ids = registerSampleModelAndDataset(first);
+    saveAnalysisRun(first, sampleRun(ids, 20), samplePatches(20), sampleClusters(20));
+    first.close();
+
+    const again = openDatabase(path);
+    expect(again.sqlite.prepare('select count(*) from __drizzle_migrations').pluck().get()).toBe(
+      journal.entries.length,
+    );
+    expect(again.sqlite.prepare('select count(*) from patches').pluck().get()).toBe(20);
+    again.close();
+  });
+
+  it('enforces foreign keys and CHECK constraints for writers that bypass the repository', () => {
+    const handle = openDatabase(join(dir, 'tilelens.db'));
+    const orphan = handle.sqlite.prepare(
+      `insert into patches (run_id, idx, patch_key, split, image_ref, tp, fp, fn, tn, gt_fraction, pred_fraction, empty)
+       values (999, 0, '18-1-1', 'train', 'demo:0', 1, 0, 0, 0, 0, 0, 0)`,
+    );
+    expect(() => orphan.run()).toThrow(/FOREIGN KEY constraint failed/);
+    const badRuntime = handle.sqlite.prepare(
+      `insert into models (name, runtime, path, sha256, input_size, layer, sidecar) values ('m', 'pytorch', '/m', 'x', 1, 'l', '{}')`,
+    );
+    expect(() => badRuntime.run()).toThrow(/CHECK constraint failed: models_runtime_check/);
+    handle.close();
+  });
+
+  it('says what is missing when the migrations folder is wrong, and what failed when one does not apply', () => {
+    expect(() => openDatabase(':memory:', { migrationsFolder: join(dir, 'nowhere') })).toThrow(
+      DatabaseOpenError,
+    );
+
+    const broken = join(dir, 'broken-migrations');
+    cpSync(DEFAULT_MIGRATIONS_FOLDER, broken, { recursive: true });
+    const sqlFile = readdirSync(broken).find((f) => f.endsWith('.sql'))!;
+    rmSync(join(broken, sqlFile));
+    expect(() => openDatabase(':memory:', { migrationsFolder: broken })).toThrow(MigrationError);
+  });
+
+  it('has migrations that match the schema (drizzle-kit would generate nothing new)', () => {
+    const out = join(dir, 'migrations');
+    cpSync(DEFAULT_MIGRATIONS_FOLDER, out, { recursive: true });
+    const before = readdirSync(out).sort();
+    const root = join(DEFAULT_MIGRATIONS_FOLDER, '..');
+    // drizzle-kit prefixes './' to --out, so it has to be relative to the cwd.
+    const report = execFileSync(
+      process.execPath,
+      [
+        'node_modules/drizzle-kit/bin.cjs',
+        'generate',
+        '--dialect=sqlite',
+        '--schema=./server/lib/db/schema.ts',
+        `--out=${relative(root, out)}`,
+      ],
+      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    expect(report).toContain('No schema changes');
+    expect(readdirSync(out).sort()).toEqual(before);
+  });
+});

@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { AreaError, maxAreaKm2, parseProjectArea } from '../../server/lib/projects/area.ts';
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../fixtures/areas/in/${name}.geojson`, import.meta.url), 'utf8'));
+const square = (lon: number, lat: number, d: number) => ({
+  type: 'Polygon',
+  coordinates: [
+    [
+      [lon, lat],
+      [lon + d, lat],
+      [lon + d, lat + d],
+      [lon, lat + d],
+      [lon, lat],
+    ],
+  ],
+});
+
+function refusal(input: unknown, options = {}): AreaError {
+  try {
+    parseProjectArea(input, options);
+  } catch (e) {
+    expect(e).toBeInstanceOf(AreaError);
+    return e as AreaError;
+  }
+  throw new Error('expected the area to be refused');
+}
+
+describe('parseProjectArea', () => {
+  it('accepts Polygon, MultiPolygon, Feature and FeatureCollection, as objects or JSON text', () => {
+    expect(parseProjectArea(fixture('hole')).polygons).toHaveLength(1);
+    expect(parseProjectArea(fixture('triangle')).polygons).toHaveLength(1);
+    expect(parseProjectArea(fixture('multipolygon')).polygons).toHaveLength(2);
+    const text = readFileSync(new URL('../fixtures/areas/in/rectangle.geojson', import.meta.url), 'utf8');
+    const a = parseProjectArea(text);
+    expect(a.polygons).toHaveLength(1);
+    expect(a.bbox[0]).toBeCloseTo(32.58, 6);
+    expect(a.bbox[2]).toBeGreaterThan(a.bbox[0]);
+    expect(a.zoom).toBe(18);
+  });
+
+  it('measures area and estimates the tile count from the ground size of a tile', () => {
+    // 3x2 z18 tiles near the equator: each ~153 m square.
+    const a = parseProjectArea(fixture('tile-aligned'));
+    expect(a.areaKm2).toBeCloseTo(6 * 0.1529 ** 2, 2);
+    expect(a.tileCountEstimate).toBe(6);
+  });
+
+  it('follows MapSwipe: 5,120 km² at z18, four times less per zoom level in', () => {
+    expect(maxAreaKm2(18)).toBe(5120);
+    expect(maxAreaKm2(19)).toBe(1280);
+    expect(maxAreaKm2(22)).toBe(20);
+    // 0.7° square at the equator ≈ 6,000 km²: too large at z18, fine at z17.
+    const big = square(30, 0, 0.7);
+    const err = refusal(big);
+    expect(err.code).toBe('too-large');
+    expect(err.message).toMatch(/5,120 km² at zoom 18/);
+    expect(err.message).toMatch(/Split/);
+    expect(parseProjectArea(big, { zoom: 17 }).areaKm2).toBeGreaterThan(5120);
+    // 0.3° ≈ 1,110 km²: fine at z18, too large at z19.
+    expect(refusal(square(30, 0, 0.35), { zoom: 19 }).code).toBe('too-large');
+  });
+
+  it('refuses what is not GeoJSON or not a polygon', () => {
+    expect(refusal('{not json').code).toBe('not-geojson');
+    expect(refusal(42).code).toBe('not-geojson');
+    expect(refusal({ features: [] }).code).toBe('not-geojson');
+    const line = refusal({
+      type: 'Feature',
+      properties: {},
+      geometry: {
+        type: 'LineString',
+        coordinates: [
+          [0, 0],
+          [1, 1],
+        ],
+      },
+    });
+    expect(line.code).toBe('wrong-geometry-type');
+    expect(line.message).toMatch(/LineString/);
+    expect(refusal({ type: 'Point', coordinates: [0, 0] }).code).toBe('wrong-geometry-type');
+  });
+
+  it('refuses empty areas', () => {
+    expect(refusal({ type: 'FeatureCollection', features: [] }).code).toBe('empty');
+    expect(refusal({ type: 'Feature', properties: {}, geometry: null }).code).toBe('empty');
+    expect(refusal({ type: 'Polygon', coordinates: [] }).code).toBe('empty');
+    // A ring that folds onto itself has no surface.
+    expect(
+      refusal({
+        type: 'Polygon',
+        coordinates: [
+          [
+            [0, 0],
+            [1, 0],
+            [2, 0],
+            [0, 0],
+          ],
+        ],
+      }).code,
+    ).toBe('empty');
+  });
+
+  it('refuses more than 20 polygons, counting MultiPolygon parts', () => {
+    const parts = Array.from({ length: 21 }, (_, i) => square(30 + i * 0.01, 0, 0.005).coordinates);
+    const err = refusal({ type: 'MultiPolygon', coordinates: parts });
+    expect(err.code).toBe('too-many-polygons');
+    expect(err.message).toMatch(/21 polygons/);
+    expect(parseProjectArea({ type: 'MultiPolygon', coordinates: parts.slice(0, 20) }).polygons).toHaveLength(
+      20,
+    );
+  });
+
+  it('names the ring and the point where a ring crosses itself', () => {
+    const bowtie = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [0, 0],
+          [1, 1],
+          [1, 0],
+          [0, 1],
+          [0, 0],
+        ],
+      ],
+    };
+    const err = refusal({
+      type: 'FeatureCollection',
+      features: [
+        { type: 'Feature', properties: {}, geometry: square(5, 5, 0.01) },
+        { type: 'Feature', properties: {}, geometry: bowtie },
+      ],
+    });
+    expect(err.code).toBe('self-intersection');
+    expect(err.message).toMatch(/polygon 1, ring 0 \(outer\)/);
+    expect(err.message).toMatch(/\[0\.500000, 0\.500000\]/);
+    const holeOut = {
+      type: 'Polygon',
+      coordinates: [
+        square(0, 0, 1).coordinates[0],
+        [
+          [0.5, 0.5],
+          [1.5, 0.5],
+          [1.5, 0.6],
+          [0.5, 0.6],
+          [0.5, 0.5],
+        ],
+      ],
+    };
+    expect(refusal(holeOut).message).toMatch(/ring 0 and ring 1 cross/);
+  });
+
+  it('refuses invalid coordinates with what to do', () => {
+    const utm = refusal(square(450000, 30000, 1000));
+    expect(utm.code).toBe('invalid-coordinates');
+    expect(utm.message).toMatch(/reproject/);
+    expect(
+      refusal({
+        type: 'Polygon',
+        coordinates: [
+          [
+            [0, 0],
+            [1, 0],
+            [1, 1],
+            [0, 1],
+          ],
+        ],
+      }).message,
+    ).toMatch(/not closed/);
+    expect(
+      refusal({
+        type: 'Polygon',
+        coordinates: [
+          [
+            [0, 0],
+            [1, 0],
+            [0, 0],
+          ],
+        ],
+      }).message,
+    ).toMatch(/fewer than 4/);
+    expect(
+      refusal({
+        type: 'Polygon',
+        coordinates: [
+          [
+            [0, 0],
+            [1, 'a'],
+            [1, 1],
+            [0, 0],
+          ],
+        ],
+      }).code,
+    ).toBe('invalid-coordinates');
+    expect(refusal(square(0, 86, 1)).message).toMatch(/latitude/);
+    expect(refusal(square(0, 0, 0.01), { zoom: 23 }).code).toBe('invalid-zoom');
+  });
+});
