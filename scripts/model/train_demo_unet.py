@@ -178,9 +178,12 @@ def main() -> None:
     started = time.time()
     epochs_run = 0
     for epoch in range(1, args.epochs + 1):
-        if epoch > planned_epochs or (time.time() - started) / 60 > args.max_minutes:
+        if epoch > planned_epochs:
+            break
+        if (time.time() - started) / 60 > args.max_minutes:
             print(f"time budget of {args.max_minutes} min reached; stopping before epoch {epoch}", flush=True)
             break
+        epoch_started = time.time()
         net.train()
         order = train[:]
         rng.shuffle(order)
@@ -200,11 +203,13 @@ def main() -> None:
             total += loss.item() * len(img)
         val_iou = summarise(confusion(net, arrays, val, normalise, 32))["pooledIoU"]
         epochs_run = epoch
-        if epoch == 1:
-            fit = max(1, int(args.max_minutes * 60 // (time.time() - started)))
-            if fit < args.epochs:
-                planned_epochs = fit
-                print(f"only {fit} epochs fit in {args.max_minutes} min; planning for {fit}", flush=True)
+        # Planned twice: after epoch 1, and after epoch 2 whose time no longer includes paging the arrays in.
+        if epoch <= 2:
+            elapsed = time.time() - started
+            fit = epoch + int(max(0.0, args.max_minutes * 60 - elapsed) // (time.time() - epoch_started))
+            planned_epochs = max(epoch, min(args.epochs, fit))
+            if planned_epochs < args.epochs:
+                print(f"{planned_epochs} epochs fit in {args.max_minutes} min; planning for {planned_epochs}", flush=True)
         print(f"epoch {epoch}: loss {total / len(order):.4f}, val pooled IoU {val_iou:.4f}, "
               f"{time.time() - started:.0f}s", flush=True)
         if val_iou > best["iou"]:

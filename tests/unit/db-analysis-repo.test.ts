@@ -161,7 +161,7 @@ describe('saveAnalysisRun', () => {
     const badPca = sampleRun(ids, 1);
     badPca.pca = { ...badPca.pca, mean: [1, 2] };
     expect(() => saveAnalysisRun(handle, badPca, samplePatches(1), [])).toThrow(
-      /pca\.basis\.0: basis row 0 has 16 values/,
+      /pca\.components\.0: component 0 has 16 values/,
     );
     const badKmeans = sampleRun(ids, 1);
     badKmeans.kmeans = { ...badKmeans.kmeans, chosenK: 5 };

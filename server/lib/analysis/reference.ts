@@ -6,14 +6,13 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { SegmentationModel } from '../model/runtime.ts';
+import { resizeMask, type SegmentationModel } from '../model/runtime.ts';
 import type { Patch, PatchSource } from '../datasets/patch-source.ts';
 import { DatasetError } from '../datasets/patch-source.ts';
 import { confusionCounts, metricsFromCounts, type EmptyPolicy } from './metrics.ts';
 import { poolActivations, type PoolingMode } from './pooling.ts';
 import { ActivationReader, ActivationWriter } from './activation-store.ts';
 import { analyzeLatentSpace, type LatentAnalysis } from './latent-analysis.ts';
-import { downsampleMask } from './resample.ts';
 
 export interface ReferenceOptions {
   pooling: PoolingMode;
@@ -129,11 +128,12 @@ export async function extractPatches(
       }
       pixels.set(p.image, i * width * height * 3);
     });
-    const out = await model.predict(pixels, batch.length);
+    const out = await model.predict(pixels, batch.length, [height, width]);
     const [c, h, w] = out.activationShape;
     const perSample = c * h * w;
-    const outH = out.probs.length / batch.length / modelW === modelH ? modelH : height;
-    const outW = out.probs.length / batch.length / outH;
+    // Probabilities come at the model's input size; the ground truth is brought to it (see ModelInfo.tileResize).
+    const outH = modelH;
+    const outW = modelW;
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i];
       const pooled = poolActivations(out.activations.subarray(i * perSample, (i + 1) * perSample), [c, h, w], options.pooling);
@@ -143,7 +143,7 @@ export async function extractPatches(
       }
       writer.append(pooled, 1);
       const probs = out.probs.subarray(i * outH * outW, (i + 1) * outH * outW);
-      const gt = outH === p.height && outW === p.width ? p.mask : downsampleMask(p.mask, p.width, p.height, outW, outH);
+      const gt = outH === p.height && outW === p.width ? p.mask : resizeMask(p.mask, p.height, p.width, outH, outW);
       const counts = confusionCounts(probs, gt, options.threshold);
       const m = metricsFromCounts(counts, options.emptyPolicy);
       const j = table.n++;

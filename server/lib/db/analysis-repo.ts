@@ -403,12 +403,12 @@ function checkRunJson(where: string, run: NewAnalysisRun): void {
   checkJson(where, 'urbanised', urbanisedStateSchema, run.urbanised);
   if (run.novelty != null) checkJson(where, 'novelty', noveltyStateSchema, run.novelty);
   checkJson(where, 'timings', timingsSchema, run.timings);
-  if (run.pca.basis[0]?.length !== run.dims) {
+  if (run.pca.components[0]?.length !== run.dims) {
     throw new InvalidStoredJsonError(where, 'pca', [
       {
         code: 'custom',
-        path: ['basis', 0],
-        message: `basis rows have ${run.pca.basis[0]?.length} values but the run has dims = ${run.dims}`,
+        path: ['components', 0],
+        message: `components have ${run.pca.components[0]?.length} values but the run has dims = ${run.dims}`,
         input: undefined,
       },
     ]);

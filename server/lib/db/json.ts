@@ -24,27 +24,28 @@ export const runSettingsSchema = z.looseObject({
 
 export const pcaStateSchema = z
   .looseObject({
+    kind: z.literal('StreamingPCA'),
     /** nComponents rows of `dims` values each. */
-    basis: z.array(vector).min(1),
+    components: z.array(vector).min(1),
     mean: vector,
     explainedVariance: vector,
     explainedVarianceRatio: vector.optional(),
   })
   .superRefine((pca, ctx) => {
-    pca.basis.forEach((row, i) => {
+    pca.components.forEach((row, i) => {
       if (row.length !== pca.mean.length) {
         ctx.addIssue({
           code: 'custom',
-          path: ['basis', i],
-          message: `basis row ${i} has ${row.length} values but mean has ${pca.mean.length}; every row must span the activation dims`,
+          path: ['components', i],
+          message: `component ${i} has ${row.length} values but mean has ${pca.mean.length}; every row must span the activation dims`,
         });
       }
     });
-    if (pca.explainedVariance.length !== pca.basis.length) {
+    if (pca.explainedVariance.length !== pca.components.length) {
       ctx.addIssue({
         code: 'custom',
         path: ['explainedVariance'],
-        message: `explainedVariance has ${pca.explainedVariance.length} values for ${pca.basis.length} components`,
+        message: `explainedVariance has ${pca.explainedVariance.length} values for ${pca.components.length} components`,
       });
     }
   });
@@ -53,7 +54,7 @@ const regressionScoreSchema = z.looseObject({ r2: finite, mae: finite });
 
 export const estimatorStateSchema = z.looseObject({
   /** The MLP's learned state as its own `toJSON` wrote it. */
-  state: z.unknown().refine((s) => s !== undefined && s !== null, 'the estimator state is missing'),
+  model: z.unknown().refine((s) => s !== undefined && s !== null, 'the estimator state is missing'),
   /** Scores on the held-out split (15 % by default)… */
   heldOut: regressionScoreSchema.extend({ n: z.number().int().nonnegative() }),
   /** …always shown beside a predictor that answers the training mean, so a useless surface is visible. */
@@ -74,9 +75,9 @@ export const kmeansStateSchema = z
 
 export const dbscanStateSchema = z.looseObject({
   eps: finite,
-  minSamples: z.number().int().positive(),
+  minPts: z.number().int().positive(),
   nClusters: z.number().int().nonnegative(),
-  noiseCount: z.number().int().nonnegative(),
+  noiseShare: finite,
 });
 
 export const urbanisedStateSchema = z.looseObject({
@@ -86,11 +87,12 @@ export const urbanisedStateSchema = z.looseObject({
   reason: z.string().min(1),
 });
 
+/** The fitted novelty estimator as its own `toJSON` wrote it (KnnNovelty by default). */
 export const noveltyStateSchema = z.looseObject({
-  method: z.string().min(1),
+  kind: z.string().min(1),
 });
 
-/** Stage name → milliseconds. */
+/** Stage name → seconds. */
 export const timingsSchema = z.record(z.string(), finite);
 
 export const modelSidecarSchema = z.record(z.string(), z.unknown());

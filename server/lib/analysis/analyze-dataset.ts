@@ -1,0 +1,265 @@
+/**
+ * One call from a model file and a dataset to a stored analysis run: what `tilelens analyze`, the demo and
+ * the tests use. The database sees the run only once everything is computed, in one transaction.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import type { DatabaseHandle } from '../db/client.ts';
+import { latestRunFor, saveAnalysisRun, upsertDataset, upsertModel } from '../db/analysis-repo.ts';
+import type { AnalysisRun, NewCluster, NewPatch } from '../db/schema.ts';
+import type { PatchSource } from '../datasets/patch-source.ts';
+import type { SegmentationModel } from '../model/runtime.ts';
+import { KnnNovelty } from './novelty.ts';
+import {
+  defaultReferenceOptions,
+  runReferenceAnalysis,
+  type ProgressFn,
+  type ReferenceOptions,
+  type ReferenceResult,
+} from './reference.ts';
+
+export interface AnalysisSummary {
+  runId: number;
+  modelId: number;
+  datasetId: number;
+  reused: boolean;
+  patchesAnalysed: number;
+  emptyPatches: number;
+  modelHeldOutIou: { pooled: number | null; mean: number | null; split: string; patches: number };
+  estimator: { r2: number; mae: number; meanPredictorR2: number; meanPredictorMae: number; nTest: number };
+  chosenK: number;
+  silhouette: number;
+  urbanisedClusters: number[];
+  urbanisedReason: string;
+  dbscan: { nClusters: number; noiseShare: number; adjustedRand: number } | null;
+  seconds: Record<string, number>;
+}
+
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const round = (v: number, digits = 4) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
+
+export function summariseRun(run: AnalysisRun, reused: boolean, extraSeconds: Record<string, number> = {}): AnalysisSummary {
+  const est = run.estimator as Record<string, unknown> & {
+    heldOut: { r2: number; mae: number; n: number };
+    meanPredictor: { r2: number; mae: number };
+  };
+  const km = run.kmeans as { chosenK: number; silhouette: number };
+  const db = run.dbscan as { nClusters: number; noiseShare: number; adjustedRand: number } | null;
+  const quality = (run.settings as Record<string, unknown>).modelQuality as
+    | { split: string; patches: number }
+    | undefined;
+  return {
+    runId: run.id,
+    modelId: run.modelId,
+    datasetId: run.datasetId,
+    reused,
+    patchesAnalysed: run.patchCount,
+    emptyPatches: run.emptyCount,
+    modelHeldOutIou: {
+      pooled: run.modelIouPooled === null ? null : round(run.modelIouPooled),
+      mean: run.modelIouMean === null ? null : round(run.modelIouMean),
+      split: quality?.split ?? 'all',
+      patches: quality?.patches ?? run.patchCount,
+    },
+    estimator: {
+      r2: round(est.heldOut.r2) ?? Number.NaN,
+      mae: round(est.heldOut.mae) ?? Number.NaN,
+      meanPredictorR2: round(est.meanPredictor.r2) ?? Number.NaN,
+      meanPredictorMae: round(est.meanPredictor.mae) ?? Number.NaN,
+      nTest: est.heldOut.n,
+    },
+    chosenK: km.chosenK,
+    silhouette: round(km.silhouette) ?? Number.NaN,
+    urbanisedClusters: run.urbanised.clusters,
+    urbanisedReason: run.urbanised.reason,
+    dbscan: db ? { nClusters: db.nClusters, noiseShare: round(db.noiseShare) ?? 0, adjustedRand: round(db.adjustedRand) ?? 0 } : null,
+    seconds: { ...Object.fromEntries(Object.entries(run.timings).map(([k, v]) => [k, round(v, 2) ?? 0])), ...extraSeconds },
+  };
+}
+
+export interface AnalyzeRequest {
+  db: DatabaseHandle;
+  model: SegmentationModel;
+  modelPath: string;
+  source: PatchSource;
+  runsDir: string;
+  options?: Partial<ReferenceOptions>;
+  /** Reuse the newest stored run of this model on this dataset instead of recomputing. */
+  reuse?: boolean;
+  onProgress?: ProgressFn;
+}
+
+/** Registers model and dataset, runs (or reuses) the reference analysis and stores it. */
+export async function analyzeDataset(req: AnalyzeRequest): Promise<AnalysisSummary> {
+  const { db, model, source } = req;
+  const options = { ...defaultReferenceOptions, ...req.options };
+  const modelRow = upsertModel(db, {
+    name: model.info.name,
+    runtime: model.info.runtime,
+    path: req.modelPath,
+    sha256: await fileSha256(req.modelPath),
+    inputSize: model.info.inputSize[0],
+    layer: model.info.layer,
+    sidecar: { ...(model.info.provenance ?? {}), file: basename(req.modelPath), layerShape: model.info.layerShape },
+  });
+  const datasetRow = upsertDataset(db, {
+    name: source.name,
+    kind: source.kind,
+    source: source.description,
+    patchCount: source.size,
+  });
+  if (req.reuse) {
+    const previous = latestRunFor(db, modelRow.id, datasetRow.id);
+    if (previous && sameSettings(previous, options)) return summariseRun(previous, true);
+  }
+
+  const result = await runReferenceAnalysis(model, source, req.runsDir, options, req.onProgress);
+  const t0 = performance.now();
+  const novelty = new KnnNovelty({ k: 5, sampleSize: 20_000, seed: options.seed });
+  const k = result.latent.pca.nComponents;
+  novelty.fit(result.latent.pcs, result.table.n, k);
+  // In-sample for the training patches themselves: their nearest reference point may be themselves.
+  const noveltyPct = novelty.percentile(result.latent.pcs, result.table.n);
+  result.timings.novelty = (performance.now() - t0) / 1000;
+
+  const t1 = performance.now();
+  const runId = saveAnalysisRun(
+    db,
+    runRow(result, modelRow.id, datasetRow.id, options, novelty),
+    patchRows(result, noveltyPct),
+    clusterRows(result),
+  );
+  result.timings.store = (performance.now() - t1) / 1000;
+  db.sqlite.prepare('update analysis_runs set timings = ? where id = ?').run(JSON.stringify(result.timings), runId);
+  const stored = latestRunFor(db, modelRow.id, datasetRow.id)!;
+  return summariseRun(stored, false);
+}
+
+function sameSettings(run: AnalysisRun, options: ReferenceOptions): boolean {
+  const s = run.settings as Record<string, unknown>;
+  return s.pooling === options.pooling && s.emptyPolicy === options.emptyPolicy && s.seed === options.seed;
+}
+
+const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
+
+function runRow(
+  r: ReferenceResult,
+  modelId: number,
+  datasetId: number,
+  options: ReferenceOptions,
+  novelty: KnnNovelty,
+) {
+  const latent = r.latent;
+  const { timings: _t, ...settings } = { ...options, timings: null };
+  return {
+    modelId,
+    datasetId,
+    settings: {
+      ...settings,
+      nComponents: latent.pca.nComponents,
+      modelQuality: r.modelQuality,
+      clusteringSpace: latent.kmeans.space,
+      explainedVarianceRatio: latent.explainedVarianceRatio,
+    },
+    pca: latent.pca,
+    estimator: {
+      model: latent.estimator.model,
+      heldOut: { r2: latent.estimator.heldOutR2, mae: latent.estimator.heldOutMae, n: latent.estimator.nTest },
+      meanPredictor: { r2: latent.estimator.meanPredictorR2, mae: latent.estimator.meanPredictorMae },
+      nTrain: latent.estimator.nTrain,
+      nExcluded: latent.estimator.nExcluded,
+      oofFolds: latent.estimator.oofFolds,
+      oofR2: latent.estimator.oofR2,
+    },
+    kmeans: {
+      sweep: latent.kmeans.sweep,
+      chosenK: latent.kmeans.chosenK,
+      silhouette: latent.kmeans.silhouette,
+      centroids: latent.kmeans.centroids,
+      model: latent.kmeans.model,
+    },
+    dbscan: latent.dbscan,
+    urbanised: latent.urbanised,
+    novelty: novelty.toJSON(),
+    activationsPath: r.activationsPath,
+    activationDtype: options.activationDtype,
+    dims: r.dims,
+    patchCount: r.table.n,
+    emptyCount: r.table.empty.subarray(0, r.table.n).reduce((a, b) => a + b, 0),
+    modelIouPooled: finiteOrNull(r.modelQuality.pooledIou),
+    modelIouMean: finiteOrNull(r.modelQuality.meanIou),
+    timings: { ...r.timings, ...Object.fromEntries(Object.entries(latent.timings).map(([k, v]) => [`latent.${k}`, v])) },
+  } as const;
+}
+
+function* patchRows(r: ReferenceResult, novelty: Float32Array): Generator<NewPatch> {
+  const t = r.table;
+  const k = r.latent.pca.nComponents;
+  const pcs = r.latent.pcs;
+  const heldOutRows = (r.latent.estimator as { heldOutRows?: ArrayLike<number> }).heldOutRows;
+  const holdout = heldOutRows ? new Set(Array.from(heldOutRows)) : null;
+  const dbscanLabels = (r.latent as { dbscanLabels?: Int32Array }).dbscanLabels;
+  for (let i = 0; i < t.n; i++) {
+    const tile = t.tiles[i];
+    const center = t.centers[i];
+    const pc = (j: number) => (j < k ? pcs[i * k + j] : null);
+    yield {
+      idx: i,
+      patchKey: t.keys[i],
+      groupName: t.groups[i],
+      split: t.splits[i],
+      estimatorHoldout: Number.isNaN(t.iou[i]) || !holdout ? null : holdout.has(i),
+      z: tile?.z ?? null,
+      x: tile?.x ?? null,
+      y: tile?.y ?? null,
+      lon: center?.[0] ?? null,
+      lat: center?.[1] ?? null,
+      imageRef: t.keys[i],
+      tp: t.tp[i],
+      fp: t.fp[i],
+      fn: t.fn[i],
+      tn: t.tn[i],
+      iou: finiteOrNull(t.iou[i]),
+      dice: finiteOrNull(t.dice[i]),
+      precision: finiteOrNull(t.precision[i]),
+      recall: finiteOrNull(t.recall[i]),
+      gtFraction: t.gtFraction[i],
+      predFraction: t.predFraction[i],
+      empty: t.empty[i] === 1,
+      pc1: pc(0),
+      pc2: pc(1),
+      pc3: pc(2),
+      pc4: pc(3),
+      pc5: pc(4),
+      pc6: pc(5),
+      pc7: pc(6),
+      pc8: pc(7),
+      pc9: pc(8),
+      cluster: r.latent.kmeans.labels[i],
+      dbscanCluster: dbscanLabels ? dbscanLabels[i] : null,
+      iouHat: r.latent.iouHat[i],
+      novelty: novelty[i],
+      phenomena: t.phenomena[i],
+    };
+  }
+}
+
+function clusterRows(r: ReferenceResult): NewCluster[] {
+  const urban = new Set(r.latent.urbanised.clusters);
+  return r.latent.clusters.map((c) => ({
+    cluster: c.cluster,
+    size: c.size,
+    meanIou: c.meanIou,
+    medianIou: c.medianIou,
+    meanGtFraction: c.meanGtFraction,
+    urbanised: urban.has(c.cluster),
+    representatives: c.representatives,
+    centroid: r.latent.kmeans.centroids[c.cluster],
+  }));
+}
