@@ -1,11 +1,11 @@
 """Trains the demo U-Net on the demo world's training arrays and exports it for tilelens.
 
   .venv-train/bin/python scripts/model/train_demo_unet.py --arrays data/demo/train-arrays --out server/models \
-      --seed 7 --epochs 12
+      --seed 7 --epochs 24 --max-minutes 8
 
 Reads `images.u8` (N×S×S×3 uint8), `masks.u8` (N×S×S 0/1) through numpy.memmap and `index.json`
-([{taskId, split, district, phenomena}]); trains on split 'train' (random crops, flips, rot90; BCE + Dice; Adam with cosine decay), keeps the epoch with the best 'val' IoU, reports
-IoU on the held-out 'test' tiles, and writes `<name>.onnx`, its sidecar and a weights dump for convert-to-tfjs.ts.
+([{taskId, split, district, phenomena}]); trains on split 'train' (random crops, flips, rot90; BCE + Dice; Adam
+with cosine decay), keeps the epoch with the best 'val' IoU, reports IoU on the held-out 'test' tiles, and writes `<name>.onnx`, its sidecar and a weights dump for convert-to-tfjs.ts.
 
 The model runs at --size (128 by default): 256² tiles are halved by a 2×2 mean, which is exactly what tilelens's
 bilinear resize does at that factor, so training and inference see the same pixels. Masks are halved the same way;

@@ -6,6 +6,7 @@
  * messages may hold server paths or internals.
  */
 import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -16,6 +17,7 @@ import { InvalidQueryError } from '../lib/db/analysis-repo.ts';
 import { DatasetError } from '../lib/datasets/patch-source.ts';
 import { ExportError } from '../lib/exports/project-info.ts';
 import { EffortError } from '../lib/scoring/effort.ts';
+import { ScoringError } from '../lib/scoring/errors.ts';
 
 export interface ErrorBody {
   error: {
@@ -42,16 +44,9 @@ export class ApiError extends Error {
 
 export const notFound = (what: string, hint?: string) => new ApiError(404, 'not-found', `${what} does not exist`, hint);
 
-/** Errors the scoring library raises: they carry their own HTTP status and code. */
-interface StatusCarrying {
-  status: number;
-  code?: string;
-  message: string;
-}
-
-function hasStatus(err: Error): err is Error & StatusCarrying {
-  const status = (err as Partial<StatusCarrying>).status;
-  return err.name === 'ScoringError' && typeof status === 'number' && status >= 400 && status < 600;
+/** Server paths say where the server keeps its files; a client needs the file's name at most. */
+export function redactPaths(message: string): string {
+  return message.replace(/(?:[A-Za-z]:)?(?:[\\/][^\s'"`,;:()[\]\\/]+){2,}/g, (p) => `…/${basename(p)}`);
 }
 
 function body(code: string, message: string, extra: Omit<ErrorBody['error'], 'code' | 'message'> = {}): ErrorBody {
@@ -78,8 +73,9 @@ export function describeError(err: unknown, log: (msg: string) => void): { statu
   if (err instanceof DatasetError) return { status: 422, body: body('dataset', err.message) };
   if (err instanceof ExportError) return { status: 409, body: body('export', err.message) };
   if (err instanceof EffortError) return { status: 409, body: body('effort', err.message) };
-  if (err instanceof Error && hasStatus(err)) {
-    return { status: err.status as ContentfulStatusCode, body: body(err.code ?? 'scoring', err.message) };
+  if (err instanceof ScoringError) {
+    if (err.status >= 500) log(`scoring error ${err.code}: ${err.message}`);
+    return { status: err.status, body: body(err.code, err.status >= 500 ? redactPaths(err.message) : err.message) };
   }
   const ref = randomUUID().slice(0, 8);
   log(`internal error ${ref}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

@@ -202,9 +202,8 @@ function* patchRows(r: ReferenceResult, novelty: Float32Array): Generator<NewPat
   const t = r.table;
   const k = r.latent.pca.nComponents;
   const pcs = r.latent.pcs;
-  const heldOutRows = (r.latent.estimator as { heldOutRows?: ArrayLike<number> }).heldOutRows;
-  const holdout = heldOutRows ? new Set(Array.from(heldOutRows)) : null;
-  const dbscanLabels = (r.latent as { dbscanLabels?: Int32Array }).dbscanLabels;
+  const holdout = new Set(r.latent.estimator.heldOutRows);
+  const dbscanLabels = r.latent.dbscanLabels;
   for (let i = 0; i < t.n; i++) {
     const tile = t.tiles[i];
     const center = t.centers[i];
@@ -214,7 +213,7 @@ function* patchRows(r: ReferenceResult, novelty: Float32Array): Generator<NewPat
       patchKey: t.keys[i],
       groupName: t.groups[i],
       split: t.splits[i],
-      estimatorHoldout: Number.isNaN(t.iou[i]) || !holdout ? null : holdout.has(i),
+      estimatorHoldout: Number.isNaN(t.iou[i]) ? null : holdout.has(i),
       z: tile?.z ?? null,
       x: tile?.x ?? null,
       y: tile?.y ?? null,

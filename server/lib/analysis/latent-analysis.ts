@@ -77,6 +77,8 @@ export interface LatentAnalysis {
     nExcluded: number;
     oofFolds: number;
     oofR2: number;
+    /** Patch indices of the 15 % held out from the reported model (its R² / MAE are measured on them). */
+    heldOutRows: Int32Array;
   };
   /** Smoothed IoU per patch, each from a model that did not train on that patch; clamped to [0, 1]. */
   iouHat: Float32Array;
@@ -98,6 +100,8 @@ export interface LatentAnalysis {
     adjustedRand: number;
     sampled: number;
   } | null;
+  /** DBSCAN label per patch (-1 = noise); null when DBSCAN was not run. */
+  dbscanLabels: Int32Array | null;
   clusters: ClusterSummary[];
   urbanised: { clusters: number[]; threshold: number; reason: string };
   timings: Record<string, number>;
@@ -168,12 +172,14 @@ export async function analyzeLatentSpace(
   lap('kmeans');
 
   let dbscan: LatentAnalysis['dbscan'] = null;
+  let dbscanLabels: Int32Array | null = null;
   if (options.dbscan ?? true) {
     const minPts = 2 * k;
     // ε must come from the same sample density DBSCAN then runs on.
     const sampleSize = options.dbscanSampleSize ?? 10_000;
     const eps = suggestEps(pcs, n, k, { k: minPts, seed, sampleSize });
     const result = new DBSCAN({ eps, minPts, seed, sampleSize }).fitPredict(pcs, n, k);
+    dbscanLabels = result.labels;
     dbscan = {
       eps,
       minPts,
@@ -219,6 +225,7 @@ export async function analyzeLatentSpace(
       model: sweep.model.toJSON(),
     },
     dbscan,
+    dbscanLabels,
     clusters,
     urbanised,
     timings,
@@ -307,6 +314,7 @@ function fitIouSurface(
       nExcluded: n - valid.length,
       oofFolds: folds,
       oofR2: r2Score(oofTruth, oofPred),
+      heldOutRows: Int32Array.from(split.test, (i) => valid[i]),
     },
   };
 }

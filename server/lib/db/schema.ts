@@ -2,8 +2,8 @@
  * The database schema: one module, tables as code, row types inferred from them.
  * `npx drizzle-kit generate` turns changes here into the SQL under `migrations/`.
  *
- * Only the reference-analysis side lives here so far; the scoring side (projects, tiles, jobs)
- * arrives in a later migration and references `models` and `analysis_runs` by id.
+ * The reference-analysis side (models, datasets, runs, patches, clusters) and the scoring side
+ * (imagery sources, projects, scoring jobs, scored tiles), which references the first by id.
  */
 import { sql } from 'drizzle-orm';
 import {
@@ -203,6 +203,142 @@ export const clusters = sqliteTable(
   (t) => [primaryKey({ columns: [t.runId, t.cluster] })],
 );
 
+// ── scoring: imagery, projects, jobs, tiles ─────────────────────────────────────────────────────
+
+export const IMAGERY_KINDS = ['pmtiles', 'xyz', 'geotiff'] as const;
+export const JOB_STATUSES = ['queued', 'running', 'cancelled', 'done', 'failed'] as const;
+export const TILE_SCORE_STATUSES = ['scored', 'missing', 'undecodable', 'failed'] as const;
+export const TILE_TIERS = ['high', 'medium', 'low', 'skip'] as const;
+
+export const imagerySources = sqliteTable(
+  'imagery_sources',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    kind: text('kind', { enum: IMAGERY_KINDS }).notNull(),
+    /** The spec the source is opened from; holds server-side paths, so it is never sent to a browser. */
+    spec: text('spec', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    attribution: text('attribution'),
+    bounds: text('bounds', { mode: 'json' }).$type<[number, number, number, number]>(),
+    minZoom: integer('min_zoom').notNull(),
+    maxZoom: integer('max_zoom').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('imagery_sources_name_unique').on(t.name),
+    check('imagery_sources_kind_check', oneOf(t.kind, IMAGERY_KINDS)),
+  ],
+);
+
+export const projects = sqliteTable(
+  'projects',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    name: text('name').notNull(),
+    zoom: integer('zoom').notNull(),
+    imageryId: integer('imagery_id')
+      .notNull()
+      .references(() => imagerySources.id, { onDelete: 'restrict' }),
+    /** The reference analysis whose PCA, IoU surface, clusters and novelty the tiles are projected through. */
+    runId: integer('run_id')
+      .notNull()
+      .references(() => analysisRuns.id, { onDelete: 'restrict' }),
+    modelId: integer('model_id')
+      .notNull()
+      .references(() => models.id, { onDelete: 'restrict' }),
+    /** The area as a GeoJSON FeatureCollection of Polygons. */
+    area: text('area', { mode: 'json' }).$type<ProjectAreaJson>().notNull(),
+    areaKm2: real('area_km2').notNull(),
+    tileCount: integer('tile_count').notNull(),
+    bbox: text('bbox', { mode: 'json' }).$type<[number, number, number, number]>().notNull(),
+    lookFor: text('look_for').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('projects_run_idx').on(t.runId)],
+);
+
+export const scoringJobs = sqliteTable(
+  'scoring_jobs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: JOB_STATUSES }).notNull(),
+    /** Tiles of the project with a stored row, whatever their status. */
+    done: integer('done').notNull().default(0),
+    /** Of those, the tiles that could not be scored (missing, undecodable or failed imagery). */
+    failed: integer('failed').notNull().default(0),
+    total: integer('total').notNull(),
+    error: text('error'),
+    batchSize: integer('batch_size').notNull(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('scoring_jobs_project_idx').on(t.projectId, t.id),
+    index('scoring_jobs_status_idx').on(t.status),
+    check('scoring_jobs_status_check', oneOf(t.status, JOB_STATUSES)),
+  ],
+);
+
+export const tileScores = sqliteTable(
+  'tile_scores',
+  {
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    z: integer('z').notNull(),
+    x: integer('x').notNull(),
+    y: integer('y').notNull(),
+    taskId: text('task_id').notNull(),
+    quadkey: text('quadkey').notNull(),
+    status: text('status', { enum: TILE_SCORE_STATUSES }).notNull(),
+    error: text('error'),
+    /** The score columns are null unless status is 'scored'. */
+    buildingProb: real('building_prob'),
+    predFraction: real('pred_fraction'),
+    iouHat: real('iou_hat'),
+    /** Euclidean distance in the run's PC space to the nearest urbanised centroid. */
+    urbanDistance: real('urban_distance'),
+    /** urbanDistance divided by the median of the reference patches' own: 1 = as far as a typical training tile. */
+    urbanDistanceScaled: real('urban_distance_scaled'),
+    novelty: real('novelty'),
+    /** Set for every status, so that ordering by priority covers the whole project. */
+    priority: real('priority').notNull(),
+    tier: text('tier', { enum: TILE_TIERS }).notNull(),
+    /** The tile's first principal components (9 by default), for the latent view. */
+    pcs: text('pcs', { mode: 'json' }).$type<number[]>(),
+    footprints: text('footprints', { mode: 'json' }).$type<FootprintsJson>(),
+    jobId: integer('job_id').notNull(),
+    runId: integer('run_id').notNull(),
+    modelId: integer('model_id').notNull(),
+    scoredAt: integer('scored_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.projectId, t.z, t.x, t.y] }),
+    index('tile_scores_project_priority_idx').on(t.projectId, t.priority),
+    check('tile_scores_status_check', oneOf(t.status, TILE_SCORE_STATUSES)),
+    check('tile_scores_tier_check', oneOf(t.tier, TILE_TIERS)),
+  ],
+);
+
+export interface ProjectAreaJson {
+  type: 'FeatureCollection';
+  features: Array<{
+    type: 'Feature';
+    properties: Record<string, unknown>;
+    geometry: { type: 'Polygon'; coordinates: number[][][] };
+  }>;
+}
+
+export interface FootprintsJson {
+  type: 'MultiPolygon';
+  coordinates: number[][][][];
+}
+
 export type Model = typeof models.$inferSelect;
 export type NewModel = typeof models.$inferInsert;
 export type Dataset = typeof datasets.$inferSelect;
@@ -214,3 +350,8 @@ export type Patch = typeof patches.$inferSelect;
 export type NewPatch = Omit<typeof patches.$inferInsert, 'runId'>;
 export type Cluster = typeof clusters.$inferSelect;
 export type NewCluster = Omit<typeof clusters.$inferInsert, 'runId'>;
+export type ImagerySourceRow = typeof imagerySources.$inferSelect;
+export type Project = typeof projects.$inferSelect;
+export type ScoringJob = typeof scoringJobs.$inferSelect;
+export type TileScore = typeof tileScores.$inferSelect;
+export type NewTileScore = typeof tileScores.$inferInsert;

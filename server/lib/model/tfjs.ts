@@ -43,7 +43,10 @@ export function tfjsEngine(): Promise<{ tf: Tf; backend: string }> {
   return engine;
 }
 
-/** TF.js adapter for Keras-converted layers models; the chosen layer is read through a two-output sub-model. */
+/**
+ * TF.js adapter for Keras-converted layers models; the chosen layer is read through a two-output sub-model.
+ * `opts.threads` is not applied: TF.js backends size their own thread pools.
+ */
 export async function openTfjs(path: string, sidecar: Sidecar, opts: LoadOptions): Promise<AdapterModel> {
   const { tf, backend } = await tfjsEngine();
   let model: tfType.LayersModel;

@@ -1,0 +1,63 @@
+/**
+ * The tilelens HTTP app: a factory that tests call with a temporary database and run in-process with
+ * `app.request()`, and that `server/main.ts` serves on a port. Routes are thin over the library.
+ */
+import { Hono } from 'hono';
+import type { DatabaseHandle } from './lib/db/client.ts';
+import type { ScoringContext } from './lib/scoring/context.ts';
+import { requireManagerForChanges } from './middleware/auth.ts';
+import { errorHandler, notFoundHandler } from './middleware/errors.ts';
+import { exportRoutes } from './routes/exports.ts';
+import { homeRoutes } from './routes/home.ts';
+import { imageryApiRoutes, imageryTileRoutes } from './routes/imagery.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { PatchImageStore, patchImageRoutes } from './routes/patch-images.ts';
+import { projectRoutes } from './routes/projects.ts';
+import { runRoutes } from './routes/runs.ts';
+import type { Settings } from './settings.ts';
+
+export const API_VERSION = '0.1.0';
+
+export interface AppOptions {
+  db: DatabaseHandle;
+  settings: Settings;
+  scoring: ScoringContext;
+  /** The manager token every POST / PUT / DELETE must carry (see middleware/auth.ts). */
+  token: string;
+  log?: (msg: string) => void;
+}
+
+export type TilelensApp = Hono & {
+  /** Releases what the routes opened (archives, loaded models); the database stays the caller's. */
+  close(): Promise<void>;
+};
+
+export function createApp(options: AppOptions): TilelensApp {
+  const { db, settings, scoring } = options;
+  if (scoring.db !== db) {
+    throw new Error('createApp: scoring.db must be the same database handle as db; build the scoring context from it');
+  }
+  const log = options.log ?? ((msg: string) => process.stderr.write(`tilelens: ${msg}\n`));
+  const images = new PatchImageStore(db, settings.predictionCache);
+
+  const app = new Hono();
+  app.onError(errorHandler(log));
+  app.notFound(notFoundHandler);
+  app.use('*', requireManagerForChanges(options.token));
+
+  app.get('/api/health', (c) => {
+    // One trivial query proves the database answers, not only the process.
+    db.sqlite.prepare('select 1').get();
+    return c.json({ status: 'ok', version: API_VERSION }, 200, { 'Cache-Control': 'no-store' });
+  });
+  app.route('/api/runs', runRoutes(db, settings));
+  app.route('/api/runs', patchImageRoutes(images));
+  app.route('/api/imagery', imageryApiRoutes(scoring));
+  app.route('/imagery', imageryTileRoutes(scoring, settings));
+  app.route('/api/projects', projectRoutes(scoring, settings));
+  app.route('/api/projects', exportRoutes(scoring, settings));
+  app.route('/api/jobs', jobRoutes(scoring));
+  app.route('/', homeRoutes(scoring));
+
+  return Object.assign(app, { close: () => images.close() });
+}

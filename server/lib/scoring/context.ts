@@ -1,0 +1,30 @@
+/**
+ * What every scoring call needs: the database, the folder for server-side files (imagery caches), and
+ * where to say what happened. Sources, models and running jobs are cached per database handle, so two
+ * contexts over the same handle share them and a test's fresh database starts with none.
+ */
+import type { DatabaseHandle } from '../db/client.ts';
+
+export interface ScoringContext {
+  db: DatabaseHandle;
+  /** Server-side folder for imagery caches and other per-source files; never named to a browser. */
+  dataDir: string;
+  log?: (msg: string) => void;
+}
+
+export function logTo(ctx: ScoringContext, msg: string): void {
+  ctx.log?.(`[scoring] ${msg}`);
+}
+
+/** One value per database handle, created on first use and dropped with the handle. */
+export function perDatabase<T>(create: () => T): (ctx: ScoringContext) => T {
+  const values = new WeakMap<DatabaseHandle, T>();
+  return (ctx) => {
+    let v = values.get(ctx.db);
+    if (v === undefined) {
+      v = create();
+      values.set(ctx.db, v);
+    }
+    return v;
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Projects: an area to screen, the imagery to read it from, and the reference analysis (hence the
+ * model) whose latent space its tiles are projected into. A project row is checked once, here; the
+ * job runner trusts it.
+ */
+import { asc, eq } from 'drizzle-orm';
+import { getRun } from '../db/analysis-repo.ts';
+import { imagerySources, projects, type Project, type ProjectAreaJson } from '../db/schema.ts';
+import type { BBox } from '../geo/tiles.ts';
+import { areaToFeatureCollection, DEFAULT_ZOOM, parseProjectArea } from '../projects/area.ts';
+import { countTiles } from '../projects/tile-grid.ts';
+import { logTo, type ScoringContext } from './context.ts';
+import { ScoringError } from './errors.ts';
+
+export interface ProjectRow {
+  id: number;
+  name: string;
+  zoom: number;
+  imageryId: number;
+  runId: number;
+  modelId: number;
+  areaKm2: number;
+  tileCount: number;
+  bbox: BBox;
+  area: ProjectAreaJson;
+  lookFor: string;
+  createdAt: Date;
+}
+
+export interface CreateProjectInput {
+  name: string;
+  area: unknown;
+  imageryId: number;
+  runId: number;
+  zoom?: number;
+  lookFor?: string;
+}
+
+const toRow = (p: Project): ProjectRow => ({ ...p, bbox: p.bbox as BBox });
+
+function positiveId(what: string, v: unknown): number {
+  if (!Number.isInteger(v) || (v as number) < 1) {
+    throw new ScoringError('invalid-request', `${what} must be a positive integer id, got ${JSON.stringify(v)}`);
+  }
+  return v as number;
+}
+
+/** Throws AreaError (server/lib/projects/area.ts) for an unusable area, ScoringError for the rest. */
+export function createProject(ctx: ScoringContext, input: CreateProjectInput): ProjectRow {
+  const name = typeof input.name === 'string' ? input.name.trim() : '';
+  if (!name) throw new ScoringError('invalid-request', 'a project needs a non-empty name');
+  const imageryId = positiveId('imageryId', input.imageryId);
+  const runId = positiveId('runId', input.runId);
+  const area = parseProjectArea(input.area, { zoom: input.zoom ?? DEFAULT_ZOOM });
+
+  const { db } = ctx.db;
+  if (!db.select({ id: imagerySources.id }).from(imagerySources).where(eq(imagerySources.id, imageryId)).get()) {
+    throw new ScoringError('imagery-not-found', `no imagery with id ${imageryId}; register the imagery first`);
+  }
+  const run = getRun(ctx.db, runId);
+  if (!run) {
+    throw new ScoringError(
+      'run-not-found',
+      `no reference analysis run with id ${runId}; run \`tilelens analyze\` for the model first and pass its run id`,
+    );
+  }
+  const row = db
+    .insert(projects)
+    .values({
+      name,
+      zoom: area.zoom,
+      imageryId,
+      runId,
+      modelId: run.modelId,
+      area: areaToFeatureCollection(area) as ProjectAreaJson,
+      areaKm2: area.areaKm2,
+      tileCount: countTiles(area, area.zoom),
+      bbox: area.bbox,
+      lookFor: input.lookFor?.trim() || 'buildings',
+    })
+    .returning()
+    .get();
+  logTo(ctx, `project ${row.id} "${name}": ${row.tileCount} tiles at z${row.zoom}, run ${runId}`);
+  return toRow(row);
+}
+
+export function listProjects(ctx: ScoringContext): ProjectRow[] {
+  return ctx.db.db.select().from(projects).orderBy(asc(projects.id)).all().map(toRow);
+}
+
+export function getProject(ctx: ScoringContext, id: number): ProjectRow | undefined {
+  const row = ctx.db.db.select().from(projects).where(eq(projects.id, id)).get();
+  return row ? toRow(row) : undefined;
+}
+
+export function requireProject(ctx: ScoringContext, id: number): ProjectRow {
+  const project = getProject(ctx, id);
+  if (!project) throw new ScoringError('project-not-found', `no project with id ${id}; listProjects shows those there are`);
+  return project;
+}

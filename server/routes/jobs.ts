@@ -1,0 +1,24 @@
+/** Scoring jobs: progress to poll, and a cancel the manager can press. */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { ScoringContext } from '../lib/scoring/context.ts';
+import { cancelJob, getJob } from '../lib/scoring/jobs.ts';
+import { notFound } from '../middleware/errors.ts';
+import { validate } from '../middleware/validate.ts';
+
+const idParam = z.object({ id: z.coerce.number().int().positive() });
+
+export function jobRoutes(ctx: ScoringContext): Hono {
+  return new Hono()
+    .get('/:id', validate('param', idParam), (c) => {
+      const id = c.req.valid('param').id;
+      const job = getJob(ctx, id);
+      if (!job) throw notFound(`job ${id}`, 'POST /api/projects/:id/score starts one and answers its id');
+      return c.json(job, 200, { 'Cache-Control': 'no-store' });
+    })
+    .post('/:id/cancel', validate('param', idParam), (c) => {
+      const id = c.req.valid('param').id;
+      if (!getJob(ctx, id)) throw notFound(`job ${id}`);
+      return c.json(cancelJob(ctx, id));
+    });
+}
