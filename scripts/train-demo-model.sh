@@ -22,7 +22,7 @@ if ! "$venv/bin/python" -c 'import torch, onnx' 2>/dev/null; then
   "$venv/bin/pip" install --quiet torch==2.13.0 onnx
 fi
 
-nice "$venv/bin/python" scripts/model/train_demo_unet.py --arrays "$arrays" --out "$out" --seed 7 --epochs 24 --max-minutes 8 "$@"
+nice "$venv/bin/python" scripts/model/train_demo_unet.py --arrays "$arrays" --out "$out" --seed 7 --epochs 4 --max-minutes 15 "$@"
 npx tsx scripts/model/convert-to-tfjs.ts --dump "$out/demo-unet.weights.json" \
   --sidecar "$out/demo-unet.onnx.tilelens.json" --out "$out/demo-unet-tfjs"
 # `npm run lint` checks every JSON file in the repository against prettier.

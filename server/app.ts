@@ -11,6 +11,7 @@ import { exportRoutes } from './routes/exports.ts';
 import { homeRoutes } from './routes/home.ts';
 import { imageryApiRoutes, imageryTileRoutes } from './routes/imagery.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { overlayRoutes } from './routes/overlays.ts';
 import { PatchImageStore, patchImageRoutes } from './routes/patch-images.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -35,7 +36,9 @@ export type TilelensApp = Hono & {
 export function createApp(options: AppOptions): TilelensApp {
   const { db, settings, scoring } = options;
   if (scoring.db !== db) {
-    throw new Error('createApp: scoring.db must be the same database handle as db; build the scoring context from it');
+    throw new Error(
+      'createApp: scoring.db must be the same database handle as db; build the scoring context from it',
+    );
   }
   const log = options.log ?? ((msg: string) => process.stderr.write(`tilelens: ${msg}\n`));
   const images = new PatchImageStore(db, settings.predictionCache);
@@ -57,6 +60,7 @@ export function createApp(options: AppOptions): TilelensApp {
   app.route('/api/projects', projectRoutes(scoring, settings));
   app.route('/api/projects', exportRoutes(scoring, settings));
   app.route('/api/jobs', jobRoutes(scoring));
+  app.route('/', overlayRoutes(scoring, settings));
   app.route('/', homeRoutes(scoring));
 
   return Object.assign(app, { close: () => images.close() });

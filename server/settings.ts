@@ -91,14 +91,18 @@ export const SETTINGS = [
     kind: 'int',
     default: 16,
     min: 1,
-    max: 512,
+    max: 256,
     help: 'Tiles per model batch in scoring jobs started through the API.',
   },
 ] as const satisfies readonly SettingDef[];
 
 type Def = (typeof SETTINGS)[number];
 type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
-type ValueOf<D extends Def> = D['kind'] extends 'int' ? number : D['kind'] extends 'string' ? string : string | undefined;
+type ValueOf<D extends Def> = D['kind'] extends 'int'
+  ? number
+  : D['kind'] extends 'string'
+    ? string
+    : string | undefined;
 
 export type Settings = { [D in Def as CamelCase<D['name']>]: ValueOf<D> };
 export type SettingName = Def['name'];
@@ -149,7 +153,11 @@ export function resolveSettings(
     const fromEnv = def.env ? env[def.env] : undefined;
     if (fromEnv !== undefined && fromEnv !== '') value = parseValue(def, fromEnv, def.env!);
     const given = explicit[def.name] ?? explicit[key];
-    if (given !== undefined) value = typeof given === 'number' ? parseValue(def, String(given), `--${def.name}`) : parseValue(def, given, `--${def.name}`);
+    if (given !== undefined)
+      value =
+        typeof given === 'number'
+          ? parseValue(def, String(given), `--${def.name}`)
+          : parseValue(def, given, `--${def.name}`);
     out[key] = value;
   }
   return out as Settings;
@@ -176,8 +184,13 @@ export function settingsHelp(): string {
 /** The README's settings table; regenerate it with `npx tsx server/main.ts --settings-table`. */
 export function settingsMarkdownTable(): string {
   const rows = (SETTINGS as readonly SettingDef[]).map((s) => {
-    const dflt = s.name === 'db' || s.name === 'data-dir' ? `\`${s.name === 'db' ? 'data/tilelens.db' : 'data'}\`` : `\`${defaultText(s)}\``;
+    const dflt =
+      s.name === 'db' || s.name === 'data-dir'
+        ? `\`${s.name === 'db' ? 'data/tilelens.db' : 'data'}\``
+        : `\`${defaultText(s)}\``;
     return `| \`--${s.name}\` | ${dflt} | ${s.env ? `\`${s.env}\`` : ''} | ${s.help} |`;
   });
-  return ['| setting | default | environment | what it does |', '| --- | --- | --- | --- |', ...rows].join('\n');
+  return ['| setting | default | environment | what it does |', '| --- | --- | --- | --- |', ...rows].join(
+    '\n',
+  );
 }

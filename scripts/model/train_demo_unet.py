@@ -1,7 +1,7 @@
 """Trains the demo U-Net on the demo world's training arrays and exports it for tilelens.
 
   .venv-train/bin/python scripts/model/train_demo_unet.py --arrays data/demo/train-arrays --out server/models \
-      --seed 7 --epochs 24 --max-minutes 8
+      --seed 7 --epochs 4
 
 Reads `images.u8` (N×S×S×3 uint8), `masks.u8` (N×S×S 0/1) through numpy.memmap and `index.json`
 ([{taskId, split, district, phenomena}]); trains on split 'train' (random crops, flips, rot90; BCE + Dice; Adam

@@ -25,7 +25,10 @@ export interface ManagerToken {
   path?: string;
 }
 
-export function resolveManagerToken(dataDir: string, env: Record<string, string | undefined> = process.env): ManagerToken {
+export function resolveManagerToken(
+  dataDir: string,
+  env: Record<string, string | undefined> = process.env,
+): ManagerToken {
   const fromEnv = env.TILELENS_TOKEN?.trim();
   if (fromEnv) {
     if (fromEnv.length < MIN_TOKEN_LENGTH) {
@@ -74,7 +77,12 @@ export function requireManagerForChanges(token: string): MiddlewareHandler {
       );
     }
     if (!tokensEqual(match[1], token)) {
-      throw new ApiError(401, 'unauthorised', 'the manager token is wrong', 'use the token the server printed, or TILELENS_TOKEN');
+      throw new ApiError(
+        401,
+        'unauthorised',
+        'the manager token is wrong',
+        'use the token the server printed, or TILELENS_TOKEN',
+      );
     }
     c.header('Cache-Control', 'no-store');
     return next();

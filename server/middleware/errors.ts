@@ -42,19 +42,27 @@ export class ApiError extends Error {
   }
 }
 
-export const notFound = (what: string, hint?: string) => new ApiError(404, 'not-found', `${what} does not exist`, hint);
+export const notFound = (what: string, hint?: string) =>
+  new ApiError(404, 'not-found', `${what} does not exist`, hint);
 
 /** Server paths say where the server keeps its files; a client needs the file's name at most. */
 export function redactPaths(message: string): string {
   return message.replace(/(?:[A-Za-z]:)?(?:[\\/][^\s'"`,;:()[\]\\/]+){2,}/g, (p) => `…/${basename(p)}`);
 }
 
-function body(code: string, message: string, extra: Omit<ErrorBody['error'], 'code' | 'message'> = {}): ErrorBody {
+function body(
+  code: string,
+  message: string,
+  extra: Omit<ErrorBody['error'], 'code' | 'message'> = {},
+): ErrorBody {
   return { error: { code, message, ...extra } };
 }
 
 /** Status and body for a thrown error; `log` gets the details of the ones kept from the client. */
-export function describeError(err: unknown, log: (msg: string) => void): { status: ContentfulStatusCode; body: ErrorBody } {
+export function describeError(
+  err: unknown,
+  log: (msg: string) => void,
+): { status: ContentfulStatusCode; body: ErrorBody } {
   if (err instanceof ApiError) {
     return { status: err.status, body: body(err.code, err.message, { hint: err.hint, issues: err.issues }) };
   }
@@ -75,7 +83,10 @@ export function describeError(err: unknown, log: (msg: string) => void): { statu
   if (err instanceof EffortError) return { status: 409, body: body('effort', err.message) };
   if (err instanceof ScoringError) {
     if (err.status >= 500) log(`scoring error ${err.code}: ${err.message}`);
-    return { status: err.status, body: body(err.code, err.status >= 500 ? redactPaths(err.message) : err.message) };
+    return {
+      status: err.status,
+      body: body(err.code, err.status >= 500 ? redactPaths(err.message) : err.message),
+    };
   }
   const ref = randomUUID().slice(0, 8);
   log(`internal error ${ref}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

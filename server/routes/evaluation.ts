@@ -23,7 +23,9 @@ export function randomScore(taskId: string): number {
 
 function truthFor(ctx: ScoringContext, runId: number): Map<string, boolean> {
   const run = getRun(ctx.db, runId);
-  const dataset = run ? ctx.db.db.select().from(datasets).where(eq(datasets.id, run.datasetId)).get() : undefined;
+  const dataset = run
+    ? ctx.db.db.select().from(datasets).where(eq(datasets.id, run.datasetId)).get()
+    : undefined;
   const world = dataset?.kind === 'demo_world' ? dataset.source.world : undefined;
   if (typeof world !== 'string') {
     throw new ApiError(

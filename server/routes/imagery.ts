@@ -7,7 +7,12 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { imagerySpecSchema, isValidTile, type ImagerySpec } from '../lib/imagery/source.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
-import { getImagery, getImagerySource, listImagery, registerImagery } from '../lib/scoring/imagery-registry.ts';
+import {
+  getImagery,
+  getImagerySource,
+  listImagery,
+  registerImagery,
+} from '../lib/scoring/imagery-registry.ts';
 import { ApiError } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
@@ -41,7 +46,8 @@ export function placeSpec(spec: ImagerySpec, dataDir: string): ImagerySpec {
     }
     return full;
   };
-  if (spec.kind === 'xyz') return spec.cacheDir ? { ...spec, cacheDir: inside(spec.cacheDir, 'cacheDir') } : spec;
+  if (spec.kind === 'xyz')
+    return spec.cacheDir ? { ...spec, cacheDir: inside(spec.cacheDir, 'cacheDir') } : spec;
   return { ...spec, path: inside(spec.path, 'path') };
 }
 
@@ -57,15 +63,29 @@ const tileParams = z.object({
 export function imageryApiRoutes(ctx: ScoringContext): Hono {
   return new Hono()
     .get('/', (c) => c.json({ imagery: listImagery(ctx) }))
-    .post('/', validate('json', registerImageryBody, "send { name, spec: { kind: 'pmtiles', path } | { kind: 'xyz', url } | { kind: 'geotiff', path } }"), async (c) => {
-      const body = c.req.valid('json');
-      const row = await registerImagery(ctx, { name: body.name, spec: placeSpec(body.spec, ctx.dataDir) });
-      return c.json(row, 201);
-    })
+    .post(
+      '/',
+      validate(
+        'json',
+        registerImageryBody,
+        "send { name, spec: { kind: 'pmtiles', path } | { kind: 'xyz', url } | { kind: 'geotiff', path } }",
+      ),
+      async (c) => {
+        const body = c.req.valid('json');
+        const row = await registerImagery(ctx, { name: body.name, spec: placeSpec(body.spec, ctx.dataDir) });
+        return c.json(row, 201);
+      },
+    )
     .get('/:id', validate('param', idParam), (c) => {
       const id = c.req.valid('param').id;
       const row = getImagery(ctx, id);
-      if (!row) throw new ApiError(404, 'not-found', `imagery ${id} does not exist`, 'GET /api/imagery lists the registered sources');
+      if (!row)
+        throw new ApiError(
+          404,
+          'not-found',
+          `imagery ${id} does not exist`,
+          'GET /api/imagery lists the registered sources',
+        );
       return c.json(row);
     });
 }
@@ -76,7 +96,12 @@ export function imageryTileRoutes(ctx: ScoringContext, settings: Settings): Hono
     const { id, z: zoom, x, file } = c.req.valid('param');
     const y = Number(file.slice(0, file.indexOf('.')));
     if (!isValidTile(zoom, x, y)) {
-      throw new ApiError(400, 'invalid-tile', `tile ${zoom}/${x}/${y} is not on the slippy-map grid`, 'x and y run from 0 to 2^z − 1');
+      throw new ApiError(
+        400,
+        'invalid-tile',
+        `tile ${zoom}/${x}/${y} is not on the slippy-map grid`,
+        'x and y run from 0 to 2^z − 1',
+      );
     }
     const source = await getImagerySource(ctx, id);
     const tile = await source.getTile(zoom, x, y, c.req.raw.signal);
@@ -90,9 +115,17 @@ export function imageryTileRoutes(ctx: ScoringContext, settings: Settings): Hono
     // Tile clients treat 404 as "no imagery here" and draw nothing; anything else is the upstream's fault.
     const status = tile.status === 'missing' ? 404 : 502;
     return c.json(
-      { error: { code: `tile-${tile.status}`, message: `imagery ${id} tile ${zoom}/${x}/${y}: ${tile.reason}` } },
+      {
+        error: {
+          code: `tile-${tile.status}`,
+          message: `imagery ${id} tile ${zoom}/${x}/${y}: ${tile.reason}`,
+        },
+      },
       status,
-      { 'Cache-Control': status === 404 ? `public, max-age=${Math.min(settings.imageryMaxAge, 3600)}` : 'no-store' },
+      {
+        'Cache-Control':
+          status === 404 ? `public, max-age=${Math.min(settings.imageryMaxAge, 3600)}` : 'no-store',
+      },
     );
   });
 }

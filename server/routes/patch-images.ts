@@ -72,7 +72,11 @@ export class PatchImageStore {
       throw notFound(`patch ${idx} of run ${runId}`, `the run has patches 0..${run.patchCount - 1}`);
     }
     // Patch idx values are 0..n−1 in order, so the offset reads exactly that row through the index.
-    const [patch] = getPatches(this.handle, runId, { columns: ['idx', 'z', 'x', 'y'], limit: 1, offset: idx });
+    const [patch] = getPatches(this.handle, runId, {
+      columns: ['idx', 'z', 'x', 'y'],
+      limit: 1,
+      offset: idx,
+    });
     if (!patch || patch.idx !== idx) throw notFound(`patch ${idx} of run ${runId}`);
     const dataset = this.handle.db.select().from(datasets).where(eq(datasets.id, run.datasetId)).get();
     const world = dataset?.kind === 'demo_world' ? dataset.source.world : undefined;
@@ -99,7 +103,8 @@ export class PatchImageStore {
 
   private async rgb(loc: PatchLocation, label: string) {
     const bytes = await (await this.archive(loc.world)).getTile(loc.z, loc.x, loc.y);
-    if (!bytes) throw notFound(`the image of ${label}`, 'the dataset archive lacks this tile; rebuild the demo world');
+    if (!bytes)
+      throw notFound(`the image of ${label}`, 'the dataset archive lacks this tile; rebuild the demo world');
     return decodeTileImage(bytes, { label, expectedSize: null });
   }
 

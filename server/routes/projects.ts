@@ -5,9 +5,14 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ScoringContext } from '../lib/scoring/context.ts';
-import { createProject, getProject, listProjects } from '../lib/scoring/projects.ts';
-import { latestJob, startScoring } from '../lib/scoring/jobs.ts';
-import { countScoredTiles, effortForProject, getScoredTile, iterateScoredTiles } from '../lib/scoring/tiles-repo.ts';
+import { createProject, listProjects, requireProject } from '../lib/scoring/projects.ts';
+import { latestJob, MAX_BATCH_SIZE, startScoring } from '../lib/scoring/jobs.ts';
+import {
+  countScoredTiles,
+  effortForProject,
+  getScoredTile,
+  iterateScoredTiles,
+} from '../lib/scoring/tiles-repo.ts';
 import { tileFootprint } from '../lib/geo/tiles.ts';
 import { tileRow } from '../lib/exports/tile-table.ts';
 import { MAX_ZOOM } from '../lib/projects/area.ts';
@@ -16,10 +21,18 @@ import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
 import { evaluateProject } from './evaluation.ts';
 
+/** Routes that hang off a project share the library's lookup (404 as a ScoringError). */
+export { requireProject };
+
 export const createProjectBody = z.object({
   name: z.string().trim().min(1).max(200),
   /** Checked by the area parser (GeoJSON, polygons, self-crossings, MapSwipe's size limit), not here. */
-  area: z.unknown().refine((v) => v !== undefined && v !== null, 'give the area as GeoJSON (Polygon, MultiPolygon, Feature or FeatureCollection)'),
+  area: z
+    .unknown()
+    .refine(
+      (v) => v !== undefined && v !== null,
+      'give the area as GeoJSON (Polygon, MultiPolygon, Feature or FeatureCollection)',
+    ),
   imageryId: z.number().int().positive(),
   runId: z.number().int().positive(),
   zoom: z.number().int().min(1).max(MAX_ZOOM).default(18),
@@ -27,19 +40,30 @@ export const createProjectBody = z.object({
 });
 
 const idParam = z.object({ id: z.coerce.number().int().positive() });
-const tileParam = idParam.extend({ taskId: z.string().regex(/^\d+-\d+-\d+$/, 'a task id is z-x-y, e.g. 18-155703-141324') });
+const tileParam = idParam.extend({
+  taskId: z.string().regex(/^\d+-\d+-\d+$/, 'a task id is z-x-y, e.g. 18-155703-141324'),
+});
 
-const bboxText = z
-  .string()
-  .transform((s, ctx) => {
-    const v = s.split(',').map(Number);
-    const [w, south, e, n] = v;
-    if (v.length !== 4 || v.some((x) => !Number.isFinite(x)) || !(w < e && south < n) || w < -180 || e > 180 || south < -90 || n > 90) {
-      ctx.addIssue({ code: 'custom', message: 'bbox is west,south,east,north in degrees with west < east and south < north' });
-      return z.NEVER;
-    }
-    return [w, south, e, n] as [number, number, number, number];
-  });
+const bboxText = z.string().transform((s, ctx) => {
+  const v = s.split(',').map(Number);
+  const [w, south, e, n] = v;
+  if (
+    v.length !== 4 ||
+    v.some((x) => !Number.isFinite(x)) ||
+    !(w < e && south < n) ||
+    w < -180 ||
+    e > 180 ||
+    south < -90 ||
+    n > 90
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'bbox is west,south,east,north in degrees with west < east and south < north',
+    });
+    return z.NEVER;
+  }
+  return [w, south, e, n] as [number, number, number, number];
+});
 
 function tilesQuery(max: number) {
   return z.object({
@@ -48,25 +72,27 @@ function tilesQuery(max: number) {
   });
 }
 
-const scoreBody = z.object({ batchSize: z.number().int().min(1).max(512).optional() }).default({});
-
-export function requireProject(ctx: ScoringContext, id: number) {
-  const project = getProject(ctx, id);
-  if (!project) throw notFound(`project ${id}`, 'GET /api/projects lists the projects');
-  return project;
-}
+const scoreBody = z.object({ batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).optional() }).default({});
 
 export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono()
     .get('/', (c) => c.json({ projects: listProjects(ctx) }))
-    .post('/', validate('json', createProjectBody, 'send { name, area (GeoJSON), imageryId, runId, zoom? }'), (c) => {
-      const body = c.req.valid('json');
-      const project = createProject(ctx, body);
-      return c.json(project, 201);
-    })
+    .post(
+      '/',
+      validate('json', createProjectBody, 'send { name, area (GeoJSON), imageryId, runId, zoom? }'),
+      (c) => {
+        const body = c.req.valid('json');
+        const project = createProject(ctx, body);
+        return c.json(project, 201);
+      },
+    )
     .get('/:id', validate('param', idParam), (c) => {
       const project = requireProject(ctx, c.req.valid('param').id);
-      return c.json({ ...project, job: latestJob(ctx, project.id) ?? null, counts: countScoredTiles(ctx, project.id) });
+      return c.json({
+        ...project,
+        job: latestJob(ctx, project.id) ?? null,
+        counts: countScoredTiles(ctx, project.id),
+      });
     })
     .post('/:id/score', validate('param', idParam), async (c) => {
       const project = requireProject(ctx, c.req.valid('param').id);
@@ -77,55 +103,91 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
         try {
           json = JSON.parse(raw);
         } catch {
-          throw new ApiError(400, 'invalid-request', 'the body is not JSON', 'send {} or { "batchSize": 16 }, or no body');
+          throw new ApiError(
+            400,
+            'invalid-request',
+            'the body is not JSON',
+            'send {} or { "batchSize": 16 }, or no body',
+          );
         }
       }
       const parsed = scoreBody.safeParse(json);
       if (!parsed.success) {
-        throw new ApiError(400, 'invalid-request', `the body is invalid: ${parsed.error.issues[0].message}`, 'send { "batchSize": 1..512 } or no body');
+        throw new ApiError(
+          400,
+          'invalid-request',
+          `the body is invalid: ${parsed.error.issues[0].message}`,
+          `send { "batchSize": 1..${MAX_BATCH_SIZE} } or no body`,
+        );
       }
-      const job = startScoring(ctx, project.id, { batchSize: parsed.data.batchSize ?? settings.scoringBatch });
+      const job = startScoring(ctx, project.id, {
+        batchSize: parsed.data.batchSize ?? settings.scoringBatch,
+      });
       return c.json(job, 202, { Location: `/api/jobs/${job.id}` });
     })
     .get('/:id/job', validate('param', idParam), (c) => {
       const project = requireProject(ctx, c.req.valid('param').id);
       const job = latestJob(ctx, project.id);
-      if (!job) throw notFound(`a scoring job of project ${project.id}`, `start one with POST /api/projects/${project.id}/score`);
+      if (!job)
+        throw notFound(
+          `a scoring job of project ${project.id}`,
+          `start one with POST /api/projects/${project.id}/score`,
+        );
       return c.json(job);
     })
-    .get('/:id/tiles', validate('param', idParam), validate('query', tilesQuery(settings.maxTileFeatures)), (c) => {
-      const project = requireProject(ctx, c.req.valid('param').id);
-      const q = c.req.valid('query');
-      const features = [];
-      let truncated = false;
-      for (const t of iterateScoredTiles(ctx, project.id, { bbox: q.bbox })) {
-        if (features.length >= q.limit) {
-          truncated = true;
-          break;
+    .get(
+      '/:id/tiles',
+      validate('param', idParam),
+      validate('query', tilesQuery(settings.maxTileFeatures)),
+      (c) => {
+        const project = requireProject(ctx, c.req.valid('param').id);
+        const q = c.req.valid('query');
+        const features = [];
+        let truncated = false;
+        for (const t of iterateScoredTiles(ctx, project.id, { bbox: q.bbox })) {
+          if (features.length >= q.limit) {
+            truncated = true;
+            break;
+          }
+          features.push({
+            type: 'Feature' as const,
+            id: t.taskId,
+            properties: tileRow(t),
+            geometry: tileFootprint(t.z, t.x, t.y),
+          });
         }
-        features.push({ type: 'Feature' as const, id: t.taskId, properties: tileRow(t), geometry: tileFootprint(t.z, t.x, t.y) });
-      }
-      return c.json({
-        type: 'FeatureCollection',
-        features,
-        tilelens: {
-          projectId: project.id,
-          limit: q.limit,
-          truncated,
-          hint: truncated ? 'more tiles lie in this bbox; zoom in (a smaller bbox) or page the area by bbox' : undefined,
-        },
-      });
-    })
+        return c.json({
+          type: 'FeatureCollection',
+          features,
+          tilelens: {
+            projectId: project.id,
+            limit: q.limit,
+            truncated,
+            hint: truncated
+              ? 'more tiles lie in this bbox; zoom in (a smaller bbox) or page the area by bbox'
+              : undefined,
+          },
+        });
+      },
+    )
     .get('/:id/tiles/:taskId', validate('param', tileParam), (c) => {
       const { id, taskId } = c.req.valid('param');
       const project = requireProject(ctx, id);
       const tile = getScoredTile(ctx, project.id, taskId);
-      if (!tile) throw notFound(`tile ${taskId} of project ${project.id}`, 'it lies outside the area or has not been scored yet');
+      if (!tile)
+        throw notFound(
+          `tile ${taskId} of project ${project.id}`,
+          'it lies outside the area or has not been scored yet',
+        );
       return c.json(tile);
     })
     .get('/:id/effort', validate('param', idParam), (c) => {
       const project = requireProject(ctx, c.req.valid('param').id);
-      return c.json({ projectId: project.id, counts: countScoredTiles(ctx, project.id), points: effortForProject(ctx, project.id) });
+      return c.json({
+        projectId: project.id,
+        counts: countScoredTiles(ctx, project.id),
+        points: effortForProject(ctx, project.id),
+      });
     })
     .get('/:id/evaluation', validate('param', idParam), (c) => {
       const project = requireProject(ctx, c.req.valid('param').id);

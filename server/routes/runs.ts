@@ -8,7 +8,7 @@
  * the layout; a client wraps the body as `new Float32Array(buffer)` and reads row i at i × 11.
  * It is streamed page by page, so the server never holds a large run's table.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { z } from 'zod';
 import { getClusters, getPatches, getRun, listRuns, type PatchColumn } from '../lib/db/analysis-repo.ts';
@@ -21,12 +21,36 @@ import { ApiError, notFound } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
 
-export const F32_COLUMNS = ['pc1', 'pc2', 'pc3', 'pc4', 'pc5', 'pc6', 'pc7', 'pc8', 'pc9', 'iou', 'iouHat'] as const;
+export const F32_COLUMNS = [
+  'pc1',
+  'pc2',
+  'pc3',
+  'pc4',
+  'pc5',
+  'pc6',
+  'pc7',
+  'pc8',
+  'pc9',
+  'iou',
+  'iouHat',
+] as const;
 const F32_PAGE = 20_000;
 
 /** Columns a client may ask for: everything but the blob the analysis keeps for itself. */
 const PATCH_COLUMNS = Object.keys(getTableColumns(patchTable)).filter((c) => c !== 'runId') as PatchColumn[];
-const DEFAULT_COLUMNS: PatchColumn[] = ['idx', 'patchKey', 'split', 'pc1', 'pc2', 'iou', 'iouHat', 'cluster', 'gtFraction', 'predFraction', 'empty'];
+const DEFAULT_COLUMNS: PatchColumn[] = [
+  'idx',
+  'patchKey',
+  'split',
+  'pc1',
+  'pc2',
+  'iou',
+  'iouHat',
+  'cluster',
+  'gtFraction',
+  'predFraction',
+  'empty',
+];
 
 const idParam = z.object({ id: z.coerce.number().int().positive() });
 
@@ -46,7 +70,10 @@ function patchQuery(maxRows: number) {
         const names = s.split(',').map((n) => n.trim());
         const unknown = names.filter((n) => !(PATCH_COLUMNS as string[]).includes(n));
         if (unknown.length > 0) {
-          ctx.addIssue({ code: 'custom', message: `unknown column(s) ${unknown.join(', ')}; choose from ${PATCH_COLUMNS.join(', ')}` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `unknown column(s) ${unknown.join(', ')}; choose from ${PATCH_COLUMNS.join(', ')}`,
+          });
           return z.NEVER;
         }
         return [...new Set(names)] as PatchColumn[];
@@ -87,7 +114,11 @@ export function runDetail(db: DatabaseHandle, run: AnalysisRun) {
     estimatorBeatsMean: summary.estimator.r2 > summary.estimator.meanPredictorR2,
     sweep: run.kmeans.sweep,
     clusters: getClusters(db, run.id).map(clusterJson),
-    urbanised: { clusters: run.urbanised.clusters, threshold: run.urbanised.threshold, reason: run.urbanised.reason },
+    urbanised: {
+      clusters: run.urbanised.clusters,
+      threshold: run.urbanised.threshold,
+      reason: run.urbanised.reason,
+    },
   };
 }
 
@@ -103,27 +134,52 @@ export function runRoutes(db: DatabaseHandle, settings: Settings): Hono {
     })
     .get('/:id/clusters', validate('param', idParam), (c) => {
       const run = requireRun(db, c.req.valid('param').id);
-      return c.json({ runId: run.id, urbanisedReason: run.urbanised.reason, clusters: getClusters(db, run.id).map(clusterJson) });
-    })
-    .get('/:id/patches', validate('param', idParam), validate('query', patchQuery(settings.maxPatchRows)), (c) => {
-      const run = requireRun(db, c.req.valid('param').id);
-      const q = c.req.valid('query');
-      if (q.format === 'f32') return f32Patches(c, db, run, q.cluster);
-      const rows = getPatches(db, run.id, { columns: q.columns, cluster: q.cluster, limit: q.limit, offset: q.offset });
-      const columns: Record<string, unknown[]> = Object.fromEntries(q.columns.map((n) => [n, new Array(rows.length)]));
-      rows.forEach((row, i) => {
-        for (const n of q.columns) columns[n][i] = (row as Record<string, unknown>)[n];
+      return c.json({
+        runId: run.id,
+        urbanisedReason: run.urbanised.reason,
+        clusters: getClusters(db, run.id).map(clusterJson),
       });
-      const next = rows.length === q.limit ? q.offset + q.limit : null;
-      return c.json({ runId: run.id, count: rows.length, offset: q.offset, nextOffset: next, total: run.patchCount, columns });
-    });
+    })
+    .get(
+      '/:id/patches',
+      validate('param', idParam),
+      validate('query', patchQuery(settings.maxPatchRows)),
+      (c) => {
+        const run = requireRun(db, c.req.valid('param').id);
+        const q = c.req.valid('query');
+        if (q.format === 'f32') return f32Patches(c, db, run, q.cluster);
+        const rows = getPatches(db, run.id, {
+          columns: q.columns,
+          cluster: q.cluster,
+          limit: q.limit,
+          offset: q.offset,
+        });
+        const columns: Record<string, unknown[]> = Object.fromEntries(
+          q.columns.map((n) => [n, new Array(rows.length)]),
+        );
+        rows.forEach((row, i) => {
+          for (const n of q.columns) columns[n][i] = (row as Record<string, unknown>)[n];
+        });
+        const next = rows.length === q.limit ? q.offset + q.limit : null;
+        return c.json({
+          runId: run.id,
+          count: rows.length,
+          offset: q.offset,
+          nextOffset: next,
+          total: run.patchCount,
+          columns,
+        });
+      },
+    );
 }
 
-type Ctx = Parameters<Parameters<Hono['get']>[1]>[0];
-
-function f32Patches(c: Ctx, db: DatabaseHandle, run: AnalysisRun, cluster: number | undefined) {
+function f32Patches(c: Context, db: DatabaseHandle, run: AnalysisRun, cluster: number | undefined) {
   if (cluster !== undefined && cluster >= run.kmeans.chosenK) {
-    throw new ApiError(400, 'invalid-query', `cluster ${cluster} does not exist; run ${run.id} has clusters 0..${run.kmeans.chosenK - 1}`);
+    throw new ApiError(
+      400,
+      'invalid-query',
+      `cluster ${cluster} does not exist; run ${run.id} has clusters 0..${run.kmeans.chosenK - 1}`,
+    );
   }
   const width = F32_COLUMNS.length;
   c.header('Content-Type', 'application/octet-stream');

@@ -68,8 +68,17 @@ export async function registerImagery(
   } catch (cause) {
     throw new ScoringError('invalid-request', (cause as Error).message, { cause });
   }
-  if (ctx.db.db.select({ id: imagerySources.id }).from(imagerySources).where(eq(imagerySources.name, name)).get()) {
-    throw new ScoringError('imagery-name-taken', `imagery "${name}" is already registered; pick another name`);
+  if (
+    ctx.db.db
+      .select({ id: imagerySources.id })
+      .from(imagerySources)
+      .where(eq(imagerySources.name, name))
+      .get()
+  ) {
+    throw new ScoringError(
+      'imagery-name-taken',
+      `imagery "${name}" is already registered; pick another name`,
+    );
   }
   // Opened without a cache folder: nothing is written on behalf of a source that may yet be refused.
   const probe = await open(spec.kind === 'xyz' ? { ...spec, cacheDir: undefined } : spec);
@@ -111,7 +120,10 @@ export function getImagerySource(ctx: ScoringContext, id: number): Promise<Image
     const row = ctx.db.db.select().from(imagerySources).where(eq(imagerySources.id, id)).get();
     if (!row) {
       return Promise.reject(
-        new ScoringError('imagery-not-found', `no imagery with id ${id}; register it first (listImagery shows those there are)`),
+        new ScoringError(
+          'imagery-not-found',
+          `no imagery with id ${id}; register it first (listImagery shows those there are)`,
+        ),
       );
     }
     source = open(specForOpening(ctx, id, parseImagerySpec(row.spec)));

@@ -40,7 +40,10 @@ const toRow = (p: Project): ProjectRow => ({ ...p, bbox: p.bbox as BBox });
 
 function positiveId(what: string, v: unknown): number {
   if (!Number.isInteger(v) || (v as number) < 1) {
-    throw new ScoringError('invalid-request', `${what} must be a positive integer id, got ${JSON.stringify(v)}`);
+    throw new ScoringError(
+      'invalid-request',
+      `${what} must be a positive integer id, got ${JSON.stringify(v)}`,
+    );
   }
   return v as number;
 }
@@ -54,8 +57,13 @@ export function createProject(ctx: ScoringContext, input: CreateProjectInput): P
   const area = parseProjectArea(input.area, { zoom: input.zoom ?? DEFAULT_ZOOM });
 
   const { db } = ctx.db;
-  if (!db.select({ id: imagerySources.id }).from(imagerySources).where(eq(imagerySources.id, imageryId)).get()) {
-    throw new ScoringError('imagery-not-found', `no imagery with id ${imageryId}; register the imagery first`);
+  if (
+    !db.select({ id: imagerySources.id }).from(imagerySources).where(eq(imagerySources.id, imageryId)).get()
+  ) {
+    throw new ScoringError(
+      'imagery-not-found',
+      `no imagery with id ${imageryId}; register the imagery first`,
+    );
   }
   const run = getRun(ctx.db, runId);
   if (!run) {
@@ -95,6 +103,10 @@ export function getProject(ctx: ScoringContext, id: number): ProjectRow | undefi
 
 export function requireProject(ctx: ScoringContext, id: number): ProjectRow {
   const project = getProject(ctx, id);
-  if (!project) throw new ScoringError('project-not-found', `no project with id ${id}; listProjects shows those there are`);
+  if (!project)
+    throw new ScoringError(
+      'project-not-found',
+      `no project with id ${id}; listProjects shows those there are`,
+    );
   return project;
 }

@@ -91,7 +91,8 @@ export function traceOutline(
   let dy = 0;
   const limit = 4 * (width + 1) * (height + 1);
   for (let steps = 0; ; steps++) {
-    if (steps > limit) throw new Error(`outline of component ${label} did not close; the label array is inconsistent`);
+    if (steps > limit)
+      throw new Error(`outline of component ${label} did not close; the label array is inconsistent`);
     vx += dx;
     vy += dy;
     // r = the walker's right; the cells ahead-left and ahead-right of corner (vx, vy).
@@ -171,7 +172,8 @@ export function ringSelfIntersects(ring: Point[]): boolean {
       if (j === i + 1 || (i === 0 && j === n - 1)) {
         // Adjacent edges share one vertex; they must not fold back onto each other.
         const [p, q, r] = j === i + 1 ? [a, b, ring[(j + 1) % n]] : [ring[j], a, b];
-        if (orient(p, q, r) === 0 && (q[0] - p[0]) * (r[0] - q[0]) + (q[1] - p[1]) * (r[1] - q[1]) < 0) return true;
+        if (orient(p, q, r) === 0 && (q[0] - p[0]) * (r[0] - q[0]) + (q[1] - p[1]) * (r[1] - q[1]) < 0)
+          return true;
         continue;
       }
       if (segmentsTouch(a, b, ring[j], ring[(j + 1) % n])) return true;
@@ -269,9 +271,14 @@ export function vectorizeMask(
   const sy = tileSize / height;
   const round = (v: number) => Math.round(v * 1e8) / 1e8;
   const coordinates = rings.map((ring) => {
-    // Traced with y down and the blob on the right: clockwise on screen, counter-clockwise on the map.
-    const lonLat = ring.map(([u, v]) => {
-      const [lon, lat] = worldPixelToLonLat(tile.x * tileSize + u * sx, tile.y * tileSize + v * sy, tile.z, tileSize);
+    // Traced with the blob on the walker's right, i.e. clockwise as seen on the map: reversed for RFC 7946.
+    const lonLat = [...ring].reverse().map(([u, v]) => {
+      const [lon, lat] = worldPixelToLonLat(
+        tile.x * tileSize + u * sx,
+        tile.y * tileSize + v * sy,
+        tile.z,
+        tileSize,
+      );
       return [round(lon), round(lat)];
     });
     lonLat.push([...lonLat[0]]);

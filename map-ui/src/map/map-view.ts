@@ -1,0 +1,245 @@
+/**
+ * The map: imagery from the server's XYZ endpoint, the tilelens overlays (priority, confidence,
+ * predicted footprints), the selection highlighted, and drawing a rectangle or polygon to select.
+ * It reads and writes the selection store only; the latent view never calls it.
+ */
+import * as maplibregl from 'maplibre-gl';
+import type { GeoJSONSource, Map as MlMap, MapMouseEvent } from 'maplibre-gl';
+import type { SelectionStore } from '../state/selection.ts';
+import type { Imagery, Project } from '../data/api.ts';
+import { createOverlays, type OverlayName, type Overlays, type OverlayStatus } from './overlays.ts';
+import { lonLatToTile, parseTaskId, tilePolygon } from './tiles.ts';
+
+maplibregl.setWorkerUrl('/vendor/maplibre/maplibre-gl-worker.mjs');
+
+export type DrawMode = 'none' | 'rectangle' | 'polygon';
+
+export interface MapViewOptions {
+  container: HTMLElement;
+  store: SelectionStore;
+  project: Project;
+  imagery: Imagery;
+  view?: { center: [number, number]; zoom: number };
+  layers: Record<OverlayName, boolean>;
+  /** Tiles of training patches in the selection, by task id (they lie in the training region of the same imagery). */
+  patchTiles: (patches: Uint32Array) => string[];
+  /** A ring drawn on the map, in lon/lat. */
+  onDraw: (ring: Array<[number, number]>, kind: 'rectangle' | 'polygon', additive: boolean) => void;
+  onPickTile: (taskId: string) => void;
+  onViewChange: (view: { center: [number, number]; zoom: number }) => void;
+  onDrawModeChange?: (mode: DrawMode) => void;
+  onOverlayStatus?: (s: OverlayStatus) => void;
+}
+
+export interface MapView {
+  map: MlMap;
+  setLayer(name: OverlayName, visible: boolean): void;
+  setDrawMode(mode: DrawMode): void;
+  /** Task ids highlighted now, sorted (what the end-to-end test compares). */
+  highlighted(): string[];
+  fitTiles(taskIds: string[]): void;
+  destroy(): void;
+}
+
+/** More highlighted squares than this are drawn as their bounding box only: the map stays responsive. */
+const MAX_HIGHLIGHT = 20_000;
+
+export function createMapView(o: MapViewOptions): MapView {
+  const [w, s, e, n] = o.project.bbox;
+  const map = new maplibregl.Map({
+    container: o.container,
+    style: {
+      version: 8,
+      sources: {
+        imagery: {
+          type: 'raster',
+          tiles: [`/imagery/${o.imagery.id}/{z}/{x}/{y}.jpg`],
+          tileSize: 256,
+          minzoom: o.imagery.minZoom,
+          maxzoom: o.imagery.maxZoom,
+          ...(o.imagery.bounds ? { bounds: o.imagery.bounds } : {}),
+          attribution: o.imagery.attribution ?? '',
+        },
+      },
+      layers: [
+        { id: 'background', type: 'background', paint: { 'background-color': '#e9e6df' } },
+        { id: 'imagery', type: 'raster', source: 'imagery' },
+      ],
+    },
+    ...(o.view ? { center: o.view.center, zoom: o.view.zoom } : { bounds: [w, s, e, n] as [number, number, number, number], fitBoundsOptions: { padding: 20 } }),
+    maxZoom: 21,
+    attributionControl: { compact: true },
+    // Keeps the drawing buffer so screenshots and the test can read the canvas.
+    canvasContextAttributes: { preserveDrawingBuffer: true },
+  } as maplibregl.MapOptions);
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+
+  let overlays: Overlays | null = null;
+  let highlighted: string[] = [];
+  let drawMode: DrawMode = 'none';
+  const layers = { ...o.layers };
+
+  const emptyFc = (): GeoJSON.FeatureCollection => ({ type: 'FeatureCollection', features: [] });
+
+  map.on('load', () => {
+    map.addSource('tl-area', { type: 'geojson', data: o.project.area });
+    map.addLayer({ id: 'tl-area-line', type: 'line', source: 'tl-area', paint: { 'line-color': '#ffffff', 'line-width': 2, 'line-dasharray': [3, 2] } });
+    overlays = createOverlays(map, o.project, layers, o.onOverlayStatus);
+    map.addSource('tl-selection', { type: 'geojson', data: emptyFc() });
+    map.addLayer({ id: 'tl-selection-fill', type: 'fill', source: 'tl-selection', paint: { 'fill-color': '#f57c00', 'fill-opacity': 0.25 } });
+    map.addLayer({ id: 'tl-selection-line', type: 'line', source: 'tl-selection', paint: { 'line-color': '#f57c00', 'line-width': 2 } });
+    map.addSource('tl-draw', { type: 'geojson', data: emptyFc() });
+    map.addLayer({ id: 'tl-draw-fill', type: 'fill', source: 'tl-draw', paint: { 'fill-color': '#0d47a1', 'fill-opacity': 0.12 } });
+    map.addLayer({ id: 'tl-draw-line', type: 'line', source: 'tl-draw', paint: { 'line-color': '#0d47a1', 'line-width': 2 } });
+    renderSelection();
+  });
+
+  function renderSelection() {
+    const sel = o.store.get();
+    const ids = [...new Set([...o.patchTiles(sel.patches), ...sel.tiles])].sort();
+    highlighted = ids;
+    o.container.dataset.highlighted = String(ids.length);
+    const src = map.getSource('tl-selection') as GeoJSONSource | undefined;
+    if (!src) return;
+    let features: GeoJSON.Feature[];
+    if (ids.length <= MAX_HIGHLIGHT) {
+      features = ids.map((id) => {
+        const t = parseTaskId(id);
+        return { type: 'Feature', properties: { id }, geometry: tilePolygon(t.z, t.x, t.y) };
+      });
+    } else {
+      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity, z = 18;
+      for (const id of ids) {
+        const t = parseTaskId(id);
+        z = t.z;
+        minX = Math.min(minX, t.x); maxX = Math.max(maxX, t.x); minY = Math.min(minY, t.y); maxY = Math.max(maxY, t.y);
+      }
+      const a = tilePolygon(z, minX, maxY).coordinates[0];
+      const b = tilePolygon(z, maxX, minY).coordinates[0];
+      features = [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[a[0], [b[1][0], a[0][1]], b[2], [a[0][0], b[2][1]], a[0]]] } }];
+    }
+    src.setData({ type: 'FeatureCollection', features });
+  }
+
+  const unsubscribe = o.store.subscribe((sel) => {
+    renderSelection();
+    // Brushed in another view: bring the tiles into sight if none is visible.
+    if (sel.source !== 'map' && highlighted.length > 0) {
+      const b = map.getBounds();
+      const visible = highlighted.some((id) => {
+        const t = parseTaskId(id);
+        const poly = tilePolygon(t.z, t.x, t.y).coordinates[0][0];
+        return b.contains(poly as [number, number]);
+      });
+      if (!visible) fitTiles(highlighted);
+    }
+  });
+
+  function fitTiles(ids: string[]) {
+    if (ids.length === 0) return;
+    let west = 180, south = 90, east = -180, north = -90;
+    for (const id of ids) {
+      const t = parseTaskId(id);
+      const ring = tilePolygon(t.z, t.x, t.y).coordinates[0];
+      west = Math.min(west, ring[0][0]); east = Math.max(east, ring[1][0]); south = Math.min(south, ring[0][1]); north = Math.max(north, ring[2][1]);
+    }
+    map.fitBounds([west, south, east, north], { padding: 40, maxZoom: 17, duration: 0 });
+  }
+
+  // Drawing: a rectangle by dragging, a polygon by clicks closed with a double-click (or a click on its start).
+  let start: maplibregl.LngLat | null = null;
+  let vertices: Array<[number, number]> = [];
+  let additive = false;
+  const drawSource = () => map.getSource('tl-draw') as GeoJSONSource | undefined;
+  const showRing = (ring: Array<[number, number]>) =>
+    drawSource()?.setData(ring.length >= 2 ? { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[...ring, ring[0]]] } } : emptyFc());
+  const rectRing = (a: maplibregl.LngLat, b: maplibregl.LngLat): Array<[number, number]> => [
+    [a.lng, a.lat], [b.lng, a.lat], [b.lng, b.lat], [a.lng, b.lat],
+  ];
+
+  function finish(ring: Array<[number, number]>, kind: 'rectangle' | 'polygon') {
+    start = null;
+    vertices = [];
+    if (ring.length >= 3) o.onDraw(ring, kind, additive);
+    setTimeout(() => showRing([]), 400);
+  }
+
+  map.on('mousedown', (ev: MapMouseEvent) => {
+    if (drawMode !== 'rectangle') return;
+    ev.preventDefault();
+    additive = ev.originalEvent.shiftKey || ev.originalEvent.ctrlKey;
+    start = ev.lngLat;
+  });
+  map.on('mousemove', (ev: MapMouseEvent) => {
+    if (drawMode === 'rectangle' && start) showRing(rectRing(start, ev.lngLat));
+    else if (drawMode === 'polygon' && vertices.length > 0) showRing([...vertices, [ev.lngLat.lng, ev.lngLat.lat]]);
+  });
+  map.on('mouseup', (ev: MapMouseEvent) => {
+    if (drawMode !== 'rectangle' || !start) return;
+    finish(rectRing(start, ev.lngLat), 'rectangle');
+  });
+  map.on('click', (ev: MapMouseEvent) => {
+    if (drawMode === 'polygon') {
+      additive = ev.originalEvent.shiftKey || ev.originalEvent.ctrlKey;
+      const p = map.project(ev.lngLat);
+      if (vertices.length >= 3) {
+        const first = map.project(vertices[0]);
+        if (Math.hypot(first.x - p.x, first.y - p.y) < 8) return finish(vertices, 'polygon');
+      }
+      vertices.push([ev.lngLat.lng, ev.lngLat.lat]);
+      showRing(vertices);
+      return;
+    }
+    if (drawMode !== 'none') return;
+    const t = lonLatToTile(ev.lngLat.lng, ev.lngLat.lat, o.project.zoom);
+    const [pw, ps, pe, pn] = o.project.bbox;
+    if (ev.lngLat.lng >= pw && ev.lngLat.lng <= pe && ev.lngLat.lat >= ps && ev.lngLat.lat <= pn) {
+      o.onPickTile(`${o.project.zoom}-${t.x}-${t.y}`);
+    }
+  });
+  map.on('dblclick', (ev: MapMouseEvent) => {
+    if (drawMode !== 'polygon') return;
+    ev.preventDefault();
+    // The double-click's two clicks each added a vertex at the same spot; drop the duplicate.
+    const ring = vertices.slice(0, -1);
+    finish(ring, 'polygon');
+  });
+  map.on('moveend', () => {
+    const c = map.getCenter();
+    o.onViewChange({ center: [c.lng, c.lat], zoom: map.getZoom() });
+  });
+
+  function setDrawMode(mode: DrawMode) {
+    drawMode = mode;
+    start = null;
+    vertices = [];
+    showRing([]);
+    if (mode === 'none') {
+      map.dragPan.enable();
+      map.doubleClickZoom.enable();
+      map.getCanvas().style.cursor = '';
+    } else {
+      map.dragPan.disable();
+      map.doubleClickZoom.disable();
+      map.getCanvas().style.cursor = 'crosshair';
+    }
+    o.onDrawModeChange?.(mode);
+  }
+
+  return {
+    map,
+    setLayer(name, visible) {
+      layers[name] = visible;
+      overlays?.setVisible(name, visible);
+    },
+    setDrawMode,
+    highlighted: () => [...highlighted],
+    fitTiles,
+    destroy() {
+      unsubscribe();
+      overlays?.destroy();
+      map.remove();
+    },
+  };
+}

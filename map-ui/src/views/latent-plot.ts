@@ -1,0 +1,304 @@
+/**
+ * The latent view's drawing surface: regl-scatterplot (WebGL) for the points, a 2-D canvas behind it
+ * for the smoothed-IoU surface, and line annotations for the urbanised clusters. A small imperative
+ * API in the regl-scatterplot manner; it talks to the rest of the app only through the selection store.
+ */
+import createScatterplot from 'regl-scatterplot';
+import type { SelectionStore } from '../state/selection.ts';
+import { colourOf, IOU_SCALE } from '../data/colour.ts';
+import {
+  clusterOutlines,
+  encodePoints,
+  patchIdxOf,
+  taskIdOfPoint,
+  toNdc,
+  trainingPointOfIdx,
+  surfaceGrid,
+  type ColourBy,
+  type LatentData,
+  type PointEncoding,
+  type SurfaceGrid,
+} from '../data/latent-data.ts';
+
+export type BrushMode = 'pan' | 'lasso' | 'rectangle';
+
+export interface LatentPlotOptions {
+  container: HTMLElement;
+  store: SelectionStore;
+  /** A click on one point: training patch idx or new-region task id. */
+  onPick?: (pick: { kind: 'patch'; idx: number } | { kind: 'tile'; taskId: string }) => void;
+  onHover?: (pick: { kind: 'patch'; idx: number } | { kind: 'tile'; taskId: string } | null) => void;
+}
+
+export interface LatentPlot {
+  setData(data: LatentData, colourBy: ColourBy, urbanised: number[]): Promise<void>;
+  setColourBy(colourBy: ColourBy): void;
+  setSurfaceOpacity(opacity: number): void;
+  setMode(mode: BrushMode): void;
+  /** Selected point indices as the plot holds them (debug hook for tests). */
+  selectedPoints(): number[];
+  /** Screen position (relative to the container) of a data-space point on the current view. */
+  toScreen(x: number, y: number): [number, number];
+  encoding(): PointEncoding | null;
+  resize(): void;
+  destroy(): void;
+}
+
+/** The bit of d3-scale's linear scale regl-scatterplot uses to keep data-space axes in sync with the camera. */
+function linearScale(domain: [number, number], range: [number, number] = [0, 1]) {
+  let d: [number, number] = [...domain];
+  let r: [number, number] = [...range];
+  const scale = ((v: number) => r[0] + ((v - d[0]) / (d[1] - d[0])) * (r[1] - r[0])) as ((v: number) => number) & {
+    domain(next?: [number, number]): any;
+    range(next?: [number, number]): any;
+    invert(v: number): number;
+    copy(): any;
+  };
+  scale.domain = (next?: [number, number]) => (next ? ((d = [next[0], next[1]]), scale) : d);
+  scale.range = (next?: [number, number]) => (next ? ((r = [next[0], next[1]]), scale) : r);
+  scale.invert = (v: number) => d[0] + ((v - r[0]) / (r[1] - r[0])) * (d[1] - d[0]);
+  scale.copy = () => linearScale(d, r);
+  return scale;
+}
+
+export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
+  const { container, store } = options;
+  container.classList.add('latent-plot');
+  const surface = document.createElement('canvas');
+  surface.className = 'latent-surface';
+  const canvas = document.createElement('canvas');
+  canvas.className = 'latent-points';
+  container.append(surface, canvas);
+
+  let data: LatentData | null = null;
+  let enc: PointEncoding | null = null;
+  let grid: SurfaceGrid | null = null;
+  let gridImage: HTMLCanvasElement | null = null;
+  let surfaceOpacity = 0.6;
+  let xScale = linearScale([-1, 1]);
+  let yScale = linearScale([-1, 1]);
+  let pointOfIdx: (idx: number) => number = () => -1;
+  let pointOfTile = new Map<string, number>();
+  let selected: number[] = [];
+
+  const { width, height } = container.getBoundingClientRect();
+  const scatterplot = createScatterplot({
+    canvas,
+    width: Math.max(10, width),
+    height: Math.max(10, height),
+    xScale,
+    yScale,
+    backgroundColor: [0, 0, 0, 0],
+    pointSize: [3, 7],
+    sizeBy: 'valueB',
+    colorBy: 'valueA',
+    opacityInactiveScale: 0.25,
+    opacityInactiveMax: 0.35,
+    pointColorActive: [0.98, 0.47, 0.02, 1],
+    pointSizeSelected: 2,
+    pointOutlineWidth: 1,
+    lassoColor: [0.05, 0.35, 0.85, 1],
+    lassoMinDelay: 0,
+    lassoMinDist: 2,
+    actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' },
+    deselectOnDblClick: false,
+    annotationLineColor: [0.1, 0.1, 0.1, 0.85],
+    annotationLineWidth: 2,
+    showReticle: false,
+  } as never) as any;
+
+  const publishSelection = (points: number[]) => {
+    selected = points;
+    if (!data) return;
+    const nT = data.training.n;
+    const patches: number[] = [];
+    const tiles: string[] = [];
+    for (const i of points) {
+      if (i < nT) patches.push(patchIdxOf(data, i));
+      else if (data.project) {
+        const id = taskIdOfPoint(data.project, i - nT);
+        if (id) tiles.push(id);
+      }
+    }
+    store.set({ patches, tiles, source: 'latent' });
+  };
+
+  scatterplot.subscribe('select', ({ points }: { points: number[] }) => publishSelection([...points]));
+  scatterplot.subscribe('deselect', () => {
+    selected = [];
+    if (!store.isEmpty()) store.clear('latent');
+  });
+  scatterplot.subscribe('view', (e: { xScale: typeof xScale; yScale: typeof yScale }) => {
+    xScale = e.xScale;
+    yScale = e.yScale;
+    drawSurface();
+  });
+  const pick = (i: number) => {
+    if (!data) return null;
+    if (i < data.training.n) return { kind: 'patch' as const, idx: patchIdxOf(data, i) };
+    const id = data.project ? taskIdOfPoint(data.project, i - data.training.n) : null;
+    return id ? { kind: 'tile' as const, taskId: id } : null;
+  };
+  scatterplot.subscribe('pointOver', (i: number) => options.onHover?.(pick(i)));
+  scatterplot.subscribe('pointOut', () => options.onHover?.(null));
+
+  // A click without a drag on a point opens it in the inspector; regl-scatterplot selects it too.
+  let down: [number, number] | null = null;
+  canvas.addEventListener('pointerdown', (e) => (down = [e.clientX, e.clientY]));
+  canvas.addEventListener('pointerup', (e) => {
+    if (!down || Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 3) return;
+    setTimeout(() => {
+      const hovered = scatterplot.get('hoveredPoint') as number | undefined;
+      if (hovered !== undefined && hovered !== null && hovered >= 0) {
+        const p = pick(hovered);
+        if (p) options.onPick?.(p);
+      }
+    }, 0);
+  });
+
+  const unsubscribe = store.subscribe((sel) => {
+    if (sel.source === 'latent' || !data) return;
+    const points: number[] = [];
+    for (const idx of sel.patches) {
+      const i = pointOfIdx(idx);
+      if (i >= 0) points.push(i);
+    }
+    for (const t of sel.tiles) {
+      const i = pointOfTile.get(t);
+      if (i !== undefined) points.push(i);
+    }
+    selected = points;
+    if (points.length === 0) scatterplot.deselect({ preventEvent: true });
+    else scatterplot.select(points, { preventEvent: true });
+  });
+
+  function drawSurface() {
+    const ctx = surface.getContext('2d');
+    if (!ctx) return;
+    const w = surface.width;
+    const h = surface.height;
+    ctx.clearRect(0, 0, w, h);
+    if (!grid || !gridImage || surfaceOpacity <= 0) return;
+    const dpr = w / Math.max(1, surface.clientWidth);
+    const x0 = xScale(grid.xDomain[0]) * dpr;
+    const x1 = xScale(grid.xDomain[1]) * dpr;
+    const y0 = yScale(grid.yDomain[1]) * dpr;
+    const y1 = yScale(grid.yDomain[0]) * dpr;
+    ctx.globalAlpha = surfaceOpacity;
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(gridImage, x0, y0, x1 - x0, y1 - y0);
+    ctx.globalAlpha = 1;
+  }
+
+  function renderGridImage(g: SurfaceGrid): HTMLCanvasElement {
+    const img = document.createElement('canvas');
+    img.width = g.cols;
+    img.height = g.rows;
+    const ctx = img.getContext('2d')!;
+    const pixels = ctx.createImageData(g.cols, g.rows);
+    for (let k = 0; k < g.mean.length; k++) {
+      const v = g.mean[k];
+      if (!Number.isFinite(v)) continue;
+      const [r, gg, b] = colourOf(IOU_SCALE, v);
+      pixels.data[k * 4] = r;
+      pixels.data[k * 4 + 1] = gg;
+      pixels.data[k * 4 + 2] = b;
+      pixels.data[k * 4 + 3] = Math.round(255 * g.support[k]);
+    }
+    ctx.putImageData(pixels, 0, 0);
+    return img;
+  }
+
+  function sizeCanvases() {
+    const r = container.getBoundingClientRect();
+    const dpr = window.devicePixelRatio || 1;
+    surface.width = Math.max(1, Math.round(r.width * dpr));
+    surface.height = Math.max(1, Math.round(r.height * dpr));
+    surface.style.width = `${r.width}px`;
+    surface.style.height = `${r.height}px`;
+    scatterplot.set({ width: Math.max(10, r.width), height: Math.max(10, r.height) });
+  }
+
+  let outlines: ReturnType<typeof clusterOutlines> = [];
+  function drawOutlines() {
+    if (!data) return;
+    const d = data;
+    scatterplot.drawAnnotations(
+      outlines
+        .filter((o) => o.hull.length >= 3)
+        .map((o) => ({
+          vertices: [...o.hull, o.hull[0]].map(([x, y]) => [toNdc(x, d.xDomain), toNdc(y, d.yDomain)]),
+          lineColor: [0.08, 0.08, 0.08, 0.9],
+          lineWidth: 2,
+        })),
+    );
+  }
+
+  async function draw(transition: boolean) {
+    if (!data || !enc) return;
+    scatterplot.set({ pointColor: enc.palette, pointColorActive: enc.palette.map(() => '#f57c00') });
+    await scatterplot.draw(
+      { x: enc.x, y: enc.y, valueA: enc.valueA, valueB: enc.valueB },
+      { zDataType: 'categorical', wDataType: 'categorical', transition, select: selected.length ? selected : undefined },
+    );
+  }
+
+  const resizeObserver = new ResizeObserver(() => {
+    sizeCanvases();
+    drawSurface();
+  });
+  resizeObserver.observe(container);
+  sizeCanvases();
+
+  return {
+    async setData(next, colourBy, urbanised) {
+      const sameCount = data !== null && data.training.n === next.training.n && (data.project?.n ?? 0) === (next.project?.n ?? 0);
+      data = next;
+      pointOfIdx = trainingPointOfIdx(next);
+      pointOfTile = new Map();
+      if (next.project) for (let j = 0; j < next.project.n; j++) pointOfTile.set(taskIdOfPoint(next.project, j)!, next.training.n + j);
+      xScale.domain(next.xDomain);
+      yScale.domain(next.yDomain);
+      scatterplot.set({ xScale: linearScale(next.xDomain), yScale: linearScale(next.yDomain) });
+      xScale = scatterplot.get('xScale');
+      yScale = scatterplot.get('yScale');
+      enc = encodePoints(next, colourBy);
+      grid = surfaceGrid(next);
+      gridImage = renderGridImage(grid);
+      outlines = clusterOutlines(next, urbanised);
+      await draw(sameCount);
+      drawOutlines();
+      drawSurface();
+    },
+    setColourBy(colourBy) {
+      if (!data) return;
+      enc = encodePoints(data, colourBy);
+      void draw(false);
+    },
+    setSurfaceOpacity(opacity) {
+      surfaceOpacity = opacity;
+      drawSurface();
+    },
+    setMode(mode) {
+      if (mode === 'pan') {
+        scatterplot.set({ mouseMode: 'panZoom', actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' } });
+      } else {
+        // In a brush mode shift is free, so it adds to the selection as in most drawing tools.
+        scatterplot.set({ mouseMode: 'lasso', lassoType: mode === 'rectangle' ? 'rectangle' : 'freeform', actionKeyMap: { merge: 'shift', remove: 'alt' } });
+      }
+    },
+    selectedPoints: () => [...selected],
+    toScreen: (x, y) => [xScale(x), yScale(y)],
+    encoding: () => enc,
+    resize() {
+      sizeCanvases();
+      drawSurface();
+    },
+    destroy() {
+      unsubscribe();
+      resizeObserver.disconnect();
+      scatterplot.destroy();
+      container.replaceChildren();
+    },
+  };
+}

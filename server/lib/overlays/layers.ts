@@ -1,0 +1,76 @@
+/**
+ * The raster overlay layers: which score each shows, its colour scale, and how scoring tiles that share
+ * a pixel (view zoom below scoring zoom − 8) are folded into one. The fold keeps what a manager must not
+ * miss: the highest priority, the lowest confidence, the highest novelty.
+ */
+import {
+  CONFIDENCE_SCALE,
+  NOVELTY_SCALE,
+  PRIORITY_SCALE,
+  type ColourScale,
+} from './colour-scales.ts';
+
+export const OVERLAY_LAYERS = ['priority', 'confidence', 'novelty'] as const;
+export type OverlayLayer = (typeof OVERLAY_LAYERS)[number];
+
+/** The columns of a scored tile the overlays read. */
+export interface OverlayCell {
+  x: number;
+  y: number;
+  status: 'scored' | 'missing' | 'undecodable' | 'failed';
+  priority: number;
+  iouHat: number | null;
+  novelty: number | null;
+}
+
+export interface OverlayLayerDef {
+  id: OverlayLayer;
+  title: string;
+  /** One sentence for the legend: what the colour means. */
+  description: string;
+  scale: ColourScale;
+  /** The value to colour, or null when the tile has none (not scored: drawn grey). */
+  value(cell: OverlayCell): number | null;
+  /** Which of two values sharing a pixel is kept. */
+  keep: 'max' | 'min';
+  lowLabel: string;
+  highLabel: string;
+}
+
+export const OVERLAY_LAYER_DEFS: Record<OverlayLayer, OverlayLayerDef> = {
+  priority: {
+    id: 'priority',
+    title: 'Priority',
+    description: 'Which tiles volunteers should see first: bright = likely buildings or a model that cannot be trusted there.',
+    scale: PRIORITY_SCALE,
+    // Tiles without imagery still carry the priority the job gave them, and volunteers still get them.
+    value: (c) => c.priority,
+    keep: 'max',
+    lowLabel: 'skip',
+    highLabel: 'first',
+  },
+  confidence: {
+    id: 'confidence',
+    title: 'Confidence',
+    description: 'How far the model can be trusted on each tile (smoothed IoU from its latent space): red = doubtful.',
+    scale: CONFIDENCE_SCALE,
+    value: (c) => (c.status === 'scored' ? c.iouHat : null),
+    keep: 'min',
+    lowLabel: 'doubtful',
+    highLabel: 'trusted',
+  },
+  novelty: {
+    id: 'novelty',
+    title: 'Novelty',
+    description: 'How unlike the training data each tile looks to the model (percentile of distance): bright = never seen anything like it.',
+    scale: NOVELTY_SCALE,
+    value: (c) => (c.status === 'scored' ? c.novelty : null),
+    keep: 'max',
+    lowLabel: 'familiar',
+    highLabel: 'novel',
+  },
+};
+
+export function isOverlayLayer(v: string): v is OverlayLayer {
+  return (OVERLAY_LAYERS as readonly string[]).includes(v);
+}

@@ -1,0 +1,410 @@
+/**
+ * The in-process job runner: one scoring job per project at a time, tiles streamed from the project's
+ * grid in a fixed order (north to south, west to east), scored in batches.
+ *
+ * Each batch is stored in one transaction with the job's progress, so a killed process loses at most
+ * the batch in flight, and the job row never claims tiles that are not there. A job left 'running' by
+ * a killed process is picked up by `resumeInterruptedJobs`, which walks the same grid and skips every
+ * tile already stored (the table's primary key would refuse a second row anyway): no tile is scored
+ * twice and none is lost. Every way out of the loop — done, cancelled, any error — ends in a final
+ * status, so a job is never left 'running' by a live process.
+ */
+import { existsSync } from 'node:fs';
+import { desc, eq, inArray } from 'drizzle-orm';
+import { getRun } from '../db/analysis-repo.ts';
+import { models, scoringJobs, type AnalysisRun, type Model, type ScoringJob } from '../db/schema.ts';
+import type { TileCoord } from '../geo/tiles.ts';
+import { pooledDims, type PoolingMode } from '../analysis/pooling.ts';
+import { loadModel, type SegmentationModel } from '../model/runtime.ts';
+import { tilesCoveringArea } from '../projects/tile-grid.ts';
+import { loadBuildingProb, type BuildingProbCalibration } from './building-prob.ts';
+import { logTo, perDatabase, type ScoringContext } from './context.ts';
+import { JobCancelledError, ScoringError } from './errors.ts';
+import { getImagerySource } from './imagery-registry.ts';
+import { loadLatentProjector, type LatentProjector } from './latent-projection.ts';
+import { requireProject, type ProjectRow } from './projects.ts';
+import { scoreBatch, type ScoringPipeline } from './score-batch.ts';
+import { countScoredTiles, insertTileScores, isTileStored } from './tiles-repo.ts';
+
+export type JobStatus = ScoringJob['status'];
+
+export interface JobRow {
+  id: number;
+  projectId: number;
+  status: JobStatus;
+  done: number;
+  failed: number;
+  total: number;
+  error?: string;
+  batchSize: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  updatedAt: Date;
+}
+
+export interface StartScoringOptions {
+  /** Tiles per model call and per transaction. */
+  batchSize?: number;
+  /** Called after each batch is stored, with the job's progress; awaited, so it can also pace the job. */
+  onBatch?: (job: JobRow) => void | Promise<void>;
+}
+
+export const DEFAULT_BATCH_SIZE = 16;
+export const MAX_BATCH_SIZE = 256;
+
+interface RunningJob {
+  controller: AbortController;
+  cancelled: boolean;
+  promise: Promise<void>;
+}
+
+const runningJobs = perDatabase(() => new Map<number, RunningJob>());
+const runPipelines = perDatabase(
+  () => new Map<number, Promise<{ projector: LatentProjector; buildingProb: BuildingProbCalibration }>>(),
+);
+/** Models are shared by every database and job in the process: one session per (file, layer). */
+const modelCache = new Map<string, Promise<SegmentationModel>>();
+
+const ACTIVE: JobStatus[] = ['queued', 'running'];
+
+function toJobRow(j: ScoringJob): JobRow {
+  const row: JobRow = {
+    id: j.id,
+    projectId: j.projectId,
+    status: j.status,
+    done: j.done,
+    failed: j.failed,
+    total: j.total,
+    batchSize: j.batchSize,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
+    updatedAt: j.updatedAt,
+  };
+  if (j.error) row.error = j.error;
+  return row;
+}
+
+export function getJob(ctx: ScoringContext, jobId: number): JobRow | undefined {
+  const j = ctx.db.db.select().from(scoringJobs).where(eq(scoringJobs.id, jobId)).get();
+  return j ? toJobRow(j) : undefined;
+}
+
+function requireJob(ctx: ScoringContext, jobId: number): JobRow {
+  const job = getJob(ctx, jobId);
+  if (!job) throw new ScoringError('job-not-found', `no scoring job with id ${jobId}`);
+  return job;
+}
+
+export function latestJob(ctx: ScoringContext, projectId: number): JobRow | undefined {
+  const j = ctx.db.db
+    .select()
+    .from(scoringJobs)
+    .where(eq(scoringJobs.projectId, projectId))
+    .orderBy(desc(scoringJobs.id))
+    .limit(1)
+    .get();
+  return j ? toJobRow(j) : undefined;
+}
+
+function setJob(ctx: ScoringContext, jobId: number, values: Partial<typeof scoringJobs.$inferInsert>): void {
+  ctx.db.db
+    .update(scoringJobs)
+    .set({ ...values, updatedAt: new Date() })
+    .where(eq(scoringJobs.id, jobId))
+    .run();
+}
+
+function checkBatchSize(batchSize: number | undefined): number {
+  const b = batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(b) || b < 1 || b > MAX_BATCH_SIZE) {
+    throw new ScoringError(
+      'invalid-request',
+      `batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}, got ${batchSize}`,
+    );
+  }
+  return b;
+}
+
+/** Queues a job for the project and starts it on the next tick; returns the queued job. */
+export function startScoring(
+  ctx: ScoringContext,
+  projectId: number,
+  options: StartScoringOptions = {},
+): JobRow {
+  const project = requireProject(ctx, projectId);
+  const batchSize = checkBatchSize(options.batchSize);
+  const running = runningJobs(ctx);
+  const active = ctx.db.db
+    .select()
+    .from(scoringJobs)
+    .where(eq(scoringJobs.projectId, projectId))
+    .all()
+    .filter((j) => ACTIVE.includes(j.status));
+  for (const j of active) {
+    if (running.has(j.id)) {
+      throw new ScoringError(
+        'job-active',
+        `project ${projectId} is already being scored by job ${j.id} (${j.done}/${j.total} tiles); wait for it or cancel it first`,
+      );
+    }
+  }
+  const counts = countScoredTiles(ctx, projectId);
+  const job = ctx.db.sqlite.transaction(() => {
+    for (const j of active) {
+      // Left by a process that died and was never resumed: the new job takes over its tiles.
+      setJob(ctx, j.id, {
+        status: 'failed',
+        error: 'interrupted; a newer job took over the project',
+        finishedAt: new Date(),
+      });
+    }
+    return ctx.db.db
+      .insert(scoringJobs)
+      .values({
+        projectId,
+        status: 'queued',
+        done: counts.total,
+        failed: counts.total - counts.scored,
+        total: project.tileCount,
+        batchSize,
+        updatedAt: new Date(),
+      })
+      .returning()
+      .get();
+  })();
+  launch(ctx, job.id, options.onBatch);
+  logTo(
+    ctx,
+    `job ${job.id} queued for project ${projectId} (${project.tileCount} tiles, ${counts.total} already stored)`,
+  );
+  return toJobRow(job);
+}
+
+function launch(ctx: ScoringContext, jobId: number, onBatch?: StartScoringOptions['onBatch']): void {
+  const entry: RunningJob = {
+    controller: new AbortController(),
+    cancelled: false,
+    promise: Promise.resolve(),
+  };
+  const running = runningJobs(ctx);
+  running.set(jobId, entry);
+  entry.promise = runJob(ctx, jobId, entry, onBatch).finally(() => running.delete(jobId));
+}
+
+/** Resolves with the job once it has stopped (done, cancelled or failed); at once if it is not running here. */
+export async function waitForJob(ctx: ScoringContext, jobId: number): Promise<JobRow> {
+  const entry = runningJobs(ctx).get(jobId);
+  if (entry) await entry.promise;
+  return requireJob(ctx, jobId);
+}
+
+/**
+ * Asks a job to stop: it finishes the batch in flight (its fetches are aborted), stores nothing more
+ * and ends 'cancelled'. A job no live process runs is marked at once; a finished job is left as it is.
+ */
+export function cancelJob(ctx: ScoringContext, jobId: number): JobRow {
+  const job = requireJob(ctx, jobId);
+  const entry = runningJobs(ctx).get(jobId);
+  if (entry) {
+    entry.cancelled = true;
+    entry.controller.abort(new JobCancelledError(jobId));
+  } else if (ACTIVE.includes(job.status)) {
+    setJob(ctx, jobId, { status: 'cancelled', finishedAt: new Date() });
+  }
+  return requireJob(ctx, jobId);
+}
+
+/**
+ * At start-up: continues every job a previous process left queued or running (newest per project;
+ * older ones are closed as superseded). Returns the jobs it restarted.
+ */
+export function resumeInterruptedJobs(
+  ctx: ScoringContext,
+  options: Pick<StartScoringOptions, 'onBatch'> = {},
+): JobRow[] {
+  const running = runningJobs(ctx);
+  const stale = ctx.db.db
+    .select()
+    .from(scoringJobs)
+    .where(inArray(scoringJobs.status, ACTIVE))
+    .orderBy(desc(scoringJobs.id))
+    .all()
+    .filter((j) => !running.has(j.id));
+  const resumed: JobRow[] = [];
+  const seen = new Set<number>();
+  for (const j of stale) {
+    if (
+      seen.has(j.projectId) ||
+      [...running.keys()].some((id) => getJob(ctx, id)?.projectId === j.projectId)
+    ) {
+      setJob(ctx, j.id, {
+        status: 'failed',
+        error: 'interrupted; a newer job took over the project',
+        finishedAt: new Date(),
+      });
+      continue;
+    }
+    seen.add(j.projectId);
+    logTo(ctx, `resuming job ${j.id} of project ${j.projectId} at ${j.done}/${j.total} tiles`);
+    launch(ctx, j.id, options.onBatch);
+    resumed.push(toJobRow(j));
+  }
+  return resumed;
+}
+
+function cachedModel(ctx: ScoringContext, model: Model): Promise<SegmentationModel> {
+  const key = `${model.path}\u0000${model.layer}`;
+  let loaded = modelCache.get(key);
+  if (!loaded) {
+    loaded = loadModel(model.path, { layer: model.layer });
+    loaded.catch(() => modelCache.delete(key));
+    modelCache.set(key, loaded);
+    logTo(ctx, `loading model ${model.id} "${model.name}" (layer ${model.layer})`);
+  }
+  return loaded;
+}
+
+/** Releases the models this process loaded for scoring; for shutdown and tests. */
+export async function disposeScoringModels(): Promise<void> {
+  const all = [...modelCache.values()];
+  modelCache.clear();
+  await Promise.all(all.map(async (m) => (await m.catch(() => null))?.dispose()));
+}
+
+function runLatent(ctx: ScoringContext, run: AnalysisRun) {
+  const cache = runPipelines(ctx);
+  let p = cache.get(run.id);
+  if (!p) {
+    p = (async () => ({
+      projector: loadLatentProjector(ctx.db, run),
+      buildingProb: loadBuildingProb(ctx.db, run.id),
+    }))();
+    p.catch(() => cache.delete(run.id));
+    cache.set(run.id, p);
+  }
+  return p;
+}
+
+async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<ScoringPipeline> {
+  const run = getRun(ctx.db, project.runId);
+  if (!run) {
+    throw new ScoringError(
+      'run-not-found',
+      `the project's reference run ${project.runId} no longer exists; create the project again with an existing run`,
+    );
+  }
+  const model = ctx.db.db.select().from(models).where(eq(models.id, run.modelId)).get();
+  if (!model)
+    throw new ScoringError(
+      'model-not-found',
+      `run ${run.id}'s model ${run.modelId} is not registered any more`,
+    );
+  if (!existsSync(model.path)) {
+    // The path stays in the server log: job errors are shown in the browser.
+    logTo(ctx, `model ${model.id} "${model.name}": no file at ${model.path}`);
+    throw new ScoringError(
+      'model-file-missing',
+      `the weights of model ${model.id} "${model.name}" are not where they were registered; restore the file or register the model again`,
+    );
+  }
+  const [segmentation, latent] = await Promise.all([cachedModel(ctx, model), runLatent(ctx, run)]);
+  const pooling = run.settings.pooling as PoolingMode;
+  const dims = pooledDims(segmentation.info.layerShape[0], pooling);
+  if (dims !== latent.projector.dims) {
+    throw new ScoringError(
+      'run-unusable',
+      `model ${model.id} gives ${dims} pooled values at layer ${model.layer} but run ${run.id}'s PCA expects ${latent.projector.dims}; the run was made with another model or layer`,
+    );
+  }
+  const threshold = (run.settings as { threshold?: unknown }).threshold;
+  return {
+    runId: run.id,
+    modelId: model.id,
+    model: segmentation,
+    projector: latent.projector,
+    buildingProb: latent.buildingProb,
+    pooling,
+    threshold: typeof threshold === 'number' ? threshold : 0.5,
+    priority: { urbanScale: latent.projector.state.urbanScale },
+  };
+}
+
+async function runJob(
+  ctx: ScoringContext,
+  jobId: number,
+  entry: RunningJob,
+  onBatch?: StartScoringOptions['onBatch'],
+): Promise<void> {
+  // Lets the caller of startScoring see the job 'queued' before any work starts.
+  await new Promise((resolve) => setImmediate(resolve));
+  const started = performance.now();
+  try {
+    const job = requireJob(ctx, jobId);
+    if (entry.cancelled) throw new JobCancelledError(jobId);
+    setJob(ctx, jobId, { status: 'running', startedAt: job.startedAt ?? new Date(), error: null });
+    const project = requireProject(ctx, job.projectId);
+    const pipeline = await buildPipeline(ctx, project);
+    const source = await getImagerySource(ctx, project.imageryId);
+    const area = { polygons: project.area.features.map((f) => f.geometry), bbox: project.bbox };
+
+    const store = async (tiles: TileCoord[]) => {
+      if (entry.cancelled) throw new JobCancelledError(jobId);
+      const rows = await scoreBatch(tiles, source, pipeline, entry.controller.signal);
+      const scoredAt = new Date();
+      const progress = ctx.db.sqlite.transaction(() => {
+        const written = insertTileScores(
+          ctx,
+          rows.map((r) => ({ ...r, projectId: project.id, jobId, scoredAt })),
+        );
+        const current = requireJob(ctx, jobId);
+        let { done, failed } = current;
+        if (written === rows.length) {
+          done += written;
+          failed += rows.filter((r) => r.status !== 'scored').length;
+        } else {
+          const counts = countScoredTiles(ctx, project.id);
+          done = counts.total;
+          failed = counts.total - counts.scored;
+        }
+        setJob(ctx, jobId, { done, failed });
+        return { ...current, done, failed };
+      });
+      const after = progress.immediate();
+      await onBatch?.(after);
+    };
+
+    let batch: TileCoord[] = [];
+    for (const tile of tilesCoveringArea(area, project.zoom)) {
+      if (isTileStored(ctx, project.id, tile.z, tile.x, tile.y)) continue;
+      batch.push(tile);
+      if (batch.length === job.batchSize) {
+        await store(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await store(batch);
+    if (entry.cancelled) throw new JobCancelledError(jobId);
+    const counts = countScoredTiles(ctx, project.id);
+    setJob(ctx, jobId, {
+      status: 'done',
+      done: counts.total,
+      failed: counts.total - counts.scored,
+      finishedAt: new Date(),
+    });
+    logTo(
+      ctx,
+      `job ${jobId} done: ${counts.total} tiles (${counts.scored} scored) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+  } catch (err) {
+    const cancelled = entry.cancelled || err instanceof JobCancelledError;
+    const message = err instanceof Error ? err.message : String(err);
+    try {
+      if (cancelled) setJob(ctx, jobId, { status: 'cancelled', finishedAt: new Date() });
+      else setJob(ctx, jobId, { status: 'failed', error: message, finishedAt: new Date() });
+    } catch (writeErr) {
+      // The database itself is gone (closed or broken): the next start's resumeInterruptedJobs takes the job up.
+      logTo(ctx, `job ${jobId}: could not record its end (${(writeErr as Error).message})`);
+    }
+    logTo(ctx, cancelled ? `job ${jobId} cancelled` : `job ${jobId} failed: ${message}`);
+  }
+}

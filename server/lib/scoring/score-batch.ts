@@ -1,0 +1,161 @@
+/**
+ * One batch of tiles, from imagery to the rows a job stores: fetch (concurrently; the source handles
+ * retries and caching), decode, one model call for the whole batch, pool the bottleneck the way the
+ * reference run did, project into its latent space, derive the tile's numbers and its footprints.
+ *
+ * A tile whose imagery is missing or broken is a row too (status 'missing' / 'undecodable' / 'failed'),
+ * so the project is complete and volunteers' tile lists have no silent holes. A model failure is not a
+ * tile's fault: it throws, and the job fails with it.
+ */
+import type { NewTileScore } from '../db/schema.ts';
+import { tileToQuadkey, taskId as tileTaskId, type TileCoord } from '../geo/tiles.ts';
+import { decodeTileImage, TileDecodeError } from '../imagery/decode.ts';
+import type { ImagerySource } from '../imagery/source.ts';
+import type { SegmentationModel } from '../model/runtime.ts';
+import { poolActivationsBatch, type PoolingMode } from '../analysis/pooling.ts';
+import { computePriority, tierOf, type PriorityWeights } from './priority.ts';
+import { buildingProbability, type BuildingProbCalibration } from './building-prob.ts';
+import type { LatentProjector } from './latent-projection.ts';
+import { vectorizeMask, type VectorizeOptions } from './vectorize.ts';
+
+export const TILE_SIZE = 256;
+
+export interface ScoringPipeline {
+  runId: number;
+  modelId: number;
+  model: SegmentationModel;
+  projector: LatentProjector;
+  buildingProb: BuildingProbCalibration;
+  pooling: PoolingMode;
+  /** Probability at and above which a pixel counts as building (the run's own threshold). */
+  threshold: number;
+  priority: Partial<PriorityWeights>;
+  vectorize?: VectorizeOptions;
+}
+
+/** A stored row before the job stamps it with its project, job and time. */
+export type TileScoreValues = Omit<NewTileScore, 'projectId' | 'jobId' | 'scoredAt'>;
+
+type Fetched =
+  | { tile: TileCoord; ok: true; rgb: Uint8Array }
+  | { tile: TileCoord; ok: false; status: 'missing' | 'undecodable' | 'failed'; error: string };
+
+async function fetchAndDecode(
+  source: ImagerySource,
+  tile: TileCoord,
+  signal?: AbortSignal,
+): Promise<Fetched> {
+  const got = await source.getTile(tile.z, tile.x, tile.y, signal);
+  if (got.status !== 'ok') {
+    return { tile, ok: false, status: got.status === 'error' ? 'failed' : got.status, error: got.reason };
+  }
+  try {
+    const img = await decodeTileImage(got.bytes, {
+      expectedSize: TILE_SIZE,
+      label: `tile ${tileTaskId(tile.z, tile.x, tile.y)}`,
+    });
+    return { tile, ok: true, rgb: img.data };
+  } catch (err) {
+    if (err instanceof TileDecodeError) return { tile, ok: false, status: 'undecodable', error: err.message };
+    throw err;
+  }
+}
+
+function identity(tile: TileCoord) {
+  return {
+    z: tile.z,
+    x: tile.x,
+    y: tile.y,
+    taskId: tileTaskId(tile.z, tile.x, tile.y),
+    quadkey: tileToQuadkey(tile.z, tile.x, tile.y),
+  };
+}
+
+/**
+ * The row of a tile the model never saw. Missing imagery cannot be judged by volunteers either, so it
+ * gets priority 0; unreadable imagery gets the priority of a wholly untrusted tile, so a person looks.
+ */
+export function unscoredRow(
+  pipeline: Pick<ScoringPipeline, 'runId' | 'modelId' | 'priority'>,
+  tile: TileCoord,
+  status: 'missing' | 'undecodable' | 'failed',
+  error: string,
+): TileScoreValues {
+  const priority =
+    status === 'missing'
+      ? 0
+      : computePriority({ buildingProb: 0, iouHat: 0, novelty: 100, urbanDistance: 0 }, pipeline.priority);
+  return {
+    ...identity(tile),
+    status,
+    error,
+    priority,
+    tier: status === 'missing' ? 'skip' : tierOf(priority),
+    runId: pipeline.runId,
+    modelId: pipeline.modelId,
+  };
+}
+
+const round = (v: number, digits = 6) => Number(v.toFixed(digits));
+
+export async function scoreBatch(
+  tiles: TileCoord[],
+  source: ImagerySource,
+  pipeline: ScoringPipeline,
+  signal?: AbortSignal,
+): Promise<TileScoreValues[]> {
+  const fetched = await Promise.all(tiles.map((t) => fetchAndDecode(source, t, signal)));
+  const ok = fetched.filter((f): f is Extract<Fetched, { ok: true }> => f.ok);
+  const rows = new Map<TileCoord, TileScoreValues>();
+  for (const f of fetched) if (!f.ok) rows.set(f.tile, unscoredRow(pipeline, f.tile, f.status, f.error));
+
+  if (ok.length > 0) {
+    const n = ok.length;
+    const tileBytes = TILE_SIZE * TILE_SIZE * 3;
+    const batch = new Uint8Array(n * tileBytes);
+    ok.forEach((f, i) => batch.set(f.rgb, i * tileBytes));
+    const prediction = await pipeline.model.predict(batch, n, [TILE_SIZE, TILE_SIZE]);
+    const [h, w] = pipeline.model.info.inputSize;
+    const plane = h * w;
+    const [C, ah, aw] = prediction.activationShape;
+    const pooled = poolActivationsBatch(prediction.activations, [n, C, ah, aw], pipeline.pooling);
+    const latent = pipeline.projector.project(pooled, n);
+    const k = latent.nComponents;
+    const mask = new Uint8Array(plane);
+    for (let i = 0; i < n; i++) {
+      const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
+      let positive = 0;
+      for (let p = 0; p < plane; p++) {
+        const on = probs[p] >= pipeline.threshold ? 1 : 0;
+        mask[p] = on;
+        positive += on;
+      }
+      const predFraction = positive / plane;
+      const buildingProb = buildingProbability(pipeline.buildingProb, predFraction);
+      const iouHat = latent.iouHat[i];
+      const novelty = Math.min(100, Math.max(0, latent.novelty[i]));
+      const urbanDistance = latent.urbanDistance[i];
+      const priority = round(
+        computePriority({ buildingProb, iouHat, novelty, urbanDistance }, pipeline.priority),
+      );
+      const tile = ok[i].tile;
+      rows.set(tile, {
+        ...identity(tile),
+        status: 'scored',
+        buildingProb: round(buildingProb),
+        predFraction: round(predFraction),
+        iouHat: round(iouHat),
+        urbanDistance: round(urbanDistance),
+        urbanDistanceScaled: round(latent.urbanDistanceScaled[i]),
+        novelty: round(novelty, 3),
+        priority,
+        tier: tierOf(priority),
+        pcs: Array.from(latent.pcs.subarray(i * k, (i + 1) * k), (v) => round(v, 5)),
+        footprints: positive > 0 ? vectorizeMask(mask, w, h, tile, pipeline.vectorize) : null,
+        runId: pipeline.runId,
+        modelId: pipeline.modelId,
+      });
+    }
+  }
+  return tiles.map((t) => rows.get(t)!);
+}

@@ -1,0 +1,194 @@
+/**
+ * Map overlays of a project, as tiles so that an area of any size costs the browser only what is in view:
+ *   GET /api/projects/:id/overlays                        manifest: tile URL templates, zooms, bounds, legends
+ *   GET /api/projects/:id/overlay/:layer/:z/:x/:y.png     raster: priority | confidence | novelty
+ *   GET /api/projects/:id/vector/:z/:x/:y.mvt             MVT, z 15..scoring zoom: layers `tiles`, `footprints`
+ *   GET /api/projects/:id/footprints/:z/:x/:y.json        the same as capped GeoJSON (`?tiles=1` adds the grid)
+ *   GET /plugin-demo                                       the MapLibre plugin on a plain map
+ * Tiles carry an ETag of the project's scoring progress; a URL whose `?v=` is the manifest's version of
+ * a finished job is cached for a day.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { TileError } from '../lib/geo/tiles.ts';
+import { repoRoot } from '../lib/paths.ts';
+import { cssRgba, NO_SCORE_RGBA } from '../lib/overlays/colour-scales.ts';
+import { OVERLAY_LAYER_DEFS, OVERLAY_LAYERS } from '../lib/overlays/layers.ts';
+import { OverlayTileService, type OverlayProject, type OverlayTile } from '../lib/overlays/overlay-tiles.ts';
+import { buildFootprintGeoJson, FOOTPRINTS_LAYER, OverlayError, TILES_LAYER, VECTOR_MIN_ZOOM } from '../lib/overlays/vector-tiles.ts';
+import type { ScoringContext } from '../lib/scoring/context.ts';
+import { getImagery } from '../lib/scoring/imagery-registry.ts';
+import { ApiError } from '../middleware/errors.ts';
+import { validate } from '../middleware/validate.ts';
+import type { Settings } from '../settings.ts';
+import { publicBase } from './exports.ts';
+import { requireProject } from './projects.ts';
+
+const MAX_FOOTPRINT_FEATURES = 5000;
+
+const tileParams = (ext: string) =>
+  z.object({
+    id: z.coerce.number().int().positive(),
+    z: z.coerce.number().int().min(0).max(30),
+    x: z.coerce.number().int().min(0),
+    file: z.string().regex(new RegExp(`^\\d+\\.${ext}$`), `the tile must be named {y}.${ext}`),
+  });
+const rasterParams = tileParams('png').extend({
+  layer: z.enum(OVERLAY_LAYERS, { message: `layer must be one of ${OVERLAY_LAYERS.join(', ')}` }),
+});
+const idParam = z.object({ id: z.coerce.number().int().positive() });
+const footprintQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_FOOTPRINT_FEATURES).default(MAX_FOOTPRINT_FEATURES),
+  tiles: z.enum(['0', '1']).default('0'),
+});
+
+function overlayProject(ctx: ScoringContext, id: number): OverlayProject {
+  const p = requireProject(ctx, id);
+  return { id: p.id, zoom: p.zoom, bbox: p.bbox };
+}
+
+/** Library errors about the tile asked for become 400s that say which tiles exist. */
+function asApiError(err: unknown): unknown {
+  if (err instanceof OverlayError) return new ApiError(400, err.code, err.message, err.hint);
+  if (err instanceof TileError) return new ApiError(400, 'bad-tile', err.message);
+  return err;
+}
+
+function tileResponse(c: Context, tile: OverlayTile, version: string): Response {
+  const headers: Record<string, string> = {
+    'Content-Type': tile.contentType,
+    ETag: tile.etag,
+    'X-Tilelens-Cells': String(tile.cells),
+    'X-Tilelens-Cache': tile.cached ? 'hit' : 'miss',
+    // A versioned URL of a finished job names bytes that cannot change; anything else revalidates (cheap: 304).
+    'Cache-Control': tile.final && c.req.query('v') === version ? 'public, max-age=86400, immutable' : 'no-cache',
+  };
+  if (c.req.header('If-None-Match') === tile.etag) return c.body(null, 304, headers);
+  return c.body(tile.body as Uint8Array<ArrayBuffer>, 200, headers);
+}
+
+/** Manifest consumed by the plugin: everything a map needs to add the layers, and the legends. */
+export function overlayManifest(base: string, project: OverlayProject & { imageryId: number }, version: { version: string; final: boolean }) {
+  const root = `${base}/api/projects/${project.id}`;
+  const v = `?v=${encodeURIComponent(version.version)}`;
+  return {
+    projectId: project.id,
+    version: version.version,
+    /** The scoring job has ended: the tiles will not change until a new job starts. */
+    final: version.final,
+    scoringZoom: project.zoom,
+    bounds: project.bbox,
+    imagery: { id: project.imageryId, tiles: [`${base}/imagery/${project.imageryId}/{z}/{x}/{y}.jpg`] },
+    raster: OVERLAY_LAYERS.map((id) => {
+      const def = OVERLAY_LAYER_DEFS[id];
+      return {
+        id,
+        title: def.title,
+        description: def.description,
+        tiles: [`${root}/overlay/${id}/{z}/{x}/{y}.png${v}`],
+        tileSize: 256,
+        minzoom: 0,
+        // Past the scoring zoom one scoring tile fills the map tile: the map may overzoom the last level.
+        maxzoom: project.zoom,
+        legend: {
+          domain: def.scale.domain,
+          stops: def.scale.stops.map((s) => ({ value: s.value, color: cssRgba(s.rgba) })),
+          lowLabel: def.lowLabel,
+          highLabel: def.highLabel,
+          noScore: id === 'priority' ? null : cssRgba(NO_SCORE_RGBA),
+        },
+      };
+    }),
+    vector: {
+      tiles: [`${root}/vector/{z}/{x}/{y}.mvt${v}`],
+      minzoom: VECTOR_MIN_ZOOM,
+      maxzoom: project.zoom,
+      layers: { tiles: TILES_LAYER, footprints: FOOTPRINTS_LAYER },
+      /** Feature ids in the `tiles` layer: y · 2^scoringZoom + x, for feature-state highlights. */
+      featureId: 'y * 2^scoringZoom + x',
+    },
+  };
+}
+
+export type OverlayManifest = ReturnType<typeof overlayManifest>;
+
+let demoBundle: Promise<string> | undefined;
+
+/** The demo page's script, bundled from TypeScript on first request (maplibre-gl stays an import). */
+async function bundleDemo(): Promise<string> {
+  const { build } = await import('esbuild');
+  const out = await build({
+    entryPoints: [join(repoRoot, 'plugin/demo.ts')],
+    bundle: true,
+    format: 'esm',
+    write: false,
+    external: ['maplibre-gl'],
+    target: 'es2022',
+    logLevel: 'silent',
+  });
+  return out.outputFiles[0].text;
+}
+
+const VENDOR_FILE = /^maplibre-gl(-worker|-shared)?\.(mjs|css|mjs\.map)$/;
+
+export function overlayRoutes(ctx: ScoringContext, settings: Settings): Hono {
+  const tiles = new OverlayTileService(ctx.db);
+
+  return new Hono()
+    .get('/api/projects/:id/overlays', validate('param', idParam), (c) => {
+      const p = requireProject(ctx, c.req.valid('param').id);
+      const manifest = overlayManifest(publicBase(c, settings), { id: p.id, zoom: p.zoom, bbox: p.bbox, imageryId: p.imageryId }, tiles.version(p.id));
+      const imagery = getImagery(ctx, p.imageryId);
+      return c.json({ ...manifest, imagery: { ...manifest.imagery, minzoom: imagery?.minZoom, maxzoom: imagery?.maxZoom, attribution: imagery?.attribution } }, 200, {
+        'Cache-Control': 'no-cache',
+      });
+    })
+    .get('/api/projects/:id/overlay/:layer/:z/:x/:file', validate('param', rasterParams), async (c) => {
+      const q = c.req.valid('param');
+      const project = overlayProject(ctx, q.id);
+      try {
+        const tile = await tiles.raster(project, q.layer, q.z, q.x, Number.parseInt(q.file, 10));
+        return tileResponse(c, tile, tiles.version(project.id).version);
+      } catch (err) {
+        throw asApiError(err);
+      }
+    })
+    .get('/api/projects/:id/vector/:z/:x/:file', validate('param', tileParams('mvt')), (c) => {
+      const q = c.req.valid('param');
+      const project = overlayProject(ctx, q.id);
+      try {
+        const tile = tiles.vector(project, q.z, q.x, Number.parseInt(q.file, 10));
+        return tileResponse(c, tile, tiles.version(project.id).version);
+      } catch (err) {
+        throw asApiError(err);
+      }
+    })
+    .get('/api/projects/:id/footprints/:z/:x/:file', validate('param', tileParams('json')), validate('query', footprintQuery), (c) => {
+      const q = c.req.valid('param');
+      const { limit, tiles: withTiles } = c.req.valid('query');
+      const project = overlayProject(ctx, q.id);
+      try {
+        const fc = buildFootprintGeoJson(ctx.db, project, q.z, q.x, Number.parseInt(q.file, 10), { limit, includeTiles: withTiles === '1' });
+        return c.json(fc, 200, { 'Cache-Control': 'no-cache' });
+      } catch (err) {
+        throw asApiError(err);
+      }
+    })
+    .get('/plugin-demo', async (c) => c.html(await readFile(join(repoRoot, 'plugin/demo.html'), 'utf8')))
+    .get('/plugin-demo/demo.js', async (c) => {
+      demoBundle ??= bundleDemo().catch((err) => {
+        demoBundle = undefined;
+        throw err;
+      });
+      return c.body(await demoBundle, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' });
+    })
+    .get('/plugin-demo/vendor/:file', async (c) => {
+      const file = c.req.param('file');
+      if (!VENDOR_FILE.test(file)) throw new ApiError(404, 'not-found', `no vendor file ${file}`, 'the demo serves maplibre-gl files only');
+      const body = await readFile(join(repoRoot, 'node_modules/maplibre-gl/dist', file));
+      const type = file.endsWith('.css') ? 'text/css' : file.endsWith('.map') ? 'application/json' : 'text/javascript';
+      return c.body(body, 200, { 'Content-Type': `${type}; charset=utf-8`, 'Cache-Control': 'public, max-age=3600' });
+    });
+}

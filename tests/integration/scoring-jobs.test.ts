@@ -1,0 +1,325 @@
+/**
+ * Scoring end to end on a small demo world: the demo U-Net, a real reference analysis of the world's
+ * training region, and the new region scored through the job runner.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kinks } from '@turf/turf';
+import { generateDemoWorld, type WorldSummary } from '../../scripts/demo-world/generate.ts';
+import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
+import { openDemoWorldDataset } from '../../server/lib/datasets/demo-world.ts';
+import { loadModel } from '../../server/lib/model/runtime.ts';
+import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
+import { tileBounds, taskId } from '../../server/lib/geo/tiles.ts';
+import { createImagerySource } from '../../server/lib/imagery/source.ts';
+import { tilesCoveringArea } from '../../server/lib/projects/tile-grid.ts';
+import { demoModelPath, repoRoot } from '../../server/lib/paths.ts';
+import type { ScoringContext } from '../../server/lib/scoring/context.ts';
+import { ScoringError } from '../../server/lib/scoring/errors.ts';
+import { closeImagerySources, registerImagery } from '../../server/lib/scoring/imagery-registry.ts';
+import {
+  cancelJob,
+  disposeScoringModels,
+  getJob,
+  resumeInterruptedJobs,
+  startScoring,
+  waitForJob,
+} from '../../server/lib/scoring/jobs.ts';
+import { createProject, type ProjectRow } from '../../server/lib/scoring/projects.ts';
+import { scoredTileSchema, type ScoredTile } from '../../server/lib/scoring/scored-tile.ts';
+import {
+  countScoredTiles,
+  effortForProject,
+  getScoredTile,
+  iterateScoredTiles,
+} from '../../server/lib/scoring/tiles-repo.ts';
+
+let dir: string;
+let db: DatabaseHandle;
+let ctx: ScoringContext;
+let world: WorldSummary;
+let runId: number;
+let imageryId: number;
+let area: { type: 'Polygon'; coordinates: number[][][] };
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tilelens-scoring-'));
+  world = await generateDemoWorld({ seed: 7, outDir: join(dir, 'world'), scale: 'small' });
+  db = openDatabase(join(dir, 'tilelens.db'));
+  ctx = { db, dataDir: join(dir, 'data') };
+  const model = await loadModel(demoModelPath);
+  const source = openDemoWorldDataset(join(dir, 'world'), 'train');
+  try {
+    const summary = await analyzeDataset({
+      db,
+      model,
+      modelPath: demoModelPath,
+      source,
+      runsDir: join(dir, 'runs'),
+      options: { kMax: 8 },
+    });
+    runId = summary.runId;
+  } finally {
+    await source.close();
+    await model.dispose();
+  }
+  imageryId = (
+    await registerImagery(ctx, {
+      name: 'demo',
+      spec: { kind: 'pmtiles', path: join(dir, 'world', 'imagery.pmtiles') },
+    })
+  ).id;
+  const t = world.regions.new.tiles;
+  const [w, , , n] = tileBounds(18, t.minX, t.minY);
+  const [, s, e] = tileBounds(18, t.maxX, t.maxY);
+  area = {
+    type: 'Polygon',
+    coordinates: [
+      [
+        [w, s],
+        [e, s],
+        [e, n],
+        [w, n],
+        [w, s],
+      ],
+    ],
+  };
+}, 180_000);
+
+afterAll(async () => {
+  await closeImagerySources(ctx);
+  await disposeScoringModels();
+  db?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const project = (name: string, imagery = imageryId): ProjectRow =>
+  createProject(ctx, { name, area, imageryId: imagery, runId });
+
+function tilesOf(projectId: number): ScoredTile[] {
+  return [...iterateScoredTiles(ctx, projectId)];
+}
+
+describe('scoring a new region', () => {
+  let scored: ProjectRow;
+
+  it('scores every tile exactly once, with scores in range and valid footprints inside their tile', async () => {
+    scored = project('new region');
+    expect(scored.tileCount).toBe(world.regions.new.tileCount);
+    const queued = startScoring(ctx, scored.id, { batchSize: 8 });
+    expect(queued.status).toBe('queued');
+    expect(() => startScoring(ctx, scored.id)).toThrow(ScoringError);
+    const job = await waitForJob(ctx, queued.id);
+    expect(job).toMatchObject({ status: 'done', done: scored.tileCount, failed: 0, total: scored.tileCount });
+
+    const tiles = tilesOf(scored.id);
+    const expected = [...tilesCoveringArea({ polygons: [area] as never }, 18)].map((t) =>
+      taskId(t.z, t.x, t.y),
+    );
+    expect(tiles.map((t) => t.taskId).sort()).toEqual(expected.sort());
+    let withFootprints = 0;
+    for (const t of tiles) {
+      scoredTileSchema.parse(t);
+      expect(t.status).toBe('scored');
+      expect(t.runId).toBe(runId);
+      if (!t.footprints) continue;
+      withFootprints++;
+      const [w, s, e, n] = tileBounds(t.z, t.x, t.y);
+      for (const polygon of t.footprints.coordinates) {
+        expect(kinks({ type: 'Polygon', coordinates: polygon }).features).toHaveLength(0);
+        for (const [lon, lat] of polygon[0]) {
+          expect(lon >= w - 1e-7 && lon <= e + 1e-7 && lat >= s - 1e-7 && lat <= n + 1e-7).toBe(true);
+        }
+      }
+    }
+    expect(withFootprints).toBeGreaterThan(0);
+    expect(getScoredTile(ctx, scored.id, tiles[0].taskId)).toEqual(tiles[0]);
+    const byPriority = [...iterateScoredTiles(ctx, scored.id, { orderBy: 'priority' })].map(
+      (t) => t.priority,
+    );
+    expect(byPriority).toEqual([...byPriority].sort((a, b) => b - a));
+    const effort = effortForProject(ctx, scored.id);
+    expect(effort[0]).toMatchObject({ threshold: 0, sent: scored.tileCount });
+  });
+
+  it('resumes a job whose process was killed: no tile twice, none lost, same scores as an uninterrupted run', async () => {
+    const killed = project('killed');
+    const child = spawn(
+      join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [
+        join(repoRoot, 'tests/integration/scoring-child.ts'),
+        join(dir, 'tilelens.db'),
+        ctx.dataDir,
+        String(killed.id),
+        '4',
+        '400',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const dones = [...out.matchAll(/done (\d+)/g)].map((m) => Number(m[1]));
+        if (dones.length > 0 && dones[dones.length - 1] >= 12) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => reject(new Error(`the child exited before it was killed: ${out}`)));
+    });
+    await exited;
+    const stuck = db.sqlite
+      .prepare('select id, status, done from scoring_jobs where project_id = ?')
+      .get(killed.id) as {
+      id: number;
+      status: string;
+      done: number;
+    };
+    expect(stuck.status).toBe('running');
+    expect(stuck.done).toBeGreaterThanOrEqual(12);
+    expect(stuck.done).toBeLessThan(killed.tileCount);
+    expect(countScoredTiles(ctx, killed.id).total).toBe(stuck.done);
+
+    const resumed = resumeInterruptedJobs(ctx);
+    expect(resumed.map((j) => j.id)).toEqual([stuck.id]);
+    const job = await waitForJob(ctx, stuck.id);
+    expect(job).toMatchObject({ status: 'done', done: killed.tileCount, total: killed.tileCount });
+    const rows = db.sqlite
+      .prepare(
+        'select count(*) n, count(distinct task_id) d, count(distinct job_id) jobs from tile_scores where project_id = ?',
+      )
+      .get(killed.id) as { n: number; d: number; jobs: number };
+    expect(rows).toEqual({ n: killed.tileCount, d: killed.tileCount, jobs: 1 });
+
+    const reference = new Map(tilesOf(scored.id).map((t) => [t.taskId, t]));
+    for (const t of tilesOf(killed.id)) {
+      const r = reference.get(t.taskId)!;
+      expect(t.iouHat).toBeCloseTo(r.iouHat, 4);
+      expect(t.novelty).toBeCloseTo(r.novelty, 1);
+      expect(t.buildingProb).toBeCloseTo(r.buildingProb, 4);
+      expect(t.priority).toBeCloseTo(r.priority, 4);
+      expect(t.predFraction).toBeCloseTo(r.predFraction, 3);
+    }
+  }, 90_000);
+
+  it('stops a cancelled job after the batch in flight, and a new job scores only the rest', async () => {
+    const p = project('cancelled');
+    let jobId = 0;
+    const first = startScoring(ctx, p.id, { batchSize: 2, onBatch: () => void cancelJob(ctx, jobId) });
+    jobId = first.id;
+    const cancelled = await waitForJob(ctx, first.id);
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.done).toBe(2);
+    expect(countScoredTiles(ctx, p.id).total).toBe(2);
+    const second = await waitForJob(ctx, startScoring(ctx, p.id, { batchSize: 8 }).id);
+    expect(second).toMatchObject({ status: 'done', done: p.tileCount });
+    const jobs = db.sqlite
+      .prepare('select job_id, count(*) n from tile_scores where project_id = ? group by job_id')
+      .all(p.id);
+    expect(jobs).toEqual([
+      { job_id: first.id, n: 2 },
+      { job_id: second.id, n: p.tileCount - 2 },
+    ]);
+  });
+});
+
+describe('imagery that fails per tile', () => {
+  let server: Server;
+  afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+  it('records 404 tiles as missing and HTML answers as undecodable, and the job still finishes', async () => {
+    const pmtiles = await createImagerySource({
+      kind: 'pmtiles',
+      path: join(dir, 'world', 'imagery.pmtiles'),
+    });
+    server = createServer(async (req, res) => {
+      const m = /^\/(\d+)\/(\d+)\/(\d+)\.jpg$/.exec(req.url ?? '');
+      const [z, x, y] = m ? m.slice(1).map(Number) : [0, 0, 0];
+      if (!m || (x + y) % 5 === 0) {
+        res.writeHead(404).end('not found');
+      } else if ((x + y) % 5 === 1) {
+        res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end('<html><body>Rate limit exceeded</body></html>');
+      } else {
+        const tile = await pmtiles.getTile(z, x, y);
+        if (tile.status !== 'ok') res.writeHead(404).end();
+        else res.writeHead(200, { 'content-type': 'image/jpeg' }).end(tile.bytes);
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const xyz = await registerImagery(ctx, {
+      name: 'flaky xyz',
+      spec: {
+        kind: 'xyz',
+        url: `http://127.0.0.1:${port}/{z}/{x}/{y}.jpg`,
+        retries: 0,
+        minZoom: 0,
+        maxZoom: 22,
+      },
+    });
+    const p = project('flaky', xyz.id);
+    const job = await waitForJob(ctx, startScoring(ctx, p.id, { batchSize: 8 }).id);
+    await pmtiles.close();
+    const tiles = tilesOf(p.id);
+    const expect404 = tiles.filter((t) => (t.x + t.y) % 5 === 0).length;
+    const expectHtml = tiles.filter((t) => (t.x + t.y) % 5 === 1).length;
+    expect(job).toMatchObject({ status: 'done', done: p.tileCount, failed: expect404 + expectHtml });
+    expect(countScoredTiles(ctx, p.id)).toEqual({
+      total: p.tileCount,
+      scored: p.tileCount - expect404 - expectHtml,
+      missing: expect404,
+      undecodable: expectHtml,
+      failed: 0,
+    });
+    for (const t of tiles) {
+      scoredTileSchema.parse(t);
+      if ((t.x + t.y) % 5 === 0) expect(t).toMatchObject({ status: 'missing', tier: 'skip', priority: 0 });
+      if ((t.x + t.y) % 5 === 1) {
+        expect(t.status).toBe('undecodable');
+        expect(t.error).toMatch(/HTML/);
+        expect(t.priority).toBeGreaterThan(0);
+      }
+    }
+  });
+});
+
+describe('a project that cannot be scored', () => {
+  it('refuses a reference run that does not exist, with a 404 that says what to do', () => {
+    let error: unknown;
+    try {
+      createProject(ctx, { name: 'no run', area, imageryId, runId: 9999 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ScoringError);
+    expect(error).toMatchObject({ code: 'run-not-found', status: 404 });
+    expect((error as Error).message).toMatch(/run with id 9999.*tilelens analyze/);
+  });
+
+  it("fails the job, never leaves it running, when the model's file has gone", async () => {
+    const p = project('model gone');
+    const modelId = p.modelId;
+    const { path } = db.sqlite.prepare('select path from models where id = ?').get(modelId) as {
+      path: string;
+    };
+    db.sqlite.prepare('update models set path = ? where id = ?').run(join(dir, 'gone.onnx'), modelId);
+    try {
+      const job = await waitForJob(ctx, startScoring(ctx, p.id).id);
+      expect(job.status).toBe('failed');
+      expect(job.error).toMatch(/weights of model .* are not where they were registered/);
+      expect(job.error).not.toContain(dir);
+      expect(getJob(ctx, job.id)?.finishedAt).toBeInstanceOf(Date);
+      expect(countScoredTiles(ctx, p.id).total).toBe(0);
+    } finally {
+      db.sqlite.prepare('update models set path = ? where id = ?').run(path, modelId);
+    }
+  });
+});
