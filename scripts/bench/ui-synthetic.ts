@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createApp, type TilelensApp } from '../../server/app.ts';
 import { openDatabase } from '../../server/lib/db/client.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
+import { closeImagerySources } from '../../server/lib/scoring/imagery-registry.ts';
 import { resolveSettings } from '../../server/settings.ts';
 import { imagerySources, projects, scoringJobs, tileScores, type NewTileScore } from '../../server/lib/db/schema.ts';
 import type { DatabaseHandle } from '../../server/lib/db/client.ts';
@@ -190,6 +191,7 @@ export function createSyntheticProject(db: DatabaseHandle, options: SyntheticPro
 export interface SyntheticServer {
   dir: string;
   db: DatabaseHandle;
+  scoring: ScoringContext;
   app: TilelensApp;
   token: string;
   close(): Promise<void>;
@@ -206,10 +208,12 @@ export function syntheticServer(o: { token?: string } = {}): SyntheticServer {
   return {
     dir,
     db,
+    scoring,
     app,
     token,
     async close() {
       await app.close();
+      await closeImagerySources(scoring);
       db.close();
       rmSync(dir, { recursive: true, force: true });
     },

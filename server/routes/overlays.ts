@@ -70,7 +70,12 @@ function tileResponse(c: Context, tile: OverlayTile, version: string): Response 
 }
 
 /** Manifest consumed by the plugin: everything a map needs to add the layers, and the legends. */
-export function overlayManifest(base: string, project: OverlayProject & { imageryId: number }, version: { version: string; final: boolean }) {
+export function overlayManifest(
+  base: string,
+  project: OverlayProject & { imageryId: number },
+  version: { version: string; final: boolean },
+  imagery?: { minZoom: number; maxZoom: number; attribution: string | null },
+) {
   const root = `${base}/api/projects/${project.id}`;
   const v = `?v=${encodeURIComponent(version.version)}`;
   return {
@@ -80,7 +85,13 @@ export function overlayManifest(base: string, project: OverlayProject & { imager
     final: version.final,
     scoringZoom: project.zoom,
     bounds: project.bbox,
-    imagery: { id: project.imageryId, tiles: [`${base}/imagery/${project.imageryId}/{z}/{x}/{y}.jpg`] },
+    imagery: {
+      id: project.imageryId,
+      tiles: [`${base}/imagery/${project.imageryId}/{z}/{x}/{y}.jpg`],
+      minzoom: imagery?.minZoom ?? 0,
+      maxzoom: imagery?.maxZoom ?? 19,
+      attribution: imagery?.attribution ?? null,
+    },
     raster: OVERLAY_LAYERS.map((id) => {
       const def = OVERLAY_LAYER_DEFS[id];
       return {
@@ -139,11 +150,10 @@ export function overlayRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono()
     .get('/api/projects/:id/overlays', validate('param', idParam), (c) => {
       const p = requireProject(ctx, c.req.valid('param').id);
-      const manifest = overlayManifest(publicBase(c, settings), { id: p.id, zoom: p.zoom, bbox: p.bbox, imageryId: p.imageryId }, tiles.version(p.id));
-      const imagery = getImagery(ctx, p.imageryId);
-      return c.json({ ...manifest, imagery: { ...manifest.imagery, minzoom: imagery?.minZoom, maxzoom: imagery?.maxZoom, attribution: imagery?.attribution } }, 200, {
-        'Cache-Control': 'no-cache',
-      });
+      const base = publicBase(c, settings);
+      const project = { id: p.id, zoom: p.zoom, bbox: p.bbox, imageryId: p.imageryId };
+      const manifest = overlayManifest(base, project, tiles.version(p.id), getImagery(ctx, p.imageryId));
+      return c.json(manifest, 200, { 'Cache-Control': 'no-cache' });
     })
     .get('/api/projects/:id/overlay/:layer/:z/:x/:file', validate('param', rasterParams), async (c) => {
       const q = c.req.valid('param');

@@ -44,8 +44,12 @@ describe('openDatabase', () => {
       'analysis_runs',
       'clusters',
       'datasets',
+      'imagery_sources',
       'models',
       'patches',
+      'projects',
+      'scoring_jobs',
+      'tile_scores',
     ]);
     expect(handle.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(handle.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);

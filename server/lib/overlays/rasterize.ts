@@ -61,7 +61,8 @@ export function rasterizeCells(def: OverlayLayerDef, range: ScoringRange, cells:
   }
 
   // One pixel per scoring tile or fewer: fold per pixel, then colour once.
-  const folded = new Float32Array(N * N).fill(Number.NaN);
+  // Float64, not 32: a value must land in the same colour bin whether it was folded or painted directly.
+  const folded = new Float64Array(N * N).fill(Number.NaN);
   const touched = new Uint8Array(N * N);
   const keepMax = def.keep === 'max';
   for (const c of cells) {

@@ -1,0 +1,156 @@
+/**
+ * The tile inspector: one tile large with its predicted buildings, its scores in plain words, and the
+ * training patches nearest it in the model's latent space (image / ground truth / prediction) — the
+ * evidence behind the confidence. A training patch opens the same way, with its own IoU.
+ */
+import { h } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, type Imagery, type Neighbour, type Project, type ScoredTile } from '../data/api.ts';
+import { modelTrust, DEFAULT_TIER_THRESHOLDS } from '../../../server/lib/scoring/priority.ts';
+import { tileBounds, parseTaskId } from '../map/tiles.ts';
+import { num, pct, Panel } from './common.ts';
+
+export type Inspected = { kind: 'tile'; taskId: string } | { kind: 'patch'; idx: number; iou?: number; iouHat?: number; group?: string | null; taskId?: string | null } | null;
+
+/** Why a tile has its priority, in words a mapping manager uses. */
+export function priorityReason(t: Pick<ScoredTile, 'status' | 'buildingProb' | 'iouHat' | 'novelty' | 'priority'>): string {
+  if (t.status !== 'scored') return 'The imagery could not be read, so nobody knows what is here: volunteers should look.';
+  const trust = modelTrust(t.iouHat, t.novelty);
+  const likely = t.buildingProb >= 0.5;
+  if (trust < 0.5) {
+    return t.novelty > 80
+      ? 'This tile looks unlike anything the model was trained on, so its answer cannot be trusted: volunteers should look.'
+      : 'The model does poorly on tiles that look like this one, so its answer cannot be trusted: volunteers should look.';
+  }
+  if (likely) return 'The model sees buildings here and does well on tiles like this: volunteers should map it.';
+  if (t.priority < DEFAULT_TIER_THRESHOLDS.low) return 'The model is confident this tile holds no building and does well on tiles like it: it can be skipped.';
+  return 'The model sees no building but is not fully sure: worth a look when volunteers have time.';
+}
+
+function Footprints(props: { tile: ScoredTile; size: number }) {
+  const { tile, size } = props;
+  if (!tile.footprints) return null;
+  const [w, s, e, n] = tileBounds(tile.z, tile.x, tile.y);
+  const merc = (lat: number) => Math.log(Math.tan(Math.PI / 4 + (lat * Math.PI) / 360));
+  const px = (lon: number) => ((lon - w) / (e - w)) * size;
+  const py = (lat: number) => ((merc(n) - merc(lat)) / (merc(n) - merc(s))) * size;
+  const d = tile.footprints.coordinates
+    .flatMap((poly) => poly.map((ring) => `M${ring.map(([lon, lat]) => `${px(lon).toFixed(1)},${py(lat).toFixed(1)}`).join('L')}Z`))
+    .join('');
+  return h('svg', { class: 'footprints', width: size, height: size, viewBox: `0 0 ${size} ${size}` }, h('path', { d, fill: 'rgba(0,229,255,0.25)', stroke: '#00e5ff', 'stroke-width': 2 }));
+}
+
+export function Triplet(props: { runId: number; idx: number; size?: number; caption?: string }) {
+  const size = props.size ?? 84;
+  const kinds = [
+    ['image', 'image'],
+    ['mask', 'ground truth'],
+    ['prediction', 'prediction'],
+  ] as const;
+  return h(
+    'figure',
+    { class: 'triplet' },
+    h(
+      'div',
+      { class: 'triplet-row' },
+      kinds.map(([k, label]) => h('img', { key: k, src: api.patchImage(props.runId, props.idx, k), width: size, height: size, alt: label, title: label, loading: 'lazy' })),
+    ),
+    props.caption ? h('figcaption', null, props.caption) : null,
+  );
+}
+
+export function Inspector(props: { project: Project; imagery: Imagery; inspected: Inspected; onClose: () => void }) {
+  const { project, imagery, inspected } = props;
+  const [tile, setTile] = useState<ScoredTile | null>(null);
+  const [neighbours, setNeighbours] = useState<Neighbour[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    setTile(null);
+    setNeighbours(null);
+    setError(null);
+    if (inspected?.kind !== 'tile') return;
+    let live = true;
+    api.tile(project.id, inspected.taskId).then(
+      (t) => live && setTile(t),
+      (e: Error) => live && setError(e.message),
+    );
+    api.neighbours(project.id, inspected.taskId).then(
+      (n) => live && setNeighbours(n),
+      () => live && setNeighbours([]),
+    );
+    return () => {
+      live = false;
+    };
+  }, [inspected && (inspected.kind === 'tile' ? inspected.taskId : `p${inspected.idx}`)]);
+
+  const close = h('button', { class: 'link', onClick: props.onClose, title: 'Close the inspector' }, 'close');
+  if (!inspected) {
+    return h(Panel, { title: 'Tile inspector', id: 'inspector' }, h('p', { class: 'muted' }, 'Click a tile on the map, or a point in the latent view, to see it large with its scores and the training tiles the model compares it to.'));
+  }
+  if (inspected.kind === 'patch') {
+    return h(
+      Panel,
+      { title: `Training tile ${inspected.taskId ?? `#${inspected.idx}`}`, id: 'inspector', actions: close },
+      h(Triplet, { runId: project.runId, idx: inspected.idx, size: 112 }),
+      h(
+        'dl',
+        { class: 'scores' },
+        h('dt', null, 'Model accuracy here (IoU)'), h('dd', null, inspected.iou === undefined || Number.isNaN(inspected.iou) ? 'undefined (no building in label or prediction)' : num(inspected.iou)),
+        h('dt', null, 'Model confidence (smoothed IoU)'), h('dd', null, num(inspected.iouHat)),
+        h('dt', null, 'District'), h('dd', null, inspected.group ?? '–'),
+      ),
+      h('p', { class: 'muted' }, 'Left to right: the imagery, what a person mapped (ground truth), what the model predicted.'),
+    );
+  }
+  const t = parseTaskId(inspected.taskId);
+  return h(
+    Panel,
+    { title: `Tile ${inspected.taskId}`, id: 'inspector', actions: close },
+    h(
+      'div',
+      { class: 'inspector-tile' },
+      h('img', { src: api.tileImage(imagery.id, t.z, t.x, t.y), width: 256, height: 256, alt: `imagery of tile ${inspected.taskId}` }),
+      tile ? h(Footprints, { tile, size: 256 }) : null,
+    ),
+    h('p', { class: 'muted small' }, 'Cyan outlines: buildings the model predicts.'),
+    error ? h('p', { class: 'error' }, error) : null,
+    tile
+      ? h(
+          'div',
+          null,
+          h('p', { class: `reason tier-${tile.tier ?? 'none'}` }, priorityReason(tile)),
+          h(
+            'dl',
+            { class: 'scores' },
+            h('dt', null, 'Priority'), h('dd', null, `${num(tile.priority)} (${tile.tier ?? '–'})`),
+            h('dt', null, 'Chance of a building'), h('dd', null, pct(tile.buildingProb)),
+            h('dt', null, 'Model confidence (smoothed IoU)'), h('dd', null, num(tile.iouHat)),
+            h('dt', null, 'How unusual (novelty)'), h('dd', null, `${num(tile.novelty, 0)} / 100`),
+            h('dt', null, 'Latent distance to settlements'), h('dd', null, num(tile.urbanDistance)),
+          ),
+        )
+      : error
+        ? null
+        : h('p', { class: 'muted' }, 'Loading scores…'),
+    h('h3', null, 'The training tiles the model finds most alike'),
+    h('p', { class: 'muted small' }, 'Nearest in the model’s latent space. If the model did well on these (high IoU), it is likely to do well here.'),
+    neighbours === null
+      ? h('p', { class: 'muted' }, 'Finding neighbours…')
+      : neighbours.length === 0
+        ? h('p', { class: 'muted' }, 'No neighbours (the tile has no latent position).')
+        : h(
+            'div',
+            { class: 'neighbours' },
+            neighbours.map((nb) =>
+              h(Triplet, {
+                key: nb.idx,
+                runId: project.runId,
+                idx: nb.idx,
+                size: 72,
+                caption: `${nb.group ?? ''} · IoU ${nb.iou === null ? 'undefined' : num(nb.iou)} · distance ${num(nb.distance, 1)}`,
+              }),
+            ),
+          ),
+  );
+}

@@ -1,0 +1,136 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import {
+  buildScale,
+  colourAt,
+  CONFIDENCE_SCALE,
+  NO_SCORE_RGBA,
+  NOVELTY_SCALE,
+  PRIORITY_SCALE,
+} from '../../server/lib/overlays/colour-scales.ts';
+import { OVERLAY_LAYER_DEFS, type OverlayCell } from '../../server/lib/overlays/layers.ts';
+import { scoringRange } from '../../server/lib/overlays/overlay-grid.ts';
+import { encodeOverlayPng, rasterizeCells, transparentPng } from '../../server/lib/overlays/rasterize.ts';
+
+const luminance = ([r, g, b]: number[]) => 0.2126 * r + 0.7152 * g + 0.0722 * b;
+
+describe('colour scales', () => {
+  it('end points are the first and last stops, values outside the domain are clamped', () => {
+    for (const s of [PRIORITY_SCALE, CONFIDENCE_SCALE, NOVELTY_SCALE]) {
+      expect(colourAt(s, s.domain[0])).toEqual(s.stops[0].rgba);
+      expect(colourAt(s, s.domain[1])).toEqual(s.stops[s.stops.length - 1].rgba);
+      expect(colourAt(s, s.domain[0] - 5)).toEqual(s.stops[0].rgba);
+      expect(colourAt(s, s.domain[1] + 5)).toEqual(s.stops[s.stops.length - 1].rgba);
+      expect(colourAt(s, Number.NaN)).toEqual(s.stops[0].rgba);
+    }
+  });
+
+  it('priority: brighter and more opaque as priority rises (sequential)', () => {
+    let prev = colourAt(PRIORITY_SCALE, 0);
+    for (let v = 0.1; v <= 1.0001; v += 0.1) {
+      const c = colourAt(PRIORITY_SCALE, v);
+      expect(luminance(c)).toBeGreaterThan(luminance(prev));
+      expect(c[3]).toBeGreaterThanOrEqual(prev[3]);
+      prev = c;
+    }
+  });
+
+  it('confidence: low confidence stands out — redder and more opaque than high', () => {
+    let prev = colourAt(CONFIDENCE_SCALE, 0);
+    expect(prev[0]).toBeGreaterThan(200);
+    for (let v = 0.1; v <= 1.0001; v += 0.1) {
+      const c = colourAt(CONFIDENCE_SCALE, v);
+      expect(c[3]).toBeLessThan(prev[3]);
+      prev = c;
+    }
+    expect(colourAt(CONFIDENCE_SCALE, 1)[2]).toBeGreaterThan(colourAt(CONFIDENCE_SCALE, 1)[0]);
+  });
+
+  it('interpolates linearly between stops', () => {
+    const s = buildScale('t', [
+      { value: 0, rgba: [0, 0, 0, 0] },
+      { value: 10, rgba: [255, 255, 255, 255] },
+    ]);
+    expect(colourAt(s, 5)).toEqual([128, 128, 128, 128]);
+  });
+
+  it('refuses stops that do not increase', () => {
+    expect(() => buildScale('bad', [{ value: 1, rgba: [0, 0, 0, 0] }, { value: 1, rgba: [0, 0, 0, 0] }])).toThrow(/must increase/);
+  });
+});
+
+const cell = (x: number, y: number, priority: number, iouHat: number | null = 0.5, status: OverlayCell['status'] = 'scored'): OverlayCell => ({
+  x,
+  y,
+  status,
+  priority,
+  iouHat,
+  novelty: 50,
+});
+
+function pixel(rgba: Uint8Array, px: number, py: number): number[] {
+  const o = (py * 256 + px) * 4;
+  return Array.from(rgba.subarray(o, o + 4));
+}
+
+describe('rasterizeCells', () => {
+  it('z16: each scoring tile a 64 px square of its colour, the rest transparent', () => {
+    const range = scoringRange(16, 10, 20, 18); // tiles 40..43 × 80..83
+    const { rgba, cells } = rasterizeCells(OVERLAY_LAYER_DEFS.priority, range, [cell(40, 80, 1), cell(43, 83, 0.2), cell(41, 80, 0.5, null, 'missing')]);
+    expect(cells).toBe(3);
+    expect(pixel(rgba, 0, 0)).toEqual(colourAt(PRIORITY_SCALE, 1));
+    expect(pixel(rgba, 63, 63)).toEqual(colourAt(PRIORITY_SCALE, 1));
+    expect(pixel(rgba, 64, 0)).toEqual(colourAt(PRIORITY_SCALE, 0.5)); // priority of a tile without imagery is still drawn
+    expect(pixel(rgba, 255, 255)).toEqual(colourAt(PRIORITY_SCALE, 0.2));
+    expect(pixel(rgba, 128, 0)).toEqual([0, 0, 0, 0]);
+    expect(pixel(rgba, 0, 64)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('confidence: tiles without a score are grey', () => {
+    const range = scoringRange(16, 10, 20, 18);
+    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [cell(41, 80, 0.5, null, 'missing'), cell(40, 80, 0.5, 0.1)]);
+    expect(pixel(rgba, 70, 10)).toEqual(NO_SCORE_RGBA);
+    expect(pixel(rgba, 10, 10)).toEqual(colourAt(CONFIDENCE_SCALE, 0.1));
+  });
+
+  it('z8: tiles sharing a pixel keep the highest priority and the lowest confidence', () => {
+    const range = scoringRange(8, 1, 1, 18); // 4 tiles per pixel
+    const cells = [cell(1024, 1024, 0.1, 0.9), cell(1025, 1026, 0.8, 0.2), cell(1027, 1027, 0.3, 0.6), cell(1028, 1024, 0.4, 0.4)];
+    const p = rasterizeCells(OVERLAY_LAYER_DEFS.priority, range, cells).rgba;
+    expect(pixel(p, 0, 0)).toEqual(colourAt(PRIORITY_SCALE, 0.8));
+    expect(pixel(p, 1, 0)).toEqual(colourAt(PRIORITY_SCALE, 0.4));
+    const c = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, cells).rgba;
+    expect(pixel(c, 0, 0)).toEqual(colourAt(CONFIDENCE_SCALE, 0.2));
+  });
+
+  it('z8: a pixel whose only tiles lack a score is grey; one scored tile among them wins', () => {
+    const range = scoringRange(8, 1, 1, 18);
+    const c = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [
+      cell(1024, 1024, 0.5, null, 'failed'),
+      cell(1028, 1024, 0.5, null, 'failed'),
+      cell(1029, 1024, 0.5, 0.7),
+    ]).rgba;
+    expect(pixel(c, 0, 0)).toEqual(NO_SCORE_RGBA);
+    expect(pixel(c, 1, 0)).toEqual(colourAt(CONFIDENCE_SCALE, 0.7));
+  });
+
+  it('z20: the one covering tile fills the map tile', () => {
+    const range = scoringRange(20, 4003, 8001, 18);
+    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.priority, range, [cell(1000, 2000, 0.9)]);
+    expect(pixel(rgba, 0, 0)).toEqual(colourAt(PRIORITY_SCALE, 0.9));
+    expect(pixel(rgba, 255, 255)).toEqual(colourAt(PRIORITY_SCALE, 0.9));
+  });
+
+  it('PNG round trip keeps the pixels; the empty tile is small and fully transparent', async () => {
+    const range = scoringRange(16, 10, 20, 18);
+    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.priority, range, [cell(42, 81, 0.7)]);
+    const png = await encodeOverlayPng(rgba);
+    const back = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    expect(back.info).toMatchObject({ width: 256, height: 256, channels: 4 });
+    expect(Buffer.compare(back.data, Buffer.from(rgba))).toBe(0);
+    const empty = await transparentPng();
+    expect(empty.length).toBeLessThan(1000);
+    const e = await sharp(empty).raw().toBuffer();
+    expect(e.every((v) => v === 0)).toBe(true);
+  });
+});
