@@ -78,7 +78,8 @@ describe('computePriority', () => {
 describe('tiers', () => {
   it('cuts by thresholds', () => {
     expect(tierOf(0.7)).toBe('high');
-    expect(tierOf(0.4)).toBe('high');
+    expect(tierOf(0.5)).toBe('high');
+    expect(tierOf(0.45)).toBe('medium');
     expect(tierOf(0.3)).toBe('medium');
     expect(tierOf(0.06)).toBe('low');
     expect(tierOf(0.01)).toBe('skip');

@@ -2,32 +2,35 @@
  * Priority: the order in which volunteers should see tiles.
  *
  * A manager wants volunteers on two kinds of tile: those that probably hold buildings, and those where
- * the model's "no building" cannot be believed. Both are read as one number, the probability that the
- * tile holds a building once we account for how far the model can be trusted there:
+ * the model's "no building" cannot be believed. Priority is the chance that a volunteer finds something
+ * on the tile: either the building the model sees, or — where the model cannot be trusted — one it may
+ * have missed:
  *
  *   trust     = min(1, iouHat / trustedIou) · (1 − noveltyDiscount · max(0, novelty − noveltyFloor) / (100 − noveltyFloor))
  *   prior     = untrustedPrior / (1 + urbanDistance / urbanScale)      (untrustedPrior without urbanScale)
- *   priority  = trust · buildingProb + (1 − trust) · prior
+ *   priority  = buildingProb + (1 − buildingProb) · (1 − trust) · prior
  *
  * Why these pieces:
  * - iouHat (the smoothed IoU of the paper's latent-space surface) says how well the model segmented
- *   training tiles that looked like this one inside the network. It is the weight we give the model's
- *   own buildingProb. IoU is harsh on small objects — a tile whose buildings are all found with
- *   slightly loose outlines still scores well below 1 — so an iouHat of `trustedIou` (0.8 by default)
- *   already counts as full trust.
+ *   training tiles that looked like this one inside the network. IoU is harsh on small objects — a tile
+ *   whose buildings are all found with slightly loose outlines still scores well below 1 — so an iouHat of
+ *   `trustedIou` (0.8 by default) already counts as full trust.
  * - The surface is fitted on the training set; where a tile lies outside it, the surface extrapolates
  *   and its iouHat is itself untrustworthy. novelty is the percentile of the tile's distance among the
  *   training set's own distances, so half the training tiles sit above 50 by construction: only the
  *   part beyond `noveltyFloor` erodes the trust, fully (by noveltyDiscount) at the 100th percentile.
- * - Where the model is not trusted, its buildingProb says nothing and we fall back to a prior. Without
- *   other information that is 0.5 (either way is equally likely, so the tile is worth a look). The latent
- *   distance to the urbanised clusters refines it when the caller gives a scale for that distance
- *   (e.g. the median distance of the training tiles): tiles that look nothing like a settlement to the
- *   network are less likely to hold one.
+ * - Where the model is not trusted, a building it missed is as likely as the prior says: 0.5 without other
+ *   information, lowered by the latent distance to the urbanised clusters when the caller gives a scale for
+ *   that distance (the median distance of the training tiles): tiles that look nothing like a settlement
+ *   to the network are less likely to hold one.
+ * - The "either … or" form (1 − (1 − p)(1 − (1 − trust)·prior)) keeps the model's own ranking wherever
+ *   trust is alike: a region the model has never seen is ordered by buildingProb (the benchmark
+ *   measured that a trust-weighted average instead flattened such a region and lost a fifth of the
+ *   skippable tiles), while doubt still lifts an empty tile above the confidently empty ones.
  *
- * The properties the ordering keeps (tested): priority rises with buildingProb whenever the model is
- * trusted at all; an untrusted empty tile outranks a trusted empty one; a confidently empty tile
- * (buildingProb 0, iouHat ≥ trustedIou, novelty ≤ noveltyFloor) gets 0 and ranks last.
+ * The properties the ordering keeps (tested): priority rises with buildingProb; an untrusted empty tile
+ * outranks a trusted empty one; a confidently empty tile (buildingProb 0, iouHat ≥ trustedIou, novelty ≤
+ * noveltyFloor) gets 0 and ranks last.
  */
 import type { Tier } from './scored-tile.ts';
 
@@ -103,7 +106,7 @@ export function computePriority(inputs: PriorityInputs, weights: Partial<Priorit
     }
     prior = w.untrustedPrior / (1 + inputs.urbanDistance / w.urbanScale);
   }
-  return Math.min(1, Math.max(0, trust * p + (1 - trust) * prior));
+  return Math.min(1, Math.max(0, p + (1 - p) * (1 - trust) * prior));
 }
 
 export interface TierThresholds {
@@ -115,10 +118,11 @@ export interface TierThresholds {
 }
 
 /**
- * With the default weights a wholly untrusted tile scores about 0.5, so 'high' holds the likely-building
- * tiles and the untrusted ones; 'skip' is below a 5 % chance of a building.
+ * 'high' holds the tiles the model says likely hold buildings; a wholly untrusted empty tile scores the
+ * prior (0.5 at most, about 0.25 at the training tiles' typical distance from a settlement), so it lands in
+ * 'medium'; 'skip' is below a 5 % chance that volunteers find anything.
  */
-export const DEFAULT_TIER_THRESHOLDS: TierThresholds = { high: 0.4, medium: 0.15, low: 0.05 };
+export const DEFAULT_TIER_THRESHOLDS: TierThresholds = { high: 0.5, medium: 0.15, low: 0.05 };
 
 export function tierOf(priority: number, thresholds: TierThresholds = DEFAULT_TIER_THRESHOLDS): Tier {
   const { high, medium, low } = thresholds;
