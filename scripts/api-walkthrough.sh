@@ -44,7 +44,14 @@ fi
 RUN_ID=$(call GET /api/runs | jq_ "(j.runs.find(r=>r.datasetName==='demo-world:train')||{}).id||''")
 [ -n "$RUN_ID" ] || fail "no demo-world analysis run is stored; run \`npm run demo\` first"
 
-AREA=$(node -e "const b=require('$WORLD_JSON').regions.new.bbox;const [w,s,e,n]=b;process.stdout.write(JSON.stringify({type:'Polygon',coordinates:[[[w,s],[e,s],[e,n],[w,n],[w,s]]]}))")
+# The new region's exact tile range, inset by a hundredth of a tile, so the project holds exactly the world's tiles.
+AREA=$(node -e "
+const w = require('$WORLD_JSON'); const t = w.regions.new.tiles; const n2 = 2 ** w.zoom;
+const lon = (x) => (x / n2) * 360 - 180;
+const lat = (y) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / n2))) * 180) / Math.PI;
+const e = 0.01;
+const W = lon(t.minX + e), E = lon(t.maxX + 1 - e), N = lat(t.minY + e), S = lat(t.maxY + 1 - e);
+process.stdout.write(JSON.stringify({ type: 'Polygon', coordinates: [[[W, S], [E, S], [E, N], [W, N], [W, S]]] }));")
 NAME="API walkthrough $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 PROJECT=$(call POST /api/projects "{\"name\":\"$NAME\",\"area\":$AREA,\"imageryId\":$IMAGERY_ID,\"runId\":$RUN_ID,\"zoom\":18}")
 PROJECT_ID=$(printf '%s' "$PROJECT" | jq_ 'j.id')

@@ -25,6 +25,7 @@ Commands
               --layer NAME        bottleneck layer (default: the model's declared bottleneck)
               --pooling MODE      mean (default) | max | mean+max
               --empty-policy P    null (default) | one | zero — IoU of patches with no building in truth or prediction
+              --surface-empty S   exclude (default) | one — what the confidence surface learns from empty patches
               --activations T     float32 (default) | float16 on disk
               --batch N           patches per inference batch (default 16)
               --seed N            seed for splits and clustering (default 7)
@@ -43,6 +44,7 @@ const analyzeOptions = z.object({
   layer: z.string().optional(),
   pooling: z.enum(['mean', 'max', 'mean+max']).default('mean'),
   'empty-policy': z.enum(['null', 'one', 'zero']).default('null'),
+  'surface-empty': z.enum(['exclude', 'one']).default('exclude'),
   activations: z.enum(['float32', 'float16']).default('float32'),
   batch: z.coerce.number().int().min(1).max(512).default(16),
   seed: z.coerce.number().int().default(7),
@@ -60,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
       layer: { type: 'string' },
       pooling: { type: 'string' },
       'empty-policy': { type: 'string' },
+      'surface-empty': { type: 'string' },
       activations: { type: 'string' },
       batch: { type: 'string' },
       seed: { type: 'string' },
@@ -92,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
           options: {
             pooling: o.pooling,
             emptyPolicy: o['empty-policy'],
+            surfaceEmpty: o['surface-empty'],
             activationDtype: o.activations,
             batchSize: o.batch,
             seed: o.seed,

@@ -14,6 +14,7 @@ import { KnnNovelty } from './novelty.ts';
 import {
   defaultReferenceOptions,
   runReferenceAnalysis,
+  surfaceTarget,
   type ProgressFn,
   type ReferenceOptions,
   type ReferenceResult,
@@ -143,7 +144,12 @@ export async function analyzeDataset(req: AnalyzeRequest): Promise<AnalysisSumma
 
 function sameSettings(run: AnalysisRun, options: ReferenceOptions): boolean {
   const s = run.settings as Record<string, unknown>;
-  return s.pooling === options.pooling && s.emptyPolicy === options.emptyPolicy && s.seed === options.seed;
+  return (
+    s.pooling === options.pooling &&
+    s.emptyPolicy === options.emptyPolicy &&
+    s.seed === options.seed &&
+    (s.surfaceEmpty ?? 'exclude') === options.surfaceEmpty
+  );
 }
 
 const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
@@ -203,6 +209,7 @@ function* patchRows(r: ReferenceResult, novelty: Float32Array): Generator<NewPat
   const k = r.latent.pca.nComponents;
   const pcs = r.latent.pcs;
   const holdout = new Set(r.latent.estimator.heldOutRows);
+  const surface = surfaceTarget(t, r.options.surfaceEmpty);
   const dbscanLabels = r.latent.dbscanLabels;
   for (let i = 0; i < t.n; i++) {
     const tile = t.tiles[i];
@@ -213,7 +220,7 @@ function* patchRows(r: ReferenceResult, novelty: Float32Array): Generator<NewPat
       patchKey: t.keys[i],
       groupName: t.groups[i],
       split: t.splits[i],
-      estimatorHoldout: Number.isNaN(t.iou[i]) ? null : holdout.has(i),
+      estimatorHoldout: surface[i] === undefined || Number.isNaN(surface[i]) ? null : holdout.has(i),
       z: tile?.z ?? null,
       x: tile?.x ?? null,
       y: tile?.y ?? null,
