@@ -5,13 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Polygon } from 'geojson';
 import type { ScoringContext } from './lib/scoring/context.ts';
 import { listImagery, registerImagery, type ImageryRow } from './lib/scoring/imagery-registry.ts';
 import { latestJob, startScoring } from './lib/scoring/jobs.ts';
 import { createProject, listProjects, type ProjectRow } from './lib/scoring/projects.ts';
 import { demoWorldDir } from './lib/paths.ts';
-import { tileBounds } from './lib/geo/tiles.ts';
+import { bboxPolygon, tileRangeBBox } from './lib/geo/tiles.ts';
 import { announce, startServer, stopOnSignals, type RunningServer } from './main.ts';
 import { resolveSettings } from './settings.ts';
 
@@ -43,28 +42,10 @@ export function demoNewRegionBBox(worldDir: string): [number, number, number, nu
   if (!nums || typeof z !== 'number') {
     throw new DemoError(`${path} has no regions.new.tiles; rebuild the demo world with \`npm run demo -- --fresh\``);
   }
-  const { minX, minY, maxX, maxY } = t as { minX: number; minY: number; maxX: number; maxY: number };
-  const [west, , , north] = tileBounds(z, minX, minY);
-  const [, south, east] = tileBounds(z, maxX, maxY);
-  const insetX = (east - west) / (maxX - minX + 1) / 100;
-  const insetY = (north - south) / (maxY - minY + 1) / 100;
-  return [west + insetX, south + insetY, east - insetX, north - insetY];
+  return tileRangeBBox(z, t as { minX: number; minY: number; maxX: number; maxY: number }, 0.01);
 }
 
-export function bboxPolygon([w, s, e, n]: [number, number, number, number]): Polygon {
-  return {
-    type: 'Polygon',
-    coordinates: [
-      [
-        [w, s],
-        [e, s],
-        [e, n],
-        [w, n],
-        [w, s],
-      ],
-    ],
-  };
-}
+export { bboxPolygon };
 
 export async function ensureDemoImagery(ctx: ScoringContext, worldDir: string): Promise<ImageryRow> {
   const existing = listImagery(ctx).find((r) => r.name === DEMO_IMAGERY_NAME);

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { openDatabase } from '../../server/lib/db/client.ts';
 import { listRuns } from '../../server/lib/db/analysis-repo.ts';
-import { tileBounds, taskId, type TileCoord } from '../../server/lib/geo/tiles.ts';
+import { bboxPolygon, tileRangeBBox, taskId, type TileCoord } from '../../server/lib/geo/tiles.ts';
 import { decodeTileImage } from '../../server/lib/imagery/decode.ts';
 import { createImagerySource } from '../../server/lib/imagery/source.ts';
 import { loadModel } from '../../server/lib/model/runtime.ts';
@@ -52,20 +52,7 @@ const world = JSON.parse(readFileSync(join(worldDir, 'world.json'), 'utf8')) as 
   regions: { new: { tiles: { minX: number; maxX: number; minY: number; maxY: number } } };
 };
 const t = world.regions.new.tiles;
-const [w, , , n] = tileBounds(18, t.minX, t.minY);
-const [, s, e] = tileBounds(18, t.maxX, t.maxY);
-const area = {
-  type: 'Polygon' as const,
-  coordinates: [
-    [
-      [w, s],
-      [e, s],
-      [e, n],
-      [w, n],
-      [w, s],
-    ],
-  ],
-};
+const area = bboxPolygon(tileRangeBBox(18, t));
 
 const tmp = mkdtempSync(join(tmpdir(), 'tilelens-bench-scoring-'));
 const dbPath = join(tmp, 'bench.db');

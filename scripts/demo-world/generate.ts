@@ -20,6 +20,7 @@ import {
   type WorldPlan,
 } from './layout.ts';
 import { ObjectCache, renderTile } from './paint.ts';
+import type { DemoTileRecord } from '../../server/lib/datasets/demo-world.ts';
 
 export const ATTRIBUTION = 'tilelens synthetic demo world';
 export const JPEG_QUALITY = 82;
@@ -31,18 +32,10 @@ export interface GenerateOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export interface TileRecord {
-  z: number;
-  x: number;
-  y: number;
-  taskId: string;
-  quadkey: string;
-  region: 'train' | 'new';
-  district: string;
+/** One line of `tiles.ndjson`; readers see it as `DemoTileRecord` (server/lib/datasets/demo-world.ts). */
+export interface TileRecord extends DemoTileRecord {
   split: 'train' | 'val' | 'test' | 'screen';
   phenomena: Phenomenon[];
-  gtFraction: number;
-  visibleBuildingFraction: number;
 }
 
 export interface WorldSummary {

@@ -14,7 +14,7 @@ import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts
 import { openDemoWorldDataset } from '../../server/lib/datasets/demo-world.ts';
 import { loadModel } from '../../server/lib/model/runtime.ts';
 import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
-import { tileBounds, taskId } from '../../server/lib/geo/tiles.ts';
+import { bboxPolygon, tileBounds, tileRangeBBox, taskId } from '../../server/lib/geo/tiles.ts';
 import { createImagerySource } from '../../server/lib/imagery/source.ts';
 import { tilesCoveringArea } from '../../server/lib/projects/tile-grid.ts';
 import { demoModelPath, repoRoot } from '../../server/lib/paths.ts';
@@ -74,20 +74,7 @@ beforeAll(async () => {
     })
   ).id;
   const t = world.regions.new.tiles;
-  const [w, , , n] = tileBounds(18, t.minX, t.minY);
-  const [, s, e] = tileBounds(18, t.maxX, t.maxY);
-  area = {
-    type: 'Polygon',
-    coordinates: [
-      [
-        [w, s],
-        [e, s],
-        [e, n],
-        [w, n],
-        [w, s],
-      ],
-    ],
-  };
+  area = bboxPolygon(tileRangeBBox(18, t));
 }, 180_000);
 
 afterAll(async () => {

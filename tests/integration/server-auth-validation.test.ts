@@ -1,3 +1,4 @@
+import { bboxPolygon } from '../../server/lib/geo/tiles.ts';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorHandler } from '../../server/middleware/errors.ts';
@@ -9,18 +10,7 @@ beforeAll(async () => {
 });
 afterAll(async () => f?.close());
 
-const square = (w: number, s: number, e: number, n: number) => ({
-  type: 'Polygon',
-  coordinates: [
-    [
-      [w, s],
-      [e, s],
-      [e, n],
-      [w, n],
-      [w, s],
-    ],
-  ],
-});
+const square = (w: number, s: number, e: number, n: number) => bboxPolygon([w, s, e, n]);
 
 describe('auth', () => {
   it('leaves reads open', async () => {

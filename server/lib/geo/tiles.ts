@@ -94,7 +94,25 @@ export function tileBounds(z: number, x: number, y: number): BBox {
 
 /** The tile's outline as a GeoJSON Polygon: closed ring, counter-clockwise as RFC 7946 asks. */
 export function tileFootprint(z: number, x: number, y: number): Polygon {
-  const [w, s, e, n] = tileBounds(z, x, y);
+  return bboxPolygon(tileBounds(z, x, y));
+}
+
+/**
+ * The lon/lat box of a range of tiles (inclusive), optionally inset by a fraction of a tile so that an area
+ * drawn from it covers exactly those tiles and no sliver of their neighbours.
+ */
+export function tileRangeBBox(
+  z: number,
+  range: { minX: number; minY: number; maxX: number; maxY: number },
+  insetTiles = 0,
+): BBox {
+  const [west, north] = worldPixelToLonLat(range.minX + insetTiles, range.minY + insetTiles, z, 1);
+  const [east, south] = worldPixelToLonLat(range.maxX + 1 - insetTiles, range.maxY + 1 - insetTiles, z, 1);
+  return [west, south, east, north];
+}
+
+/** A lon/lat box as a GeoJSON Polygon: closed ring, counter-clockwise. */
+export function bboxPolygon([w, s, e, n]: BBox): Polygon {
   return {
     type: 'Polygon',
     coordinates: [
