@@ -42,7 +42,12 @@ async function main() {
     fitBoundsOptions: { padding: 20 },
     attributionControl: false,
   });
-  const layers = (params.get('layers')?.split(',') as TilelensLayerName[] | undefined) ?? ['priority', 'confidence', 'footprints', 'grid'];
+  const layers = (params.get('layers')?.split(',') as TilelensLayerName[] | undefined) ?? [
+    'priority',
+    'confidence',
+    'footprints',
+    'grid',
+  ];
   const control = new TilelensControl({ server: location.origin, projectId, layers });
   map.addControl(control, 'top-right');
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');

@@ -18,3 +18,10 @@ if [[ ${1:-} == --browser ]] && [[ ! -x /usr/bin/chromium ]]; then
   $SUDO apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >&2
 fi
+
+# The map UI is served from map-ui/dist; build it when missing or older than its sources.
+ui_stamp=map-ui/dist/index.html
+if [[ ! -f $ui_stamp ]] || [[ -n $(find map-ui/index.html map-ui/vite.config.ts map-ui/src plugin/src -newer "$ui_stamp" -type f 2>/dev/null | head -1) ]]; then
+  echo "tilelens: building the map UI (npm run build:ui)…" >&2
+  npm run --silent build:ui >&2
+fi

@@ -15,6 +15,8 @@ import { overlayRoutes } from './routes/overlays.ts';
 import { PatchImageStore, patchImageRoutes } from './routes/patch-images.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { runRoutes } from './routes/runs.ts';
+import { projectLatentRoutes, runLatentRoutes } from './routes/latent.ts';
+import { uiStaticRoutes } from './routes/ui-static.ts';
 import type { Settings } from './settings.ts';
 
 export const API_VERSION = '0.1.0';
@@ -61,6 +63,9 @@ export function createApp(options: AppOptions): TilelensApp {
   app.route('/api/projects', exportRoutes(scoring, settings));
   app.route('/api/jobs', jobRoutes(scoring));
   app.route('/', overlayRoutes(scoring, settings));
+  app.route('/api/runs', runLatentRoutes(db));
+  app.route('/api/projects', projectLatentRoutes(scoring));
+  app.route('/', uiStaticRoutes());
   app.route('/', homeRoutes(scoring));
 
   return Object.assign(app, { close: () => images.close() });

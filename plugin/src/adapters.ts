@@ -20,7 +20,11 @@ export interface MapswipeProjectPack {
   extraTiles: number;
 }
 
-const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'project';
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '') || 'project';
 
 export function mapswipeProjects(res: MapswipeFindResponse): MapswipeProjectPack[] {
   return res.drafts.map((d) => {
@@ -28,7 +32,11 @@ export function mapswipeProjects(res: MapswipeFindResponse): MapswipeProjectPack
     return {
       tier: d.tier,
       form,
-      geometryFile: { name: `${slug(d.draft.name)}-${d.tier}.geojson`, type: 'application/geo+json', body: JSON.stringify(geometry) },
+      geometryFile: {
+        name: `${slug(d.draft.name)}-${d.tier}.geojson`,
+        type: 'application/geo+json',
+        body: JSON.stringify(geometry),
+      },
       tiles: d.tiles,
       extraTiles: d.extraTiles,
     };
@@ -58,6 +66,13 @@ export function taskingManagerProject(res: TaskingManagerResponse): TaskingManag
 
 /** Everything an export button needs: the packs, and links to the streamed files. */
 export async function exportPacks(api: ApiClient, projectId: number) {
-  const [find, tm] = await Promise.all([api.exports.mapswipeFind(projectId), api.exports.taskingManager(projectId)]);
-  return { mapswipe: mapswipeProjects(find), taskingManager: taskingManagerProject(tm), links: api.exports.links(projectId) };
+  const [find, tm] = await Promise.all([
+    api.exports.mapswipeFind(projectId),
+    api.exports.taskingManager(projectId),
+  ]);
+  return {
+    mapswipe: mapswipeProjects(find),
+    taskingManager: taskingManagerProject(tm),
+    links: api.exports.links(projectId),
+  };
 }

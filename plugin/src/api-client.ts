@@ -90,11 +90,20 @@ export function createApiClient(options: ApiClientOptions) {
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (method !== 'GET') {
       if (!options.token) {
-        throw new TilelensApiError(401, 'no-token', `${method} ${path} changes the project and needs the manager token`, 'pass { token } to createApiClient');
+        throw new TilelensApiError(
+          401,
+          'no-token',
+          `${method} ${path} changes the project and needs the manager token`,
+          'pass { token } to createApiClient',
+        );
       }
       headers.Authorization = `Bearer ${options.token}`;
     }
-    const res = await doFetch(url(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await doFetch(url(path), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     if (!res.ok) {
       let err: { code?: string; message?: string; hint?: string } = {};
       try {
@@ -102,14 +111,21 @@ export function createApiClient(options: ApiClientOptions) {
       } catch {
         // Not our JSON error shape (a proxy's page): the status says enough.
       }
-      throw new TilelensApiError(res.status, err.code ?? `http-${res.status}`, err.message ?? `${method} ${path} answered ${res.status}`, err.hint);
+      throw new TilelensApiError(
+        res.status,
+        err.code ?? `http-${res.status}`,
+        err.message ?? `${method} ${path} answered ${res.status}`,
+        err.hint,
+      );
     }
     return (await res.json()) as T;
   }
 
   const get = <T>(path: string) => request<T>('GET', path);
   const qs = (params: Record<string, string | number | undefined>) => {
-    const entries = Object.entries(params).filter(([, v]) => v !== undefined) as Array<[string, string | number]>;
+    const entries = Object.entries(params).filter(([, v]) => v !== undefined) as Array<
+      [string, string | number]
+    >;
     return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)]))}` : '';
   };
 
@@ -119,40 +135,68 @@ export function createApiClient(options: ApiClientOptions) {
 
     runs: async () => (await get<{ runs: Run[] }>('/api/runs')).runs,
     run: (id: number) => get<RunDetail>(`/api/runs/${id}`),
-    clusters: (runId: number) => get<{ runId: number; urbanisedReason: string; clusters: RunCluster[] }>(`/api/runs/${runId}/clusters`),
+    clusters: (runId: number) =>
+      get<{ runId: number; urbanisedReason: string; clusters: RunCluster[] }>(`/api/runs/${runId}/clusters`),
     /** Columnar JSON of a run's patches: `{ columns: { name: values[] } }` as the server's patches route documents. */
-    patches: (runId: number, q: { columns?: string[]; cluster?: number; limit?: number; offset?: number } = {}) =>
+    patches: (
+      runId: number,
+      q: { columns?: string[]; cluster?: number; limit?: number; offset?: number } = {},
+    ) =>
       get<Record<string, unknown>>(
         `/api/runs/${runId}/patches${qs({ columns: q.columns?.join(','), cluster: q.cluster, limit: q.limit, offset: q.offset })}`,
       ),
-    patchImageUrl: (runId: number, idx: number, kind: 'image' | 'mask' | 'prediction') => url(`/api/runs/${runId}/patches/${idx}/${kind}.png`),
+    patchImageUrl: (runId: number, idx: number, kind: 'image' | 'mask' | 'prediction') =>
+      url(`/api/runs/${runId}/patches/${idx}/${kind}.png`),
 
     imagery: async () => (await get<{ imagery: Imagery[] }>('/api/imagery')).imagery,
 
     projects: async () => (await get<{ projects: Project[] }>('/api/projects')).projects,
     project: (id: number) => get<ProjectDetail>(`/api/projects/${id}`),
-    createProject: (body: { name: string; area: unknown; imageryId: number; runId: number; zoom?: number; lookFor?: string }) =>
-      request<Project>('POST', '/api/projects', body),
+    createProject: (body: {
+      name: string;
+      area: unknown;
+      imageryId: number;
+      runId: number;
+      zoom?: number;
+      lookFor?: string;
+    }) => request<Project>('POST', '/api/projects', body),
     /** Starts (or resumes) the project's scoring job. */
-    score: (projectId: number, body: { batchSize?: number } = {}) => request<Job>('POST', `/api/projects/${projectId}/score`, body),
+    score: (projectId: number, body: { batchSize?: number } = {}) =>
+      request<Job>('POST', `/api/projects/${projectId}/score`, body),
 
     /** Scored tiles in a bbox as GeoJSON, capped by the server (`tilelens.truncated`). */
     tiles: (projectId: number, q: { bbox?: [number, number, number, number]; limit?: number } = {}) =>
-      get<TileCollection>(`/api/projects/${projectId}/tiles${qs({ bbox: q.bbox?.join(','), limit: q.limit })}`),
-    tile: (projectId: number, taskId: string) => get<Tile>(`/api/projects/${projectId}/tiles/${encodeURIComponent(taskId)}`),
-    effort: (projectId: number) => get<{ projectId: number; counts: TileCounts; points: EffortPoint[] }>(`/api/projects/${projectId}/effort`),
+      get<TileCollection>(
+        `/api/projects/${projectId}/tiles${qs({ bbox: q.bbox?.join(','), limit: q.limit })}`,
+      ),
+    tile: (projectId: number, taskId: string) =>
+      get<Tile>(`/api/projects/${projectId}/tiles/${encodeURIComponent(taskId)}`),
+    effort: (projectId: number) =>
+      get<{ projectId: number; counts: TileCounts; points: EffortPoint[] }>(
+        `/api/projects/${projectId}/effort`,
+      ),
 
     job: (id: number) => get<Job>(`/api/jobs/${id}`),
     cancelJob: (id: number) => request<Job>('POST', `/api/jobs/${id}/cancel`),
 
     /** Tile URL templates, zooms, bounds and legends of the project's overlays. */
     overlays: (projectId: number) => get<OverlayManifest>(`/api/projects/${projectId}/overlays`),
-    footprints: (projectId: number, z: number, x: number, y: number, q: { limit?: number; tiles?: boolean } = {}) =>
-      get<FootprintTile>(`/api/projects/${projectId}/footprints/${z}/${x}/${y}.json${qs({ limit: q.limit, tiles: q.tiles ? 1 : undefined })}`),
+    footprints: (
+      projectId: number,
+      z: number,
+      x: number,
+      y: number,
+      q: { limit?: number; tiles?: boolean } = {},
+    ) =>
+      get<FootprintTile>(
+        `/api/projects/${projectId}/footprints/${z}/${x}/${y}.json${qs({ limit: q.limit, tiles: q.tiles ? 1 : undefined })}`,
+      ),
 
     exports: {
-      mapswipeFind: (projectId: number) => get<MapswipeFindResponse>(`/api/projects/${projectId}/exports/mapswipe-find`),
-      taskingManager: (projectId: number) => get<TaskingManagerResponse>(`/api/projects/${projectId}/exports/tasking-manager`),
+      mapswipeFind: (projectId: number) =>
+        get<MapswipeFindResponse>(`/api/projects/${projectId}/exports/mapswipe-find`),
+      taskingManager: (projectId: number) =>
+        get<TaskingManagerResponse>(`/api/projects/${projectId}/exports/tasking-manager`),
       /** Streamed downloads: links, not fetched here (a large area's file should go to disk, not memory). */
       links: (projectId: number) => ({
         mapswipeFind: url(`/api/projects/${projectId}/exports/mapswipe-find`),

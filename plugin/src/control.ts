@@ -66,7 +66,9 @@ export class TilelensControl implements IControl {
   constructor(private readonly options: TilelensControlOptions) {
     if (!options.server) throw new Error('TilelensControl: give { server }, the tilelens server URL');
     if (!Number.isInteger(options.projectId) || options.projectId < 1) {
-      throw new Error(`TilelensControl: projectId must be a positive integer, got ${String(options.projectId)}`);
+      throw new Error(
+        `TilelensControl: projectId must be a positive integer, got ${String(options.projectId)}`,
+      );
     }
     this.api = createApiClient({ server: options.server, token: options.token, fetch: options.fetch });
     this.ready = new Promise((resolve, reject) => {
@@ -113,7 +115,8 @@ export class TilelensControl implements IControl {
   }
 
   setVisible(name: TilelensLayerName, visible: boolean): void {
-    for (const id of this.layerIds(name)) this.map?.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+    for (const id of this.layerIds(name))
+      this.map?.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
     const box = this.container?.querySelector<HTMLInputElement>(`input[data-layer="${name}"]`);
     if (box) box.checked = visible;
   }
@@ -128,7 +131,11 @@ export class TilelensControl implements IControl {
   }
 
   fitToProject(): void {
-    if (this.map && this.manifest) this.map.fitBounds(this.manifest.bounds as [number, number, number, number], { padding: 20, duration: 0 });
+    if (this.map && this.manifest)
+      this.map.fitBounds(this.manifest.bounds as [number, number, number, number], {
+        padding: 20,
+        duration: 0,
+      });
   }
 
   private async install(map: MapLibreMap): Promise<void> {
@@ -137,7 +144,11 @@ export class TilelensControl implements IControl {
       if (!map.isStyleLoaded()) await new Promise<void>((resolve) => map.once('load', () => resolve()));
       if (this.removed) return;
       this.manifest = manifest;
-      this.style = tilelensStyle(manifest, { layers: this.options.layers, visible: this.options.visible, opacity: this.options.opacity });
+      this.style = tilelensStyle(manifest, {
+        layers: this.options.layers,
+        visible: this.options.visible,
+        opacity: this.options.opacity,
+      });
       for (const [id, source] of Object.entries(this.style.sources)) map.addSource(id, source);
       for (const layer of this.style.layers) map.addLayer(layer, this.options.beforeId);
       if (this.options.fitBounds) this.fitToProject();
@@ -175,7 +186,9 @@ export class TilelensControl implements IControl {
     for (const r of next.raster) {
       (map.getSource(sourceId(next.projectId, r.id)) as RasterTileSource | undefined)?.setTiles(r.tiles);
     }
-    (map.getSource(sourceId(next.projectId, 'vector')) as VectorTileSource | undefined)?.setTiles(next.vector.tiles);
+    (map.getSource(sourceId(next.projectId, 'vector')) as VectorTileSource | undefined)?.setTiles(
+      next.vector.tiles,
+    );
   }
 
   private renderPanel(manifest: OverlayManifest): void {
@@ -185,7 +198,7 @@ export class TilelensControl implements IControl {
     title.textContent = `tilelens · project ${manifest.projectId}`;
     title.style.cssText = 'font-weight:600;margin-bottom:4px;';
     el.append(title);
-    const names = (this.style ? (Object.keys(this.style.layerIds) as TilelensLayerName[]) : []);
+    const names = this.style ? (Object.keys(this.style.layerIds) as TilelensLayerName[]) : [];
     for (const name of names) {
       const row = document.createElement('label');
       row.style.cssText = 'display:block;margin:3px 0;cursor:pointer;';
@@ -219,7 +232,9 @@ export function legendElement(legend: Legend): HTMLElement {
   wrap.className = 'tilelens-legend';
   wrap.style.cssText = 'margin:2px 0 4px 18px;';
   const [lo, hi] = legend.domain;
-  const stops = legend.stops.map((s) => `${s.color} ${(((s.value - lo) / (hi - lo)) * 100).toFixed(1)}%`).join(', ');
+  const stops = legend.stops
+    .map((s) => `${s.color} ${(((s.value - lo) / (hi - lo)) * 100).toFixed(1)}%`)
+    .join(', ');
   const bar = document.createElement('div');
   // The checkerboard shows the scale's transparency: translucent colours let the imagery through.
   bar.style.cssText =

@@ -20,4 +20,10 @@ export {
 } from './layers.ts';
 export { createApiClient, TilelensApiError, type ApiClient, type ApiClientOptions } from './api-client.ts';
 export type * from './api-client.ts';
-export { mapswipeProjects, taskingManagerProject, exportPacks, type MapswipeProjectPack, type TaskingManagerPack } from './adapters.ts';
+export {
+  mapswipeProjects,
+  taskingManagerProject,
+  exportPacks,
+  type MapswipeProjectPack,
+  type TaskingManagerPack,
+} from './adapters.ts';

@@ -35,8 +35,10 @@ export interface TilelensStyle {
   layerIds: Partial<Record<TilelensLayerName, string[]>>;
 }
 
-export const sourceId = (projectId: number, name: RasterLayerName | 'vector') => `tilelens-${projectId}-${name}`;
-export const layerId = (projectId: number, name: TilelensLayerName, part = '') => `tilelens-${projectId}-${name}${part}`;
+export const sourceId = (projectId: number, name: RasterLayerName | 'vector') =>
+  `tilelens-${projectId}-${name}`;
+export const layerId = (projectId: number, name: TilelensLayerName, part = '') =>
+  `tilelens-${projectId}-${name}${part}`;
 
 /** Feature id of scoring tile (x, y) in the grid layer, for `map.setFeatureState`. */
 export const gridFeatureId = (scoringZoom: number, x: number, y: number) => y * 2 ** scoringZoom + x;
@@ -82,7 +84,10 @@ export function tilelensStyle(manifest: OverlayManifest, options: LayerOptions =
   for (const name of names) {
     if ((RASTER_LAYERS as readonly string[]).includes(name)) {
       const r = manifest.raster.find((l) => l.id === name);
-      if (!r) throw new Error(`the server's overlay manifest has no "${name}" layer; is the server older than the plugin?`);
+      if (!r)
+        throw new Error(
+          `the server's overlay manifest has no "${name}" layer; is the server older than the plugin?`,
+        );
       sources[sourceId(pid, name as RasterLayerName)] = {
         type: 'raster',
         tiles: r.tiles,
@@ -97,7 +102,11 @@ export function tilelensStyle(manifest: OverlayManifest, options: LayerOptions =
         type: 'raster',
         source: sourceId(pid, name as RasterLayerName),
         layout: { visibility: visibility(name) },
-        paint: { 'raster-opacity': options.opacity ?? DEFAULT_RASTER_OPACITY, 'raster-resampling': 'nearest', 'raster-fade-duration': 0 },
+        paint: {
+          'raster-opacity': options.opacity ?? DEFAULT_RASTER_OPACITY,
+          'raster-resampling': 'nearest',
+          'raster-fade-duration': 0,
+        },
       });
       layerIds[name] = [id];
     } else if (name === 'footprints') {
@@ -134,7 +143,12 @@ export function tilelensStyle(manifest: OverlayManifest, options: LayerOptions =
         minzoom: manifest.vector.minzoom,
         layout: { visibility: visibility(name) },
         paint: {
-          'line-color': ['case', ['boolean', ['feature-state', 'selected'], false], '#00ffff', 'rgba(255, 255, 255, 0.55)'],
+          'line-color': [
+            'case',
+            ['boolean', ['feature-state', 'selected'], false],
+            '#00ffff',
+            'rgba(255, 255, 255, 0.55)',
+          ],
           'line-width': ['case', ['boolean', ['feature-state', 'selected'], false], 3, 1],
         },
       });

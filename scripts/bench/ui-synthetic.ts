@@ -12,11 +12,22 @@ import { openDatabase } from '../../server/lib/db/client.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
 import { closeImagerySources } from '../../server/lib/scoring/imagery-registry.ts';
 import { resolveSettings } from '../../server/settings.ts';
-import { imagerySources, projects, scoringJobs, tileScores, type NewTileScore } from '../../server/lib/db/schema.ts';
+import {
+  imagerySources,
+  projects,
+  scoringJobs,
+  tileScores,
+  type NewTileScore,
+} from '../../server/lib/db/schema.ts';
 import type { DatabaseHandle } from '../../server/lib/db/client.ts';
 import { saveAnalysisRun } from '../../server/lib/db/analysis-repo.ts';
 import { tileBounds, tileToQuadkey, type BBox } from '../../server/lib/geo/tiles.ts';
-import { registerSampleModelAndDataset, sampleClusters, samplePatches, sampleRun } from '../../tests/fixtures/db-sample-run.ts';
+import {
+  registerSampleModelAndDataset,
+  sampleClusters,
+  samplePatches,
+  sampleRun,
+} from '../../tests/fixtures/db-sample-run.ts';
 
 export interface SyntheticProjectOptions {
   /** Tiles along one side; the project holds side² tiles. */
@@ -67,7 +78,8 @@ export function syntheticScores(i: number, j: number, side: number) {
   const buildingProb = Math.min(1, Math.max(0, town * 0.9 + noise * 0.1));
   const iouHat = Math.min(1, Math.max(0, 0.9 - 0.8 * ((i + j) / (2 * side)) + (noise - 0.5) * 0.05));
   const novelty = Math.min(100, Math.max(0, 100 * ((i / side) * 0.7 + noise * 0.3)));
-  const priority = status === 'scored' ? Math.min(1, Math.max(0, 0.8 * buildingProb + 0.2 * (1 - iouHat))) : 0.5;
+  const priority =
+    status === 'scored' ? Math.min(1, Math.max(0, 0.8 * buildingProb + 0.2 * (1 - iouHat))) : 0.5;
   return { status, buildingProb, iouHat, novelty, priority };
 }
 
@@ -91,12 +103,23 @@ function footprintIn(x: number, y: number): NewTileScore['footprints'] {
   };
 }
 
-export function createSyntheticProject(db: DatabaseHandle, options: SyntheticProjectOptions): SyntheticProject {
+export function createSyntheticProject(
+  db: DatabaseHandle,
+  options: SyntheticProjectOptions,
+): SyntheticProject {
   const side = options.side;
   const origin = options.origin ?? { x: 2 ** (ZOOM - 1), y: 2 ** (ZOOM - 1) - side };
-  const ids = registerSampleModelAndDataset(db, `-synthetic-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`);
+  const ids = registerSampleModelAndDataset(
+    db,
+    `-synthetic-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`,
+  );
   const runPatches = options.runPatches ?? 64;
-  const runId = saveAnalysisRun(db, sampleRun(ids, runPatches), samplePatches(runPatches), sampleClusters(runPatches));
+  const runId = saveAnalysisRun(
+    db,
+    sampleRun(ids, runPatches),
+    samplePatches(runPatches),
+    sampleClusters(runPatches),
+  );
 
   const imageryId =
     options.imageryId ??
@@ -115,7 +138,13 @@ export function createSyntheticProject(db: DatabaseHandle, options: SyntheticPro
   const [w, , , n] = tileBounds(ZOOM, origin.x, origin.y);
   const [, s, e] = tileBounds(ZOOM, origin.x + side - 1, origin.y + side - 1);
   const bbox: BBox = [w, s, e, n];
-  const ring = [[w, s], [e, s], [e, n], [w, n], [w, s]];
+  const ring = [
+    [w, s],
+    [e, s],
+    [e, n],
+    [w, n],
+    [w, s],
+  ];
   const projectId = db.db
     .insert(projects)
     .values({
@@ -124,7 +153,10 @@ export function createSyntheticProject(db: DatabaseHandle, options: SyntheticPro
       imageryId,
       runId,
       modelId: ids.modelId,
-      area: { type: 'FeatureCollection', features: [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [ring] } }] },
+      area: {
+        type: 'FeatureCollection',
+        features: [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [ring] } }],
+      },
       areaKm2: 0,
       tileCount: side * side,
       bbox,
@@ -138,7 +170,17 @@ export function createSyntheticProject(db: DatabaseHandle, options: SyntheticPro
   const now = new Date();
   const jobId = db.db
     .insert(scoringJobs)
-    .values({ projectId, status, done: rowsToWrite, failed: 0, total: side * side, batchSize: 16, startedAt: now, finishedAt: status === 'done' ? now : null, updatedAt: now })
+    .values({
+      projectId,
+      status,
+      done: rowsToWrite,
+      failed: 0,
+      total: side * side,
+      batchSize: 16,
+      startedAt: now,
+      finishedAt: status === 'done' ? now : null,
+      updatedAt: now,
+    })
     .returning({ id: scoringJobs.id })
     .get().id;
 
@@ -167,7 +209,8 @@ export function createSyntheticProject(db: DatabaseHandle, options: SyntheticPro
           urbanDistanceScaled: scored ? 1 - sc.buildingProb : null,
           novelty: scored ? sc.novelty : null,
           priority: sc.priority,
-          tier: sc.priority > 0.6 ? 'high' : sc.priority > 0.35 ? 'medium' : sc.priority > 0.15 ? 'low' : 'skip',
+          tier:
+            sc.priority > 0.6 ? 'high' : sc.priority > 0.35 ? 'medium' : sc.priority > 0.15 ? 'low' : 'skip',
           pcs: null,
           footprints: scored && sc.buildingProb > 0.5 ? footprintIn(x, y) : null,
           jobId,
@@ -185,7 +228,18 @@ export function createSyntheticProject(db: DatabaseHandle, options: SyntheticPro
     return written;
   });
   const tiles = write();
-  return { projectId, runId, imageryId, jobId, bbox, zoom: ZOOM, minX: origin.x, minY: origin.y, side, tiles };
+  return {
+    projectId,
+    runId,
+    imageryId,
+    jobId,
+    bbox,
+    zoom: ZOOM,
+    minX: origin.x,
+    minY: origin.y,
+    side,
+    tiles,
+  };
 }
 
 export interface SyntheticServer {

@@ -20,9 +20,9 @@
  * project's tile order, north to south then west to east (projects); every request of one resource
  * lists them in the same order, so columns from different requests line up.
  *
- * Every column is streamed from SQLite in its own pass, so the server holds one page, never the table.
+ * Every column is read from SQLite in its own pass of keyset pages, so the server holds one page, never the table.
  */
-import { and, asc, eq, isNotNull, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
 import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { z } from 'zod';
@@ -38,10 +38,8 @@ import { requireProject } from '../lib/scoring/projects.ts';
 export const COLUMNS_FORMAT = 'tilelens-columns/1';
 const PC_COUNT = 9;
 
-/** better-sqlite3's statement iterator behind a drizzle prepared select: rows one at a time. */
-function rowsOf<T>(prepared: unknown): Iterable<T> {
-  return (prepared as { iterate(): Iterable<T> }).iterate();
-}
+/** Rows per page: columns are read in keyset pages, so no statement stays open while the response streams (the scoring job writes on the same connection). */
+const ROWS_PER_PAGE = 20_000;
 
 export type ColumnType = 'uint8' | 'uint16' | 'uint32' | 'float32';
 const BYTES: Record<ColumnType, number> = { uint8: 1, uint16: 2, uint32: 4, float32: 4 };
@@ -195,13 +193,18 @@ function requireRun(db: DatabaseHandle, id: number): AnalysisRun {
 /** One column of the run's patches, in idx order, streamed row by row. */
 function patchColumn<T>(db: DatabaseHandle, runId: number, column: (typeof patches)[keyof typeof patches & string], map: (v: T) => number | null) {
   return function* () {
-    const q = db.db
-      .select({ v: column as never })
-      .from(patches)
-      .where(eq(patches.runId, runId))
-      .orderBy(asc(patches.idx))
-      .prepare();
-    for (const row of rowsOf<{ v: T }>(q)) yield map(row.v);
+    for (let last = -1; ; ) {
+      const page = db.db
+        .select({ idx: patches.idx, v: column as never })
+        .from(patches)
+        .where(and(eq(patches.runId, runId), gt(patches.idx, last)))
+        .orderBy(asc(patches.idx))
+        .limit(ROWS_PER_PAGE)
+        .all() as Array<{ idx: number; v: T }>;
+      for (const row of page) yield map(row.v);
+      if (page.length < ROWS_PER_PAGE) return;
+      last = page[page.length - 1].idx;
+    }
   };
 }
 
@@ -320,13 +323,21 @@ export function projectLatentRoutes(ctx: ScoringContext): Hono {
 
   function tileColumn<T>(projectId: number, asOf: number, pick: (row: { pcs: number[] | null } & Record<string, unknown>) => T, map: (v: T) => number | null) {
     return function* () {
-      const q = ctx.db.db
-        .select({ pcs: tileScores.pcs, x: tileScores.x, y: tileScores.y, iouHat: tileScores.iouHat, novelty: tileScores.novelty, priority: tileScores.priority, buildingProb: tileScores.buildingProb, tier: tileScores.tier })
-        .from(tileScores)
-        .where(scored(projectId, asOf))
-        .orderBy(asc(tileScores.y), asc(tileScores.x))
-        .prepare();
-      for (const row of rowsOf<{ pcs: number[] | null } & Record<string, unknown>>(q)) yield map(pick(row));
+      let last: { x: number; y: number } | null = null;
+      for (;;) {
+        const after: SQL | undefined = last ? sql`(${tileScores.y} > ${last.y} or (${tileScores.y} = ${last.y} and ${tileScores.x} > ${last.x}))` : undefined;
+        const page = ctx.db.db
+          .select({ pcs: tileScores.pcs, x: tileScores.x, y: tileScores.y, iouHat: tileScores.iouHat, novelty: tileScores.novelty, priority: tileScores.priority, buildingProb: tileScores.buildingProb, tier: tileScores.tier })
+          .from(tileScores)
+          .where(and(scored(projectId, asOf), after))
+          .orderBy(asc(tileScores.y), asc(tileScores.x))
+          .limit(ROWS_PER_PAGE)
+          .all();
+        for (const row of page) yield map(pick(row as { pcs: number[] | null } & Record<string, unknown>));
+        if (page.length < ROWS_PER_PAGE) return;
+        const end: { x: number; y: number } = page[page.length - 1];
+        last = end;
+      }
     };
   }
 
@@ -404,13 +415,22 @@ export function projectLatentRoutes(ctx: ScoringContext): Hono {
  */
 export function nearestPatches(db: DatabaseHandle, runId: number, pcs: number[], k: number) {
   const dims = Math.min(PC_COUNT, pcs.length);
-  const q = db.db
-    .select({ idx: patches.idx, patchKey: patches.patchKey, iou: patches.iou, iouHat: patches.iouHat, cluster: patches.cluster, groupName: patches.groupName, pc1: patches.pc1, pc2: patches.pc2, pc3: patches.pc3, pc4: patches.pc4, pc5: patches.pc5, pc6: patches.pc6, pc7: patches.pc7, pc8: patches.pc8, pc9: patches.pc9 })
-    .from(patches)
-    .where(eq(patches.runId, runId))
-    .prepare();
   const best: Array<{ d: number; row: Record<string, unknown> }> = [];
-  for (const row of rowsOf<Record<string, number | null | string>>(q)) {
+  function* rows() {
+    for (let last = -1; ; ) {
+      const page = db.db
+        .select({ idx: patches.idx, patchKey: patches.patchKey, iou: patches.iou, iouHat: patches.iouHat, cluster: patches.cluster, groupName: patches.groupName, pc1: patches.pc1, pc2: patches.pc2, pc3: patches.pc3, pc4: patches.pc4, pc5: patches.pc5, pc6: patches.pc6, pc7: patches.pc7, pc8: patches.pc8, pc9: patches.pc9 })
+        .from(patches)
+        .where(and(eq(patches.runId, runId), gt(patches.idx, last)))
+        .orderBy(asc(patches.idx))
+        .limit(ROWS_PER_PAGE)
+        .all();
+      yield* page as Array<Record<string, number | null | string>>;
+      if (page.length < ROWS_PER_PAGE) return;
+      last = page[page.length - 1].idx;
+    }
+  }
+  for (const row of rows()) {
     let d = 0;
     for (let i = 0; i < dims; i++) {
       const v = row[`pc${i + 1}`] as number | null;

@@ -17,7 +17,13 @@ import { repoRoot } from '../lib/paths.ts';
 import { cssRgba, NO_SCORE_RGBA } from '../lib/overlays/colour-scales.ts';
 import { OVERLAY_LAYER_DEFS, OVERLAY_LAYERS } from '../lib/overlays/layers.ts';
 import { OverlayTileService, type OverlayProject, type OverlayTile } from '../lib/overlays/overlay-tiles.ts';
-import { buildFootprintGeoJson, FOOTPRINTS_LAYER, OverlayError, TILES_LAYER, VECTOR_MIN_ZOOM } from '../lib/overlays/vector-tiles.ts';
+import {
+  buildFootprintGeoJson,
+  FOOTPRINTS_LAYER,
+  OverlayError,
+  TILES_LAYER,
+  VECTOR_MIN_ZOOM,
+} from '../lib/overlays/vector-tiles.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
 import { getImagery } from '../lib/scoring/imagery-registry.ts';
 import { ApiError } from '../middleware/errors.ts';
@@ -63,7 +69,8 @@ function tileResponse(c: Context, tile: OverlayTile, version: string): Response 
     'X-Tilelens-Cells': String(tile.cells),
     'X-Tilelens-Cache': tile.cached ? 'hit' : 'miss',
     // A versioned URL of a finished job names bytes that cannot change; anything else revalidates (cheap: 304).
-    'Cache-Control': tile.final && c.req.query('v') === version ? 'public, max-age=86400, immutable' : 'no-cache',
+    'Cache-Control':
+      tile.final && c.req.query('v') === version ? 'public, max-age=86400, immutable' : 'no-cache',
   };
   if (c.req.header('If-None-Match') === tile.etag) return c.body(null, 304, headers);
   return c.body(tile.body as Uint8Array<ArrayBuffer>, 200, headers);
@@ -175,30 +182,54 @@ export function overlayRoutes(ctx: ScoringContext, settings: Settings): Hono {
         throw asApiError(err);
       }
     })
-    .get('/api/projects/:id/footprints/:z/:x/:file', validate('param', tileParams('json')), validate('query', footprintQuery), (c) => {
-      const q = c.req.valid('param');
-      const { limit, tiles: withTiles } = c.req.valid('query');
-      const project = overlayProject(ctx, q.id);
-      try {
-        const fc = buildFootprintGeoJson(ctx.db, project, q.z, q.x, Number.parseInt(q.file, 10), { limit, includeTiles: withTiles === '1' });
-        return c.json(fc, 200, { 'Cache-Control': 'no-cache' });
-      } catch (err) {
-        throw asApiError(err);
-      }
-    })
+    .get(
+      '/api/projects/:id/footprints/:z/:x/:file',
+      validate('param', tileParams('json')),
+      validate('query', footprintQuery),
+      (c) => {
+        const q = c.req.valid('param');
+        const { limit, tiles: withTiles } = c.req.valid('query');
+        const project = overlayProject(ctx, q.id);
+        try {
+          const fc = buildFootprintGeoJson(ctx.db, project, q.z, q.x, Number.parseInt(q.file, 10), {
+            limit,
+            includeTiles: withTiles === '1',
+          });
+          return c.json(fc, 200, { 'Cache-Control': 'no-cache' });
+        } catch (err) {
+          throw asApiError(err);
+        }
+      },
+    )
     .get('/plugin-demo', async (c) => c.html(await readFile(join(repoRoot, 'plugin/demo.html'), 'utf8')))
     .get('/plugin-demo/demo.js', async (c) => {
       demoBundle ??= bundleDemo().catch((err) => {
         demoBundle = undefined;
         throw err;
       });
-      return c.body(await demoBundle, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-cache' });
+      return c.body(await demoBundle, 200, {
+        'Content-Type': 'text/javascript; charset=utf-8',
+        'Cache-Control': 'no-cache',
+      });
     })
     .get('/plugin-demo/vendor/:file', async (c) => {
       const file = c.req.param('file');
-      if (!VENDOR_FILE.test(file)) throw new ApiError(404, 'not-found', `no vendor file ${file}`, 'the demo serves maplibre-gl files only');
+      if (!VENDOR_FILE.test(file))
+        throw new ApiError(
+          404,
+          'not-found',
+          `no vendor file ${file}`,
+          'the demo serves maplibre-gl files only',
+        );
       const body = await readFile(join(repoRoot, 'node_modules/maplibre-gl/dist', file));
-      const type = file.endsWith('.css') ? 'text/css' : file.endsWith('.map') ? 'application/json' : 'text/javascript';
-      return c.body(body, 200, { 'Content-Type': `${type}; charset=utf-8`, 'Cache-Control': 'public, max-age=3600' });
+      const type = file.endsWith('.css')
+        ? 'text/css'
+        : file.endsWith('.map')
+          ? 'application/json'
+          : 'text/javascript';
+      return c.body(body, 200, {
+        'Content-Type': `${type}; charset=utf-8`,
+        'Cache-Control': 'public, max-age=3600',
+      });
     });
 }

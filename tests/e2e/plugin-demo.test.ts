@@ -14,7 +14,12 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDemoWorld } from '../../scripts/demo-world/generate.ts';
-import { createSyntheticProject, syntheticServer, type SyntheticProject, type SyntheticServer } from '../../scripts/bench/ui-synthetic.ts';
+import {
+  createSyntheticProject,
+  syntheticServer,
+  type SyntheticProject,
+  type SyntheticServer,
+} from '../../scripts/bench/ui-synthetic.ts';
 import { lonLatToTile } from '../../server/lib/geo/tiles.ts';
 import { repoRoot } from '../../server/lib/paths.ts';
 import { registerImagery } from '../../server/lib/scoring/imagery-registry.ts';
@@ -39,7 +44,10 @@ describe.skipIf(!haveBrowser)('plugin demo page in headless Chromium', () => {
     dir = mkdtempSync(join(tmpdir(), 'tilelens-plugin-e2e-'));
     const world = await generateDemoWorld({ seed: 7, outDir: join(dir, 'world'), scale: 'small' });
     server = syntheticServer();
-    const imagery = await registerImagery(server.scoring, { name: 'demo world', spec: { kind: 'pmtiles', path: world.files.imagery } });
+    const imagery = await registerImagery(server.scoring, {
+      name: 'demo world',
+      spec: { kind: 'pmtiles', path: world.files.imagery },
+    });
     const [w, , , n] = world.regions.new.bbox;
     const nw = lonLatToTile(w + 1e-9, n - 1e-9, 18);
     const r = world.regions.new.tiles;
@@ -98,8 +106,14 @@ describe.skipIf(!haveBrowser)('plugin demo page in headless Chromium', () => {
     );
 
   /** Mean absolute RGB difference inside and outside a pixel box. */
-  async function diffInsideOutside(a: Buffer, b: Buffer, box: { x0: number; y0: number; x1: number; y1: number }) {
-    const [ra, rb] = await Promise.all([a, b].map((png) => sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true })));
+  async function diffInsideOutside(
+    a: Buffer,
+    b: Buffer,
+    box: { x0: number; y0: number; x1: number; y1: number },
+  ) {
+    const [ra, rb] = await Promise.all(
+      [a, b].map((png) => sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true })),
+    );
     const { width, height } = ra.info;
     let inside = 0;
     let nIn = 0;
@@ -108,10 +122,15 @@ describe.skipIf(!haveBrowser)('plugin demo page in headless Chromium', () => {
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         const o = (y * width + x) * 3;
-        const d = Math.abs(ra.data[o] - rb.data[o]) + Math.abs(ra.data[o + 1] - rb.data[o + 1]) + Math.abs(ra.data[o + 2] - rb.data[o + 2]);
+        const d =
+          Math.abs(ra.data[o] - rb.data[o]) +
+          Math.abs(ra.data[o + 1] - rb.data[o + 1]) +
+          Math.abs(ra.data[o + 2] - rb.data[o + 2]);
         // A margin keeps the control panel and the box's anti-aliased edge out of both sums.
         const inBox = x > box.x0 + 3 && x < box.x1 - 3 && y > box.y0 + 3 && y < box.y1 - 3;
-        const outBox = (x < box.x0 - 3 || x > box.x1 + 3 || y < box.y0 - 3 || y > box.y1 + 3) && !(x > width - 260 && y < 330);
+        const outBox =
+          (x < box.x0 - 3 || x > box.x1 + 3 || y < box.y0 - 3 || y > box.y1 + 3) &&
+          !(x > width - 260 && y < 330);
         if (inBox) {
           inside += d;
           nIn++;
@@ -184,7 +203,9 @@ describe.skipIf(!haveBrowser)('plugin demo page in headless Chromium', () => {
       const { map } = (window as any).tilelensDemo;
       return {
         footprints: map.queryRenderedFeatures({ layers: [`tilelens-${pid}-footprints`] }).length,
-        grid: map.queryRenderedFeatures({ layers: [`tilelens-${pid}-grid`] }).map((f: any) => f.properties.taskId),
+        grid: map
+          .queryRenderedFeatures({ layers: [`tilelens-${pid}-grid`] })
+          .map((f: any) => f.properties.taskId),
       };
     }, project.projectId);
     expect(rendered.grid.length).toBeGreaterThan(4);

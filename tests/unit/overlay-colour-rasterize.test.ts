@@ -55,11 +55,22 @@ describe('colour scales', () => {
   });
 
   it('refuses stops that do not increase', () => {
-    expect(() => buildScale('bad', [{ value: 1, rgba: [0, 0, 0, 0] }, { value: 1, rgba: [0, 0, 0, 0] }])).toThrow(/must increase/);
+    expect(() =>
+      buildScale('bad', [
+        { value: 1, rgba: [0, 0, 0, 0] },
+        { value: 1, rgba: [0, 0, 0, 0] },
+      ]),
+    ).toThrow(/must increase/);
   });
 });
 
-const cell = (x: number, y: number, priority: number, iouHat: number | null = 0.5, status: OverlayCell['status'] = 'scored'): OverlayCell => ({
+const cell = (
+  x: number,
+  y: number,
+  priority: number,
+  iouHat: number | null = 0.5,
+  status: OverlayCell['status'] = 'scored',
+): OverlayCell => ({
   x,
   y,
   status,
@@ -76,7 +87,11 @@ function pixel(rgba: Uint8Array, px: number, py: number): number[] {
 describe('rasterizeCells', () => {
   it('z16: each scoring tile a 64 px square of its colour, the rest transparent', () => {
     const range = scoringRange(16, 10, 20, 18); // tiles 40..43 × 80..83
-    const { rgba, cells } = rasterizeCells(OVERLAY_LAYER_DEFS.priority, range, [cell(40, 80, 1), cell(43, 83, 0.2), cell(41, 80, 0.5, null, 'missing')]);
+    const { rgba, cells } = rasterizeCells(OVERLAY_LAYER_DEFS.priority, range, [
+      cell(40, 80, 1),
+      cell(43, 83, 0.2),
+      cell(41, 80, 0.5, null, 'missing'),
+    ]);
     expect(cells).toBe(3);
     expect(pixel(rgba, 0, 0)).toEqual(colourAt(PRIORITY_SCALE, 1));
     expect(pixel(rgba, 63, 63)).toEqual(colourAt(PRIORITY_SCALE, 1));
@@ -88,14 +103,22 @@ describe('rasterizeCells', () => {
 
   it('confidence: tiles without a score are grey', () => {
     const range = scoringRange(16, 10, 20, 18);
-    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [cell(41, 80, 0.5, null, 'missing'), cell(40, 80, 0.5, 0.1)]);
+    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [
+      cell(41, 80, 0.5, null, 'missing'),
+      cell(40, 80, 0.5, 0.1),
+    ]);
     expect(pixel(rgba, 70, 10)).toEqual(NO_SCORE_RGBA);
     expect(pixel(rgba, 10, 10)).toEqual(colourAt(CONFIDENCE_SCALE, 0.1));
   });
 
   it('z8: tiles sharing a pixel keep the highest priority and the lowest confidence', () => {
     const range = scoringRange(8, 1, 1, 18); // 4 tiles per pixel
-    const cells = [cell(1024, 1024, 0.1, 0.9), cell(1025, 1026, 0.8, 0.2), cell(1027, 1027, 0.3, 0.6), cell(1028, 1024, 0.4, 0.4)];
+    const cells = [
+      cell(1024, 1024, 0.1, 0.9),
+      cell(1025, 1026, 0.8, 0.2),
+      cell(1027, 1027, 0.3, 0.6),
+      cell(1028, 1024, 0.4, 0.4),
+    ];
     const p = rasterizeCells(OVERLAY_LAYER_DEFS.priority, range, cells).rgba;
     expect(pixel(p, 0, 0)).toEqual(colourAt(PRIORITY_SCALE, 0.8));
     expect(pixel(p, 1, 0)).toEqual(colourAt(PRIORITY_SCALE, 0.4));

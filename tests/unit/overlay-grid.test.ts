@@ -4,23 +4,55 @@ import { pixelRect, rangesOverlap, scoringRange } from '../../server/lib/overlay
 
 describe('scoringRange: which z18 tiles a map tile shows', () => {
   it('z18: exactly one tile, 256 px', () => {
-    expect(scoringRange(18, 1000, 2000, 18)).toMatchObject({ minX: 1000, maxX: 1000, minY: 2000, maxY: 2000, pixelsPerTile: 256, tilesPerPixel: 1 });
+    expect(scoringRange(18, 1000, 2000, 18)).toMatchObject({
+      minX: 1000,
+      maxX: 1000,
+      minY: 2000,
+      maxY: 2000,
+      pixelsPerTile: 256,
+      tilesPerPixel: 1,
+    });
   });
 
   it('z16: 4 × 4 tiles of 64 px', () => {
-    expect(scoringRange(16, 10, 20, 18)).toMatchObject({ minX: 40, maxX: 43, minY: 80, maxY: 83, pixelsPerTile: 64, tilesPerPixel: 1 });
+    expect(scoringRange(16, 10, 20, 18)).toMatchObject({
+      minX: 40,
+      maxX: 43,
+      minY: 80,
+      maxY: 83,
+      pixelsPerTile: 64,
+      tilesPerPixel: 1,
+    });
   });
 
   it('z10: 256 × 256 tiles of 1 px', () => {
-    expect(scoringRange(10, 3, 5, 18)).toMatchObject({ minX: 768, maxX: 1023, minY: 1280, maxY: 1535, pixelsPerTile: 1, tilesPerPixel: 1 });
+    expect(scoringRange(10, 3, 5, 18)).toMatchObject({
+      minX: 768,
+      maxX: 1023,
+      minY: 1280,
+      maxY: 1535,
+      pixelsPerTile: 1,
+      tilesPerPixel: 1,
+    });
   });
 
   it('z8: 1024 tiles per side, 4 per pixel', () => {
-    expect(scoringRange(8, 1, 1, 18)).toMatchObject({ minX: 1024, maxX: 2047, pixelsPerTile: 1, tilesPerPixel: 4 });
+    expect(scoringRange(8, 1, 1, 18)).toMatchObject({
+      minX: 1024,
+      maxX: 2047,
+      pixelsPerTile: 1,
+      tilesPerPixel: 4,
+    });
   });
 
   it('z20: inside one scoring tile, upsampled 4×', () => {
-    expect(scoringRange(20, 4003, 8001, 18)).toMatchObject({ minX: 1000, maxX: 1000, minY: 2000, maxY: 2000, pixelsPerTile: 1024 });
+    expect(scoringRange(20, 4003, 8001, 18)).toMatchObject({
+      minX: 1000,
+      maxX: 1000,
+      minY: 2000,
+      maxY: 2000,
+      pixelsPerTile: 1024,
+    });
   });
 
   it('rejects tiles outside the grid with a message naming the tile', () => {

@@ -37,6 +37,8 @@ export interface MapView {
   setDrawMode(mode: DrawMode): void;
   /** Task ids highlighted now, sorted (what the end-to-end test compares). */
   highlighted(): string[];
+  /** Whether an overlay's MapLibre layers are shown (for the test). */
+  overlayVisible(name: OverlayName): boolean;
   fitTiles(taskIds: string[]): void;
   destroy(): void;
 }
@@ -54,7 +56,9 @@ export function createMapView(o: MapViewOptions): MapView {
         imagery: {
           type: 'raster',
           tiles: [`/imagery/${o.imagery.id}/{z}/{x}/{y}.jpg`],
-          tileSize: 256,
+          // Imagery that exists only at the scoring zoom (the demo world's) is drawn smaller from lower map
+          // zooms: a tile size below 256 makes MapLibre fetch the deeper tiles, five levels out at 16 px.
+          tileSize: o.imagery.minZoom >= 16 ? 16 : 256,
           minzoom: o.imagery.minZoom,
           maxzoom: o.imagery.maxZoom,
           ...(o.imagery.bounds ? { bounds: o.imagery.bounds } : {}),
@@ -76,22 +80,26 @@ export function createMapView(o: MapViewOptions): MapView {
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
 
   let overlays: Overlays | null = null;
+  let debugOverlays: Overlays | null = null;
   let highlighted: string[] = [];
   let drawMode: DrawMode = 'none';
   const layers = { ...o.layers };
 
   const emptyFc = (): GeoJSON.FeatureCollection => ({ type: 'FeatureCollection', features: [] });
 
-  map.on('load', () => {
+  // 'style.load', not 'load': the latter waits for every imagery tile in view, which can take seconds.
+  map.once('style.load', () => {
     map.addSource('tl-area', { type: 'geojson', data: o.project.area });
     map.addLayer({ id: 'tl-area-line', type: 'line', source: 'tl-area', paint: { 'line-color': '#ffffff', 'line-width': 2, 'line-dasharray': [3, 2] } });
-    overlays = createOverlays(map, o.project, layers, o.onOverlayStatus);
     map.addSource('tl-selection', { type: 'geojson', data: emptyFc() });
     map.addLayer({ id: 'tl-selection-fill', type: 'fill', source: 'tl-selection', paint: { 'fill-color': '#f57c00', 'fill-opacity': 0.25 } });
     map.addLayer({ id: 'tl-selection-line', type: 'line', source: 'tl-selection', paint: { 'line-color': '#f57c00', 'line-width': 2 } });
     map.addSource('tl-draw', { type: 'geojson', data: emptyFc() });
     map.addLayer({ id: 'tl-draw-fill', type: 'fill', source: 'tl-draw', paint: { 'fill-color': '#0d47a1', 'fill-opacity': 0.12 } });
     map.addLayer({ id: 'tl-draw-line', type: 'line', source: 'tl-draw', paint: { 'line-color': '#0d47a1', 'line-width': 2 } });
+    // Overlays under the selection and the drawing, so both stay visible on top of them.
+    overlays = createOverlays(map, o.project, layers, 'tl-selection-fill', o.onOverlayStatus);
+    debugOverlays = overlays;
     renderSelection();
   });
 
@@ -235,6 +243,7 @@ export function createMapView(o: MapViewOptions): MapView {
     },
     setDrawMode,
     highlighted: () => [...highlighted],
+    overlayVisible: (name) => !!debugOverlays?.isVisible(name),
     fitTiles,
     destroy() {
       unsubscribe();

@@ -79,7 +79,7 @@ function combineStrings(old: readonly string[], next: string[], mode: 'replace' 
   return old.filter((t) => !drop.has(t));
 }
 
-export function createSelectionStore(initial?: Partial<Pick<Selection, 'patches' | 'tiles'>>): SelectionStore {
+export function createSelectionStore(initial?: { patches?: Iterable<number>; tiles?: Iterable<string> }): SelectionStore {
   let state: Selection = {
     patches: sortedUnique(initial?.patches ?? []),
     tiles: [...new Set(initial?.tiles ?? [])].sort(),

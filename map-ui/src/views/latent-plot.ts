@@ -106,6 +106,7 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     annotationLineWidth: 2,
     showReticle: false,
   } as never) as any;
+  (window as unknown as { __tilelens?: Record<string, unknown> }).__tilelens!.plotRaw = scatterplot;
 
   const publishSelection = (points: number[]) => {
     selected = points;

@@ -309,6 +309,9 @@ export const tileScores = sqliteTable(
     /** Set for every status, so that ordering by priority covers the whole project. */
     priority: real('priority').notNull(),
     tier: text('tier', { enum: TILE_TIERS }).notNull(),
+    /** The smoothed IoU's conformal interval (see server/lib/insights/confidence-intervals.ts); null for older rows. */
+    iouLow: real('iou_low'),
+    iouHigh: real('iou_high'),
     /** The tile's first principal components (9 by default), for the latent view. */
     pcs: text('pcs', { mode: 'json' }).$type<number[]>(),
     footprints: text('footprints', { mode: 'json' }).$type<FootprintsJson>(),
@@ -323,6 +326,88 @@ export const tileScores = sqliteTable(
     check('tile_scores_status_check', oneOf(t.status, TILE_SCORE_STATUSES)),
     check('tile_scores_tier_check', oneOf(t.tier, TILE_TIERS)),
   ],
+);
+
+// ── insights: label errors, review marks, per-patch evidence and intervals, run-level records ───────────
+
+export const REVIEW_MARKS = ['label_wrong', 'model_wrong', 'unsure'] as const;
+export const INSIGHT_KINDS = ['evidence', 'label_errors', 'confidence', 'families'] as const;
+
+/** What a second pass of the run's model over its dataset measures per patch that the counts cannot say. */
+export const patchEvidence = sqliteTable(
+  'patch_evidence',
+  {
+    runId: integer('run_id')
+      .notNull()
+      .references(() => analysisRuns.id, { onDelete: 'cascade' }),
+    idx: integer('idx').notNull(),
+    /** Mean building probability over the labelled footprints' pixels; null when the label is empty. */
+    probInside: real('prob_inside'),
+    /** Mean building probability over predicted pixels outside the labels; null when there are none. */
+    probOutside: real('prob_outside'),
+    /** Boundary IoU (Cheng et al. 2021); null when label and prediction are both empty. */
+    boundaryIou: real('boundary_iou'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.idx] })],
+);
+
+export const labelErrorScores = sqliteTable(
+  'label_error_scores',
+  {
+    runId: integer('run_id')
+      .notNull()
+      .references(() => analysisRuns.id, { onDelete: 'cascade' }),
+    idx: integer('idx').notNull(),
+    /** disagreement + w · neighbour gap, higher = more likely a wrong label; 1-based rank in `rank`. */
+    score: real('score').notNull(),
+    rank: integer('rank').notNull(),
+    disagreement: real('disagreement').notNull(),
+    neighbourGap: real('neighbour_gap').notNull(),
+    /** Which way the label and the model disagree. */
+    direction: text('direction', { enum: ['missing_in_image', 'missing_in_label', 'none'] }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.idx] }), uniqueIndex('label_error_scores_rank_idx').on(t.runId, t.rank)],
+);
+
+export const reviewMarks = sqliteTable(
+  'review_marks',
+  {
+    runId: integer('run_id')
+      .notNull()
+      .references(() => analysisRuns.id, { onDelete: 'cascade' }),
+    idx: integer('idx').notNull(),
+    mark: text('mark', { enum: REVIEW_MARKS }).notNull(),
+    note: text('note'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.idx] }), check('review_marks_mark_check', oneOf(t.mark, REVIEW_MARKS))],
+);
+
+export const patchIntervals = sqliteTable(
+  'patch_intervals',
+  {
+    runId: integer('run_id')
+      .notNull()
+      .references(() => analysisRuns.id, { onDelete: 'cascade' }),
+    idx: integer('idx').notNull(),
+    iouLow: real('iou_low').notNull(),
+    iouHigh: real('iou_high').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.idx] })],
+);
+
+/** One JSON record per run and insight kind: settings, measurements and fitted state. */
+export const insightRecords = sqliteTable(
+  'insight_records',
+  {
+    runId: integer('run_id')
+      .notNull()
+      .references(() => analysisRuns.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: INSIGHT_KINDS }).notNull(),
+    record: text('record', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.kind] }), check('insight_records_kind_check', oneOf(t.kind, INSIGHT_KINDS))],
 );
 
 export interface ProjectAreaJson {
@@ -355,3 +440,7 @@ export type Project = typeof projects.$inferSelect;
 export type ScoringJob = typeof scoringJobs.$inferSelect;
 export type TileScore = typeof tileScores.$inferSelect;
 export type NewTileScore = typeof tileScores.$inferInsert;
+export type PatchEvidence = typeof patchEvidence.$inferSelect;
+export type LabelErrorScore = typeof labelErrorScores.$inferSelect;
+export type ReviewMark = typeof reviewMarks.$inferSelect;
+export type ReviewMarkKind = (typeof REVIEW_MARKS)[number];

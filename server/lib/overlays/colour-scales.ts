@@ -44,10 +44,13 @@ function hex(h: string, alpha: number): Rgba {
 
 /** Linear interpolation between stops, sampled at 256 evenly spaced values of the domain. */
 export function buildScale(name: string, stops: ColourStop[]): ColourScale {
-  if (stops.length < 2) throw new ColourScaleError(`colour scale ${name} needs at least two stops, got ${stops.length}`);
+  if (stops.length < 2)
+    throw new ColourScaleError(`colour scale ${name} needs at least two stops, got ${stops.length}`);
   for (let i = 1; i < stops.length; i++) {
     if (!(stops[i].value > stops[i - 1].value)) {
-      throw new ColourScaleError(`colour scale ${name}: stop values must increase, stop ${i} (${stops[i].value}) does not`);
+      throw new ColourScaleError(
+        `colour scale ${name}: stop values must increase, stop ${i} (${stops[i].value}) does not`,
+      );
     }
   }
   const lo = stops[0].value;
@@ -84,7 +87,17 @@ const evenly = (colours: string[], alphas: number[], max = 1): ColourStop[] =>
 
 // magma and plasma at 9 / 5 evenly spaced points (matplotlib's tables); between them linear RGB is
 // within a few levels of the full tables.
-const MAGMA = ['#000004', '#1c1044', '#4f127b', '#812581', '#b5367a', '#e55964', '#fb8761', '#fec287', '#fcfdbf'];
+const MAGMA = [
+  '#000004',
+  '#1c1044',
+  '#4f127b',
+  '#812581',
+  '#b5367a',
+  '#e55964',
+  '#fb8761',
+  '#fec287',
+  '#fcfdbf',
+];
 const PLASMA = ['#0d0887', '#7e03a8', '#cc4778', '#f89540', '#f0f921'];
 
 export const PRIORITY_SCALE = buildScale(

@@ -3,12 +3,7 @@
  * a pixel (view zoom below scoring zoom − 8) are folded into one. The fold keeps what a manager must not
  * miss: the highest priority, the lowest confidence, the highest novelty.
  */
-import {
-  CONFIDENCE_SCALE,
-  NOVELTY_SCALE,
-  PRIORITY_SCALE,
-  type ColourScale,
-} from './colour-scales.ts';
+import { CONFIDENCE_SCALE, NOVELTY_SCALE, PRIORITY_SCALE, type ColourScale } from './colour-scales.ts';
 
 export const OVERLAY_LAYERS = ['priority', 'confidence', 'novelty'] as const;
 export type OverlayLayer = (typeof OVERLAY_LAYERS)[number];
@@ -41,7 +36,8 @@ export const OVERLAY_LAYER_DEFS: Record<OverlayLayer, OverlayLayerDef> = {
   priority: {
     id: 'priority',
     title: 'Priority',
-    description: 'Which tiles volunteers should see first: bright = likely buildings or a model that cannot be trusted there.',
+    description:
+      'Which tiles volunteers should see first: bright = likely buildings or a model that cannot be trusted there.',
     scale: PRIORITY_SCALE,
     // Tiles without imagery still carry the priority the job gave them, and volunteers still get them.
     value: (c) => c.priority,
@@ -52,7 +48,8 @@ export const OVERLAY_LAYER_DEFS: Record<OverlayLayer, OverlayLayerDef> = {
   confidence: {
     id: 'confidence',
     title: 'Confidence',
-    description: 'How far the model can be trusted on each tile (smoothed IoU from its latent space): red = doubtful.',
+    description:
+      'How far the model can be trusted on each tile (smoothed IoU from its latent space): red = doubtful.',
     scale: CONFIDENCE_SCALE,
     value: (c) => (c.status === 'scored' ? c.iouHat : null),
     keep: 'min',
@@ -62,7 +59,8 @@ export const OVERLAY_LAYER_DEFS: Record<OverlayLayer, OverlayLayerDef> = {
   novelty: {
     id: 'novelty',
     title: 'Novelty',
-    description: 'How unlike the training data each tile looks to the model (percentile of distance): bright = never seen anything like it.',
+    description:
+      'How unlike the training data each tile looks to the model (percentile of distance): bright = never seen anything like it.',
     scale: NOVELTY_SCALE,
     value: (c) => (c.status === 'scored' ? c.novelty : null),
     keep: 'max',

@@ -88,7 +88,8 @@ const command = (id: number, count: number) => (count << 3) | (id & 7);
 /** Twice the signed area in tile coordinates; > 0 is the spec's exterior winding (clockwise on screen). */
 export function ringArea(ring: Array<[number, number]>): number {
   let a = 0;
-  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) a += ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++)
+    a += ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
   return a;
 }
 
@@ -100,7 +101,8 @@ function cleanRing(ring: Array<[number, number]>): Array<[number, number]> | nul
     const last = out[out.length - 1];
     if (!last || last[0] !== p[0] || last[1] !== p[1]) out.push(p);
   }
-  if (out.length > 1 && out[0][0] === out[out.length - 1][0] && out[0][1] === out[out.length - 1][1]) out.pop();
+  if (out.length > 1 && out[0][0] === out[out.length - 1][0] && out[0][1] === out[out.length - 1][1])
+    out.pop();
   return out.length >= 3 && ringArea(out) !== 0 ? out : null;
 }
 

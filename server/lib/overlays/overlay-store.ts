@@ -26,13 +26,24 @@ function inRange(projectId: number, zoom: number, r: Range) {
  * Runs a drizzle-built select as a better-sqlite3 cursor of raw rows: drizzle has no streaming read, and a
  * z5 map tile over a big project covers every one of its rows, which must not be collected in an array.
  */
-function* cursor(db: DatabaseHandle, query: { toSQL(): { sql: string; params: unknown[] } }): Generator<unknown[]> {
+function* cursor(
+  db: DatabaseHandle,
+  query: { toSQL(): { sql: string; params: unknown[] } },
+): Generator<unknown[]> {
   const { sql, params } = query.toSQL();
-  yield* db.sqlite.prepare(sql).raw(true).iterate(...params) as IterableIterator<unknown[]>;
+  yield* db.sqlite
+    .prepare(sql)
+    .raw(true)
+    .iterate(...params) as IterableIterator<unknown[]>;
 }
 
 /** Streams the cells of a range. */
-export function* iterateOverlayCells(db: DatabaseHandle, projectId: number, zoom: number, r: Range): Generator<OverlayCell> {
+export function* iterateOverlayCells(
+  db: DatabaseHandle,
+  projectId: number,
+  zoom: number,
+  r: Range,
+): Generator<OverlayCell> {
   const query = db.db
     .select({
       x: tileScores.x,
@@ -63,7 +74,12 @@ export interface VectorCell extends OverlayCell {
   footprints: FootprintsJson | null;
 }
 
-export function* iterateVectorCells(db: DatabaseHandle, projectId: number, zoom: number, r: Range): Generator<VectorCell> {
+export function* iterateVectorCells(
+  db: DatabaseHandle,
+  projectId: number,
+  zoom: number,
+  r: Range,
+): Generator<VectorCell> {
   const query = db.db
     .select({
       x: tileScores.x,

@@ -62,7 +62,13 @@ export class OverlayTileService {
     return { version: `s${OVERLAY_STYLE_VERSION}-${v.version}`, final: v.final };
   }
 
-  async raster(project: OverlayProject, layer: OverlayLayer, z: number, x: number, y: number): Promise<OverlayTile> {
+  async raster(
+    project: OverlayProject,
+    layer: OverlayLayer,
+    z: number,
+    x: number,
+    y: number,
+  ): Promise<OverlayTile> {
     const { etag, final } = this.etag(project.id, layer);
     const key = `${project.id}/${layer}/${z}/${x}/${y}/${etag}`;
     const hit = this.get(key);
@@ -74,7 +80,11 @@ export class OverlayTileService {
     if (!rangesOverlap(range, tilesCoveringBBox(project.bbox, project.zoom))) {
       body = await transparentPng();
     } else {
-      const r = rasterizeCells(OVERLAY_LAYER_DEFS[layer], range, iterateOverlayCells(this.db, project.id, project.zoom, range));
+      const r = rasterizeCells(
+        OVERLAY_LAYER_DEFS[layer],
+        range,
+        iterateOverlayCells(this.db, project.id, project.zoom, range),
+      );
       cells = r.cells;
       body = cells === 0 ? await transparentPng() : await encodeOverlayPng(r.rgba);
     }
@@ -89,7 +99,12 @@ export class OverlayTileService {
     const hit = this.get(key);
     if (hit) return { ...hit, final, cached: true };
     const v = buildVectorTile(this.db, project, z, x, y);
-    const tile = { body: v.bytes, contentType: 'application/vnd.mapbox-vector-tile' as const, etag, cells: v.tiles };
+    const tile = {
+      body: v.bytes,
+      contentType: 'application/vnd.mapbox-vector-tile' as const,
+      etag,
+      cells: v.tiles,
+    };
     this.put(key, tile);
     return { ...tile, final, cached: false };
   }

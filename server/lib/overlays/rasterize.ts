@@ -15,7 +15,16 @@ export interface RasterizedTile {
   cells: number;
 }
 
-function paint(rgba: Uint8Array, px: number, py: number, size: number, r: number, g: number, b: number, a: number): void {
+function paint(
+  rgba: Uint8Array,
+  px: number,
+  py: number,
+  size: number,
+  r: number,
+  g: number,
+  b: number,
+  a: number,
+): void {
   const x0 = Math.max(0, px);
   const y0 = Math.max(0, py);
   const x1 = Math.min(N, px + size);
@@ -35,7 +44,11 @@ function paint(rgba: Uint8Array, px: number, py: number, size: number, r: number
  * Colours each scoring tile's square; where several share a pixel, folds their values first
  * (`def.keep`), and a pixel whose tiles all lack a value is grey. Unscored ground stays transparent.
  */
-export function rasterizeCells(def: OverlayLayerDef, range: ScoringRange, cells: Iterable<OverlayCell>): RasterizedTile {
+export function rasterizeCells(
+  def: OverlayLayerDef,
+  range: ScoringRange,
+  cells: Iterable<OverlayCell>,
+): RasterizedTile {
   const rgba = new Uint8Array(N * N * 4);
   const lut = def.scale.lut;
   const [lo, hi] = def.scale.domain;

@@ -68,7 +68,13 @@ export interface VectorTileResult {
 }
 
 /** MVT of map tile z/x/y: layer `tiles` (one square per scored tile) and layer `footprints`. */
-export function buildVectorTile(db: DatabaseHandle, project: ProjectGrid, z: number, x: number, y: number): VectorTileResult {
+export function buildVectorTile(
+  db: DatabaseHandle,
+  project: ProjectGrid,
+  z: number,
+  x: number,
+  y: number,
+): VectorTileResult {
   assertVectorZoom(project, z);
   const range = scoringRange(z, x, y, project.zoom);
   const scale = MVT_EXTENT * 2 ** (z - project.zoom);
@@ -83,7 +89,16 @@ export function buildVectorTile(db: DatabaseHandle, project: ProjectGrid, z: num
     const y0 = (c.y - range.minY) * scale;
     tiles.push({
       id: tileFeatureId(project.zoom, c.x, c.y),
-      polygons: [[[[x0, y0], [x0 + scale, y0], [x0 + scale, y0 + scale], [x0, y0 + scale]]]],
+      polygons: [
+        [
+          [
+            [x0, y0],
+            [x0 + scale, y0],
+            [x0 + scale, y0 + scale],
+            [x0, y0 + scale],
+          ],
+        ],
+      ],
       properties: cellProperties(c),
     });
     if (c.footprints && c.footprints.coordinates.length) {

@@ -1,0 +1,481 @@
+/**
+ * Real-data evaluation: trains the demo-model recipe on Accra + Dubai (70 % of their source images), runs the
+ * reference analysis on all four real datasets as groups, and reports what the latent space knows about places
+ * the model never saw (Rio, Kitsap). Ends with one line of JSON.
+ *   npm run eval:real                      (REALDATA=/path overrides ../shared/realdata)
+ *   npx tsx scripts/eval-real.ts --reuse-model   (skip training when data/eval-real/model exists)
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { analyzeDataset, type AnalysisSummary } from '../server/lib/analysis/analyze-dataset.ts';
+import { MLPRegressor } from '../server/lib/analysis/mlp.ts';
+import { KnnNovelty } from '../server/lib/analysis/novelty.ts';
+import { adjustedRandIndex } from '../server/lib/analysis/silhouette.ts';
+import { openManifestDataset, readManifest } from '../server/lib/datasets/manifest.ts';
+import { openPairsDataset, type ImagePair } from '../server/lib/datasets/folder.ts';
+import type { Patch, PatchSource } from '../server/lib/datasets/patch-source.ts';
+import { openDatabase } from '../server/lib/db/client.ts';
+import { getPatches } from '../server/lib/db/analysis-repo.ts';
+import { encodePng } from '../server/lib/imagery/decode.ts';
+import { loadModel, type SegmentationModel } from '../server/lib/model/runtime.ts';
+import { repoRoot } from '../server/lib/paths.ts';
+import { stderrProgress } from '../server/lib/progress.ts';
+
+export const TRAIN_GROUPS = ['accra', 'dubai'];
+export const UNSEEN_GROUPS = ['rio', 'kitsap'];
+const PATCH = 256;
+
+/** Split of a source image by a seeded hash: 70 % train, 15 % val, 15 % test; unseen datasets are 'unseen'. */
+export function splitOf(pair: ImagePair, seed = 7): string {
+  if (!TRAIN_GROUPS.includes(pair.group)) return 'unseen';
+  const h = createHash('sha1').update(`${seed}:${pair.image.split('/').slice(-2).join('/')}`).digest();
+  const u = h.readUInt32BE(0) / 2 ** 32;
+  return u < 0.7 ? 'train' : u < 0.85 ? 'val' : 'test';
+}
+
+// ---- statistics -------------------------------------------------------------------------------------
+
+/** Average ranks (ties share their mean rank), 1-based. */
+function ranks(v: ArrayLike<number>): Float64Array {
+  const idx = Array.from({ length: v.length }, (_, i) => i).sort((a, b) => v[a] - v[b]);
+  const r = new Float64Array(v.length);
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && v[idx[j + 1]] === v[idx[i]]) j++;
+    for (let k = i; k <= j; k++) r[idx[k]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return r;
+}
+
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  if (n < 3 || b.length !== n) return Number.NaN;
+  const ra = ranks(a);
+  const rb = ranks(b);
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += ra[i] / n;
+    mb += rb[i] / n;
+  }
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (ra[i] - ma) * (rb[i] - mb);
+    saa += (ra[i] - ma) ** 2;
+    sbb += (rb[i] - mb) ** 2;
+  }
+  return saa === 0 || sbb === 0 ? Number.NaN : sab / Math.sqrt(saa * sbb);
+}
+
+/** Probability that a positive scores above a negative (ties count half): the Mann–Whitney AUROC. */
+export function auroc(positives: ArrayLike<number>, negatives: ArrayLike<number>): number {
+  const all = [...Array.from(positives), ...Array.from(negatives)];
+  if (positives.length === 0 || negatives.length === 0) return Number.NaN;
+  const r = ranks(all);
+  let sum = 0;
+  for (let i = 0; i < positives.length; i++) sum += r[i];
+  const np = positives.length;
+  return (sum - (np * (np + 1)) / 2) / (np * negatives.length);
+}
+
+const r4 = (v: number) => (Number.isFinite(v) ? Number(v.toFixed(4)) : null);
+
+// ---- training -----------------------------------------------------------------------------------------
+
+/** Writes the training datasets' patches as the trainer's arrays (images.u8, masks.u8, index.json). */
+async function exportArrays(source: PatchSource, outDir: string): Promise<Record<string, number>> {
+  mkdirSync(outDir, { recursive: true });
+  const images = await open(join(outDir, 'images.u8'), 'w');
+  const masks = await open(join(outDir, 'masks.u8'), 'w');
+  const index: Array<{ taskId: string; split: string; district: string; phenomena: string[] }> = [];
+  const counts: Record<string, number> = {};
+  const progress = stderrProgress('eval-real');
+  try {
+    for await (const p of source.patches()) {
+      await images.write(p.image);
+      await masks.write(p.mask);
+      index.push({ taskId: p.key, split: p.split, district: p.group, phenomena: [] });
+      counts[p.split] = (counts[p.split] ?? 0) + 1;
+      progress('export arrays', index.length, source.size);
+    }
+  } finally {
+    await Promise.all([images.close(), masks.close()]);
+  }
+  writeFileSync(join(outDir, 'index.json'), JSON.stringify(index) + '\n');
+  return counts;
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((ok, fail) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: repoRoot });
+    child.on('error', fail);
+    child.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`${cmd} ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** The venv `scripts/train-demo-model.sh` makes, created the same way when missing. */
+async function ensureTrainingVenv(): Promise<string> {
+  const python = join(repoRoot, '.venv-train/bin/python');
+  try {
+    await run(python, ['-c', 'import torch, onnx']);
+  } catch {
+    process.stderr.write('eval-real: creating .venv-train (torch 2.13.0, onnx)…\n');
+    await run('python3', ['-m', 'venv', join(repoRoot, '.venv-train')]);
+    await run(join(repoRoot, '.venv-train/bin/pip'), ['install', '--quiet', 'torch==2.13.0', 'onnx']);
+  }
+  return python;
+}
+
+// ---- evaluation --------------------------------------------------------------------------------------
+
+export interface EvaluationInput {
+  realdata: string;
+  modelPath: string;
+  outDir: string;
+  /** Source images per dataset (for a quick look; all by default). */
+  limitPerGroup?: number;
+  seed?: number;
+  /** Contact sheets of the worst and best patches per dataset (default true). */
+  sheets?: boolean;
+}
+
+export interface Evaluation {
+  summary: AnalysisSummary;
+  patches: number;
+  iouByDataset: Record<string, { split: string; patches: number; pooledIou: number | null; meanIou: number | null }>;
+  estimator: { r2: number; meanPredictorR2: number; mae: number; meanPredictorMae: number };
+  clusterVsDataset: { k: number; adjustedRand: number | null };
+  novelty: { auroc: number | null; byDataset: Record<string, number | null>; reference: string };
+  unseen: {
+    patches: number;
+    spearmanStoredIouHat: number | null;
+    spearmanTrainOnlySurface: number | null;
+    trainOnlySurfaceR2: number | null;
+  };
+  seconds: Record<string, number>;
+}
+
+function limitPairs(pairs: ImagePair[], perGroup?: number): ImagePair[] {
+  if (!perGroup) return pairs;
+  const seen = new Map<string, number>();
+  return pairs.filter((p) => {
+    const n = seen.get(p.group) ?? 0;
+    seen.set(p.group, n + 1);
+    return n < perGroup;
+  });
+}
+
+export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
+  const seed = input.seed ?? 7;
+  const t0 = performance.now();
+  mkdirSync(input.outDir, { recursive: true });
+  const dbPath = join(input.outDir, 'eval.db');
+  rmSync(dbPath, { force: true });
+  const db = openDatabase(dbPath);
+  const model = await loadModel(input.modelPath);
+  const manifest = join(input.realdata, 'manifest.csv');
+  const pairs = limitPairs(readManifest(manifest, { groupColumn: 'dataset' }), input.limitPerGroup);
+  const source = await openPairsDataset(
+    pairs,
+    { name: 'realdata:all', kind: 'manifest', description: { manifest, groupColumn: 'dataset', limitPerGroup: input.limitPerGroup ?? null } },
+    { patchSize: PATCH, root: input.realdata, split: (p) => splitOf(p, seed) },
+  );
+  try {
+    const summary = await analyzeDataset({
+      db,
+      model,
+      modelPath: input.modelPath,
+      source,
+      runsDir: join(input.outDir, 'runs'),
+      options: { seed, batchSize: 16 },
+      onProgress: stderrProgress('eval-real'),
+    });
+    const tAnalysis = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const rows = getPatches(db, summary.runId, {
+      limit: 200_000,
+      columns: ['idx', 'patchKey', 'groupName', 'split', 'tp', 'fp', 'fn', 'iou', 'iouHat', 'cluster', 'gtFraction', 'predFraction', 'pc1', 'pc2', 'pc3', 'pc4', 'pc5', 'pc6', 'pc7', 'pc8', 'pc9'],
+    });
+    const k = 9;
+    const pcsOf = (sel: typeof rows) => {
+      const out = new Float32Array(sel.length * k);
+      sel.forEach((r, i) => {
+        const v = [r.pc1, r.pc2, r.pc3, r.pc4, r.pc5, r.pc6, r.pc7, r.pc8, r.pc9];
+        for (let j = 0; j < k; j++) out[i * k + j] = v[j] ?? 0;
+      });
+      return out;
+    };
+
+    // Model IoU per dataset: held-out test images of the training datasets, every patch of the unseen ones.
+    const iouByDataset: Evaluation['iouByDataset'] = {};
+    for (const g of [...TRAIN_GROUPS, ...UNSEEN_GROUPS]) {
+      const split = TRAIN_GROUPS.includes(g) ? 'test' : 'unseen';
+      const sel = rows.filter((r) => r.groupName === g && r.split === split);
+      let tp = 0;
+      let fp = 0;
+      let fn = 0;
+      const ious: number[] = [];
+      for (const r of sel) {
+        tp += r.tp;
+        fp += r.fp;
+        fn += r.fn;
+        if (r.iou !== null) ious.push(r.iou);
+      }
+      iouByDataset[g] = {
+        split,
+        patches: sel.length,
+        pooledIou: r4(tp + fp + fn === 0 ? Number.NaN : tp / (tp + fp + fn)),
+        meanIou: r4(ious.length ? ious.reduce((a, b) => a + b, 0) / ious.length : Number.NaN),
+      };
+    }
+
+    // Does the latent space sort patches by where they come from?
+    const groupIds = [...new Set(rows.map((r) => r.groupName))];
+    const ari = adjustedRandIndex(
+      Int32Array.from(rows.map((r) => r.cluster ?? -1)),
+      Int32Array.from(rows.map((r) => groupIds.indexOf(r.groupName))),
+    );
+
+    // Novelty against the training images only: held-out test images of the seen datasets vs the unseen ones.
+    const trainRows = rows.filter((r) => r.split === 'train');
+    const seenTest = rows.filter((r) => r.split === 'test');
+    const unseen = rows.filter((r) => r.split === 'unseen');
+    const novelty = new KnnNovelty({ k: 5, sampleSize: 20_000, seed }).fit(pcsOf(trainRows), trainRows.length, k);
+    const nSeen = novelty.percentile(pcsOf(seenTest), seenTest.length);
+    const nUnseen = novelty.percentile(pcsOf(unseen), unseen.length);
+    const byDataset: Record<string, number | null> = {};
+    for (const g of UNSEEN_GROUPS) {
+      const sel = unseen.map((r, i) => (r.groupName === g ? nUnseen[i] : Number.NaN)).filter((v) => !Number.isNaN(v));
+      byDataset[g] = r4(auroc(sel, nSeen));
+    }
+
+    // Smoothed IoU on the unseen data: the run's own (out-of-fold, but its folds include other unseen patches),
+    // and a surface trained only on the training images, which is what a new region meets.
+    const unseenDefined = unseen.filter((r) => r.iou !== null);
+    const stored = spearman(
+      unseenDefined.map((r) => r.iouHat ?? Number.NaN),
+      unseenDefined.map((r) => r.iou!),
+    );
+    const fitRows = trainRows.filter((r) => r.iou !== null);
+    const mlp = new MLPRegressor({ hidden: 100, learningRate: 0.001, l2: 1e-4, seed, earlyStopping: true });
+    mlp.fit(pcsOf(fitRows), fitRows.length, k, Float32Array.from(fitRows.map((r) => r.iou!)));
+    const pred = mlp.predict(pcsOf(unseenDefined), unseenDefined.length);
+    const truth = unseenDefined.map((r) => r.iou!);
+    const mean = fitRows.reduce((a, r) => a + r.iou!, 0) / Math.max(1, fitRows.length);
+    let ssRes = 0;
+    let ssTot = 0;
+    truth.forEach((t, i) => {
+      ssRes += (t - Math.min(1, Math.max(0, pred[i]))) ** 2;
+      ssTot += (t - mean) ** 2;
+    });
+
+    const tFigures = (performance.now() - t1) / 1000;
+    let tSheets = 0;
+    if (input.sheets ?? true) {
+      const t2 = performance.now();
+      await writeContactSheets(model, pairs, rows, input.realdata, join(input.outDir, 'sheets'), seed);
+      tSheets = (performance.now() - t2) / 1000;
+    }
+    return {
+      summary,
+      patches: rows.length,
+      iouByDataset,
+      estimator: {
+        r2: summary.estimator.r2,
+        meanPredictorR2: summary.estimator.meanPredictorR2,
+        mae: summary.estimator.mae,
+        meanPredictorMae: summary.estimator.meanPredictorMae,
+      },
+      clusterVsDataset: { k: summary.chosenK, adjustedRand: r4(ari) },
+      novelty: { auroc: r4(auroc(nUnseen, nSeen)), byDataset, reference: `${trainRows.length} train-split patches of ${TRAIN_GROUPS.join('+')}` },
+      unseen: {
+        patches: unseen.length,
+        spearmanStoredIouHat: r4(stored),
+        spearmanTrainOnlySurface: r4(spearman(Array.from(pred), truth)),
+        trainOnlySurfaceR2: r4(ssTot === 0 ? Number.NaN : 1 - ssRes / ssTot),
+      },
+      seconds: { analysis: r4(tAnalysis) ?? 0, figures: r4(tFigures) ?? 0, sheets: r4(tSheets) ?? 0 },
+    };
+  } finally {
+    await source.close();
+    await model.dispose();
+    db.close();
+  }
+}
+
+// ---- contact sheets ----------------------------------------------------------------------------------
+
+type Row = { patchKey: string; groupName: string | null; iou: number | null; gtFraction: number; predFraction: number };
+
+/**
+ * Per dataset, the 6 worst and 6 best patches with a defined IoU: columns image | ground truth over image |
+ * prediction over image, written as PNG with a JSON legend of the rows.
+ */
+async function writeContactSheets(
+  model: SegmentationModel,
+  pairs: ImagePair[],
+  rows: Row[],
+  realdata: string,
+  outDir: string,
+  seed: number,
+): Promise<void> {
+  mkdirSync(outDir, { recursive: true });
+  const per = 6;
+  for (const g of new Set(rows.map((r) => r.groupName))) {
+    const defined = rows.filter((r) => r.groupName === g && r.iou !== null).sort((a, b) => a.iou! - b.iou!);
+    for (const [kind, chosen] of [
+      ['worst', defined.slice(0, per)],
+      ['best', defined.slice(-per).reverse()],
+    ] as const) {
+      if (chosen.length === 0) continue;
+      const wanted = new Set(chosen.map((r) => r.patchKey));
+      const files = new Set(chosen.map((r) => r.patchKey.split('#')[0]));
+      const sub = pairs.filter((p) => files.has(p.image.slice(realdata.length + 1)));
+      const src = await openPairsDataset(sub, { name: 'sheet', kind: 'manifest', description: {} }, { patchSize: PATCH, root: realdata, split: (p) => splitOf(p, seed) });
+      const got = new Map<string, Patch>();
+      for await (const p of src.patches()) if (wanted.has(p.key)) got.set(p.key, p);
+      const ordered = chosen.map((r) => got.get(r.patchKey)).filter((p): p is Patch => p !== undefined);
+      if (ordered.length === 0) continue;
+      const batch = new Uint8Array(ordered.length * PATCH * PATCH * 3);
+      ordered.forEach((p, i) => batch.set(p.image, i * PATCH * PATCH * 3));
+      const out = await model.predict(batch, ordered.length, [PATCH, PATCH]);
+      const [mh, mw] = model.info.inputSize;
+      const W = PATCH * 3;
+      const H = PATCH * ordered.length;
+      const sheet = new Uint8Array(W * H * 3);
+      ordered.forEach((p, i) => {
+        for (let y = 0; y < PATCH; y++) {
+          for (let x = 0; x < PATCH; x++) {
+            const s = (y * PATCH + x) * 3;
+            const rgb = [p.image[s], p.image[s + 1], p.image[s + 2]];
+            const gt = p.mask[y * PATCH + x] === 1;
+            const py = Math.min(mh - 1, Math.floor((y * mh) / PATCH));
+            const px = Math.min(mw - 1, Math.floor((x * mw) / PATCH));
+            const pr = out.probs[i * mh * mw + py * mw + px] >= 0.5;
+            const base = ((i * PATCH + y) * W + x) * 3;
+            for (let c = 0; c < 3; c++) {
+              sheet[base + c] = rgb[c];
+              // Ground truth tinted magenta, prediction cyan, both over the dimmed image.
+              const tintGt = [255, 0, 255][c];
+              const tintPr = [0, 255, 255][c];
+              sheet[base + PATCH * 3 + c] = gt ? Math.round(rgb[c] * 0.4 + tintGt * 0.6) : Math.round(rgb[c] * 0.6);
+              sheet[base + PATCH * 6 + c] = pr ? Math.round(rgb[c] * 0.4 + tintPr * 0.6) : Math.round(rgb[c] * 0.6);
+            }
+          }
+        }
+      });
+      writeFileSync(join(outDir, `${g}-${kind}.png`), await encodePng(sheet, W, H));
+      writeFileSync(
+        join(outDir, `${g}-${kind}.json`),
+        JSON.stringify(
+          chosen.map((r) => ({ key: r.patchKey, iou: r4(r.iou!), gtFraction: r4(r.gtFraction), predFraction: r4(r.predFraction) })),
+          null,
+          1,
+        ) + '\n',
+      );
+    }
+  }
+}
+
+// ---- main --------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'reuse-model': { type: 'boolean', default: false },
+      'max-minutes': { type: 'string', default: '10' },
+      epochs: { type: 'string', default: '8' },
+      seed: { type: 'string', default: '7' },
+      out: { type: 'string' },
+    },
+  });
+  const realdata = resolve(process.env.REALDATA ?? join(repoRoot, '../shared/realdata'));
+  if (!existsSync(join(realdata, 'manifest.csv'))) {
+    process.stdout.write(`eval-real: skipped — no real data at ${realdata} (set REALDATA to a folder holding manifest.csv)\n`);
+    process.stdout.write(`${JSON.stringify({ skipped: true, realdata })}\n`);
+    return;
+  }
+  const seed = Number(values.seed);
+  const outDir = resolve(values.out ?? join(repoRoot, 'data/eval-real'));
+  const modelDir = join(outDir, 'model');
+  const modelPath = join(modelDir, 'real-unet.onnx');
+  const started = performance.now();
+  const seconds: Record<string, number> = {};
+
+  let trainSplit: Record<string, number> = {};
+  if (!(values['reuse-model'] && existsSync(modelPath))) {
+    let t = performance.now();
+    const trainSource = await openManifestDataset(join(realdata, 'manifest.csv'), {
+      groupColumn: 'dataset',
+      groups: TRAIN_GROUPS,
+      patchSize: PATCH,
+      split: (p) => splitOf(p, seed),
+    });
+    const arraysDir = join(outDir, 'arrays');
+    trainSplit = await exportArrays(trainSource, arraysDir);
+    seconds.exportArrays = r4((performance.now() - t) / 1000) ?? 0;
+    process.stderr.write(`eval-real: training patches by split ${JSON.stringify(trainSplit)}\n`);
+
+    t = performance.now();
+    const python = await ensureTrainingVenv();
+    await run('nice', [
+      python,
+      'scripts/model/train_demo_unet.py',
+      '--arrays', arraysDir,
+      '--out', modelDir,
+      '--name', 'real-unet',
+      '--seed', String(seed),
+      '--epochs', String(values.epochs),
+      '--max-minutes', String(values['max-minutes']),
+    ]);
+    seconds.train = r4((performance.now() - t) / 1000) ?? 0;
+    // The arrays are a training by-product (hundreds of MB); the model and its sidecar stay.
+    rmSync(arraysDir, { recursive: true, force: true });
+  }
+
+  const ev = await evaluate({ realdata, modelPath, outDir, seed });
+  Object.assign(seconds, ev.seconds, { total: r4((performance.now() - started) / 1000) ?? 0 });
+
+  const out = process.stdout;
+  out.write('\nModel IoU per dataset (pooled / mean per patch):\n');
+  for (const [g, v] of Object.entries(ev.iouByDataset)) {
+    out.write(`  ${g.padEnd(7)} ${v.split.padEnd(7)} ${String(v.patches).padStart(5)} patches  pooled ${v.pooledIou}  mean ${v.meanIou}\n`);
+  }
+  out.write(`IoU surface held-out R² ${ev.estimator.r2} (mean predictor ${ev.estimator.meanPredictorR2}); MAE ${ev.estimator.mae} vs ${ev.estimator.meanPredictorMae}\n`);
+  out.write(`Clusters (k=${ev.clusterVsDataset.k}) vs dataset of origin: adjusted Rand ${ev.clusterVsDataset.adjustedRand}\n`);
+  out.write(`Novelty AUROC unseen vs held-out seen: ${ev.novelty.auroc} (${JSON.stringify(ev.novelty.byDataset)})\n`);
+  out.write(
+    `Unseen data (${ev.unseen.patches} patches): Spearman(smoothed IoU, IoU) stored ${ev.unseen.spearmanStoredIouHat}, ` +
+      `train-only surface ${ev.unseen.spearmanTrainOnlySurface} (R² ${ev.unseen.trainOnlySurfaceR2})\n`,
+  );
+  out.write(`Timings (s): ${JSON.stringify(seconds)}\n`);
+  out.write(
+    `${JSON.stringify({
+      realdata,
+      runId: ev.summary.runId,
+      patches: ev.patches,
+      trainSplit,
+      iouByDataset: ev.iouByDataset,
+      estimator: ev.estimator,
+      clusterVsDataset: ev.clusterVsDataset,
+      novelty: { auroc: ev.novelty.auroc, byDataset: ev.novelty.byDataset },
+      unseen: ev.unseen,
+      seconds,
+    })}\n`,
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: Error) => {
+    process.stderr.write(`eval-real: ${err.message}\n`);
+    if (process.env.TILELENS_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.exit(1);
+  });
+}

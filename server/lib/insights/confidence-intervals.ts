@@ -1,0 +1,304 @@
+/**
+ * Honest confidence: an interval around the smoothed IoU, by split-conformal prediction on held-out residuals,
+ * Mondrian over novelty bins — each novelty bin gets its own residual quantile, so tiles far from the training
+ * data get wider intervals because the residuals there are larger, not because a rule says so.
+ *
+ * The residuals come for free: every patch's stored iou_hat is out-of-fold (its estimator never saw it), so
+ * |iou − iou_hat| is a held-out residual. Coverage is measured by calibrating on one half of the patches and
+ * counting hits on the other; the stored intervals are then calibrated on all of them.
+ */
+import type { DatabaseHandle } from '../db/client.ts';
+import { EstimatorError, assertKind } from '../analysis/estimator.ts';
+import { KdTree } from '../analysis/kdtree.ts';
+import { createRng, permutation } from '../analysis/random.ts';
+import { readLatentRows, type LatentRows } from './latent-rows.ts';
+import { requireRun } from './run-dataset.ts';
+
+/** The conformal quantile: the ⌈(n+1)(1−α)⌉-th smallest residual; Infinity when n is too small for 1−α. */
+export function conformalQuantile(residuals: ArrayLike<number>, alpha: number): number {
+  const n = residuals.length;
+  const rank = Math.ceil((n + 1) * (1 - alpha));
+  if (rank > n) return Number.POSITIVE_INFINITY;
+  const sorted = Float64Array.from(residuals).sort();
+  return sorted[rank - 1];
+}
+
+export interface MondrianParams {
+  /** Miscoverage: 0.1 gives 90 % intervals. */
+  alpha?: number;
+  /** Novelty (percentile) bin edges; bins are [0, e0), [e0, e1), …, [eLast, ∞). */
+  binEdges?: number[];
+  /** Bins with fewer calibration residuals borrow the next lower bin's quantile (or the global one). */
+  minPerBin?: number;
+}
+
+export interface MondrianConformalJSON {
+  kind: 'MondrianConformal';
+  params: Required<MondrianParams>;
+  quantiles: number[];
+  globalQuantile: number;
+  counts: number[];
+}
+
+export class MondrianConformal {
+  readonly params: Required<MondrianParams>;
+  quantiles: number[] = [];
+  globalQuantile = Number.NaN;
+  counts: number[] = [];
+
+  constructor(params: MondrianParams = {}) {
+    this.params = {
+      alpha: params.alpha ?? 0.1,
+      binEdges: params.binEdges ?? [50, 80, 95],
+      minPerBin: params.minPerBin ?? 30,
+    };
+    if (!(this.params.alpha > 0 && this.params.alpha < 1)) {
+      throw new EstimatorError(`MondrianConformal: alpha must lie in (0, 1), got ${params.alpha}`);
+    }
+  }
+
+  get fitted(): boolean {
+    return this.quantiles.length > 0;
+  }
+
+  bin(novelty: number): number {
+    const e = this.params.binEdges;
+    let b = 0;
+    while (b < e.length && !(novelty < e[b])) b++;
+    return b;
+  }
+
+  /** Learns one residual quantile per novelty bin from held-out predictions and truths. */
+  fit(pred: ArrayLike<number>, truth: ArrayLike<number>, novelty: ArrayLike<number>): this {
+    if (pred.length !== truth.length || pred.length !== novelty.length) {
+      throw new EstimatorError(
+        `MondrianConformal.fit: got ${pred.length} predictions, ${truth.length} truths and ${novelty.length} novelties; pass one of each per patch`,
+      );
+    }
+    const bins: number[][] = Array.from({ length: this.params.binEdges.length + 1 }, () => []);
+    const all: number[] = [];
+    for (let i = 0; i < pred.length; i++) {
+      if (!Number.isFinite(pred[i]) || !Number.isFinite(truth[i])) continue;
+      const r = Math.abs(truth[i] - pred[i]);
+      all.push(r);
+      bins[this.bin(Number.isFinite(novelty[i]) ? novelty[i] : 100)].push(r);
+    }
+    if (all.length < 2) throw new EstimatorError(`MondrianConformal.fit: needs at least 2 held-out residuals, got ${all.length}`);
+    this.globalQuantile = conformalQuantile(all, this.params.alpha);
+    this.counts = bins.map((b) => b.length);
+    let previous = 0;
+    this.quantiles = bins.map((b) => {
+      const own = b.length >= this.params.minPerBin ? conformalQuantile(b, this.params.alpha) : Math.max(previous, this.globalQuantile);
+      // Never narrower than a less novel bin: more novelty should not buy more confidence.
+      previous = Math.max(previous, own);
+      return previous;
+    });
+    return this;
+  }
+
+  interval(pred: number, novelty: number): [number, number] {
+    if (!this.fitted) throw new EstimatorError('MondrianConformal: not fitted yet; call fit() first');
+    const q = this.quantiles[this.bin(Number.isFinite(novelty) ? novelty : 100)];
+    return [Math.max(0, pred - q), Math.min(1, pred + q)];
+  }
+
+  toJSON(): MondrianConformalJSON {
+    return { kind: 'MondrianConformal', params: this.params, quantiles: this.quantiles, globalQuantile: this.globalQuantile, counts: this.counts };
+  }
+
+  static fromJSON(json: MondrianConformalJSON): MondrianConformal {
+    assertKind('MondrianConformal', json, 'MondrianConformal');
+    const m = new MondrianConformal(json.params);
+    // JSON has no Infinity: a too-small bin was stored as null and means "the whole range".
+    m.quantiles = json.quantiles.map((q) => (q === null ? Number.POSITIVE_INFINITY : q));
+    m.globalQuantile = json.globalQuantile ?? Number.POSITIVE_INFINITY;
+    m.counts = json.counts;
+    return m;
+  }
+}
+
+export interface MethodReport {
+  r2: number;
+  mae: number;
+  meanWidth: number;
+  coverage: number;
+  /** Coverage and width per novelty bin, from the least novel up. */
+  byNovelty: { bin: string; n: number; coverage: number; meanWidth: number }[];
+}
+
+export interface ConfidenceRecord {
+  nominal: number;
+  nCalibration: number;
+  nTest: number;
+  /** The stored intervals: the out-of-fold MLP (smoothed IoU), Mondrian over novelty. */
+  method: 'mlp+mondrian-conformal';
+  methods: Record<'mlpMondrian' | 'mlpGlobal' | 'knnMondrian' | 'meanMondrian', MethodReport>;
+  model: MondrianConformalJSON;
+}
+
+function r2(truth: number[], pred: number[]): number {
+  const m = truth.reduce((a, b) => a + b, 0) / truth.length;
+  let ssr = 0;
+  let sst = 0;
+  truth.forEach((t, i) => {
+    ssr += (t - pred[i]) ** 2;
+    sst += (t - m) ** 2;
+  });
+  return sst === 0 ? Number.NaN : 1 - ssr / sst;
+}
+
+function report(
+  conformal: MondrianConformal,
+  truth: number[],
+  pred: number[],
+  novelty: number[],
+): MethodReport {
+  const e = conformal.params.binEdges;
+  const bins = Array.from({ length: e.length + 1 }, (_, b) => ({
+    bin: b === 0 ? `<${e[0]}` : b === e.length ? `≥${e[b - 1]}` : `${e[b - 1]}–${e[b]}`,
+    n: 0,
+    hits: 0,
+    width: 0,
+  }));
+  let hits = 0;
+  let width = 0;
+  let mae = 0;
+  truth.forEach((t, i) => {
+    const [lo, hi] = conformal.interval(pred[i], novelty[i]);
+    const hit = t >= lo && t <= hi ? 1 : 0;
+    const b = bins[conformal.bin(novelty[i])];
+    b.n++;
+    b.hits += hit;
+    b.width += hi - lo;
+    hits += hit;
+    width += hi - lo;
+    mae += Math.abs(t - pred[i]);
+  });
+  const n = truth.length;
+  return {
+    r2: r2(truth, pred),
+    mae: mae / n,
+    meanWidth: width / n,
+    coverage: hits / n,
+    byNovelty: bins.map((b) => ({ bin: b.bin, n: b.n, coverage: b.n ? b.hits / b.n : Number.NaN, meanWidth: b.n ? b.width / b.n : Number.NaN })),
+  };
+}
+
+/** kNN regression on the PCs: predictions for `query` rows from `ref` rows (leave-one-out when they coincide). */
+function knnPredict(rows: LatentRows, ref: number[], query: number[], k: number, selfExclude: boolean): number[] {
+  const d = rows.k;
+  const pts = new Float32Array(ref.length * d);
+  ref.forEach((r, i) => pts.set(rows.pcs.subarray(r * d, (r + 1) * d), i * d));
+  const tree = new KdTree(pts, d);
+  const kk = Math.min(k, ref.length - (selfExclude ? 1 : 0));
+  const dist = new Float64Array(kk);
+  const nb = new Int32Array(kk);
+  return query.map((q, qi) => {
+    tree.knn(rows.pcs, q * d, kk, dist, selfExclude ? qi : -1, nb);
+    let s = 0;
+    let m = 0;
+    for (let j = 0; j < kk; j++) {
+      if (nb[j] < 0) continue;
+      s += rows.iou[ref[nb[j]]];
+      m++;
+    }
+    return m ? s / m : Number.NaN;
+  });
+}
+
+export interface ConfidenceOptions extends MondrianParams {
+  seed?: number;
+  /** Neighbours of the kNN baseline. */
+  knnK?: number;
+}
+
+/** Measures coverage and width on a held-out half, for the stored method and the simpler baselines. */
+export function evaluateConfidence(rows: LatentRows, options: ConfidenceOptions = {}): ConfidenceRecord {
+  const valid: number[] = [];
+  for (let i = 0; i < rows.n; i++) if (Number.isFinite(rows.iou[i]) && Number.isFinite(rows.iouHat[i])) valid.push(i);
+  if (valid.length < 40) {
+    throw new EstimatorError(`confidence intervals need at least 40 patches with an IoU, got ${valid.length}; add patches with buildings`);
+  }
+  const perm = permutation(valid.length, createRng(options.seed ?? 7));
+  const half = valid.length >> 1;
+  const cal = Array.from(perm.subarray(0, half), (p) => valid[p]);
+  const test = Array.from(perm.subarray(half), (p) => valid[p]);
+  const get = (idx: number[], a: ArrayLike<number>) => idx.map((i) => a[i]);
+  const truthC = get(cal, rows.iou);
+  const truthT = get(test, rows.iou);
+  const novC = get(cal, rows.novelty);
+  const novT = get(test, rows.novelty);
+  const params = { alpha: options.alpha, binEdges: options.binEdges, minPerBin: options.minPerBin };
+
+  const mlpC = get(cal, rows.iouHat);
+  const mlpT = get(test, rows.iouHat);
+  const mlpMondrian = report(new MondrianConformal(params).fit(mlpC, truthC, novC), truthT, mlpT, novT);
+  const globalOnly = new MondrianConformal({ ...params, binEdges: [] }).fit(mlpC, truthC, novC);
+  const mlpGlobal = report(globalOnly, truthT, mlpT, novT);
+  // Report the global method's per-bin coverage in the same bins as the Mondrian one, for comparison.
+  mlpGlobal.byNovelty = mlpMondrian.byNovelty.map((b, bi) => {
+    const inBin = test.map((_, i) => i).filter((i) => new MondrianConformal(params).bin(novT[i]) === bi);
+    const q = globalOnly.quantiles[0];
+    const hits = inBin.filter((i) => Math.abs(truthT[i] - mlpT[i]) <= q).length;
+    const width = inBin.reduce((s, i) => s + Math.min(1, mlpT[i] + q) - Math.max(0, mlpT[i] - q), 0);
+    return { bin: b.bin, n: inBin.length, coverage: inBin.length ? hits / inBin.length : Number.NaN, meanWidth: inBin.length ? width / inBin.length : Number.NaN };
+  });
+
+  const mean = truthC.reduce((a, b) => a + b, 0) / truthC.length;
+  const meanMondrian = report(
+    new MondrianConformal(params).fit(truthC.map(() => mean), truthC, novC),
+    truthT,
+    truthT.map(() => mean),
+    novT,
+  );
+  const k = options.knnK ?? 15;
+  const knnC = knnPredict(rows, cal, cal, k, true);
+  const knnT = knnPredict(rows, cal, test, k, false);
+  const knnMondrian = report(new MondrianConformal(params).fit(knnC, truthC, novC), truthT, knnT, novT);
+
+  const all = new MondrianConformal(params).fit(get(valid, rows.iouHat), get(valid, rows.iou), get(valid, rows.novelty));
+  return {
+    nominal: 1 - all.params.alpha,
+    nCalibration: cal.length,
+    nTest: test.length,
+    method: 'mlp+mondrian-conformal',
+    methods: { mlpMondrian, mlpGlobal, knnMondrian, meanMondrian },
+    model: all.toJSON(),
+  };
+}
+
+/** Calibrates the run's intervals, stores them per patch and the record beside the run. */
+export function fitConfidenceIntervals(db: DatabaseHandle, runId: number, options: ConfidenceOptions = {}): ConfidenceRecord {
+  requireRun(db, runId);
+  const rows = readLatentRows(db, runId);
+  const record = evaluateConfidence(rows, options);
+  const model = MondrianConformal.fromJSON(record.model);
+  const insert = db.sqlite.prepare('insert into patch_intervals (run_id, idx, iou_low, iou_high) values (?, ?, ?, ?)');
+  db.sqlite.transaction(() => {
+    db.sqlite.prepare('delete from patch_intervals where run_id = ?').run(runId);
+    for (let i = 0; i < rows.n; i++) {
+      if (!Number.isFinite(rows.iouHat[i])) continue;
+      const [lo, hi] = model.interval(rows.iouHat[i], rows.novelty[i]);
+      insert.run(runId, i, lo, hi);
+    }
+    db.sqlite
+      .prepare('insert or replace into insight_records (run_id, kind, record) values (?, ?, ?)')
+      .run(runId, 'confidence', JSON.stringify(record));
+  })();
+  return record;
+}
+
+/** The interval model for scoring new tiles with a run; null when the run has none yet. */
+export function loadIntervalModel(db: DatabaseHandle, runId: number): MondrianConformal | null {
+  const row = db.sqlite
+    .prepare("select record from insight_records where run_id = ? and kind = 'confidence'")
+    .get(runId) as { record: string } | undefined;
+  if (!row) return null;
+  return MondrianConformal.fromJSON((JSON.parse(row.record) as ConfidenceRecord).model);
+}
+
+/** What a scored tile stores: the interval of its smoothed IoU at its novelty, rounded like the other scores. */
+export function tileInterval(model: MondrianConformal, iouHat: number, novelty: number): { iouLow: number; iouHigh: number } {
+  const [lo, hi] = model.interval(iouHat, novelty);
+  return { iouLow: Number(lo.toFixed(6)), iouHigh: Number(hi.toFixed(6)) };
+}

@@ -1,0 +1,115 @@
+/**
+ * The evidence pass: the run's model over the run's dataset once more, keeping per patch only the few numbers
+ * the label-error score and the failure families need that confusion counts cannot give — how confident the
+ * model is inside the labelled footprints and outside them, and the boundary IoU. Patches stream in batches;
+ * rows are written per batch.
+ */
+import type { DatabaseHandle } from '../db/client.ts';
+import type { PatchSource, Patch } from '../datasets/patch-source.ts';
+import { resizeMask, type SegmentationModel } from '../model/runtime.ts';
+import { boundaryIou } from './boundary-iou.ts';
+import { InsightsError, requireRun } from './run-dataset.ts';
+
+export interface PatchEvidenceValues {
+  probInside: number | null;
+  probOutside: number | null;
+  boundaryIou: number | null;
+}
+
+/** The evidence of one patch from its probabilities and its 0/1 mask at the same size. */
+export function evidenceFor(
+  probs: ArrayLike<number>,
+  gt: ArrayLike<number>,
+  width: number,
+  height: number,
+  threshold = 0.5,
+): PatchEvidenceValues {
+  let inSum = 0;
+  let inN = 0;
+  let outSum = 0;
+  let outN = 0;
+  const pred = new Uint8Array(width * height);
+  for (let i = 0; i < pred.length; i++) {
+    const p = probs[i];
+    pred[i] = p >= threshold ? 1 : 0;
+    if (gt[i]) {
+      inSum += p;
+      inN++;
+    } else if (pred[i]) {
+      outSum += p;
+      outN++;
+    }
+  }
+  return {
+    probInside: inN ? inSum / inN : null,
+    probOutside: outN ? outSum / outN : null,
+    boundaryIou: boundaryIou(gt, pred, width, height),
+  };
+}
+
+export interface EvidenceOptions {
+  batchSize?: number;
+  threshold?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function computePatchEvidence(
+  db: DatabaseHandle,
+  runId: number,
+  model: SegmentationModel,
+  source: PatchSource,
+  options: EvidenceOptions = {},
+): Promise<{ patches: number; seconds: number }> {
+  const t0 = performance.now();
+  const run = requireRun(db, runId);
+  const threshold = options.threshold ?? Number((run.settings as Record<string, unknown>).threshold ?? 0.5);
+  const batchSize = options.batchSize ?? 16;
+  const idxOf = new Map<string, number>();
+  for (const row of db.sqlite
+    .prepare('select idx, patch_key as key from patches where run_id = ?')
+    .iterate(runId) as Iterable<{ idx: number; key: string }>) {
+    idxOf.set(row.key, row.idx);
+  }
+  const [h, w] = model.info.inputSize;
+  const insert = db.sqlite.prepare(
+    'insert or replace into patch_evidence (run_id, idx, prob_inside, prob_outside, boundary_iou) values (?, ?, ?, ?, ?)',
+  );
+  const write = db.sqlite.transaction((rows: [number, PatchEvidenceValues][]) => {
+    for (const [idx, e] of rows) insert.run(runId, idx, e.probInside, e.probOutside, e.boundaryIou);
+  });
+  db.sqlite.prepare('delete from patch_evidence where run_id = ?').run(runId);
+  let done = 0;
+  let batch: Patch[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const { width, height } = batch[0];
+    const pixels = new Uint8Array(batch.length * width * height * 3);
+    batch.forEach((p, i) => pixels.set(p.image, i * width * height * 3));
+    const out = await model.predict(pixels, batch.length, [height, width]);
+    const rows: [number, PatchEvidenceValues][] = [];
+    batch.forEach((p, i) => {
+      const idx = idxOf.get(p.key);
+      if (idx === undefined) {
+        throw new InsightsError(
+          `patch ${p.key} of dataset ${source.name} is not in run ${runId}; the dataset changed since the analysis — re-run it`,
+        );
+      }
+      const gt = h === p.height && w === p.width ? p.mask : resizeMask(p.mask, p.height, p.width, h, w);
+      rows.push([idx, evidenceFor(out.probs.subarray(i * h * w, (i + 1) * h * w), gt, w, h, threshold)]);
+    });
+    write(rows);
+    done += batch.length;
+    options.onProgress?.(done, source.size);
+    batch = [];
+  };
+  for await (const p of source.patches()) {
+    batch.push(p);
+    if (batch.length === batchSize) await flush();
+  }
+  await flush();
+  const seconds = (performance.now() - t0) / 1000;
+  db.sqlite
+    .prepare('insert or replace into insight_records (run_id, kind, record) values (?, ?, ?)')
+    .run(runId, 'evidence', JSON.stringify({ patches: done, threshold, seconds }));
+  return { patches: done, seconds };
+}

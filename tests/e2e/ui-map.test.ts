@@ -1,0 +1,295 @@
+/**
+ * The map UI in headless Chromium against a real server over a small scored demo world: layers, the
+ * latent view's rectangle and lasso with real mouse events (tiles highlighted on the map must equal
+ * those computed here from the same binary columns), drawing on the map, the inspector, the threshold
+ * against the effort curve, every export, and the volunteer view. Screenshots go to screenshots/.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDemoImagery, ensureDemoProject } from '../../server/demo-server.ts';
+import { latestJob, waitForJob } from '../../server/lib/scoring/jobs.ts';
+import { decodeColumns, dequantise } from '../../map-ui/src/data/columns.ts';
+import { pointInPolygon, tileCentre } from '../../map-ui/src/data/latent-data.ts';
+import { serverFixture, type ServerFixture } from '../integration/server-fixture.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(process.cwd(), 'screenshots');
+
+let fx: ServerFixture;
+let server: ServerType;
+let base: string;
+let projectId: number;
+let context: BrowserContext;
+let page: Page;
+let userDir: string;
+
+interface Points {
+  train: { x: Float32Array; y: Float32Array; tiles: string[] };
+  project: { x: Float32Array; y: Float32Array; tiles: string[] };
+}
+let pts: Points;
+
+async function columns(path: string) {
+  const res = await fetch(`${base}${path}`);
+  expect(res.status).toBe(200);
+  return decodeColumns(await res.arrayBuffer());
+}
+
+function tileIds(attrs: ReturnType<typeof decodeColumns>): string[] {
+  const o = attrs.meta.tileOrigin as { z: number; x: number; y: number };
+  const tx = attrs.columns.tileX.codes;
+  const ty = attrs.columns.tileY.codes;
+  return Array.from(tx, (x, i) => `${o.z}-${o.x + x}-${o.y + ty[i]}`);
+}
+
+async function screenOf(xs: Float32Array, ys: Float32Array): Promise<Array<[number, number]>> {
+  return page.evaluate(
+    ([xa, ya]) => {
+      const plot = (window as any).__tilelens.plot;
+      const rect = document.getElementById('latent')!.getBoundingClientRect();
+      return xa.map((x: number, i: number) => {
+        const [sx, sy] = plot.toScreen(x, ya[i]);
+        return [sx + rect.left, sy + rect.top] as [number, number];
+      });
+    },
+    [Array.from(xs), Array.from(ys)],
+  );
+}
+
+/** A screen coordinate near the wanted quantile with no point within `clear` px of it, so the brush edge never grazes a point. */
+function gapAt(values: number[], quantile: number, clear = 3): number {
+  const s = [...values].sort((a, b) => a - b);
+  const start = Math.floor(quantile * (s.length - 1));
+  for (let d = 0; d < s.length; d++) {
+    for (const i of [start + d, start - d]) {
+      if (i < 0 || i + 1 >= s.length) continue;
+      if (s[i + 1] - s[i] >= 2 * clear) return (s[i] + s[i + 1]) / 2;
+    }
+  }
+  throw new Error('no gap between points wide enough for a brush edge');
+}
+
+async function drag(path: Array<[number, number]>, modifiers: string[] = []) {
+  for (const m of modifiers) await page.keyboard.down(m);
+  await page.mouse.move(path[0][0], path[0][1]);
+  await page.mouse.down();
+  for (let i = 1; i < path.length; i++) await page.mouse.move(path[i][0], path[i][1], { steps: 6 });
+  await page.mouse.up();
+  for (const m of modifiers) await page.keyboard.up(m);
+}
+
+async function selectionAfter(action: () => Promise<void>) {
+  const before = await page.evaluate(() => (window as any).__tilelens.store.get().version);
+  await action();
+  await page.waitForFunction((v) => (window as any).__tilelens.store.get().version > v, before, { timeout: 10_000 });
+  // The map re-renders the highlight in the same tick as the store publishes.
+  return page.evaluate(() => ({ highlighted: (window as any).__tilelens.highlighted() as string[], source: (window as any).__tilelens.store.get().source }));
+}
+
+function expectedInScreenPolygon(screen: { train: Array<[number, number]>; project: Array<[number, number]> }, ring: Array<[number, number]>) {
+  const out = new Set<string>();
+  screen.train.forEach(([x, y], i) => pointInPolygon(x, y, ring) && out.add(pts.train.tiles[i]));
+  screen.project.forEach(([x, y], i) => pointInPolygon(x, y, ring) && out.add(pts.project.tiles[i]));
+  return [...out].sort();
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/setup.sh --browser\``);
+  if (!existsSync('map-ui/dist/index.html')) execFileSync('npm', ['run', '--silent', 'build:ui'], { stdio: 'inherit' });
+  mkdirSync(SHOTS, { recursive: true });
+  fx = await serverFixture({ world: true });
+  const imagery = await ensureDemoImagery(fx.scoring, fx.worldDir);
+  const project = ensureDemoProject(fx.scoring, fx.worldDir, imagery.id, fx.runId!);
+  projectId = project.id;
+  await waitForJob(fx.scoring, latestJob(fx.scoring, project.id)!.id);
+  server = serve({ fetch: fx.app.fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => server.once('listening', () => r()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const tp = await columns(`/api/runs/${fx.runId}/latent?x=1&y=2`);
+  const ta = await columns(`/api/runs/${fx.runId}/latent/attributes`);
+  const pa = await columns(`/api/projects/${projectId}/latent/attributes`);
+  const pp = await columns(`/api/projects/${projectId}/latent?x=1&y=2&asOf=${pa.meta.asOf}`);
+  pts = {
+    train: { x: dequantise(tp.columns.x), y: dequantise(tp.columns.y), tiles: tileIds(ta) },
+    project: { x: dequantise(pp.columns.x), y: dequantise(pp.columns.y), tiles: tileIds(pa) },
+  };
+
+  userDir = mkdtempSync(join(tmpdir(), 'tilelens-chromium-'));
+  context = await chromium.launchPersistentContext(userDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1600, height: 1000 },
+    acceptDownloads: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  page = await context.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  await page.goto(`${base}/?project=${projectId}`);
+  await page.waitForFunction(() => (window as any).__tilelens?.ready === true, null, { timeout: 60_000 });
+}, 600_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (userDir) rmSync(userDir, { recursive: true, force: true });
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await fx?.close();
+});
+
+describe('map UI in the browser', () => {
+  it('opens on the project with imagery, overlays and the latent view', async () => {
+    await page.waitForFunction(() => (window as any).__tilelens.overlayVisible('priority') === true, null, { timeout: 20_000 });
+    const counts = await page.evaluate(() => ({ n: (window as any).__tilelens.latent.training.n, m: (window as any).__tilelens.latent.project.n }));
+    expect(counts.n).toBe(pts.train.x.length);
+    expect(counts.m).toBe(pts.project.x.length);
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: join(SHOTS, 'ui-1-open.png') });
+  });
+
+  it('toggles the overlays', async () => {
+    await page.click('input[data-layer="priority"]');
+    await page.click('input[data-layer="confidence"]');
+    const vis = await page.evaluate(() => ({ p: (window as any).__tilelens.overlayVisible('priority'), c: (window as any).__tilelens.overlayVisible('confidence') }));
+    expect(vis).toEqual({ p: false, c: true });
+    expect(new URL(page.url()).searchParams.get('layers')).toBe('confidence,footprints');
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: join(SHOTS, 'ui-2-confidence.png') });
+  });
+
+  it('a rectangle and a lasso dragged in the latent view highlight exactly their tiles on the map', async () => {
+    const screen = { train: await screenOf(pts.train.x, pts.train.y), project: await screenOf(pts.project.x, pts.project.y) };
+    const all = [...screen.train, ...screen.project];
+    const box = (await page.locator('#latent').boundingBox())!;
+    const inside = all.filter(([x, y]) => x > box.x + 4 && x < box.x + box.width - 4 && y > box.y + 4 && y < box.y + box.height - 4);
+    const xs = inside.map((p) => p[0]);
+    const ys = inside.map((p) => p[1]);
+
+    // Rectangle
+    await page.click('button[data-brush="rectangle"]');
+    const x0 = gapAt(xs, 0.15);
+    const x1 = gapAt(xs, 0.85);
+    const y0 = gapAt(ys, 0.1);
+    const y1 = gapAt(ys, 0.9);
+    const rect: Array<[number, number]> = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+    const r = await selectionAfter(() => drag([[x0, y0], [x1, y1]]));
+    const expectedRect = expectedInScreenPolygon(screen, rect);
+    expect(expectedRect.length).toBeGreaterThan(0);
+    expect(r.source).toBe('latent');
+    expect(r.highlighted).toEqual(expectedRect);
+    await page.screenshot({ path: join(SHOTS, 'ui-3-rectangle.png') });
+
+    // Lasso: an L shape (not convex), its edges in gaps between points.
+    await page.click('button[data-brush="lasso"]');
+    const lx0 = gapAt(xs, 0.05);
+    const lx1 = gapAt(xs, 0.5);
+    const lx2 = gapAt(xs, 0.95);
+    const ly0 = gapAt(ys, 0.05);
+    const ly1 = gapAt(ys, 0.5);
+    const ly2 = gapAt(ys, 0.95);
+    const ring: Array<[number, number]> = [[lx0, ly0], [lx1, ly0], [lx1, ly1], [lx2, ly1], [lx2, ly2], [lx0, ly2]];
+    const l = await selectionAfter(() => drag([...ring, ring[0]]));
+    const expectedLasso = expectedInScreenPolygon(screen, ring);
+    expect(expectedLasso.length).toBeGreaterThan(0);
+    expect(l.highlighted).toEqual(expectedLasso);
+
+    // Additive: shift adds the rectangle to the lasso.
+    await page.click('button[data-brush="rectangle"]');
+    const u = await selectionAfter(() => drag([[x0, y0], [x1, y1]], ['Shift']));
+    expect(u.highlighted).toEqual([...new Set([...expectedLasso, ...expectedRect])].sort());
+    // Every tile is one point; the plot holds the same selection (the rest is drawn dimmed).
+    expect(await page.evaluate(() => (window as any).__tilelens.plot.selectedPoints().length)).toBe(u.highlighted.length);
+    await page.screenshot({ path: join(SHOTS, 'ui-4-lasso.png') });
+    await page.click('button[data-brush="pan"]');
+  });
+
+  it('a rectangle drawn on the map selects its tiles in the latent view', async () => {
+    await page.click('button[data-draw="rectangle"]');
+    const box = (await page.locator('#map').boundingBox())!;
+    const a: [number, number] = [box.x + box.width * 0.35, box.y + box.height * 0.35];
+    const b: [number, number] = [box.x + box.width * 0.6, box.y + box.height * 0.6];
+    const ring = (await page.evaluate(
+      ([pa, pb, left, top]) => {
+        const m = (window as any).__tilelens.map;
+        const p = m.unproject([pa[0] - left, pa[1] - top]);
+        const q = m.unproject([pb[0] - left, pb[1] - top]);
+        return [[p.lng, p.lat], [q.lng, p.lat], [q.lng, q.lat], [p.lng, q.lat]];
+      },
+      [a, b, box.x, box.y] as const,
+    )) as Array<[number, number]>;
+    const r = await selectionAfter(() => drag([a, b]));
+    expect(r.source).toBe('map');
+    const inRing = (id: string) => {
+      const [z, x, y] = id.split('-').map(Number);
+      const [lon, lat] = tileCentre(z, x, y);
+      return pointInPolygon(lon, lat, ring);
+    };
+    const expected = [...new Set([...pts.train.tiles.filter(inRing), ...pts.project.tiles.filter(inRing)])].sort();
+    expect(expected.length).toBeGreaterThan(0);
+    expect(r.highlighted).toEqual(expected);
+    const selectedInPlot = await page.evaluate(() => (window as any).__tilelens.plot.selectedPoints().length);
+    expect(selectedInPlot).toBe(expected.length);
+    await page.click('button[data-draw="rectangle"]');
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: join(SHOTS, 'ui-5-map-selection.png') });
+  });
+
+  it('opens a tile in the inspector with its scores and nearest training tiles', async () => {
+    const box = (await page.locator('#map').boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5);
+    await page.waitForSelector('#inspector .scores', { timeout: 15_000 });
+    await page.waitForSelector('#inspector .neighbours .triplet', { timeout: 15_000 });
+    const text = await page.locator('#inspector').innerText();
+    expect(text).toMatch(/Priority/);
+    expect(text).toMatch(/Chance of a building/);
+    expect(await page.locator('#inspector .neighbours .triplet').count()).toBeGreaterThan(0);
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: join(SHOTS, 'ui-6-inspector.png') });
+  });
+
+  it('moving the threshold shows the effort curve’s counts', async () => {
+    const effort = (await (await fetch(`${base}/api/projects/${projectId}/effort`)).json()) as { points: Array<{ threshold: number; sent: number; skipped: number }> };
+    await page.locator('#thresholds input[type="range"]').fill('0.3');
+    const fig = page.locator('#thresholds .effort-figures');
+    await page.waitForFunction(() => document.querySelector('#thresholds .effort-figures')?.getAttribute('data-threshold') === '0.3');
+    const want = effort.points.find((p) => Math.abs(p.threshold - 0.3) < 1e-9)!;
+    expect(Number(await fig.getAttribute('data-sent'))).toBe(want.sent);
+    expect(Number(await fig.getAttribute('data-skipped'))).toBe(want.skipped);
+  });
+
+  it('downloads every export', async () => {
+    const kinds = await page.locator('a[data-export]').evaluateAll((els) => els.map((e) => e.getAttribute('data-export')));
+    expect(kinds).toEqual(['mapswipe-find', 'mapswipe-validate', 'tasking-manager', 'csv', 'geojson']);
+    for (const k of kinds) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`a[data-export="${k}"]`)]);
+      const path = await download.path();
+      expect(path, `${k} downloaded`).toBeTruthy();
+      const { statSync } = await import('node:fs');
+      expect(statSync(path!).size, `${k} not empty`).toBeGreaterThan(10);
+    }
+  });
+
+  it('a link reproduces the view, and the volunteer view shows nothing that changes anything', async () => {
+    const link = page.url();
+    const other = await context.newPage();
+    await other.goto(link);
+    await other.waitForFunction(() => (window as any).__tilelens?.ready === true, null, { timeout: 60_000 });
+    const colour = await other.locator('select[data-control="colour"]').inputValue();
+    expect(colour).toBe(await page.locator('select[data-control="colour"]').inputValue());
+    await other.close();
+
+    const vol = await context.newPage();
+    await vol.goto(`${base}/?project=${projectId}&mode=volunteer`);
+    await vol.waitForFunction(() => (window as any).__tilelens?.ready === true, null, { timeout: 60_000 });
+    expect(await vol.locator('a[data-export], #thresholds, .token, button[data-draw]').count()).toBe(0);
+    expect(await vol.locator('input[data-layer="confidence"]').isChecked()).toBe(true);
+    await vol.waitForTimeout(1500);
+    await vol.screenshot({ path: join(SHOTS, 'ui-7-volunteer.png') });
+    await vol.close();
+  });
+});
