@@ -10,6 +10,7 @@ import { errorHandler, notFoundHandler } from './middleware/errors.ts';
 import { exportRoutes } from './routes/exports.ts';
 import { homeRoutes } from './routes/home.ts';
 import { imageryApiRoutes, imageryTileRoutes } from './routes/imagery.ts';
+import { insightProjectRoutes, insightRunRoutes } from './routes/insights.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { overlayRoutes } from './routes/overlays.ts';
 import { PatchImageStore, patchImageRoutes } from './routes/patch-images.ts';
@@ -64,6 +65,8 @@ export function createApp(options: AppOptions): TilelensApp {
   app.route('/api/jobs', jobRoutes(scoring));
   app.route('/', overlayRoutes(scoring, settings));
   app.route('/api/runs', runLatentRoutes(db));
+  app.route('/api/runs', insightRunRoutes(db, images));
+  app.route('/api/projects', insightProjectRoutes(db));
   app.route('/api/projects', projectLatentRoutes(scoring));
   app.route('/', uiStaticRoutes());
   app.route('/', homeRoutes(scoring));

@@ -2,16 +2,22 @@
 /**
  * tilelens command line: thin over the library.
  *   tilelens analyze --model server/models/demo-unet.onnx --world data/demo
+ *   tilelens analyze --model m.onnx --images data/images --masks data/masks --target-class 1
  *   tilelens layers --model path/to/model.onnx
+ *   tilelens sidecar --model m.onnx --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --activation softmax --target-class 1 --bottleneck NODE
+ *   tilelens expose --model m.onnx --tensor NAME --out m-exposed.onnx
  *   tilelens runs
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { z } from 'zod';
 import { openDatabase } from './lib/db/client.ts';
 import { listRuns } from './lib/db/analysis-repo.ts';
-import { openDemoWorldDataset } from './lib/datasets/demo-world.ts';
+import { openDataset } from './lib/datasets/open-dataset.ts';
 import { listLayers, loadModel } from './lib/model/runtime.ts';
+import { exposeOutputs, parseOnnxGraph, probeNodeShapes, suggestBottleneck } from './lib/model/onnx-graph.ts';
+import { SidecarSchema, sidecarPath } from './lib/model/sidecar.ts';
 import { analyzeDataset } from './lib/analysis/analyze-dataset.ts';
 import { stderrProgress } from './lib/progress.ts';
 import { defaultDbPath, demoModelPath, runsDir } from './lib/paths.ts';
@@ -21,7 +27,21 @@ const usage = `tilelens <command> [options]
 Commands
   analyze   run the reference analysis of a model on its training data and store it
               --model PATH        .onnx (default: the demo U-Net) or a TF.js model.json
+            training data, one of:
               --world DIR         a demo world built by scripts/build-demo-world.ts (its training region)
+              --images DIR --masks DIR   image / mask pairs matched by file name (Inria: --masks DIR/gt)
+              --manifest CSV      columns image, mask (paths relative to the CSV) [, a group column]
+              --geotiffs DIR      GeoTIFF pairs in DIR/images + DIR/masks; patch centres kept in lon/lat
+              --footprints GEOJSON --imagery SPEC   building polygons over imagery (.pmtiles, .tif, XYZ URL
+                                  or JSON spec): the z18 tiles of the footprints' extent, masks rasterised
+            how patches are made (file pairs):
+              --target-class N    building class of multi-class or palette masks (Dubai: 1)
+              --patch-size N      side of every patch (default 256)
+              --stride N          window step (default: the patch size)
+              --edge pad|drop|shift   the ragged right / bottom edge: pad with zeros (default; the key's
+                                  w,h say what is real), drop it, or shift the last window inside
+              --resize            resize whole images to one patch instead of cutting windows
+              --group-column C    manifest column that groups patches (dataset, district…)
               --layer NAME        bottleneck layer (default: the model's declared bottleneck)
               --pooling MODE      mean (default) | max | mean+max
               --empty-policy P    null (default) | one | zero — IoU of patches with no building in truth or prediction
@@ -30,17 +50,43 @@ Commands
               --batch N           patches per inference batch (default 16)
               --seed N            seed for splits and clustering (default 7)
               --reuse             return the stored run when the same model, data and settings were analysed
-  layers    list a model's layers / outputs with their shapes; marks the default bottleneck
+  layers    list a model's layers / outputs with their shapes; marks the default bottleneck (*). For ONNX,
+            every graph node too, with its output tensor and shape; + marks the suggested bottleneck
+            (deepest, smallest-resolution encoder output). A node that is not a graph output is made
+            readable with \`tilelens expose\`.
               --model PATH
+              --input-size H,W    for ONNX graphs with symbolic sizes and no sidecar (default 256,256)
+  sidecar   write <model>.tilelens.json, what the graph does not say
+              --model PATH  --mean R,G,B  --std R,G,B  [--scale 255 | 1]
+              --activation sigmoid|softmax|none   (none: the graph already outputs probabilities)
+              --target-class N    building channel of a multi-class (softmax) head
+              --bottleneck NAME   layer / tensor to analyse (ONNX: default the suggested bottleneck)
+              [--input-size H,W] [--output NAME] [--name NAME]
+  expose    copy an ONNX model with node output tensors added as graph outputs (readable as layers)
+              --model PATH --tensor NAME[,NAME…] --out PATH
   runs      list stored analysis runs
 
 Common options
   --db PATH        SQLite database (default data/tilelens.db)
 `;
 
+const int = (min: number) => z.coerce.number().int().min(min);
+
 const analyzeOptions = z.object({
   model: z.string().default(demoModelPath),
-  world: z.string({ error: 'analyze needs --world DIR (a demo world; build one with scripts/build-demo-world.ts)' }),
+  world: z.string().optional(),
+  images: z.string().optional(),
+  masks: z.string().optional(),
+  manifest: z.string().optional(),
+  geotiffs: z.string().optional(),
+  footprints: z.string().optional(),
+  imagery: z.string().optional(),
+  'target-class': int(0).optional(),
+  'patch-size': int(8).max(4096).optional(),
+  stride: int(1).optional(),
+  edge: z.enum(['pad', 'drop', 'shift']).optional(),
+  resize: z.boolean().default(false),
+  'group-column': z.string().optional(),
   layer: z.string().optional(),
   pooling: z.enum(['mean', 'max', 'mean+max']).default('mean'),
   'empty-policy': z.enum(['null', 'one', 'zero']).default('null'),
@@ -59,6 +105,28 @@ async function main(argv: string[]): Promise<number> {
     options: {
       model: { type: 'string' },
       world: { type: 'string' },
+      images: { type: 'string' },
+      masks: { type: 'string' },
+      manifest: { type: 'string' },
+      geotiffs: { type: 'string' },
+      footprints: { type: 'string' },
+      imagery: { type: 'string' },
+      'target-class': { type: 'string' },
+      'patch-size': { type: 'string' },
+      stride: { type: 'string' },
+      edge: { type: 'string' },
+      resize: { type: 'boolean' },
+      'group-column': { type: 'string' },
+      'input-size': { type: 'string' },
+      mean: { type: 'string' },
+      std: { type: 'string' },
+      scale: { type: 'string' },
+      activation: { type: 'string' },
+      bottleneck: { type: 'string' },
+      output: { type: 'string' },
+      name: { type: 'string' },
+      tensor: { type: 'string' },
+      out: { type: 'string' },
       layer: { type: 'string' },
       pooling: { type: 'string' },
       'empty-policy': { type: 'string' },
@@ -79,11 +147,31 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'analyze': {
       const parsed = analyzeOptions.safeParse(values);
-      if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+      if (!parsed.success)
+        throw new UsageError(
+          parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '),
+        );
       const o = parsed.data;
+      const source = await openDataset({
+        ...(o.world ? { world: o.world } : {}),
+        ...(o.images ? { images: o.images } : {}),
+        ...(o.masks ? { masks: o.masks } : {}),
+        ...(o.manifest ? { manifest: o.manifest } : {}),
+        ...(o.geotiffs ? { geotiffs: o.geotiffs } : {}),
+        ...(o.footprints ? { footprints: o.footprints } : {}),
+        ...(o.imagery ? { imagery: o.imagery } : {}),
+        ...(o['target-class'] !== undefined ? { targetClass: o['target-class'] } : {}),
+        ...(o['patch-size'] !== undefined ? { patchSize: o['patch-size'] } : {}),
+        ...(o.stride !== undefined ? { stride: o.stride } : {}),
+        ...(o.edge ? { edge: o.edge } : {}),
+        ...(o['group-column'] ? { groupColumn: o['group-column'] } : {}),
+        resize: o.resize,
+      }).catch((err: Error) => {
+        if (err.message.startsWith('no training data named')) throw new UsageError(err.message);
+        throw err;
+      });
       const model = await loadModel(resolve(o.model), { layer: o.layer });
       const db = openDatabase(resolve(o.db));
-      const source = openDemoWorldDataset(resolve(o.world), 'train');
       try {
         const summary = await analyzeDataset({
           db,
@@ -112,11 +200,111 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'layers': {
       if (!values.model) throw new UsageError('layers needs --model PATH');
-      const layers = await listLayers(resolve(values.model));
-      for (const l of layers) {
-        process.stdout.write(`${l.isDefaultBottleneck ? '*' : ' '} ${l.name}  [${l.shape.join('×')}]\n`);
+      const path = resolve(values.model);
+      const hasSidecar = existsSync(sidecarPath(path));
+      if (hasSidecar) {
+        const layers = await listLayers(path);
+        process.stdout.write('Readable layers (graph outputs / layers):\n');
+        for (const l of layers) {
+          process.stdout.write(`${l.isDefaultBottleneck ? '*' : ' '} ${l.name}  [${l.shape.join('×')}]\n`);
+        }
+        process.stdout.write('(* = default bottleneck, from the sidecar)\n');
+      } else {
+        process.stdout.write(`${basename(path)} has no sidecar yet; write one with \`tilelens sidecar\`.\n`);
       }
-      process.stdout.write('(* = default bottleneck)\n');
+      if (path.endsWith('.onnx')) {
+        const bytes = readFileSync(path);
+        const inputSize = values['input-size']
+          ? parseSize(values['input-size'])
+          : (onnxInputSize(bytes, path) ?? [256, 256]);
+        const nodes = await probeNodeShapes(bytes, inputSize, basename(path));
+        const suggested = suggestBottleneck(nodes);
+        process.stdout.write(
+          `\nGraph nodes at ${inputSize.join('×')} input (node  op  → output tensor  [C×h×w]):\n`,
+        );
+        for (const n of nodes) {
+          const mark = n.tensor === suggested ? '+' : ' ';
+          const out = n.isGraphOutput ? ' (graph output)' : '';
+          process.stdout.write(
+            `${mark} ${n.node}  ${n.opType}  → ${n.tensor}  [${n.shape ? n.shape.join('×') : '-'}]${out}\n`,
+          );
+        }
+        process.stdout.write(
+          '(+ = suggested bottleneck: deepest, smallest-resolution encoder output)\n' +
+            'A tensor that is not a graph output becomes a layer with\n' +
+            `  tilelens expose --model ${values.model} --tensor NAME --out ${values.model.replace(/\.onnx$/, '')}-exposed.onnx\n` +
+            '(or in PyTorch, return it from forward() and name it in torch.onnx.export(output_names=[…])).\n',
+        );
+      }
+      return 0;
+    }
+    case 'sidecar': {
+      if (!values.model) throw new UsageError('sidecar needs --model PATH');
+      const path = resolve(values.model);
+      const onnx = path.endsWith('.onnx');
+      const bytes = onnx ? readFileSync(path) : undefined;
+      const inputSize = values['input-size']
+        ? parseSize(values['input-size'])
+        : bytes
+          ? onnxInputSize(bytes, path)
+          : undefined;
+      if (!inputSize)
+        throw new UsageError('sidecar needs --input-size H,W (the model input does not declare it)');
+      let bottleneck = values.bottleneck;
+      if (!bottleneck && bytes)
+        bottleneck = suggestBottleneck(await probeNodeShapes(bytes, inputSize, basename(path)));
+      if (!bottleneck) throw new UsageError('sidecar needs --bottleneck NAME (see `tilelens layers`)');
+      if (bytes) {
+        const outputs = parseOnnxGraph(bytes, basename(path)).outputs.map((o) => o.name);
+        if (!outputs.includes(bottleneck)) {
+          throw new UsageError(
+            `tensor "${bottleneck}" is not a graph output of ${basename(path)}; make it one with ` +
+              `\`tilelens expose --model ${values.model} --tensor ${bottleneck} --out OUT.onnx\` and write the sidecar for OUT.onnx`,
+          );
+        }
+      }
+      const activation = values.activation ?? 'sigmoid';
+      const candidate = {
+        name: values.name ?? basename(path).replace(/\.(onnx|json)$/, ''),
+        inputSize,
+        bands: 3,
+        normalization: {
+          mean: parseTriple(values.mean ?? '0,0,0', '--mean'),
+          std: parseTriple(values.std ?? '1,1,1', '--std'),
+          scale: Number(values.scale ?? 255),
+        },
+        outputActivation: activation,
+        ...(values['target-class'] !== undefined ? { targetClass: Number(values['target-class']) } : {}),
+        ...(values.output ? { output: values.output } : {}),
+        bottleneck,
+        provenance: { writtenBy: 'tilelens sidecar' },
+      };
+      const parsed = SidecarSchema.safeParse(candidate);
+      if (!parsed.success)
+        throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      if (parsed.data.outputActivation === 'softmax' && parsed.data.targetClass === undefined) {
+        throw new UsageError('--activation softmax needs --target-class N (the building channel)');
+      }
+      writeFileSync(sidecarPath(path), `${JSON.stringify(parsed.data, null, 2)}\n`);
+      // Opening the model checks the sidecar against the graph (sizes, output, layer).
+      const model = await loadModel(path);
+      await model.dispose();
+      process.stdout.write(`${sidecarPath(path)} written; layer ${bottleneck}\n`);
+      return 0;
+    }
+    case 'expose': {
+      if (!values.model || !values.tensor || !values.out)
+        throw new UsageError('expose needs --model PATH --tensor NAME --out PATH');
+      const path = resolve(values.model);
+      const out = exposeOutputs(
+        readFileSync(path),
+        values.tensor.split(',').map((t) => t.trim()),
+        basename(path),
+      );
+      writeFileSync(resolve(values.out), out);
+      process.stdout.write(
+        `${values.out} written with output(s) ${values.tensor}; write its sidecar with \`tilelens sidecar --model ${values.out} …\`\n`,
+      );
       return 0;
     }
     case 'runs': {
@@ -134,6 +322,28 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+function parseSize(text: string): [number, number] {
+  const v = text.split(/[,x×]/).map(Number);
+  if (v.length === 1 && Number.isInteger(v[0]) && v[0] > 0) return [v[0], v[0]];
+  if (v.length !== 2 || !v.every((n) => Number.isInteger(n) && n > 0))
+    throw new UsageError(`--input-size ${text}: give H,W, e.g. 256,256`);
+  return [v[0], v[1]];
+}
+
+function parseTriple(text: string, flag: string): number[] {
+  const v = text.split(',').map(Number);
+  if (v.length !== 3 || !v.every(Number.isFinite))
+    throw new UsageError(`${flag} ${text}: give three numbers R,G,B`);
+  return v;
+}
+
+/** The input's declared H, W when they are numbers (NCHW). */
+function onnxInputSize(bytes: Uint8Array, path: string): [number, number] | undefined {
+  const input = parseOnnxGraph(bytes, basename(path)).inputs[0];
+  const [, , h, w] = input?.shape ?? [];
+  return typeof h === 'number' && typeof w === 'number' && h > 0 && w > 0 ? [h, w] : undefined;
+}
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -20,6 +20,7 @@ import { GradientLegend, int, num, Swatch } from './panels/common.ts';
 import { Inspector, type Inspected } from './panels/inspector.ts';
 import { Gallery, Histograms } from './panels/selection-panels.ts';
 import { ExportsPanel, ThresholdPanel } from './panels/thresholds.ts';
+import { InsightsPanels } from './insights/index.ts';
 
 declare global {
   interface Window {
@@ -379,7 +380,7 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
     h(
       'p',
       { class: 'hint' },
-      brushMode === 'pan' ? 'Drag to pan, scroll to zoom. Shift-drag draws a lasso; Ctrl adds to the selection.' : 'Drag to select; hold Shift to add to the selection, Alt to remove.',
+      brushMode === 'pan' ? 'Drag to pan, scroll to zoom. Shift-drag draws a lasso; Ctrl adds to the selection.' : 'Drag to select; hold Ctrl to add to the selection, Alt to remove from it.',
       nSel ? h('span', null, ` · ${int(nSel)} selected `, h('button', { class: 'link', onClick: () => store.clear() }, 'clear')) : null,
     ),
   );
@@ -406,6 +407,7 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
         h(Gallery, { project, imagery, data, selection, onInspect: setInspected }),
         h(Histograms, { data, selection }),
         h(ClustersPanel, { project, clusters: loaded.clusters, reason: loaded.urbanisedReason, data, store, activeCluster }),
+        h(InsightsPanels, { runId: project.runId, onSelectPatches: (patches) => store.set({ patches, source: 'cluster' }) }),
       ),
     ),
   );

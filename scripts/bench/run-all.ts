@@ -13,6 +13,9 @@ const benches: Record<string, string[]> = {
   inference: ['npx', 'tsx', 'scripts/bench/inference.ts'],
   analysis: ['npx', 'tsx', 'scripts/bench/analysis-scale.ts'],
   scoring: ['npx', 'tsx', 'scripts/bench/scoring.ts'],
+  insights: ['npx', 'tsx', 'scripts/bench/insights.ts'],
+  'ui-overlay': ['npx', 'tsx', 'scripts/bench/ui-overlay.ts'],
+  'ui-latent': ['npx', 'tsx', 'scripts/bench/ui-latent.ts'],
   demo: ['bash', 'scripts/bench/demo-fresh-clone.sh'],
 };
 

@@ -63,7 +63,7 @@ async function screenOf(xs: Float32Array, ys: Float32Array): Promise<Array<[numb
 }
 
 /** A screen coordinate near the wanted quantile with no point within `clear` px of it, so the brush edge never grazes a point. */
-function gapAt(values: number[], quantile: number, clear = 3): number {
+function gapAt(values: number[], quantile: number, clear = 4): number {
   const s = [...values].sort((a, b) => a - b);
   const start = Math.floor(quantile * (s.length - 1));
   for (let d = 0; d < s.length; d++) {
@@ -157,12 +157,14 @@ describe('map UI in the browser', () => {
     await page.click('input[data-layer="confidence"]');
     const vis = await page.evaluate(() => ({ p: (window as any).__tilelens.overlayVisible('priority'), c: (window as any).__tilelens.overlayVisible('confidence') }));
     expect(vis).toEqual({ p: false, c: true });
-    expect(new URL(page.url()).searchParams.get('layers')).toBe('confidence,footprints');
+    await page.waitForFunction(() => new URLSearchParams(location.search).get('layers') === 'confidence,footprints');
     await page.waitForTimeout(800);
     await page.screenshot({ path: join(SHOTS, 'ui-2-confidence.png') });
   });
 
   it('a rectangle and a lasso dragged in the latent view highlight exactly their tiles on the map', async () => {
+    await page.click('button[data-brush="rectangle"]');
+    await page.waitForTimeout(300);
     const screen = { train: await screenOf(pts.train.x, pts.train.y), project: await screenOf(pts.project.x, pts.project.y) };
     const all = [...screen.train, ...screen.project];
     const box = (await page.locator('#latent').boundingBox())!;
@@ -171,7 +173,6 @@ describe('map UI in the browser', () => {
     const ys = inside.map((p) => p[1]);
 
     // Rectangle
-    await page.click('button[data-brush="rectangle"]');
     const x0 = gapAt(xs, 0.15);
     const x1 = gapAt(xs, 0.85);
     const y0 = gapAt(ys, 0.1);
@@ -185,7 +186,6 @@ describe('map UI in the browser', () => {
     await page.screenshot({ path: join(SHOTS, 'ui-3-rectangle.png') });
 
     // Lasso: an L shape (not convex), its edges in gaps between points.
-    await page.click('button[data-brush="lasso"]');
     const lx0 = gapAt(xs, 0.05);
     const lx1 = gapAt(xs, 0.5);
     const lx2 = gapAt(xs, 0.95);
@@ -193,17 +193,33 @@ describe('map UI in the browser', () => {
     const ly1 = gapAt(ys, 0.5);
     const ly2 = gapAt(ys, 0.95);
     const ring: Array<[number, number]> = [[lx0, ly0], [lx1, ly0], [lx1, ly1], [lx2, ly1], [lx2, ly2], [lx0, ly2]];
-    const l = await selectionAfter(() => drag([...ring, ring[0]]));
     const expectedLasso = expectedInScreenPolygon(screen, ring);
     expect(expectedLasso.length).toBeGreaterThan(0);
-    expect(l.highlighted).toEqual(expectedLasso);
 
-    // Additive: shift adds the rectangle to the lasso.
-    await page.click('button[data-brush="rectangle"]');
-    const u = await selectionAfter(() => drag([[x0, y0], [x1, y1]], ['Shift']));
-    expect(u.highlighted).toEqual([...new Set([...expectedLasso, ...expectedRect])].sort());
+    // Additive: with Ctrl a second rectangle, left of the first, adds its points.
+    // The first of the strips around it that holds points outside it.
+    const outer = { x0: gapAt(xs, 0.005), x1: gapAt(xs, 0.995), y0: gapAt(ys, 0.005), y1: gapAt(ys, 0.995) };
+    const strips: Array<[[number, number], [number, number]]> = [
+      [[outer.x0, outer.y0], [x0, outer.y1]],
+      [[x1, outer.y0], [outer.x1, outer.y1]],
+      [[outer.x0, outer.y0], [outer.x1, y0]],
+      [[outer.x0, y1], [outer.x1, outer.y1]],
+    ];
+    const strip = strips.find(([[a, b], [c, d]]) => expectedInScreenPolygon(screen, [[a, b], [c, b], [c, d], [a, d]]).some((t) => !expectedRect.includes(t)))!;
+    expect(strip, 'some points lie outside the first rectangle').toBeTruthy();
+    const [[ax0, ay0], [ax1, ay1]] = strip;
+    const added = expectedInScreenPolygon(screen, [[ax0, ay0], [ax1, ay0], [ax1, ay1], [ax0, ay1]]);
+    const u = await selectionAfter(() => drag([[ax0, ay0], [ax1, ay1]], ['Control']));
+    expect(u.highlighted).toEqual([...new Set([...added, ...expectedRect])].sort());
     // Every tile is one point; the plot holds the same selection (the rest is drawn dimmed).
     expect(await page.evaluate(() => (window as any).__tilelens.plot.selectedPoints().length)).toBe(u.highlighted.length);
+
+    // Escape clears; the lasso then selects just its points.
+    await page.click('button[data-brush="lasso"]');
+    const cleared = await selectionAfter(() => page.keyboard.press('Escape'));
+    expect(cleared.highlighted).toEqual([]);
+    const l = await selectionAfter(() => drag([...ring, ring[0]]));
+    expect(l.highlighted).toEqual(expectedLasso);
     await page.screenshot({ path: join(SHOTS, 'ui-4-lasso.png') });
     await page.click('button[data-brush="pan"]');
   });
@@ -240,6 +256,13 @@ describe('map UI in the browser', () => {
   });
 
   it('opens a tile in the inspector with its scores and nearest training tiles', async () => {
+    // Brushing training points moved the map to the training region; come back to the new one.
+    await page.evaluate(() => {
+      const t = (window as any).__tilelens;
+      const [w, s, e, n] = t.project.bbox;
+      t.map.jumpTo({ center: [(w + e) / 2, (s + n) / 2], zoom: 16 });
+    });
+    await page.waitForTimeout(300);
     const box = (await page.locator('#map').boundingBox())!;
     await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5);
     await page.waitForSelector('#inspector .scores', { timeout: 15_000 });

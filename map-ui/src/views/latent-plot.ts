@@ -75,8 +75,8 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
   let grid: SurfaceGrid | null = null;
   let gridImage: HTMLCanvasElement | null = null;
   let surfaceOpacity = 0.6;
-  let xScale = linearScale([-1, 1]);
-  let yScale = linearScale([-1, 1]);
+  const xScale = linearScale([-1, 1]);
+  const yScale = linearScale([-1, 1]);
   let pointOfIdx: (idx: number) => number = () => -1;
   let pointOfTile = new Map<string, number>();
   let selected: number[] = [];
@@ -106,10 +106,11 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     annotationLineWidth: 2,
     showReticle: false,
   } as never) as any;
-  (window as unknown as { __tilelens?: Record<string, unknown> }).__tilelens!.plotRaw = scatterplot;
 
+  // Additive brushes are decided here from the pointer event, not left to regl-scatterplot's merge key
+  // alone, so the store holds the union whatever the library does with the modifier.
+  let additive = false;
   const publishSelection = (points: number[]) => {
-    selected = points;
     if (!data) return;
     const nT = data.training.n;
     const patches: number[] = [];
@@ -121,19 +122,19 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
         if (id) tiles.push(id);
       }
     }
-    store.set({ patches, tiles, source: 'latent' });
+    const next = store.set({ patches, tiles, source: 'latent', mode: additive ? 'add' : 'replace' });
+    selected = pointsOf(next);
+    if (additive) scatterplot.select(selected, { preventEvent: true });
   };
 
   scatterplot.subscribe('select', ({ points }: { points: number[] }) => publishSelection([...points]));
   scatterplot.subscribe('deselect', () => {
+    // Starting an additive brush on empty background makes regl-scatterplot deselect first; the store keeps its selection.
+    if (additive) return;
     selected = [];
     if (!store.isEmpty()) store.clear('latent');
   });
-  scatterplot.subscribe('view', (e: { xScale: typeof xScale; yScale: typeof yScale }) => {
-    xScale = e.xScale;
-    yScale = e.yScale;
-    drawSurface();
-  });
+  scatterplot.subscribe('view', () => drawSurface());
   const pick = (i: number) => {
     if (!data) return null;
     if (i < data.training.n) return { kind: 'patch' as const, idx: patchIdxOf(data, i) };
@@ -145,7 +146,10 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
 
   // A click without a drag on a point opens it in the inspector; regl-scatterplot selects it too.
   let down: [number, number] | null = null;
-  canvas.addEventListener('pointerdown', (e) => (down = [e.clientX, e.clientY]));
+  canvas.addEventListener('pointerdown', (e) => {
+    down = [e.clientX, e.clientY];
+    additive = e.ctrlKey || e.metaKey;
+  });
   canvas.addEventListener('pointerup', (e) => {
     if (!down || Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 3) return;
     setTimeout(() => {
@@ -157,8 +161,7 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     }, 0);
   });
 
-  const unsubscribe = store.subscribe((sel) => {
-    if (sel.source === 'latent' || !data) return;
+  function pointsOf(sel: { patches: Uint32Array; tiles: readonly string[] }): number[] {
     const points: number[] = [];
     for (const idx of sel.patches) {
       const i = pointOfIdx(idx);
@@ -168,10 +171,47 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
       const i = pointOfTile.get(t);
       if (i !== undefined) points.push(i);
     }
+    return points;
+  }
+
+  const unsubscribe = store.subscribe((sel) => {
+    if (sel.source === 'latent' || !data) return;
+    const points = pointsOf(sel);
     selected = points;
     if (points.length === 0) scatterplot.deselect({ preventEvent: true });
     else scatterplot.select(points, { preventEvent: true });
   });
+
+  /**
+   * NDC → screen pixels of the current view. regl-scatterplot's synced scales lag its aspect-ratio
+   * projection until the first pan, so the transform is read off two drawn points instead: the one
+   * with the smallest and the one with the largest NDC coordinate on each axis.
+   */
+  let ref: { xa: number; xb: number; ya: number; yb: number } | null = null;
+  function screenTransform(): { sx: (v: number) => number; sy: (v: number) => number } | null {
+    if (!enc || !ref || enc.x.length < 2) return null;
+    const pa = scatterplot.getScreenPosition(ref.xa);
+    const pb = scatterplot.getScreenPosition(ref.xb);
+    const qa = scatterplot.getScreenPosition(ref.ya);
+    const qb = scatterplot.getScreenPosition(ref.yb);
+    if (!pa || !pb || !qa || !qb) return null;
+    const kx = (pb[0] - pa[0]) / (enc.x[ref.xb] - enc.x[ref.xa] || 1);
+    const ky = (qb[1] - qa[1]) / (enc.y[ref.yb] - enc.y[ref.ya] || 1);
+    return {
+      sx: (v) => pa[0] + (v - enc!.x[ref!.xa]) * kx,
+      sy: (v) => qa[1] + (v - enc!.y[ref!.ya]) * ky,
+    };
+  }
+  function findRefs(e: PointEncoding) {
+    let xa = 0, xb = 0, ya = 0, yb = 0;
+    for (let i = 1; i < e.x.length; i++) {
+      if (e.x[i] < e.x[xa]) xa = i;
+      if (e.x[i] > e.x[xb]) xb = i;
+      if (e.y[i] < e.y[ya]) ya = i;
+      if (e.y[i] > e.y[yb]) yb = i;
+    }
+    ref = { xa, xb, ya, yb };
+  }
 
   function drawSurface() {
     const ctx = surface.getContext('2d');
@@ -180,11 +220,14 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     const h = surface.height;
     ctx.clearRect(0, 0, w, h);
     if (!grid || !gridImage || surfaceOpacity <= 0) return;
+    const t = screenTransform();
+    if (!t) return;
     const dpr = w / Math.max(1, surface.clientWidth);
-    const x0 = xScale(grid.xDomain[0]) * dpr;
-    const x1 = xScale(grid.xDomain[1]) * dpr;
-    const y0 = yScale(grid.yDomain[1]) * dpr;
-    const y1 = yScale(grid.yDomain[0]) * dpr;
+    // The grid spans the data domain, which is NDC −1..1 by construction.
+    const x0 = t.sx(-1) * dpr;
+    const x1 = t.sx(1) * dpr;
+    const y0 = t.sy(1) * dpr;
+    const y1 = t.sy(-1) * dpr;
     ctx.globalAlpha = surfaceOpacity;
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(gridImage, x0, y0, x1 - x0, y1 - y0);
@@ -258,12 +301,10 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
       pointOfIdx = trainingPointOfIdx(next);
       pointOfTile = new Map();
       if (next.project) for (let j = 0; j < next.project.n; j++) pointOfTile.set(taskIdOfPoint(next.project, j)!, next.training.n + j);
-      xScale.domain(next.xDomain);
-      yScale.domain(next.yDomain);
+      // Data-space scales let regl-scatterplot's programmatic lasso take data coordinates.
       scatterplot.set({ xScale: linearScale(next.xDomain), yScale: linearScale(next.yDomain) });
-      xScale = scatterplot.get('xScale');
-      yScale = scatterplot.get('yScale');
       enc = encodePoints(next, colourBy);
+      findRefs(enc);
       grid = surfaceGrid(next);
       gridImage = renderGridImage(grid);
       outlines = clusterOutlines(next, urbanised);
@@ -284,12 +325,15 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
       if (mode === 'pan') {
         scatterplot.set({ mouseMode: 'panZoom', actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' } });
       } else {
-        // In a brush mode shift is free, so it adds to the selection as in most drawing tools.
-        scatterplot.set({ mouseMode: 'lasso', lassoType: mode === 'rectangle' ? 'rectangle' : 'freeform', actionKeyMap: { merge: 'shift', remove: 'alt' } });
+        scatterplot.set({ mouseMode: 'lasso', lassoType: mode === 'rectangle' ? 'rectangle' : 'freeform', actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' } });
       }
     },
     selectedPoints: () => [...selected],
-    toScreen: (x, y) => [xScale(x), yScale(y)],
+    toScreen: (x, y) => {
+      const t = screenTransform();
+      if (!t || !data) return [Number.NaN, Number.NaN];
+      return [t.sx(toNdc(x, data.xDomain)), t.sy(toNdc(y, data.yDomain))];
+    },
     encoding: () => enc,
     resize() {
       sizeCanvases();

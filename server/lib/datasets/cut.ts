@@ -24,24 +24,26 @@ export interface Window {
   h: number;
 }
 
-/** What happens to the ragged right / bottom edge when the image is not a multiple of the stride. */
-export type EdgePolicy = 'pad' | 'drop';
+/**
+ * What happens to the ragged right / bottom edge when the image is not a multiple of the stride: 'pad' fills
+ * the overhang with zeros, 'drop' loses it, 'shift' moves the last window back inside the image (it overlaps
+ * its neighbour; no invented pixels). An image smaller than a patch is padded under 'shift' too.
+ */
+export type EdgePolicy = 'pad' | 'drop' | 'shift';
 
 /** Percentiles of each band mapped to 0..255 for imagery deeper than 8 bits (as GIS viewers display it). */
 const STRETCH: [number, number] = [2, 98];
 /** Pixels sampled per band to find the stretch: enough for stable percentiles, bounded for huge images. */
 const STRETCH_SAMPLES = 200_000;
 
-/**
- * Window origins along one axis: every `stride`, stopping once a window reaches the edge. With 'pad' the last
- * window may hang over the edge; with 'drop' only windows wholly inside are kept.
- */
+/** Window origins along one axis: every `stride`, stopping once a window reaches the edge. */
 function axisStarts(length: number, size: number, stride: number, edge: EdgePolicy): number[] {
   const starts: number[] = [];
   for (let s = 0; s < length; s += stride) {
     if (s + size <= length) starts.push(s);
     else {
-      if (edge === 'pad') starts.push(s);
+      if (edge === 'pad' || (edge === 'shift' && length <= size)) starts.push(s);
+      else if (edge === 'shift' && starts.at(-1) !== length - size) starts.push(length - size);
       break;
     }
     if (s + size === length) break;
@@ -50,9 +52,17 @@ function axisStarts(length: number, size: number, stride: number, edge: EdgePoli
 }
 
 /** Windows of `size`×`size` every `stride` pixels, row by row. */
-export function cutWindows(width: number, height: number, size: number, stride: number, edge: EdgePolicy): Window[] {
+export function cutWindows(
+  width: number,
+  height: number,
+  size: number,
+  stride: number,
+  edge: EdgePolicy,
+): Window[] {
   if (!(size > 0 && stride > 0)) {
-    throw new DatasetError(`patch size ${size} and stride ${stride} must both be positive; pass --patch-size and --stride ≥ 1`);
+    throw new DatasetError(
+      `patch size ${size} and stride ${stride} must both be positive; pass --patch-size and --stride ≥ 1`,
+    );
   }
   const out: Window[] = [];
   for (const y of axisStarts(height, size, stride, edge)) {
@@ -149,7 +159,12 @@ export function cropWindow(
 }
 
 /** Bilinear resize of RGB pixels (imagery). */
-export async function resizeRgb(rgb: Uint8Array, width: number, height: number, size: number): Promise<Uint8Array> {
+export async function resizeRgb(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  size: number,
+): Promise<Uint8Array> {
   if (width === size && height === size) return rgb;
   const buf = await sharp(rgb, { raw: { width, height, channels: 3 } })
     .resize(size, size, { fit: 'fill', kernel: 'linear' })

@@ -8,7 +8,17 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { fromFile } from 'geotiff';
 import sharp from 'sharp';
-import { cropWindow, cutWindows, resizeMaskNearest, resizeRgb, toRgb8, windowKey, type EdgePolicy, type Raster, type Window } from './cut.ts';
+import {
+  cropWindow,
+  cutWindows,
+  resizeMaskNearest,
+  resizeRgb,
+  toRgb8,
+  windowKey,
+  type EdgePolicy,
+  type Raster,
+  type Window,
+} from './cut.ts';
 import { maskFromRaster, pngPalette } from './masks.ts';
 import { DatasetError, type Patch, type PatchSource } from './patch-source.ts';
 
@@ -29,7 +39,7 @@ export interface PairPatchOptions {
   mode?: 'cut' | 'resize';
   /** Window step; the patch size by default (no overlap). */
   stride?: number;
-  /** Ragged right / bottom edge: 'pad' (default, zeros recorded in the key's w,h) or 'drop'. */
+  /** Ragged right / bottom edge: 'pad' (default, zeros recorded in the key's w,h), 'drop' or 'shift'. */
   edge?: EdgePolicy;
   /** Building class of multi-class or palette masks. */
   targetClass?: number;
@@ -37,6 +47,8 @@ export interface PairPatchOptions {
   split?: (pair: ImagePair) => string;
   /** Keys are paths relative to this folder (default: the common parent of the images). */
   root?: string;
+  /** Lon/lat of a window's centre, for sources that know where their pixels lie. */
+  center?: (pair: ImagePair, win: Window) => [number, number] | undefined;
 }
 
 const isTiff = (path: string) => /\.tiff?$/i.test(path);
@@ -45,7 +57,9 @@ const isTiff = (path: string) => /\.tiff?$/i.test(path);
 export async function rasterSize(path: string): Promise<{ width: number; height: number }> {
   if (isTiff(path)) {
     const tiff = await fromFile(path).catch((err: Error) => {
-      throw new DatasetError(`image ${path} is not a readable TIFF (${err.message}); re-save it as GeoTIFF, PNG or JPEG`);
+      throw new DatasetError(
+        `image ${path} is not a readable TIFF (${err.message}); re-save it as GeoTIFF, PNG or JPEG`,
+      );
     });
     try {
       const img = await tiff.getImage(0);
@@ -57,14 +71,19 @@ export async function rasterSize(path: string): Promise<{ width: number; height:
   const meta = await sharp(path)
     .metadata()
     .catch((err: Error) => {
-      throw new DatasetError(`image ${path} cannot be read (${err.message}); give PNG, JPEG, WebP or TIFF files`);
+      throw new DatasetError(
+        `image ${path} cannot be read (${err.message}); give PNG, JPEG, WebP or TIFF files`,
+      );
     });
-  if (!meta.width || !meta.height) throw new DatasetError(`image ${path} has no size in its header; re-save it`);
+  if (!meta.width || !meta.height)
+    throw new DatasetError(`image ${path} has no size in its header; re-save it`);
   return { width: meta.width, height: meta.height };
 }
 
 /** Decodes a PNG / JPEG / WebP (sharp) or TIFF (geotiff, 16-bit and many bands kept) at its native depth. */
-export async function readRaster(path: string): Promise<Raster & { palette?: Array<[number, number, number]> }> {
+export async function readRaster(
+  path: string,
+): Promise<Raster & { palette?: Array<[number, number, number]> }> {
   if (isTiff(path)) {
     const tiff = await fromFile(path);
     try {
@@ -87,7 +106,9 @@ export async function readRaster(path: string): Promise<Raster & { palette?: Arr
   const { data, info } = await sharp(bytes)
     .raw(sixteen ? { depth: 'ushort' } : {})
     .toBuffer({ resolveWithObject: true });
-  const samples = sixteen ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : new Uint8Array(data);
+  const samples = sixteen
+    ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2)
+    : new Uint8Array(data);
   const palette = meta.isPalette ? pngPalette(bytes) : undefined;
   return {
     data: samples,
@@ -109,7 +130,9 @@ function imageFiles(dir: string): string[] {
 
 /** The masks folder beside `images/` when the caller names only the dataset folder. */
 export function findMaskDir(datasetDir: string): string | undefined {
-  return MASK_DIR_NAMES.map((d) => join(datasetDir, d)).find((d) => existsSync(d) && statSync(d).isDirectory());
+  return MASK_DIR_NAMES.map((d) => join(datasetDir, d)).find(
+    (d) => existsSync(d) && statSync(d).isDirectory(),
+  );
 }
 
 /**
@@ -128,10 +151,14 @@ export function matchPairs(imagesDir: string, masksDir: string, group: string): 
   const images = imageFiles(imagesDir);
   const masks = imageFiles(masksDir);
   if (images.length === 0) {
-    throw new DatasetError(`images folder ${imagesDir} holds no ${IMAGE_EXTENSIONS.join(' / ')} files; point --images at the imagery`);
+    throw new DatasetError(
+      `images folder ${imagesDir} holds no ${IMAGE_EXTENSIONS.join(' / ')} files; point --images at the imagery`,
+    );
   }
   if (masks.length === 0) {
-    throw new DatasetError(`masks folder ${masksDir} holds no ${IMAGE_EXTENSIONS.join(' / ')} files; point --masks at the labels`);
+    throw new DatasetError(
+      `masks folder ${masksDir} holds no ${IMAGE_EXTENSIONS.join(' / ')} files; point --masks at the labels`,
+    );
   }
   const byStem = new Map<string, string>();
   for (const m of masks) {
@@ -173,7 +200,8 @@ export async function openPairsDataset(
   meta: { name: string; kind: PatchSource['kind']; description: Record<string, unknown> },
   options: PairPatchOptions = {},
 ): Promise<PatchSource> {
-  if (pairs.length === 0) throw new DatasetError(`dataset ${meta.name} lists no image / mask pairs; check its source`);
+  if (pairs.length === 0)
+    throw new DatasetError(`dataset ${meta.name} lists no image / mask pairs; check its source`);
   const size = options.patchSize ?? 256;
   const mode = options.mode ?? 'cut';
   const stride = options.stride ?? size;
@@ -188,7 +216,10 @@ export async function openPairsDataset(
           'masks must cover their image pixel for pixel — re-export the mask at the image size',
       );
     }
-    const windows = mode === 'cut' ? cutWindows(im.width, im.height, size, stride, edge) : [{ x: 0, y: 0, w: im.width, h: im.height }];
+    const windows =
+      mode === 'cut'
+        ? cutWindows(im.width, im.height, size, stride, edge)
+        : [{ x: 0, y: 0, w: im.width, h: im.height }];
     planned.push({ pair, ...im, windows });
   }
   const total = planned.reduce((a, p) => a + p.windows.length, 0);
@@ -200,7 +231,15 @@ export async function openPairsDataset(
   return {
     name: meta.name,
     kind: meta.kind,
-    description: { ...meta.description, patchSize: size, mode, stride, edge, targetClass: options.targetClass ?? null, pairs: pairs.length },
+    description: {
+      ...meta.description,
+      patchSize: size,
+      mode,
+      stride,
+      edge,
+      targetClass: options.targetClass ?? null,
+      pairs: pairs.length,
+    },
     size: total,
     async *patches(): AsyncIterable<Patch> {
       for (const p of planned) yield* pairPatches(p, root, size, mode, options);
@@ -229,9 +268,14 @@ async function* pairPatches(
   });
   const file = relative(root, pair.image) || basename(pair.image);
   const split = options.split?.(pair) ?? 'all';
+  const located = (win: Window) => {
+    const c = options.center?.(pair, win);
+    return c ? { center: c } : {};
+  };
   if (mode === 'resize') {
     yield {
       key: file,
+      ...located({ x: 0, y: 0, w: p.width, h: p.height }),
       group: pair.group,
       split,
       image: await resizeRgb(rgb, p.width, p.height, size),
@@ -245,6 +289,7 @@ async function* pairPatches(
   for (const win of p.windows) {
     yield {
       key: windowKey(file, win),
+      ...located(win),
       group: pair.group,
       split,
       image: cropWindow(rgb, p.width, 3, win, size),

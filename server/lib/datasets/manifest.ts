@@ -54,7 +54,10 @@ export function readManifest(csvPath: string, options: ManifestOptions = {}): Im
     throw new DatasetError(`manifest ${csvPath} cannot be read; check the path given to --manifest`);
   }
   const rows = parseCsv(text.replace(/^\uFEFF/, ''));
-  if (rows.length < 2) throw new DatasetError(`manifest ${csvPath} has no rows below its header; list one image,mask pair per row`);
+  if (rows.length < 2)
+    throw new DatasetError(
+      `manifest ${csvPath} has no rows below its header; list one image,mask pair per row`,
+    );
   const header = rows[0].map((h) => h.trim());
   const col = (name: string) => header.indexOf(name);
   const imageCol = col('image');
@@ -77,7 +80,9 @@ export function readManifest(csvPath: string, options: ManifestOptions = {}): Im
     const image = r[imageCol]?.trim();
     const mask = r[maskCol]?.trim();
     if (!image || !mask) {
-      throw new DatasetError(`manifest ${csvPath} row ${i + 2} lacks an image or mask path; fill both cells or delete the row`);
+      throw new DatasetError(
+        `manifest ${csvPath} row ${i + 2} lacks an image or mask path; fill both cells or delete the row`,
+      );
     }
     const group = groupCol >= 0 ? (r[groupCol]?.trim() ?? '') || fallbackGroup : fallbackGroup;
     if (options.groups && !options.groups.includes(group)) return;
@@ -92,7 +97,9 @@ export async function openManifestDataset(
 ): Promise<PatchSource> {
   const pairs = readManifest(csvPath, options);
   if (pairs.length === 0) {
-    throw new DatasetError(`manifest ${csvPath} has no rows in groups ${options.groups?.join(', ')}; check the group names`);
+    throw new DatasetError(
+      `manifest ${csvPath} has no rows in groups ${options.groups?.join(', ')}; check the group names`,
+    );
   }
   const path = resolve(csvPath);
   return openPairsDataset(
@@ -100,7 +107,11 @@ export async function openManifestDataset(
     {
       name: `manifest:${basename(path)}${options.groups ? `[${options.groups.join('+')}]` : ''}`,
       kind: 'manifest',
-      description: { manifest: path, groupColumn: options.groupColumn ?? null, groups: options.groups ?? null },
+      description: {
+        manifest: path,
+        groupColumn: options.groupColumn ?? null,
+        groups: options.groups ?? null,
+      },
     },
     { root: dirname(path), ...options },
   );

@@ -24,7 +24,9 @@ export function distinctValues(data: ArrayLike<number>, channels: number, band =
 const isSubset = (values: number[], allowed: number[]) => values.every((v) => allowed.includes(v));
 
 function listClasses(values: number[]): string {
-  return values.length > 12 ? `${values.slice(0, 12).join(', ')}, … (${values.length} values)` : values.join(', ');
+  return values.length > 12
+    ? `${values.slice(0, 12).join(', ')}, … (${values.length} values)`
+    : values.join(', ');
 }
 
 /**
@@ -34,7 +36,8 @@ function listClasses(values: number[]): string {
 function paletteIndices(r: Raster, palette: Array<[number, number, number]>, label: string): Uint8Array {
   const lookup = new Map<number, number>();
   // The first entry wins when a palette repeats a colour, as a viewer would show it.
-  for (let i = palette.length - 1; i >= 0; i--) lookup.set((palette[i][0] << 16) | (palette[i][1] << 8) | palette[i][2], i);
+  for (let i = palette.length - 1; i >= 0; i--)
+    lookup.set((palette[i][0] << 16) | (palette[i][1] << 8) | palette[i][2], i);
   const n = r.width * r.height;
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
@@ -115,7 +118,8 @@ export function pngPalette(bytes: Uint8Array): Array<[number, number, number]> |
     const type = String.fromCharCode(bytes[off + 4], bytes[off + 5], bytes[off + 6], bytes[off + 7]);
     if (type === 'PLTE') {
       const out: Array<[number, number, number]> = [];
-      for (let i = 0; i + 2 < len; i += 3) out.push([bytes[off + 8 + i], bytes[off + 9 + i], bytes[off + 10 + i]]);
+      for (let i = 0; i + 2 < len; i += 3)
+        out.push([bytes[off + 8 + i], bytes[off + 9 + i], bytes[off + 10 + i]]);
       return out;
     }
     if (type === 'IDAT' || type === 'IEND') break;

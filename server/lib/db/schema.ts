@@ -358,7 +358,7 @@ export const labelErrorScores = sqliteTable(
       .notNull()
       .references(() => analysisRuns.id, { onDelete: 'cascade' }),
     idx: integer('idx').notNull(),
-    /** disagreement + w · neighbour gap, higher = more likely a wrong label; 1-based rank in `rank`. */
+    /** q · disagreement + (1 − q) · neighbour gap (q = the run's pooled IoU), higher = more likely a wrong label; 1-based rank in `rank`. */
     score: real('score').notNull(),
     rank: integer('rank').notNull(),
     disagreement: real('disagreement').notNull(),

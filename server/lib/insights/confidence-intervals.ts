@@ -4,7 +4,8 @@
  * data get wider intervals because the residuals there are larger, not because a rule says so.
  *
  * The residuals come for free: every patch's stored iou_hat is out-of-fold (its estimator never saw it), so
- * |iou − iou_hat| is a held-out residual. Coverage is measured by calibrating on one half of the patches and
+ * |target − iou_hat| is a held-out residual (target = what the surface learns: the IoU, or 1 for an empty patch
+ * under the run's surfaceEmpty 'one'). Coverage is measured by calibrating on one half of the patches and
  * counting hits on the other; the stored intervals are then calibrated on all of them.
  */
 import type { DatabaseHandle } from '../db/client.ts';
@@ -83,12 +84,18 @@ export class MondrianConformal {
       all.push(r);
       bins[this.bin(Number.isFinite(novelty[i]) ? novelty[i] : 100)].push(r);
     }
-    if (all.length < 2) throw new EstimatorError(`MondrianConformal.fit: needs at least 2 held-out residuals, got ${all.length}`);
+    if (all.length < 2)
+      throw new EstimatorError(
+        `MondrianConformal.fit: needs at least 2 held-out residuals, got ${all.length}`,
+      );
     this.globalQuantile = conformalQuantile(all, this.params.alpha);
     this.counts = bins.map((b) => b.length);
     let previous = 0;
     this.quantiles = bins.map((b) => {
-      const own = b.length >= this.params.minPerBin ? conformalQuantile(b, this.params.alpha) : Math.max(previous, this.globalQuantile);
+      const own =
+        b.length >= this.params.minPerBin
+          ? conformalQuantile(b, this.params.alpha)
+          : Math.max(previous, this.globalQuantile);
       // Never narrower than a less novel bin: more novelty should not buy more confidence.
       previous = Math.max(previous, own);
       return previous;
@@ -103,7 +110,13 @@ export class MondrianConformal {
   }
 
   toJSON(): MondrianConformalJSON {
-    return { kind: 'MondrianConformal', params: this.params, quantiles: this.quantiles, globalQuantile: this.globalQuantile, counts: this.counts };
+    return {
+      kind: 'MondrianConformal',
+      params: this.params,
+      quantiles: this.quantiles,
+      globalQuantile: this.globalQuantile,
+      counts: this.counts,
+    };
   }
 
   static fromJSON(json: MondrianConformalJSON): MondrianConformal {
@@ -180,12 +193,23 @@ function report(
     mae: mae / n,
     meanWidth: width / n,
     coverage: hits / n,
-    byNovelty: bins.map((b) => ({ bin: b.bin, n: b.n, coverage: b.n ? b.hits / b.n : Number.NaN, meanWidth: b.n ? b.width / b.n : Number.NaN })),
+    byNovelty: bins.map((b) => ({
+      bin: b.bin,
+      n: b.n,
+      coverage: b.n ? b.hits / b.n : Number.NaN,
+      meanWidth: b.n ? b.width / b.n : Number.NaN,
+    })),
   };
 }
 
 /** kNN regression on the PCs: predictions for `query` rows from `ref` rows (leave-one-out when they coincide). */
-function knnPredict(rows: LatentRows, ref: number[], query: number[], k: number, selfExclude: boolean): number[] {
+function knnPredict(
+  rows: LatentRows,
+  ref: number[],
+  query: number[],
+  k: number,
+  selfExclude: boolean,
+): number[] {
   const d = rows.k;
   const pts = new Float32Array(ref.length * d);
   ref.forEach((r, i) => pts.set(rows.pcs.subarray(r * d, (r + 1) * d), i * d));
@@ -199,7 +223,7 @@ function knnPredict(rows: LatentRows, ref: number[], query: number[], k: number,
     let m = 0;
     for (let j = 0; j < kk; j++) {
       if (nb[j] < 0) continue;
-      s += rows.iou[ref[nb[j]]];
+      s += rows.target[ref[nb[j]]];
       m++;
     }
     return m ? s / m : Number.NaN;
@@ -215,17 +239,20 @@ export interface ConfidenceOptions extends MondrianParams {
 /** Measures coverage and width on a held-out half, for the stored method and the simpler baselines. */
 export function evaluateConfidence(rows: LatentRows, options: ConfidenceOptions = {}): ConfidenceRecord {
   const valid: number[] = [];
-  for (let i = 0; i < rows.n; i++) if (Number.isFinite(rows.iou[i]) && Number.isFinite(rows.iouHat[i])) valid.push(i);
+  for (let i = 0; i < rows.n; i++)
+    if (Number.isFinite(rows.target[i]) && Number.isFinite(rows.iouHat[i])) valid.push(i);
   if (valid.length < 40) {
-    throw new EstimatorError(`confidence intervals need at least 40 patches with an IoU, got ${valid.length}; add patches with buildings`);
+    throw new EstimatorError(
+      `confidence intervals need at least 40 patches with an IoU, got ${valid.length}; add patches with buildings`,
+    );
   }
   const perm = permutation(valid.length, createRng(options.seed ?? 7));
   const half = valid.length >> 1;
   const cal = Array.from(perm.subarray(0, half), (p) => valid[p]);
   const test = Array.from(perm.subarray(half), (p) => valid[p]);
   const get = (idx: number[], a: ArrayLike<number>) => idx.map((i) => a[i]);
-  const truthC = get(cal, rows.iou);
-  const truthT = get(test, rows.iou);
+  const truthC = get(cal, rows.target);
+  const truthT = get(test, rows.target);
   const novC = get(cal, rows.novelty);
   const novT = get(test, rows.novelty);
   const params = { alpha: options.alpha, binEdges: options.binEdges, minPerBin: options.minPerBin };
@@ -241,12 +268,21 @@ export function evaluateConfidence(rows: LatentRows, options: ConfidenceOptions 
     const q = globalOnly.quantiles[0];
     const hits = inBin.filter((i) => Math.abs(truthT[i] - mlpT[i]) <= q).length;
     const width = inBin.reduce((s, i) => s + Math.min(1, mlpT[i] + q) - Math.max(0, mlpT[i] - q), 0);
-    return { bin: b.bin, n: inBin.length, coverage: inBin.length ? hits / inBin.length : Number.NaN, meanWidth: inBin.length ? width / inBin.length : Number.NaN };
+    return {
+      bin: b.bin,
+      n: inBin.length,
+      coverage: inBin.length ? hits / inBin.length : Number.NaN,
+      meanWidth: inBin.length ? width / inBin.length : Number.NaN,
+    };
   });
 
   const mean = truthC.reduce((a, b) => a + b, 0) / truthC.length;
   const meanMondrian = report(
-    new MondrianConformal(params).fit(truthC.map(() => mean), truthC, novC),
+    new MondrianConformal(params).fit(
+      truthC.map(() => mean),
+      truthC,
+      novC,
+    ),
     truthT,
     truthT.map(() => mean),
     novT,
@@ -256,7 +292,11 @@ export function evaluateConfidence(rows: LatentRows, options: ConfidenceOptions 
   const knnT = knnPredict(rows, cal, test, k, false);
   const knnMondrian = report(new MondrianConformal(params).fit(knnC, truthC, novC), truthT, knnT, novT);
 
-  const all = new MondrianConformal(params).fit(get(valid, rows.iouHat), get(valid, rows.iou), get(valid, rows.novelty));
+  const all = new MondrianConformal(params).fit(
+    get(valid, rows.iouHat),
+    get(valid, rows.target),
+    get(valid, rows.novelty),
+  );
   return {
     nominal: 1 - all.params.alpha,
     nCalibration: cal.length,
@@ -268,12 +308,18 @@ export function evaluateConfidence(rows: LatentRows, options: ConfidenceOptions 
 }
 
 /** Calibrates the run's intervals, stores them per patch and the record beside the run. */
-export function fitConfidenceIntervals(db: DatabaseHandle, runId: number, options: ConfidenceOptions = {}): ConfidenceRecord {
+export function fitConfidenceIntervals(
+  db: DatabaseHandle,
+  runId: number,
+  options: ConfidenceOptions = {},
+): ConfidenceRecord {
   requireRun(db, runId);
   const rows = readLatentRows(db, runId);
   const record = evaluateConfidence(rows, options);
   const model = MondrianConformal.fromJSON(record.model);
-  const insert = db.sqlite.prepare('insert into patch_intervals (run_id, idx, iou_low, iou_high) values (?, ?, ?, ?)');
+  const insert = db.sqlite.prepare(
+    'insert into patch_intervals (run_id, idx, iou_low, iou_high) values (?, ?, ?, ?)',
+  );
   db.sqlite.transaction(() => {
     db.sqlite.prepare('delete from patch_intervals where run_id = ?').run(runId);
     for (let i = 0; i < rows.n; i++) {
@@ -298,7 +344,11 @@ export function loadIntervalModel(db: DatabaseHandle, runId: number): MondrianCo
 }
 
 /** What a scored tile stores: the interval of its smoothed IoU at its novelty, rounded like the other scores. */
-export function tileInterval(model: MondrianConformal, iouHat: number, novelty: number): { iouLow: number; iouHigh: number } {
+export function tileInterval(
+  model: MondrianConformal,
+  iouHat: number,
+  novelty: number,
+): { iouLow: number; iouHigh: number } {
   const [lo, hi] = model.interval(iouHat, novelty);
   return { iouLow: Number(lo.toFixed(6)), iouHigh: Number(hi.toFixed(6)) };
 }

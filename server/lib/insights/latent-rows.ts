@@ -9,6 +9,11 @@ export interface LatentRows {
   pcs: Float32Array;
   /** NaN where undefined. */
   iou: Float32Array;
+  /**
+   * What the run's IoU surface learnt to predict: the IoU, and 1 for empty patches when the run's surfaceEmpty
+   * setting is 'one' (NaN where the surface never saw a truth). Residuals of iou_hat are measured against it.
+   */
+  target: Float32Array;
   iouHat: Float32Array;
   novelty: Float32Array;
   gtFraction: Float32Array;
@@ -31,18 +36,20 @@ export interface LatentRows {
 const nan = (v: number | null) => (v === null ? Number.NaN : v);
 
 export function readLatentRows(db: DatabaseHandle, runId: number): LatentRows {
-  const { n, k } = db.sqlite
+  const { n, k, surfaceEmpty } = db.sqlite
     .prepare(
-      "select count(*) as n, coalesce(json_extract(r.settings, '$.nComponents'), 9) as k from patches p join analysis_runs r on r.id = p.run_id where p.run_id = ?",
+      "select count(*) as n, coalesce(json_extract(r.settings, '$.nComponents'), 9) as k, json_extract(r.settings, '$.surfaceEmpty') as surfaceEmpty from patches p join analysis_runs r on r.id = p.run_id where p.run_id = ?",
     )
-    .get(runId) as { n: number; k: number };
-  if (n === 0) throw new InsightsError(`analysis run ${runId} has no patches; GET /api/runs lists the stored runs`);
+    .get(runId) as { n: number; k: number; surfaceEmpty: string | null };
+  if (n === 0)
+    throw new InsightsError(`analysis run ${runId} has no patches; GET /api/runs lists the stored runs`);
   const kk = Math.min(9, k);
   const rows: LatentRows = {
     n,
     k: kk,
     pcs: new Float32Array(n * kk),
     iou: new Float32Array(n),
+    target: new Float32Array(n),
     iouHat: new Float32Array(n),
     novelty: new Float32Array(n),
     gtFraction: new Float32Array(n),
@@ -73,10 +80,18 @@ export function readLatentRows(db: DatabaseHandle, runId: number): LatentRows {
   let i = 0;
   for (const r of it) {
     const idx = r[0] as number;
-    if (idx !== i) throw new InsightsError(`run ${runId}'s patches are not numbered 0..n−1 (found ${idx} at ${i}); re-run the analysis`);
+    if (idx !== i)
+      throw new InsightsError(
+        `run ${runId}'s patches are not numbered 0..n−1 (found ${idx} at ${i}); re-run the analysis`,
+      );
     rows.keys[i] = r[1] as string;
     rows.groups[i] = (r[2] as string | null) ?? '';
     rows.iou[i] = nan(r[3] as number | null);
+    rows.target[i] = Number.isFinite(rows.iou[i])
+      ? rows.iou[i]
+      : surfaceEmpty === 'one' && r[12]
+        ? 1
+        : Number.NaN;
     rows.iouHat[i] = nan(r[4] as number | null);
     rows.novelty[i] = nan(r[5] as number | null);
     rows.gtFraction[i] = r[6] as number;

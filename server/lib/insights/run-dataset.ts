@@ -15,7 +15,8 @@ export class InsightsError extends Error {
 
 export function requireRun(db: DatabaseHandle, runId: number) {
   const run = getRun(db, runId);
-  if (!run) throw new InsightsError(`analysis run ${runId} does not exist; GET /api/runs lists the stored runs`);
+  if (!run)
+    throw new InsightsError(`analysis run ${runId} does not exist; GET /api/runs lists the stored runs`);
   return run;
 }
 
@@ -27,7 +28,8 @@ export function runModelPath(db: DatabaseHandle, runId: number): string {
     .innerJoin(models, eq(models.id, analysisRuns.modelId))
     .where(eq(analysisRuns.id, runId))
     .get();
-  if (!row) throw new InsightsError(`analysis run ${runId} does not exist; GET /api/runs lists the stored runs`);
+  if (!row)
+    throw new InsightsError(`analysis run ${runId} does not exist; GET /api/runs lists the stored runs`);
   return row.path;
 }
 

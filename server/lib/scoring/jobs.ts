@@ -24,6 +24,7 @@ import { getImagerySource } from './imagery-registry.ts';
 import { loadLatentProjector, type LatentProjector } from './latent-projection.ts';
 import { requireProject, type ProjectRow } from './projects.ts';
 import { scoreBatch, type ScoringPipeline } from './score-batch.ts';
+import { loadIntervalModel } from '../insights/confidence-intervals.ts';
 import { countScoredTiles, insertTileScores, isTileStored } from './tiles-repo.ts';
 
 export type JobStatus = ScoringJob['status'];
@@ -326,6 +327,7 @@ async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<
     pooling,
     threshold: typeof threshold === 'number' ? threshold : 0.5,
     priority: { urbanScale: latent.projector.state.urbanScale },
+    intervals: loadIntervalModel(ctx.db, run.id),
   };
 }
 

@@ -17,6 +17,7 @@ import { computePriority, tierOf, type PriorityWeights } from './priority.ts';
 import { buildingProbability, type BuildingProbCalibration } from './building-prob.ts';
 import type { LatentProjector } from './latent-projection.ts';
 import { vectorizeMask, type VectorizeOptions } from './vectorize.ts';
+import { tileInterval, type MondrianConformal } from '../insights/confidence-intervals.ts';
 
 export const TILE_SIZE = 256;
 
@@ -31,6 +32,8 @@ export interface ScoringPipeline {
   threshold: number;
   priority: Partial<PriorityWeights>;
   vectorize?: VectorizeOptions;
+  /** The run's conformal interval model (null until `tilelens insights` calibrated one). */
+  intervals?: MondrianConformal | null;
 }
 
 /** A stored row before the job stamps it with its project, job and time. */
@@ -145,6 +148,7 @@ export async function scoreBatch(
         buildingProb: round(buildingProb),
         predFraction: round(predFraction),
         iouHat: round(iouHat),
+        ...(pipeline.intervals ? tileInterval(pipeline.intervals, iouHat, novelty) : {}),
         urbanDistance: round(urbanDistance),
         urbanDistanceScaled: round(latent.urbanDistanceScaled[i]),
         novelty: round(novelty, 3),

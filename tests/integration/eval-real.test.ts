@@ -1,0 +1,56 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { auroc, evaluate, spearman, splitOf } from '../../scripts/eval-real.ts';
+import { demoModelPath, repoRoot } from '../../server/lib/paths.ts';
+
+const realdata = process.env.REALDATA ?? join(repoRoot, '../shared/realdata');
+
+describe('eval-real statistics', () => {
+  it('AUROC and Spearman on known cases', () => {
+    expect(auroc([3, 4], [1, 2])).toBe(1);
+    expect(auroc([1, 2], [3, 4])).toBe(0);
+    expect(auroc([1, 2], [1, 2])).toBe(0.5);
+    expect(spearman([1, 2, 3, 4], [10, 20, 30, 40])).toBeCloseTo(1);
+    expect(spearman([1, 2, 3, 4], [4, 3, 2, 1])).toBeCloseTo(-1);
+    // Ties share their mean rank (as scipy.stats.spearmanr): ranks 1, 2.5, 2.5, 4 against 1, 3, 2, 4.
+    expect(spearman([1, 2, 2, 3], [1, 3, 2, 4])).toBeCloseTo(0.9487, 4);
+  });
+
+  it('splits by source image, unseen datasets apart', () => {
+    const s = (image: string, group: string) => splitOf({ image, mask: '', group });
+    expect(s('/x/rio/images/a.tif', 'rio')).toBe('unseen');
+    const splits = Array.from({ length: 200 }, (_, i) => s(`/x/accra/images/${i}.jpg`, 'accra'));
+    const train = splits.filter((v) => v === 'train').length;
+    expect(train).toBeGreaterThan(120);
+    expect(train).toBeLessThan(160);
+    expect(new Set(splits)).toEqual(new Set(['train', 'val', 'test']));
+  });
+});
+
+describe.skipIf(!existsSync(join(realdata, 'manifest.csv')))('eval-real on a small real subset', () => {
+  it('runs the analysis over the four datasets and reports every figure', async () => {
+    const outDir = await mkdtemp(join(tmpdir(), 'tilelens-evalreal-'));
+    try {
+      const ev = await evaluate({
+        realdata,
+        modelPath: demoModelPath,
+        outDir,
+        limitPerGroup: 6,
+        sheets: false,
+      });
+      expect(Object.keys(ev.iouByDataset)).toEqual(['accra', 'dubai', 'rio', 'kitsap']);
+      expect(ev.iouByDataset.kitsap.patches).toBe(16);
+      expect(ev.iouByDataset.rio.patches).toBe(24);
+      expect(ev.novelty.auroc).toBeGreaterThanOrEqual(0);
+      expect(ev.novelty.auroc).toBeLessThanOrEqual(1);
+      expect(ev.clusterVsDataset.adjustedRand).not.toBeNull();
+      expect(ev.unseen.patches).toBe(40);
+      expect(ev.unseen.spearmanTrainOnlySurface).not.toBeNull();
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  });
+});

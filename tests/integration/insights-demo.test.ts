@@ -1,0 +1,201 @@
+/**
+ * Insights on a freshly built small demo world over the API: label-error scores find the planted
+ * construction sites, the review queue stores and exports marks, families and intervals are served, scoring
+ * stores intervals, and two projects of one region compare tile by tile.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
+import { openDemoWorldDataset } from '../../server/lib/datasets/demo-world.ts';
+import { averagePrecision, precisionAtK } from '../../server/lib/insights/label-errors.ts';
+import { runInsights, type InsightsSummary } from '../../server/lib/insights/run-insights.ts';
+import { loadModel } from '../../server/lib/model/runtime.ts';
+import { demoModelPath } from '../../server/lib/paths.ts';
+import { bboxPolygon, demoNewRegionBBox } from '../../server/demo-server.ts';
+import { auth, json, post, serverFixture, type ServerFixture } from './server-fixture.ts';
+
+let f: ServerFixture;
+let runId: number;
+let summary: InsightsSummary;
+
+beforeAll(async () => {
+  f = await serverFixture({ world: true });
+  runId = f.runId!;
+  summary = await runInsights(f.db, runId);
+}, 120_000);
+afterAll(async () => f?.close());
+
+const planted = () =>
+  new Set(
+    (
+      f.db.sqlite.prepare('select idx, phenomena from patches where run_id = ?').all(runId) as {
+        idx: number;
+        phenomena: string;
+      }[]
+    )
+      .filter((r) => JSON.parse(r.phenomena ?? '[]').includes('construction_site'))
+      .map((r) => r.idx),
+  );
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('label errors and the review queue', () => {
+  it('ranks the planted construction sites high', () => {
+    const positives = planted();
+    expect(positives.size).toBeGreaterThan(0);
+    const ranked = (
+      f.db.sqlite.prepare('select idx from label_error_scores where run_id = ? order by rank').all(runId) as {
+        idx: number;
+      }[]
+    ).map((r) => r.idx);
+    expect(ranked).toHaveLength(summary.labelErrors.patches);
+    const base = positives.size / ranked.length;
+    const p10 = precisionAtK(ranked, (i) => positives.has(i), 10);
+    expect(p10).toBeGreaterThanOrEqual(Math.min(1, 5 * base));
+    expect(averagePrecision(ranked, (i) => positives.has(i))).toBeGreaterThan(0.5);
+    expect(summary.labelErrors.usedEvidence).toBe(true);
+  });
+
+  it('steps through the queue, stores marks with the manager token only, and exports them', async () => {
+    const first = await json(await f.app.request(`/api/runs/${runId}/review?rank=1`));
+    expect(first).toMatchObject({ rank: 1, previous: null, next: 2, mark: null });
+    expect(first.images.image).toBe(`/api/runs/${runId}/patches/${first.idx}/image.png`);
+    expect(first.tile).not.toBeNull();
+
+    expect(
+      (await post(f.app, `/api/runs/${runId}/review/${first.idx}`, { mark: 'label_wrong' }, {})).status,
+    ).toBe(401);
+    expect((await post(f.app, `/api/runs/${runId}/review/${first.idx}`, { mark: 'wrong' })).status).toBe(400);
+    const ok = await post(f.app, `/api/runs/${runId}/review/${first.idx}`, {
+      mark: 'label_wrong',
+      note: 'site, no houses yet',
+    });
+    expect(ok.status).toBe(200);
+    const again = await json(await f.app.request(`/api/runs/${runId}/review?rank=1&unmarked=true`));
+    expect(again.mark).toBe('label_wrong');
+    expect(again.next).toBe(2);
+    const second = await json(await f.app.request(`/api/runs/${runId}/review?rank=2`));
+    await post(f.app, `/api/runs/${runId}/review/${second.idx}`, { mark: 'model_wrong' });
+    const third = await json(await f.app.request(`/api/runs/${runId}/review?rank=3&unmarked=true`));
+    expect(third.previous).toBeNull();
+
+    const gj = await json(await f.app.request(`/api/runs/${runId}/review.geojson?top=0&marks=label_wrong`));
+    expect(gj.features).toHaveLength(1);
+    expect(gj.features[0].properties).toMatchObject({
+      mark: 'label_wrong',
+      note: 'site, no houses yet',
+      rank: 1,
+    });
+    expect(gj.features[0].geometry.type).toBe('Polygon');
+    const csv = await (await f.app.request(`/api/runs/${runId}/review.csv?top=5`)).text();
+    const lines = csv.trim().split('\n');
+    expect(lines[0]).toMatch(/^rank,task_id,/);
+    expect(lines).toHaveLength(6);
+    expect(lines[1]).toContain('label_wrong');
+    expect(lines[1]).toContain('"site, no houses yet"');
+    expect(lines[2]).toContain('model_wrong');
+    expect((await f.app.request(`/api/runs/${runId}/review?rank=100000`)).status).toBe(409);
+    expect((await f.app.request(`/api/runs/9999/review`)).status).toBe(404);
+  });
+});
+
+describe('families and confidence', () => {
+  it('serves families, with a self-contained HTML export', async () => {
+    const fam = await json(await f.app.request(`/api/runs/${runId}/families`));
+    expect(fam.families.length).toBeGreaterThanOrEqual(2);
+    expect(fam.assignment).toHaveLength(summary.labelErrors.patches);
+    for (const x of fam.families) {
+      expect(['false_alarms', 'missed_buildings', 'boundary', 'none']).toContain(x.dominantError);
+      expect(x.prototypes.length).toBeGreaterThan(0);
+    }
+    const html = await (await f.app.request(`/api/runs/${runId}/families.html`)).text();
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).toContain('data:image/jpeg;base64,');
+    expect(html).not.toMatch(/src="\/|src="http/);
+  });
+
+  it('reports held-out coverage beside the nominal level and serves per-patch intervals', async () => {
+    const rec = await json(await f.app.request(`/api/runs/${runId}/confidence`));
+    expect(rec.nominal).toBeCloseTo(0.9);
+    expect(rec.methods.mlpMondrian.coverage).toBeGreaterThan(0.75);
+    expect(Object.keys(rec.methods)).toEqual(['mlpMondrian', 'mlpGlobal', 'knnMondrian', 'meanMondrian']);
+    const iv = await json(await f.app.request(`/api/runs/${runId}/intervals`));
+    expect(iv.idx.length).toBe(summary.labelErrors.patches);
+    iv.iouLow.forEach((lo: number, i: number) => expect(lo).toBeLessThanOrEqual(iv.iouHigh[i]));
+  });
+});
+
+describe('scoring with intervals, and two projects side by side', () => {
+  it('stores intervals on scored tiles and compares two reference runs tile by tile', async () => {
+    // A second reference run of the same model, max-pooled: another latent space, so other priorities.
+    const model = await loadModel(demoModelPath);
+    const source = openDemoWorldDataset(f.worldDir, 'train');
+    let runB: number;
+    try {
+      runB = (
+        await analyzeDataset({
+          db: f.db,
+          model,
+          modelPath: demoModelPath,
+          source,
+          runsDir: join(f.dir, 'runs'),
+          options: { pooling: 'max' },
+        })
+      ).runId;
+    } finally {
+      await source.close();
+      await model.dispose();
+    }
+    const imagery = await json(
+      await post(f.app, '/api/imagery', {
+        name: 'demo',
+        spec: { kind: 'pmtiles', path: `${f.worldDir}/imagery.pmtiles` },
+      }),
+    );
+    const area = bboxPolygon(demoNewRegionBBox(f.worldDir));
+    const ids: number[] = [];
+    for (const r of [runId, runB]) {
+      const p = await json(
+        await post(f.app, '/api/projects', { name: `run ${r}`, area, imageryId: imagery.id, runId: r }),
+      );
+      const job = await json(await post(f.app, `/api/projects/${p.id}/score`, {}));
+      const done = await until('the job', async () => {
+        const j = await json(await f.app.request(`/api/jobs/${job.id}`));
+        return j.status === 'done' || j.status === 'failed' ? j : undefined;
+      });
+      expect(done.status).toBe('done');
+      ids.push(p.id);
+    }
+    const withInterval = f.db.sqlite
+      .prepare(
+        "select count(*) as n from tile_scores where project_id = ? and status = 'scored' and iou_low <= iou_hat and iou_hat <= iou_high",
+      )
+      .get(ids[0]) as { n: number };
+    const scored = f.db.sqlite
+      .prepare("select count(*) as n from tile_scores where project_id = ? and status = 'scored'")
+      .get(ids[0]) as { n: number };
+    expect(withInterval.n).toBe(scored.n);
+
+    const cmp = await json(await f.app.request(`/api/projects/${ids[0]}/compare/${ids[1]}`));
+    expect(cmp.matched).toBe(cmp.a.tiles);
+    expect(cmp.a.run).toBe(runId);
+    expect(cmp.b.run).toBe(runB);
+    expect(cmp.meanAbsDPriority).toBeGreaterThan(0);
+    expect(cmp.prioritySpearman).toBeGreaterThan(0);
+    expect(cmp.largestChanges[0].dPriority).toBeCloseTo(
+      cmp.largestChanges[0].priorityB - cmp.largestChanges[0].priorityA,
+    );
+    const layer = await json(await f.app.request(`/api/projects/${ids[0]}/compare/${ids[1]}/layer.geojson`));
+    expect(layer.features).toHaveLength(cmp.matched);
+    expect(layer.features[0].properties).toHaveProperty('d_priority');
+    expect((await f.app.request(`/api/projects/${ids[0]}/compare/9999`)).status).toBe(404);
+  }, 180_000);
+});
