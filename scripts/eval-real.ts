@@ -483,7 +483,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'reuse-model': { type: 'boolean', default: false },
-      'max-minutes': { type: 'string', default: '10' },
+      'max-minutes': { type: 'string', default: '12' },
       epochs: { type: 'string', default: '8' },
       seed: { type: 'string', default: '7' },
       out: { type: 'string' },

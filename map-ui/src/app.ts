@@ -374,9 +374,13 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
       h('div', { ref: plotEl, class: 'plot', id: 'latent' }),
       loading ? h('div', { class: 'loading' }, h('div', { class: 'spinner' }), loading) : null,
       hover ? h('div', { class: 'hover' }, hover) : null,
-      h(GradientLegend, { title: 'Background: expected accuracy (smoothed IoU)', scale: IOU_SCALE, low: 'poor', high: 'good' }),
     ),
-    h(LatentLegend, { legend, urbanised }),
+    h(
+      'div',
+      { class: 'latent-legends' },
+      h(LatentLegend, { legend, urbanised }),
+      h('div', { class: 'latent-legend' }, h(GradientLegend, { title: 'Background: expected accuracy (smoothed IoU)', scale: IOU_SCALE, low: 'poor', high: 'good' })),
+    ),
     h(
       'p',
       { class: 'hint' },
