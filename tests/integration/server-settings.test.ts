@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +22,10 @@ describe('settings table', () => {
       expect(settingsHelp()).toContain(`--${s.name}`);
       expect(settingsMarkdownTable()).toContain(`\`--${s.name}\``);
     }
+  });
+
+  it('is the table the README shows (regenerate with `npx tsx server/main.ts --settings-table`)', () => {
+    expect(readFileSync('README.md', 'utf8')).toContain(settingsMarkdownTable().trim());
   });
 
   it('drives the CLI help', () => {
