@@ -195,7 +195,9 @@ export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
   const t0 = performance.now();
   mkdirSync(input.outDir, { recursive: true });
   const dbPath = join(input.outDir, 'eval.db');
+  // A fresh database each time; the activation files of earlier runs would be orphans of the old one.
   rmSync(dbPath, { force: true });
+  rmSync(join(input.outDir, 'runs'), { recursive: true, force: true });
   const db = openDatabase(dbPath);
   const model = await loadModel(input.modelPath);
   const manifest = join(input.realdata, 'manifest.csv');

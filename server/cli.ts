@@ -42,6 +42,7 @@ Commands
                                   w,h say what is real), drop it, or shift the last window inside
               --resize            resize whole images to one patch instead of cutting windows
               --group-column C    manifest column that groups patches (dataset, district…)
+            analysis:
               --layer NAME        bottleneck layer (default: the model's declared bottleneck)
               --pooling MODE      mean (default) | max | mean+max
               --empty-policy P    null (default) | one | zero — IoU of patches with no building in truth or prediction
