@@ -5,8 +5,8 @@ import { perTile, requireBatch, requireFullResolution, requireLayer } from './ch
 import { ModelError } from './errors.ts';
 import { prepareBatch } from './preprocess.ts';
 import { toProbability } from './probability.ts';
-import type { Sidecar } from './sidecar.ts';
-import type { AdapterModel, LoadOptions, ModelInfo } from './types.ts';
+import { modelInfoFrom, type Sidecar } from './sidecar.ts';
+import type { AdapterModel, LoadOptions } from './types.ts';
 
 /**
  * ONNX adapter. Every graph output besides the mask is a readable layer; the exporter lists the encoder and decoder
@@ -85,21 +85,14 @@ async function wrap(
     );
   }
 
-  const info: ModelInfo = {
-    name: sidecar.name,
+  const info = modelInfoFrom(sidecar, {
     runtime: 'onnx',
     backend: `cpu (onnxruntime-node ${ort.env.versions.node ?? ''}, ${threads} threads)`,
     inputSize: [h, w],
-    bands: 3,
-    normalization: sidecar.normalization,
-    outputActivation: sidecar.outputActivation,
-    ...(sidecar.targetClass !== undefined ? { targetClass: sidecar.targetClass } : {}),
-    tileResize: 'bilinear',
     layer,
-    layerShape: layerShapes.get(layer)!,
+    layerShapes,
     availableLayers,
-    ...(sidecar.provenance ? { provenance: sidecar.provenance } : {}),
-  };
+  });
 
   return {
     info,

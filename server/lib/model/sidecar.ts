@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { ModelError } from './errors.ts';
+import type { ModelInfo } from './types.ts';
 
 /**
  * `<model file>.tilelens.json`: what the graph itself does not say. A pixel reaches the model as
@@ -59,4 +60,33 @@ export async function readSidecar(modelPath: string): Promise<Sidecar> {
     );
   }
   return s;
+}
+
+/** The ModelInfo both adapters report: what the sidecar declares plus what the runtime found in the graph. */
+export function modelInfoFrom(
+  sidecar: Sidecar,
+  found: {
+    runtime: ModelInfo['runtime'];
+    backend: string;
+    inputSize: [number, number];
+    layer: string;
+    layerShapes: ReadonlyMap<string, [number, number, number]>;
+    availableLayers: string[];
+  },
+): ModelInfo {
+  return {
+    name: sidecar.name,
+    runtime: found.runtime,
+    backend: found.backend,
+    inputSize: found.inputSize,
+    bands: 3,
+    normalization: sidecar.normalization,
+    outputActivation: sidecar.outputActivation,
+    ...(sidecar.targetClass !== undefined ? { targetClass: sidecar.targetClass } : {}),
+    tileResize: 'bilinear',
+    layer: found.layer,
+    layerShape: found.layerShapes.get(found.layer)!,
+    availableLayers: found.availableLayers,
+    ...(sidecar.provenance ? { provenance: sidecar.provenance } : {}),
+  };
 }

@@ -5,9 +5,9 @@ import { perTile, requireBatch, requireFullResolution, requireLayer } from './ch
 import { ModelError } from './errors.ts';
 import { prepareBatch } from './preprocess.ts';
 import { toProbability } from './probability.ts';
-import type { Sidecar } from './sidecar.ts';
+import { modelInfoFrom, type Sidecar } from './sidecar.ts';
 import { fileLoader } from './tfjs-io.ts';
-import type { AdapterModel, LoadOptions, ModelInfo } from './types.ts';
+import type { AdapterModel, LoadOptions } from './types.ts';
 
 type Tf = typeof tfType;
 
@@ -122,21 +122,14 @@ function wrap(
     inputs: model.inputs,
     outputs: [outTensor, model.getLayer(layer).output as tfType.SymbolicTensor],
   });
-  const info: ModelInfo = {
-    name: sidecar.name,
+  const info = modelInfoFrom(sidecar, {
     runtime: 'tfjs',
-    backend,
+    backend: backend,
     inputSize: [h, w],
-    bands: 3,
-    normalization: sidecar.normalization,
-    outputActivation: sidecar.outputActivation,
-    ...(sidecar.targetClass !== undefined ? { targetClass: sidecar.targetClass } : {}),
-    tileResize: 'bilinear',
     layer,
-    layerShape: layerShapes.get(layer)!,
+    layerShapes,
     availableLayers,
-    ...(sidecar.provenance ? { provenance: sidecar.provenance } : {}),
-  };
+  });
 
   return {
     info,
