@@ -8,9 +8,8 @@ import { basename, join, resolve } from 'node:path';
 import { fromFile } from 'geotiff';
 import proj4 from 'proj4';
 import {
-  affineFromTags,
   applyAffine,
-  crsFromGeoKeys,
+  geoReferenceOf,
   type Affine,
   type RasterCrs,
 } from '../imagery/geotiff-source.ts';
@@ -41,19 +40,8 @@ export async function readGeoReference(path: string): Promise<GeoReference> {
   });
   try {
     const image = await tiff.getImage(0);
-    const fd = image.getFileDirectory();
-    const keys = image.getGeoKeys() as Record<string, unknown> | null;
     try {
-      const crs = crsFromGeoKeys(keys, path);
-      const affine = affineFromTags(
-        {
-          transformation: fd.getValue('ModelTransformation') as ArrayLike<number> | undefined,
-          tiepoint: fd.getValue('ModelTiepoint') as ArrayLike<number> | undefined,
-          scale: fd.getValue('ModelPixelScale') as ArrayLike<number> | undefined,
-          pixelIsPoint: Number(keys?.GTRasterTypeGeoKey) === 2,
-        },
-        path,
-      );
+      const { crs, affine } = geoReferenceOf(image, path);
       return { crs, affine, width: image.getWidth(), height: image.getHeight() };
     } catch (err) {
       if (err instanceof ImageryError) throw new DatasetError(err.message);

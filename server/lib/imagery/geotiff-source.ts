@@ -10,7 +10,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { fromFile, type GeoTIFF, type TypedArray } from 'geotiff';
+import { fromFile, type GeoTIFF, type GeoTIFFImage, type TypedArray } from 'geotiff';
 import proj4 from 'proj4';
 import sharp from 'sharp';
 import { metresPerPixel, worldPixelToLonLat } from '../geo/tiles.ts';
@@ -138,6 +138,23 @@ export function affineFromTags(
       `file ${path} has a degenerate geotransform (zero pixel size); fix its geo-referencing`,
     );
   return t;
+}
+
+/** CRS and geotransform of a GeoTIFF image, refused with what to do when either is missing. */
+export function geoReferenceOf(image: GeoTIFFImage, path: string): { crs: RasterCrs; affine: Affine } {
+  const fd = image.getFileDirectory();
+  const keys = image.getGeoKeys() as Record<string, unknown> | null;
+  const crs = crsFromGeoKeys(keys, path);
+  const affine = affineFromTags(
+    {
+      transformation: fd.getValue('ModelTransformation') as ArrayLike<number> | undefined,
+      tiepoint: fd.getValue('ModelTiepoint') as ArrayLike<number> | undefined,
+      scale: fd.getValue('ModelPixelScale') as ArrayLike<number> | undefined,
+      pixelIsPoint: Number(keys?.GTRasterTypeGeoKey) === 2,
+    },
+    path,
+  );
+  return { crs, affine };
 }
 
 export function invertAffine([a, b, c, d, e, f]: Affine, X: number, Y: number): [col: number, row: number] {
@@ -548,17 +565,7 @@ async function describe(tiff: GeoTIFF, spec: GeoTiffSpec): Promise<GeoTiffSource
   const path = spec.path;
   const image = await tiff.getImage(0);
   const fd = image.getFileDirectory();
-  const keys = image.getGeoKeys() as Record<string, unknown> | null;
-  const crs = crsFromGeoKeys(keys, path);
-  const affine = affineFromTags(
-    {
-      transformation: fd.getValue('ModelTransformation') as ArrayLike<number> | undefined,
-      tiepoint: fd.getValue('ModelTiepoint') as ArrayLike<number> | undefined,
-      scale: fd.getValue('ModelPixelScale') as ArrayLike<number> | undefined,
-      pixelIsPoint: Number(keys?.GTRasterTypeGeoKey) === 2,
-    },
-    path,
-  );
+  const { crs, affine } = geoReferenceOf(image, path);
   const width = image.getWidth();
   const height = image.getHeight();
   const spp = image.getSamplesPerPixel();
