@@ -24,6 +24,10 @@ import { encodePng } from '../server/lib/imagery/decode.ts';
 import { loadModel, type SegmentationModel } from '../server/lib/model/runtime.ts';
 import { repoRoot } from '../server/lib/paths.ts';
 import { stderrProgress } from '../server/lib/progress.ts';
+import { closeImagerySources } from '../server/lib/scoring/imagery-registry.ts';
+import { disposeScoringModels } from '../server/lib/scoring/jobs.ts';
+import { scoreRegion } from '../server/lib/scoring/score-region.ts';
+import { iterateScoredTiles } from '../server/lib/scoring/tiles-repo.ts';
 
 export const TRAIN_GROUPS = ['accra', 'dubai'];
 export const UNSEEN_GROUPS = ['rio', 'kitsap'];
@@ -481,6 +485,46 @@ async function writeContactSheets(
 
 // ---- main --------------------------------------------------------------------------------------------
 
+/** A tile farther from the training patches than this percentile of them counts as novel. */
+export const NOVEL_PERCENTILE = 95;
+
+/**
+ * Rio's GeoTIFF folder scored as a new region on the map, with the run the evaluation stored: what a
+ * manager would get from `tilelens score`, summarised.
+ */
+export async function scoreRioProject(dbPath: string, runId: number, rioImages: string, dataDir: string) {
+  const db = openDatabase(dbPath);
+  const ctx = { db, dataDir };
+  try {
+    const r = await scoreRegion(ctx, {
+      runId,
+      imagery: rioImages,
+      projectName: 'Rio de Janeiro (new region)',
+    });
+    let priority = 0;
+    let novel = 0;
+    let n = 0;
+    for (const t of iterateScoredTiles(ctx, r.projectId)) {
+      if (t.status !== 'scored') continue;
+      n++;
+      priority += t.priority;
+      if (t.novelty >= NOVEL_PERCENTILE) novel++;
+    }
+    return {
+      projectId: r.projectId,
+      tiles: r.tiles,
+      scored: r.scored,
+      meanPriority: r4(n ? priority / n : Number.NaN),
+      shareNovel: r4(n ? novel / n : Number.NaN),
+      seconds: r.seconds,
+    };
+  } finally {
+    await closeImagerySources(ctx);
+    await disposeScoringModels();
+    db.close();
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -545,6 +589,11 @@ async function main(): Promise<void> {
   }
 
   const ev = await evaluate({ realdata, modelPath, outDir, seed });
+  const rioImages = join(realdata, 'rio', 'images');
+  const rioProject = existsSync(rioImages)
+    ? await scoreRioProject(join(outDir, 'eval.db'), ev.summary.runId, rioImages, join(outDir, 'data'))
+    : null;
+  if (rioProject) seconds.rioProject = rioProject.seconds;
   Object.assign(seconds, ev.seconds, { total: r4((performance.now() - started) / 1000) ?? 0 });
 
   const out = process.stdout;
@@ -569,6 +618,12 @@ async function main(): Promise<void> {
       `skill vs the training mean ${ev.unseen.trainOnlySurfaceSkillVsTrainMean}, MAE ${ev.unseen.trainOnlySurfaceMae}; ` +
       `mean IoU ${ev.unseen.meanIou} vs ${ev.unseen.trainMeanIou} in training)\n`,
   );
+  if (rioProject) {
+    out.write(
+      `Rio as a new region (project ${rioProject.projectId}): ${rioProject.scored}/${rioProject.tiles} tiles scored, ` +
+        `mean priority ${rioProject.meanPriority}, ${rioProject.shareNovel} flagged novel (≥ ${NOVEL_PERCENTILE}th percentile)\n`,
+    );
+  }
   out.write(`Timings (s): ${JSON.stringify(seconds)}\n`);
   out.write(
     `${JSON.stringify({
@@ -581,6 +636,7 @@ async function main(): Promise<void> {
       clusterVsDataset: ev.clusterVsDataset,
       novelty: { auroc: ev.novelty.auroc, byDataset: ev.novelty.byDataset },
       unseen: ev.unseen,
+      rioProject,
       seconds,
     })}\n`,
   );

@@ -7,6 +7,7 @@
  *   tilelens sidecar --model m.onnx --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --activation softmax --target-class 1 --bottleneck NODE
  *   tilelens expose --model m.onnx --tensor NAME --out m-exposed.onnx
  *   tilelens runs
+ *   tilelens score --model m.onnx --imagery path/to/geotiffs --out exports/
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,7 +21,10 @@ import { exposeOutputs, parseOnnxGraph, probeNodeShapes, suggestBottleneck } fro
 import { SidecarSchema, sidecarPath } from './lib/model/sidecar.ts';
 import { analyzeDataset } from './lib/analysis/analyze-dataset.ts';
 import { stderrProgress } from './lib/progress.ts';
-import { defaultDbPath, demoModelPath, runsDir } from './lib/paths.ts';
+import { dataDir, defaultDbPath, demoModelPath, runsDir } from './lib/paths.ts';
+import { closeImagerySources } from './lib/scoring/imagery-registry.ts';
+import { disposeScoringModels } from './lib/scoring/jobs.ts';
+import { scoreRegion } from './lib/scoring/score-region.ts';
 
 const usage = `tilelens <command> [options]
 
@@ -66,6 +70,17 @@ Commands
   expose    copy an ONNX model with node output tensors added as graph outputs (readable as layers)
               --model PATH --tensor NAME[,NAME…] --out PATH
   runs      list stored analysis runs
+  score     score a region with an analysed model and write every export (no server needed)
+              --model PATH        the model (its newest analysis run is used), or
+              --run ID            the analysis run to score with
+              --imagery SRC       a folder of GeoTIFFs, a .tif, a .pmtiles, an XYZ URL or a .json spec
+              [--imagery-name N]  name to register it under (default: the folder / file name)
+              [--area GEOJSON]    the region (default: the imagery's extent)
+              [--zoom 18] [--name PROJECT] [--batch N]
+              [--out DIR]         MapSwipe Find / Validate, Tasking Manager, tiles.csv, tiles.geojson
+              [--public-url URL]  where the server will run, for tile URLs in the exports
+                                  (default http://127.0.0.1:8700)
+            prints one line of JSON; then \`npx tsx server/main.ts --db PATH\` and open / to see it
 
 Common options
   --db PATH        SQLite database (default data/tilelens.db)
@@ -96,6 +111,20 @@ const analyzeOptions = z.object({
   batch: z.coerce.number().int().min(1).max(512).default(16),
   seed: z.coerce.number().int().default(7),
   reuse: z.boolean().default(false),
+  db: z.string().default(defaultDbPath),
+});
+
+const scoreOptions = z.object({
+  model: z.string().optional(),
+  run: int(1).optional(),
+  imagery: z.string({ error: 'give the imagery (a folder of GeoTIFFs, a .tif, a .pmtiles or an XYZ URL)' }),
+  'imagery-name': z.string().optional(),
+  area: z.string().optional(),
+  zoom: int(1).max(22).default(18),
+  name: z.string().optional(),
+  out: z.string().optional(),
+  'public-url': z.string().url().optional(),
+  batch: z.coerce.number().int().min(1).max(256).optional(),
   db: z.string().default(defaultDbPath),
 });
 
@@ -137,6 +166,11 @@ async function main(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       reuse: { type: 'boolean' },
       db: { type: 'string' },
+      run: { type: 'string' },
+      area: { type: 'string' },
+      zoom: { type: 'string' },
+      'imagery-name': { type: 'string' },
+      'public-url': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -313,6 +347,58 @@ async function main(argv: string[]): Promise<number> {
       try {
         process.stdout.write(`${JSON.stringify(listRuns(db), null, 2)}\n`);
       } finally {
+        db.close();
+      }
+      return 0;
+    }
+    case 'score': {
+      const parsed = scoreOptions.safeParse(values);
+      if (!parsed.success)
+        throw new UsageError(
+          parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '),
+        );
+      const o = parsed.data;
+      if (!o.model && o.run === undefined) throw new UsageError('score needs --model PATH or --run ID');
+      const dbPath = resolve(o.db);
+      const db = openDatabase(dbPath);
+      const ctx = {
+        db,
+        dataDir: process.env.TILELENS_DATA_DIR ?? dataDir,
+        log: (m: string) => process.stderr.write(`${m}\n`),
+      };
+      const progress = stderrProgress();
+      try {
+        const r = await scoreRegion(ctx, {
+          imagery: o.imagery,
+          ...(o.model ? { modelPath: o.model } : {}),
+          ...(o.run !== undefined ? { runId: o.run } : {}),
+          ...(o['imagery-name'] ? { imageryName: o['imagery-name'] } : {}),
+          ...(o.area ? { area: o.area } : {}),
+          ...(o.name ? { projectName: o.name } : {}),
+          ...(o.out ? { outDir: o.out } : {}),
+          ...(o['public-url'] ? { publicUrl: o['public-url'] } : {}),
+          ...(o.batch !== undefined ? { batchSize: o.batch } : {}),
+          zoom: o.zoom,
+          onProgress: (done, total) => progress('scoring tiles', done, total),
+        });
+        for (const w of r.warnings) process.stderr.write(`tilelens: warning: ${w}\n`);
+        const line = {
+          projectId: r.projectId,
+          imageryId: r.imageryId,
+          runId: r.runId,
+          tiles: r.tiles,
+          scored: r.scored,
+          missing: r.missing,
+          failed: r.failed,
+          seconds: r.seconds,
+          out: r.out,
+          warnings: r.warnings,
+          view: `npx tsx server/main.ts --db ${dbPath} then open http://127.0.0.1:8700/ and pick project ${r.projectId}`,
+        };
+        process.stdout.write(`${JSON.stringify(line)}\n`);
+      } finally {
+        await closeImagerySources(ctx);
+        await disposeScoringModels();
         db.close();
       }
       return 0;

@@ -86,6 +86,8 @@ export class TilelensControl implements IControl {
     el.className = 'maplibregl-ctrl maplibregl-ctrl-group tilelens-ctrl';
     el.style.cssText = 'padding:6px 8px;font:12px/1.35 system-ui,sans-serif;background:#fff;max-width:230px;';
     el.textContent = 'tilelens: loading…';
+    // Without a panel the host draws its own controls; an empty white box would only cover the map.
+    if (this.options.panel === false) el.style.display = 'none';
     this.container = el;
     void this.install(map);
     return el;
@@ -141,7 +143,7 @@ export class TilelensControl implements IControl {
   private async install(map: MapLibreMap): Promise<void> {
     try {
       const manifest = await this.api.overlays(this.options.projectId);
-      if (!map.isStyleLoaded()) await new Promise<void>((resolve) => map.once('load', () => resolve()));
+      await styleReady(map);
       if (this.removed) return;
       this.manifest = manifest;
       this.style = tilelensStyle(manifest, {
@@ -222,6 +224,29 @@ export class TilelensControl implements IControl {
     note.textContent = `Outlines from zoom ${manifest.vector.minzoom}; overlay opacity ${Math.round((this.options.opacity ?? DEFAULT_RASTER_OPACITY) * 100)} %.`;
     el.append(note);
   }
+}
+
+/**
+ * Resolves once the map's style can take sources and layers. Not MapLibre's `load` event, nor
+ * `isStyleLoaded()`: both wait for every imagery tile too, and over a slow imagery server that is
+ * seconds during which the overlays could already show. The style's own flag (`style._loaded`) and
+ * the `style.load` / `styledata` events say when the style itself is in.
+ */
+export function styleReady(map: MapLibreMap): Promise<void> {
+  const styleLoaded = () => Boolean((map as unknown as { style?: { _loaded?: boolean } }).style?._loaded) || map.isStyleLoaded();
+  if (styleLoaded()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (!styleLoaded()) return;
+      map.off('style.load', done);
+      map.off('styledata', done);
+      map.off('load', done);
+      resolve();
+    };
+    map.on('style.load', done);
+    map.on('styledata', done);
+    map.on('load', done);
+  });
 }
 
 type Legend = OverlayManifest['raster'][number]['legend'];

@@ -20,9 +20,13 @@
  * project's tile order, north to south then west to east (projects); every request of one resource
  * lists them in the same order, so columns from different requests line up.
  *
- * Every column is read from SQLite in its own pass of keyset pages, so the server holds one page, never the table.
+ * A run's columns come from one pass of one statement each (scanRunPositions, scanRunAttributes), ~1 s per
+ * million patches, the statement finished before the response streams;
+ * a project's columns are read in keyset pages per column, as a scoring job may still be adding tiles.
  */
 import { and, asc, eq, gt, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { z } from 'zod';
@@ -100,12 +104,31 @@ export function encodeHeader(header: object): Uint8Array {
 
 const PAGE = 16_384;
 
+/** How a value becomes the number stored for it (a quantised code, a category index, or the raw value). */
+function coder(spec: Pick<ColumnSpec, 'type' | 'min' | 'max'>): (v: number | null) => number {
+  const nullCode = NULL_CODE[spec.type];
+  const quantised = spec.min !== undefined && spec.max !== undefined && nullCode !== undefined;
+  const min = spec.min ?? 0;
+  const span = quantised ? spec.max! - min : 0;
+  return (v) => {
+    if (v === null || !Number.isFinite(v)) return spec.type === 'float32' ? Number.NaN : nullCode!;
+    if (!quantised) return v;
+    const t = span > 0 ? (v - min) / span : 0;
+    return Math.round(Math.min(1, Math.max(0, t)) * (nullCode! - 1));
+  };
+}
+
+function writeCode(view: DataView, type: ColumnType, at: number, code: number) {
+  if (type === 'uint8') view.setUint8(at, code);
+  else if (type === 'uint16') view.setUint16(at, code, true);
+  else if (type === 'uint32') view.setUint32(at, code, true);
+  else view.setFloat32(at, code, true);
+}
+
 /** Encodes one column in pages; yields byte chunks, the last one padded to 4 bytes. */
 export function* encodeColumn(spec: ColumnSpec, rows: number): Generator<Uint8Array> {
   const bytes = BYTES[spec.type];
-  const nullCode = NULL_CODE[spec.type];
-  const quantised = spec.min !== undefined && spec.max !== undefined && nullCode !== undefined;
-  const span = quantised ? spec.max! - spec.min! : 0;
+  const code = coder(spec);
   let page = new ArrayBuffer(PAGE * bytes);
   let view = new DataView(page);
   let n = 0;
@@ -114,21 +137,7 @@ export function* encodeColumn(spec: ColumnSpec, rows: number): Generator<Uint8Ar
     if (written >= rows) {
       throw new Error(`column ${spec.name} yields more than the ${rows} rows its header announced; the data changed while it was read`);
     }
-    let code: number;
-    if (v === null || !Number.isFinite(v)) {
-      if (spec.type === 'float32') code = Number.NaN;
-      else code = nullCode!;
-    } else if (quantised) {
-      const t = span > 0 ? (v - spec.min!) / span : 0;
-      code = Math.round(Math.min(1, Math.max(0, t)) * (nullCode! - 1));
-    } else {
-      code = v;
-    }
-    const at = n * bytes;
-    if (spec.type === 'uint8') view.setUint8(at, code);
-    else if (spec.type === 'uint16') view.setUint16(at, code, true);
-    else if (spec.type === 'uint32') view.setUint32(at, code, true);
-    else view.setFloat32(at, code, true);
+    writeCode(view, spec.type, n * bytes, code(v));
     n++;
     written++;
     if (n === PAGE) {
@@ -146,6 +155,46 @@ export function* encodeColumn(spec: ColumnSpec, rows: number): Generator<Uint8Ar
   const last = new Uint8Array(tail + padded);
   last.set(new Uint8Array(page, 0, tail));
   if (last.length > 0) yield last;
+}
+
+/** A column filled from one field of a raw row in a single-pass scan. */
+export interface ScanColumn extends Omit<ColumnSpec, 'values'> {
+  /** The row's value for this column: index into the statement's selected fields, mapped to a number. */
+  value: (row: unknown[]) => number | null;
+}
+
+/**
+ * Every column of a response filled in ONE pass over the rows of a raw statement, straight into the
+ * encoded body: the server holds exactly the bytes it sends (≈ 10 B per patch), never row objects, and
+ * the statement is finished before the response starts streaming, so nothing stays open on the
+ * connection the scoring job writes on.
+ */
+export function scanColumns(rowsIter: Iterable<unknown[]>, rows: number, specs: ScanColumn[]): { header: ColumnHeader[]; body: Uint8Array; bodyBytes: number } {
+  const { columns, bodyBytes } = columnsHeader(rows, specs.map((s) => ({ ...s, values: () => [] })), {});
+  const body = new Uint8Array(bodyBytes);
+  const view = new DataView(body.buffer);
+  const codes = specs.map(coder);
+  const offsets = columns.map((c) => c.offset);
+  const widths = specs.map((s) => BYTES[s.type]);
+  let r = 0;
+  for (const row of rowsIter) {
+    if (r >= rows) throw new Error(`the scan yields more than the ${rows} rows counted before it; the data changed while it was read`);
+    for (let k = 0; k < specs.length; k++) writeCode(view, specs[k].type, offsets[k] + r * widths[k], codes[k](specs[k].value(row)));
+    r++;
+  }
+  if (r !== rows) throw new Error(`the scan yields ${r} rows, ${rows} were counted before it; the data changed while it was read`);
+  return { header: columns, body, bodyBytes };
+}
+
+const SEND_CHUNK = 1 << 20;
+
+
+/** The run's patches in idx order, as raw arrays of the named SQL columns, read by one statement. */
+function runRows(db: DatabaseHandle, runId: number, sqlColumns: string[]): Iterable<unknown[]> {
+  return db.sqlite
+    .prepare(`select ${sqlColumns.join(', ')} from patches where run_id = ? order by idx`)
+    .raw(true)
+    .iterate(runId) as Iterable<unknown[]>;
 }
 
 /** The whole envelope as one iterable of chunks (what the routes stream and the tests decode). */
@@ -181,8 +230,6 @@ const tileParam = idParam.extend({ taskId: z.string().regex(/^\d+-\d+-\d+$/, 'a 
 const asOfQuery = z.object({ asOf: z.coerce.number().int().positive().optional() });
 const neighbourQuery = z.object({ k: z.coerce.number().int().min(1).max(50).default(6) });
 
-type PcName = `pc${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9}`;
-const pcName = (i: number) => `pc${i}` as PcName;
 
 function requireRun(db: DatabaseHandle, id: number): AnalysisRun {
   const run = getRun(db, id);
@@ -190,127 +237,241 @@ function requireRun(db: DatabaseHandle, id: number): AnalysisRun {
   return run;
 }
 
-/** One column of the run's patches, in idx order, streamed row by row. */
-function patchColumn<T>(db: DatabaseHandle, runId: number, column: (typeof patches)[keyof typeof patches & string], map: (v: T) => number | null) {
-  return function* () {
-    for (let last = -1; ; ) {
-      const page = db.db
-        .select({ idx: patches.idx, v: column as never })
-        .from(patches)
-        .where(and(eq(patches.runId, runId), gt(patches.idx, last)))
-        .orderBy(asc(patches.idx))
-        .limit(ROWS_PER_PAGE)
-        .all() as Array<{ idx: number; v: T }>;
-      for (const row of page) yield map(row.v);
-      if (page.length < ROWS_PER_PAGE) return;
-      last = page[page.length - 1].idx;
+
+
+
+/** Rows of a run, counted on the primary-key index (no table reads). */
+function runCount(db: DatabaseHandle, runId: number): number {
+  return (db.sqlite.prepare('select count(*) as n from patches where run_id = ?').get(runId) as { n: number }).n;
+}
+
+/**
+ * The run's positions on two components in ONE pass: raw values into two float arrays (8 B per patch,
+ * dropped once quantised) while their ranges are tracked, then quantised into the 4 B-per-patch body.
+ */
+export function scanRunPositions(db: DatabaseHandle, runId: number, x: number, y: number) {
+  const n = runCount(db, runId);
+  const xs = new Float32Array(n);
+  const ys = new Float32Array(n);
+  const lo = [Infinity, Infinity];
+  const hi = [-Infinity, -Infinity];
+  let r = 0;
+  for (const row of runRows(db, runId, [`pc${x}`, `pc${y}`])) {
+    if (r >= n) throw new Error(`run ${runId} yields more than the ${n} patches counted before the scan; the data changed while it was read`);
+    for (let k = 0; k < 2; k++) {
+      const v = row[k] as number | null;
+      const out = k === 0 ? xs : ys;
+      if (v === null) {
+        out[r] = Number.NaN;
+        continue;
+      }
+      out[r] = v;
+      if (v < lo[k]) lo[k] = v;
+      if (v > hi[k]) hi[k] = v;
     }
+    r++;
+  }
+  if (r !== n) throw new Error(`run ${runId} yields ${r} patches, ${n} were counted before the scan; the data changed while it was read`);
+  const specs: ScanColumn[] = [0, 1].map((k) => ({
+    name: k === 0 ? 'x' : 'y',
+    type: 'uint16' as const,
+    min: Number.isFinite(lo[k]) ? lo[k] : 0,
+    max: Number.isFinite(hi[k]) ? hi[k] : 0,
+    value: () => null,
+  }));
+  const { body } = scanColumns(
+    (function* () {
+      for (let i = 0; i < n; i++) yield [Number.isNaN(xs[i]) ? null : xs[i], Number.isNaN(ys[i]) ? null : ys[i]];
+    })(),
+    n,
+    specs.map((s, k) => ({ ...s, value: (row: unknown[]) => row[k] as number | null })),
+  );
+  return { n, specs, body };
+}
+
+/**
+ * A run's attribute columns in ONE pass over its patches, written straight as codes: fixed-range
+ * scores quantised on the fly, group and split numbered as first seen and renumbered in sorted order
+ * afterwards, tile x / y kept raw (8 B per patch) until the pass has found their origin. Stats that
+ * used to take their own scans (tile origin, zoom, largest cluster, idx contiguity) fall out of it.
+ */
+export function scanRunAttributes(db: DatabaseHandle, run: AnalysisRun) {
+  const n = runCount(db, run.id);
+  const FIXED = 8;
+  const fixed: ScanColumn[] = [
+    { name: 'iou', type: 'uint8', min: 0, max: 1, value: () => null },
+    { name: 'iouHat', type: 'uint8', min: 0, max: 1, value: () => null },
+    { name: 'novelty', type: 'uint8', min: 0, max: 100, value: () => null },
+    { name: 'cluster', type: 'uint8', value: () => null },
+    { name: 'group', type: 'uint8', value: () => null },
+    { name: 'split', type: 'uint8', value: () => null },
+    { name: 'tileX', type: 'uint16', value: () => null },
+    { name: 'tileY', type: 'uint16', value: () => null },
+  ];
+  const layout = columnsHeader(n, fixed.map((s) => ({ ...s, values: () => [] })), {});
+  const col = (k: number) => layout.columns[k];
+  let body = new Uint8Array(layout.bodyBytes);
+  const score = (k: number) => body.subarray(col(k).offset, col(k).offset + n);
+  const [iou, iouHat, novelty, cluster, group, split] = [0, 1, 2, 3, 4, 5].map(score);
+  const quantise = (v: unknown, max: number) => (v === null || v === undefined || !Number.isFinite(v as number) ? 255 : Math.round(Math.min(1, Math.max(0, (v as number) / max)) * 254));
+  const groupsSeen = new Map<string, number>();
+  const splitsSeen = new Map<string, number>();
+  const numberOf = (seen: Map<string, number>, v: unknown) => {
+    if (v === null || v === undefined) return 255;
+    let i = seen.get(v as string);
+    if (i === undefined) seen.set(v as string, (i = seen.size));
+    return i;
+  };
+  const xs = new Int32Array(n);
+  const ys = new Int32Array(n);
+  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity, zoom: number | null = null, maxCluster = -1;
+  let idx: Uint32Array | null = null;
+  let r = 0;
+  for (const row of runRows(db, run.id, ['iou', 'iou_hat', 'novelty', 'cluster', 'group_name', 'split', 'x', 'y', 'idx', 'z'])) {
+    if (r >= n) throw new Error(`run ${run.id} yields more than the ${n} patches counted before the scan; the data changed while it was read`);
+    iou[r] = quantise(row[0], 1);
+    iouHat[r] = quantise(row[1], 1);
+    novelty[r] = quantise(row[2], 100);
+    const c = row[3] as number | null;
+    cluster[r] = c === null || c < 0 || c > 254 ? 255 : c;
+    if (c !== null && c > maxCluster) maxCluster = c;
+    group[r] = numberOf(groupsSeen, row[4]);
+    split[r] = numberOf(splitsSeen, row[5]);
+    const x = row[6] as number | null;
+    const y = row[7] as number | null;
+    xs[r] = x ?? -1;
+    ys[r] = y ?? -1;
+    if (x !== null && y !== null) {
+      if (x < minX) minX = x;
+      if (x > maxX) maxX = x;
+      if (y < minY) minY = y;
+      if (y > maxY) maxY = y;
+    }
+    const z = row[9] as number | null;
+    if (z !== null && (zoom === null || z > zoom)) zoom = z;
+    const i = row[8] as number;
+    // Point i is patch idx i when the run's idx run 0..n−1 (they do for every run the analysis writes).
+    if (idx === null && i !== r) {
+      idx = new Uint32Array(n);
+      for (let k = 0; k < r; k++) idx[k] = k;
+    }
+    if (idx) idx[r] = i;
+    r++;
+  }
+  if (r !== n) throw new Error(`run ${run.id} yields ${r} patches, ${n} were counted before the scan; the data changed while it was read`);
+  if (groupsSeen.size > 255 || splitsSeen.size > 255) {
+    throw new ApiError(422, 'too-many-categories', `run ${run.id} has ${groupsSeen.size} districts and ${splitsSeen.size} splits`, 'the latent view colours at most 255 of each');
+  }
+  const sortedCategories = (seen: Map<string, number>, codes: Uint8Array) => {
+    const names = [...seen.keys()].sort();
+    const lut = new Uint8Array(256).fill(255);
+    names.forEach((name, k) => (lut[seen.get(name)!] = k));
+    for (let k = 0; k < n; k++) codes[k] = lut[codes[k]];
+    return names;
+  };
+  const groups = sortedCategories(groupsSeen, group);
+  const splits = sortedCategories(splitsSeen, split);
+
+  const tileOrigin = Number.isFinite(minX) && Number.isFinite(minY) ? { z: zoom, x: minX, y: minY } : null;
+  if (tileOrigin && (maxX - minX >= 65535 || maxY - minY >= 65535)) {
+    throw new ApiError(422, 'area-too-wide', `run ${run.id}'s patches span more than 65,535 tiles across`, 'the latent view cannot place them on the map');
+  }
+  const view = new DataView(body.buffer);
+  for (const [k, raw, origin] of [[6, xs, tileOrigin?.x ?? 0], [7, ys, tileOrigin?.y ?? 0]] as const) {
+    const at = col(k).offset;
+    for (let i = 0; i < n; i++) view.setUint16(at + 2 * i, raw[i] < 0 || !tileOrigin ? 65535 : raw[i] - origin, true);
+  }
+
+  const urbanised = new Set(run.urbanised.clusters);
+  const clusterCount = Math.max(run.kmeans.chosenK, maxCluster + 1);
+  const specs: ScanColumn[] = fixed.map((s) => ({ ...s }));
+  specs[3].categories = Array.from({ length: clusterCount }, (_, i) => (urbanised.has(i) ? `cluster ${i} (urbanised)` : `cluster ${i}`));
+  specs[4].categories = groups;
+  specs[5].categories = splits;
+  if (idx) {
+    specs.push({ name: 'idx', type: 'uint32', value: () => null });
+    const full = columnsHeader(n, specs.map((s) => ({ ...s, values: () => [] })), {});
+    const grown = new Uint8Array(full.bodyBytes);
+    grown.set(body);
+    const at = full.columns[FIXED].offset;
+    const dv = new DataView(grown.buffer);
+    for (let i = 0; i < n; i++) dv.setUint32(at + 4 * i, idx[i], true);
+    body = grown;
+  }
+  return { n, specs, body, meta: { runId: run.id, idxContiguous: idx === null, tileOrigin, urbanisedClusters: [...urbanised], urbanisedReason: run.urbanised.reason } };
+}
+
+/**
+ * Encoded run columns kept on disk beside the database (`<data dir>/cache/latent/`): a run never changes
+ * under its id, so the second open of a million-patch run skips SQLite altogether. The key carries the
+ * row count as well, so a run whose patches were edited by hand is not answered from a stale file.
+ */
+function runColumnsCache(db: DatabaseHandle) {
+  const file = db.sqlite.name;
+  const dir = file && file !== ':memory:' && !db.sqlite.memory ? join(dirname(file), 'cache', 'latent') : null;
+  return {
+    read(key: string): Uint8Array | null {
+      if (!dir) return null;
+      try {
+        return readFileSync(join(dir, `${key}.bin`));
+      } catch {
+        return null;
+      }
+    },
+    write(key: string, parts: Uint8Array[]) {
+      if (!dir) return;
+      try {
+        mkdirSync(dir, { recursive: true });
+        const tmp = join(dir, `${key}.${process.pid}.tmp`);
+        writeFileSync(tmp, Buffer.concat(parts));
+        renameSync(tmp, join(dir, `${key}.bin`));
+      } catch {
+        // A read-only data dir only costs the next request a rescan.
+      }
+    },
   };
 }
 
-function runStats(db: DatabaseHandle, runId: number) {
-  return db.db
-    .select({
-      n: sql<number>`count(*)`,
-      minIdx: sql<number>`min(${patches.idx})`,
-      maxIdx: sql<number>`max(${patches.idx})`,
-      minX: sql<number | null>`min(${patches.x})`,
-      maxX: sql<number | null>`max(${patches.x})`,
-      minY: sql<number | null>`min(${patches.y})`,
-      maxY: sql<number | null>`max(${patches.y})`,
-      zoom: sql<number | null>`max(${patches.z})`,
-      maxCluster: sql<number | null>`max(${patches.cluster})`,
-    })
-    .from(patches)
-    .where(eq(patches.runId, runId))
-    .get()!;
-}
-
-function pcRange(db: DatabaseHandle, runId: number, pc: PcName): [number, number] {
-  const r = db.db
-    .select({ lo: sql<number | null>`min(${patches[pc]})`, hi: sql<number | null>`max(${patches[pc]})` })
-    .from(patches)
-    .where(eq(patches.runId, runId))
-    .get()!;
-  return [r.lo ?? 0, r.hi ?? 0];
-}
-
-function distinct(db: DatabaseHandle, runId: number, column: typeof patches.groupName | typeof patches.split): string[] {
-  return db.db
-    .selectDistinct({ v: column })
-    .from(patches)
-    .where(eq(patches.runId, runId))
-    .orderBy(asc(column))
-    .all()
-    .map((r) => r.v)
-    .filter((v): v is string => v !== null);
+function sendEnvelope(c: Context, envelope: Uint8Array) {
+  c.header('Content-Type', 'application/octet-stream');
+  c.header('Content-Length', String(envelope.length));
+  c.header('X-Tilelens-Format', COLUMNS_FORMAT);
+  c.header('Cache-Control', 'no-cache');
+  return stream(c, async (s) => {
+    for (let at = 0; at < envelope.length; at += SEND_CHUNK) {
+      if (s.aborted) return;
+      await s.write(envelope.subarray(at, Math.min(envelope.length, at + SEND_CHUNK)));
+    }
+  });
 }
 
 export function runLatentRoutes(db: DatabaseHandle): Hono {
+  const cache = runColumnsCache(db);
+  // Database file, run id, creation time and row count: a reused id or a second database never hits another's file.
+  const keyOf = (run: AnalysisRun, what: string) =>
+    `${COLUMNS_FORMAT.replace('/', '-')}-${basename(db.sqlite.name)}-run${run.id}-${run.createdAt?.getTime() ?? 0}-n${runCount(db, run.id)}-${what}`;
+  const cached = (c: Context, key: string, build: () => { rows: number; specs: ScanColumn[]; body: Uint8Array; meta: Record<string, unknown> }) => {
+    const hit = cache.read(key);
+    if (hit) return sendEnvelope(c, hit);
+    const { rows, specs, body, meta } = build();
+    const header = encodeHeader(columnsHeader(rows, specs.map((s) => ({ ...s, values: () => [] })), meta));
+    cache.write(key, [header, body]);
+    return sendEnvelope(c, Buffer.concat([header, body]));
+  };
   return new Hono()
     .get('/:id/latent', validate('param', idParam), validate('query', axesQuery), (c) => {
       const run = requireRun(db, c.req.valid('param').id);
       const { x, y } = c.req.valid('query');
-      const rows = runStats(db, run.id).n;
-      const specs: ColumnSpec[] = [x, y].map((pc, i) => {
-        const [min, max] = pcRange(db, run.id, pcName(pc));
-        return { name: i === 0 ? 'x' : 'y', type: 'uint16', min, max, values: patchColumn<number | null>(db, run.id, patches[pcName(pc)], (v) => v) };
+      return cached(c, keyOf(run, `pc${x}-pc${y}`), () => {
+        const { n, specs, body } = scanRunPositions(db, run.id, x, y);
+        return { rows: n, specs, body, meta: { runId: run.id, axes: [x, y], explainedVarianceRatio: run.pca.explainedVarianceRatio ?? null } };
       });
-      return sendColumns(c, rows, specs, { runId: run.id, axes: [x, y], explainedVarianceRatio: run.pca.explainedVarianceRatio ?? null });
     })
     .get('/:id/latent/attributes', validate('param', idParam), (c) => {
       const run = requireRun(db, c.req.valid('param').id);
-      const stats = runStats(db, run.id);
-      const groups = distinct(db, run.id, patches.groupName);
-      const splits = distinct(db, run.id, patches.split);
-      const urbanised = new Set(run.urbanised.clusters);
-      const clusterCount = Math.max(run.kmeans.chosenK, (stats.maxCluster ?? -1) + 1);
-      const tileOrigin = stats.minX !== null && stats.minY !== null ? { z: stats.zoom, x: stats.minX, y: stats.minY } : null;
-      if (tileOrigin && (stats.maxX! - stats.minX! >= 65535 || stats.maxY! - stats.minY! >= 65535)) {
-        throw new ApiError(422, 'area-too-wide', `run ${run.id}'s patches span more than 65,535 tiles across`, 'the latent view cannot place them on the map');
-      }
-      const specs: ColumnSpec[] = [
-        { name: 'iou', type: 'uint8', min: 0, max: 1, values: patchColumn<number | null>(db, run.id, patches.iou, (v) => v) },
-        { name: 'iouHat', type: 'uint8', min: 0, max: 1, values: patchColumn<number | null>(db, run.id, patches.iouHat, (v) => v) },
-        { name: 'novelty', type: 'uint8', min: 0, max: 100, values: patchColumn<number | null>(db, run.id, patches.novelty, (v) => v) },
-        {
-          name: 'cluster',
-          type: 'uint8',
-          categories: Array.from({ length: clusterCount }, (_, i) => (urbanised.has(i) ? `cluster ${i} (urbanised)` : `cluster ${i}`)),
-          values: patchColumn<number | null>(db, run.id, patches.cluster, (v) => (v === null || v < 0 || v > 254 ? null : v)),
-        },
-        {
-          name: 'group',
-          type: 'uint8',
-          categories: groups,
-          values: patchColumn<string | null>(db, run.id, patches.groupName, (v) => (v === null ? null : groups.indexOf(v))),
-        },
-        {
-          name: 'split',
-          type: 'uint8',
-          categories: splits,
-          values: patchColumn<string>(db, run.id, patches.split, (v) => splits.indexOf(v)),
-        },
-        {
-          name: 'tileX',
-          type: 'uint16',
-          values: patchColumn<number | null>(db, run.id, patches.x, (v) => (v === null || !tileOrigin ? null : v - tileOrigin.x)),
-        },
-        {
-          name: 'tileY',
-          type: 'uint16',
-          values: patchColumn<number | null>(db, run.id, patches.y, (v) => (v === null || !tileOrigin ? null : v - tileOrigin.y)),
-        },
-      ];
-      // Point i is patch idx i when the run's idx run 0..n−1 (they do for every run the analysis writes).
-      const idxContiguous = stats.n === 0 || (stats.minIdx === 0 && stats.maxIdx === stats.n - 1);
-      if (!idxContiguous) specs.push({ name: 'idx', type: 'uint32', values: patchColumn<number>(db, run.id, patches.idx, (v) => v) });
-      return sendColumns(c, stats.n, specs, {
-        runId: run.id,
-        idxContiguous,
-        tileOrigin,
-        urbanisedClusters: [...urbanised],
-        urbanisedReason: run.urbanised.reason,
+      return cached(c, keyOf(run, 'attributes'), () => {
+        const { n, specs, body, meta } = scanRunAttributes(db, run);
+        return { rows: n, specs, body, meta };
       });
     });
 }

@@ -14,9 +14,10 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoImagery, ensureDemoProject } from '../../server/demo-server.ts';
 import { latestJob, waitForJob } from '../../server/lib/scoring/jobs.ts';
+import { runInsights } from '../../server/lib/insights/run-insights.ts';
 import { decodeColumns, dequantise } from '../../map-ui/src/data/columns.ts';
 import { pointInPolygon, tileCentre } from '../../map-ui/src/data/latent-data.ts';
-import { serverFixture, type ServerFixture } from '../integration/server-fixture.ts';
+import { serverFixture, TOKEN, type ServerFixture } from '../integration/server-fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(process.cwd(), 'screenshots');
@@ -104,6 +105,8 @@ beforeAll(async () => {
   if (!existsSync('map-ui/dist/index.html')) execFileSync('npm', ['run', '--silent', 'build:ui'], { stdio: 'inherit' });
   mkdirSync(SHOTS, { recursive: true });
   fx = await serverFixture({ world: true });
+  // Review queue, families and the confidence intervals the scored tiles carry come from the insights pass.
+  await runInsights(fx.db, fx.runId!);
   const imagery = await ensureDemoImagery(fx.scoring, fx.worldDir);
   const project = ensureDemoProject(fx.scoring, fx.worldDir, imagery.id, fx.runId!);
   projectId = project.id;
@@ -226,6 +229,13 @@ describe('map UI in the browser', () => {
     expect(l.highlighted).toEqual(expectedLasso);
     await page.screenshot({ path: join(SHOTS, 'ui-4-lasso.png') });
     await page.click('button[data-brush="pan"]');
+
+    // In pan mode, Shift-drag draws the same lasso, as the help text says.
+    expect(await page.locator('.latent-pane .hint').innerText()).toMatch(/Shift-drag draws a lasso/);
+    const again = await selectionAfter(() => page.click('.latent-pane .hint button.link'));
+    expect(again.highlighted).toEqual([]);
+    const shifted = await selectionAfter(() => drag([...ring, ring[0]], ['Shift']));
+    expect(shifted.highlighted).toEqual(expectedLasso);
   });
 
   it('a rectangle drawn on the map selects its tiles in the latent view', async () => {
@@ -274,6 +284,8 @@ describe('map UI in the browser', () => {
     const text = await page.locator('#inspector').innerText();
     expect(text).toMatch(/Priority/);
     expect(text).toMatch(/Chance of a building/);
+    // The confidence comes with its interval, never as a bare number.
+    expect(await page.locator('#inspector [data-field="confidence"]').innerText()).toMatch(/^≈ \d\.\d\d \(likely \d\.\d\d–\d\.\d\d\)$/);
     expect(await page.locator('#inspector .neighbours .triplet').count()).toBeGreaterThan(0);
     await page.waitForTimeout(800);
     await page.screenshot({ path: join(SHOTS, 'ui-6-inspector.png') });
@@ -301,6 +313,44 @@ describe('map UI in the browser', () => {
     }
   });
 
+  it('the review queue steps through patches and marks one with the manager token; families link their report', async () => {
+    await page.locator('#review').scrollIntoViewIfNeeded();
+    await page.waitForSelector('#review .review-marks button', { timeout: 15_000 });
+    const rank = page.locator('#review .review-rank');
+    expect(await rank.getAttribute('data-rank')).toBe('1');
+    await page.click('#review button[data-step="next"]');
+    await expect.poll(() => rank.getAttribute('data-rank')).toBe('2');
+    await page.click('#review button[data-step="previous"]');
+    await expect.poll(() => rank.getAttribute('data-rank')).toBe('1');
+    expect(await page.locator('#review .review-triplet img').count()).toBe(3);
+
+    // Without the token the mark is refused in words; with it the server records it.
+    const listed = (await (await fetch(`${base}/api/runs/${fx.runId}/review/list?offset=0&limit=1`)).json()) as { items: Array<{ idx: number; mark: string | null }> };
+    const idx = listed.items[0].idx;
+    await page.locator('#review .review-marks button').first().click();
+    await page.waitForSelector('#review .error', { timeout: 5_000 });
+    await page.fill('input[aria-label="manager token"]', TOKEN);
+    await page.press('input[aria-label="manager token"]', 'Enter');
+    await page.waitForSelector('.token.ok');
+    await page.locator('#review .review-marks button').first().click();
+    await expect
+      .poll(async () => ((await (await fetch(`${base}/api/runs/${fx.runId}/review/list?offset=0&limit=1`)).json()) as typeof listed).items.find((i) => i.idx === idx)?.mark, { timeout: 10_000 })
+      .toBe('label_wrong');
+    const csv = await (await fetch(`${base}/api/runs/${fx.runId}/review.csv?top=5`)).text();
+    expect(csv).toMatch(/label_wrong/);
+    await page.waitForTimeout(500);
+    await page.locator('#review').screenshot({ path: join(SHOTS, 'ui-8-review.png') });
+
+    const families = page.locator('#families');
+    await families.scrollIntoViewIfNeeded();
+    await expect.poll(async () => families.locator('a[href$="families.html"]').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    const href = await families.locator('a[href$="families.html"]').first().getAttribute('href');
+    const report = await fetch(`${base}${href}`);
+    expect(report.status).toBe(200);
+    expect(report.headers.get('content-type')).toMatch(/text\/html/);
+    await families.screenshot({ path: join(SHOTS, 'ui-9-families.png') });
+  });
+
   it('a link reproduces the view, and the volunteer view shows nothing that changes anything', async () => {
     const link = page.url();
     const other = await context.newPage();
@@ -313,7 +363,7 @@ describe('map UI in the browser', () => {
     const vol = await context.newPage();
     await vol.goto(`${base}/?project=${projectId}&mode=volunteer`);
     await vol.waitForFunction(() => (window as any).__tilelens?.ready === true, null, { timeout: 60_000 });
-    expect(await vol.locator('a[data-export], #thresholds, .token, button[data-draw]').count()).toBe(0);
+    expect(await vol.locator('a[data-export], #thresholds, .token, button[data-draw], #review, #families').count()).toBe(0);
     expect(await vol.locator('input[data-layer="confidence"]').isChecked()).toBe(true);
     await vol.waitForTimeout(1500);
     await vol.screenshot({ path: join(SHOTS, 'ui-7-volunteer.png') });

@@ -41,6 +41,7 @@ export function ReviewPanel(props: { runId: number }) {
       if (!item) return;
       try {
         await insightsApi.mark(props.runId, item.idx, m);
+        setError(null);
         setItem({ ...item, mark: m });
         if (item.next !== null) setRank(item.next);
       } catch (e) {
@@ -89,13 +90,13 @@ export function ReviewPanel(props: { runId: number }) {
             { class: 'review-nav' },
             h(
               'button',
-              { disabled: item.previous === null, onClick: () => item.previous && setRank(item.previous) },
+              { 'data-step': 'previous', disabled: item.previous === null, onClick: () => item.previous && setRank(item.previous) },
               '← previous',
             ),
-            h('span', null, ` ${item.rank} / ${item.total} `),
+            h('span', { class: 'review-rank', 'data-rank': item.rank }, ` ${item.rank} / ${item.total} `),
             h(
               'button',
-              { disabled: item.next === null, onClick: () => item.next && setRank(item.next) },
+              { 'data-step': 'next', disabled: item.next === null, onClick: () => item.next && setRank(item.next) },
               'next →',
             ),
             h(

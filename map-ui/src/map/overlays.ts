@@ -1,14 +1,14 @@
 /**
  * The tilelens overlays on the map — priority, confidence (low confidence stands out), predicted
- * footprints — from the plugin: its API client reads the project's overlay manifest and its layer
- * definitions (plugin/src/layers.ts) become the map's sources and layers. Raster tiles drawn by the
- * server and vector footprints per tile, so a 200k-tile area is never one GeoJSON in the browser.
- * The app draws its own toggles and legends, so it adds the layers itself rather than through the
- * plugin's control panel; like the control, it points the sources at new tiles while a job runs.
+ * footprints — through the plugin's own `TilelensControl`, exactly as any MapLibre host adds them:
+ * the control reads the project's overlay manifest, adds the layers of plugin/src/layers.ts as soon
+ * as the style is in (not after every imagery tile) and repoints the sources while a job runs. Raster
+ * tiles drawn by the server and vector footprints per tile, so a 200k-tile area is never one GeoJSON
+ * in the browser. The app draws its own toggles and legends, so the control's panel is off.
  */
-import type { Map as MlMap, RasterTileSource, VectorTileSource } from 'maplibre-gl';
-import { createApiClient, type OverlayManifest } from '../../../plugin/src/api-client.ts';
-import { sourceId, tilelensStyle, type TilelensStyle } from '../../../plugin/src/layers.ts';
+import type { Map as MlMap } from 'maplibre-gl';
+import type { OverlayManifest } from '../../../plugin/src/api-client.ts';
+import { TilelensControl } from '../../../plugin/src/control.ts';
 import type { Project } from '../data/api.ts';
 
 export type RasterLegend = OverlayManifest['raster'][number]['legend'];
@@ -29,7 +29,7 @@ export interface Overlays {
   destroy(): void;
 }
 
-/** Call once the style has loaded; layers go below `beforeId`. */
+/** Layers go below `beforeId` when the map has it. */
 export function createOverlays(
   map: MlMap,
   project: Project,
@@ -37,49 +37,24 @@ export function createOverlays(
   beforeId: string | undefined,
   onStatus?: (s: OverlayStatus) => void,
 ): Overlays {
-  const client = createApiClient({ server: location.origin });
   const visible = { ...initial };
-  let style: TilelensStyle | null = null;
-  let manifest: OverlayManifest | null = null;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let removed = false;
-
-  const apply = () => {
-    if (!style) return;
-    for (const name of OVERLAY_NAMES) {
-      for (const id of style.layerIds[name] ?? []) if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', visible[name] ? 'visible' : 'none');
-    }
-  };
-
-  // While scoring runs the manifest's version changes; new tile URLs make the map fetch the new tiles.
-  const refresh = () => {
-    if (removed || !manifest || manifest.final) return;
-    timer = setTimeout(async () => {
-      try {
-        const next = await client.overlays(project.id);
-        if (removed) return;
-        if (next.version !== manifest!.version) {
-          for (const r of next.raster) (map.getSource(sourceId(next.projectId, r.id)) as RasterTileSource | undefined)?.setTiles(r.tiles);
-          (map.getSource(sourceId(next.projectId, 'vector')) as VectorTileSource | undefined)?.setTiles(next.vector.tiles);
-        }
-        manifest = next;
-      } catch {
-        /* the server restarting mid-job: try again next round */
-      }
-      refresh();
-    }, 3000);
-  };
-
-  client.overlays(project.id).then(
+  const control = new TilelensControl({
+    server: location.origin,
+    projectId: project.id,
+    layers: OVERLAY_NAMES,
+    visible,
+    beforeId: beforeId && map.getLayer(beforeId) ? beforeId : undefined,
+    refreshMs: 3000,
+    panel: false,
+  });
+  let ready = false;
+  map.addControl(control);
+  control.ready.then(
     (m) => {
-      if (removed) return;
-      manifest = m;
-      style = tilelensStyle(m, { layers: OVERLAY_NAMES, visible });
-      for (const [id, source] of Object.entries(style.sources)) map.addSource(id, source);
-      for (const layer of style.layers) map.addLayer(layer, beforeId && map.getLayer(beforeId) ? beforeId : undefined);
-      apply();
+      ready = true;
+      // Toggles flipped while the manifest was loading apply now.
+      for (const name of OVERLAY_NAMES) control.setVisible(name, visible[name]);
       onStatus?.({ ready: true, error: null, footprintsMinZoom: m.vector.minzoom, legends: Object.fromEntries(m.raster.map((r) => [r.id, r.legend])) });
-      refresh();
     },
     (err: Error) => onStatus?.({ ready: false, error: err.message, footprintsMinZoom: null, legends: {} }),
   );
@@ -87,15 +62,11 @@ export function createOverlays(
   return {
     setVisible(name, v) {
       visible[name] = v;
-      apply();
+      if (ready) control.setVisible(name, v);
     },
-    isVisible: (name) => {
-      const id = style?.layerIds[name]?.[0];
-      return !!id && !!map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none';
-    },
+    isVisible: (name) => ready && control.isVisible(name),
     destroy() {
-      removed = true;
-      clearTimeout(timer);
+      if (map.hasControl(control)) map.removeControl(control);
     },
   };
 }

@@ -27,6 +27,27 @@ export function priorityReason(t: Pick<ScoredTile, 'status' | 'buildingProb' | '
   return 'The model sees no building but is not fully sure: worth a look when volunteers have time.';
 }
 
+/** Novelty (percentile of latent distance to the training set) from which the surface extrapolates. */
+export const EXTRAPOLATION_NOVELTY = 80;
+
+/**
+ * The model's confidence as a manager should read it: the smoothed IoU with its interval, and in words
+ * when the tile lies beyond the training data, where the surface's number is an extrapolation.
+ */
+export function confidenceWords(t: Pick<ScoredTile, 'iouHat' | 'iouLow' | 'iouHigh' | 'novelty' | 'status'>): { value: string; note: string | null } {
+  if (t.status !== 'scored' || !Number.isFinite(t.iouHat)) return { value: '–', note: null };
+  const hasInterval = typeof t.iouLow === 'number' && typeof t.iouHigh === 'number';
+  const value = hasInterval ? `≈ ${num(t.iouHat)} (likely ${num(t.iouLow)}–${num(t.iouHigh)})` : `≈ ${num(t.iouHat)} (no interval for this run)`;
+  const wide = hasInterval && t.iouHigh! - t.iouLow! >= 0.5;
+  let note: string | null = null;
+  if (t.novelty >= EXTRAPOLATION_NOVELTY) {
+    note = `Extrapolating (novelty ${num(t.novelty, 0)} / 100): the model has seen little like this tile, so its confidence is carried over from distant training tiles and may be far off${wide ? ' — the wide range says so' : ''}.`;
+  } else if (wide) {
+    note = 'Uncertain: the range is wide, so treat the confidence as a rough guide.';
+  }
+  return { value, note };
+}
+
 function Footprints(props: { tile: ScoredTile; size: number }) {
   const { tile, size } = props;
   if (!tile.footprints) return null;
@@ -120,12 +141,13 @@ export function Inspector(props: { project: Project; imagery: Imagery; inspected
           'div',
           null,
           h('p', { class: `reason tier-${tile.tier ?? 'none'}` }, priorityReason(tile)),
+          confidenceWords(tile).note ? h('p', { class: 'extrapolating', 'data-field': 'extrapolating' }, confidenceWords(tile).note) : null,
           h(
             'dl',
             { class: 'scores' },
             h('dt', null, 'Priority'), h('dd', null, `${num(tile.priority)} (${tile.tier ?? '–'})`),
             h('dt', null, 'Chance of a building'), h('dd', null, pct(tile.buildingProb)),
-            h('dt', null, 'Model confidence (smoothed IoU)'), h('dd', null, num(tile.iouHat)),
+            h('dt', null, 'Model confidence (smoothed IoU)'), h('dd', { 'data-field': 'confidence' }, confidenceWords(tile).value),
             h('dt', null, 'How unusual (novelty)'), h('dd', null, `${num(tile.novelty, 0)} / 100`),
             h('dt', null, 'Latent distance to settlements'), h('dd', null, num(tile.urbanDistance)),
           ),

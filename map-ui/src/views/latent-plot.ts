@@ -1,6 +1,6 @@
 /**
  * The latent view's drawing surface: regl-scatterplot (WebGL) for the points, a 2-D canvas behind it
- * for the smoothed-IoU surface, and line annotations for the urbanised clusters. A small imperative
+ * for the smoothed-IoU surface, and a 2-D outline layer above them for the urbanised clusters. A small imperative
  * API in the regl-scatterplot manner; it talks to the rest of the app only through the selection store.
  */
 import createScatterplot from 'regl-scatterplot';
@@ -61,6 +61,34 @@ function linearScale(domain: [number, number], range: [number, number] = [0, 1])
   return scale;
 }
 
+/**
+ * Point size in CSS pixels for n points: a few hundred points must read as dots, a million must not
+ * merge into one blob, so the size falls with the logarithm of the count.
+ */
+export function pointSizeFor(n: number): number {
+  return Math.min(9, Math.max(2, 9 - 1.5 * Math.log10(Math.max(1, n) / 100)));
+}
+
+/** Opacity for n points: opaque up to 10k, then lighter so dense regions still show their structure. */
+export function pointOpacityFor(n: number): number {
+  return n <= 10_000 ? 1 : Math.max(0.35, 1 - 0.2 * Math.log10(n / 10_000));
+}
+
+/**
+ * The palette's pale middle (IoU ≈ 0.5) is near white and vanishes on the plot's white ground; such
+ * colours are darkened, hue kept, until their luminance is at most 0.6.
+ */
+export function legiblePointColour(hex: string): string {
+  const m = /^#([0-9a-f]{6})$/i.exec(hex);
+  if (!m) return hex;
+  const v = parseInt(m[1], 16);
+  const rgb = [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+  const lum = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255;
+  if (lum <= 0.6) return hex;
+  const k = 0.6 / lum;
+  return `#${rgb.map((c) => Math.round(c * k).toString(16).padStart(2, '0')).join('')}`;
+}
+
 export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
   const { container, store } = options;
   container.classList.add('latent-plot');
@@ -68,13 +96,17 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
   surface.className = 'latent-surface';
   const canvas = document.createElement('canvas');
   canvas.className = 'latent-points';
-  container.append(surface, canvas);
+  // Outlines live on their own 2-D layer above the points, placed with the very transform read off the
+  // drawn points, so they cannot drift from them whatever the camera or aspect ratio does.
+  const overlay = document.createElement('canvas');
+  overlay.className = 'latent-outlines';
+  container.append(surface, canvas, overlay);
 
   let data: LatentData | null = null;
   let enc: PointEncoding | null = null;
   let grid: SurfaceGrid | null = null;
   let gridImage: HTMLCanvasElement | null = null;
-  let surfaceOpacity = 0.6;
+  let surfaceOpacity = 0.45;
   const xScale = linearScale([-1, 1]);
   const yScale = linearScale([-1, 1]);
   let pointOfIdx: (idx: number) => number = () => -1;
@@ -89,21 +121,20 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     xScale,
     yScale,
     backgroundColor: [0, 0, 0, 0],
-    pointSize: [3, 7],
+    pointSize: [6, 10],
     sizeBy: 'valueB',
     colorBy: 'valueA',
-    opacityInactiveScale: 0.25,
-    opacityInactiveMax: 0.35,
-    pointColorActive: [0.98, 0.47, 0.02, 1],
-    pointSizeSelected: 2,
-    pointOutlineWidth: 1,
+    // Unselected points stay readable as context (dimmed, not hidden) while a selection exists.
+    opacityInactiveScale: 0.75,
+    opacityInactiveMax: 0.55,
+    pointColorActive: [0.96, 0.49, 0, 1],
+    pointSizeSelected: 14,
+    pointOutlineWidth: 2,
     lassoColor: [0.05, 0.35, 0.85, 1],
     lassoMinDelay: 0,
     lassoMinDist: 2,
     actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' },
     deselectOnDblClick: false,
-    annotationLineColor: [0.1, 0.1, 0.1, 0.85],
-    annotationLineWidth: 2,
     showReticle: false,
   } as never) as any;
 
@@ -134,7 +165,19 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     selected = [];
     if (!store.isEmpty()) store.clear('latent');
   });
-  scatterplot.subscribe('view', () => drawSurface());
+  // The 2-D layers follow every frame regl-scatterplot draws, not only 'view' events: a resize changes
+  // its aspect ratio a frame later without one, and layers drawn earlier would sit off the points.
+  let overlayFrame = 0;
+  const redrawLayers = () => {
+    if (overlayFrame) return;
+    overlayFrame = requestAnimationFrame(() => {
+      overlayFrame = 0;
+      drawSurface();
+      drawOutlines();
+    });
+  };
+  scatterplot.subscribe('view', redrawLayers);
+  scatterplot.subscribe('draw', redrawLayers);
   const pick = (i: number) => {
     if (!data) return null;
     if (i < data.training.n) return { kind: 'patch' as const, idx: patchIdxOf(data, i) };
@@ -146,12 +189,26 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
 
   // A click without a drag on a point opens it in the inspector; regl-scatterplot selects it too.
   let down: [number, number] | null = null;
+  let travelled = 0;
   canvas.addEventListener('pointerdown', (e) => {
     down = [e.clientX, e.clientY];
+    travelled = 0;
     additive = e.ctrlKey || e.metaKey;
   });
+  canvas.addEventListener('pointermove', (e) => {
+    if (down) travelled = Math.max(travelled, Math.hypot(e.clientX - down[0], e.clientY - down[1]));
+  });
+  // A lasso closed where it began ends as a "click" at its start; regl-scatterplot would then select the
+  // point under it in place of the lasso's points. A press that travelled is a drag, never a click.
+  container.addEventListener(
+    'click',
+    (e) => {
+      if (travelled > 3) e.stopPropagation();
+    },
+    true,
+  );
   canvas.addEventListener('pointerup', (e) => {
-    if (!down || Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 3) return;
+    if (!down || travelled > 3 || Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 3) return;
     setTimeout(() => {
       const hovered = scatterplot.get('hoveredPoint') as number | undefined;
       if (hovered !== undefined && hovered !== null && hovered >= 0) {
@@ -260,27 +317,63 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     surface.height = Math.max(1, Math.round(r.height * dpr));
     surface.style.width = `${r.width}px`;
     surface.style.height = `${r.height}px`;
+    overlay.width = surface.width;
+    overlay.height = surface.height;
     scatterplot.set({ width: Math.max(10, r.width), height: Math.max(10, r.height) });
   }
 
   let outlines: ReturnType<typeof clusterOutlines> = [];
   function drawOutlines() {
-    if (!data) return;
+    const ctx = overlay.getContext('2d');
+    if (!ctx) return;
+    ctx.clearRect(0, 0, overlay.width, overlay.height);
+    if (!data || outlines.length === 0) return;
+    const t = screenTransform();
+    if (!t) return;
     const d = data;
-    scatterplot.drawAnnotations(
-      outlines
-        .filter((o) => o.hull.length >= 3)
-        .map((o) => ({
-          vertices: [...o.hull, o.hull[0]].map(([x, y]) => [toNdc(x, d.xDomain), toNdc(y, d.yDomain)]),
-          lineColor: [0.08, 0.08, 0.08, 0.9],
-          lineWidth: 2,
-        })),
-    );
+    const dpr = overlay.width / Math.max(1, overlay.clientWidth);
+    ctx.save();
+    ctx.scale(dpr, dpr);
+    ctx.lineJoin = 'round';
+    for (const o of outlines) {
+      if (o.hull.length < 3) continue;
+      ctx.beginPath();
+      o.hull.forEach(([x, y], k) => {
+        const px = t.sx(toNdc(x, d.xDomain));
+        const py = t.sy(toNdc(y, d.yDomain));
+        if (k === 0) ctx.moveTo(px, py);
+        else ctx.lineTo(px, py);
+      });
+      ctx.closePath();
+      // A white halo under the dark line keeps it legible over dark points and the surface alike.
+      ctx.strokeStyle = 'rgba(255,255,255,0.9)';
+      ctx.lineWidth = 5;
+      ctx.stroke();
+      ctx.strokeStyle = 'rgba(20,20,20,0.9)';
+      ctx.setLineDash([7, 4]);
+      ctx.lineWidth = 2;
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    ctx.restore();
   }
 
   async function draw(transition: boolean) {
     if (!data || !enc) return;
-    scatterplot.set({ pointColor: enc.palette, pointColorActive: enc.palette.map(() => '#f57c00') });
+    const n = enc.x.length;
+    const size = pointSizeFor(n);
+    const base = enc.palette.map(legiblePointColour);
+    // regl-scatterplot takes per-category active colours only when base, active and hover palettes are
+    // the same length; otherwise it silently draws selected points in their own colour.
+    scatterplot.set({
+      pointColor: base,
+      pointColorActive: base.map(() => '#f57c00'),
+      pointColorHover: base,
+      pointSize: [size, size * 1.6],
+      // An absolute size, not an increment: selected points are drawn well above the largest dot.
+      pointSizeSelected: size + 3,
+      opacity: pointOpacityFor(n),
+    });
     await scatterplot.draw(
       { x: enc.x, y: enc.y, valueA: enc.valueA, valueB: enc.valueB },
       { zDataType: 'categorical', wDataType: 'categorical', transition, select: selected.length ? selected : undefined },
@@ -290,6 +383,7 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
   const resizeObserver = new ResizeObserver(() => {
     sizeCanvases();
     drawSurface();
+    drawOutlines();
   });
   resizeObserver.observe(container);
   sizeCanvases();
@@ -305,17 +399,19 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
       scatterplot.set({ xScale: linearScale(next.xDomain), yScale: linearScale(next.yDomain) });
       enc = encodePoints(next, colourBy);
       findRefs(enc);
-      grid = surfaceGrid(next);
+      // Cells sized to the data: a few hundred patches on a 96² grid would leave specks, not a surface.
+      const cells = Math.round(Math.min(96, Math.max(16, 2 * Math.sqrt(next.training.n))));
+      grid = surfaceGrid(next, cells, cells);
       gridImage = renderGridImage(grid);
       outlines = clusterOutlines(next, urbanised);
       await draw(sameCount);
-      drawOutlines();
       drawSurface();
+      drawOutlines();
     },
     setColourBy(colourBy) {
       if (!data) return;
       enc = encodePoints(data, colourBy);
-      void draw(false);
+      void draw(false).then(() => drawOutlines());
     },
     setSurfaceOpacity(opacity) {
       surfaceOpacity = opacity;
@@ -338,8 +434,10 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     resize() {
       sizeCanvases();
       drawSurface();
+      drawOutlines();
     },
     destroy() {
+      cancelAnimationFrame(overlayFrame);
       unsubscribe();
       resizeObserver.disconnect();
       scatterplot.destroy();

@@ -1,11 +1,12 @@
 /**
  * One interface over every imagery the scoring job reads: a local PMTiles archive, an XYZ tile
- * server, or a geo-referenced GeoTIFF cut into slippy-map tiles on the fly.
+ * server, a geo-referenced GeoTIFF cut into slippy-map tiles on the fly, or a folder of them.
  *
  * A tile that is missing or cannot be used is a result (`TileFetch`), never a thrown error: the
  * scoring job records it per tile and moves on. Configuration problems throw `ImageryError` when
  * the source is created, so a job with a wrong path or URL fails before it starts.
  */
+import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 
 export type BBox = [west: number, south: number, east: number, north: number];
@@ -16,7 +17,7 @@ export type TileFetch =
 
 export interface ImagerySource {
   readonly id: string;
-  readonly kind: 'pmtiles' | 'xyz' | 'geotiff';
+  readonly kind: 'pmtiles' | 'xyz' | 'geotiff' | 'geotiff-folder';
   readonly attribution?: string;
   readonly bounds?: BBox;
   readonly minZoom: number;
@@ -91,16 +92,21 @@ export const geotiffSpecSchema = z.object({
   attribution: z.string().optional(),
 });
 
+/** Every .tif / .tiff in `path` as one mosaic; `bands`, `nodata` and `range` apply to each file. */
+export const geotiffFolderSpecSchema = geotiffSpecSchema.extend({ kind: z.literal('geotiff-folder') });
+
 export const imagerySpecSchema = z.discriminatedUnion('kind', [
   pmtilesSpecSchema,
   xyzSpecSchema,
   geotiffSpecSchema,
+  geotiffFolderSpecSchema,
 ]);
 
 export type ImagerySpec = z.infer<typeof imagerySpecSchema>;
 export type PMTilesSpec = z.infer<typeof pmtilesSpecSchema>;
 export type XyzSpec = z.infer<typeof xyzSpecSchema>;
 export type GeoTiffSpec = z.infer<typeof geotiffSpecSchema>;
+export type GeoTiffFolderSpec = z.infer<typeof geotiffFolderSpecSchema>;
 
 export function parseImagerySpec(input: unknown): ImagerySpec {
   const parsed = imagerySpecSchema.safeParse(input);
@@ -109,7 +115,7 @@ export function parseImagerySpec(input: unknown): ImagerySpec {
       .map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`)
       .join('; ');
     throw new ImageryError(
-      `imagery spec is invalid (${problems}); give {kind:'pmtiles', path} | {kind:'xyz', url} | {kind:'geotiff', path}`,
+      `imagery spec is invalid (${problems}); give {kind:'pmtiles', path} | {kind:'xyz', url} | {kind:'geotiff', path} | {kind:'geotiff-folder', path: DIR}`,
     );
   }
   return parsed.data;
@@ -128,7 +134,15 @@ export async function createImagerySource(spec: ImagerySpec): Promise<ImagerySou
     case 'xyz':
       return (await import('./xyz-source.ts')).createXyzSource(s);
     case 'geotiff':
+      // A folder under the file kind too: databases made before 'geotiff-folder' accept only 'geotiff'.
+      if ((await stat(s.path).catch(() => undefined))?.isDirectory())
+        return (await import('./geotiff-mosaic-source.ts')).openGeoTiffFolderSource({
+          ...s,
+          kind: 'geotiff-folder',
+        });
       return (await import('./geotiff-source.ts')).openGeoTiffSource(s);
+    case 'geotiff-folder':
+      return (await import('./geotiff-mosaic-source.ts')).openGeoTiffFolderSource(s);
   }
 }
 

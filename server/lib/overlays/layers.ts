@@ -16,6 +16,9 @@ export interface OverlayCell {
   priority: number;
   iouHat: number | null;
   novelty: number | null;
+  /** The smoothed IoU's conformal interval; absent on tiles scored before the run's intervals existed. */
+  iouLow?: number | null;
+  iouHigh?: number | null;
 }
 
 export interface OverlayLayerDef {
@@ -28,6 +31,8 @@ export interface OverlayLayerDef {
   value(cell: OverlayCell): number | null;
   /** Which of two values sharing a pixel is kept. */
   keep: 'max' | 'min';
+  /** A factor (0..1) on the scale's alpha for this tile, e.g. fading a score nobody can vouch for. */
+  alpha?(cell: OverlayCell): number;
   lowLabel: string;
   highLabel: string;
 }
@@ -53,6 +58,7 @@ export const OVERLAY_LAYER_DEFS: Record<OverlayLayer, OverlayLayerDef> = {
     scale: CONFIDENCE_SCALE,
     value: (c) => (c.status === 'scored' ? c.iouHat : null),
     keep: 'min',
+    alpha: intervalAlpha,
     lowLabel: 'doubtful',
     highLabel: 'trusted',
   },
@@ -68,6 +74,18 @@ export const OVERLAY_LAYER_DEFS: Record<OverlayLayer, OverlayLayerDef> = {
     highLabel: 'novel',
   },
 };
+
+/**
+ * Opacity factor from the width of the tile's confidence interval: 1 − width, kept within 0.25..1,
+ * so a tile whose interval spans most of 0..1 fades instead of claiming a confidence it has not got.
+ * Tiles without an interval keep full strength.
+ */
+export function intervalAlpha(c: OverlayCell): number {
+  if (c.iouLow === null || c.iouLow === undefined || c.iouHigh === null || c.iouHigh === undefined) return 1;
+  const width = c.iouHigh - c.iouLow;
+  if (!Number.isFinite(width)) return 1;
+  return Math.min(1, Math.max(0.25, 1 - width));
+}
 
 export function isOverlayLayer(v: string): v is OverlayLayer {
   return (OVERLAY_LAYERS as readonly string[]).includes(v);

@@ -52,6 +52,8 @@ export function* iterateOverlayCells(
       priority: tileScores.priority,
       iouHat: tileScores.iouHat,
       novelty: tileScores.novelty,
+      iouLow: tileScores.iouLow,
+      iouHigh: tileScores.iouHigh,
     })
     .from(tileScores)
     .where(inRange(projectId, zoom, r));
@@ -63,6 +65,8 @@ export function* iterateOverlayCells(
       priority: row[3] as number,
       iouHat: row[4] as number | null,
       novelty: row[5] as number | null,
+      iouLow: row[6] as number | null,
+      iouHigh: row[7] as number | null,
     };
   }
 }

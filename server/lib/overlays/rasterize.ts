@@ -67,7 +67,8 @@ export function rasterizeCells(
         paint(rgba, px, py, size, ...NO_SCORE_RGBA);
       } else {
         const i = toIndex(v) * 4;
-        paint(rgba, px, py, size, lut[i], lut[i + 1], lut[i + 2], lut[i + 3]);
+        const a = def.alpha ? Math.round(lut[i + 3] * def.alpha(c)) : lut[i + 3];
+        paint(rgba, px, py, size, lut[i], lut[i + 1], lut[i + 2], a);
       }
     }
     return { rgba, cells: count };
@@ -77,6 +78,8 @@ export function rasterizeCells(
   // Float64, not 32: a value must land in the same colour bin whether it was folded or painted directly.
   const folded = new Float64Array(N * N).fill(Number.NaN);
   const touched = new Uint8Array(N * N);
+  // The alpha factor travels with the value the fold keeps: the pixel fades as that tile would.
+  const alphas = def.alpha ? new Float32Array(N * N).fill(1) : null;
   const keepMax = def.keep === 'max';
   for (const c of cells) {
     const { px, py } = pixelRect(range, c.x, c.y);
@@ -87,7 +90,10 @@ export function rasterizeCells(
     const v = def.value(c);
     if (v === null) continue;
     const cur = folded[p];
-    if (Number.isNaN(cur) || (keepMax ? v > cur : v < cur)) folded[p] = v;
+    if (Number.isNaN(cur) || (keepMax ? v > cur : v < cur)) {
+      folded[p] = v;
+      if (alphas) alphas[p] = def.alpha!(c);
+    }
   }
   for (let p = 0; p < N * N; p++) {
     if (!touched[p]) continue;
@@ -100,7 +106,7 @@ export function rasterizeCells(
       rgba[o] = lut[i];
       rgba[o + 1] = lut[i + 1];
       rgba[o + 2] = lut[i + 2];
-      rgba[o + 3] = lut[i + 3];
+      rgba[o + 3] = alphas ? Math.round(lut[i + 3] * alphas[p]) : lut[i + 3];
     }
   }
   return { rgba, cells: count };

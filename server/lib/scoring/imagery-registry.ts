@@ -87,7 +87,8 @@ export async function registerImagery(
       .insert(imagerySources)
       .values({
         name,
-        kind: spec.kind,
+        // The kind column's CHECK predates folders; the stored spec keeps the real kind for reopening.
+        kind: spec.kind === 'geotiff-folder' ? 'geotiff' : spec.kind,
         spec: spec as Record<string, unknown>,
         attribution: probe.attribution ?? null,
         bounds: probe.bounds ?? null,

@@ -1,0 +1,331 @@
+/**
+ * A region scored end to end without a server: imagery registered (or found again by name), a
+ * project over an area (by default the imagery's extent), the scoring job run to its end, and every
+ * export written to a folder. `tilelens score` is this function on the command line.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { desc, eq } from 'drizzle-orm';
+import { getRun } from '../db/analysis-repo.ts';
+import { analysisRuns, imagerySources, models, type Model } from '../db/schema.ts';
+import { bboxPolygon, type BBox } from '../geo/tiles.ts';
+import { GeoTiffMosaicSource } from '../imagery/geotiff-mosaic-source.ts';
+import type { ImagerySpec } from '../imagery/source.ts';
+import type { ExportProject } from '../exports/project-info.ts';
+import { mapswipeFindDrafts } from '../exports/mapswipe-find.ts';
+import { writeMapswipeValidate } from '../exports/mapswipe-validate.ts';
+import { taskingManagerExport } from '../exports/tasking-manager.ts';
+import { writeTileTableCsv, writeTileTableGeoJson } from '../exports/tile-table.ts';
+import type { ScoringContext } from './context.ts';
+import { ScoringError } from './errors.ts';
+import { getImagery, getImagerySource, registerImagery, type ImageryRow } from './imagery-registry.ts';
+import { startScoring, waitForJob, type JobRow } from './jobs.ts';
+import { createProject, type ProjectRow } from './projects.ts';
+import { countScoredTiles, iterateScoredTiles, type TileCounts } from './tiles-repo.ts';
+
+export interface ScoreRegionOptions {
+  /** The model file; its newest analysis run is used unless `runId` is given. */
+  modelPath?: string;
+  runId?: number;
+  /** A folder of GeoTIFFs, a .tif, a .pmtiles, an XYZ URL template, a .json spec, or a spec object. */
+  imagery: string | ImagerySpec;
+  /** Name the imagery is registered under; default from the path or URL. Same name + same spec reuses it. */
+  imageryName?: string;
+  /** GeoJSON (object or file path); default the imagery's bounds. */
+  area?: unknown;
+  zoom?: number;
+  projectName?: string;
+  /** Folder the exports are written to; none written when absent. */
+  outDir?: string;
+  /** Base URL of the server that will show the project; written into the exports' tile-server URL. */
+  publicUrl?: string;
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ScoreRegionResult {
+  projectId: number;
+  imageryId: number;
+  runId: number;
+  tiles: number;
+  scored: number;
+  missing: number;
+  failed: number;
+  job: JobRow;
+  seconds: number;
+  /** Written files, by export. */
+  out: Record<string, string>;
+  /** What the imagery source reported at opening (files skipped in a folder). */
+  warnings: string[];
+}
+
+/** The scoring job stopped short; the tiles it stored stay, so scoring again resumes. */
+export class ScoreRegionError extends Error {
+  override name = 'ScoreRegionError';
+}
+
+/** Degrees, ~1 mm: far below a pixel, far above the rounding of stored areas (1e-10°). */
+const EDGE_INSET = 1e-8;
+
+export const DEFAULT_PUBLIC_URL = 'http://127.0.0.1:8700';
+
+/** The spec a command-line imagery argument names. */
+export function imagerySpecFor(arg: string): ImagerySpec {
+  if (/^https?:\/\//i.test(arg)) return { kind: 'xyz', url: arg };
+  const path = resolve(arg);
+  if (!existsSync(path))
+    throw new ScoringError(
+      'invalid-request',
+      `imagery ${arg} does not exist; give a folder of GeoTIFFs, a .tif, a .pmtiles or an XYZ URL`,
+    );
+  if (statSync(path).isDirectory()) return { kind: 'geotiff-folder', path };
+  const ext = extname(path).toLowerCase();
+  if (ext === '.pmtiles') return { kind: 'pmtiles', path };
+  if (ext === '.tif' || ext === '.tiff') return { kind: 'geotiff', path };
+  throw new ScoringError(
+    'invalid-request',
+    `imagery ${arg} is neither a folder, a .tif, a .pmtiles nor an http(s) URL; give one of those (a .json spec is read by the caller)`,
+  );
+}
+
+function imageryNameFor(spec: ImagerySpec): string {
+  if (spec.kind === 'xyz') return new URL(spec.url.replace(/[{}]/g, '')).host;
+  return basename(spec.path);
+}
+
+function sameSpec(a: unknown, b: unknown): boolean {
+  const canon = (v: unknown): string =>
+    JSON.stringify(v, (_k, x: unknown) =>
+      x && typeof x === 'object' && !Array.isArray(x)
+        ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => p.localeCompare(q)))
+        : x,
+    );
+  return canon(a) === canon(b);
+}
+
+/** Registers the imagery once: the same name with the same spec is the same imagery. */
+async function ensureImagery(ctx: ScoringContext, name: string, spec: ImagerySpec): Promise<ImageryRow> {
+  const row = ctx.db.db.select().from(imagerySources).where(eq(imagerySources.name, name)).get();
+  if (row) {
+    if (!sameSpec(row.spec, spec)) {
+      throw new ScoringError(
+        'imagery-name-taken',
+        `imagery "${name}" is registered already with another source; give another name (--imagery-name)`,
+      );
+    }
+    return getImagery(ctx, row.id)!;
+  }
+  return registerImagery(ctx, { name, spec });
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The analysis run to score with: the given one, or the newest of the model's runs. */
+async function chooseRun(
+  ctx: ScoringContext,
+  modelPath: string | undefined,
+  runId: number | undefined,
+): Promise<number> {
+  if (runId !== undefined) {
+    if (!getRun(ctx.db, runId))
+      throw new ScoringError(
+        'run-not-found',
+        `no analysis run ${runId}; \`tilelens runs\` lists those there are`,
+      );
+    return runId;
+  }
+  if (!modelPath)
+    throw new ScoringError('invalid-request', 'give the model (--model PATH) or the analysis run (--run ID)');
+  const path = resolve(modelPath);
+  if (!existsSync(path))
+    throw new ScoringError('invalid-request', `model ${modelPath} does not exist; check the path`);
+  const digest = await sha256(path);
+  const known: Model[] = ctx.db.db.select().from(models).where(eq(models.sha256, digest)).all();
+  const newest = known.length
+    ? ctx.db.db
+        .select({ id: analysisRuns.id })
+        .from(analysisRuns)
+        .where(eq(analysisRuns.modelId, known[known.length - 1].id))
+        .orderBy(desc(analysisRuns.createdAt), desc(analysisRuns.id))
+        .limit(1)
+        .get()
+    : undefined;
+  if (!newest) {
+    throw new ScoringError(
+      'run-not-found',
+      `model ${modelPath} has no analysis run in this database; run \`tilelens analyze --model ${modelPath} …\` on its training data first (with the same --db)`,
+    );
+  }
+  return newest.id;
+}
+
+async function readArea(area: unknown): Promise<unknown> {
+  if (typeof area !== 'string') return area;
+  return JSON.parse(await readFile(resolve(area), 'utf8'));
+}
+
+function exportProject(
+  ctx: ScoringContext,
+  project: ProjectRow,
+  imagery: ImageryRow,
+  base: string,
+): ExportProject {
+  const model = ctx.db.db.select().from(models).where(eq(models.id, project.modelId)).get()!;
+  return {
+    name: project.name,
+    imagery: {
+      name: imagery.name,
+      url: `${base.replace(/\/+$/, '')}/imagery/${imagery.id}/{z}/{x}/{y}.jpg`,
+      credits: imagery.attribution ?? '',
+    },
+    model: { id: String(model.id), name: model.name, version: model.sha256.slice(0, 12) },
+    runId: project.runId,
+    lookFor: project.lookFor,
+    zoom: project.zoom,
+  };
+}
+
+async function writeStream(
+  path: string,
+  write: (out: NodeJS.WritableStream) => Promise<unknown>,
+): Promise<void> {
+  const out = createWriteStream(path);
+  const closed = new Promise<void>((ok, fail) => {
+    out.on('close', ok);
+    out.on('error', fail);
+  });
+  try {
+    await write(out);
+  } finally {
+    out.end();
+  }
+  await closed;
+}
+
+/** Every export of a scored project into `dir`; returns the files by export. */
+export async function writeProjectExports(
+  ctx: ScoringContext,
+  project: ProjectRow,
+  imagery: ImageryRow,
+  dir: string,
+  publicUrl = DEFAULT_PUBLIC_URL,
+): Promise<Record<string, string>> {
+  await mkdir(dir, { recursive: true });
+  const info = exportProject(ctx, project, imagery, publicUrl);
+  const out: Record<string, string> = {};
+  const file = (key: string, name: string) => (out[key] = join(dir, name));
+
+  const finds = mapswipeFindDrafts(iterateScoredTiles(ctx, project.id), info);
+  await writeFile(
+    file('mapswipeFind', 'mapswipe-find.json'),
+    `${JSON.stringify({ projectId: project.id, drafts: finds })}\n`,
+  );
+  for (const f of finds) {
+    await writeFile(
+      file(`mapswipeFindArea:${f.tier}`, `mapswipe-find-${f.tier}.geojson`),
+      `${JSON.stringify(f.draft.geometry)}\n`,
+    );
+  }
+  await writeStream(file('mapswipeValidate', 'mapswipe-validate.geojson'), (s) =>
+    writeMapswipeValidate(iterateScoredTiles(ctx, project.id, { orderBy: 'priority' }), info, s as never),
+  );
+  const tm = taskingManagerExport(iterateScoredTiles(ctx, project.id), info);
+  await writeFile(
+    file('taskingManager', 'tasking-manager.json'),
+    `${JSON.stringify({ projectId: project.id, ...tm })}\n`,
+  );
+  await writeStream(file('tilesCsv', 'tiles.csv'), (s) =>
+    writeTileTableCsv(iterateScoredTiles(ctx, project.id), s as never),
+  );
+  await writeStream(file('tilesGeoJson', 'tiles.geojson'), (s) =>
+    writeTileTableGeoJson(iterateScoredTiles(ctx, project.id), s as never),
+  );
+  return out;
+}
+
+export async function scoreRegion(
+  ctx: ScoringContext,
+  options: ScoreRegionOptions,
+): Promise<ScoreRegionResult> {
+  const started = performance.now();
+  const runId = await chooseRun(ctx, options.modelPath, options.runId);
+  let spec: ImagerySpec;
+  if (typeof options.imagery !== 'string') spec = options.imagery;
+  else if (options.imagery.toLowerCase().endsWith('.json') && existsSync(options.imagery))
+    spec = JSON.parse(await readFile(options.imagery, 'utf8')) as ImagerySpec;
+  else spec = imagerySpecFor(options.imagery);
+  const imagery = await ensureImagery(ctx, options.imageryName ?? imageryNameFor(spec), spec);
+
+  const warnings: string[] = [];
+  const source = await getImagerySource(ctx, imagery.id);
+  if ('warnings' in source && Array.isArray(source.warnings)) warnings.push(...(source.warnings as string[]));
+
+  let area = await readArea(options.area);
+  if (area === undefined && source instanceof GeoTiffMosaicSource) {
+    // Each file's extent, not their union's: scattered chips would otherwise bring the empty land between them.
+    // Inset by ~1 mm: a file that ends on a tile edge (chips cut on the grid) must not pull in the next row
+    // of tiles once the area's coordinates are rounded for storage.
+    const inset = ([w, s, e, n]: BBox): BBox => [
+      w + EDGE_INSET,
+      s + EDGE_INSET,
+      e - EDGE_INSET,
+      n - EDGE_INSET,
+    ];
+    area = {
+      type: 'FeatureCollection',
+      features: source.files.map((f) => ({
+        type: 'Feature',
+        properties: {},
+        geometry: bboxPolygon(inset(f.bounds)),
+      })),
+    };
+  }
+  if (area === undefined) {
+    if (!imagery.bounds)
+      throw new ScoringError(
+        'invalid-request',
+        `imagery "${imagery.name}" does not say where it lies; give the area (--area GEOJSON)`,
+      );
+    area = bboxPolygon(imagery.bounds);
+  }
+  const project = createProject(ctx, {
+    name: options.projectName ?? `${imagery.name} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+    area,
+    imageryId: imagery.id,
+    runId,
+    ...(options.zoom !== undefined ? { zoom: options.zoom } : {}),
+  });
+  const queued = startScoring(ctx, project.id, {
+    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    onBatch: (j) => options.onProgress?.(j.done, j.total),
+  });
+  const job = await waitForJob(ctx, queued.id);
+  if (job.status !== 'done') {
+    throw new ScoreRegionError(
+      `scoring project ${project.id} ended ${job.status}${job.error ? `: ${job.error}` : ''}; fix that and score again (tiles already stored are kept)`,
+    );
+  }
+  const counts: TileCounts = countScoredTiles(ctx, project.id);
+  const out = options.outDir
+    ? await writeProjectExports(ctx, project, imagery, resolve(options.outDir), options.publicUrl)
+    : {};
+  return {
+    projectId: project.id,
+    imageryId: imagery.id,
+    runId,
+    tiles: project.tileCount,
+    scored: counts.scored,
+    missing: counts.missing,
+    failed: counts.failed + counts.undecodable,
+    job,
+    seconds: Math.round((performance.now() - started) / 10) / 100,
+    out,
+    warnings,
+  };
+}

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { colourAt, CONFIDENCE_SCALE } from '../../server/lib/overlays/colour-scales.ts';
+import { intervalAlpha, OVERLAY_LAYER_DEFS, type OverlayCell } from '../../server/lib/overlays/layers.ts';
+import { scoringRange } from '../../server/lib/overlays/overlay-grid.ts';
+import { rasterizeCells } from '../../server/lib/overlays/rasterize.ts';
+import { columnsHeader, encodeColumns, scanColumns, type ScanColumn } from '../../server/routes/latent.ts';
+import { decodeColumns, dequantise } from '../../map-ui/src/data/columns.ts';
+import { confidenceWords } from '../../map-ui/src/panels/inspector.ts';
+import { legiblePointColour, pointOpacityFor, pointSizeFor } from '../../map-ui/src/views/latent-plot.ts';
+
+const cell = (x: number, y: number, iouHat: number, iouLow?: number, iouHigh?: number): OverlayCell => ({
+  x,
+  y,
+  status: 'scored',
+  priority: 0.5,
+  iouHat,
+  novelty: 50,
+  iouLow,
+  iouHigh,
+});
+
+function pixel(rgba: Uint8Array, px: number, py: number): number[] {
+  const o = (py * 256 + px) * 4;
+  return Array.from(rgba.subarray(o, o + 4));
+}
+
+describe('confidence overlay fades where the interval is wide', () => {
+  it('alpha factor is 1 − width within 0.25..1, and 1 without an interval', () => {
+    expect(intervalAlpha(cell(0, 0, 0.5))).toBe(1);
+    expect(intervalAlpha(cell(0, 0, 0.5, 0.4, 0.6))).toBeCloseTo(0.8);
+    expect(intervalAlpha(cell(0, 0, 0.5, 0, 1))).toBe(0.25);
+  });
+
+  it('a tile with a wide interval is drawn more transparent than one with the same score and a narrow one', () => {
+    const range = scoringRange(16, 10, 20, 18);
+    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [cell(40, 80, 0.3, 0.25, 0.35), cell(41, 80, 0.3, 0, 0.9)]);
+    const full = colourAt(CONFIDENCE_SCALE, 0.3);
+    expect(pixel(rgba, 10, 10)).toEqual([full[0], full[1], full[2], Math.round(full[3] * 0.9)]);
+    expect(pixel(rgba, 70, 10)).toEqual([full[0], full[1], full[2], Math.round(full[3] * 0.25)]);
+  });
+
+  it('folded pixels fade as the tile the fold keeps', () => {
+    const range = scoringRange(8, 1, 1, 18);
+    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [cell(1024, 1024, 0.9, 0.85, 0.95), cell(1025, 1025, 0.2, 0, 1)]);
+    const kept = colourAt(CONFIDENCE_SCALE, 0.2);
+    expect(pixel(rgba, 0, 0)).toEqual([kept[0], kept[1], kept[2], Math.round(kept[3] * 0.25)]);
+  });
+
+  it('the priority overlay is not faded', () => {
+    expect(OVERLAY_LAYER_DEFS.priority.alpha).toBeUndefined();
+  });
+});
+
+describe('inspector confidence in words', () => {
+  it('shows the interval and says when the surface extrapolates', () => {
+    const w = confidenceWords({ status: 'scored', iouHat: 1, iouLow: 0.35, iouHigh: 1, novelty: 91 });
+    expect(w.value).toBe('≈ 1.00 (likely 0.35–1.00)');
+    expect(w.note).toMatch(/^Extrapolating \(novelty 91 \/ 100\)/);
+    expect(w.note).toMatch(/wide range/);
+  });
+
+  it('a familiar tile with a narrow interval has no warning; one without an interval says so', () => {
+    expect(confidenceWords({ status: 'scored', iouHat: 0.8, iouLow: 0.7, iouHigh: 0.9, novelty: 20 }).note).toBeNull();
+    expect(confidenceWords({ status: 'scored', iouHat: 0.8, novelty: 20 }).value).toBe('≈ 0.80 (no interval for this run)');
+    expect(confidenceWords({ status: 'scored', iouHat: 0.5, iouLow: 0.1, iouHigh: 0.9, novelty: 20 }).note).toMatch(/^Uncertain/);
+    expect(confidenceWords({ status: 'missing', iouHat: 0.5, novelty: 20 }).value).toBe('–');
+  });
+});
+
+describe('latent points stay visible at every count', () => {
+  it('size falls with the count but stays at least 2 px; opacity stays ≥ 0.35', () => {
+    expect(pointSizeFor(150)).toBeGreaterThan(8);
+    expect(pointSizeFor(1_000_000)).toBeGreaterThanOrEqual(2);
+    expect(pointSizeFor(1_000_000)).toBeLessThan(pointSizeFor(100_000));
+    expect(pointOpacityFor(1_000)).toBe(1);
+    expect(pointOpacityFor(1_000_000)).toBeGreaterThanOrEqual(0.35);
+  });
+
+  it('pale palette colours are darkened (hue kept); dark ones untouched', () => {
+    expect(legiblePointColour('#2166ac')).toBe('#2166ac');
+    const pale = legiblePointColour('#fddbc7');
+    expect(pale).not.toBe('#fddbc7');
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(pale.slice(i, i + 2), 16));
+    expect((0.2126 * r + 0.7152 * g + 0.0722 * b) / 255).toBeLessThanOrEqual(0.601);
+    expect(r).toBeGreaterThan(g);
+  });
+});
+
+describe('single-pass column scan', () => {
+  it('encodes exactly what the per-column encoder does', () => {
+    const rows = [
+      [0.1, 'a', 3],
+      [null, 'b', 7],
+      [0.9, 'a', 2],
+    ];
+    const scan: ScanColumn[] = [
+      { name: 'v', type: 'uint8', min: 0, max: 1, value: (r) => r[0] as number | null },
+      { name: 'g', type: 'uint8', categories: ['a', 'b'], value: (r) => ['a', 'b'].indexOf(r[1] as string) },
+      { name: 't', type: 'uint16', value: (r) => r[2] as number },
+    ];
+    const { body } = scanColumns(rows, rows.length, scan);
+    const perColumn = [...encodeColumns(rows.length, scan.map((s) => ({ ...s, values: () => rows.map(s.value) })), {})];
+    const header = perColumn[0];
+    const expected = Buffer.concat(perColumn.slice(1));
+    expect(Buffer.from(body)).toEqual(expected);
+    const whole = new Uint8Array(header.length + body.length);
+    whole.set(header);
+    whole.set(body, header.length);
+    const decoded = decodeColumns(whole.buffer);
+    expect(Array.from(dequantise(decoded.columns.v)).map((v) => (Number.isNaN(v) ? null : Math.round(v * 10) / 10))).toEqual([0.1, null, 0.9]);
+    expect(columnsHeader(rows.length, scan.map((s) => ({ ...s, values: () => [] })), {}).bodyBytes).toBe(body.length);
+  });
+
+  it('refuses a scan whose row count differs from the count announced', () => {
+    expect(() => scanColumns([[1]], 2, [{ name: 'x', type: 'uint8', value: (r) => r[0] as number }])).toThrow(/yields 1 rows, 2 were counted/);
+  });
+});
