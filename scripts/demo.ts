@@ -14,6 +14,7 @@ import { openDemoWorldDataset } from '../server/lib/datasets/demo-world.ts';
 import { loadModel } from '../server/lib/model/runtime.ts';
 import { analyzeDataset, type AnalysisSummary } from '../server/lib/analysis/analyze-dataset.ts';
 import { stderrProgress } from '../server/lib/progress.ts';
+import { runInsights } from '../server/lib/insights/run-insights.ts';
 import { dataDir, defaultDbPath, demoModelPath, demoWorldDir, runsDir } from '../server/lib/paths.ts';
 
 const { values } = parseArgs({
@@ -36,6 +37,7 @@ if (!Number.isInteger(port) || port < 1 || port > 65535) {
 export interface DemoPrepared {
   world: { dir: string; tiles: number; built: boolean };
   analysis: AnalysisSummary;
+  insights: { computed: boolean; coverage?: number; nominal?: number; families?: number };
   seconds: Record<string, number>;
 }
 
@@ -86,8 +88,19 @@ async function prepare(): Promise<DemoPrepared> {
       onProgress: stderrProgress('analysis'),
     });
     seconds.analysis = (performance.now() - t0) / 1000;
+    // Label-error scores, failure families and confidence intervals: once per run, so the review queue, the
+    // families panel and the intervals on the map are there when the demo project is scored.
+    t0 = performance.now();
+    const done = db.sqlite.prepare('select count(*) from insight_records where run_id = ?').pluck().get(analysis.runId);
+    let insights: DemoPrepared['insights'] = { computed: false };
+    if (!done) {
+      const s = await runInsights(db, analysis.runId, { model, onProgress: stderrProgress('insights') });
+      const m = s.confidence.methods.mlpMondrian;
+      insights = { computed: true, coverage: m.coverage, nominal: s.confidence.nominal, families: s.families.families.length };
+    }
+    seconds.insights = (performance.now() - t0) / 1000;
     seconds.total = (performance.now() - started) / 1000;
-    return { world: { dir: demoWorldDir, tiles: source.size, built }, analysis, seconds };
+    return { world: { dir: demoWorldDir, tiles: source.size, built }, analysis, insights, seconds };
   } finally {
     await source.close();
     await model.dispose();
@@ -112,9 +125,11 @@ const line = {
   runId: a.runId,
   reusedAnalysis: a.reused,
   worldBuilt: prepared.world.built,
+  insights: prepared.insights,
   seconds: {
     world: Number(prepared.seconds.world.toFixed(2)),
     analysis: Number(prepared.seconds.analysis.toFixed(2)),
+    insights: Number(prepared.seconds.insights.toFixed(2)),
     total: Number(prepared.seconds.total.toFixed(2)),
     stages: a.seconds,
   },
