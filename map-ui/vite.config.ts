@@ -25,6 +25,10 @@ export default defineConfig({
   },
   server: {
     // `npx vite --config map-ui/vite.config.ts` during development, against a running tilelens server.
-    proxy: { '/api': 'http://127.0.0.1:8711', '/imagery': 'http://127.0.0.1:8711', '/vendor': 'http://127.0.0.1:8711' },
+    proxy: {
+      '/api': 'http://127.0.0.1:8711',
+      '/imagery': 'http://127.0.0.1:8711',
+      '/vendor': 'http://127.0.0.1:8711',
+    },
   },
 });

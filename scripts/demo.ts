@@ -65,13 +65,20 @@ async function prepare(): Promise<DemoPrepared> {
   let t0 = performance.now();
   if (!worldMatches(demoWorldDir)) {
     const progress = stderrProgress('demo world');
-    await generateDemoWorld({ seed, outDir: demoWorldDir, scale, onProgress: (d, t) => progress('render', d, t) });
+    await generateDemoWorld({
+      seed,
+      outDir: demoWorldDir,
+      scale,
+      onProgress: (d, t) => progress('render', d, t),
+    });
     built = true;
   }
   seconds.world = (performance.now() - t0) / 1000;
 
   if (!existsSync(demoModelPath)) {
-    throw new Error(`The demo model ${demoModelPath} is missing; it is committed with the repository — restore it with git.`);
+    throw new Error(
+      `The demo model ${demoModelPath} is missing; it is committed with the repository — restore it with git.`,
+    );
   }
   t0 = performance.now();
   const model = await loadModel(demoModelPath);
@@ -91,12 +98,20 @@ async function prepare(): Promise<DemoPrepared> {
     // Label-error scores, failure families and confidence intervals: once per run, so the review queue, the
     // families panel and the intervals on the map are there when the demo project is scored.
     t0 = performance.now();
-    const done = db.sqlite.prepare('select count(*) from insight_records where run_id = ?').pluck().get(analysis.runId);
+    const done = db.sqlite
+      .prepare('select count(*) from insight_records where run_id = ?')
+      .pluck()
+      .get(analysis.runId);
     let insights: DemoPrepared['insights'] = { computed: false };
     if (!done) {
       const s = await runInsights(db, analysis.runId, { model, onProgress: stderrProgress('insights') });
       const m = s.confidence.methods.mlpMondrian;
-      insights = { computed: true, coverage: m.coverage, nominal: s.confidence.nominal, families: s.families.families.length };
+      insights = {
+        computed: true,
+        coverage: m.coverage,
+        nominal: s.confidence.nominal,
+        families: s.families.families.length,
+      };
     }
     seconds.insights = (performance.now() - t0) / 1000;
     seconds.total = (performance.now() - started) / 1000;

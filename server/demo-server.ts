@@ -40,7 +40,9 @@ export function demoNewRegionBBox(worldDir: string): [number, number, number, nu
   const z = world.zoom;
   const nums = t && [t.minX, t.minY, t.maxX, t.maxY].every((v) => typeof v === 'number');
   if (!nums || typeof z !== 'number') {
-    throw new DemoError(`${path} has no regions.new.tiles; rebuild the demo world with \`npm run demo -- --fresh\``);
+    throw new DemoError(
+      `${path} has no regions.new.tiles; rebuild the demo world with \`npm run demo -- --fresh\``,
+    );
   }
   return tileRangeBBox(z, t as { minX: number; minY: number; maxX: number; maxY: number }, 0.01);
 }

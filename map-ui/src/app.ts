@@ -5,9 +5,29 @@
  */
 import { h, render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, managerToken, setManagerToken, type Cluster, type Imagery, type Job, type Project, type RunDetail } from './data/api.ts';
+import {
+  api,
+  managerToken,
+  setManagerToken,
+  type Cluster,
+  type Imagery,
+  type Job,
+  type Project,
+  type RunDetail,
+} from './data/api.ts';
 import { IOU_SCALE, NEW_TILE_COLOUR, NULL_COLOUR } from './data/colour.ts';
-import { COLOUR_BY, COLOUR_BY_LABEL, LatentLoader, pointsInMapRing, taskIdOfPoint, tileOfPoint, trainingPointOfIdx, type ColourBy, type LatentData, type Legend } from './data/latent-data.ts';
+import {
+  COLOUR_BY,
+  COLOUR_BY_LABEL,
+  LatentLoader,
+  pointsInMapRing,
+  taskIdOfPoint,
+  tileOfPoint,
+  trainingPointOfIdx,
+  type ColourBy,
+  type LatentData,
+  type Legend,
+} from './data/latent-data.ts';
 import { categoryAt, valueAt } from './data/columns.ts';
 import { createMapView, type DrawMode, type MapView } from './map/map-view.ts';
 import { type OverlayName, type OverlayStatus, type RasterLegend } from './map/overlays.ts';
@@ -48,7 +68,12 @@ function RasterLegendBox(props: { title: string; legend: RasterLegend | undefine
   useEffect(() => {
     if (ref.current && props.legend) ref.current.replaceChildren(legendElement(props.legend));
   }, [props.legend]);
-  return h('div', { class: 'legend' }, h('div', { class: 'legend-title' }, props.title), h('div', { ref, class: 'raster-legend' }));
+  return h(
+    'div',
+    { class: 'legend' },
+    h('div', { class: 'legend-title' }, props.title),
+    h('div', { ref, class: 'raster-legend' }),
+  );
 }
 
 function MapLegend(props: { layers: Record<OverlayName, boolean>; status: OverlayStatus | null }) {
@@ -56,12 +81,26 @@ function MapLegend(props: { layers: Record<OverlayName, boolean>; status: Overla
   return h(
     'div',
     { class: 'map-legend' },
-    props.layers.priority ? h(RasterLegendBox, { title: 'Priority: who looks first', legend: legends.priority }) : null,
-    props.layers.confidence ? h(RasterLegendBox, { title: 'Model confidence (smoothed IoU)', legend: legends.confidence }) : null,
-    props.layers.footprints ? h('div', { class: 'legend' }, h(Swatch, { colour: '#00e5ff', label: 'building the model predicts', shape: 'ring' })) : null,
+    props.layers.priority
+      ? h(RasterLegendBox, { title: 'Priority: who looks first', legend: legends.priority })
+      : null,
+    props.layers.confidence
+      ? h(RasterLegendBox, { title: 'Model confidence (smoothed IoU)', legend: legends.confidence })
+      : null,
+    props.layers.footprints
+      ? h(
+          'div',
+          { class: 'legend' },
+          h(Swatch, { colour: '#00e5ff', label: 'building the model predicts', shape: 'ring' }),
+        )
+      : null,
     h('div', { class: 'legend' }, h(Swatch, { colour: '#f57c00', label: 'selected' })),
-    props.status?.error ? h('div', { class: 'legend note' }, `Overlays unavailable: ${props.status.error}`) : null,
-    props.layers.footprints && props.status?.footprintsMinZoom ? h('div', { class: 'legend note' }, `Buildings show from zoom ${props.status.footprintsMinZoom}`) : null,
+    props.status?.error
+      ? h('div', { class: 'legend note' }, `Overlays unavailable: ${props.status.error}`)
+      : null,
+    props.layers.footprints && props.status?.footprintsMinZoom
+      ? h('div', { class: 'legend note' }, `Buildings show from zoom ${props.status.footprintsMinZoom}`)
+      : null,
   );
 }
 
@@ -71,15 +110,30 @@ function LatentLegend(props: { legend: Legend | null; urbanised: number[] }) {
   const extra = h(
     'div',
     { class: 'legend-extra' },
-    l.kind === 'continuous' ? h(Swatch, { colour: NULL_COLOUR, label: l.nullLabel ?? 'no value', shape: 'dot' }) : null,
+    l.kind === 'continuous'
+      ? h(Swatch, { colour: NULL_COLOUR, label: l.nullLabel ?? 'no value', shape: 'dot' })
+      : null,
     h(Swatch, { colour: NEW_TILE_COLOUR, label: l.newTiles, shape: 'dot' }),
-    props.urbanised.length ? h(Swatch, { colour: '#141414', label: 'outline: urbanised families', shape: 'ring' }) : null,
+    props.urbanised.length
+      ? h(Swatch, { colour: '#141414', label: 'outline: urbanised families', shape: 'ring' })
+      : null,
   );
-  if (l.kind === 'continuous') return h('div', { class: 'latent-legend' }, h(GradientLegend, { title: l.title, scale: l.scale, extra }));
+  if (l.kind === 'continuous')
+    return h('div', { class: 'latent-legend' }, h(GradientLegend, { title: l.title, scale: l.scale, extra }));
   return h(
     'div',
     { class: 'latent-legend' },
-    h('div', { class: 'legend' }, h('div', { class: 'legend-title' }, l.title), h('div', { class: 'legend-cats' }, l.items.map((it) => h(Swatch, { key: it.label, colour: it.colour, label: it.label, shape: 'dot' }))), extra),
+    h(
+      'div',
+      { class: 'legend' },
+      h('div', { class: 'legend-title' }, l.title),
+      h(
+        'div',
+        { class: 'legend-cats' },
+        l.items.map((it) => h(Swatch, { key: it.label, colour: it.colour, label: it.label, shape: 'dot' })),
+      ),
+      extra,
+    ),
   );
 }
 
@@ -89,20 +143,44 @@ function JobBar(props: { job: Job | null }) {
   const share = j.total > 0 ? j.done / j.total : 0;
   return h(
     'div',
-    { class: `jobbar ${j.status}`, role: 'progressbar', 'aria-valuenow': Math.round(share * 100), 'aria-valuemin': 0, 'aria-valuemax': 100 },
+    {
+      class: `jobbar ${j.status}`,
+      role: 'progressbar',
+      'aria-valuenow': Math.round(share * 100),
+      'aria-valuemin': 0,
+      'aria-valuemax': 100,
+    },
     h('div', { class: 'jobbar-fill', style: { width: `${share * 100}%` } }),
-    h('span', null, j.status === 'failed' ? `Scoring failed: ${j.error ?? 'see the server log'}` : `Scoring the region: ${int(j.done)} of ${int(j.total)} tiles (${Math.round(share * 100)} %)`),
+    h(
+      'span',
+      null,
+      j.status === 'failed'
+        ? `Scoring failed: ${j.error ?? 'see the server log'}`
+        : `Scoring the region: ${int(j.done)} of ${int(j.total)} tiles (${Math.round(share * 100)} %)`,
+    ),
   );
 }
 
 function TokenBox() {
   const [has, setHas] = useState(!!managerToken());
   const [value, setValue] = useState('');
-  if (has) return h('span', { class: 'token ok' }, 'manager ✓ ', h('button', { class: 'link', onClick: () => (setManagerToken(null), setHas(false)) }, 'forget token'));
+  if (has)
+    return h(
+      'span',
+      { class: 'token ok' },
+      'manager ✓ ',
+      h('button', { class: 'link', onClick: () => (setManagerToken(null), setHas(false)) }, 'forget token'),
+    );
   return h(
     'form',
     { class: 'token', onSubmit: (e: Event) => (e.preventDefault(), setManagerToken(value), setHas(!!value)) },
-    h('input', { type: 'password', placeholder: 'Manager token', value, onInput: (e: Event) => setValue((e.target as HTMLInputElement).value), 'aria-label': 'manager token' }),
+    h('input', {
+      type: 'password',
+      placeholder: 'Manager token',
+      value,
+      onInput: (e: Event) => setValue((e.target as HTMLInputElement).value),
+      'aria-label': 'manager token',
+    }),
     h('button', { type: 'submit' }, 'Use'),
   );
 }
@@ -128,7 +206,8 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
   const [inspected, setInspected] = useState<Inspected>(null);
   const [job, setJob] = useState<Job | null>(project.job);
   const [scoreVersion, setScoreVersion] = useState(0);
-  const [threshold, setThreshold] = useState(0.05);
+  // The "high" tier: the tiles that likely hold buildings; lower it to add the tiles where the model is unsure.
+  const [threshold, setThreshold] = useState(0.5);
   const [overlayStatus, setOverlayStatus] = useState<OverlayStatus | null>(null);
   const [hover, setHover] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -138,7 +217,10 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
   const mapView = useRef<MapView | null>(null);
   const plot = useRef<LatentPlot | null>(null);
   const dataRef = useRef<LatentData | null>(null);
-  const loader = useMemo(() => new LatentLoader({ runId: project.runId, projectId: project.id }), [project.id, scoreVersion]);
+  const loader = useMemo(
+    () => new LatentLoader({ runId: project.runId, projectId: project.id }),
+    [project.id, scoreVersion],
+  );
   const urbanised = loaded.run.urbanised.clusters;
 
   // The URL follows the view.
@@ -173,7 +255,12 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
         const d = dataRef.current;
         if (!d) return;
         const hit = pointsInMapRing(d, ring);
-        store.set({ ...hit, source: 'map', mode: additive ? 'add' : 'replace', brush: { kind: kind === 'rectangle' ? 'rectangle' : 'lasso', space: 'map', coordinates: ring } });
+        store.set({
+          ...hit,
+          source: 'map',
+          mode: additive ? 'add' : 'replace',
+          brush: { kind: kind === 'rectangle' ? 'rectangle' : 'lasso', space: 'map', coordinates: ring },
+        });
       },
       onPickTile: (taskId) => setInspected({ kind: 'tile', taskId }),
       onViewChange: (v) => setView((old) => ({ ...old, center: v.center, zoom: v.zoom })),
@@ -199,9 +286,23 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
         if (!d) return;
         const i = trainingPointOfIdx(d)(pick.idx);
         const c = d.training.attributes.columns;
-        setInspected({ kind: 'patch', idx: pick.idx, iou: c.iou ? valueAt(c.iou, i) : undefined, iouHat: c.iouHat ? valueAt(c.iouHat, i) : undefined, group: c.group ? categoryAt(c.group, i) : null, taskId: taskIdOfPoint(d.training, i) });
+        setInspected({
+          kind: 'patch',
+          idx: pick.idx,
+          iou: c.iou ? valueAt(c.iou, i) : undefined,
+          iouHat: c.iouHat ? valueAt(c.iouHat, i) : undefined,
+          group: c.group ? categoryAt(c.group, i) : null,
+          taskId: taskIdOfPoint(d.training, i),
+        });
       },
-      onHover: (pick) => setHover(pick ? (pick.kind === 'tile' ? `new-region tile ${pick.taskId}` : `training tile #${pick.idx}`) : null),
+      onHover: (pick) =>
+        setHover(
+          pick
+            ? pick.kind === 'tile'
+              ? `new-region tile ${pick.taskId}`
+              : `training tile #${pick.idx}`
+            : null,
+        ),
     });
     plot.current = p;
     debug.plot = p;
@@ -211,7 +312,9 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
   // Points per axis pair (and again once scoring has finished).
   useEffect(() => {
     let live = true;
-    setLoading(`Loading ${volunteer ? '' : 'the latent space on '}components ${view.axes[0]} and ${view.axes[1]}…`);
+    setLoading(
+      `Loading ${volunteer ? '' : 'the latent space on '}components ${view.axes[0]} and ${view.axes[1]}…`,
+    );
     const t0 = performance.now();
     debug.ready = false;
     loader
@@ -226,7 +329,8 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
           setLegend(plot.current.encoding()?.legend ?? null);
           // Show what a link asked for once the points it names exist.
           const sel = store.get();
-          if (sel.source === 'url' && (sel.patches.length || sel.tiles.length)) store.set({ patches: sel.patches, tiles: sel.tiles, source: 'url' });
+          if (sel.source === 'url' && (sel.patches.length || sel.tiles.length))
+            store.set({ patches: sel.patches, tiles: sel.tiles, source: 'url' });
         } else {
           store.set({ patches: store.get().patches, tiles: store.get().tiles, source: 'url' });
         }
@@ -290,15 +394,27 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
     'header',
     { class: 'top' },
     h('div', { class: 'brand' }, h('strong', null, 'tilelens'), h('span', null, project.name)),
-    h('div', { class: 'facts' }, `${int(project.tileCount)} tiles · ${num(project.areaKm2, 1)} km² · model trust map from ${int(data?.training.n ?? 0)} training tiles`),
+    h(
+      'div',
+      { class: 'facts' },
+      `${int(project.tileCount)} tiles · ${num(project.areaKm2, 1)} km² · model trust map from ${int(data?.training.n ?? 0)} training tiles`,
+    ),
     h(JobBar, { job }),
     h(
       'div',
       { class: 'top-actions' },
       volunteer ? h('span', { class: 'badge' }, 'Volunteer view') : null,
-      !volunteer && (!job || job.status === 'failed' || job.status === 'cancelled') ? h('button', { onClick: startScoring }, 'Score this region') : null,
+      !volunteer && (!job || job.status === 'failed' || job.status === 'cancelled')
+        ? h('button', { onClick: startScoring }, 'Score this region')
+        : null,
       h('button', { onClick: copyLink, title: 'Copy a link to this view' }, 'Copy link'),
-      !volunteer ? h('a', { class: 'button', href: volunteerHref, target: '_blank', id: 'volunteer-link' }, 'Volunteer view ↗') : null,
+      !volunteer
+        ? h(
+            'a',
+            { class: 'button', href: volunteerHref, target: '_blank', id: 'volunteer-link' },
+            'Volunteer view ↗',
+          )
+        : null,
       !volunteer ? h(TokenBox, null) : null,
     ),
     message ? h('div', { class: 'toast' }, message) : null,
@@ -307,8 +423,21 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
   const mapToolbar = h(
     'div',
     { class: 'toolbar' },
-    (volunteer ? (['confidence', 'footprints'] as OverlayName[]) : (['priority', 'confidence', 'footprints'] as OverlayName[])).map((name) =>
-      h('label', { key: name, class: 'check' }, h('input', { type: 'checkbox', checked: view.layers[name], 'data-layer': name, onChange: (e: Event) => setLayer(name, (e.target as HTMLInputElement).checked) }), OVERLAY_LABEL[name]),
+    (volunteer
+      ? (['confidence', 'footprints'] as OverlayName[])
+      : (['priority', 'confidence', 'footprints'] as OverlayName[])
+    ).map((name) =>
+      h(
+        'label',
+        { key: name, class: 'check' },
+        h('input', {
+          type: 'checkbox',
+          checked: view.layers[name],
+          'data-layer': name,
+          onChange: (e: Event) => setLayer(name, (e.target as HTMLInputElement).checked),
+        }),
+        OVERLAY_LABEL[name],
+      ),
     ),
     !volunteer
       ? h(
@@ -316,7 +445,16 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
           { class: 'group' },
           h('span', { class: 'label' }, 'Select on map:'),
           (['rectangle', 'polygon'] as DrawMode[]).map((m) =>
-            h('button', { key: m, class: drawMode === m ? 'on' : '', 'data-draw': m, onClick: () => mapView.current?.setDrawMode(drawMode === m ? 'none' : m) }, m === 'rectangle' ? 'Rectangle' : 'Polygon'),
+            h(
+              'button',
+              {
+                key: m,
+                class: drawMode === m ? 'on' : '',
+                'data-draw': m,
+                onClick: () => mapView.current?.setDrawMode(drawMode === m ? 'none' : m),
+              },
+              m === 'rectangle' ? 'Rectangle' : 'Polygon',
+            ),
           ),
         )
       : null,
@@ -325,15 +463,45 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
   const mapPanel = h(
     'section',
     { class: 'map-pane' },
-    h('div', { class: 'pane-head' }, h('h2', null, volunteer ? 'Where the model needs your eyes' : 'The region to map'), mapToolbar),
-    h('div', { class: 'map-wrap' }, h('div', { ref: mapEl, class: 'map', id: 'map' }), h(MapLegend, { layers: view.layers, status: overlayStatus })),
+    h(
+      'div',
+      { class: 'pane-head' },
+      h('h2', null, volunteer ? 'Where the model needs your eyes' : 'The region to map'),
+      mapToolbar,
+    ),
+    h(
+      'div',
+      { class: 'map-wrap' },
+      h('div', { ref: mapEl, class: 'map', id: 'map' }),
+      h(MapLegend, { layers: view.layers, status: overlayStatus }),
+    ),
     !volunteer && drawMode !== 'none'
-      ? h('p', { class: 'hint' }, drawMode === 'rectangle' ? 'Drag a rectangle on the map; hold Shift to add to the selection.' : 'Click the corners; double-click to close the polygon.')
+      ? h(
+          'p',
+          { class: 'hint' },
+          drawMode === 'rectangle'
+            ? 'Drag a rectangle on the map; hold Shift to add to the selection.'
+            : 'Click the corners; double-click to close the polygon.',
+        )
       : null,
   );
 
   if (volunteer) {
-    return h('div', { class: 'app volunteer' }, header, h('main', { class: 'volunteer-main' }, mapPanel, h('aside', { class: 'side' }, h(Inspector, { project, imagery, inspected, onClose: () => setInspected(null) }))));
+    return h(
+      'div',
+      { class: 'app volunteer' },
+      header,
+      h(
+        'main',
+        { class: 'volunteer-main' },
+        mapPanel,
+        h(
+          'aside',
+          { class: 'side' },
+          h(Inspector, { project, imagery, inspected, onClose: () => setInspected(null) }),
+        ),
+      ),
+    );
   }
 
   const latentPanel = h(
@@ -343,12 +511,30 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
       'div',
       { class: 'pane-head' },
       h('h2', null, 'Where the model is at home'),
-      h('p', { class: 'pane-sub' }, 'Each dot is a tile as the model sees it: alike tiles lie close. Background: the model’s expected accuracy there (faded where it has no training tiles).'),
+      h(
+        'p',
+        { class: 'pane-sub' },
+        'Each dot is a tile as the model sees it: alike tiles lie close. Background: the model’s expected accuracy there (faded where it has no training tiles).',
+      ),
     ),
     h(
       'div',
       { class: 'toolbar' },
-      h('label', null, 'Colour ', h('select', { value: view.colourBy, 'data-control': 'colour', onChange: (e: Event) => setView((v) => ({ ...v, colourBy: (e.target as HTMLSelectElement).value as ColourBy })) }, COLOUR_BY.map((c) => h('option', { key: c, value: c }, COLOUR_BY_LABEL[c])))),
+      h(
+        'label',
+        null,
+        'Colour ',
+        h(
+          'select',
+          {
+            value: view.colourBy,
+            'data-control': 'colour',
+            onChange: (e: Event) =>
+              setView((v) => ({ ...v, colourBy: (e.target as HTMLSelectElement).value as ColourBy })),
+          },
+          COLOUR_BY.map((c) => h('option', { key: c, value: c }, COLOUR_BY_LABEL[c])),
+        ),
+      ),
       h(
         'label',
         null,
@@ -356,17 +542,53 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
         [0, 1].map((k) =>
           h(
             'select',
-            { key: k, value: view.axes[k], 'data-control': `axis${k}`, onChange: (e: Event) => setView((v) => { const a: [number, number] = [...v.axes]; a[k] = Number((e.target as HTMLSelectElement).value); return a[0] === a[1] ? v : { ...v, axes: a }; }) },
-            Array.from({ length: 9 }, (_, i) => h('option', { key: i, value: i + 1 }, `PC ${i + 1}${loaded.run.explainedVarianceRatio ? ` (${Math.round(loaded.run.explainedVarianceRatio[i] * 100)} %)` : ''}`)),
+            {
+              key: k,
+              value: view.axes[k],
+              'data-control': `axis${k}`,
+              onChange: (e: Event) =>
+                setView((v) => {
+                  const a: [number, number] = [...v.axes];
+                  a[k] = Number((e.target as HTMLSelectElement).value);
+                  return a[0] === a[1] ? v : { ...v, axes: a };
+                }),
+            },
+            Array.from({ length: 9 }, (_, i) =>
+              h(
+                'option',
+                { key: i, value: i + 1 },
+                `PC ${i + 1}${loaded.run.explainedVarianceRatio ? ` (${Math.round(loaded.run.explainedVarianceRatio[i] * 100)} %)` : ''}`,
+              ),
+            ),
           ),
         ),
       ),
       h(
         'span',
         { class: 'group' },
-        (['pan', 'lasso', 'rectangle'] as BrushMode[]).map((m) => h('button', { key: m, class: brushMode === m ? 'on' : '', 'data-brush': m, onClick: () => setBrushMode(m) }, m === 'pan' ? 'Pan / zoom' : m === 'lasso' ? 'Lasso' : 'Rectangle')),
+        (['pan', 'lasso', 'rectangle'] as BrushMode[]).map((m) =>
+          h(
+            'button',
+            { key: m, class: brushMode === m ? 'on' : '', 'data-brush': m, onClick: () => setBrushMode(m) },
+            m === 'pan' ? 'Pan / zoom' : m === 'lasso' ? 'Lasso' : 'Rectangle',
+          ),
+        ),
       ),
-      h('label', { class: 'opacity' }, 'Background ', h('input', { type: 'range', min: 0, max: 1, step: 0.05, value: view.surface, 'data-control': 'surface', onInput: (e: Event) => setView((v) => ({ ...v, surface: Number((e.target as HTMLInputElement).value) })) })),
+      h(
+        'label',
+        { class: 'opacity' },
+        'Background ',
+        h('input', {
+          type: 'range',
+          min: 0,
+          max: 1,
+          step: 0.05,
+          value: view.surface,
+          'data-control': 'surface',
+          onInput: (e: Event) =>
+            setView((v) => ({ ...v, surface: Number((e.target as HTMLInputElement).value) })),
+        }),
+      ),
     ),
     h(
       'div',
@@ -379,13 +601,31 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
       'div',
       { class: 'latent-legends' },
       h(LatentLegend, { legend, urbanised }),
-      h('div', { class: 'latent-legend' }, h(GradientLegend, { title: 'Background: expected accuracy (smoothed IoU)', scale: IOU_SCALE, low: 'poor', high: 'good' })),
+      h(
+        'div',
+        { class: 'latent-legend' },
+        h(GradientLegend, {
+          title: 'Background: expected accuracy (smoothed IoU)',
+          scale: IOU_SCALE,
+          low: 'poor',
+          high: 'good',
+        }),
+      ),
     ),
     h(
       'p',
       { class: 'hint' },
-      brushMode === 'pan' ? 'Drag to pan, scroll to zoom. Shift-drag draws a lasso; Ctrl adds to the selection.' : 'Drag to select; hold Ctrl to add to the selection, Alt to remove from it.',
-      nSel ? h('span', null, ` · ${int(nSel)} selected `, h('button', { class: 'link', onClick: () => store.clear() }, 'clear')) : null,
+      brushMode === 'pan'
+        ? 'Drag to pan, scroll to zoom. Shift-drag draws a lasso; Ctrl adds to the selection.'
+        : 'Drag to select; hold Ctrl to add to the selection, Alt to remove from it.',
+      nSel
+        ? h(
+            'span',
+            null,
+            ` · ${int(nSel)} selected `,
+            h('button', { class: 'link', onClick: () => store.clear() }, 'clear'),
+          )
+        : null,
     ),
   );
 
@@ -402,7 +642,12 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
         'aside',
         { class: 'side' },
         h(Inspector, { project, imagery, inspected, onClose: () => setInspected(null) }),
-        h(ThresholdPanel, { project, version: scoreVersion + (job?.status === 'done' ? 1 : 0), threshold, onThreshold: setThreshold }),
+        h(ThresholdPanel, {
+          project,
+          version: scoreVersion + (job?.status === 'done' ? 1 : 0),
+          threshold,
+          onThreshold: setThreshold,
+        }),
         h(ExportsPanel, { project }),
       ),
       h(
@@ -410,8 +655,18 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
         { class: 'bottom' },
         h(Gallery, { project, imagery, data, selection, onInspect: setInspected }),
         h(Histograms, { data, selection }),
-        h(ClustersPanel, { project, clusters: loaded.clusters, reason: loaded.urbanisedReason, data, store, activeCluster }),
-        h(InsightsPanels, { runId: project.runId, onSelectPatches: (patches) => store.set({ patches, source: 'cluster' }) }),
+        h(ClustersPanel, {
+          project,
+          clusters: loaded.clusters,
+          reason: loaded.urbanisedReason,
+          data,
+          store,
+          activeCluster,
+        }),
+        h(InsightsPanels, {
+          runId: project.runId,
+          onSelectPatches: (patches) => store.set({ patches, source: 'cluster' }),
+        }),
       ),
     ),
   );
@@ -424,22 +679,61 @@ export async function start(root: HTMLElement) {
     if (initial.project === null) {
       const projects = await api.projects();
       if (projects.length === 0) {
-        render(h('div', { class: 'empty' }, h('h1', null, 'tilelens'), h('p', null, 'No project yet. Create one with POST /api/projects (or `npm run demo`), then reload.')), root);
+        render(
+          h(
+            'div',
+            { class: 'empty' },
+            h('h1', null, 'tilelens'),
+            h(
+              'p',
+              null,
+              'No project yet. Create one with POST /api/projects (or `npm run demo`), then reload.',
+            ),
+          ),
+          root,
+        );
         return;
       }
       initial.project = projects[projects.length - 1].id;
     }
     project = await api.project(initial.project!);
-    const [imagery, run, clusters] = await Promise.all([api.imagery(), api.run(project.runId), api.clusters(project.runId)]);
+    const [imagery, run, clusters] = await Promise.all([
+      api.imagery(),
+      api.run(project.runId),
+      api.clusters(project.runId),
+    ]);
     const img = imagery.find((i) => i.id === project.imageryId);
-    if (!img) throw new Error(`project ${project.id} uses imagery ${project.imageryId}, which the server no longer lists; register it again`);
+    if (!img)
+      throw new Error(
+        `project ${project.id} uses imagery ${project.imageryId}, which the server no longer lists; register it again`,
+      );
     const store = createSelectionStore({ patches: initial.patches, tiles: initial.tiles });
     debug.store = store;
     debug.project = project;
     document.title = `tilelens — ${project.name}${initial.mode === 'volunteer' ? ' (volunteer view)' : ''}`;
-    render(h(App, { initial, store, loaded: { project, imagery: img, run, clusters: clusters.clusters, urbanisedReason: clusters.urbanisedReason } }), root);
+    render(
+      h(App, {
+        initial,
+        store,
+        loaded: {
+          project,
+          imagery: img,
+          run,
+          clusters: clusters.clusters,
+          urbanisedReason: clusters.urbanisedReason,
+        },
+      }),
+      root,
+    );
   } catch (err) {
-    render(h('div', { class: 'empty' }, h('h1', null, 'tilelens could not start'), h('p', { class: 'error' }, (err as Error).message)), root);
+    render(
+      h(
+        'div',
+        { class: 'empty' },
+        h('h1', null, 'tilelens could not start'),
+        h('p', { class: 'error' }, (err as Error).message),
+      ),
+      root,
+    );
   }
 }
-

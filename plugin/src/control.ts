@@ -233,7 +233,8 @@ export class TilelensControl implements IControl {
  * the `style.load` / `styledata` events say when the style itself is in.
  */
 export function styleReady(map: MapLibreMap): Promise<void> {
-  const styleLoaded = () => Boolean((map as unknown as { style?: { _loaded?: boolean } }).style?._loaded) || map.isStyleLoaded();
+  const styleLoaded = () =>
+    Boolean((map as unknown as { style?: { _loaded?: boolean } }).style?._loaded) || map.isStyleLoaded();
   if (styleLoaded()) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

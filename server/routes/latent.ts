@@ -135,7 +135,9 @@ export function* encodeColumn(spec: ColumnSpec, rows: number): Generator<Uint8Ar
   let written = 0;
   for (const v of spec.values()) {
     if (written >= rows) {
-      throw new Error(`column ${spec.name} yields more than the ${rows} rows its header announced; the data changed while it was read`);
+      throw new Error(
+        `column ${spec.name} yields more than the ${rows} rows its header announced; the data changed while it was read`,
+      );
     }
     writeCode(view, spec.type, n * bytes, code(v));
     n++;
@@ -148,7 +150,9 @@ export function* encodeColumn(spec: ColumnSpec, rows: number): Generator<Uint8Ar
     }
   }
   if (written !== rows) {
-    throw new Error(`column ${spec.name} yields ${written} rows, its header announced ${rows}; the data changed while it was read`);
+    throw new Error(
+      `column ${spec.name} yields ${written} rows, its header announced ${rows}; the data changed while it was read`,
+    );
   }
   const tail = n * bytes;
   const padded = align4(rows * bytes) - rows * bytes;
@@ -169,8 +173,16 @@ export interface ScanColumn extends Omit<ColumnSpec, 'values'> {
  * the statement is finished before the response starts streaming, so nothing stays open on the
  * connection the scoring job writes on.
  */
-export function scanColumns(rowsIter: Iterable<unknown[]>, rows: number, specs: ScanColumn[]): { header: ColumnHeader[]; body: Uint8Array; bodyBytes: number } {
-  const { columns, bodyBytes } = columnsHeader(rows, specs.map((s) => ({ ...s, values: () => [] })), {});
+export function scanColumns(
+  rowsIter: Iterable<unknown[]>,
+  rows: number,
+  specs: ScanColumn[],
+): { header: ColumnHeader[]; body: Uint8Array; bodyBytes: number } {
+  const { columns, bodyBytes } = columnsHeader(
+    rows,
+    specs.map((s) => ({ ...s, values: () => [] })),
+    {},
+  );
   const body = new Uint8Array(bodyBytes);
   const view = new DataView(body.buffer);
   const codes = specs.map(coder);
@@ -178,16 +190,22 @@ export function scanColumns(rowsIter: Iterable<unknown[]>, rows: number, specs: 
   const widths = specs.map((s) => BYTES[s.type]);
   let r = 0;
   for (const row of rowsIter) {
-    if (r >= rows) throw new Error(`the scan yields more than the ${rows} rows counted before it; the data changed while it was read`);
-    for (let k = 0; k < specs.length; k++) writeCode(view, specs[k].type, offsets[k] + r * widths[k], codes[k](specs[k].value(row)));
+    if (r >= rows)
+      throw new Error(
+        `the scan yields more than the ${rows} rows counted before it; the data changed while it was read`,
+      );
+    for (let k = 0; k < specs.length; k++)
+      writeCode(view, specs[k].type, offsets[k] + r * widths[k], codes[k](specs[k].value(row)));
     r++;
   }
-  if (r !== rows) throw new Error(`the scan yields ${r} rows, ${rows} were counted before it; the data changed while it was read`);
+  if (r !== rows)
+    throw new Error(
+      `the scan yields ${r} rows, ${rows} were counted before it; the data changed while it was read`,
+    );
   return { header: columns, body, bodyBytes };
 }
 
 const SEND_CHUNK = 1 << 20;
-
 
 /** The run's patches in idx order, as raw arrays of the named SQL columns, read by one statement. */
 function runRows(db: DatabaseHandle, runId: number, sqlColumns: string[]): Iterable<unknown[]> {
@@ -198,7 +216,11 @@ function runRows(db: DatabaseHandle, runId: number, sqlColumns: string[]): Itera
 }
 
 /** The whole envelope as one iterable of chunks (what the routes stream and the tests decode). */
-export function* encodeColumns(rows: number, specs: ColumnSpec[], meta: Record<string, unknown>): Generator<Uint8Array> {
+export function* encodeColumns(
+  rows: number,
+  specs: ColumnSpec[],
+  meta: Record<string, unknown>,
+): Generator<Uint8Array> {
   yield encodeHeader(columnsHeader(rows, specs, meta));
   for (const s of specs) yield* encodeColumn(s, rows);
 }
@@ -226,10 +248,11 @@ const axesQuery = z.object({
   x: z.coerce.number().int().min(1).max(PC_COUNT).default(1),
   y: z.coerce.number().int().min(1).max(PC_COUNT).default(2),
 });
-const tileParam = idParam.extend({ taskId: z.string().regex(/^\d+-\d+-\d+$/, 'a task id is z-x-y, e.g. 18-155703-141324') });
+const tileParam = idParam.extend({
+  taskId: z.string().regex(/^\d+-\d+-\d+$/, 'a task id is z-x-y, e.g. 18-155703-141324'),
+});
 const asOfQuery = z.object({ asOf: z.coerce.number().int().positive().optional() });
 const neighbourQuery = z.object({ k: z.coerce.number().int().min(1).max(50).default(6) });
-
 
 function requireRun(db: DatabaseHandle, id: number): AnalysisRun {
   const run = getRun(db, id);
@@ -237,12 +260,10 @@ function requireRun(db: DatabaseHandle, id: number): AnalysisRun {
   return run;
 }
 
-
-
-
 /** Rows of a run, counted on the primary-key index (no table reads). */
 function runCount(db: DatabaseHandle, runId: number): number {
-  return (db.sqlite.prepare('select count(*) as n from patches where run_id = ?').get(runId) as { n: number }).n;
+  return (db.sqlite.prepare('select count(*) as n from patches where run_id = ?').get(runId) as { n: number })
+    .n;
 }
 
 /**
@@ -257,7 +278,10 @@ export function scanRunPositions(db: DatabaseHandle, runId: number, x: number, y
   const hi = [-Infinity, -Infinity];
   let r = 0;
   for (const row of runRows(db, runId, [`pc${x}`, `pc${y}`])) {
-    if (r >= n) throw new Error(`run ${runId} yields more than the ${n} patches counted before the scan; the data changed while it was read`);
+    if (r >= n)
+      throw new Error(
+        `run ${runId} yields more than the ${n} patches counted before the scan; the data changed while it was read`,
+      );
     for (let k = 0; k < 2; k++) {
       const v = row[k] as number | null;
       const out = k === 0 ? xs : ys;
@@ -271,7 +295,10 @@ export function scanRunPositions(db: DatabaseHandle, runId: number, x: number, y
     }
     r++;
   }
-  if (r !== n) throw new Error(`run ${runId} yields ${r} patches, ${n} were counted before the scan; the data changed while it was read`);
+  if (r !== n)
+    throw new Error(
+      `run ${runId} yields ${r} patches, ${n} were counted before the scan; the data changed while it was read`,
+    );
   const specs: ScanColumn[] = [0, 1].map((k) => ({
     name: k === 0 ? 'x' : 'y',
     type: 'uint16' as const,
@@ -281,7 +308,8 @@ export function scanRunPositions(db: DatabaseHandle, runId: number, x: number, y
   }));
   const { body } = scanColumns(
     (function* () {
-      for (let i = 0; i < n; i++) yield [Number.isNaN(xs[i]) ? null : xs[i], Number.isNaN(ys[i]) ? null : ys[i]];
+      for (let i = 0; i < n; i++)
+        yield [Number.isNaN(xs[i]) ? null : xs[i], Number.isNaN(ys[i]) ? null : ys[i]];
     })(),
     n,
     specs.map((s, k) => ({ ...s, value: (row: unknown[]) => row[k] as number | null })),
@@ -308,12 +336,19 @@ export function scanRunAttributes(db: DatabaseHandle, run: AnalysisRun) {
     { name: 'tileX', type: 'uint16', value: () => null },
     { name: 'tileY', type: 'uint16', value: () => null },
   ];
-  const layout = columnsHeader(n, fixed.map((s) => ({ ...s, values: () => [] })), {});
+  const layout = columnsHeader(
+    n,
+    fixed.map((s) => ({ ...s, values: () => [] })),
+    {},
+  );
   const col = (k: number) => layout.columns[k];
   let body = new Uint8Array(layout.bodyBytes);
   const score = (k: number) => body.subarray(col(k).offset, col(k).offset + n);
   const [iou, iouHat, novelty, cluster, group, split] = [0, 1, 2, 3, 4, 5].map(score);
-  const quantise = (v: unknown, max: number) => (v === null || v === undefined || !Number.isFinite(v as number) ? 255 : Math.round(Math.min(1, Math.max(0, (v as number) / max)) * 254));
+  const quantise = (v: unknown, max: number) =>
+    v === null || v === undefined || !Number.isFinite(v as number)
+      ? 255
+      : Math.round(Math.min(1, Math.max(0, (v as number) / max)) * 254);
   const groupsSeen = new Map<string, number>();
   const splitsSeen = new Map<string, number>();
   const numberOf = (seen: Map<string, number>, v: unknown) => {
@@ -324,11 +359,30 @@ export function scanRunAttributes(db: DatabaseHandle, run: AnalysisRun) {
   };
   const xs = new Int32Array(n);
   const ys = new Int32Array(n);
-  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity, zoom: number | null = null, maxCluster = -1;
+  let minX = Infinity,
+    maxX = -Infinity,
+    minY = Infinity,
+    maxY = -Infinity,
+    zoom: number | null = null,
+    maxCluster = -1;
   let idx: Uint32Array | null = null;
   let r = 0;
-  for (const row of runRows(db, run.id, ['iou', 'iou_hat', 'novelty', 'cluster', 'group_name', 'split', 'x', 'y', 'idx', 'z'])) {
-    if (r >= n) throw new Error(`run ${run.id} yields more than the ${n} patches counted before the scan; the data changed while it was read`);
+  for (const row of runRows(db, run.id, [
+    'iou',
+    'iou_hat',
+    'novelty',
+    'cluster',
+    'group_name',
+    'split',
+    'x',
+    'y',
+    'idx',
+    'z',
+  ])) {
+    if (r >= n)
+      throw new Error(
+        `run ${run.id} yields more than the ${n} patches counted before the scan; the data changed while it was read`,
+      );
     iou[r] = quantise(row[0], 1);
     iouHat[r] = quantise(row[1], 1);
     novelty[r] = quantise(row[2], 100);
@@ -358,9 +412,17 @@ export function scanRunAttributes(db: DatabaseHandle, run: AnalysisRun) {
     if (idx) idx[r] = i;
     r++;
   }
-  if (r !== n) throw new Error(`run ${run.id} yields ${r} patches, ${n} were counted before the scan; the data changed while it was read`);
+  if (r !== n)
+    throw new Error(
+      `run ${run.id} yields ${r} patches, ${n} were counted before the scan; the data changed while it was read`,
+    );
   if (groupsSeen.size > 255 || splitsSeen.size > 255) {
-    throw new ApiError(422, 'too-many-categories', `run ${run.id} has ${groupsSeen.size} districts and ${splitsSeen.size} splits`, 'the latent view colours at most 255 of each');
+    throw new ApiError(
+      422,
+      'too-many-categories',
+      `run ${run.id} has ${groupsSeen.size} districts and ${splitsSeen.size} splits`,
+      'the latent view colours at most 255 of each',
+    );
   }
   const sortedCategories = (seen: Map<string, number>, codes: Uint8Array) => {
     const names = [...seen.keys()].sort();
@@ -374,23 +436,38 @@ export function scanRunAttributes(db: DatabaseHandle, run: AnalysisRun) {
 
   const tileOrigin = Number.isFinite(minX) && Number.isFinite(minY) ? { z: zoom, x: minX, y: minY } : null;
   if (tileOrigin && (maxX - minX >= 65535 || maxY - minY >= 65535)) {
-    throw new ApiError(422, 'area-too-wide', `run ${run.id}'s patches span more than 65,535 tiles across`, 'the latent view cannot place them on the map');
+    throw new ApiError(
+      422,
+      'area-too-wide',
+      `run ${run.id}'s patches span more than 65,535 tiles across`,
+      'the latent view cannot place them on the map',
+    );
   }
   const view = new DataView(body.buffer);
-  for (const [k, raw, origin] of [[6, xs, tileOrigin?.x ?? 0], [7, ys, tileOrigin?.y ?? 0]] as const) {
+  for (const [k, raw, origin] of [
+    [6, xs, tileOrigin?.x ?? 0],
+    [7, ys, tileOrigin?.y ?? 0],
+  ] as const) {
     const at = col(k).offset;
-    for (let i = 0; i < n; i++) view.setUint16(at + 2 * i, raw[i] < 0 || !tileOrigin ? 65535 : raw[i] - origin, true);
+    for (let i = 0; i < n; i++)
+      view.setUint16(at + 2 * i, raw[i] < 0 || !tileOrigin ? 65535 : raw[i] - origin, true);
   }
 
   const urbanised = new Set(run.urbanised.clusters);
   const clusterCount = Math.max(run.kmeans.chosenK, maxCluster + 1);
   const specs: ScanColumn[] = fixed.map((s) => ({ ...s }));
-  specs[3].categories = Array.from({ length: clusterCount }, (_, i) => (urbanised.has(i) ? `cluster ${i} (urbanised)` : `cluster ${i}`));
+  specs[3].categories = Array.from({ length: clusterCount }, (_, i) =>
+    urbanised.has(i) ? `cluster ${i} (urbanised)` : `cluster ${i}`,
+  );
   specs[4].categories = groups;
   specs[5].categories = splits;
   if (idx) {
     specs.push({ name: 'idx', type: 'uint32', value: () => null });
-    const full = columnsHeader(n, specs.map((s) => ({ ...s, values: () => [] })), {});
+    const full = columnsHeader(
+      n,
+      specs.map((s) => ({ ...s, values: () => [] })),
+      {},
+    );
     const grown = new Uint8Array(full.bodyBytes);
     grown.set(body);
     const at = full.columns[FIXED].offset;
@@ -398,7 +475,18 @@ export function scanRunAttributes(db: DatabaseHandle, run: AnalysisRun) {
     for (let i = 0; i < n; i++) dv.setUint32(at + 4 * i, idx[i], true);
     body = grown;
   }
-  return { n, specs, body, meta: { runId: run.id, idxContiguous: idx === null, tileOrigin, urbanisedClusters: [...urbanised], urbanisedReason: run.urbanised.reason } };
+  return {
+    n,
+    specs,
+    body,
+    meta: {
+      runId: run.id,
+      idxContiguous: idx === null,
+      tileOrigin,
+      urbanisedClusters: [...urbanised],
+      urbanisedReason: run.urbanised.reason,
+    },
+  };
 }
 
 /**
@@ -408,7 +496,8 @@ export function scanRunAttributes(db: DatabaseHandle, run: AnalysisRun) {
  */
 function runColumnsCache(db: DatabaseHandle) {
   const file = db.sqlite.name;
-  const dir = file && file !== ':memory:' && !db.sqlite.memory ? join(dirname(file), 'cache', 'latent') : null;
+  const dir =
+    file && file !== ':memory:' && !db.sqlite.memory ? join(dirname(file), 'cache', 'latent') : null;
   return {
     read(key: string): Uint8Array | null {
       if (!dir) return null;
@@ -450,11 +539,21 @@ export function runLatentRoutes(db: DatabaseHandle): Hono {
   // Database file, run id, creation time and row count: a reused id or a second database never hits another's file.
   const keyOf = (run: AnalysisRun, what: string) =>
     `${COLUMNS_FORMAT.replace('/', '-')}-${basename(db.sqlite.name)}-run${run.id}-${run.createdAt?.getTime() ?? 0}-n${runCount(db, run.id)}-${what}`;
-  const cached = (c: Context, key: string, build: () => { rows: number; specs: ScanColumn[]; body: Uint8Array; meta: Record<string, unknown> }) => {
+  const cached = (
+    c: Context,
+    key: string,
+    build: () => { rows: number; specs: ScanColumn[]; body: Uint8Array; meta: Record<string, unknown> },
+  ) => {
     const hit = cache.read(key);
     if (hit) return sendEnvelope(c, hit);
     const { rows, specs, body, meta } = build();
-    const header = encodeHeader(columnsHeader(rows, specs.map((s) => ({ ...s, values: () => [] })), meta));
+    const header = encodeHeader(
+      columnsHeader(
+        rows,
+        specs.map((s) => ({ ...s, values: () => [] })),
+        meta,
+      ),
+    );
     cache.write(key, [header, body]);
     return sendEnvelope(c, Buffer.concat([header, body]));
   };
@@ -464,7 +563,16 @@ export function runLatentRoutes(db: DatabaseHandle): Hono {
       const { x, y } = c.req.valid('query');
       return cached(c, keyOf(run, `pc${x}-pc${y}`), () => {
         const { n, specs, body } = scanRunPositions(db, run.id, x, y);
-        return { rows: n, specs, body, meta: { runId: run.id, axes: [x, y], explainedVarianceRatio: run.pca.explainedVarianceRatio ?? null } };
+        return {
+          rows: n,
+          specs,
+          body,
+          meta: {
+            runId: run.id,
+            axes: [x, y],
+            explainedVarianceRatio: run.pca.explainedVarianceRatio ?? null,
+          },
+        };
       });
     })
     .get('/:id/latent/attributes', validate('param', idParam), (c) => {
@@ -480,15 +588,35 @@ export function projectLatentRoutes(ctx: ScoringContext): Hono {
   // Tiles are only ever added (first write wins), so "scored at or before asOf" is a snapshot that
   // stays the same across the separate passes and requests of one view, while a job still runs.
   const scored = (projectId: number, asOf: number) =>
-    and(eq(tileScores.projectId, projectId), isNotNull(tileScores.pcs), lte(tileScores.scoredAt, new Date(asOf)));
+    and(
+      eq(tileScores.projectId, projectId),
+      isNotNull(tileScores.pcs),
+      lte(tileScores.scoredAt, new Date(asOf)),
+    );
 
-  function tileColumn<T>(projectId: number, asOf: number, pick: (row: { pcs: number[] | null } & Record<string, unknown>) => T, map: (v: T) => number | null) {
+  function tileColumn<T>(
+    projectId: number,
+    asOf: number,
+    pick: (row: { pcs: number[] | null } & Record<string, unknown>) => T,
+    map: (v: T) => number | null,
+  ) {
     return function* () {
       let last: { x: number; y: number } | null = null;
       for (;;) {
-        const after: SQL | undefined = last ? sql`(${tileScores.y} > ${last.y} or (${tileScores.y} = ${last.y} and ${tileScores.x} > ${last.x}))` : undefined;
+        const after: SQL | undefined = last
+          ? sql`(${tileScores.y} > ${last.y} or (${tileScores.y} = ${last.y} and ${tileScores.x} > ${last.x}))`
+          : undefined;
         const page = ctx.db.db
-          .select({ pcs: tileScores.pcs, x: tileScores.x, y: tileScores.y, iouHat: tileScores.iouHat, novelty: tileScores.novelty, priority: tileScores.priority, buildingProb: tileScores.buildingProb, tier: tileScores.tier })
+          .select({
+            pcs: tileScores.pcs,
+            x: tileScores.x,
+            y: tileScores.y,
+            iouHat: tileScores.iouHat,
+            novelty: tileScores.novelty,
+            priority: tileScores.priority,
+            buildingProb: tileScores.buildingProb,
+            tier: tileScores.tier,
+          })
           .from(tileScores)
           .where(and(scored(projectId, asOf), after))
           .orderBy(asc(tileScores.y), asc(tileScores.x))
@@ -505,7 +633,11 @@ export function projectLatentRoutes(ctx: ScoringContext): Hono {
   function stats(projectId: number, asOfParam: number | undefined) {
     const asOf = asOfParam ?? Date.now();
     const s = ctx.db.db
-      .select({ n: sql<number>`count(*)`, minX: sql<number | null>`min(${tileScores.x})`, minY: sql<number | null>`min(${tileScores.y})` })
+      .select({
+        n: sql<number>`count(*)`,
+        minX: sql<number | null>`min(${tileScores.x})`,
+        minY: sql<number | null>`min(${tileScores.y})`,
+      })
       .from(tileScores)
       .where(scored(projectId, asOf))
       .get()!;
@@ -527,47 +659,116 @@ export function projectLatentRoutes(ctx: ScoringContext): Hono {
   }
 
   return new Hono()
-    .get('/:id/latent', validate('param', idParam), validate('query', axesQuery.extend(asOfQuery.shape)), (c) => {
-      const project = requireProject(ctx, c.req.valid('param').id);
-      const { x, y, asOf: asOfParam } = c.req.valid('query');
-      const { n, asOf } = stats(project.id, asOfParam);
-      const specs: ColumnSpec[] = [x, y].map((pc, i) => {
-        const [min, max] = pcRangeOfTiles(project.id, asOf, pc);
-        return {
-          name: i === 0 ? 'x' : 'y',
-          type: 'uint16' as const,
-          min,
-          max,
-          values: tileColumn(project.id, asOf, (r) => r.pcs, (pcs) => (pcs && pcs.length >= pc ? pcs[pc - 1] : null)),
-        };
-      });
-      return sendColumns(c, n, specs, { projectId: project.id, runId: project.runId, axes: [x, y], asOf });
-    })
+    .get(
+      '/:id/latent',
+      validate('param', idParam),
+      validate('query', axesQuery.extend(asOfQuery.shape)),
+      (c) => {
+        const project = requireProject(ctx, c.req.valid('param').id);
+        const { x, y, asOf: asOfParam } = c.req.valid('query');
+        const { n, asOf } = stats(project.id, asOfParam);
+        const specs: ColumnSpec[] = [x, y].map((pc, i) => {
+          const [min, max] = pcRangeOfTiles(project.id, asOf, pc);
+          return {
+            name: i === 0 ? 'x' : 'y',
+            type: 'uint16' as const,
+            min,
+            max,
+            values: tileColumn(
+              project.id,
+              asOf,
+              (r) => r.pcs,
+              (pcs) => (pcs && pcs.length >= pc ? pcs[pc - 1] : null),
+            ),
+          };
+        });
+        return sendColumns(c, n, specs, { projectId: project.id, runId: project.runId, axes: [x, y], asOf });
+      },
+    )
     .get('/:id/latent/attributes', validate('param', idParam), validate('query', asOfQuery), (c) => {
       const project = requireProject(ctx, c.req.valid('param').id);
       const s = stats(project.id, c.req.valid('query').asOf);
       const asOf = s.asOf;
-      const num = (k: string) => tileColumn(project.id, asOf, (r) => r[k] as number | null, (v) => v);
+      const num = (k: string) =>
+        tileColumn(
+          project.id,
+          asOf,
+          (r) => r[k] as number | null,
+          (v) => v,
+        );
       const specs: ColumnSpec[] = [
         { name: 'iouHat', type: 'uint8', min: 0, max: 1, values: num('iouHat') },
         { name: 'novelty', type: 'uint8', min: 0, max: 100, values: num('novelty') },
         { name: 'priority', type: 'uint8', min: 0, max: 1, values: num('priority') },
         { name: 'buildingProb', type: 'uint8', min: 0, max: 1, values: num('buildingProb') },
-        { name: 'tier', type: 'uint8', categories: [...TILE_TIERS], values: tileColumn(project.id, asOf, (r) => r.tier as string, (t) => TILE_TIERS.indexOf(t as never)) },
-        { name: 'tileX', type: 'uint16', values: tileColumn(project.id, asOf, (r) => r.x as number, (v) => v - (s.minX ?? 0)) },
-        { name: 'tileY', type: 'uint16', values: tileColumn(project.id, asOf, (r) => r.y as number, (v) => v - (s.minY ?? 0)) },
+        {
+          name: 'tier',
+          type: 'uint8',
+          categories: [...TILE_TIERS],
+          values: tileColumn(
+            project.id,
+            asOf,
+            (r) => r.tier as string,
+            (t) => TILE_TIERS.indexOf(t as never),
+          ),
+        },
+        {
+          name: 'tileX',
+          type: 'uint16',
+          values: tileColumn(
+            project.id,
+            asOf,
+            (r) => r.x as number,
+            (v) => v - (s.minX ?? 0),
+          ),
+        },
+        {
+          name: 'tileY',
+          type: 'uint16',
+          values: tileColumn(
+            project.id,
+            asOf,
+            (r) => r.y as number,
+            (v) => v - (s.minY ?? 0),
+          ),
+        },
       ];
-      return sendColumns(c, s.n, specs, { projectId: project.id, runId: project.runId, tileOrigin: { z: project.zoom, x: s.minX ?? 0, y: s.minY ?? 0 }, asOf });
+      return sendColumns(c, s.n, specs, {
+        projectId: project.id,
+        runId: project.runId,
+        tileOrigin: { z: project.zoom, x: s.minX ?? 0, y: s.minY ?? 0 },
+        asOf,
+      });
     })
-    .get('/:id/tiles/:taskId/neighbours', validate('param', tileParam), validate('query', neighbourQuery), (c) => {
-      const { id, taskId } = c.req.valid('param');
-      const { k } = c.req.valid('query');
-      const project = requireProject(ctx, id);
-      const row = getTileRow(ctx, project.id, taskId);
-      if (!row) throw notFound(`tile ${taskId} of project ${project.id}`, 'it lies outside the area or has not been scored yet');
-      if (!row.pcs) throw new ApiError(409, 'tile-not-scored', `tile ${taskId} has no latent position (status ${row.status})`, 'its imagery could not be scored');
-      return c.json({ projectId: project.id, runId: project.runId, taskId, neighbours: nearestPatches(ctx.db, project.runId, row.pcs, k) });
-    });
+    .get(
+      '/:id/tiles/:taskId/neighbours',
+      validate('param', tileParam),
+      validate('query', neighbourQuery),
+      (c) => {
+        const { id, taskId } = c.req.valid('param');
+        const { k } = c.req.valid('query');
+        const project = requireProject(ctx, id);
+        const row = getTileRow(ctx, project.id, taskId);
+        if (!row)
+          throw notFound(
+            `tile ${taskId} of project ${project.id}`,
+            'it lies outside the area or has not been scored yet',
+          );
+        if (!row.pcs)
+          throw new ApiError(
+            409,
+            'tile-not-scored',
+            `tile ${taskId} has no latent position (status ${row.status})`,
+            'its imagery could not be scored',
+          );
+        return c.json({
+          projectId: project.id,
+          runId: project.runId,
+          taskId,
+          neighbours: nearestPatches(ctx.db, project.runId, row.pcs, k),
+        });
+      },
+    );
 }
 
 /**
@@ -578,9 +779,25 @@ export function nearestPatches(db: DatabaseHandle, runId: number, pcs: number[],
   const dims = Math.min(PC_COUNT, pcs.length);
   const best: Array<{ d: number; row: Record<string, unknown> }> = [];
   function* rows() {
-    for (let last = -1; ; ) {
+    for (let last = -1; ;) {
       const page = db.db
-        .select({ idx: patches.idx, patchKey: patches.patchKey, iou: patches.iou, iouHat: patches.iouHat, cluster: patches.cluster, groupName: patches.groupName, pc1: patches.pc1, pc2: patches.pc2, pc3: patches.pc3, pc4: patches.pc4, pc5: patches.pc5, pc6: patches.pc6, pc7: patches.pc7, pc8: patches.pc8, pc9: patches.pc9 })
+        .select({
+          idx: patches.idx,
+          patchKey: patches.patchKey,
+          iou: patches.iou,
+          iouHat: patches.iouHat,
+          cluster: patches.cluster,
+          groupName: patches.groupName,
+          pc1: patches.pc1,
+          pc2: patches.pc2,
+          pc3: patches.pc3,
+          pc4: patches.pc4,
+          pc5: patches.pc5,
+          pc6: patches.pc6,
+          pc7: patches.pc7,
+          pc8: patches.pc8,
+          pc9: patches.pc9,
+        })
         .from(patches)
         .where(and(eq(patches.runId, runId), gt(patches.idx, last)))
         .orderBy(asc(patches.idx))

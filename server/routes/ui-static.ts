@@ -66,7 +66,10 @@ export function uiStaticRoutes(options: { uiDir?: string } = {}): Hono {
   const app = (c: Context) => {
     const file = index();
     if (!file) {
-      return c.text('The map UI is not built: run `npm run build:ui` (npm run demo and npm test build it when missing).', 503);
+      return c.text(
+        'The map UI is not built: run `npm run build:ui` (npm run demo and npm test build it when missing).',
+        503,
+      );
     }
     // index.html names hashed assets; it must be fetched again after every build.
     return send(c, file, 'no-cache');

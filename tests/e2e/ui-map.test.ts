@@ -88,12 +88,20 @@ async function drag(path: Array<[number, number]>, modifiers: string[] = []) {
 async function selectionAfter(action: () => Promise<void>) {
   const before = await page.evaluate(() => (window as any).__tilelens.store.get().version);
   await action();
-  await page.waitForFunction((v) => (window as any).__tilelens.store.get().version > v, before, { timeout: 10_000 });
+  await page.waitForFunction((v) => (window as any).__tilelens.store.get().version > v, before, {
+    timeout: 10_000,
+  });
   // The map re-renders the highlight in the same tick as the store publishes.
-  return page.evaluate(() => ({ highlighted: (window as any).__tilelens.highlighted() as string[], source: (window as any).__tilelens.store.get().source }));
+  return page.evaluate(() => ({
+    highlighted: (window as any).__tilelens.highlighted() as string[],
+    source: (window as any).__tilelens.store.get().source,
+  }));
 }
 
-function expectedInScreenPolygon(screen: { train: Array<[number, number]>; project: Array<[number, number]> }, ring: Array<[number, number]>) {
+function expectedInScreenPolygon(
+  screen: { train: Array<[number, number]>; project: Array<[number, number]> },
+  ring: Array<[number, number]>,
+) {
   const out = new Set<string>();
   screen.train.forEach(([x, y], i) => pointInPolygon(x, y, ring) && out.add(pts.train.tiles[i]));
   screen.project.forEach(([x, y], i) => pointInPolygon(x, y, ring) && out.add(pts.project.tiles[i]));
@@ -101,8 +109,10 @@ function expectedInScreenPolygon(screen: { train: Array<[number, number]>; proje
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run \`bash scripts/setup.sh --browser\``);
-  if (!existsSync('map-ui/dist/index.html')) execFileSync('npm', ['run', '--silent', 'build:ui'], { stdio: 'inherit' });
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: run \`bash scripts/setup.sh --browser\``);
+  if (!existsSync('map-ui/dist/index.html'))
+    execFileSync('npm', ['run', '--silent', 'build:ui'], { stdio: 'inherit' });
   mkdirSync(SHOTS, { recursive: true });
   fx = await serverFixture({ world: true });
   // Review queue, families and the confidence intervals the scored tiles carry come from the insights pass.
@@ -130,7 +140,15 @@ beforeAll(async () => {
     headless: true,
     viewport: { width: 1600, height: 1000 },
     acceptDownloads: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
   page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
@@ -147,8 +165,13 @@ afterAll(async () => {
 
 describe('map UI in the browser', () => {
   it('opens on the project with imagery, overlays and the latent view', async () => {
-    await page.waitForFunction(() => (window as any).__tilelens.overlayVisible('priority') === true, null, { timeout: 20_000 });
-    const counts = await page.evaluate(() => ({ n: (window as any).__tilelens.latent.training.n, m: (window as any).__tilelens.latent.project.n }));
+    await page.waitForFunction(() => (window as any).__tilelens.overlayVisible('priority') === true, null, {
+      timeout: 20_000,
+    });
+    const counts = await page.evaluate(() => ({
+      n: (window as any).__tilelens.latent.training.n,
+      m: (window as any).__tilelens.latent.project.n,
+    }));
     expect(counts.n).toBe(pts.train.x.length);
     expect(counts.m).toBe(pts.project.x.length);
     await page.waitForTimeout(1500);
@@ -158,9 +181,14 @@ describe('map UI in the browser', () => {
   it('toggles the overlays', async () => {
     await page.click('input[data-layer="priority"]');
     await page.click('input[data-layer="confidence"]');
-    const vis = await page.evaluate(() => ({ p: (window as any).__tilelens.overlayVisible('priority'), c: (window as any).__tilelens.overlayVisible('confidence') }));
+    const vis = await page.evaluate(() => ({
+      p: (window as any).__tilelens.overlayVisible('priority'),
+      c: (window as any).__tilelens.overlayVisible('confidence'),
+    }));
     expect(vis).toEqual({ p: false, c: true });
-    await page.waitForFunction(() => new URLSearchParams(location.search).get('layers') === 'confidence,footprints');
+    await page.waitForFunction(
+      () => new URLSearchParams(location.search).get('layers') === 'confidence,footprints',
+    );
     await page.waitForTimeout(800);
     await page.screenshot({ path: join(SHOTS, 'ui-2-confidence.png') });
   });
@@ -168,10 +196,15 @@ describe('map UI in the browser', () => {
   it('a rectangle and a lasso dragged in the latent view highlight exactly their tiles on the map', async () => {
     await page.click('button[data-brush="rectangle"]');
     await page.waitForTimeout(300);
-    const screen = { train: await screenOf(pts.train.x, pts.train.y), project: await screenOf(pts.project.x, pts.project.y) };
+    const screen = {
+      train: await screenOf(pts.train.x, pts.train.y),
+      project: await screenOf(pts.project.x, pts.project.y),
+    };
     const all = [...screen.train, ...screen.project];
     const box = (await page.locator('#latent').boundingBox())!;
-    const inside = all.filter(([x, y]) => x > box.x + 4 && x < box.x + box.width - 4 && y > box.y + 4 && y < box.y + box.height - 4);
+    const inside = all.filter(
+      ([x, y]) => x > box.x + 4 && x < box.x + box.width - 4 && y > box.y + 4 && y < box.y + box.height - 4,
+    );
     const xs = inside.map((p) => p[0]);
     const ys = inside.map((p) => p[1]);
 
@@ -180,8 +213,18 @@ describe('map UI in the browser', () => {
     const x1 = gapAt(xs, 0.85);
     const y0 = gapAt(ys, 0.1);
     const y1 = gapAt(ys, 0.9);
-    const rect: Array<[number, number]> = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
-    const r = await selectionAfter(() => drag([[x0, y0], [x1, y1]]));
+    const rect: Array<[number, number]> = [
+      [x0, y0],
+      [x1, y0],
+      [x1, y1],
+      [x0, y1],
+    ];
+    const r = await selectionAfter(() =>
+      drag([
+        [x0, y0],
+        [x1, y1],
+      ]),
+    );
     const expectedRect = expectedInScreenPolygon(screen, rect);
     expect(expectedRect.length).toBeGreaterThan(0);
     expect(r.source).toBe('latent');
@@ -195,7 +238,14 @@ describe('map UI in the browser', () => {
     const ly0 = gapAt(ys, 0.05);
     const ly1 = gapAt(ys, 0.5);
     const ly2 = gapAt(ys, 0.95);
-    const ring: Array<[number, number]> = [[lx0, ly0], [lx1, ly0], [lx1, ly1], [lx2, ly1], [lx2, ly2], [lx0, ly2]];
+    const ring: Array<[number, number]> = [
+      [lx0, ly0],
+      [lx1, ly0],
+      [lx1, ly1],
+      [lx2, ly1],
+      [lx2, ly2],
+      [lx0, ly2],
+    ];
     const expectedLasso = expectedInScreenPolygon(screen, ring);
     expect(expectedLasso.length).toBeGreaterThan(0);
 
@@ -203,23 +253,57 @@ describe('map UI in the browser', () => {
     // The first of the strips around it that holds points outside it.
     const outer = { x0: gapAt(xs, 0.005), x1: gapAt(xs, 0.995), y0: gapAt(ys, 0.005), y1: gapAt(ys, 0.995) };
     const strips: Array<[[number, number], [number, number]]> = [
-      [[outer.x0, outer.y0], [x0, outer.y1]],
-      [[x1, outer.y0], [outer.x1, outer.y1]],
-      [[outer.x0, outer.y0], [outer.x1, y0]],
-      [[outer.x0, y1], [outer.x1, outer.y1]],
+      [
+        [outer.x0, outer.y0],
+        [x0, outer.y1],
+      ],
+      [
+        [x1, outer.y0],
+        [outer.x1, outer.y1],
+      ],
+      [
+        [outer.x0, outer.y0],
+        [outer.x1, y0],
+      ],
+      [
+        [outer.x0, y1],
+        [outer.x1, outer.y1],
+      ],
     ];
-    const strip = strips.find(([[a, b], [c, d]]) => expectedInScreenPolygon(screen, [[a, b], [c, b], [c, d], [a, d]]).some((t) => !expectedRect.includes(t)))!;
+    const strip = strips.find(([[a, b], [c, d]]) =>
+      expectedInScreenPolygon(screen, [
+        [a, b],
+        [c, b],
+        [c, d],
+        [a, d],
+      ]).some((t) => !expectedRect.includes(t)),
+    )!;
     expect(strip, 'some points lie outside the first rectangle').toBeTruthy();
     const [[ax0, ay0], [ax1, ay1]] = strip;
-    const added = expectedInScreenPolygon(screen, [[ax0, ay0], [ax1, ay0], [ax1, ay1], [ax0, ay1]]);
-    const u = await selectionAfter(() => drag([[ax0, ay0], [ax1, ay1]], ['Control']));
+    const added = expectedInScreenPolygon(screen, [
+      [ax0, ay0],
+      [ax1, ay0],
+      [ax1, ay1],
+      [ax0, ay1],
+    ]);
+    const u = await selectionAfter(() =>
+      drag(
+        [
+          [ax0, ay0],
+          [ax1, ay1],
+        ],
+        ['Control'],
+      ),
+    );
     // The union keeps the first rectangle and adds tiles of the strip, nothing else.
     const union = new Set([...added, ...expectedRect]);
     for (const t of expectedRect) expect(u.highlighted).toContain(t);
     expect(u.highlighted.length).toBeGreaterThan(expectedRect.length);
     expect(u.highlighted.every((t) => union.has(t))).toBe(true);
     // Every tile is one point; the plot holds the same selection (the rest is drawn dimmed).
-    expect(await page.evaluate(() => (window as any).__tilelens.plot.selectedPoints().length)).toBe(u.highlighted.length);
+    expect(await page.evaluate(() => (window as any).__tilelens.plot.selectedPoints().length)).toBe(
+      u.highlighted.length,
+    );
 
     // "clear" empties the selection in every view; the lasso then selects just its points.
     await page.click('button[data-brush="lasso"]');
@@ -248,7 +332,12 @@ describe('map UI in the browser', () => {
         const m = (window as any).__tilelens.map;
         const p = m.unproject([pa[0] - left, pa[1] - top]);
         const q = m.unproject([pb[0] - left, pb[1] - top]);
-        return [[p.lng, p.lat], [q.lng, p.lat], [q.lng, q.lat], [p.lng, q.lat]];
+        return [
+          [p.lng, p.lat],
+          [q.lng, p.lat],
+          [q.lng, q.lat],
+          [p.lng, q.lat],
+        ];
       },
       [a, b, box.x, box.y] as const,
     )) as Array<[number, number]>;
@@ -259,7 +348,9 @@ describe('map UI in the browser', () => {
       const [lon, lat] = tileCentre(z, x, y);
       return pointInPolygon(lon, lat, ring);
     };
-    const expected = [...new Set([...pts.train.tiles.filter(inRing), ...pts.project.tiles.filter(inRing)])].sort();
+    const expected = [
+      ...new Set([...pts.train.tiles.filter(inRing), ...pts.project.tiles.filter(inRing)]),
+    ].sort();
     expect(expected.length).toBeGreaterThan(0);
     expect(r.highlighted).toEqual(expected);
     const selectedInPlot = await page.evaluate(() => (window as any).__tilelens.plot.selectedPoints().length);
@@ -285,27 +376,38 @@ describe('map UI in the browser', () => {
     expect(text).toMatch(/Priority/);
     expect(text).toMatch(/Chance of a building/);
     // The confidence comes with its interval, never as a bare number.
-    expect(await page.locator('#inspector [data-field="confidence"]').innerText()).toMatch(/^≈ \d\.\d\d \(likely \d\.\d\d–\d\.\d\d\)$/);
+    expect(await page.locator('#inspector [data-field="confidence"]').innerText()).toMatch(
+      /^≈ \d\.\d\d \(likely \d\.\d\d–\d\.\d\d\)$/,
+    );
     expect(await page.locator('#inspector .neighbours .triplet').count()).toBeGreaterThan(0);
     await page.waitForTimeout(800);
     await page.screenshot({ path: join(SHOTS, 'ui-6-inspector.png') });
   });
 
   it('moving the threshold shows the effort curve’s counts', async () => {
-    const effort = (await (await fetch(`${base}/api/projects/${projectId}/effort`)).json()) as { points: Array<{ threshold: number; sent: number; skipped: number }> };
+    const effort = (await (await fetch(`${base}/api/projects/${projectId}/effort`)).json()) as {
+      points: Array<{ threshold: number; sent: number; skipped: number }>;
+    };
     await page.locator('#thresholds input[type="range"]').fill('0.3');
     const fig = page.locator('#thresholds .effort-figures');
-    await page.waitForFunction(() => document.querySelector('#thresholds .effort-figures')?.getAttribute('data-threshold') === '0.3');
+    await page.waitForFunction(
+      () => document.querySelector('#thresholds .effort-figures')?.getAttribute('data-threshold') === '0.3',
+    );
     const want = effort.points.find((p) => Math.abs(p.threshold - 0.3) < 1e-9)!;
     expect(Number(await fig.getAttribute('data-sent'))).toBe(want.sent);
     expect(Number(await fig.getAttribute('data-skipped'))).toBe(want.skipped);
   });
 
   it('downloads every export', async () => {
-    const kinds = await page.locator('a[data-export]').evaluateAll((els) => els.map((e) => e.getAttribute('data-export')));
+    const kinds = await page
+      .locator('a[data-export]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-export')));
     expect(kinds).toEqual(['mapswipe-find', 'mapswipe-validate', 'tasking-manager', 'csv', 'geojson']);
     for (const k of kinds) {
-      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`a[data-export="${k}"]`)]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.click(`a[data-export="${k}"]`),
+      ]);
       const path = await download.path();
       expect(path, `${k} downloaded`).toBeTruthy();
       const { statSync } = await import('node:fs');
@@ -325,7 +427,9 @@ describe('map UI in the browser', () => {
     expect(await page.locator('#review .review-triplet img').count()).toBe(3);
 
     // Without the token the mark is refused in words; with it the server records it.
-    const listed = (await (await fetch(`${base}/api/runs/${fx.runId}/review/list?offset=0&limit=1`)).json()) as { items: Array<{ idx: number; mark: string | null }> };
+    const listed = (await (
+      await fetch(`${base}/api/runs/${fx.runId}/review/list?offset=0&limit=1`)
+    ).json()) as { items: Array<{ idx: number; mark: string | null }> };
     const idx = listed.items[0].idx;
     await page.locator('#review .review-marks button').first().click();
     await page.waitForSelector('#review .error', { timeout: 5_000 });
@@ -334,7 +438,15 @@ describe('map UI in the browser', () => {
     await page.waitForSelector('.token.ok');
     await page.locator('#review .review-marks button').first().click();
     await expect
-      .poll(async () => ((await (await fetch(`${base}/api/runs/${fx.runId}/review/list?offset=0&limit=1`)).json()) as typeof listed).items.find((i) => i.idx === idx)?.mark, { timeout: 10_000 })
+      .poll(
+        async () =>
+          (
+            (await (
+              await fetch(`${base}/api/runs/${fx.runId}/review/list?offset=0&limit=1`)
+            ).json()) as typeof listed
+          ).items.find((i) => i.idx === idx)?.mark,
+        { timeout: 10_000 },
+      )
       .toBe('label_wrong');
     const csv = await (await fetch(`${base}/api/runs/${fx.runId}/review.csv?top=5`)).text();
     expect(csv).toMatch(/label_wrong/);
@@ -343,7 +455,9 @@ describe('map UI in the browser', () => {
 
     const families = page.locator('#families');
     await families.scrollIntoViewIfNeeded();
-    await expect.poll(async () => families.locator('a[href$="families.html"]').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => families.locator('a[href$="families.html"]').count(), { timeout: 15_000 })
+      .toBeGreaterThan(0);
     const href = await families.locator('a[href$="families.html"]').first().getAttribute('href');
     const report = await fetch(`${base}${href}`);
     expect(report.status).toBe(200);
@@ -363,7 +477,9 @@ describe('map UI in the browser', () => {
     const vol = await context.newPage();
     await vol.goto(`${base}/?project=${projectId}&mode=volunteer`);
     await vol.waitForFunction(() => (window as any).__tilelens?.ready === true, null, { timeout: 60_000 });
-    expect(await vol.locator('a[data-export], #thresholds, .token, button[data-draw], #review, #families').count()).toBe(0);
+    expect(
+      await vol.locator('a[data-export], #thresholds, .token, button[data-draw], #review, #families').count(),
+    ).toBe(0);
     expect(await vol.locator('input[data-layer="confidence"]').isChecked()).toBe(true);
     await vol.waitForTimeout(1500);
     await vol.screenshot({ path: join(SHOTS, 'ui-7-volunteer.png') });

@@ -40,14 +40,31 @@ beforeAll(async () => {
   const model = await loadModel(demoModelPath);
   const source = openDemoWorldDataset(join(dir, 'world'), 'train');
   try {
-    summary = await analyzeDataset({ db, model, modelPath: demoModelPath, source, runsDir: join(dir, 'runs') });
+    summary = await analyzeDataset({
+      db,
+      model,
+      modelPath: demoModelPath,
+      source,
+      runsDir: join(dir, 'runs'),
+    });
   } finally {
     await source.close();
     await model.dispose();
   }
   rows = getPatches(db, summary.runId, {
     limit: 10_000,
-    columns: ['patchKey', 'groupName', 'iou', 'empty', 'gtFraction', 'predFraction', 'cluster', 'iouHat', 'phenomena', 'pc1'],
+    columns: [
+      'patchKey',
+      'groupName',
+      'iou',
+      'empty',
+      'gtFraction',
+      'predFraction',
+      'cluster',
+      'iouHat',
+      'phenomena',
+      'pc1',
+    ],
   }) as Row[];
 });
 
@@ -115,7 +132,12 @@ describe('reference analysis of the demo U-Net on the demo world', () => {
     const forest = rows.filter((r) => r.groupName === 'forest' && !has(r, 'construction_site'));
     expect(forest.filter((r) => urban.has(r.cluster!)).length / forest.length).toBeLessThan(0.2);
     const clusters = getClusters(db, summary.runId);
-    expect(clusters.filter((c) => c.urbanised).map((c) => c.cluster).sort()).toEqual([...urban].sort());
+    expect(
+      clusters
+        .filter((c) => c.urbanised)
+        .map((c) => c.cluster)
+        .sort(),
+    ).toEqual([...urban].sort());
     expect(summary.urbanisedReason).toMatch(/building share/);
   });
 
@@ -123,7 +145,14 @@ describe('reference analysis of the demo U-Net on the demo world', () => {
     const model = await loadModel(demoModelPath);
     const source = openDemoWorldDataset(join(dir, 'world'), 'train');
     try {
-      const again = await analyzeDataset({ db, model, modelPath: demoModelPath, source, runsDir: join(dir, 'runs'), reuse: true });
+      const again = await analyzeDataset({
+        db,
+        model,
+        modelPath: demoModelPath,
+        source,
+        runsDir: join(dir, 'runs'),
+        reuse: true,
+      });
       expect(again.reused).toBe(true);
       expect(again.runId).toBe(summary.runId);
     } finally {

@@ -55,7 +55,12 @@ describe('reference analysis on bad input', () => {
     for (const t of readDemoTiles(world)) {
       const bytes = await original.getTile(t.z, t.x, t.y);
       const corrupt = t.taskId === victim.taskId;
-      await writer.addTile(t.z, t.x, t.y, corrupt ? new TextEncoder().encode('<html>not an image</html>') : bytes!);
+      await writer.addTile(
+        t.z,
+        t.x,
+        t.y,
+        corrupt ? new TextEncoder().encode('<html>not an image</html>') : bytes!,
+      );
     }
     await writer.finish({ minZoom: 18, maxZoom: 18, metadata: {} } as never);
     original.close();
@@ -92,7 +97,9 @@ describe('reference analysis on bad input', () => {
   });
 
   it('lists the layers a model has when asked for one it lacks', async () => {
-    await expect(loadModel(demoModelPath, { layer: 'encoder.layer4' })).rejects.toThrow(/encoder\.layer4[\s\S]*bottleneck/);
+    await expect(loadModel(demoModelPath, { layer: 'encoder.layer4' })).rejects.toThrow(
+      /encoder\.layer4[\s\S]*bottleneck/,
+    );
   });
 
   it('stops on NaN activations, naming the patch, and leaves no run behind', async () => {

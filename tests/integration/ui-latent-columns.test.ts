@@ -2,7 +2,11 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeColumns, dequantise, type DecodedColumns } from '../../map-ui/src/data/columns.ts';
-import { createSyntheticProject, syntheticServer, type SyntheticServer } from '../../scripts/bench/ui-synthetic.ts';
+import {
+  createSyntheticProject,
+  syntheticServer,
+  type SyntheticServer,
+} from '../../scripts/bench/ui-synthetic.ts';
 
 let s: SyntheticServer;
 let runId: number;
@@ -37,7 +41,8 @@ describe('run latent columns from one pass', () => {
     expect(d.rows).toBe(N);
     const x = dequantise(d.columns.x);
     const y = dequantise(d.columns.y);
-    const span = (a: Array<number | string | null>) => Math.max(...(a as number[])) - Math.min(...(a as number[]));
+    const span = (a: Array<number | string | null>) =>
+      Math.max(...(a as number[])) - Math.min(...(a as number[]));
     for (const i of [0, 1, 1234, N - 1]) {
       expect(Math.abs(x[i] - (want.pc3[i] as number))).toBeLessThanOrEqual(span(want.pc3) / 65534 + 1e-6);
       expect(Math.abs(y[i] - (want.pc1[i] as number))).toBeLessThanOrEqual(span(want.pc1) / 65534 + 1e-6);

@@ -1,8 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { ColumnsFormatError, decodeColumns, dequantise, valueAt, categoryAt } from '../../map-ui/src/data/columns.ts';
+import {
+  ColumnsFormatError,
+  decodeColumns,
+  dequantise,
+  valueAt,
+  categoryAt,
+} from '../../map-ui/src/data/columns.ts';
 import { encodeColumns, type ColumnSpec } from '../../server/routes/latent.ts';
-import { binColours, binOf, colourOf, hexToRgb, IOU_SCALE, rgbToHex, sampleScale } from '../../map-ui/src/data/colour.ts';
-import { convexHull, domainOf, encodePoints, pointInPolygon, pointsInMapRing, surfaceGrid, tileCentre, type LatentData } from '../../map-ui/src/data/latent-data.ts';
+import {
+  binColours,
+  binOf,
+  colourOf,
+  hexToRgb,
+  IOU_SCALE,
+  rgbToHex,
+  sampleScale,
+} from '../../map-ui/src/data/colour.ts';
+import {
+  convexHull,
+  domainOf,
+  encodePoints,
+  pointInPolygon,
+  pointsInMapRing,
+  surfaceGrid,
+  tileCentre,
+  type LatentData,
+} from '../../map-ui/src/data/latent-data.ts';
 
 function envelope(rows: number, specs: ColumnSpec[], meta: Record<string, unknown> = {}): ArrayBuffer {
   const chunks = [...encodeColumns(rows, specs, meta)];
@@ -36,14 +59,28 @@ describe('binary columns', () => {
     expect(Number.isNaN(valueAt(d.columns.iou, 3))).toBe(true);
     expect(categoryAt(d.columns.split, 1)).toBe('val');
     expect(categoryAt(d.columns.split, 3)).toBeNull();
-    expect(Array.from(dequantise(d.columns.f)).map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual([1.5, 'NaN', -3, 0, 2]);
+    expect(Array.from(dequantise(d.columns.f)).map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual([
+      1.5,
+      'NaN',
+      -3,
+      0,
+      2,
+    ]);
     // Every column starts on a 4-byte boundary so typed arrays can view it in place.
     for (const c of Object.values(d.columns)) expect(c.codes.byteOffset % 4).toBe(0);
   });
 
   it('costs 4 bytes per point for a pair of axes', () => {
     const n = 10_000;
-    const pos: ColumnSpec[] = ['x', 'y'].map((name) => ({ name, type: 'uint16', min: 0, max: 1, values: function* () { for (let i = 0; i < n; i++) yield i / n; } }));
+    const pos: ColumnSpec[] = ['x', 'y'].map((name) => ({
+      name,
+      type: 'uint16',
+      min: 0,
+      max: 1,
+      values: function* () {
+        for (let i = 0; i < n; i++) yield i / n;
+      },
+    }));
     const bytes = envelope(n, pos).byteLength;
     expect(bytes / n).toBeLessThan(4.1);
   });
@@ -52,7 +89,9 @@ describe('binary columns', () => {
     const buf = envelope(5, specs);
     expect(() => decodeColumns(buf.slice(0, buf.byteLength - 8))).toThrow(/cut short/);
     expect(() => decodeColumns(new Uint8Array([1, 0, 0, 0, 123]).buffer)).toThrow(ColumnsFormatError);
-    expect(() => [...encodeColumns(3, [{ name: 'x', type: 'uint8', values: () => [1, 2] }], {})]).toThrow(/announced 3/);
+    expect(() => [...encodeColumns(3, [{ name: 'x', type: 'uint8', values: () => [1, 2] }], {})]).toThrow(
+      /announced 3/,
+    );
   });
 });
 
@@ -84,16 +123,30 @@ function fakeLatent(): LatentData {
       { name: 'tileY', type: 'uint16', values: () => [0, 0, 1, 1] },
     ]),
   );
-  const pattrs = decodeColumns(envelope(1, [
-    { name: 'iouHat', type: 'uint8', min: 0, max: 1, values: () => [0.3] },
-    { name: 'tileX', type: 'uint16', values: () => [0] },
-    { name: 'tileY', type: 'uint16', values: () => [0] },
-  ]));
+  const pattrs = decodeColumns(
+    envelope(1, [
+      { name: 'iouHat', type: 'uint8', min: 0, max: 1, values: () => [0.3] },
+      { name: 'tileX', type: 'uint16', values: () => [0] },
+      { name: 'tileY', type: 'uint16', values: () => [0] },
+    ]),
+  );
   return {
     runId: 1,
     axes: [1, 2],
-    training: { n: 4, x: Float32Array.from([0, 1, 0, 1]), y: Float32Array.from([0, 0, 1, 1]), attributes: attrs, tileOrigin: { z: 18, x: 100, y: 200 } },
-    project: { n: 1, x: Float32Array.from([0.5]), y: Float32Array.from([0.5]), attributes: pattrs, tileOrigin: { z: 18, x: 500, y: 200 } },
+    training: {
+      n: 4,
+      x: Float32Array.from([0, 1, 0, 1]),
+      y: Float32Array.from([0, 0, 1, 1]),
+      attributes: attrs,
+      tileOrigin: { z: 18, x: 100, y: 200 },
+    },
+    project: {
+      n: 1,
+      x: Float32Array.from([0.5]),
+      y: Float32Array.from([0.5]),
+      attributes: pattrs,
+      tileOrigin: { z: 18, x: 500, y: 200 },
+    },
     xDomain: domainOf([Float32Array.from([0, 1])]),
     yDomain: domainOf([Float32Array.from([0, 1])]),
     bytes: { positions: 0, attributes: 0 },
@@ -126,15 +179,32 @@ describe('latent view data', () => {
   });
 
   it('hulls, polygons and map rings select the right points', () => {
-    const hull = convexHull([[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.5]]);
+    const hull = convexHull([
+      [0, 0],
+      [1, 0],
+      [1, 1],
+      [0, 1],
+      [0.5, 0.5],
+    ]);
     expect(hull).toHaveLength(4);
     expect(pointInPolygon(0.5, 0.5, hull)).toBe(true);
     expect(pointInPolygon(1.5, 0.5, hull)).toBe(false);
     const d = fakeLatent();
     const [lon, lat] = tileCentre(18, 100, 200);
-    const ring: Array<[number, number]> = [[lon - 1e-4, lat - 1e-4], [lon + 1e-4, lat - 1e-4], [lon + 1e-4, lat + 1e-4], [lon - 1e-4, lat + 1e-4]];
+    const ring: Array<[number, number]> = [
+      [lon - 1e-4, lat - 1e-4],
+      [lon + 1e-4, lat - 1e-4],
+      [lon + 1e-4, lat + 1e-4],
+      [lon - 1e-4, lat + 1e-4],
+    ];
     expect(pointsInMapRing(d, ring)).toEqual({ patches: [0], tiles: [] });
     const [plon, plat] = tileCentre(18, 500, 200);
-    expect(pointsInMapRing(d, [[plon - 1e-4, plat - 1e-4], [plon + 1e-4, plat - 1e-4], [plon, plat + 1e-4]])).toEqual({ patches: [], tiles: ['18-500-200'] });
+    expect(
+      pointsInMapRing(d, [
+        [plon - 1e-4, plat - 1e-4],
+        [plon + 1e-4, plat - 1e-4],
+        [plon, plat + 1e-4],
+      ]),
+    ).toEqual({ patches: [], tiles: ['18-500-200'] });
   });
 });

@@ -25,24 +25,34 @@ function pixel(rgba: Uint8Array, px: number, py: number): number[] {
 }
 
 describe('confidence overlay fades where the interval is wide', () => {
-  it('alpha factor is 1 − width within 0.25..1, and 1 without an interval', () => {
+  it('alpha factor is 1 − width within 0.25..1 for trusted-looking tiles, and 1 without an interval', () => {
     expect(intervalAlpha(cell(0, 0, 0.5))).toBe(1);
     expect(intervalAlpha(cell(0, 0, 0.5, 0.4, 0.6))).toBeCloseTo(0.8);
     expect(intervalAlpha(cell(0, 0, 0.5, 0, 1))).toBe(0.25);
   });
 
+  it('never fades a doubtful tile: in unknown land the doubt must show', () => {
+    expect(intervalAlpha(cell(0, 0, 0.2, 0, 0.9))).toBe(1);
+  });
+
   it('a tile with a wide interval is drawn more transparent than one with the same score and a narrow one', () => {
     const range = scoringRange(16, 10, 20, 18);
-    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [cell(40, 80, 0.3, 0.25, 0.35), cell(41, 80, 0.3, 0, 0.9)]);
-    const full = colourAt(CONFIDENCE_SCALE, 0.3);
+    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [
+      cell(40, 80, 0.8, 0.75, 0.85),
+      cell(41, 80, 0.8, 0, 0.9),
+    ]);
+    const full = colourAt(CONFIDENCE_SCALE, 0.8);
     expect(pixel(rgba, 10, 10)).toEqual([full[0], full[1], full[2], Math.round(full[3] * 0.9)]);
     expect(pixel(rgba, 70, 10)).toEqual([full[0], full[1], full[2], Math.round(full[3] * 0.25)]);
   });
 
   it('folded pixels fade as the tile the fold keeps', () => {
     const range = scoringRange(8, 1, 1, 18);
-    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [cell(1024, 1024, 0.9, 0.85, 0.95), cell(1025, 1025, 0.2, 0, 1)]);
-    const kept = colourAt(CONFIDENCE_SCALE, 0.2);
+    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [
+      cell(1024, 1024, 0.9, 0.85, 0.95),
+      cell(1025, 1025, 0.6, 0, 1),
+    ]);
+    const kept = colourAt(CONFIDENCE_SCALE, 0.6);
     expect(pixel(rgba, 0, 0)).toEqual([kept[0], kept[1], kept[2], Math.round(kept[3] * 0.25)]);
   });
 
@@ -60,9 +70,15 @@ describe('inspector confidence in words', () => {
   });
 
   it('a familiar tile with a narrow interval has no warning; one without an interval says so', () => {
-    expect(confidenceWords({ status: 'scored', iouHat: 0.8, iouLow: 0.7, iouHigh: 0.9, novelty: 20 }).note).toBeNull();
-    expect(confidenceWords({ status: 'scored', iouHat: 0.8, novelty: 20 }).value).toBe('≈ 0.80 (no interval for this run)');
-    expect(confidenceWords({ status: 'scored', iouHat: 0.5, iouLow: 0.1, iouHigh: 0.9, novelty: 20 }).note).toMatch(/^Uncertain/);
+    expect(
+      confidenceWords({ status: 'scored', iouHat: 0.8, iouLow: 0.7, iouHigh: 0.9, novelty: 20 }).note,
+    ).toBeNull();
+    expect(confidenceWords({ status: 'scored', iouHat: 0.8, novelty: 20 }).value).toBe(
+      '≈ 0.80 (no interval for this run)',
+    );
+    expect(
+      confidenceWords({ status: 'scored', iouHat: 0.5, iouLow: 0.1, iouHigh: 0.9, novelty: 20 }).note,
+    ).toMatch(/^Uncertain/);
     expect(confidenceWords({ status: 'missing', iouHat: 0.5, novelty: 20 }).value).toBe('–');
   });
 });
@@ -99,7 +115,13 @@ describe('single-pass column scan', () => {
       { name: 't', type: 'uint16', value: (r) => r[2] as number },
     ];
     const { body } = scanColumns(rows, rows.length, scan);
-    const perColumn = [...encodeColumns(rows.length, scan.map((s) => ({ ...s, values: () => rows.map(s.value) })), {})];
+    const perColumn = [
+      ...encodeColumns(
+        rows.length,
+        scan.map((s) => ({ ...s, values: () => rows.map(s.value) })),
+        {},
+      ),
+    ];
     const header = perColumn[0];
     const expected = Buffer.concat(perColumn.slice(1));
     expect(Buffer.from(body)).toEqual(expected);
@@ -107,11 +129,23 @@ describe('single-pass column scan', () => {
     whole.set(header);
     whole.set(body, header.length);
     const decoded = decodeColumns(whole.buffer);
-    expect(Array.from(dequantise(decoded.columns.v)).map((v) => (Number.isNaN(v) ? null : Math.round(v * 10) / 10))).toEqual([0.1, null, 0.9]);
-    expect(columnsHeader(rows.length, scan.map((s) => ({ ...s, values: () => [] })), {}).bodyBytes).toBe(body.length);
+    expect(
+      Array.from(dequantise(decoded.columns.v)).map((v) =>
+        Number.isNaN(v) ? null : Math.round(v * 10) / 10,
+      ),
+    ).toEqual([0.1, null, 0.9]);
+    expect(
+      columnsHeader(
+        rows.length,
+        scan.map((s) => ({ ...s, values: () => [] })),
+        {},
+      ).bodyBytes,
+    ).toBe(body.length);
   });
 
   it('refuses a scan whose row count differs from the count announced', () => {
-    expect(() => scanColumns([[1]], 2, [{ name: 'x', type: 'uint8', value: (r) => r[0] as number }])).toThrow(/yields 1 rows, 2 were counted/);
+    expect(() => scanColumns([[1]], 2, [{ name: 'x', type: 'uint8', value: (r) => r[0] as number }])).toThrow(
+      /yields 1 rows, 2 were counted/,
+    );
   });
 });

@@ -1,6 +1,14 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createSelectionStore } from '../../map-ui/src/state/selection.ts';
-import { decodeIds, decodeTiles, encodeIds, encodeTiles, fromQuery, toQuery, DEFAULT_VIEW } from '../../map-ui/src/state/url-state.ts';
+import {
+  decodeIds,
+  decodeTiles,
+  encodeIds,
+  encodeTiles,
+  fromQuery,
+  toQuery,
+  DEFAULT_VIEW,
+} from '../../map-ui/src/state/url-state.ts';
 
 describe('selection store', () => {
   it('holds patches sorted and unique, tiles sorted, and tells every subscriber with the source', () => {
@@ -67,7 +75,17 @@ describe('view in the URL', () => {
   });
 
   it('round-trips a whole view, and volunteer links default to the confidence overlay', () => {
-    const view = { ...DEFAULT_VIEW, project: 2, center: [33.8, -13.95] as [number, number], zoom: 16.5, colourBy: 'cluster' as const, axes: [3, 1] as [number, number], surface: 0.3, patches: [1, 7], tiles: ['18-10-20'] };
+    const view = {
+      ...DEFAULT_VIEW,
+      project: 2,
+      center: [33.8, -13.95] as [number, number],
+      zoom: 16.5,
+      colourBy: 'cluster' as const,
+      axes: [3, 1] as [number, number],
+      surface: 0.3,
+      patches: [1, 7],
+      tiles: ['18-10-20'],
+    };
     const back = fromQuery(toQuery(view));
     expect(back.project).toBe(2);
     expect(back.zoom).toBeCloseTo(16.5);

@@ -90,13 +90,21 @@ export function ReviewPanel(props: { runId: number }) {
             { class: 'review-nav' },
             h(
               'button',
-              { 'data-step': 'previous', disabled: item.previous === null, onClick: () => item.previous && setRank(item.previous) },
+              {
+                'data-step': 'previous',
+                disabled: item.previous === null,
+                onClick: () => item.previous && setRank(item.previous),
+              },
               '← previous',
             ),
             h('span', { class: 'review-rank', 'data-rank': item.rank }, ` ${item.rank} / ${item.total} `),
             h(
               'button',
-              { 'data-step': 'next', disabled: item.next === null, onClick: () => item.next && setRank(item.next) },
+              {
+                'data-step': 'next',
+                disabled: item.next === null,
+                onClick: () => item.next && setRank(item.next),
+              },
               'next →',
             ),
             h(

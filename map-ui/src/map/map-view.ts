@@ -70,7 +70,9 @@ export function createMapView(o: MapViewOptions): MapView {
         { id: 'imagery', type: 'raster', source: 'imagery' },
       ],
     },
-    ...(o.view ? { center: o.view.center, zoom: o.view.zoom } : { bounds: [w, s, e, n] as [number, number, number, number], fitBoundsOptions: { padding: 20 } }),
+    ...(o.view
+      ? { center: o.view.center, zoom: o.view.zoom }
+      : { bounds: [w, s, e, n] as [number, number, number, number], fitBoundsOptions: { padding: 20 } }),
     maxZoom: 21,
     attributionControl: { compact: true },
     // Keeps the drawing buffer so screenshots and the test can read the canvas.
@@ -90,13 +92,38 @@ export function createMapView(o: MapViewOptions): MapView {
   // 'style.load', not 'load': the latter waits for every imagery tile in view, which can take seconds.
   map.once('style.load', () => {
     map.addSource('tl-area', { type: 'geojson', data: o.project.area });
-    map.addLayer({ id: 'tl-area-line', type: 'line', source: 'tl-area', paint: { 'line-color': '#ffffff', 'line-width': 2, 'line-dasharray': [3, 2] } });
+    map.addLayer({
+      id: 'tl-area-line',
+      type: 'line',
+      source: 'tl-area',
+      paint: { 'line-color': '#ffffff', 'line-width': 2, 'line-dasharray': [3, 2] },
+    });
     map.addSource('tl-selection', { type: 'geojson', data: emptyFc() });
-    map.addLayer({ id: 'tl-selection-fill', type: 'fill', source: 'tl-selection', paint: { 'fill-color': '#f57c00', 'fill-opacity': 0.25 } });
-    map.addLayer({ id: 'tl-selection-line', type: 'line', source: 'tl-selection', paint: { 'line-color': '#f57c00', 'line-width': 2 } });
+    map.addLayer({
+      id: 'tl-selection-fill',
+      type: 'fill',
+      source: 'tl-selection',
+      paint: { 'fill-color': '#f57c00', 'fill-opacity': 0.25 },
+    });
+    map.addLayer({
+      id: 'tl-selection-line',
+      type: 'line',
+      source: 'tl-selection',
+      paint: { 'line-color': '#f57c00', 'line-width': 2 },
+    });
     map.addSource('tl-draw', { type: 'geojson', data: emptyFc() });
-    map.addLayer({ id: 'tl-draw-fill', type: 'fill', source: 'tl-draw', paint: { 'fill-color': '#0d47a1', 'fill-opacity': 0.12 } });
-    map.addLayer({ id: 'tl-draw-line', type: 'line', source: 'tl-draw', paint: { 'line-color': '#0d47a1', 'line-width': 2 } });
+    map.addLayer({
+      id: 'tl-draw-fill',
+      type: 'fill',
+      source: 'tl-draw',
+      paint: { 'fill-color': '#0d47a1', 'fill-opacity': 0.12 },
+    });
+    map.addLayer({
+      id: 'tl-draw-line',
+      type: 'line',
+      source: 'tl-draw',
+      paint: { 'line-color': '#0d47a1', 'line-width': 2 },
+    });
     // Overlays under the selection and the drawing, so both stay visible on top of them.
     overlays = createOverlays(map, o.project, layers, 'tl-selection-fill', o.onOverlayStatus);
     debugOverlays = overlays;
@@ -117,15 +144,31 @@ export function createMapView(o: MapViewOptions): MapView {
         return { type: 'Feature', properties: { id }, geometry: tilePolygon(t.z, t.x, t.y) };
       });
     } else {
-      let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity, z = 18;
+      let minX = Infinity,
+        minY = Infinity,
+        maxX = -Infinity,
+        maxY = -Infinity,
+        z = 18;
       for (const id of ids) {
         const t = parseTaskId(id);
         z = t.z;
-        minX = Math.min(minX, t.x); maxX = Math.max(maxX, t.x); minY = Math.min(minY, t.y); maxY = Math.max(maxY, t.y);
+        minX = Math.min(minX, t.x);
+        maxX = Math.max(maxX, t.x);
+        minY = Math.min(minY, t.y);
+        maxY = Math.max(maxY, t.y);
       }
       const a = tilePolygon(z, minX, maxY).coordinates[0];
       const b = tilePolygon(z, maxX, minY).coordinates[0];
-      features = [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[a[0], [b[1][0], a[0][1]], b[2], [a[0][0], b[2][1]], a[0]]] } }];
+      features = [
+        {
+          type: 'Feature',
+          properties: {},
+          geometry: {
+            type: 'Polygon',
+            coordinates: [[a[0], [b[1][0], a[0][1]], b[2], [a[0][0], b[2][1]], a[0]]],
+          },
+        },
+      ];
     }
     src.setData({ type: 'FeatureCollection', features });
   }
@@ -146,11 +189,17 @@ export function createMapView(o: MapViewOptions): MapView {
 
   function fitTiles(ids: string[]) {
     if (ids.length === 0) return;
-    let west = 180, south = 90, east = -180, north = -90;
+    let west = 180,
+      south = 90,
+      east = -180,
+      north = -90;
     for (const id of ids) {
       const t = parseTaskId(id);
       const ring = tilePolygon(t.z, t.x, t.y).coordinates[0];
-      west = Math.min(west, ring[0][0]); east = Math.max(east, ring[1][0]); south = Math.min(south, ring[0][1]); north = Math.max(north, ring[2][1]);
+      west = Math.min(west, ring[0][0]);
+      east = Math.max(east, ring[1][0]);
+      south = Math.min(south, ring[0][1]);
+      north = Math.max(north, ring[2][1]);
     }
     map.fitBounds([west, south, east, north], { padding: 40, maxZoom: 17, duration: 0 });
   }
@@ -161,9 +210,20 @@ export function createMapView(o: MapViewOptions): MapView {
   let additive = false;
   const drawSource = () => map.getSource('tl-draw') as GeoJSONSource | undefined;
   const showRing = (ring: Array<[number, number]>) =>
-    drawSource()?.setData(ring.length >= 2 ? { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[...ring, ring[0]]] } } : emptyFc());
+    drawSource()?.setData(
+      ring.length >= 2
+        ? {
+            type: 'Feature',
+            properties: {},
+            geometry: { type: 'Polygon', coordinates: [[...ring, ring[0]]] },
+          }
+        : emptyFc(),
+    );
   const rectRing = (a: maplibregl.LngLat, b: maplibregl.LngLat): Array<[number, number]> => [
-    [a.lng, a.lat], [b.lng, a.lat], [b.lng, b.lat], [a.lng, b.lat],
+    [a.lng, a.lat],
+    [b.lng, a.lat],
+    [b.lng, b.lat],
+    [a.lng, b.lat],
   ];
 
   function finish(ring: Array<[number, number]>, kind: 'rectangle' | 'polygon') {
@@ -181,7 +241,8 @@ export function createMapView(o: MapViewOptions): MapView {
   });
   map.on('mousemove', (ev: MapMouseEvent) => {
     if (drawMode === 'rectangle' && start) showRing(rectRing(start, ev.lngLat));
-    else if (drawMode === 'polygon' && vertices.length > 0) showRing([...vertices, [ev.lngLat.lng, ev.lngLat.lat]]);
+    else if (drawMode === 'polygon' && vertices.length > 0)
+      showRing([...vertices, [ev.lngLat.lng, ev.lngLat.lat]]);
   });
   map.on('mouseup', (ev: MapMouseEvent) => {
     if (drawMode !== 'rectangle' || !start) return;

@@ -54,7 +54,12 @@ export function createOverlays(
       ready = true;
       // Toggles flipped while the manifest was loading apply now.
       for (const name of OVERLAY_NAMES) control.setVisible(name, visible[name]);
-      onStatus?.({ ready: true, error: null, footprintsMinZoom: m.vector.minzoom, legends: Object.fromEntries(m.raster.map((r) => [r.id, r.legend])) });
+      onStatus?.({
+        ready: true,
+        error: null,
+        footprintsMinZoom: m.vector.minzoom,
+        legends: Object.fromEntries(m.raster.map((r) => [r.id, r.legend])),
+      });
     },
     (err: Error) => onStatus?.({ ready: false, error: err.message, footprintsMinZoom: null, legends: {} }),
   );

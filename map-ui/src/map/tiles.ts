@@ -17,7 +17,18 @@ export function tileBounds(z: number, x: number, y: number): [number, number, nu
 
 export function tilePolygon(z: number, x: number, y: number): GeoJSON.Polygon {
   const [w, s, e, n] = tileBounds(z, x, y);
-  return { type: 'Polygon', coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] };
+  return {
+    type: 'Polygon',
+    coordinates: [
+      [
+        [w, s],
+        [e, s],
+        [e, n],
+        [w, n],
+        [w, s],
+      ],
+    ],
+  };
 }
 
 export function parseTaskId(taskId: string): { z: number; x: number; y: number } {

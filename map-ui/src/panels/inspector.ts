@@ -10,11 +10,24 @@ import { modelTrust, DEFAULT_TIER_THRESHOLDS } from '../../../server/lib/scoring
 import { tileBounds, parseTaskId } from '../map/tiles.ts';
 import { num, pct, Panel } from './common.ts';
 
-export type Inspected = { kind: 'tile'; taskId: string } | { kind: 'patch'; idx: number; iou?: number; iouHat?: number; group?: string | null; taskId?: string | null } | null;
+export type Inspected =
+  | { kind: 'tile'; taskId: string }
+  | {
+      kind: 'patch';
+      idx: number;
+      iou?: number;
+      iouHat?: number;
+      group?: string | null;
+      taskId?: string | null;
+    }
+  | null;
 
 /** Why a tile has its priority, in words a mapping manager uses. */
-export function priorityReason(t: Pick<ScoredTile, 'status' | 'buildingProb' | 'iouHat' | 'novelty' | 'priority'>): string {
-  if (t.status !== 'scored') return 'The imagery could not be read, so nobody knows what is here: volunteers should look.';
+export function priorityReason(
+  t: Pick<ScoredTile, 'status' | 'buildingProb' | 'iouHat' | 'novelty' | 'priority'>,
+): string {
+  if (t.status !== 'scored')
+    return 'The imagery could not be read, so nobody knows what is here: volunteers should look.';
   const trust = modelTrust(t.iouHat, t.novelty);
   const likely = t.buildingProb >= 0.5;
   if (trust < 0.5) {
@@ -22,8 +35,10 @@ export function priorityReason(t: Pick<ScoredTile, 'status' | 'buildingProb' | '
       ? 'This tile looks unlike anything the model was trained on, so its answer cannot be trusted: volunteers should look.'
       : 'The model does poorly on tiles that look like this one, so its answer cannot be trusted: volunteers should look.';
   }
-  if (likely) return 'The model sees buildings here and does well on tiles like this: volunteers should map it.';
-  if (t.priority < DEFAULT_TIER_THRESHOLDS.low) return 'The model is confident this tile holds no building and does well on tiles like it: it can be skipped.';
+  if (likely)
+    return 'The model sees buildings here and does well on tiles like this: volunteers should map it.';
+  if (t.priority < DEFAULT_TIER_THRESHOLDS.low)
+    return 'The model is confident this tile holds no building and does well on tiles like it: it can be skipped.';
   return 'The model sees no building but is not fully sure: worth a look when volunteers have time.';
 }
 
@@ -34,10 +49,14 @@ export const EXTRAPOLATION_NOVELTY = 80;
  * The model's confidence as a manager should read it: the smoothed IoU with its interval, and in words
  * when the tile lies beyond the training data, where the surface's number is an extrapolation.
  */
-export function confidenceWords(t: Pick<ScoredTile, 'iouHat' | 'iouLow' | 'iouHigh' | 'novelty' | 'status'>): { value: string; note: string | null } {
+export function confidenceWords(
+  t: Pick<ScoredTile, 'iouHat' | 'iouLow' | 'iouHigh' | 'novelty' | 'status'>,
+): { value: string; note: string | null } {
   if (t.status !== 'scored' || !Number.isFinite(t.iouHat)) return { value: '–', note: null };
   const hasInterval = typeof t.iouLow === 'number' && typeof t.iouHigh === 'number';
-  const value = hasInterval ? `≈ ${num(t.iouHat)} (likely ${num(t.iouLow)}–${num(t.iouHigh)})` : `≈ ${num(t.iouHat)} (no interval for this run)`;
+  const value = hasInterval
+    ? `≈ ${num(t.iouHat)} (likely ${num(t.iouLow)}–${num(t.iouHigh)})`
+    : `≈ ${num(t.iouHat)} (no interval for this run)`;
   const wide = hasInterval && t.iouHigh! - t.iouLow! >= 0.5;
   let note: string | null = null;
   if (t.novelty >= EXTRAPOLATION_NOVELTY) {
@@ -56,9 +75,17 @@ function Footprints(props: { tile: ScoredTile; size: number }) {
   const px = (lon: number) => ((lon - w) / (e - w)) * size;
   const py = (lat: number) => ((merc(n) - merc(lat)) / (merc(n) - merc(s))) * size;
   const d = tile.footprints.coordinates
-    .flatMap((poly) => poly.map((ring) => `M${ring.map(([lon, lat]) => `${px(lon).toFixed(1)},${py(lat).toFixed(1)}`).join('L')}Z`))
+    .flatMap((poly) =>
+      poly.map(
+        (ring) => `M${ring.map(([lon, lat]) => `${px(lon).toFixed(1)},${py(lat).toFixed(1)}`).join('L')}Z`,
+      ),
+    )
     .join('');
-  return h('svg', { class: 'footprints', width: size, height: size, viewBox: `0 0 ${size} ${size}` }, h('path', { d, fill: 'rgba(0,229,255,0.25)', stroke: '#00e5ff', 'stroke-width': 2 }));
+  return h(
+    'svg',
+    { class: 'footprints', width: size, height: size, viewBox: `0 0 ${size} ${size}` },
+    h('path', { d, fill: 'rgba(0,229,255,0.25)', stroke: '#00e5ff', 'stroke-width': 2 }),
+  );
 }
 
 export function Triplet(props: { runId: number; idx: number; size?: number; caption?: string }) {
@@ -74,13 +101,28 @@ export function Triplet(props: { runId: number; idx: number; size?: number; capt
     h(
       'div',
       { class: 'triplet-row' },
-      kinds.map(([k, label]) => h('img', { key: k, src: api.patchImage(props.runId, props.idx, k), width: size, height: size, alt: label, title: label, loading: 'lazy' })),
+      kinds.map(([k, label]) =>
+        h('img', {
+          key: k,
+          src: api.patchImage(props.runId, props.idx, k),
+          width: size,
+          height: size,
+          alt: label,
+          title: label,
+          loading: 'lazy',
+        }),
+      ),
     ),
     props.caption ? h('figcaption', null, props.caption) : null,
   );
 }
 
-export function Inspector(props: { project: Project; imagery: Imagery; inspected: Inspected; onClose: () => void }) {
+export function Inspector(props: {
+  project: Project;
+  imagery: Imagery;
+  inspected: Inspected;
+  onClose: () => void;
+}) {
   const { project, imagery, inspected } = props;
   const [tile, setTile] = useState<ScoredTile | null>(null);
   const [neighbours, setNeighbours] = useState<Neighbour[] | null>(null);
@@ -107,7 +149,15 @@ export function Inspector(props: { project: Project; imagery: Imagery; inspected
 
   const close = h('button', { class: 'link', onClick: props.onClose, title: 'Close the inspector' }, 'close');
   if (!inspected) {
-    return h(Panel, { title: 'Tile inspector', id: 'inspector' }, h('p', { class: 'muted' }, 'Click a tile on the map, or a point in the latent view, to see it large with its scores and the training tiles the model compares it to.'));
+    return h(
+      Panel,
+      { title: 'Tile inspector', id: 'inspector' },
+      h(
+        'p',
+        { class: 'muted' },
+        'Click a tile on the map, or a point in the latent view, to see it large with its scores and the training tiles the model compares it to.',
+      ),
+    );
   }
   if (inspected.kind === 'patch') {
     return h(
@@ -117,11 +167,24 @@ export function Inspector(props: { project: Project; imagery: Imagery; inspected
       h(
         'dl',
         { class: 'scores' },
-        h('dt', null, 'Model accuracy here (IoU)'), h('dd', null, inspected.iou === undefined || Number.isNaN(inspected.iou) ? 'undefined (no building in label or prediction)' : num(inspected.iou)),
-        h('dt', null, 'Model confidence (smoothed IoU)'), h('dd', null, num(inspected.iouHat)),
-        h('dt', null, 'District'), h('dd', null, inspected.group ?? '–'),
+        h('dt', null, 'Model accuracy here (IoU)'),
+        h(
+          'dd',
+          null,
+          inspected.iou === undefined || Number.isNaN(inspected.iou)
+            ? 'undefined (no building in label or prediction)'
+            : num(inspected.iou),
+        ),
+        h('dt', null, 'Model confidence (smoothed IoU)'),
+        h('dd', null, num(inspected.iouHat)),
+        h('dt', null, 'District'),
+        h('dd', null, inspected.group ?? '–'),
       ),
-      h('p', { class: 'muted' }, 'Left to right: the imagery, what a person mapped (ground truth), what the model predicted.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'Left to right: the imagery, what a person mapped (ground truth), what the model predicted.',
+      ),
     );
   }
   const t = parseTaskId(inspected.taskId);
@@ -131,7 +194,12 @@ export function Inspector(props: { project: Project; imagery: Imagery; inspected
     h(
       'div',
       { class: 'inspector-tile' },
-      h('img', { src: api.tileImage(imagery.id, t.z, t.x, t.y), width: 256, height: 256, alt: `imagery of tile ${inspected.taskId}` }),
+      h('img', {
+        src: api.tileImage(imagery.id, t.z, t.x, t.y),
+        width: 256,
+        height: 256,
+        alt: `imagery of tile ${inspected.taskId}`,
+      }),
       tile ? h(Footprints, { tile, size: 256 }) : null,
     ),
     h('p', { class: 'muted small' }, 'Cyan outlines: buildings the model predicts.'),
@@ -141,22 +209,33 @@ export function Inspector(props: { project: Project; imagery: Imagery; inspected
           'div',
           null,
           h('p', { class: `reason tier-${tile.tier ?? 'none'}` }, priorityReason(tile)),
-          confidenceWords(tile).note ? h('p', { class: 'extrapolating', 'data-field': 'extrapolating' }, confidenceWords(tile).note) : null,
+          confidenceWords(tile).note
+            ? h('p', { class: 'extrapolating', 'data-field': 'extrapolating' }, confidenceWords(tile).note)
+            : null,
           h(
             'dl',
             { class: 'scores' },
-            h('dt', null, 'Priority'), h('dd', null, `${num(tile.priority)} (${tile.tier ?? '–'})`),
-            h('dt', null, 'Chance of a building'), h('dd', null, pct(tile.buildingProb)),
-            h('dt', null, 'Model confidence (smoothed IoU)'), h('dd', { 'data-field': 'confidence' }, confidenceWords(tile).value),
-            h('dt', null, 'How unusual (novelty)'), h('dd', null, `${num(tile.novelty, 0)} / 100`),
-            h('dt', null, 'Latent distance to settlements'), h('dd', null, num(tile.urbanDistance)),
+            h('dt', null, 'Priority'),
+            h('dd', null, `${num(tile.priority)} (${tile.tier ?? '–'})`),
+            h('dt', null, 'Chance of a building'),
+            h('dd', null, pct(tile.buildingProb)),
+            h('dt', null, 'Model confidence (smoothed IoU)'),
+            h('dd', { 'data-field': 'confidence' }, confidenceWords(tile).value),
+            h('dt', null, 'How unusual (novelty)'),
+            h('dd', null, `${num(tile.novelty, 0)} / 100`),
+            h('dt', null, 'Latent distance to settlements'),
+            h('dd', null, num(tile.urbanDistance)),
           ),
         )
       : error
         ? null
         : h('p', { class: 'muted' }, 'Loading scores…'),
     h('h3', null, 'The training tiles the model finds most alike'),
-    h('p', { class: 'muted small' }, 'Nearest in the model’s latent space. If the model did well on these (high IoU), it is likely to do well here.'),
+    h(
+      'p',
+      { class: 'muted small' },
+      'Nearest in the model’s latent space. If the model did well on these (high IoU), it is likely to do well here.',
+    ),
     neighbours === null
       ? h('p', { class: 'muted' }, 'Finding neighbours…')
       : neighbours.length === 0

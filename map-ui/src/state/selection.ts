@@ -66,20 +66,31 @@ function binaryHas(a: Uint32Array, v: number): boolean {
   return false;
 }
 
-function combineNumbers(old: Uint32Array, next: Uint32Array, mode: 'replace' | 'add' | 'remove'): Uint32Array {
+function combineNumbers(
+  old: Uint32Array,
+  next: Uint32Array,
+  mode: 'replace' | 'add' | 'remove',
+): Uint32Array {
   if (mode === 'replace') return next;
   if (mode === 'add') return sortedUnique([...old, ...next]);
   return old.filter((v) => !binaryHas(next, v));
 }
 
-function combineStrings(old: readonly string[], next: string[], mode: 'replace' | 'add' | 'remove'): string[] {
+function combineStrings(
+  old: readonly string[],
+  next: string[],
+  mode: 'replace' | 'add' | 'remove',
+): string[] {
   if (mode === 'replace') return [...new Set(next)].sort();
   if (mode === 'add') return [...new Set([...old, ...next])].sort();
   const drop = new Set(next);
   return old.filter((t) => !drop.has(t));
 }
 
-export function createSelectionStore(initial?: { patches?: Iterable<number>; tiles?: Iterable<string> }): SelectionStore {
+export function createSelectionStore(initial?: {
+  patches?: Iterable<number>;
+  tiles?: Iterable<string>;
+}): SelectionStore {
   let state: Selection = {
     patches: sortedUnique(initial?.patches ?? []),
     tiles: [...new Set(initial?.tiles ?? [])].sort(),
@@ -120,7 +131,13 @@ export function createSelectionStore(initial?: { patches?: Iterable<number>; til
       });
     },
     clear(source = 'clear') {
-      return publish({ patches: new Uint32Array(0), tiles: [], source, brush: null, version: state.version + 1 });
+      return publish({
+        patches: new Uint32Array(0),
+        tiles: [],
+        source,
+        brush: null,
+        version: state.version + 1,
+      });
     },
     subscribe(listener) {
       listeners.add(listener);

@@ -49,7 +49,8 @@ export function decodeIds(text: string): number[] {
   let acc = 0;
   return text.split('.').map((part, i) => {
     const d = Number.parseInt(part, 36);
-    if (!Number.isFinite(d) || d < 0) throw new Error(`"${part}" in the selection is not a base-36 number; the link was cut — copy it again`);
+    if (!Number.isFinite(d) || d < 0)
+      throw new Error(`"${part}" in the selection is not a base-36 number; the link was cut — copy it again`);
     acc = i === 0 ? d : acc + d;
     return acc;
   });
@@ -79,7 +80,8 @@ export function toQuery(v: ViewState): string {
   const q = new URLSearchParams();
   if (v.project !== null) q.set('project', String(v.project));
   if (v.mode === 'volunteer') q.set('mode', 'volunteer');
-  if (v.center && v.zoom !== null) q.set('map', `${v.zoom.toFixed(2)}/${v.center[1].toFixed(6)}/${v.center[0].toFixed(6)}`);
+  if (v.center && v.zoom !== null)
+    q.set('map', `${v.zoom.toFixed(2)}/${v.center[1].toFixed(6)}/${v.center[0].toFixed(6)}`);
   q.set('layers', (Object.keys(v.layers) as OverlayName[]).filter((k) => v.layers[k]).join(',') || 'none');
   if (v.colourBy !== DEFAULT_VIEW.colourBy) q.set('colour', v.colourBy);
   if (v.axes[0] !== 1 || v.axes[1] !== 2) q.set('axes', `${v.axes[0]},${v.axes[1]}`);
@@ -98,7 +100,8 @@ export function fromQuery(search: string, pathname = '/'): ViewState {
   const v: ViewState = structuredClone(DEFAULT_VIEW);
   const project = Number(q.get('project'));
   if (Number.isInteger(project) && project > 0) v.project = project;
-  if (q.get('mode') === 'volunteer' || pathname.replace(/\/+$/, '').endsWith('/volunteer')) v.mode = 'volunteer';
+  if (q.get('mode') === 'volunteer' || pathname.replace(/\/+$/, '').endsWith('/volunteer'))
+    v.mode = 'volunteer';
   const map = q.get('map')?.split('/').map(Number);
   if (map && map.length === 3 && map.every(Number.isFinite)) {
     v.zoom = map[0];
@@ -107,14 +110,24 @@ export function fromQuery(search: string, pathname = '/'): ViewState {
   const layers = q.get('layers');
   if (layers !== null) {
     const on = new Set(layers.split(','));
-    v.layers = { priority: on.has('priority'), confidence: on.has('confidence'), footprints: on.has('footprints') };
+    v.layers = {
+      priority: on.has('priority'),
+      confidence: on.has('confidence'),
+      footprints: on.has('footprints'),
+    };
   } else if (v.mode === 'volunteer') {
     v.layers = { priority: false, confidence: true, footprints: true };
   }
   const colour = q.get('colour');
   if (colour && (COLOUR_BY as readonly string[]).includes(colour)) v.colourBy = colour as ColourBy;
   const axes = q.get('axes')?.split(',').map(Number);
-  if (axes && axes.length === 2 && axes.every((a) => Number.isInteger(a) && a >= 1 && a <= 9) && axes[0] !== axes[1]) v.axes = [axes[0], axes[1]];
+  if (
+    axes &&
+    axes.length === 2 &&
+    axes.every((a) => Number.isInteger(a) && a >= 1 && a <= 9) &&
+    axes[0] !== axes[1]
+  )
+    v.axes = [axes[0], axes[1]];
   const surface = Number(q.get('surface'));
   if (q.has('surface') && surface >= 0 && surface <= 1) v.surface = surface;
   try {

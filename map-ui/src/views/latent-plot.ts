@@ -48,7 +48,9 @@ export interface LatentPlot {
 function linearScale(domain: [number, number], range: [number, number] = [0, 1]) {
   let d: [number, number] = [...domain];
   let r: [number, number] = [...range];
-  const scale = ((v: number) => r[0] + ((v - d[0]) / (d[1] - d[0])) * (r[1] - r[0])) as ((v: number) => number) & {
+  const scale = ((v: number) => r[0] + ((v - d[0]) / (d[1] - d[0])) * (r[1] - r[0])) as ((
+    v: number,
+  ) => number) & {
     domain(next?: [number, number]): any;
     range(next?: [number, number]): any;
     invert(v: number): number;
@@ -86,7 +88,13 @@ export function legiblePointColour(hex: string): string {
   const lum = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255;
   if (lum <= 0.6) return hex;
   const k = 0.6 / lum;
-  return `#${rgb.map((c) => Math.round(c * k).toString(16).padStart(2, '0')).join('')}`;
+  return `#${rgb
+    .map((c) =>
+      Math.round(c * k)
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
 }
 
 export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
@@ -260,7 +268,10 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     };
   }
   function findRefs(e: PointEncoding) {
-    let xa = 0, xb = 0, ya = 0, yb = 0;
+    let xa = 0,
+      xb = 0,
+      ya = 0,
+      yb = 0;
     for (let i = 1; i < e.x.length; i++) {
       if (e.x[i] < e.x[xa]) xa = i;
       if (e.x[i] > e.x[xb]) xb = i;
@@ -376,7 +387,12 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     });
     await scatterplot.draw(
       { x: enc.x, y: enc.y, valueA: enc.valueA, valueB: enc.valueB },
-      { zDataType: 'categorical', wDataType: 'categorical', transition, select: selected.length ? selected : undefined },
+      {
+        zDataType: 'categorical',
+        wDataType: 'categorical',
+        transition,
+        select: selected.length ? selected : undefined,
+      },
     );
   }
 
@@ -390,11 +406,16 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
 
   return {
     async setData(next, colourBy, urbanised) {
-      const sameCount = data !== null && data.training.n === next.training.n && (data.project?.n ?? 0) === (next.project?.n ?? 0);
+      const sameCount =
+        data !== null &&
+        data.training.n === next.training.n &&
+        (data.project?.n ?? 0) === (next.project?.n ?? 0);
       data = next;
       pointOfIdx = trainingPointOfIdx(next);
       pointOfTile = new Map();
-      if (next.project) for (let j = 0; j < next.project.n; j++) pointOfTile.set(taskIdOfPoint(next.project, j)!, next.training.n + j);
+      if (next.project)
+        for (let j = 0; j < next.project.n; j++)
+          pointOfTile.set(taskIdOfPoint(next.project, j)!, next.training.n + j);
       // Data-space scales let regl-scatterplot's programmatic lasso take data coordinates.
       scatterplot.set({ xScale: linearScale(next.xDomain), yScale: linearScale(next.yDomain) });
       enc = encodePoints(next, colourBy);
@@ -419,9 +440,16 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     },
     setMode(mode) {
       if (mode === 'pan') {
-        scatterplot.set({ mouseMode: 'panZoom', actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' } });
+        scatterplot.set({
+          mouseMode: 'panZoom',
+          actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' },
+        });
       } else {
-        scatterplot.set({ mouseMode: 'lasso', lassoType: mode === 'rectangle' ? 'rectangle' : 'freeform', actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' } });
+        scatterplot.set({
+          mouseMode: 'lasso',
+          lassoType: mode === 'rectangle' ? 'rectangle' : 'freeform',
+          actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' },
+        });
       }
     },
     selectedPoints: () => [...selected],

@@ -45,7 +45,11 @@ export async function fileSha256(path: string): Promise<string> {
 
 const round = (v: number, digits = 4) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
 
-export function summariseRun(run: AnalysisRun, reused: boolean, extraSeconds: Record<string, number> = {}): AnalysisSummary {
+export function summariseRun(
+  run: AnalysisRun,
+  reused: boolean,
+  extraSeconds: Record<string, number> = {},
+): AnalysisSummary {
   const est = run.estimator as Record<string, unknown> & {
     heldOut: { r2: number; mae: number; n: number };
     meanPredictor: { r2: number; mae: number };
@@ -53,8 +57,7 @@ export function summariseRun(run: AnalysisRun, reused: boolean, extraSeconds: Re
   const km = run.kmeans as { chosenK: number; silhouette: number };
   const db = run.dbscan as { nClusters: number; noiseShare: number; adjustedRand: number } | null;
   const quality = (run.settings as Record<string, unknown>).modelQuality as
-    | { split: string; patches: number }
-    | undefined;
+    { split: string; patches: number } | undefined;
   return {
     runId: run.id,
     modelId: run.modelId,
@@ -79,8 +82,17 @@ export function summariseRun(run: AnalysisRun, reused: boolean, extraSeconds: Re
     silhouette: round(km.silhouette) ?? Number.NaN,
     urbanisedClusters: run.urbanised.clusters,
     urbanisedReason: run.urbanised.reason,
-    dbscan: db ? { nClusters: db.nClusters, noiseShare: round(db.noiseShare) ?? 0, adjustedRand: round(db.adjustedRand) ?? 0 } : null,
-    seconds: { ...Object.fromEntries(Object.entries(run.timings).map(([k, v]) => [k, round(v, 2) ?? 0])), ...extraSeconds },
+    dbscan: db
+      ? {
+          nClusters: db.nClusters,
+          noiseShare: round(db.noiseShare) ?? 0,
+          adjustedRand: round(db.adjustedRand) ?? 0,
+        }
+      : null,
+    seconds: {
+      ...Object.fromEntries(Object.entries(run.timings).map(([k, v]) => [k, round(v, 2) ?? 0])),
+      ...extraSeconds,
+    },
   };
 }
 
@@ -107,7 +119,11 @@ export async function analyzeDataset(req: AnalyzeRequest): Promise<AnalysisSumma
     sha256: await fileSha256(req.modelPath),
     inputSize: model.info.inputSize[0],
     layer: model.info.layer,
-    sidecar: { ...(model.info.provenance ?? {}), file: basename(req.modelPath), layerShape: model.info.layerShape },
+    sidecar: {
+      ...(model.info.provenance ?? {}),
+      file: basename(req.modelPath),
+      layerShape: model.info.layerShape,
+    },
   });
   const datasetRow = upsertDataset(db, {
     name: source.name,
@@ -137,7 +153,9 @@ export async function analyzeDataset(req: AnalyzeRequest): Promise<AnalysisSumma
     clusterRows(result),
   );
   result.timings.store = (performance.now() - t1) / 1000;
-  db.sqlite.prepare('update analysis_runs set timings = ? where id = ?').run(JSON.stringify(result.timings), runId);
+  db.sqlite
+    .prepare('update analysis_runs set timings = ? where id = ?')
+    .run(JSON.stringify(result.timings), runId);
   const stored = latestRunFor(db, modelRow.id, datasetRow.id)!;
   return summariseRun(stored, false);
 }
@@ -176,7 +194,11 @@ function runRow(
     pca: latent.pca,
     estimator: {
       model: latent.estimator.model,
-      heldOut: { r2: latent.estimator.heldOutR2, mae: latent.estimator.heldOutMae, n: latent.estimator.nTest },
+      heldOut: {
+        r2: latent.estimator.heldOutR2,
+        mae: latent.estimator.heldOutMae,
+        n: latent.estimator.nTest,
+      },
       meanPredictor: { r2: latent.estimator.meanPredictorR2, mae: latent.estimator.meanPredictorMae },
       nTrain: latent.estimator.nTrain,
       nExcluded: latent.estimator.nExcluded,
@@ -200,7 +222,10 @@ function runRow(
     emptyCount: r.table.empty.subarray(0, r.table.n).reduce((a, b) => a + b, 0),
     modelIouPooled: finiteOrNull(r.modelQuality.pooledIou),
     modelIouMean: finiteOrNull(r.modelQuality.meanIou),
-    timings: { ...r.timings, ...Object.fromEntries(Object.entries(latent.timings).map(([k, v]) => [`latent.${k}`, v])) },
+    timings: {
+      ...r.timings,
+      ...Object.fromEntries(Object.entries(latent.timings).map(([k, v]) => [`latent.${k}`, v])),
+    },
   } as const;
 }
 

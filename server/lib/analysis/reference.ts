@@ -101,7 +101,10 @@ export async function extractPatches(
   onProgress?: ProgressFn,
 ): Promise<{ table: PatchTable; dims: number }> {
   const cap = source.size;
-  if (cap === 0) throw new DatasetError(`Dataset ${source.name} holds no patches; point it at a folder or region with imagery.`);
+  if (cap === 0)
+    throw new DatasetError(
+      `Dataset ${source.name} holds no patches; point it at a folder or region with imagery.`,
+    );
   const table: PatchTable = {
     n: 0,
     keys: [],
@@ -147,14 +150,19 @@ export async function extractPatches(
     const outW = modelW;
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i];
-      const pooled = poolActivations(out.activations.subarray(i * perSample, (i + 1) * perSample), [c, h, w], options.pooling);
+      const pooled = poolActivations(
+        out.activations.subarray(i * perSample, (i + 1) * perSample),
+        [c, h, w],
+        options.pooling,
+      );
       if (!writer) {
         dims = pooled.length;
         writer = await ActivationWriter.create(activationsPath, { dims, dtype: options.activationDtype });
       }
       writer.append(pooled, 1);
       const probs = out.probs.subarray(i * outH * outW, (i + 1) * outH * outW);
-      const gt = outH === p.height && outW === p.width ? p.mask : resizeMask(p.mask, p.height, p.width, outH, outW);
+      const gt =
+        outH === p.height && outW === p.width ? p.mask : resizeMask(p.mask, p.height, p.width, outH, outW);
       const counts = confusionCounts(probs, gt, options.threshold);
       const m = metricsFromCounts(counts, options.emptyPolicy);
       const j = table.n++;
@@ -258,7 +266,15 @@ export async function runReferenceAnalysis(
     timings.latent = (performance.now() - t0) / 1000;
 
     renameActivations(tmpPath, finalPath);
-    return { activationsPath: finalPath, dims, table, latent, modelQuality: modelQuality(table), options, timings };
+    return {
+      activationsPath: finalPath,
+      dims,
+      table,
+      latent,
+      modelQuality: modelQuality(table),
+      options,
+      timings,
+    };
   } catch (err) {
     rmSync(tmpPath, { force: true });
     rmSync(`${tmpPath}.json`, { force: true });
@@ -267,7 +283,10 @@ export async function runReferenceAnalysis(
 }
 
 /** The IoU surface's target per patch: the patch IoU, with undefined (empty) patches as the option says. */
-export function surfaceTarget(table: PatchTable, surfaceEmpty: ReferenceOptions['surfaceEmpty']): Float32Array {
+export function surfaceTarget(
+  table: PatchTable,
+  surfaceEmpty: ReferenceOptions['surfaceEmpty'],
+): Float32Array {
   const target = table.iou.slice(0, table.n);
   if (surfaceEmpty === 'one') {
     for (let i = 0; i < table.n; i++) if (table.empty[i] === 1 && Number.isNaN(target[i])) target[i] = 1;

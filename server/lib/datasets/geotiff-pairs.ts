@@ -7,12 +7,7 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { fromFile } from 'geotiff';
 import proj4 from 'proj4';
-import {
-  applyAffine,
-  geoReferenceOf,
-  type Affine,
-  type RasterCrs,
-} from '../imagery/geotiff-source.ts';
+import { applyAffine, geoReferenceOf, type Affine, type RasterCrs } from '../imagery/geotiff-source.ts';
 import { ImageryError } from '../imagery/source.ts';
 import type { Window } from './cut.ts';
 import {

@@ -366,7 +366,10 @@ export const labelErrorScores = sqliteTable(
     /** Which way the label and the model disagree. */
     direction: text('direction', { enum: ['missing_in_image', 'missing_in_label', 'none'] }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.idx] }), uniqueIndex('label_error_scores_rank_idx').on(t.runId, t.rank)],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.idx] }),
+    uniqueIndex('label_error_scores_rank_idx').on(t.runId, t.rank),
+  ],
 );
 
 export const reviewMarks = sqliteTable(
@@ -380,7 +383,10 @@ export const reviewMarks = sqliteTable(
     note: text('note'),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.idx] }), check('review_marks_mark_check', oneOf(t.mark, REVIEW_MARKS))],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.idx] }),
+    check('review_marks_mark_check', oneOf(t.mark, REVIEW_MARKS)),
+  ],
 );
 
 export const patchIntervals = sqliteTable(
@@ -407,7 +413,10 @@ export const insightRecords = sqliteTable(
     record: text('record', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.kind] }), check('insight_records_kind_check', oneOf(t.kind, INSIGHT_KINDS))],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.kind] }),
+    check('insight_records_kind_check', oneOf(t.kind, INSIGHT_KINDS)),
+  ],
 );
 
 export interface ProjectAreaJson {

@@ -76,12 +76,14 @@ export const OVERLAY_LAYER_DEFS: Record<OverlayLayer, OverlayLayerDef> = {
 };
 
 /**
- * Opacity factor from the width of the tile's confidence interval: 1 − width, kept within 0.25..1,
- * so a tile whose interval spans most of 0..1 fades instead of claiming a confidence it has not got.
- * Tiles without an interval keep full strength.
+ * Opacity factor from the width of the tile's confidence interval: a tile that *looks* trusted (smoothed IoU ≥
+ * 0.5) fades by 1 − width, kept within 0.25..1, so it does not claim a confidence it has not got; a doubtful tile
+ * keeps full strength whatever its interval — in a region the model has never seen (wide intervals everywhere)
+ * the doubt is exactly what a manager must see. Tiles without an interval keep full strength.
  */
 export function intervalAlpha(c: OverlayCell): number {
   if (c.iouLow === null || c.iouLow === undefined || c.iouHigh === null || c.iouHigh === undefined) return 1;
+  if (!(c.iouHat >= 0.5)) return 1;
   const width = c.iouHigh - c.iouLow;
   if (!Number.isFinite(width)) return 1;
   return Math.min(1, Math.max(0.25, 1 - width));

@@ -39,7 +39,8 @@ export function toScoredTile(row: TileScore): ScoredTile {
     runId: row.runId,
   };
   if (row.error) tile.error = row.error;
-  if (scored && row.iouLow !== null && row.iouHigh !== null) Object.assign(tile, { iouLow: row.iouLow, iouHigh: row.iouHigh });
+  if (scored && row.iouLow !== null && row.iouHigh !== null)
+    Object.assign(tile, { iouLow: row.iouLow, iouHigh: row.iouHigh });
   if (row.footprints) tile.footprints = row.footprints;
   return tile;
 }
