@@ -79,18 +79,16 @@ export function ClustersPanel(props: {
             h(
               'td',
               { class: 'reps' },
-              c.representatives
-                .slice(0, 3)
-                .map((idx) =>
-                  h('img', {
-                    key: idx,
-                    src: api.patchImage(props.project.runId, idx, 'image'),
-                    width: 36,
-                    height: 36,
-                    loading: 'lazy',
-                    alt: `representative ${idx}`,
-                  }),
-                ),
+              c.representatives.slice(0, 3).map((idx) =>
+                h('img', {
+                  key: idx,
+                  src: api.patchImage(props.project.runId, idx, 'image'),
+                  width: 36,
+                  height: 36,
+                  loading: 'lazy',
+                  alt: `representative ${idx}`,
+                }),
+              ),
             ),
           ),
         ),

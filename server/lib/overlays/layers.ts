@@ -83,7 +83,7 @@ export const OVERLAY_LAYER_DEFS: Record<OverlayLayer, OverlayLayerDef> = {
  */
 export function intervalAlpha(c: OverlayCell): number {
   if (c.iouLow === null || c.iouLow === undefined || c.iouHigh === null || c.iouHigh === undefined) return 1;
-  if (!(c.iouHat >= 0.5)) return 1;
+  if (c.iouHat === null || !(c.iouHat >= 0.5)) return 1;
   const width = c.iouHigh - c.iouLow;
   if (!Number.isFinite(width)) return 1;
   return Math.min(1, Math.max(0.25, 1 - width));
