@@ -30,7 +30,12 @@ describe('settings table', () => {
       md
         .split('\n')
         .filter((l) => l.startsWith('|') && !/^\|[\s|:-]+\|$/.test(l))
-        .map((l) => l.split('|').map((c) => c.trim()).join('|'));
+        .map((l) =>
+          l
+            .split('|')
+            .map((c) => c.trim())
+            .join('|'),
+        );
     const readme = new Set(cells(readFileSync('README.md', 'utf8')));
     for (const row of cells(settingsMarkdownTable())) expect(readme.has(row), row).toBe(true);
   });
