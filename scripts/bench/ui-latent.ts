@@ -17,6 +17,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { createSyntheticProject, syntheticServer } from './ui-synthetic.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../lib/headless-chromium.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +26,7 @@ const { values } = parseArgs({
   },
 });
 const sizes = values.sizes.split(',').map(Number);
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = CHROMIUM_PATH;
 if (!existsSync(CHROMIUM)) {
   console.error('ui-latent: /usr/bin/chromium is missing; install it (scripts/setup.sh --browser) and rerun');
   process.exit(2);
@@ -71,15 +72,7 @@ async function measure(n: number) {
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     viewport: { width: 900, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
+    args: CHROMIUM_ARGS,
   });
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());

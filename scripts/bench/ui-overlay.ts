@@ -16,12 +16,13 @@ import { parseArgs } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
 import { chromium, type Page } from 'playwright-core';
 import { createSyntheticProject, syntheticServer } from './ui-synthetic.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../lib/headless-chromium.ts';
 
 const { values } = parseArgs({
   options: { side: { type: 'string', default: '448' }, json: { type: 'boolean', default: false } },
 });
 const side = Number(values.side);
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = CHROMIUM_PATH;
 if (!existsSync(CHROMIUM)) {
   console.error(
     'ui-overlay: /usr/bin/chromium is missing; install it (scripts/setup.sh --browser) and rerun',
@@ -71,15 +72,7 @@ const profile = mkdtempSync(join(tmpdir(), 'tilelens-bench-chromium-'));
 const browser = await chromium.launchPersistentContext(profile, {
   executablePath: CHROMIUM,
   viewport: { width: 1280, height: 800 },
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
+  args: CHROMIUM_ARGS,
 });
 const page: Page = browser.pages()[0] ?? (await browser.newPage());
 

@@ -5,7 +5,7 @@
  * layer off in the panel (a real click) changes the pixels over the project area and nowhere else, and
  * that removing the control removes every layer and source. Screenshots land in screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,13 +23,11 @@ import {
 import { lonLatToTile } from '../../server/lib/geo/tiles.ts';
 import { repoRoot } from '../../server/lib/paths.ts';
 import { registerImagery } from '../../server/lib/scoring/imagery-registry.ts';
+import { CHROMIUM_ARGS, requireChromium } from '../../scripts/lib/headless-chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(repoRoot, 'screenshots');
 
-const haveBrowser = existsSync(CHROMIUM);
-
-describe.skipIf(!haveBrowser)('plugin demo page in headless Chromium', () => {
+describe('plugin demo page in headless Chromium', () => {
   let dir: string;
   let server: SyntheticServer;
   let http: ServerType;
@@ -65,17 +63,9 @@ describe.skipIf(!haveBrowser)('plugin demo page in headless Chromium', () => {
 
     // A fresh profile per run: nothing cached from an earlier run can make tiles look requested.
     browser = await chromium.launchPersistentContext(join(dir, 'chromium'), {
-      executablePath: CHROMIUM,
+      executablePath: requireChromium(),
       viewport: { width: 900, height: 700 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
+      args: CHROMIUM_ARGS,
     });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('request', (req) => {

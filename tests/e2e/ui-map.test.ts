@@ -18,8 +18,9 @@ import { runInsights } from '../../server/lib/insights/run-insights.ts';
 import { decodeColumns, dequantise } from '../../map-ui/src/data/columns.ts';
 import { pointInPolygon, tileCentre } from '../../map-ui/src/data/latent-data.ts';
 import { serverFixture, TOKEN, type ServerFixture } from '../integration/server-fixture.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/lib/headless-chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = CHROMIUM_PATH;
 const SHOTS = join(process.cwd(), 'screenshots');
 
 let fx: ServerFixture;
@@ -140,15 +141,7 @@ beforeAll(async () => {
     headless: true,
     viewport: { width: 1600, height: 1000 },
     acceptDownloads: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
+    args: CHROMIUM_ARGS,
   });
   page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
