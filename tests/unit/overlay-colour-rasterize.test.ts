@@ -8,7 +8,7 @@ import {
   NOVELTY_SCALE,
   PRIORITY_SCALE,
 } from '../../server/lib/overlays/colour-scales.ts';
-import { OVERLAY_LAYER_DEFS, type OverlayCell } from '../../server/lib/overlays/layers.ts';
+import { confidenceShown, OVERLAY_LAYER_DEFS, type OverlayCell } from '../../server/lib/overlays/layers.ts';
 import { scoringRange } from '../../server/lib/overlays/overlay-grid.ts';
 import { encodeOverlayPng, rasterizeCells, transparentPng } from '../../server/lib/overlays/rasterize.ts';
 
@@ -78,6 +78,8 @@ const cell = (
   iouHat,
   novelty: 50,
 });
+/** The confidence colour a familiar scored tile with this smoothed IoU is drawn with (see confidenceShown). */
+const shownIou = (iouHat: number) => confidenceShown(cell(0, 0, 0, iouHat))!;
 
 function pixel(rgba: Uint8Array, px: number, py: number): number[] {
   const o = (py * 256 + px) * 4;
@@ -108,7 +110,7 @@ describe('rasterizeCells', () => {
       cell(40, 80, 0.5, 0.1),
     ]);
     expect(pixel(rgba, 70, 10)).toEqual(NO_SCORE_RGBA);
-    expect(pixel(rgba, 10, 10)).toEqual(colourAt(CONFIDENCE_SCALE, 0.1));
+    expect(pixel(rgba, 10, 10)).toEqual(colourAt(CONFIDENCE_SCALE, shownIou(0.1)));
   });
 
   it('z8: tiles sharing a pixel keep the highest priority and the lowest confidence', () => {
@@ -123,7 +125,7 @@ describe('rasterizeCells', () => {
     expect(pixel(p, 0, 0)).toEqual(colourAt(PRIORITY_SCALE, 0.8));
     expect(pixel(p, 1, 0)).toEqual(colourAt(PRIORITY_SCALE, 0.4));
     const c = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, cells).rgba;
-    expect(pixel(c, 0, 0)).toEqual(colourAt(CONFIDENCE_SCALE, 0.2));
+    expect(pixel(c, 0, 0)).toEqual(colourAt(CONFIDENCE_SCALE, shownIou(0.2)));
   });
 
   it('z8: a pixel whose only tiles lack a score is grey; one scored tile among them wins', () => {
@@ -134,7 +136,7 @@ describe('rasterizeCells', () => {
       cell(1029, 1024, 0.5, 0.7),
     ]).rgba;
     expect(pixel(c, 0, 0)).toEqual(NO_SCORE_RGBA);
-    expect(pixel(c, 1, 0)).toEqual(colourAt(CONFIDENCE_SCALE, 0.7));
+    expect(pixel(c, 1, 0)).toEqual(colourAt(CONFIDENCE_SCALE, shownIou(0.7)));
   });
 
   it('z20: the one covering tile fills the map tile', () => {

@@ -22,6 +22,7 @@ import {
   NO_SCORE_RGBA,
   PRIORITY_SCALE,
 } from '../../server/lib/overlays/colour-scales.ts';
+import { confidenceShown, type OverlayCell } from '../../server/lib/overlays/layers.ts';
 
 let s: SyntheticServer;
 let p: SyntheticProject;
@@ -71,7 +72,10 @@ describe('GET /api/projects/:id/overlay/:layer/:z/:x/:y.png', () => {
       `/api/projects/${p.projectId}/overlay/confidence/15/${4000 * 4}/${3000 * 4}.png`,
     );
     const scored = syntheticScores(1, 1, SIDE);
-    if (scored.status === 'scored') expect(at(48, 48)).toEqual(colourAt(CONFIDENCE_SCALE, scored.iouHat));
+    if (scored.status === 'scored') {
+      const shown = confidenceShown({ x: 0, y: 0, ...scored, priority: scored.priority ?? 0 } as OverlayCell);
+      expect(at(48, 48)).toEqual(colourAt(CONFIDENCE_SCALE, shown!));
+    }
     if (missing) expect(at(missing[0] * 32 + 5, missing[1] * 32 + 5)).toEqual(NO_SCORE_RGBA);
   });
 

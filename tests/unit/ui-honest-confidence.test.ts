@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { colourAt, CONFIDENCE_SCALE } from '../../server/lib/overlays/colour-scales.ts';
-import { intervalAlpha, OVERLAY_LAYER_DEFS, type OverlayCell } from '../../server/lib/overlays/layers.ts';
+import {
+  confidenceShown,
+  intervalAlpha,
+  OVERLAY_LAYER_DEFS,
+  type OverlayCell,
+} from '../../server/lib/overlays/layers.ts';
 import { scoringRange } from '../../server/lib/overlays/overlay-grid.ts';
 import { rasterizeCells } from '../../server/lib/overlays/rasterize.ts';
 import { columnsHeader, encodeColumns, scanColumns, type ScanColumn } from '../../server/routes/latent.ts';
@@ -27,8 +32,15 @@ function pixel(rgba: Uint8Array, px: number, py: number): number[] {
 describe('confidence overlay fades where the interval is wide', () => {
   it('alpha factor is 1 − width within 0.25..1 for trusted-looking tiles, and 1 without an interval', () => {
     expect(intervalAlpha(cell(0, 0, 0.5))).toBe(1);
-    expect(intervalAlpha(cell(0, 0, 0.5, 0.4, 0.6))).toBeCloseTo(0.8);
-    expect(intervalAlpha(cell(0, 0, 0.5, 0, 1))).toBe(0.25);
+    expect(intervalAlpha(cell(0, 0, 0.8, 0.6, 0.8))).toBeCloseTo(0.8);
+    expect(intervalAlpha(cell(0, 0, 0.35, 0.3, 0.5))).toBe(1); // shown below 0.5: doubtful, never faded
+  });
+
+  it('draws a tile at the lower end of its interval, so extrapolation never reads as trust', () => {
+    // cell() tiles are familiar (novelty below the floor), so trust is the lower bound scaled to trustedIou 0.8.
+    expect(confidenceShown(cell(0, 0, 1, 0.4, 1))).toBeCloseTo(0.5);
+    expect(confidenceShown(cell(0, 0, 0.7))).toBeCloseTo(0.875);
+    expect(confidenceShown({ ...cell(0, 0, 1, 0.9, 1), novelty: 99.9 })!).toBeLessThan(0.25);
   });
 
   it('never fades a doubtful tile: in unknown land the doubt must show', () => {
@@ -38,22 +50,22 @@ describe('confidence overlay fades where the interval is wide', () => {
   it('a tile with a wide interval is drawn more transparent than one with the same score and a narrow one', () => {
     const range = scoringRange(16, 10, 20, 18);
     const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [
-      cell(40, 80, 0.8, 0.75, 0.85),
-      cell(41, 80, 0.8, 0, 0.9),
+      cell(40, 80, 0.9, 0.8, 0.9),
+      cell(41, 80, 1, 0.8, 1),
     ]);
-    const full = colourAt(CONFIDENCE_SCALE, 0.8);
+    const full = colourAt(CONFIDENCE_SCALE, 1); // lower bound 0.8 = full trust
     expect(pixel(rgba, 10, 10)).toEqual([full[0], full[1], full[2], Math.round(full[3] * 0.9)]);
-    expect(pixel(rgba, 70, 10)).toEqual([full[0], full[1], full[2], Math.round(full[3] * 0.25)]);
+    expect(pixel(rgba, 70, 10)).toEqual([full[0], full[1], full[2], Math.round(full[3] * 0.8)]);
   });
 
   it('folded pixels fade as the tile the fold keeps', () => {
     const range = scoringRange(8, 1, 1, 18);
     const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [
-      cell(1024, 1024, 0.9, 0.85, 0.95),
-      cell(1025, 1025, 0.6, 0, 1),
+      cell(1024, 1024, 0.95, 0.9, 0.95),
+      cell(1025, 1025, 0.9, 0.6, 0.95),
     ]);
-    const kept = colourAt(CONFIDENCE_SCALE, 0.6);
-    expect(pixel(rgba, 0, 0)).toEqual([kept[0], kept[1], kept[2], Math.round(kept[3] * 0.25)]);
+    const kept = colourAt(CONFIDENCE_SCALE, 0.75); // lower bound 0.6 / trusted IoU 0.8
+    expect(pixel(rgba, 0, 0)).toEqual([kept[0], kept[1], kept[2], Math.round(kept[3] * 0.65)]);
   });
 
   it('the priority overlay is not faded', () => {

@@ -4,6 +4,7 @@
  * miss: the highest priority, the lowest confidence, the highest novelty.
  */
 import { CONFIDENCE_SCALE, NOVELTY_SCALE, PRIORITY_SCALE, type ColourScale } from './colour-scales.ts';
+import { modelTrust } from '../scoring/priority.ts';
 
 export const OVERLAY_LAYERS = ['priority', 'confidence', 'novelty'] as const;
 export type OverlayLayer = (typeof OVERLAY_LAYERS)[number];
@@ -54,9 +55,9 @@ export const OVERLAY_LAYER_DEFS: Record<OverlayLayer, OverlayLayerDef> = {
     id: 'confidence',
     title: 'Confidence',
     description:
-      'How far the model can be trusted on each tile (smoothed IoU from its latent space): red = doubtful.',
+      'How far the model can be trusted on each tile: the smoothed IoU from its latent space (lower end of its 90 % interval), discounted where the tile is unlike anything in the training data — the trust behind the priority: red = doubtful.',
     scale: CONFIDENCE_SCALE,
-    value: (c) => (c.status === 'scored' ? c.iouHat : null),
+    value: confidenceShown,
     keep: 'min',
     alpha: intervalAlpha,
     lowLabel: 'doubtful',
@@ -76,14 +77,29 @@ export const OVERLAY_LAYER_DEFS: Record<OverlayLayer, OverlayLayerDef> = {
 };
 
 /**
- * Opacity factor from the width of the tile's confidence interval: a tile that *looks* trusted (smoothed IoU ≥
+ * The confidence a tile is drawn with: the trust that also drives its priority — the smoothed IoU (at the lower
+ * end of its interval when it has one), discounted as the tile lies beyond the training data (novelty). A
+ * conformal interval is calibrated on training-like tiles only; far outside them the surface extrapolates (the
+ * demo's new region reads IoU ≈ 1 where the truth is ≈ 0.01), so novelty must be able to pull the colour down.
+ */
+export function confidenceShown(c: OverlayCell): number | null {
+  if (c.status !== 'scored') return null;
+  const iou = c.iouLow ?? c.iouHat;
+  if (iou === null || iou === undefined || !Number.isFinite(iou)) return null;
+  const novelty = c.novelty ?? 100;
+  return modelTrust(Math.min(1, Math.max(0, iou)), Math.min(100, Math.max(0, novelty)));
+}
+
+/**
+ * Opacity factor from the width of the tile's confidence interval: a tile that *looks* trusted (shown confidence ≥
  * 0.5) fades by 1 − width, kept within 0.25..1, so it does not claim a confidence it has not got; a doubtful tile
  * keeps full strength whatever its interval — in a region the model has never seen (wide intervals everywhere)
  * the doubt is exactly what a manager must see. Tiles without an interval keep full strength.
  */
 export function intervalAlpha(c: OverlayCell): number {
   if (c.iouLow === null || c.iouLow === undefined || c.iouHigh === null || c.iouHigh === undefined) return 1;
-  if (c.iouHat === null || !(c.iouHat >= 0.5)) return 1;
+  const shown = confidenceShown(c);
+  if (shown === null || !(shown >= 0.5)) return 1;
   const width = c.iouHigh - c.iouLow;
   if (!Number.isFinite(width)) return 1;
   return Math.min(1, Math.max(0.25, 1 - width));
