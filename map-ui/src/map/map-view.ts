@@ -124,6 +124,7 @@ export function createMapView(o: MapViewOptions): MapView {
       source: 'tl-draw',
       paint: { 'line-color': '#0d47a1', 'line-width': 2 },
     });
+    addComparison(map, o.project.id, o.container);
     // Overlays under the selection and the drawing, so both stay visible on top of them.
     overlays = createOverlays(map, o.project, layers, 'tl-selection-fill', o.onOverlayStatus);
     debugOverlays = overlays;
@@ -312,4 +313,51 @@ export function createMapView(o: MapViewOptions): MapView {
       map.remove();
     },
   };
+}
+
+/**
+ * Two models side by side: `?compare=B` in the URL draws, per tile matched with project B (the same region scored
+ * by another model or run), how much the priority changes — red where B sends the tile earlier, blue where later.
+ * One GeoJSON for the project: meant for a comparison of moderate size, not for a 100k-tile overlay.
+ */
+// Read when the app loads, before the view state rewrites the URL.
+const compareParam =
+  typeof location === 'undefined' ? null : new URLSearchParams(location.search).get('compare');
+
+function addComparison(map: MlMap, projectId: number, container: HTMLElement): void {
+  const other = Number(compareParam);
+  if (!Number.isInteger(other) || other <= 0) return;
+  map.addSource('tl-compare', {
+    type: 'geojson',
+    data: `/api/projects/${projectId}/compare/${other}/layer.geojson`,
+  });
+  map.addLayer(
+    {
+      id: 'tl-compare-fill',
+      type: 'fill',
+      source: 'tl-compare',
+      paint: {
+        'fill-color': [
+          'interpolate',
+          ['linear'],
+          ['get', 'd_priority'],
+          -0.5,
+          '#2166ac',
+          0,
+          '#f7f7f7',
+          0.5,
+          '#b2182b',
+        ],
+        'fill-opacity': 0.7,
+      },
+    },
+    'tl-selection-fill',
+  );
+  const legend = document.createElement('div');
+  legend.className = 'map-compare-legend';
+  legend.dataset.compare = String(other);
+  legend.textContent = `Δ priority vs project ${other}: blue = later, red = earlier`;
+  legend.style.cssText =
+    'position:absolute;top:8px;right:8px;background:#fff;padding:4px 8px;border-radius:4px;font:12px sans-serif;z-index:2';
+  container.appendChild(legend);
 }
