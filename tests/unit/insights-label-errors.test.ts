@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng } from '../../server/lib/analysis/random.ts';
 import { averagePrecision, labelErrorScores, precisionAtK } from '../../server/lib/insights/label-errors.ts';
 import { dominantError, familiesOf } from '../../server/lib/insights/failure-families.ts';
-import { rankPercentiles, type LatentRows } from '../../server/lib/insights/latent-rows.ts';
+import { emptyLatentRows, rankPercentiles, type LatentRows } from '../../server/lib/insights/latent-rows.ts';
 
 const PIX = 256 * 256;
 
@@ -22,29 +22,12 @@ function syntheticRun() {
   for (let i = 0; i < 10; i++) kinds[200 + i * 20] = 'bare-planted';
   const n = kinds.length;
   const k = 2;
-  const rows = {
-    n,
-    k,
-    pcs: new Float32Array(n * k),
-    iou: new Float32Array(n),
-    target: new Float32Array(n),
-    iouHat: new Float32Array(n),
-    novelty: new Float32Array(n),
-    gtFraction: new Float32Array(n),
-    predFraction: new Float32Array(n),
-    tp: new Float64Array(n),
-    fp: new Float64Array(n),
-    fn: new Float64Array(n),
-    cluster: new Int32Array(n),
-    empty: new Uint8Array(n),
-    heldOut: new Uint8Array(n),
+  const rows: LatentRows = {
+    ...emptyLatentRows(n, k),
     groups: kinds.map((kd) => kd.split('-')[0]),
     keys: kinds.map((_, i) => `p${i}`),
-    probInside: new Float32Array(n).fill(Number.NaN),
-    probOutside: new Float32Array(n).fill(Number.NaN),
-    boundaryIou: new Float32Array(n).fill(Number.NaN),
     hasEvidence: true,
-  } satisfies LatentRows;
+  };
   kinds.forEach((kind, i) => {
     const [cx, cy] = kind.startsWith('town') ? [5, 0] : kind === 'parking' ? [0, 6] : [0, 0];
     rows.pcs[i * k] = cx + rng.next();

@@ -3,33 +3,21 @@
  * token. Errors come back as ApiRequestError with the server's own message and hint.
  */
 
-export type BBox = [number, number, number, number];
+// The server's own row types (type-only imports: nothing of the server reaches the bundle), as JSON delivers them.
+import type { BBox } from '../../../server/lib/geo/tiles.ts';
+import type { JobRow } from '../../../server/lib/scoring/jobs.ts';
+import type { ProjectRow } from '../../../server/lib/scoring/projects.ts';
+import type { TileCounts } from '../../../server/lib/scoring/tiles-repo.ts';
 
-export interface Project {
-  id: number;
-  name: string;
-  zoom: number;
-  imageryId: number;
-  runId: number;
-  modelId: number;
-  areaKm2: number;
-  tileCount: number;
-  bbox: BBox;
+export type { BBox };
+
+export type Project = Omit<ProjectRow, 'area' | 'createdAt'> & {
   area: GeoJSON.FeatureCollection;
-  lookFor: string;
   job: Job | null;
-  counts: { total: number; scored: number; missing: number; undecodable: number; failed: number };
-}
+  counts: TileCounts;
+};
 
-export interface Job {
-  id: number;
-  projectId: number;
-  status: 'queued' | 'running' | 'cancelled' | 'done' | 'failed';
-  done: number;
-  failed: number;
-  total: number;
-  error?: string | null;
-}
+export type Job = Pick<JobRow, 'id' | 'projectId' | 'status' | 'done' | 'failed' | 'total' | 'error'>;
 
 export interface Imagery {
   id: number;

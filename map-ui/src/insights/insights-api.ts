@@ -1,5 +1,8 @@
 /** The insights endpoints as the panels use them (see server/routes/insights.ts for the shapes). */
 import { managerToken } from '../data/api.ts';
+// The families report is the server's own type (type-only import: nothing of the server reaches the bundle).
+import type { FamiliesReport } from '../../../server/lib/insights/failure-families.ts';
+export type { Family, FamiliesReport } from '../../../server/lib/insights/failure-families.ts';
 
 export type ReviewMark = 'label_wrong' | 'model_wrong' | 'unsure';
 
@@ -22,31 +25,6 @@ export interface ReviewItem {
   previous: number | null;
   next: number | null;
   images: { image: string; mask: string; prediction: string };
-}
-
-export interface Family {
-  id: string;
-  cluster: number;
-  size: number;
-  meanIou: number | null;
-  emptyShare: number;
-  iouHistogram: { edges: number[]; counts: number[] };
-  pooled: { tp: number; fp: number; fn: number; iou: number | null };
-  meanBoundaryIou: number | null;
-  dominantError: 'false_alarms' | 'missed_buildings' | 'boundary' | 'none';
-  falseAlarmShare: number | null;
-  groupMix: Record<string, number>;
-  representatives: number[];
-  medoid: number;
-  prototypes: number[];
-  criticisms: number[];
-}
-
-export interface FamiliesReport {
-  runId: number;
-  rule: string;
-  families: Family[];
-  assignment: string[];
 }
 
 export class InsightsRequestError extends Error {

@@ -2,10 +2,9 @@
  * One call from a model file and a dataset to a stored analysis run: what `tilelens analyze`, the demo and
  * the tests use. The database sees the run only once everything is computed, in one transaction.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { DatabaseHandle } from '../db/client.ts';
+import { fileSha256 } from '../file-hash.ts';
 import { latestRunFor, saveAnalysisRun, upsertDataset, upsertModel } from '../db/analysis-repo.ts';
 import type { AnalysisRun, NewCluster, NewPatch } from '../db/schema.ts';
 import type { PatchSource } from '../datasets/patch-source.ts';
@@ -35,12 +34,6 @@ export interface AnalysisSummary {
   urbanisedReason: string;
   dbscan: { nClusters: number; noiseShare: number; adjustedRand: number } | null;
   seconds: Record<string, number>;
-}
-
-export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 const round = (v: number, digits = 4) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);

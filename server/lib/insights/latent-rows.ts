@@ -33,21 +33,12 @@ export interface LatentRows {
   hasEvidence: boolean;
 }
 
-const nan = (v: number | null) => (v === null ? Number.NaN : v);
-
-export function readLatentRows(db: DatabaseHandle, runId: number): LatentRows {
-  const { n, k, surfaceEmpty } = db.sqlite
-    .prepare(
-      "select count(*) as n, coalesce(json_extract(r.settings, '$.nComponents'), 9) as k, json_extract(r.settings, '$.surfaceEmpty') as surfaceEmpty from patches p join analysis_runs r on r.id = p.run_id where p.run_id = ?",
-    )
-    .get(runId) as { n: number; k: number; surfaceEmpty: string | null };
-  if (n === 0)
-    throw new InsightsError(`analysis run ${runId} has no patches; GET /api/runs lists the stored runs`);
-  const kk = Math.min(9, k);
-  const rows: LatentRows = {
+/** Columns for n patches with k components, zeroed, evidence unknown (NaN); groups and keys to be filled. */
+export function emptyLatentRows(n: number, k: number): LatentRows {
+  return {
     n,
-    k: kk,
-    pcs: new Float32Array(n * kk),
+    k,
+    pcs: new Float32Array(n * k),
     iou: new Float32Array(n),
     target: new Float32Array(n),
     iouHat: new Float32Array(n),
@@ -67,6 +58,20 @@ export function readLatentRows(db: DatabaseHandle, runId: number): LatentRows {
     boundaryIou: new Float32Array(n).fill(Number.NaN),
     hasEvidence: false,
   };
+}
+
+const nan = (v: number | null) => (v === null ? Number.NaN : v);
+
+export function readLatentRows(db: DatabaseHandle, runId: number): LatentRows {
+  const { n, k, surfaceEmpty } = db.sqlite
+    .prepare(
+      "select count(*) as n, coalesce(json_extract(r.settings, '$.nComponents'), 9) as k, json_extract(r.settings, '$.surfaceEmpty') as surfaceEmpty from patches p join analysis_runs r on r.id = p.run_id where p.run_id = ?",
+    )
+    .get(runId) as { n: number; k: number; surfaceEmpty: string | null };
+  if (n === 0)
+    throw new InsightsError(`analysis run ${runId} has no patches; GET /api/runs lists the stored runs`);
+  const kk = Math.min(9, k);
+  const rows = emptyLatentRows(n, kk);
   const pcCols = Array.from({ length: kk }, (_, j) => `p.pc${j + 1}`).join(', ');
   const it = db.sqlite
     .prepare(

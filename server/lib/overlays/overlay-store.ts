@@ -37,6 +37,32 @@ function* cursor(
     .iterate(...params) as IterableIterator<unknown[]>;
 }
 
+/** The columns every cell reads, in the order `overlayCell` expects them. */
+const CELL_COLUMNS = {
+  x: tileScores.x,
+  y: tileScores.y,
+  status: tileScores.status,
+  priority: tileScores.priority,
+  iouHat: tileScores.iouHat,
+  novelty: tileScores.novelty,
+  iouLow: tileScores.iouLow,
+  iouHigh: tileScores.iouHigh,
+};
+const CELL_WIDTH = Object.keys(CELL_COLUMNS).length;
+
+function overlayCell(row: unknown[]): OverlayCell {
+  return {
+    x: row[0] as number,
+    y: row[1] as number,
+    status: row[2] as OverlayCell['status'],
+    priority: row[3] as number,
+    iouHat: row[4] as number | null,
+    novelty: row[5] as number | null,
+    iouLow: row[6] as number | null,
+    iouHigh: row[7] as number | null,
+  };
+}
+
 /** Streams the cells of a range. */
 export function* iterateOverlayCells(
   db: DatabaseHandle,
@@ -45,30 +71,10 @@ export function* iterateOverlayCells(
   r: Range,
 ): Generator<OverlayCell> {
   const query = db.db
-    .select({
-      x: tileScores.x,
-      y: tileScores.y,
-      status: tileScores.status,
-      priority: tileScores.priority,
-      iouHat: tileScores.iouHat,
-      novelty: tileScores.novelty,
-      iouLow: tileScores.iouLow,
-      iouHigh: tileScores.iouHigh,
-    })
+    .select(CELL_COLUMNS)
     .from(tileScores)
     .where(inRange(projectId, zoom, r));
-  for (const row of cursor(db, query)) {
-    yield {
-      x: row[0] as number,
-      y: row[1] as number,
-      status: row[2] as OverlayCell['status'],
-      priority: row[3] as number,
-      iouHat: row[4] as number | null,
-      novelty: row[5] as number | null,
-      iouLow: row[6] as number | null,
-      iouHigh: row[7] as number | null,
-    };
-  }
+  for (const row of cursor(db, query)) yield overlayCell(row);
 }
 
 export interface VectorCell extends OverlayCell {
@@ -86,12 +92,7 @@ export function* iterateVectorCells(
 ): Generator<VectorCell> {
   const query = db.db
     .select({
-      x: tileScores.x,
-      y: tileScores.y,
-      status: tileScores.status,
-      priority: tileScores.priority,
-      iouHat: tileScores.iouHat,
-      novelty: tileScores.novelty,
+      ...CELL_COLUMNS,
       taskId: tileScores.taskId,
       tier: tileScores.tier,
       buildingProb: tileScores.buildingProb,
@@ -100,18 +101,14 @@ export function* iterateVectorCells(
     .from(tileScores)
     .where(inRange(projectId, zoom, r));
   for (const row of cursor(db, query)) {
+    const extra = row.slice(CELL_WIDTH);
     yield {
-      x: row[0] as number,
-      y: row[1] as number,
-      status: row[2] as OverlayCell['status'],
-      priority: row[3] as number,
-      iouHat: row[4] as number | null,
-      novelty: row[5] as number | null,
-      taskId: row[6] as string,
-      tier: row[7] as VectorCell['tier'],
-      buildingProb: row[8] as number | null,
+      ...overlayCell(row),
+      taskId: extra[0] as string,
+      tier: extra[1] as VectorCell['tier'],
+      buildingProb: extra[2] as number | null,
       // Raw rows skip drizzle's JSON column mapping.
-      footprints: row[9] === null ? null : (JSON.parse(row[9] as string) as FootprintsJson),
+      footprints: extra[3] === null ? null : (JSON.parse(extra[3] as string) as FootprintsJson),
     };
   }
 }

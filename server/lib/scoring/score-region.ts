@@ -3,12 +3,12 @@
  * project over an area (by default the imagery's extent), the scoring job run to its end, and every
  * export written to a folder. `tilelens score` is this function on the command line.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { desc, eq } from 'drizzle-orm';
 import { getRun } from '../db/analysis-repo.ts';
+import { fileSha256 } from '../file-hash.ts';
 import { analysisRuns, imagerySources, models, type Model } from '../db/schema.ts';
 import { bboxPolygon, type BBox } from '../geo/tiles.ts';
 import { GeoTiffMosaicSource } from '../imagery/geotiff-mosaic-source.ts';
@@ -120,12 +120,6 @@ async function ensureImagery(ctx: ScoringContext, name: string, spec: ImagerySpe
   return registerImagery(ctx, { name, spec });
 }
 
-async function sha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /** The analysis run to score with: the given one, or the newest of the model's runs. */
 async function chooseRun(
   ctx: ScoringContext,
@@ -145,7 +139,7 @@ async function chooseRun(
   const path = resolve(modelPath);
   if (!existsSync(path))
     throw new ScoringError('invalid-request', `model ${modelPath} does not exist; check the path`);
-  const digest = await sha256(path);
+  const digest = await fileSha256(path);
   const known: Model[] = ctx.db.db.select().from(models).where(eq(models.sha256, digest)).all();
   const newest = known.length
     ? ctx.db.db
