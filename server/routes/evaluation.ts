@@ -4,7 +4,6 @@
  * seeing 95 % / 99 % of the building tiles, ranked by priority, by the model's building probability
  * alone, and in random order (which skips 1 − recall in expectation: the baseline).
  */
-import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { getRun } from '../lib/db/analysis-repo.ts';
 import { datasets } from '../lib/db/schema.ts';
@@ -12,14 +11,11 @@ import { readDemoTiles } from '../lib/datasets/demo-world.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
 import { skippedAtRecall, type RecallResult, type TruthTile } from '../lib/scoring/effort.ts';
 import { iterateScoredTiles } from '../lib/scoring/tiles-repo.ts';
+import { randomScore } from '../lib/scoring/random-order.ts';
 import { ApiError } from '../middleware/errors.ts';
 
 export const EVALUATION_RECALLS = [0.95, 0.99] as const;
 
-/** A stable pseudo-random score per tile, so the random baseline is the same on every request. */
-export function randomScore(taskId: string): number {
-  return createHash('sha256').update(taskId).digest().readUInt32LE(0) / 2 ** 32;
-}
 
 function truthFor(ctx: ScoringContext, runId: number): Map<string, boolean> {
   const run = getRun(ctx.db, runId);

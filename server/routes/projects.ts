@@ -186,7 +186,7 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
       return c.json({
         projectId: project.id,
         counts: countScoredTiles(ctx, project.id),
-        points: effortForProject(ctx, project.id),
+        ...effortForProject(ctx, project.id),
       });
     })
     .get('/:id/evaluation', validate('param', idParam), (c) => {

@@ -56,6 +56,10 @@ export interface ScoredTile {
   taskId: string;
   status: string;
   buildingProb: number;
+  /** buildingProb's interval without labels from the region; its width is the tile's doubt. */
+  buildingProbLow?: number;
+  buildingProbHigh?: number;
+  noveltyRatio?: number;
   predFraction: number;
   iouHat: number;
   /** The smoothed IoU's 90 % conformal interval; absent on tiles scored before the run had one. */

@@ -47,6 +47,8 @@ const CELL_COLUMNS = {
   novelty: tileScores.novelty,
   iouLow: tileScores.iouLow,
   iouHigh: tileScores.iouHigh,
+  buildingProbLow: tileScores.buildingProbLow,
+  buildingProbHigh: tileScores.buildingProbHigh,
 };
 const CELL_WIDTH = Object.keys(CELL_COLUMNS).length;
 
@@ -60,6 +62,8 @@ function overlayCell(row: unknown[]): OverlayCell {
     novelty: row[5] as number | null,
     iouLow: row[6] as number | null,
     iouHigh: row[7] as number | null,
+    buildingProbLow: row[8] as number | null,
+    buildingProbHigh: row[9] as number | null,
   };
 }
 

@@ -17,7 +17,7 @@ import type { TileCoord } from '../geo/tiles.ts';
 import { pooledDims, type PoolingMode } from '../analysis/pooling.ts';
 import { loadModel, type SegmentationModel } from '../model/runtime.ts';
 import { tilesCoveringArea } from '../projects/tile-grid.ts';
-import { loadBuildingProb, type BuildingProbCalibration } from './building-prob.ts';
+import { TileModel, type TileModelState } from '../trust/tile-model.ts';
 import { logTo, perDatabase, type ScoringContext } from './context.ts';
 import { JobCancelledError, ScoringError } from './errors.ts';
 import { getImagerySource } from './imagery-registry.ts';
@@ -61,7 +61,7 @@ interface RunningJob {
 
 const runningJobs = perDatabase(() => new Map<number, RunningJob>());
 const runPipelines = perDatabase(
-  () => new Map<number, Promise<{ projector: LatentProjector; buildingProb: BuildingProbCalibration }>>(),
+  () => new Map<number, Promise<{ projector: LatentProjector; tileModel: TileModel }>>(),
 );
 /** Models are shared by every database and job in the process: one session per (file, layer). */
 const modelCache = new Map<string, Promise<SegmentationModel>>();
@@ -278,12 +278,22 @@ function runLatent(ctx: ScoringContext, run: AnalysisRun) {
   if (!p) {
     p = (async () => ({
       projector: loadLatentProjector(ctx.db, run),
-      buildingProb: loadBuildingProb(ctx.db, run.id),
+      tileModel: loadTileModel(run),
     }))();
     p.catch(() => cache.delete(run.id));
     cache.set(run.id, p);
   }
   return p;
+}
+
+function loadTileModel(run: AnalysisRun): TileModel {
+  if (!run.tileModel) {
+    throw new ScoringError(
+      'run-unusable',
+      `reference run ${run.id} has no tile-level trust (it predates it); re-run the reference analysis with this tilelens version`,
+    );
+  }
+  return TileModel.fromState(run.tileModel as unknown as TileModelState);
 }
 
 async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<ScoringPipeline> {
@@ -323,10 +333,9 @@ async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<
     modelId: model.id,
     model: segmentation,
     projector: latent.projector,
-    buildingProb: latent.buildingProb,
+    tileModel: latent.tileModel,
     pooling,
     threshold: typeof threshold === 'number' ? threshold : 0.5,
-    priority: { urbanScale: latent.projector.state.urbanScale },
     intervals: loadIntervalModel(ctx.db, run.id),
   };
 }
