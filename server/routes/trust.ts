@@ -2,7 +2,7 @@
  * The labelled side of a project, thin over server/lib/trust/project-trust.ts. Mounted under /api/projects.
  *
  *   POST /:id/calibration-samples  {size?, halfWidth?, level?, seed?, strata?}   draw and store a sample (token)
- *   GET  /:id/calibration-samples                                           the project's samples
+ *   GET  /:id/calibration-samples                                           the project's samples, label counts
  *   GET  /:id/calibration-samples/:sampleId                                 one sample: design and tiles
  *   GET  /:id/calibration-samples/:sampleId/tiles.csv                       task id, quadkey, centre, stratum, π
  *   GET  /:id/calibration-samples/:sampleId/mapswipe-find?drafts=1          MapSwipe Find drafts (+ extra tiles)
@@ -16,6 +16,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { LABEL_PURPOSES, LABEL_VALUES } from '../lib/db/schema.ts';
+import { countLabels } from '../lib/db/trust-repo.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
 import { TrustError } from '../lib/trust/errors.ts';
@@ -146,7 +147,11 @@ export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
     .get('/:id/calibration-samples', validate('param', idParam), (c) => {
       const { id } = c.req.valid('param');
       requireProject(ctx, id);
-      return c.json({ projectId: id, samples: listSamples(ctx.db, id) });
+      return c.json({
+        projectId: id,
+        samples: listSamples(ctx.db, id),
+        labels: { sample: countLabels(ctx.db, id, 'sample'), mapping: countLabels(ctx.db, id, 'mapping') },
+      });
     })
     .get('/:id/calibration-samples/:sampleId', validate('param', sampleParam), (c) => {
       const { id, sampleId } = c.req.valid('param');

@@ -158,8 +158,8 @@ export interface ImportSummary {
   /** Rows for extra tiles of a sample's MapSwipe drafts that lie outside the project: read, not stored. */
   outside: number;
   labels: Record<LabelValue, number>;
-  /** Tiles of the latest calibration sample that now have a usable label. */
-  sampleLabelled: number | null;
+  /** Each calibration sample of the project with how many of its tiles now have a usable label. */
+  samples: Array<{ id: number; size: number; labelled: number; badImagery: number }>;
   rule: string;
 }
 
@@ -264,19 +264,20 @@ export function importMapswipeResults(
 function summary(
   ctx: ScoringContext,
   projectId: number,
-  o: Omit<ImportSummary, 'labels' | 'sampleLabelled' | 'rule' | 'projectId'> & { labels: NewLabel[] },
+  o: Omit<ImportSummary, 'labels' | 'samples' | 'rule' | 'projectId'> & { labels: NewLabel[] },
 ): ImportSummary {
   const counts: Record<LabelValue, number> = { building: 0, no_building: 0, bad_imagery: 0 };
   for (const l of o.labels) counts[l.label]++;
-  const latest = latestSampleId(ctx.db, projectId);
   return {
     ...o,
     projectId,
     labels: counts,
-    sampleLabelled:
-      latest === undefined
-        ? null
-        : labelledSample(ctx, projectId, latest).tiles.filter((t) => t.label !== null).length,
+    samples: listSamples(ctx.db, projectId).map(({ id, size, labelled, badImagery }) => ({
+      id,
+      size,
+      labelled,
+      badImagery,
+    })),
     rule: LABEL_RULE,
   };
 }
@@ -492,7 +493,7 @@ export function afterMappingReport(
     disagreements: worst,
     basis: est.basis,
     promise:
-      `volunteers saw ${sent.toLocaleString('en')} tiles and found buildings on ${sentBuildings.toLocaleString('en')}; ` +
+      `Volunteers saw ${sent.toLocaleString('en')} tiles and found buildings on ${sentBuildings.toLocaleString('en')}; ` +
       `the ${skipped.toLocaleString('en')} skipped tiles hold an estimated ${Math.round(missed.estimate)} more ` +
       `(${Math.round(missed.low)}–${Math.round(missed.high)}): achieved recall ${pct(recall.estimate)} (${pct(recall.low)}–${pct(recall.high)}, ${pct(est.level)} interval, on ${est.basis.labels} sample labels)` +
       (badCount > 0 ? `; ${badCount} tiles came back as bad imagery and count in neither` : ''),
