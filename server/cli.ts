@@ -9,7 +9,7 @@
  *   tilelens runs
  *   tilelens score --model m.onnx --imagery path/to/geotiffs --out exports/
  *   tilelens sample --project 1 --size 200 --seed 1 --out exports/
- *   tilelens import-results --project 1 --file agg_results_-NXYZ.csv.gz --purpose sample --mapswipe-project -NXYZ
+ *   tilelens import-results --project 1 --file agg_results_-NXYZ.csv.gz --purpose sample --mapswipe-project=-NXYZ
  *   tilelens trust --project 1 --target 0.95 --delta 0.1
  *   tilelens after-mapping --project 1
  */
@@ -102,7 +102,8 @@ Commands
               [--out DIR]         its tiles.csv and the MapSwipe Find drafts (mapswipe-find.json)
               [--public-url URL]  where the server will run, for the drafts' tile server
   import-results  store MapSwipe's aggregated results (agg_results_<id>.csv / _geom.geojson, gzip or not)
-              --project ID --file PATH --purpose sample|mapping  [--mapswipe-project ID]
+              --project ID --file PATH --purpose sample|mapping  [--mapswipe-project=ID]
+            (MapSwipe ids start with "-": give them with "=")
             a bad file is refused whole with the reasons; nothing is stored
   labels    store labels set by hand: --project ID --file labels.json ([{ "taskId", "label" }],
             label building | no_building | bad_imagery)  [--purpose sample|mapping]

@@ -268,7 +268,7 @@ function PromiseText(props: { report: Load<TrustReport>; threshold: number }) {
       },
       h('strong', null, `On ${int(v.basis.labels)} labels from this region: `),
       `expected recall ${pct(rec.estimate)} (${pct(rec.low)}–${pct(rec.high)}) at threshold ${rec.threshold.toFixed(2)}, `,
-      `${int(Math.round(rec.missed.estimate))} building tiles skipped (${int(Math.round(rec.missed.low))}–${int(Math.round(rec.missed.high))}).`,
+      `${int(Math.round(rec.missed.estimate))} building tiles among the ${int(rec.skipped)} skipped (${int(Math.round(rec.missed.low))}–${int(Math.round(rec.missed.high))}).`,
     ),
     h(
       'p',
@@ -311,7 +311,7 @@ function AfterMappingView(props: { report: AfterMapping }) {
           h(
             'thead',
             null,
-            h('tr', null, h('th', null, 'tile'), h('th', null, 'volunteers'), h('th', null, 'model')),
+            h('tr', null, h('th', null, 'tile'), h('th', null, 'volunteers'), h('th', null, 'model, here')),
           ),
           h(
             'tbody',

@@ -82,7 +82,7 @@ export interface SampleOptions {
   seed?: number;
   /** Number of strata (default: one per 25 labels, 2 to 10). */
   strata?: number;
-  /** σ_h is never taken below that of a rate of this (default 0.25). */
+  /** σ_h is never taken below that of a rate of this (default 0.35). */
   floorRate?: number;
   minPerStratum?: number;
 }
@@ -263,7 +263,7 @@ export function sampleSizeFor(
     );
   }
   const z = normalQuantile(1 - (1 - level) / 2);
-  const floorRate = options.floorRate ?? 0.25;
+  const floorRate = options.floorRate ?? 0.35;
   const minPer = options.minPerStratum ?? 2;
   const halfAt = (n: number) => {
     const cuts = cutStrata(sums, options.strata ?? defaultStrata(n), floorRate * (1 - floorRate), minPer);
@@ -316,7 +316,7 @@ export function designSample(sums: BinSums, options: SampleOptions = {}): Sample
     );
   }
   const level = options.level ?? 0.9;
-  const floorRate = options.floorRate ?? 0.25;
+  const floorRate = options.floorRate ?? 0.35;
   const floorVar = floorRate * (1 - floorRate);
   const minPer = options.minPerStratum ?? 2;
   let size =

@@ -10,9 +10,10 @@
  * holds no positive at all, s²_h is ~0 and the interval collapses to a point while buildings hide there.
  * So each one-sided bound is Fay & Feuer's (1997) gamma bound for a weighted sum of rare counts, with
  * the estimate and variance as its moments: the upper bound is the (1 − α) quantile of a gamma with mean
- * Ẑ + w and variance v̂ + w², w the largest weight N_h/n_h among the domain's sampled strata — one more
- * positive where it would count most. With no positive seen this is w·ln(1/α), the exact binomial
- * ("rule of three") bound of the stratum with the largest weight; with many it tends to the normal bound.
+ * Ẑ + w and variance v̂ + w², w the largest weight among the domain's sampled strata — one more positive
+ * where it would count most (the finite-population weight 1/−ln(1 − n_h/N_h) ≈ N_h/n_h, see
+ * region-estimate.ts). With no positive seen this is w·ln(1/α), the exact ("rule of three") bound of the
+ * stratum with the largest weight, without replacement; with many positives it tends to the normal bound.
  * The lower bound applies the same to the complement (the domain's tiles without a building), so a
  * stratum where every sampled tile held a building does not collapse either. A stratum with tiles in
  * the domain but no usable label contributes its model estimate to Ẑ and its whole size to the
@@ -28,7 +29,7 @@ export interface DomainCount {
   /** Tiles of the domain in those strata. */
   sampledSize: number;
   variance: number;
-  /** Largest N_h / n_h among sampled strata with domain tiles and n_h < N_h; 0 when nothing is left to sample. */
+  /** Largest guard weight (≈ N_h / n_h) among sampled strata with domain tiles and n_h < N_h; 0 when nothing is left to sample. */
   maxWeight: number;
   /** Tiles of the domain in strata without a usable label, and the model's estimate of their positives. */
   blindSize: number;

@@ -369,7 +369,7 @@ export class RegionTrustEstimator {
     d.sampledSize += D;
     d.sampledEstimate += G + w * r.sum;
     if (n > 1) d.variance += (N * N * (1 - n / N) * ((r.sumSq - (r.sum * r.sum) / n) / (n - 1))) / n;
-    if (n < N) d.maxWeight = Math.max(d.maxWeight, w);
+    if (n < N) d.maxWeight = Math.max(d.maxWeight, guardWeight(n, N));
   }
 
   private interval(b: Bounds, level: number): Interval {
@@ -505,6 +505,16 @@ export class RegionTrustEstimator {
       guarantee: this.guaranteedThreshold(),
     };
   }
+}
+
+/**
+ * The weight of "one more positive" in a stratum where n of N tiles were drawn without replacement:
+ * 1 / −ln(1 − n/N) rather than N/n, so that with no positive seen the bound w·ln(1/α) is the
+ * finite-population one — P(no positive in the sample | M positives) ≤ (1 − n/N)^M ≤ α. It tends to
+ * N/n − ½ for small samples and to 0 as the sample exhausts the stratum.
+ */
+export function guardWeight(n: number, N: number): number {
+  return n >= N ? 0 : -1 / Math.log1p(-n / N);
 }
 
 interface ResidualSums {
