@@ -5,9 +5,14 @@
  */
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { labelFromCounts, parseCsv, parseMapswipeResults } from '../../server/lib/trust/mapswipe-results.ts';
+import { labelFromCounts, parseMapswipeResults } from '../../server/lib/trust/mapswipe-results.ts';
 import { TrustError } from '../../server/lib/trust/errors.ts';
-import { aggResultsCsv, aggResultsGeoJson, type Answers } from '../fixtures/mapswipe-agg-results.ts';
+import {
+  AGG_COLUMNS,
+  aggResultsCsv,
+  aggResultsGeoJson,
+  type Answers,
+} from '../fixtures/mapswipe-agg-results.ts';
 
 const P = '-NXYZmapswipeProject01';
 const MAX = 1 << 20;
@@ -18,6 +23,9 @@ const answers: Answers[] = [
   { taskId: '18-155706-141324', no: 0, yes: 0, maybe: 0, bad: 3 },
   { taskId: '18-155707-141324', no: 2, yes: 1, maybe: 0, bad: 1 },
 ];
+
+/** What the label rule makes of `answers`. */
+const LABELS = ['building', 'no_building', 'building', 'bad_imagery', 'no_building'];
 
 function refusal(fn: () => unknown): string {
   try {
@@ -48,13 +56,7 @@ describe('parseMapswipeResults', () => {
     const r = parseMapswipeResults(aggResultsCsv(answers, P, { metadataLine: true }), { maxBytes: MAX });
     expect(r.format).toBe('csv');
     expect(r.projectId).toBe(P);
-    expect(r.rows.map((x) => x.label)).toEqual([
-      'building',
-      'no_building',
-      'building',
-      'bad_imagery',
-      'no_building',
-    ]);
+    expect(r.rows.map((x) => x.label)).toEqual(LABELS);
     expect(r.rows[0]).toMatchObject({
       z: 18,
       x: 155703,
@@ -67,22 +69,7 @@ describe('parseMapswipeResults', () => {
   });
 
   it('reads columns in any order, with extra columns, CRLF line ends and gzip', () => {
-    const cols = [
-      'task_id',
-      'quadkey',
-      '3_share',
-      '2_share',
-      '1_share',
-      '0_share',
-      'total_count',
-      '3_count',
-      '2_count',
-      '1_count',
-      '0_count',
-      'project_id',
-      'url',
-      'geom',
-    ];
+    const cols = [...AGG_COLUMNS].reverse().concat('url');
     const csv = aggResultsCsv(answers, P, { columns: cols }).replace(/\n/g, '\r\n');
     const r = parseMapswipeResults(gzipSync(Buffer.from(csv)), { maxBytes: MAX });
     expect(r.rows).toHaveLength(answers.length);
@@ -92,29 +79,11 @@ describe('parseMapswipeResults', () => {
   it('reads the GeoJSON twin: float-cast counts and quadkey, geometry as the task square', () => {
     const r = parseMapswipeResults(Buffer.from(aggResultsGeoJson(answers, P)), { maxBytes: MAX });
     expect(r.format).toBe('geojson');
-    expect(r.rows.map((x) => x.label)).toEqual([
-      'building',
-      'no_building',
-      'building',
-      'bad_imagery',
-      'no_building',
-    ]);
+    expect(r.rows.map((x) => x.label)).toEqual(LABELS);
   });
 
   it('refuses missing columns, naming them', () => {
-    const cols = [
-      'idx',
-      'project_id',
-      'task_id',
-      '0_count',
-      '1_count',
-      '2_count',
-      'total_count',
-      '0_share',
-      '1_share',
-      '2_share',
-      '3_share',
-    ];
+    const cols = AGG_COLUMNS.filter((c) => c !== '3_count');
     expect(
       refusal(() => parseMapswipeResults(aggResultsCsv(answers, P, { columns: cols }), { maxBytes: MAX })),
     ).toMatch(/missing column\(s\) 3_count/);
@@ -168,22 +137,7 @@ describe('parseMapswipeResults', () => {
     expect(refusal(() => parseMapswipeResults(qk, { maxBytes: MAX }))).toMatch(
       /quadkey .* is not the quadkey of task/,
     );
-    const noQuadkey = [
-      'idx',
-      'project_id',
-      'group_id',
-      'task_id',
-      '0_count',
-      '1_count',
-      '2_count',
-      '3_count',
-      'total_count',
-      '0_share',
-      '1_share',
-      '2_share',
-      '3_share',
-      'geom',
-    ];
+    const noQuadkey = AGG_COLUMNS.filter((c) => c !== 'quadkey');
     const geom = aggResultsCsv(answers, P, {
       columns: noQuadkey,
       edit: (row, i) => i === 0 && (row.task_id = '18-155800-141324'),
@@ -211,14 +165,5 @@ describe('parseMapswipeResults', () => {
     expect(refusal(() => parseMapswipeResults(aggResultsCsv([], P), { maxBytes: MAX }))).toMatch(
       /holds no task/,
     );
-  });
-});
-
-describe('parseCsv', () => {
-  it('keeps commas, quotes and newlines inside quoted fields', () => {
-    expect(parseCsv('a,b\n"x, ""y""\nz",2\n')).toEqual([
-      ['a', 'b'],
-      ['x, "y"\nz', '2'],
-    ]);
   });
 });

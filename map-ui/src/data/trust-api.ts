@@ -2,7 +2,7 @@
  * The labelled side's endpoints as the calibration panel uses them (server/routes/trust.ts). Shapes are
  * the server's own types, imported type-only so nothing of the server reaches the bundle.
  */
-import { ApiRequestError, managerToken } from './api.ts';
+import { ApiRequestError, managerToken, request as call } from './api.ts';
 import type { SampleSummaryRow } from '../../../server/lib/db/trust-repo.ts';
 import type { LabelValue } from '../../../server/lib/db/schema.ts';
 import type { ImportSummary, StoredSample, trustReport, afterMappingReport } from '../../../server/lib/trust/project-trust.ts';
@@ -12,23 +12,6 @@ export type TrustReport = ReturnType<typeof trustReport> & { projectId: number }
 export type AfterMapping = ReturnType<typeof afterMappingReport>;
 export type { ImportSummary };
 export type Sample = Omit<StoredSample, 'createdAt'> & { createdAt: string };
-
-async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(path, init);
-  if (!res.ok) {
-    let message = `${init.method ?? 'GET'} ${path}: ${res.status}`;
-    let hint: string | undefined;
-    try {
-      const body = (await res.json()) as { error?: { message?: string; hint?: string } };
-      if (body.error?.message) message = body.error.message;
-      hint = body.error?.hint;
-    } catch {
-      /* not JSON: keep the status line */
-    }
-    throw new ApiRequestError(res.status, message, hint);
-  }
-  return (await res.json()) as T;
-}
 
 function authorised(): Record<string, string> {
   const token = managerToken();

@@ -28,6 +28,8 @@ import type {
   PatchPhenomena,
   PcaState,
   RunSettings,
+  SampleDesign,
+  TileRectJson,
   Timings,
   UrbanisedState,
 } from './json.ts';
@@ -436,7 +438,7 @@ export const calibrationSamples = sqliteTable(
     seed: integer('seed').notNull(),
     size: integer('size').notNull(),
     /** Strata, allocation and the tile counts the draw saw (server/lib/trust/calibration-sample.ts). */
-    design: text('design', { mode: 'json' }).$type<SampleDesignJson>().notNull(),
+    design: text('design', { mode: 'json' }).$type<SampleDesign>().notNull(),
     /** The rectangles its MapSwipe drafts cover, so answers for their extra tiles are recognised. */
     rects: text('rects', { mode: 'json' }).$type<TileRectJson[]>().notNull(),
     createdAt: createdAt(),
@@ -523,35 +525,6 @@ export const tileLabels = sqliteTable(
     ),
   ],
 );
-
-export interface SampleDesignJson {
-  method: 'stratified-srswor';
-  seed: number;
-  size: number;
-  priorityBins: number;
-  floorRate: number;
-  minPerStratum: number;
-  tiles: number;
-  keptApart: number;
-  strata: Array<{
-    index: number;
-    binLow: number;
-    binHigh: number;
-    low: number;
-    high: number;
-    tiles: number;
-    size: number;
-    inclusionProb: number;
-    meanBuildingProb: number;
-  }>;
-}
-
-export interface TileRectJson {
-  x0: number;
-  x1: number;
-  y0: number;
-  y1: number;
-}
 
 export interface ProjectAreaJson {
   type: 'FeatureCollection';

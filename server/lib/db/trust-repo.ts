@@ -15,9 +15,8 @@ import {
   type LabelPurpose,
   type LabelSource,
   type LabelValue,
-  type SampleDesignJson,
-  type TileRectJson,
 } from './schema.ts';
+import type { SampleDesign, TileRectJson } from './json.ts';
 
 export interface NewSampleTile {
   z: number;
@@ -33,7 +32,7 @@ export interface NewSampleTile {
 export function insertSample(
   db: DatabaseHandle,
   projectId: number,
-  design: SampleDesignJson,
+  design: SampleDesign,
   rects: TileRectJson[],
   tiles: NewSampleTile[],
 ): number {

@@ -15,47 +15,12 @@
  *
  * Two passes over the tiles, memory O(PRIORITY_BINS + sample size).
  */
+import type { SampleDesign, SampleStratum } from '../db/json.ts';
 import { TrustError } from './errors.ts';
 import { normalQuantile } from './special-functions.ts';
-import {
-  checkTile,
-  edgeThreshold,
-  isScored,
-  priorityBin,
-  PRIORITY_BINS,
-  tilesOf,
-  type TileSource,
-} from './trust-tile.ts';
+import { edgeThreshold, forEachScored, PRIORITY_BINS, type TileSource } from './trust-tile.ts';
 
-export interface SampleStratum {
-  index: number;
-  /** Priority bins [binLow, binHigh): priority in [low, high), the top stratum including 1. */
-  binLow: number;
-  binHigh: number;
-  low: number;
-  high: number;
-  /** N_h: scored tiles in the stratum. */
-  tiles: number;
-  /** n_h: tiles drawn. */
-  size: number;
-  inclusionProb: number;
-  /** The model's mean buildingProb over the stratum, for the record. */
-  meanBuildingProb: number;
-}
-
-export interface SampleDesign {
-  method: 'stratified-srswor';
-  seed: number;
-  size: number;
-  priorityBins: number;
-  floorRate: number;
-  minPerStratum: number;
-  /** Scored tiles the sample was drawn from. */
-  tiles: number;
-  /** Tiles that are not scored (missing imagery…): never drawn, never in a figure. */
-  keptApart: number;
-  strata: SampleStratum[];
-}
+export type { SampleDesign, SampleStratum };
 
 export interface SampleTile {
   taskId: string;
@@ -103,21 +68,12 @@ export function binSums(source: TileSource): BinSums {
   const sumP = new Float64Array(PRIORITY_BINS);
   const sumPQ = new Float64Array(PRIORITY_BINS);
   let tiles = 0;
-  let keptApart = 0;
-  let i = 0;
-  for (const t of tilesOf(source)) {
-    if (!isScored(t)) {
-      keptApart++;
-      i++;
-      continue;
-    }
-    checkTile(t, i++);
-    const b = priorityBin(t.priority);
+  const keptApart = forEachScored(source, (t, b) => {
     count[b]++;
     sumP[b] += t.buildingProb;
     sumPQ[b] += t.buildingProb * (1 - t.buildingProb);
     tiles++;
-  }
+  });
   return { count, sumP, sumPQ, tiles, keptApart };
 }
 
@@ -378,14 +334,13 @@ export function drawCalibrationSample(source: TileSource, options: SampleOptions
     if (list.length === design.strata[h].size) bar[h] = list[list.length - 1].key;
   };
   let seen = 0;
-  for (const t of tilesOf(source)) {
-    if (!isScored(t)) continue;
+  forEachScored(source, (t, b) => {
     seen++;
-    const h = strata[priorityBin(t.priority)];
+    const h = strata[b];
     const s = design.strata[h];
-    if (s.size === 0) continue;
+    if (s.size === 0) return;
     const key = hashKey(design.seed, t.taskId);
-    if (key > bar[h]) continue;
+    if (key > bar[h]) return;
     kept[h].push({
       key,
       tile: {
@@ -397,7 +352,7 @@ export function drawCalibrationSample(source: TileSource, options: SampleOptions
       },
     });
     if (kept[h].length >= 2 * s.size + 64) trim(h);
-  }
+  });
   if (seen !== design.tiles) {
     throw new TrustError(
       'invalid-request',

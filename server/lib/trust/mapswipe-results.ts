@@ -16,6 +16,7 @@
  * file with the reasons, so nothing of a bad file is ever stored.
  */
 import { gunzipSync } from 'node:zlib';
+import { parseCsv } from '../datasets/manifest.ts';
 import { parseTaskId, tileBounds, tileToQuadkey } from '../geo/tiles.ts';
 import { TrustError } from './errors.ts';
 
@@ -288,50 +289,9 @@ function ringInTile(ring: number[][], z: number, x: number, y: number): boolean 
   return lon >= w && lon <= e && lat >= s && lat <= n;
 }
 
-/** RFC 4180 records (quoted fields may hold commas, quotes and newlines); '#' lines are comments. */
-export function parseCsv(text: string): string[][] {
-  const out: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let atLineStart = true;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-      continue;
-    }
-    if (atLineStart && ch === '#') {
-      while (i < text.length && text[i] !== '\n') i++;
-      continue;
-    }
-    atLineStart = false;
-    if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      if (row.length > 1 || row[0] !== '') out.push(row);
-      row = [];
-      field = '';
-      atLineStart = true;
-    } else field += ch;
-  }
-  if (quoted) throw refused(['the CSV ends inside a quoted field; the file is cut short']);
-  row.push(field);
-  if (row.length > 1 || row[0] !== '') out.push(row);
-  return out;
-}
-
 function csvRecords(text: string): { columns: string[]; rows: RawRecord[] } {
-  const table = parseCsv(text);
+  // Some exports end with a '#' line on data usage; no field of the results starts a line with '#'.
+  const table = parseCsv(text.replace(/^#.*$/gm, ''));
   if (table.length === 0) throw refused(['the file is empty']);
   const columns = table[0].map((c) => c.trim());
   const index = new Map(columns.map((c, i) => [c, i]));

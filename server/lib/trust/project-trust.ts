@@ -28,6 +28,7 @@ import {
   tilesWithMappingLabels,
   type NewLabel,
 } from '../db/trust-repo.ts';
+import { sampleDesignSchema, type SampleDesign } from '../db/json.ts';
 import { LABEL_PURPOSES, LABEL_VALUES, type LabelPurpose, type LabelValue } from '../db/schema.ts';
 import { planRectangles } from '../exports/tile-rectangles.ts';
 import { drawCalibrationSample, type CalibrationSample, type SampleOptions } from './calibration-sample.ts';
@@ -106,7 +107,7 @@ export function loadSample(ctx: ScoringContext, projectId: number, sampleId?: nu
     id,
     projectId,
     createdAt: row.createdAt,
-    design: row.design,
+    design: checkedDesign(row.design, id),
     tiles: sampleTileRows(ctx.db, id).map((t) => ({
       taskId: t.taskId,
       priority: t.priority,
@@ -118,6 +119,20 @@ export function loadSample(ctx: ScoringContext, projectId: number, sampleId?: nu
 }
 
 export { listSamples };
+
+/** The stored design, checked: a hand-edited or older row is refused rather than estimated on. */
+function checkedDesign(design: unknown, sampleId: number): SampleDesign {
+  const parsed = sampleDesignSchema.safeParse(design);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TrustError(
+      'sample-stale',
+      `calibration sample ${sampleId}'s stored design is unreadable (${issue.path.join('.')}: ${issue.message})`,
+      'draw a new calibration sample',
+    );
+  }
+  return parsed.data;
+}
 
 export function labelledSample(
   ctx: ScoringContext,

@@ -33,13 +33,11 @@ import {
   type RegionCalibratorState,
 } from './region-calibrator.ts';
 import {
-  checkTile,
   edgeThreshold,
-  isScored,
+  forEachScored,
   priorityBin,
   PRIORITY_BINS,
   thresholdEdge,
-  tilesOf,
   type TileSource,
   type TrustTile,
 } from './trust-tile.ts';
@@ -237,16 +235,7 @@ export class RegionTrustEstimator {
     const sumG = new Float64Array(PRIORITY_BINS);
     const perStratum = new Array<number>(H).fill(0);
     let found = 0;
-    let keptApart = 0;
-    let i = 0;
-    for (const t of tilesOf(source)) {
-      if (!isScored(t)) {
-        keptApart++;
-        i++;
-        continue;
-      }
-      checkTile(t, i++);
-      const b = priorityBin(t.priority);
+    const keptApart = forEachScored(source, (t, b) => {
       count[b]++;
       sumG[b] += this.crossFit.predict(t.buildingProb);
       perStratum[bins[b]]++;
@@ -259,7 +248,7 @@ export class RegionTrustEstimator {
           );
         }
       }
-    }
+    });
     design.strata.forEach((s, h) => {
       if (perStratum[h] !== s.tiles) {
         throw stale(
@@ -468,19 +457,13 @@ export class RegionTrustEstimator {
     const G = new Float64Array(H);
     const sampleIds = new Set(this.labelled.map((l) => l.taskId));
     const inDomainIds = new Set<string>();
-    let i = 0;
-    for (const t of source) {
-      if (!isScored(t)) {
-        i++;
-        continue;
-      }
-      checkTile(t, i++);
-      if (!t.inDomain) continue;
-      const h = bins[priorityBin(t.priority)];
+    forEachScored(source, (t, b) => {
+      if (!(t as TrustTile & { inDomain: boolean }).inDomain) return;
+      const h = bins[b];
       D[h]++;
       G[h] += this.crossFit.predict(t.buildingProb);
       if (sampleIds.has(t.taskId)) inDomainIds.add(t.taskId);
-    }
+    });
     const d = emptyDomain();
     for (let h = 0; h < H; h++)
       this.addStratum(

@@ -45,6 +45,25 @@ export function isScored(tile: TrustTile): boolean {
   return tile.status === undefined || tile.status === 'scored';
 }
 
+/**
+ * Calls `each` with every scored tile (checked) and its priority bin; returns how many tiles were kept
+ * apart (not scored).
+ */
+export function forEachScored(source: TileSource, each: (tile: TrustTile, bin: number) => void): number {
+  let keptApart = 0;
+  let i = 0;
+  for (const t of tilesOf(source)) {
+    if (!isScored(t)) {
+      keptApart++;
+      i++;
+      continue;
+    }
+    checkTile(t, i++);
+    each(t, priorityBin(t.priority));
+  }
+  return keptApart;
+}
+
 /** Throws for a tile an estimate cannot use, naming it. */
 export function checkTile(tile: TrustTile, i: number): void {
   if (
