@@ -8,8 +8,8 @@
  * down to the level minus two such errors (0.06 at 90 %, 0.044 at 95 % for 100 draws), so they reject a
  * method that really undercovers by more than that, and do not depend on which seeds were chosen.
  */
-import { describe, expect, it } from 'vitest';
-import { coverageStudy } from '../../scripts/lib/trust-coverage.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { coverageStudy, type CoverageReport } from '../../scripts/lib/trust-coverage.ts';
 import type { PopulationKind } from '../../scripts/lib/trust-populations.ts';
 
 const DRAWS = 100;
@@ -19,11 +19,14 @@ const tolerance = (level: number) => 2 * Math.sqrt((level * (1 - level)) / DRAWS
 describe.each<PopulationKind>(['good', 'hidden', 'miscalibrated', 'empty'])(
   'intervals on the %s region',
   (kind) => {
-    const r = coverageStudy(kind, {
-      draws: DRAWS,
-      tiles: TILES,
-      only: 'intervals',
-      thresholds: [0.05, 0.3, 0.6],
+    let r: CoverageReport;
+    beforeAll(() => {
+      r = coverageStudy(kind, {
+        draws: DRAWS,
+        tiles: TILES,
+        only: 'intervals',
+        thresholds: [0.05, 0.3, 0.6],
+      });
     });
 
     it('the 90 % and 95 % intervals hold the true building-tile count at their nominal rate', () => {

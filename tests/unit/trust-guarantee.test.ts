@@ -4,12 +4,12 @@
  * standard errors of a 100-draw share (see trust-coverage.test.ts) — and where the model is good the
  * threshold still skips tiles.
  */
-import { describe, expect, it } from 'vitest';
-import { coverageStudy } from '../../scripts/lib/trust-coverage.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { coverageStudy, type CoverageReport } from '../../scripts/lib/trust-coverage.ts';
 import type { PopulationKind } from '../../scripts/lib/trust-populations.ts';
 
 const DRAWS = 100;
-const TILES = 3000;
+const TILES = 2000;
 const tolerance = 2 * Math.sqrt((0.9 * 0.1) / DRAWS);
 
 describe.each<[PopulationKind, number]>([
@@ -19,7 +19,10 @@ describe.each<[PopulationKind, number]>([
   ['miscalibrated', 0.05],
   ['empty', 0],
 ])('the guarantee on the %s region', (kind, minSkipped) => {
-  const r = coverageStudy(kind, { draws: DRAWS, tiles: TILES, only: 'guarantee' });
+  let r: CoverageReport;
+  beforeAll(() => {
+    r = coverageStudy(kind, { draws: DRAWS, tiles: TILES, only: 'guarantee' });
+  });
 
   it('reaches 95 % recall in at least 90 % of draws', () => {
     expect(r.guarantee.achieved).toBeGreaterThanOrEqual(0.9 - tolerance);

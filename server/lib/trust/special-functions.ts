@@ -58,23 +58,28 @@ export function gammaCdf(x: number, a: number): number {
 /** The p-quantile of a gamma distribution with the given shape and scale 1. */
 export function gammaQuantile(p: number, shape: number): number {
   if (!(p > 0 && p < 1)) throw new RangeError(`quantile level must lie in (0, 1), got ${p}`);
+  const lnG = lnGamma(shape);
+  const pdf = (x: number) => Math.exp((shape - 1) * Math.log(x) - x - lnG);
+  // Newton from the Wilson–Hilferty approximation converges in a few steps for the shapes bounds use;
+  // the bracketed bisection below is the fallback that never fails.
+  const c = 1 / (9 * shape);
+  let x = shape * Math.max(1e-3, 1 - c + normalQuantile(p) * Math.sqrt(c)) ** 3;
+  for (let i = 0; i < 30; i++) {
+    const next = x - (gammaCdf(x, shape) - p) / pdf(x);
+    const step = Number.isFinite(next) ? (next > 0 ? next : x / 2) : NaN;
+    if (!Number.isFinite(step)) break;
+    if (Math.abs(step - x) <= 1e-12 * Math.max(1, x)) return step;
+    x = step;
+  }
   let lo = 0;
   let hi = Math.max(1, shape);
   while (gammaCdf(hi, shape) < p) hi *= 2;
-  // Newton steps from the bracket's middle, falling back to bisection whenever a step leaves the bracket.
-  let x = (lo + hi) / 2;
-  const lnG = lnGamma(shape);
-  for (let i = 0; i < 200; i++) {
-    const f = gammaCdf(x, shape) - p;
-    if (f < 0) lo = x;
-    else hi = x;
-    const pdf = Math.exp((shape - 1) * Math.log(x) - x - lnG);
-    let next = x - f / pdf;
-    if (!(next > lo && next < hi) || !Number.isFinite(next)) next = (lo + hi) / 2;
-    if (Math.abs(next - x) <= 1e-12 * Math.max(1, x) || hi - lo <= 1e-12 * Math.max(1, hi)) return next;
-    x = next;
+  for (let i = 0; i < 200 && hi - lo > 1e-12 * Math.max(1, hi); i++) {
+    const mid = (lo + hi) / 2;
+    if (gammaCdf(mid, shape) < p) lo = mid;
+    else hi = mid;
   }
-  return x;
+  return (lo + hi) / 2;
 }
 
 /** Standard normal quantile (Acklam's rational approximation, refined by one Halley step). */
