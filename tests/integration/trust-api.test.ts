@@ -37,7 +37,6 @@ beforeAll(async () => {
   other = createSyntheticProject(s.db, { side: 10, origin: { x: 160_000, y: 120_000 } });
   const rng = createRng(17);
   const fc = await (await s.app.request(`/api/projects/${p.projectId}/tiles?limit=5000`)).json();
-  tiles = fc.features.map((f: any) => f.properties);
   for (const f of fc.features) truth.set(f.properties.task_id, rng.next() < f.properties.building_prob);
   tiles = fc.features.map((f: any) => ({
     taskId: f.properties.task_id,
