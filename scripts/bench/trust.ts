@@ -30,11 +30,13 @@ import { generateDemoWorld } from '../demo-world/generate.ts';
 import type { TrustCase } from './trust/cases.ts';
 import {
   caseRows,
+  labelledStudy,
   noveltyAuroc,
   panelChecks,
   predictionMissShare,
   skippedShares,
   type CaseTileRow,
+  type LabelledStudy,
   type PanelCheck,
 } from './trust/report.ts';
 import { realDataCases } from './trust/real-cases.ts';
@@ -47,6 +49,11 @@ const { values } = parseArgs({
   },
 });
 const outDir = values.out!;
+const draws = Number(values.draws);
+if (!Number.isInteger(draws) || draws < 1) {
+  console.error(`--draws must be a positive integer, got "${values.draws}"`);
+  process.exit(2);
+}
 mkdirSync(outDir, { recursive: true });
 
 interface CaseResult {
@@ -62,6 +69,7 @@ interface CaseResult {
   predictionMisses: number;
   skipped: Record<string, Record<string, number>>;
   noveltyAuroc: number | null;
+  labelled: LabelledStudy;
 }
 
 const r3 = (v: number) => Number(v.toFixed(3));
@@ -108,6 +116,7 @@ async function runCase(
       ]),
     ),
     noveltyAuroc: familiar && c.kind !== 'in-distribution' ? r3(noveltyAuroc(rows, familiar)) : null,
+    labelled: labelledStudy(rows, draws),
   };
   return { result, rows };
 }
@@ -129,6 +138,22 @@ function printCase(r: CaseResult): void {
         `${(p.truth * 100).toFixed(1).padStart(6)} % ${(p.error * 100).toFixed(1).padStart(6)} pts ${p.inside ? 'inside' : 'OUTSIDE'}\n`,
     );
   }
+  const l = r.labelled;
+  out.write(
+    `  with ${l.sampleSize} labels (${l.draws} draws): ` +
+      l.coverage
+        .map(
+          (c) =>
+            `${c.at} true ${(c.truth * 100).toFixed(1)} % inside ${(c.covered * 100).toFixed(0)} % of draws ` +
+            `(mean ${(c.meanLow * 100).toFixed(1)}–${(c.meanHigh * 100).toFixed(1)} %)`,
+        )
+        .join('; ') +
+      '\n',
+  );
+  out.write(
+    `  guarantee ${l.guarantee.target * 100} % at δ ${l.guarantee.delta}: reached in ${(l.guarantee.achieved * 100).toFixed(0)} % of draws ` +
+      `(mean recall ${(l.guarantee.meanAchievedRecall * 100).toFixed(1)} %), mean skipped ${(l.guarantee.meanSkipped * 100).toFixed(1)} %\n`,
+  );
   for (const [recall, by] of Object.entries(r.skipped)) {
     out.write(
       `  skippable at ${Number(recall) * 100} % true recall: ` +

@@ -12,6 +12,7 @@ import { openDatabase } from '../../server/lib/db/client.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
 import { closeImagerySources } from '../../server/lib/scoring/imagery-registry.ts';
 import { resolveSettings } from '../../server/settings.ts';
+import { tileTrust } from '../../server/lib/trust/doubt.ts';
 import {
   imagerySources,
   projects,
@@ -78,9 +79,20 @@ export function syntheticScores(i: number, j: number, side: number) {
   const buildingProb = Math.min(1, Math.max(0, town * 0.9 + noise * 0.1));
   const iouHat = Math.min(1, Math.max(0, 0.9 - 0.8 * ((i + j) / (2 * side)) + (noise - 0.5) * 0.05));
   const novelty = Math.min(100, Math.max(0, 100 * ((i / side) * 0.7 + noise * 0.3)));
-  const priority =
-    status === 'scored' ? Math.min(1, Math.max(0, 0.8 * buildingProb + 0.2 * (1 - iouHat))) : 0.5;
-  return { status, buildingProb, iouHat, novelty, priority };
+  // Novelty rises to the east; past the reference's edge (ratio 1) the tile's probability widens with doubt.
+  const noveltyRatio = 1.6 * (novelty / 100);
+  const trust = tileTrust(buildingProb, noveltyRatio);
+  const priority = status === 'scored' ? trust.priority : 0.5;
+  return {
+    status,
+    buildingProb,
+    buildingProbLow: trust.buildingProbLow,
+    buildingProbHigh: trust.buildingProbHigh,
+    iouHat,
+    novelty,
+    noveltyRatio,
+    priority,
+  };
 }
 
 function footprintIn(x: number, y: number): NewTileScore['footprints'] {
@@ -203,6 +215,9 @@ export function createSyntheticProject(
           status: sc.status,
           error: scored ? null : 'imagery tile missing',
           buildingProb: scored ? sc.buildingProb : null,
+          buildingProbLow: scored ? sc.buildingProbLow : null,
+          buildingProbHigh: scored ? sc.buildingProbHigh : null,
+          noveltyRatio: scored ? sc.noveltyRatio : null,
           predFraction: scored ? sc.buildingProb * 0.2 : null,
           iouHat: scored ? sc.iouHat : null,
           urbanDistance: scored ? 1 - sc.buildingProb : null,

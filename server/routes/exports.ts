@@ -17,6 +17,7 @@ import { mapswipeFindDrafts } from '../lib/exports/mapswipe-find.ts';
 import { mapswipeValidateChunks } from '../lib/exports/mapswipe-validate.ts';
 import { taskingManagerExport } from '../lib/exports/tasking-manager.ts';
 import { tileTableCsv, tileTableGeoJson } from '../lib/exports/tile-table.ts';
+import { projectFigures } from '../lib/trust/project-effort.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
 import { getImagery } from '../lib/scoring/imagery-registry.ts';
 import { iterateScoredTiles } from '../lib/scoring/tiles-repo.ts';
@@ -56,6 +57,7 @@ export function exportInfo(ctx: ScoringContext, project: Project, base: string):
     runId: project.runId,
     lookFor: project.lookFor ?? 'buildings',
     zoom: project.zoom,
+    figures: projectFigures(ctx, project.id),
   };
 }
 
@@ -162,8 +164,9 @@ export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
       return streamTiles(c, ctx, chunks, 'text/csv; charset=utf-8', `${slug(project.name)}-tiles.csv`);
     })
     .get('/:id/exports/tiles.geojson', validate('param', idParam), (c) => {
-      const { project } = setup(c, c.req.valid('param').id);
-      const chunks = (r: ScoringContext) => tileTableGeoJson(iterateScoredTiles(r, project.id));
+      const { project, info } = setup(c, c.req.valid('param').id);
+      const chunks = (r: ScoringContext) =>
+        tileTableGeoJson(iterateScoredTiles(r, project.id), { figures: info.figures });
       return streamTiles(c, ctx, chunks, 'application/geo+json', `${slug(project.name)}-tiles.geojson`);
     });
 }

@@ -9,13 +9,13 @@ import { createProject, listProjects, requireProject } from '../lib/scoring/proj
 import { latestJob, MAX_BATCH_SIZE, startScoring } from '../lib/scoring/jobs.ts';
 import {
   countScoredTiles,
-  effortForProject,
   getScoredTile,
   iterateScoredTiles,
 } from '../lib/scoring/tiles-repo.ts';
 import { tileFootprint } from '../lib/geo/tiles.ts';
 import { tileRow } from '../lib/exports/tile-table.ts';
 import { MAX_ZOOM } from '../lib/projects/area.ts';
+import { projectEffort } from '../lib/trust/project-effort.ts';
 import { ApiError, notFound } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
@@ -186,7 +186,7 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
       return c.json({
         projectId: project.id,
         counts: countScoredTiles(ctx, project.id),
-        ...effortForProject(ctx, project.id),
+        ...projectEffort(ctx, project.id),
       });
     })
     .get('/:id/evaluation', validate('param', idParam), (c) => {

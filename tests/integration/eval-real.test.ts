@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { auroc, evaluate, spearman, splitOf } from '../../scripts/eval-real.ts';
+import { auroc, spearman } from '../../server/lib/analysis/rank-stats.ts';
+import { evaluate, splitOf } from '../../scripts/eval-real.ts';
 import { demoModelPath, repoRoot } from '../../server/lib/paths.ts';
 
 const realdata = process.env.REALDATA ?? join(repoRoot, '../shared/realdata');

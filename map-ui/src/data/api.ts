@@ -83,13 +83,9 @@ export interface Neighbour {
   distance: number;
 }
 
-export interface EffortPoint {
-  threshold: number;
-  sent: number;
-  skipped: number;
-  expectedMissedBuildingTiles: number;
-  expectedRecall: number;
-}
+export type { EffortPoint } from '../../../server/lib/scoring/effort.ts';
+import type { ProjectEffort } from '../../../server/lib/trust/project-effort.ts';
+export type { ProjectEffort, EffortBasis } from '../../../server/lib/trust/project-effort.ts';
 
 export class ApiRequestError extends Error {
   override name = 'ApiRequestError';
@@ -156,7 +152,8 @@ export const api = {
     request<{ neighbours: Neighbour[] }>(`/api/projects/${projectId}/tiles/${taskId}/neighbours?k=${k}`).then((r) => r.neighbours),
   tilesInBBox: (projectId: number, bbox: BBox, limit: number) =>
     request<GeoJSON.FeatureCollection & { tilelens: { truncated: boolean } }>(`/api/projects/${projectId}/tiles?bbox=${bbox.join(',')}&limit=${limit}`),
-  effort: (projectId: number) => request<{ points: EffortPoint[]; counts: Project['counts'] }>(`/api/projects/${projectId}/effort`),
+  effort: (projectId: number) =>
+    request<ProjectEffort & { counts: Project['counts'] }>(`/api/projects/${projectId}/effort`),
   job: (jobId: number) => request<Job>(`/api/jobs/${jobId}`),
   startScoring: (projectId: number) => write<Job>(`/api/projects/${projectId}/score`, {}),
   patchImage: (runId: number, idx: number, kind: 'image' | 'mask' | 'prediction') => `/api/runs/${runId}/patches/${idx}/${kind}.png`,

@@ -13,6 +13,8 @@ import {
 } from '../../../server/lib/scoring/effort.ts';
 import type { ScoredTile } from '../../../server/lib/scoring/scored-tile.ts';
 import { randomScore } from '../../../server/lib/scoring/random-order.ts';
+import { drawCalibrationSample, DEFAULT_SAMPLE_SIZE } from '../../../server/lib/trust/calibration-sample.ts';
+import { estimateRegion } from '../../../server/lib/trust/region-estimate.ts';
 
 export interface CaseTileRow {
   taskId: string;
@@ -146,4 +148,84 @@ export function noveltyAuroc(rows: CaseTileRow[], familiar: CaseTileRow[]): numb
     rows.map((r) => r.noveltyRatio),
     familiar.map((r) => r.noveltyRatio),
   );
+}
+
+export interface LabelledStudy {
+  draws: number;
+  sampleSize: number;
+  /** Per threshold checked: share of draws whose interval held the true recall, and the mean interval. */
+  coverage: Array<{ at: string; threshold: number; truth: number; covered: number; meanLow: number; meanHigh: number }>;
+  guarantee: { target: number; delta: number; achieved: number; meanSkipped: number; meanAchievedRecall: number };
+}
+
+/**
+ * Many seeded calibration samples of one scored case, labelled from the truth as volunteers would answer them:
+ * how often the labelled interval holds the true recall (at the default threshold and at the thresholds the
+ * panel gives for 90 / 95 / 99 %), and what the recall guarantee delivers.
+ */
+export function labelledStudy(
+  rows: CaseTileRow[],
+  draws: number,
+  options: { size?: number; target?: number; delta?: number; level?: number } = {},
+): LabelledStudy {
+  const target = options.target ?? 0.95;
+  const delta = options.delta ?? 0.1;
+  const level = options.level ?? 0.9;
+  const size = Math.min(options.size ?? DEFAULT_SAMPLE_SIZE, rows.length);
+  const tiles = rows.map((r) => ({ taskId: r.taskId, priority: r.priority, buildingProb: r.buildingProb }));
+  const truth = new Map(rows.map((r) => [r.taskId, r.holdsBuilding]));
+  const checks = new Map<string, { threshold: number; truth: number; covered: number; low: number; high: number }>();
+  let achieved = 0;
+  let skipped = 0;
+  let achievedRecall = 0;
+  for (let d = 0; d < draws; d++) {
+    const sample = drawCalibrationSample(tiles, { size, seed: 1000 + d });
+    const labelled = {
+      design: sample.design,
+      tiles: sample.tiles.map((t) => ({ ...t, label: (truth.get(t.taskId) ? 1 : 0) as 0 | 1 })),
+    };
+    const est = estimateRegion(tiles, labelled, { level });
+    const curve = est.curve(101);
+    const at: Array<[string, number]> = [['default', DEFAULT_THRESHOLD]];
+    for (const want of PANEL_TARGETS) {
+      let best: number | null = null;
+      for (const p of curve) if (p.estimate >= want) best = p.threshold;
+      if (best !== null) at.push([`${Math.round(want * 100)} %`, best]);
+    }
+    for (const [label, threshold] of at) {
+      const f = est.recallAt(threshold);
+      const t = trueRecall(rows, f.threshold);
+      const c = checks.get(label) ?? { threshold: 0, truth: 0, covered: 0, low: 0, high: 0 };
+      c.threshold += f.threshold;
+      c.truth += t;
+      c.covered += t >= f.low - 1e-9 && t <= f.high + 1e-9 ? 1 : 0;
+      c.low += f.low;
+      c.high += f.high;
+      checks.set(label, c);
+    }
+    const g = est.guaranteedThreshold(target, delta);
+    const t = trueRecall(rows, g.threshold);
+    achievedRecall += t;
+    if (t >= target - 1e-12) achieved++;
+    skipped += g.skippedShare;
+  }
+  return {
+    draws,
+    sampleSize: size,
+    coverage: [...checks.entries()].map(([at, c]) => ({
+      at,
+      threshold: c.threshold / draws,
+      truth: c.truth / draws,
+      covered: c.covered / draws,
+      meanLow: c.low / draws,
+      meanHigh: c.high / draws,
+    })),
+    guarantee: {
+      target,
+      delta,
+      achieved: achieved / draws,
+      meanSkipped: skipped / draws,
+      meanAchievedRecall: achievedRecall / draws,
+    },
+  };
 }

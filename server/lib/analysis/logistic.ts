@@ -34,6 +34,8 @@ export interface LogisticJSON extends EstimatorJSON {
   upper: number[];
   /** Intercept first, then one coefficient per standardised feature. */
   coef: number[];
+  /** Inverse of the penalised Hessian at the fit, (d+1)×(d+1) row-major: the coefficients' covariance. */
+  covariance: number[];
 }
 
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
@@ -74,6 +76,7 @@ export class LogisticRegression implements Predictor {
   private lower = new Float64Array(0);
   private upper = new Float64Array(0);
   private coef = new Float64Array(0);
+  private covariance = new Float64Array(0);
 
   constructor(params: LogisticParams = {}) {
     this.params = { l2: params.l2 ?? 1, maxIter: params.maxIter ?? 50, tol: params.tol ?? 1e-8 };
@@ -110,8 +113,9 @@ export class LogisticRegression implements Predictor {
     const Z = this.standardise(X, nRows);
     const p = d + 1;
     const w = new Float64Array(p);
+    let H = new Float64Array(p * p);
     for (let iter = 0; iter < this.params.maxIter; iter++) {
-      const H = new Float64Array(p * p);
+      H = new Float64Array(p * p);
       const g = new Float64Array(p);
       const row = new Float64Array(p);
       for (let r = 0; r < nRows; r++) {
@@ -143,6 +147,14 @@ export class LogisticRegression implements Predictor {
       if (largest < this.params.tol) break;
     }
     this.coef = w;
+    // The Hessian of the last step is the penalised information at the fit; its inverse, column by column.
+    this.covariance = new Float64Array(p * p);
+    for (let j = 0; j < p; j++) {
+      const e = new Float64Array(p);
+      e[j] = 1;
+      const col = solveSpd(H, e, p);
+      for (let i = 0; i < p; i++) this.covariance[i * p + j] = col[i];
+    }
     return this;
   }
 
@@ -173,6 +185,35 @@ export class LogisticRegression implements Predictor {
     return out;
   }
 
+  /**
+   * P(y = 1) per row with its Wald band: the linear predictor ± z standard errors from the coefficients'
+   * covariance, through the sigmoid. The band says how much the fit itself is unsure of, on rows like its own.
+   */
+  predictInterval(X: Float32Array, nRows: number, z: number): { p: Float32Array; low: Float32Array; high: Float32Array } {
+    assertFitted('LogisticRegression', this.fitted);
+    assertFeatures('LogisticRegression.predictInterval', X, nRows, this.nFeatures);
+    const d = this.nFeatures;
+    const q = d + 1;
+    const Z = this.standardise(X, nRows);
+    const out = { p: new Float32Array(nRows), low: new Float32Array(nRows), high: new Float32Array(nRows) };
+    const row = new Float64Array(q);
+    for (let r = 0; r < nRows; r++) {
+      row[0] = 1;
+      for (let j = 0; j < d; j++) row[j + 1] = Z[r * d + j];
+      let eta = 0;
+      let v = 0;
+      for (let i = 0; i < q; i++) {
+        eta += this.coef[i] * row[i];
+        for (let j = 0; j < q; j++) v += row[i] * this.covariance[i * q + j] * row[j];
+      }
+      const se = Math.sqrt(Math.max(0, v));
+      out.p[r] = sigmoid(eta);
+      out.low[r] = sigmoid(eta - z * se);
+      out.high[r] = sigmoid(eta + z * se);
+    }
+    return out;
+  }
+
   toJSON(): LogisticJSON {
     assertFitted('LogisticRegression', this.fitted);
     return {
@@ -184,6 +225,7 @@ export class LogisticRegression implements Predictor {
       lower: Array.from(this.lower),
       upper: Array.from(this.upper),
       coef: Array.from(this.coef),
+      covariance: Array.from(this.covariance),
     };
   }
 
@@ -196,6 +238,9 @@ export class LogisticRegression implements Predictor {
     m.lower = Float64Array.from(json.lower);
     m.upper = Float64Array.from(json.upper);
     m.coef = Float64Array.from(json.coef);
+    m.covariance = Float64Array.from(json.covariance ?? []);
+    if (m.covariance.length !== (m.nFeatures + 1) ** 2)
+      throw new EstimatorError('LogisticRegression.fromJSON: covariance must be (features + 1)² values');
     if (m.coef.length !== m.nFeatures + 1)
       throw new EstimatorError('LogisticRegression.fromJSON: coef must hold an intercept and one value per feature');
     return m;

@@ -51,6 +51,7 @@ export interface ShiftNoveltyJSON extends EstimatorJSON {
   knnUnit: number;
   /** Ascending held-out ratios: the scale of `percentile`. */
   referenceRatios: number[];
+  calibration: 'held-out' | 'in-sample';
 }
 
 export interface ShiftNoveltyScores {
@@ -66,6 +67,9 @@ export interface RowChunks {
   dims: number;
   chunks(): Iterable<{ start: number; rows: number; data: Float32Array }>;
 }
+
+/** Held-out rows below which a reference calibrates on its own rows. */
+const MIN_HELD = 40;
 
 function quantile(sorted: Float64Array | Float32Array, q: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -84,6 +88,8 @@ export class ShiftNovelty {
   private residualUnit = 1;
   private knnUnit = 1;
   private referenceRatios = new Float32Array(0);
+  /** Whether the scale comes from held-out reference rows or, for a small reference, from its own rows. */
+  calibration: 'held-out' | 'in-sample' = 'held-out';
 
   constructor(params: ShiftNoveltyParams = {}) {
     this.params = {
@@ -105,21 +111,23 @@ export class ShiftNovelty {
     return this.pca?.nComponents ?? 0;
   }
 
-  /** Streams the reference rows three times: moments, PCA, then scores of the held-out rows. */
+  /**
+   * Streams the reference rows three times: moments, PCA, then the scores of the held-out rows. A reference too
+   * small to spare a held-out share (under MIN_HELD / holdout rows) calibrates on its own rows instead, leaving
+   * each row out of its own neighbour search — slightly optimistic, and said so in `calibration`.
+   */
   async fit(source: RowChunks): Promise<this> {
     const { rows, dims } = source;
-    const m = Math.min(this.params.nComponents, dims - 1);
-    if (m < 1) throw new EstimatorError(`ShiftNovelty.fit: needs at least 2 dims, got ${dims}`);
+    if (dims < 2) throw new EstimatorError(`ShiftNovelty.fit: needs at least 2 dims, got ${dims}`);
+    if (rows < 8) throw new EstimatorError(`ShiftNovelty.fit: ${rows} reference rows are too few to describe`);
     const rng = createRng(this.params.seed);
+    const inSample = rows * this.params.holdout < MIN_HELD;
     const held = new Uint8Array(rows);
     let nHeld = 0;
-    for (let r = 0; r < rows; r++) if (rng.next() < this.params.holdout) ((held[r] = 1), nHeld++);
+    if (!inSample) for (let r = 0; r < rows; r++) if (rng.next() < this.params.holdout) ((held[r] = 1), nHeld++);
     const nFit = rows - nHeld;
-    if (nFit <= m || nHeld < 20) {
-      throw new EstimatorError(
-        `ShiftNovelty.fit: ${rows} reference rows are too few to describe ${m} components and calibrate on a held-out share`,
-      );
-    }
+    const m = Math.min(this.params.nComponents, dims - 1, Math.floor(nFit / 2));
+    this.calibration = inSample ? 'in-sample' : 'held-out';
     this.dims = dims;
     this.mean = new Float64Array(dims);
     const sq = new Float64Array(dims);
@@ -161,31 +169,32 @@ export class ShiftNovelty {
       const j = i + Math.floor(rng.next() * (fitRows.length - i));
       [fitRows[i], fitRows[j]] = [fitRows[j], fitRows[i]];
     }
-    const sampled = new Set(fitRows.slice(0, take));
+    const slot = new Map(fitRows.slice(0, take).map((row, i) => [row, i]));
     this.reference = new Float32Array(take * m);
-    const heldResidual: number[] = [];
-    const heldCoords: number[] = [];
-    let s = 0;
+    const calResidual: number[] = [];
+    const calCoords: number[] = [];
+    const calSlot: number[] = [];
     for (const c of source.chunks()) {
       const { coords, residual } = this.project(c.data, c.rows);
       for (let r = 0; r < c.rows; r++) {
         const row = c.start + r;
-        if (held[row]) {
-          heldResidual.push(residual[r]);
-          for (let j = 0; j < m; j++) heldCoords.push(coords[r * m + j]);
-        } else if (sampled.has(row)) {
-          this.reference.set(coords.subarray(r * m, (r + 1) * m), s * m);
-          s++;
+        const at = slot.get(row);
+        if (at !== undefined) this.reference.set(coords.subarray(r * m, (r + 1) * m), at * m);
+        if (inSample ? at !== undefined : held[row]) {
+          calResidual.push(residual[r]);
+          for (let j = 0; j < m; j++) calCoords.push(coords[r * m + j]);
+          calSlot.push(inSample ? at! : -1);
         }
       }
     }
     this.tree = new KdTree(this.reference, m);
-    const heldKnn = this.knnDistances(Float32Array.from(heldCoords), nHeld);
-    this.residualUnit = quantile(Float64Array.from(heldResidual).sort(), 0.99) || 1;
-    this.knnUnit = quantile(Float64Array.from(heldKnn).sort(), 0.99) || 1;
-    const ratios = new Float32Array(nHeld);
-    for (let i = 0; i < nHeld; i++)
-      ratios[i] = Math.max(heldResidual[i] / this.residualUnit, heldKnn[i] / this.knnUnit);
+    const nCal = calResidual.length;
+    const calKnn = this.knnDistances(Float32Array.from(calCoords), nCal, calSlot);
+    this.residualUnit = quantile(Float64Array.from(calResidual).sort(), 0.99) || 1;
+    this.knnUnit = quantile(Float64Array.from(calKnn).sort(), 0.99) || 1;
+    const ratios = new Float32Array(nCal);
+    for (let i = 0; i < nCal; i++)
+      ratios[i] = Math.max(calResidual[i] / this.residualUnit, calKnn[i] / this.knnUnit);
     this.referenceRatios = ratios.sort();
     return this;
   }
@@ -214,12 +223,14 @@ export class ShiftNovelty {
     return { coords, residual };
   }
 
-  private knnDistances(coords: Float32Array, n: number): Float64Array {
+  /** Distance to the k-th nearest reference row; `exclude[r]` names a reference slot row r may not use (itself). */
+  private knnDistances(coords: Float32Array, n: number, exclude?: number[]): Float64Array {
     const m = this.pca!.nComponents;
-    const k = Math.min(this.params.k, Math.max(1, this.reference.length / m));
+    const k = Math.min(this.params.k, Math.max(1, this.reference.length / m - 1));
     const out = new Float64Array(n);
     const buf = new Float64Array(k);
-    for (let r = 0; r < n; r++) out[r] = Math.sqrt(this.tree!.knn(coords, r * m, k, buf)[k - 1]);
+    for (let r = 0; r < n; r++)
+      out[r] = Math.sqrt(this.tree!.knn(coords, r * m, k, buf, exclude?.[r] ?? -1)[k - 1]);
     return out;
   }
 
@@ -266,6 +277,7 @@ export class ShiftNovelty {
       residualUnit: this.residualUnit,
       knnUnit: this.knnUnit,
       referenceRatios: Array.from(this.referenceRatios),
+      calibration: this.calibration,
     };
   }
 
@@ -281,6 +293,7 @@ export class ShiftNovelty {
     model.residualUnit = json.residualUnit;
     model.knnUnit = json.knnUnit;
     model.referenceRatios = Float32Array.from(json.referenceRatios);
+    model.calibration = json.calibration;
     return model;
   }
 }

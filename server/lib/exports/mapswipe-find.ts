@@ -13,7 +13,14 @@
 import type { Feature, FeatureCollection, Polygon } from 'geojson';
 import type { TierThresholds } from '../scoring/priority.ts';
 import type { ScoredTile, Tier } from '../scoring/scored-tile.ts';
-import { checkProject, checkZoom, ExportError, tierFor, type ExportProject } from './project-info.ts';
+import {
+  checkProject,
+  checkZoom,
+  ExportError,
+  figuresSentence,
+  tierFor,
+  type ExportProject,
+} from './project-info.ts';
 import {
   planRectangles,
   rectPolygon,
@@ -142,6 +149,7 @@ function draftFor(
       ? `The area also holds ${plan.extraTiles} neighbouring tiles so that MapSwipe's 3-row, 2-column groups fit.`
       : '',
     plan.note,
+    figuresSentence(project),
   ]
     .filter(Boolean)
     .join(' ');

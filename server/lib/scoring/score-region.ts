@@ -19,6 +19,7 @@ import { writeMapswipeValidate } from '../exports/mapswipe-validate.ts';
 import { taskingManagerExport } from '../exports/tasking-manager.ts';
 import { writeTileTableCsv, writeTileTableGeoJson } from '../exports/tile-table.ts';
 import type { ScoringContext } from './context.ts';
+import { projectEffort, projectFigures } from '../trust/project-effort.ts';
 import { ScoringError } from './errors.ts';
 import { getImagery, getImagerySource, registerImagery, type ImageryRow } from './imagery-registry.ts';
 import { startScoring, waitForJob, type JobRow } from './jobs.ts';
@@ -182,6 +183,7 @@ function exportProject(
     runId: project.runId,
     lookFor: project.lookFor,
     zoom: project.zoom,
+    figures: projectFigures(ctx, project.id),
   };
 }
 
@@ -238,7 +240,12 @@ export async function writeProjectExports(
     writeTileTableCsv(iterateScoredTiles(ctx, project.id), s as never),
   );
   await writeStream(file('tilesGeoJson', 'tiles.geojson'), (s) =>
-    writeTileTableGeoJson(iterateScoredTiles(ctx, project.id), s as never),
+    writeTileTableGeoJson(iterateScoredTiles(ctx, project.id), s as never, { figures: info.figures }),
+  );
+  // The effort panel's curve, its intervals and what they rest on, as the API serves it.
+  await writeFile(
+    file('effort', 'effort.json'),
+    `${JSON.stringify({ projectId: project.id, ...projectEffort(ctx, project.id) })}\n`,
   );
   return out;
 }

@@ -21,7 +21,7 @@ export interface DoubtParams {
   steepness: number;
 }
 
-export const DEFAULT_DOUBT: DoubtParams = { edge: 1, steepness: 4 };
+export const DEFAULT_DOUBT: DoubtParams = { edge: 1, steepness: 12 };
 
 /** Priority of a tile whose imagery could not be read: nobody knows what is there, so an even chance. */
 export const UNREADABLE_PRIORITY = 0.5;
@@ -52,21 +52,31 @@ export interface TileTrust {
   buildingProbHigh: number;
   doubt: number;
   covered: boolean;
-  /** Volunteers first where a building is most plausible: the upper end of the interval. */
+  /** Volunteers first where a building is most plausible: p widened by doubt alone, p + u(1 − p). */
   priority: number;
 }
 
-export function tileTrust(buildingProb: number, noveltyRatio: number, params: DoubtParams = DEFAULT_DOUBT): TileTrust {
+/**
+ * `band` is the classifier's own uncertainty about p on tiles like its training tiles ([p, p] when left out); the
+ * doubt widens that band further. Priority uses p itself, so the fit's band never reorders familiar tiles.
+ */
+export function tileTrust(
+  buildingProb: number,
+  noveltyRatio: number,
+  params: DoubtParams = DEFAULT_DOUBT,
+  band: { low: number; high: number } = { low: buildingProb, high: buildingProb },
+): TileTrust {
   if (!(buildingProb >= 0 && buildingProb <= 1))
     throw new DoubtError(`buildingProb ${buildingProb} must lie in 0..1`);
+  if (!(band.low <= buildingProb + 1e-6 && buildingProb <= band.high + 1e-6))
+    throw new DoubtError(`buildingProb ${buildingProb} lies outside its band [${band.low}, ${band.high}]`);
   const u = doubt(noveltyRatio, params);
-  const high = buildingProb + u * (1 - buildingProb);
   return {
     buildingProb,
-    buildingProbLow: buildingProb * (1 - u),
-    buildingProbHigh: high,
+    buildingProbLow: Math.min(buildingProb, band.low) * (1 - u),
+    buildingProbHigh: Math.max(buildingProb, band.high) + u * (1 - Math.max(buildingProb, band.high)),
     doubt: u,
     covered: covered(noveltyRatio, params),
-    priority: high,
+    priority: buildingProb + u * (1 - buildingProb),
   };
 }

@@ -16,6 +16,7 @@
 import { EstimatorError, type EstimatorJSON } from '../analysis/estimator.ts';
 import { LogisticRegression, logLoss, brierScore, type LogisticJSON } from '../analysis/logistic.ts';
 import { createRng } from '../analysis/random.ts';
+import { normalQuantile } from './special-functions.ts';
 
 /** What scoring knows about one tile, before the tile-level probability. */
 export interface TileEvidence {
@@ -181,6 +182,22 @@ function reliabilityBins(p: Float32Array, y: Float32Array, bins = 10): TileClass
   return out;
 }
 
+function meanEvidence(tiles: readonly TileEvidence[]): TileEvidence {
+  const n = tiles.length;
+  const avg = (f: (t: TileEvidence) => number) => tiles.reduce((s, t) => s + f(t), 0) / n;
+  const k = tiles[0].pcs.length;
+  return {
+    predFraction: avg((t) => t.predFraction),
+    maxProb: avg((t) => t.maxProb),
+    meanProb: avg((t) => t.meanProb),
+    uncertainty: avg((t) => t.uncertainty),
+    pcs: Array.from({ length: k }, (_, j) => avg((t) => t.pcs[j] ?? 0)),
+    iouHat: avg((t) => t.iouHat),
+    noveltyRatio: avg((t) => t.noveltyRatio),
+    urbanDistanceScaled: avg((t) => t.urbanDistanceScaled),
+  };
+}
+
 export class TileClassifier {
   private constructor(
     private readonly model: LogisticRegression,
@@ -201,16 +218,20 @@ export class TileClassifier {
     fittedOn: string,
     options: TileClassifierOptions = {},
   ): TileClassifier {
-    const n = tiles.length;
-    if (n !== holdsBuilding.length) throw new EstimatorError('TileClassifier.fit: one truth per tile');
-    const y = Float32Array.from(holdsBuilding, (b) => (b ? 1 : 0));
-    const positives = y.reduce((s, v) => s + v, 0);
-    if (positives === 0 || positives === n) {
-      throw new EstimatorError(
-        `TileClassifier.fit: the ${n} held-out tiles ${positives === 0 ? 'hold no building' : 'all hold buildings'}; ` +
-          'the tile-level probability needs both kinds among the reference tiles',
-      );
+    if (tiles.length !== holdsBuilding.length) throw new EstimatorError('TileClassifier.fit: one truth per tile');
+    if (tiles.length === 0) throw new EstimatorError('TileClassifier.fit: no reference tiles to learn from');
+    const truth = Array.from(holdsBuilding);
+    const observed = truth.filter(Boolean).length;
+    if (observed === 0 || observed === truth.length) {
+      // One kind only (a tiny or one-sided reference): one pseudo-tile of the other kind at the tiles' mean
+      // evidence keeps the fit finite; the probability becomes about the smoothed share, (k + ½) / (n + 1).
+      tiles = [...tiles, meanEvidence(tiles)];
+      truth.push(observed === 0);
+      fittedOn = `${fittedOn}; they ${observed === 0 ? 'hold no building' : 'all hold buildings'}, so one pseudo-tile of the other kind was added`;
     }
+    const n = tiles.length;
+    const y = Float32Array.from(truth, (b) => (b ? 1 : 0));
+    const positives = y.reduce((s, v) => s + v, 0);
     const folds = options.folds ?? 5;
     const l2 = options.l2 ?? 1;
     const rng = createRng(options.seed ?? 7);
@@ -273,6 +294,11 @@ export class TileClassifier {
   /** P(the tile holds a building) per tile. */
   predict(tiles: readonly TileEvidence[]): Float32Array {
     return this.model.predict(matrix(tiles, this.info.features), tiles.length);
+  }
+
+  /** The same with the fit's own uncertainty: a band at two-sided `level` (Wald, on the logit scale). */
+  predictInterval(tiles: readonly TileEvidence[], level = 0.9) {
+    return this.model.predictInterval(matrix(tiles, this.info.features), tiles.length, normalQuantile(1 - (1 - level) / 2));
   }
 
   toJSON(): TileClassifierJSON {

@@ -100,6 +100,9 @@ export async function fitTileModel(
   };
 }
 
+/** Two-sided level of the classifier's own band around each tile's probability. */
+export const BAND_LEVEL = 0.9;
+
 /** The stored tile model, ready to score tiles. */
 export class TileModel {
   private constructor(
@@ -113,8 +116,8 @@ export class TileModel {
 
   /** P(building), its no-label interval, doubt, coverage and priority per tile. */
   trust(evidence: readonly TileEvidence[]): TileTrust[] {
-    const p = this.classifier.predict(evidence);
-    return evidence.map((e, i) => tileTrust(p[i], e.noveltyRatio, this.doubt));
+    const { p, low, high } = this.classifier.predictInterval(evidence, BAND_LEVEL);
+    return evidence.map((e, i) => tileTrust(p[i], e.noveltyRatio, this.doubt, { low: low[i], high: high[i] }));
   }
 }
 
