@@ -47,6 +47,7 @@ describe('openDatabase', () => {
       'imagery_sources',
       'insight_records',
       'label_error_scores',
+      'latent_columns',
       'models',
       'patch_evidence',
       'patch_intervals',
