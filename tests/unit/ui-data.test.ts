@@ -15,10 +15,10 @@ import {
   pointInPolygon,
   pointsInMapRing,
   surfaceGrid,
-  tileCentre,
   type LatentData,
 } from '../../map-ui/src/data/latent-data.ts';
 import { decodedColumns } from '../fixtures/columns.ts';
+import { tileCentre } from '../../server/lib/geo/tiles.ts';
 
 describe('colour scales', () => {
   it('interpolates between stops and clamps outside the domain', () => {
