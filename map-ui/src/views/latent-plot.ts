@@ -42,8 +42,6 @@ export interface LatentPlot {
   setMode(mode: BrushMode): void;
   /** Selected point indices as the plot holds them (what the end-to-end test compares). */
   selectedPoints(): number[];
-  /** Resolves once the brush in flight (if any) has reached the selection store. */
-  settled(): Promise<void>;
   /** Screen position (relative to the container) of a data-space point on the current view. */
   toScreen(x: number, y: number): [number, number];
   encoding(): PointEncoding | null;
@@ -135,7 +133,6 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
 
   // Brushes: a ring of screen pixels → the NDC the points are drawn in → the worker's grid → the store.
   const selector = createPointSelector();
-  let inFlight: Promise<void> = Promise.resolve();
   /** Publishes point indices (ascending) as patches and tiles. */
   const publish = (points: Uint32Array, op: BrushOp, brush?: BrushEnd) => {
     if (!data) return;
@@ -183,7 +180,7 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
         ring[v + 1] = t.fromY(b.ring[v + 1]);
       }
       const current = data;
-      inFlight = selector.select(ring).then((points) => {
+      void selector.select(ring).then((points) => {
         // Points of a data set replaced while the brush was answered mean nothing any more.
         if (data === current) publish(points, b.op, b);
       });
@@ -421,6 +418,8 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
       if (next.project)
         for (let j = 0; j < next.project.n; j++)
           pointOfTile.set(taskIdOfPoint(next.project, j)!, next.training.n + j);
+      // The selection as these points number it (a finished scoring job may have added tiles).
+      selected = pointsOf(store.get());
       enc = encodePoints(next, colourBy);
       const tree = selector.setPoints(enc.x, enc.y);
       findRefs(enc);
@@ -449,7 +448,6 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     setMode(mode) {
       brush.setMode(mode);
     },
-    settled: () => inFlight,
     selectedPoints: () => [...selected],
     toScreen: (x, y) => {
       const t = screenTransform();
