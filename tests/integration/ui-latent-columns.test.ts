@@ -49,6 +49,9 @@ describe('run latent columns from one pass', () => {
       expect(Math.abs(y[i] - (want.pc1[i] as number))).toBeLessThanOrEqual(span(want.pc1) / 65534 + 1e-6);
     }
     expect(d.columns.x.header.min).toBeCloseTo(Math.min(...(want.pc3 as number[])), 5);
+    // The same component on both axes is the same stored column twice.
+    const same = await columns(`/api/runs/${runId}/latent?x=2&y=2`);
+    expect(Array.from(same.columns.y.codes)).toEqual(Array.from(same.columns.x.codes));
   });
 
   it('attributes: scores, sorted categories and tile offsets match the patches', async () => {

@@ -4,6 +4,7 @@
  * components for the nearest-patch search. Whole-run reads are cursors (server/lib/db/cursor.ts), never
  * arrays of a million rows.
  */
+import Database from 'better-sqlite3';
 import { and, asc, eq, inArray, isNotNull, lte, max, min, sql } from 'drizzle-orm';
 import type { ColumnsBody, ColumnsHeader } from '../latent/columns-format.ts';
 import type { DatabaseHandle } from './client.ts';
@@ -172,14 +173,17 @@ export function getStoredColumns(
   );
 }
 
-/** Replaces a run's stored columns of these names, in one transaction. */
+/**
+ * Replaces a run's stored columns of these names, in one transaction. Returns false when SQLite refused
+ * the write (a read-only or busy database): the columns are then built again when next asked for.
+ */
 export function putStoredColumns(
   db: DatabaseHandle,
   runId: number,
   items: Array<{ name: string; columns: ColumnsBody }>,
   version: number,
-): void {
-  db.sqlite.transaction(() => {
+): boolean {
+  const write = db.sqlite.transaction(() => {
     for (const { name, columns } of items) {
       const row = {
         runId,
@@ -197,7 +201,14 @@ export function putStoredColumns(
         })
         .run();
     }
-  })();
+  });
+  try {
+    write();
+    return true;
+  } catch (err) {
+    if (err instanceof Database.SqliteError) return false;
+    throw err;
+  }
 }
 
 // ── a project's scored tiles ──────────────────────────────────────────────────────────────────────

@@ -170,11 +170,8 @@ export function buildRunColumns(
 /** Builds and stores a run's columns: called when a run is stored, and for older runs at their first request. */
 export function storeRunColumns(db: DatabaseHandle, run: AnalysisRun): Map<string, ColumnsBody> {
   const built = buildRunColumns(db, run);
-  try {
-    putStoredColumns(db, run.id, built, RUN_COLUMNS_VERSION);
-  } catch {
-    // A read-only or busy database only costs the next request another pass.
-  }
+  // A database that refuses the write (read-only, busy) only costs the next request another pass.
+  putStoredColumns(db, run.id, built, RUN_COLUMNS_VERSION);
   return new Map(built.map((b) => [b.name, b.columns]));
 }
 
@@ -182,7 +179,8 @@ export function storeRunColumns(db: DatabaseHandle, run: AnalysisRun): Map<strin
  * The stored columns a request needs, built first when absent, of an older builder, or for a run whose
  * patches no longer match them in number (patches deleted by hand).
  */
-function runColumns(db: DatabaseHandle, run: AnalysisRun, names: string[]): Map<string, ColumnsBody> {
+function runColumns(db: DatabaseHandle, run: AnalysisRun, wanted: string[]): Map<string, ColumnsBody> {
+  const names = [...new Set(wanted)];
   const stored = getStoredColumns(db, run.id, names, RUN_COLUMNS_VERSION);
   const rows = new Set([...stored.values()].map((c) => c.header.rows));
   const fresh = stored.size === names.length && rows.size === 1 && rows.has(countRunPatches(db, run.id));
