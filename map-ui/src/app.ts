@@ -12,6 +12,7 @@ import { useScoringJob } from './hooks/use-scoring-job.ts';
 import { useSelection } from './hooks/use-selection.ts';
 import { useUrlView } from './hooks/use-url-view.ts';
 import { InsightsPanels } from './insights/index.ts';
+import { CalibrationPanel } from './panels/calibration.ts';
 import { ClustersPanel } from './panels/clusters.ts';
 import { Header } from './panels/header.ts';
 import { Inspector, type Inspected } from './panels/inspector.ts';
@@ -118,6 +119,7 @@ export function App(props: { initial: ViewState; loaded: Loaded; store: Selectio
         { class: 'side' },
         inspector,
         h(ThresholdPanel, { project, version: scoring.scoresVersion, threshold, onThreshold: setThreshold }),
+        h(CalibrationPanel, { project, threshold }),
         h(ExportsPanel, { project }),
       ),
       h(

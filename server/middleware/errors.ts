@@ -19,6 +19,7 @@ import { ExportError } from '../lib/exports/project-info.ts';
 import { EffortError } from '../lib/scoring/effort.ts';
 import { ScoringError } from '../lib/scoring/errors.ts';
 import { LatentError } from '../lib/latent/errors.ts';
+import { TrustError } from '../lib/trust/errors.ts';
 
 export interface ErrorBody {
   error: {
@@ -84,6 +85,9 @@ export function describeError(
   if (err instanceof EffortError) return { status: 409, body: body('effort', err.message) };
   if (err instanceof LatentError)
     return { status: err.status, body: body(err.code, err.message, { hint: err.hint }) };
+  if (err instanceof TrustError) {
+    return { status: err.status, body: body(err.code, err.message, err.hint ? { hint: err.hint } : {}) };
+  }
   if (err instanceof ScoringError) {
     if (err.status >= 500) log(`scoring error ${err.code}: ${err.message}`);
     return {

@@ -42,11 +42,14 @@ describe('openDatabase', () => {
     expect(tables).toEqual([
       '__drizzle_migrations',
       'analysis_runs',
+      'calibration_sample_tiles',
+      'calibration_samples',
       'clusters',
       'datasets',
       'imagery_sources',
       'insight_records',
       'label_error_scores',
+      'label_imports',
       'latent_columns',
       'models',
       'patch_evidence',
@@ -55,6 +58,7 @@ describe('openDatabase', () => {
       'projects',
       'review_marks',
       'scoring_jobs',
+      'tile_labels',
       'tile_scores',
     ]);
     expect(handle.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
