@@ -13,12 +13,16 @@ import { demoWorldDir } from './lib/paths.ts';
 import { bboxPolygon, tileRangeBBox } from './lib/geo/tiles.ts';
 import { announce, startServer, stopOnSignals, type RunningServer } from './main.ts';
 import { resolveSettings } from './settings.ts';
+import { TilelensError } from './lib/errors.ts';
 
 export const DEMO_IMAGERY_NAME = 'tilelens demo world';
 export const DEMO_PROJECT_NAME = 'Demo world: new region';
 
-export class DemoError extends Error {
+export class DemoError extends TilelensError {
   override name = 'DemoError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('demo', message, { status: 500, cause: options?.cause });
+  }
 }
 
 /**

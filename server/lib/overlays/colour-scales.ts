@@ -16,6 +16,7 @@
  *
  * The same stops are served to browsers as the legend, so the legend cannot drift from the tiles.
  */
+import { TilelensError } from '../errors.ts';
 
 export type Rgba = [r: number, g: number, b: number, a: number];
 
@@ -33,8 +34,11 @@ export interface ColourScale {
   lut: Uint8Array;
 }
 
-export class ColourScaleError extends Error {
+export class ColourScaleError extends TilelensError {
   override name = 'ColourScaleError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('colour-scale', message, { status: 500, cause: options?.cause });
+  }
 }
 
 function hex(h: string, alpha: number): Rgba {

@@ -11,6 +11,7 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import { zxyToTileId } from './tile-id.ts';
+import { TilelensError } from '../errors.ts';
 
 export { tileIdToZxy, zxyToTileId } from './tile-id.ts';
 
@@ -24,8 +25,11 @@ export type InternalCompression = 'none' | 'gzip';
 const TILE_TYPE_CODE: Record<PMTilesTileType, number> = { mvt: 1, png: 2, jpeg: 3, webp: 4, avif: 5 };
 const COMPRESSION_CODE: Record<InternalCompression, number> = { none: 1, gzip: 2 };
 
-export class PMTilesWriteError extends Error {
+export class PMTilesWriteError extends TilelensError {
   override name = 'PMTilesWriteError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('pmtiles-write', message, { status: 500, cause: options?.cause });
+  }
 }
 
 export interface PMTilesWriterOptions {
