@@ -2,23 +2,22 @@
  * Synthetic scored projects for the overlay and plugin tests and the UI benchmarks: a square block of
  * z18 tiles with smooth, deterministic scores (priority rises towards a "town" in the middle,
  * confidence falls towards one corner), a few tiles without imagery, and building footprints on the
- * likely ones. Written straight through drizzle, so a 200k-tile project takes seconds and no model runs.
+ * likely ones. Written straight through the repositories, so a 200k-tile project takes seconds and no model
+ * runs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type TilelensApp } from '../../server/app.ts';
-import { openDatabase } from '../../server/lib/db/client.ts';
+import { inTransaction, openDatabase } from '../../server/lib/db/client.ts';
+import { insertImagery } from '../../server/lib/db/imagery-repo.ts';
+import { insertJob } from '../../server/lib/db/jobs-repo.ts';
+import { insertProject } from '../../server/lib/db/projects-repo.ts';
+import { insertTileScores } from '../../server/lib/db/tile-scores-repo.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
 import { closeImagerySources } from '../../server/lib/scoring/imagery-registry.ts';
 import { resolveSettings } from '../../server/settings.ts';
-import {
-  imagerySources,
-  projects,
-  scoringJobs,
-  tileScores,
-  type NewTileScore,
-} from '../../server/lib/db/schema.ts';
+import type { NewTileScore } from '../../server/lib/db/schema.ts';
 import type { DatabaseHandle } from '../../server/lib/db/client.ts';
 import { saveAnalysisRun } from '../../server/lib/db/analysis-repo.ts';
 import { tileBounds, tileToQuadkey, type BBox } from '../../server/lib/geo/tiles.ts';
@@ -123,17 +122,13 @@ export function createSyntheticProject(
 
   const imageryId =
     options.imageryId ??
-    db.db
-      .insert(imagerySources)
-      .values({
-        name: `synthetic imagery ${runId}-${Date.now()}`,
-        kind: 'xyz',
-        spec: { kind: 'xyz', url: options.imageryUrl ?? 'http://127.0.0.1:9/{z}/{x}/{y}.jpg' },
-        minZoom: 0,
-        maxZoom: 19,
-      })
-      .returning({ id: imagerySources.id })
-      .get().id;
+    insertImagery(db, {
+      name: `synthetic imagery ${runId}-${Date.now()}`,
+      kind: 'xyz',
+      spec: { kind: 'xyz', url: options.imageryUrl ?? 'http://127.0.0.1:9/{z}/{x}/{y}.jpg' },
+      minZoom: 0,
+      maxZoom: 19,
+    }).id;
 
   const [w, , , n] = tileBounds(ZOOM, origin.x, origin.y);
   const [, s, e] = tileBounds(ZOOM, origin.x + side - 1, origin.y + side - 1);
@@ -145,46 +140,38 @@ export function createSyntheticProject(
     [w, n],
     [w, s],
   ];
-  const projectId = db.db
-    .insert(projects)
-    .values({
-      name: options.name ?? `synthetic ${side}×${side}`,
-      zoom: ZOOM,
-      imageryId,
-      runId,
-      modelId: ids.modelId,
-      area: {
-        type: 'FeatureCollection',
-        features: [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [ring] } }],
-      },
-      areaKm2: 0,
-      tileCount: side * side,
-      bbox,
-      lookFor: 'buildings',
-    })
-    .returning({ id: projects.id })
-    .get().id;
+  const projectId = insertProject(db, {
+    name: options.name ?? `synthetic ${side}×${side}`,
+    zoom: ZOOM,
+    imageryId,
+    runId,
+    modelId: ids.modelId,
+    area: {
+      type: 'FeatureCollection',
+      features: [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [ring] } }],
+    },
+    areaKm2: 0,
+    tileCount: side * side,
+    bbox,
+    lookFor: 'buildings',
+  }).id;
 
   const status = options.jobStatus ?? 'done';
   const rowsToWrite = status === 'done' ? side * side : Math.floor(side * side * 0.9);
   const now = new Date();
-  const jobId = db.db
-    .insert(scoringJobs)
-    .values({
-      projectId,
-      status,
-      done: rowsToWrite,
-      failed: 0,
-      total: side * side,
-      batchSize: 16,
-      startedAt: now,
-      finishedAt: status === 'done' ? now : null,
-      updatedAt: now,
-    })
-    .returning({ id: scoringJobs.id })
-    .get().id;
+  const jobId = insertJob(db, {
+    projectId,
+    status,
+    done: rowsToWrite,
+    failed: 0,
+    total: side * side,
+    batchSize: 16,
+    startedAt: now,
+    finishedAt: status === 'done' ? now : null,
+    updatedAt: now,
+  }).id;
 
-  const write = db.sqlite.transaction(() => {
+  const tiles = inTransaction(db, () => {
     let batch: NewTileScore[] = [];
     let written = 0;
     for (let j = 0; j < side && written < rowsToWrite; j++) {
@@ -219,15 +206,14 @@ export function createSyntheticProject(
           scoredAt: now,
         });
         if (batch.length === 40) {
-          db.db.insert(tileScores).values(batch).run();
+          insertTileScores(db, batch);
           batch = [];
         }
       }
     }
-    if (batch.length) db.db.insert(tileScores).values(batch).run();
+    if (batch.length) insertTileScores(db, batch);
     return written;
   });
-  const tiles = write();
   return {
     projectId,
     runId,

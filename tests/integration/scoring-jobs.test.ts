@@ -15,7 +15,7 @@ import { openDemoWorldDataset } from '../../server/lib/datasets/demo-world.ts';
 import { loadModel } from '../../server/lib/model/runtime.ts';
 import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
 import { bboxPolygon, tileBounds, tileRangeBBox, taskId } from '../../server/lib/geo/tiles.ts';
-import { createImagerySource } from '../../server/lib/imagery/source.ts';
+import { createImagerySource } from '../../server/lib/imagery/source-factory.ts';
 import { tilesCoveringArea } from '../../server/lib/projects/tile-grid.ts';
 import { demoModelPath, repoRoot } from '../../server/lib/paths.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
@@ -30,7 +30,7 @@ import {
   waitForJob,
 } from '../../server/lib/scoring/jobs.ts';
 import { createProject, type ProjectRow } from '../../server/lib/scoring/projects.ts';
-import { scoredTileSchema, type ScoredTile } from '../../server/lib/scoring/scored-tile.ts';
+import { scoredTileSchema, type ScoredTile } from '../../server/lib/scored-tiles/scored-tile.ts';
 import {
   countScoredTiles,
   effortForProject,

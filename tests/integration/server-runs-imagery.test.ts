@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDemoTiles } from '../../server/lib/datasets/demo-world.ts';
-import { F32_COLUMNS } from '../../server/routes/runs.ts';
 import { json, post, serverFixture, type ServerFixture } from './server-fixture.ts';
 
 let f: ServerFixture;
@@ -42,22 +41,6 @@ describe('runs', () => {
     const bad = await f.app.request(`/api/runs/${runId}/patches?columns=idx,secret`);
     expect(bad.status).toBe(400);
     expect((await json(bad)).error.message).toMatch(/unknown column/);
-  });
-
-  it('serves the latent columns as float32 rows that match the JSON', async () => {
-    const res = await f.app.request(`/api/runs/${runId}/patches?format=f32`);
-    expect(res.headers.get('x-tilelens-columns')).toBe(F32_COLUMNS.join(','));
-    const values = new Float32Array(await res.arrayBuffer());
-    expect(values.length).toBe(144 * F32_COLUMNS.length);
-    const cols = await json(await f.app.request(`/api/runs/${runId}/patches?columns=pc1,pc9,iou,iouHat`));
-    const w = F32_COLUMNS.length;
-    for (const i of [0, 57, 143]) {
-      expect(values[i * w]).toBeCloseTo(cols.columns.pc1[i], 4);
-      expect(values[i * w + 8]).toBeCloseTo(cols.columns.pc9[i], 4);
-      expect(values[i * w + 10]).toBeCloseTo(cols.columns.iouHat[i], 4);
-      if (cols.columns.iou[i] === null) expect(Number.isNaN(values[i * w + 9])).toBe(true);
-      else expect(values[i * w + 9]).toBeCloseTo(cols.columns.iou[i], 4);
-    }
   });
 
   it('serves clusters', async () => {

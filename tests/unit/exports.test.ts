@@ -5,7 +5,7 @@ import * as prettier from 'prettier';
 import { PassThrough } from 'node:stream';
 import type { FeatureCollection, Polygon } from 'geojson';
 import { lonLatToWorldPixel, tileToQuadkey } from '../../server/lib/geo/tiles.ts';
-import { scoredTileSchema, type ScoredTile } from '../../server/lib/scoring/scored-tile.ts';
+import { scoredTileSchema, type ScoredTile } from '../../server/lib/scored-tiles/scored-tile.ts';
 import { mapswipeFindDrafts } from '../../server/lib/exports/mapswipe-find.ts';
 import {
   mapswipeValidateChunks,
@@ -22,7 +22,8 @@ import {
 } from '../../server/lib/exports/tile-table.ts';
 import { collectText } from '../../server/lib/exports/stream.ts';
 import { planRectangles } from '../../server/lib/exports/tile-rectangles.ts';
-import { ExportError, tierFor, type ExportProject } from '../../server/lib/exports/project-info.ts';
+import { ExportError, type ExportProject } from '../../server/lib/exports/project-info.ts';
+import { tierFor } from '../../server/lib/scored-tiles/tiers.ts';
 
 const dir = new URL('../fixtures/exports/', import.meta.url);
 const input = JSON.parse(readFileSync(new URL('scored-tiles.geojson', dir), 'utf8')) as FeatureCollection;

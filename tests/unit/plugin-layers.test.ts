@@ -5,7 +5,7 @@
 import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec';
 import { describe, expect, it } from 'vitest';
 import { defaultVisibility, gridFeatureId, tilelensStyle } from '../../plugin/src/layers.ts';
-import { overlayManifest } from '../../server/routes/overlays.ts';
+import { overlayManifest } from '../../server/lib/overlays/manifest.ts';
 import { tileFeatureId } from '../../server/lib/overlays/vector-tiles.ts';
 
 const manifest = overlayManifest(

@@ -3,9 +3,10 @@
  * model) whose latent space its tiles are projected into. A project row is checked once, here; the
  * job runner trusts it.
  */
-import { asc, eq } from 'drizzle-orm';
 import { getRun } from '../db/analysis-repo.ts';
-import { imagerySources, projects, type Project, type ProjectAreaJson } from '../db/schema.ts';
+import { getImagery } from '../db/imagery-repo.ts';
+import * as projectsRepo from '../db/projects-repo.ts';
+import type { Project, ProjectAreaJson } from '../db/schema.ts';
 import type { BBox } from '../geo/tiles.ts';
 import { areaToFeatureCollection, DEFAULT_ZOOM, parseProjectArea } from '../projects/area.ts';
 import { countTiles } from '../projects/tile-grid.ts';
@@ -56,10 +57,7 @@ export function createProject(ctx: ScoringContext, input: CreateProjectInput): P
   const runId = positiveId('runId', input.runId);
   const area = parseProjectArea(input.area, { zoom: input.zoom ?? DEFAULT_ZOOM });
 
-  const { db } = ctx.db;
-  if (
-    !db.select({ id: imagerySources.id }).from(imagerySources).where(eq(imagerySources.id, imageryId)).get()
-  ) {
+  if (!getImagery(ctx.db, imageryId)) {
     throw new ScoringError(
       'imagery-not-found',
       `no imagery with id ${imageryId}; register the imagery first`,
@@ -72,32 +70,28 @@ export function createProject(ctx: ScoringContext, input: CreateProjectInput): P
       `no reference analysis run with id ${runId}; run \`tilelens analyze\` for the model first and pass its run id`,
     );
   }
-  const row = db
-    .insert(projects)
-    .values({
-      name,
-      zoom: area.zoom,
-      imageryId,
-      runId,
-      modelId: run.modelId,
-      area: areaToFeatureCollection(area) as ProjectAreaJson,
-      areaKm2: area.areaKm2,
-      tileCount: countTiles(area, area.zoom),
-      bbox: area.bbox,
-      lookFor: input.lookFor?.trim() || 'buildings',
-    })
-    .returning()
-    .get();
+  const row = projectsRepo.insertProject(ctx.db, {
+    name,
+    zoom: area.zoom,
+    imageryId,
+    runId,
+    modelId: run.modelId,
+    area: areaToFeatureCollection(area) as ProjectAreaJson,
+    areaKm2: area.areaKm2,
+    tileCount: countTiles(area, area.zoom),
+    bbox: area.bbox,
+    lookFor: input.lookFor?.trim() || 'buildings',
+  });
   logTo(ctx, `project ${row.id} "${name}": ${row.tileCount} tiles at z${row.zoom}, run ${runId}`);
   return toRow(row);
 }
 
 export function listProjects(ctx: ScoringContext): ProjectRow[] {
-  return ctx.db.db.select().from(projects).orderBy(asc(projects.id)).all().map(toRow);
+  return projectsRepo.listProjects(ctx.db).map(toRow);
 }
 
 export function getProject(ctx: ScoringContext, id: number): ProjectRow | undefined {
-  const row = ctx.db.db.select().from(projects).where(eq(projects.id, id)).get();
+  const row = projectsRepo.getProject(ctx.db, id);
   return row ? toRow(row) : undefined;
 }
 
