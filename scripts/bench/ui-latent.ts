@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
-import { createSyntheticProject, syntheticServer } from './ui-synthetic.ts';
+import { createSyntheticProject, syntheticServer } from '../../tests/fixtures/synthetic-project.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../lib/headless-chromium.ts';
 
 const { values } = parseArgs({

@@ -149,6 +149,7 @@ async function checkExports(out: Record<string, string>, projectId: number): Pro
   }
   const find = JSON.parse(await readFile(out.mapswipeFind, 'utf8'));
   expect(find.projectId).toBe(projectId);
+  expect(find.drafts.length).toBeGreaterThan(0);
   for (const d of find.drafts) {
     expect(d.draft.projectType).toBe(1);
     expect(d.draft.zoomLevel).toBe(Z);

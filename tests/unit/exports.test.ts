@@ -113,8 +113,10 @@ describe('mapswipe-find', () => {
   });
 
   it('gives areas from which MapSwipe builds exactly the rectangles: every tier tile and the reported extra ones', () => {
+    expect(exports.length).toBeGreaterThan(0);
     for (const e of exports) {
       const want = tiles.filter((t) => tierFor(t) === e.tier).map((t) => `${t.x}/${t.y}`);
+      expect(want.length, e.tier).toBeGreaterThan(0);
       const got = mapswipeTiles(e.draft.geometry, 18, e.draft.groupSize);
       for (const k of want) expect(got.has(k), `${e.tier} ${k}`).toBe(true);
       expect(got.size).toBe(want.length + e.extraTiles);
@@ -216,6 +218,7 @@ describe('tasking-manager', () => {
     expect(tm.annotations.path).toBe('/api/v2/projects/1234/annotations/tilelens/');
     expect(tm.draft.arbitraryTasks).toBe(false);
     const feats = tm.draft.tasks.features;
+    expect(feats.length).toBeGreaterThan(0);
     for (const f of feats) {
       expect(f.geometry.type).toBe('MultiPolygon');
       expect(f.properties).toMatchObject({ zoom: 16, isSquare: true });

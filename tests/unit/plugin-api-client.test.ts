@@ -10,7 +10,7 @@ import {
   syntheticServer,
   type SyntheticProject,
   type SyntheticServer,
-} from '../../scripts/bench/ui-synthetic.ts';
+} from '../fixtures/synthetic-project.ts';
 
 let s: SyntheticServer;
 let p: SyntheticProject;
