@@ -13,8 +13,6 @@ import { gzipSync } from 'node:zlib';
 import { zxyToTileId } from './tile-id.ts';
 import { TilelensError } from '../errors.ts';
 
-export { tileIdToZxy, zxyToTileId } from './tile-id.ts';
-
 export const HEADER_BYTES = 127;
 /** The spec lets a client fetch header + root in one 16 KiB request. */
 export const ROOT_DIRECTORY_LIMIT = 16384 - HEADER_BYTES;
