@@ -25,6 +25,7 @@ import { dataDir, defaultDbPath, demoModelPath, runsDir } from './lib/paths.ts';
 import { closeImagerySources } from './lib/scoring/imagery-registry.ts';
 import { disposeScoringModels } from './lib/scoring/jobs.ts';
 import { scoreRegion } from './lib/scoring/score-region.ts';
+import { TilelensError } from './lib/errors.ts';
 
 const usage = `tilelens <command> [options]
 
@@ -408,7 +409,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
+/** The command line was used wrongly: the usage follows the message. */
+class UsageError extends TilelensError {
+  override name = 'UsageError';
+  constructor(message: string) {
+    super('usage', message, { status: 400 });
+  }
+}
 
 function parseSize(text: string): [number, number] {
   const v = text.split(/[,x×]/).map(Number);
