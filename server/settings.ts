@@ -106,7 +106,6 @@ type ValueOf<D extends Def> = D['kind'] extends 'int'
     : string | undefined;
 
 export type Settings = { [D in Def as CamelCase<D['name']>]: ValueOf<D> };
-export type SettingName = Def['name'];
 
 export class SettingsError extends TilelensError {
   override name = 'SettingsError';
@@ -166,8 +165,6 @@ export function resolveSettings(
   }
   return out as Settings;
 }
-
-export const defaultSettings = (): Settings => resolveSettings();
 
 function defaultText(def: SettingDef): string {
   return def.default === undefined ? '(none)' : String(def.default);

@@ -44,7 +44,7 @@ function body(
 }
 
 /** Server paths say where the server keeps its files; a client needs the file's name at most. */
-export function redactPaths(message: string): string {
+function redactPaths(message: string): string {
   return message.replace(/(?:[A-Za-z]:)?(?:[\\/][^\s'"`,;:()[\]\\/]+){2,}/g, (p) => `…/${basename(p)}`);
 }
 

@@ -454,7 +454,5 @@ export type NewProject = typeof projects.$inferInsert;
 export type ScoringJob = typeof scoringJobs.$inferSelect;
 export type TileScore = typeof tileScores.$inferSelect;
 export type NewTileScore = typeof tileScores.$inferInsert;
-export type PatchEvidence = typeof patchEvidence.$inferSelect;
-export type LabelErrorScore = typeof labelErrorScores.$inferSelect;
 export type ReviewMark = typeof reviewMarks.$inferSelect;
 export type ReviewMarkKind = (typeof REVIEW_MARKS)[number];

@@ -121,7 +121,4 @@ export const NOVELTY_SCALE = buildScale('plasma', evenly(PLASMA, [0.12, 0.25, 0.
 /** Tiles whose imagery could not be read or scored. */
 export const NO_SCORE_RGBA: Rgba = [128, 128, 128, 150];
 
-/** Tile-grid outlines: dark enough on bright imagery, translucent so the imagery stays readable. */
-export const GRID_RGBA: Rgba = [20, 20, 20, 140];
-
 export const cssRgba = ([r, g, b, a]: Rgba): string => `rgba(${r}, ${g}, ${b}, ${(a / 255).toFixed(2)})`;

@@ -99,7 +99,3 @@ export function intervalAlpha(c: OverlayCell): number {
   if (!Number.isFinite(width)) return 1;
   return Math.min(1, Math.max(0.25, 1 - width));
 }
-
-export function isOverlayLayer(v: string): v is OverlayLayer {
-  return (OVERLAY_LAYERS as readonly string[]).includes(v);
-}

@@ -12,10 +12,10 @@ import { skippedAtRecall, type RecallResult, type TruthTile } from './effort.ts'
 import { ScoringError } from './errors.ts';
 import { iterateScoredTiles } from './tiles-repo.ts';
 
-export const EVALUATION_RECALLS = [0.95, 0.99] as const;
+const EVALUATION_RECALLS = [0.95, 0.99] as const;
 
 /** A stable pseudo-random score per tile, so the random baseline is the same on every request. */
-export function randomScore(taskId: string): number {
+function randomScore(taskId: string): number {
   return createHash('sha256').update(taskId).digest().readUInt32LE(0) / 2 ** 32;
 }
 
