@@ -1,18 +1,12 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, gradient, palettePng, png, rectMask, tiff } from '../fixtures/dataset-files.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { collect, gradient, palettePng, png, rectMask, tiff, useTempDir } from '../fixtures/dataset-files.ts';
 import { openFolderDataset } from '../../server/lib/datasets/folder.ts';
 
 let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tilelens-datasets-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+useTempDir((d) => (dir = d));
 
 describe('folder pairs', () => {
   let root: string;

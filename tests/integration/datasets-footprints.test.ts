@@ -1,8 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, gradient, tiff } from '../fixtures/dataset-files.ts';
+import { describe, expect, it } from 'vitest';
+import { collect, gradient, tiff, useTempDir } from '../fixtures/dataset-files.ts';
 import {
   imagerySpecFromArg,
   openFootprintsDataset,
@@ -10,12 +9,7 @@ import {
 import { lonLatToTile, tileBounds } from '../../server/lib/geo/tiles.ts';
 
 let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tilelens-datasets-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+useTempDir((d) => (dir = d));
 
 describe('footprints over imagery', () => {
   it('cuts the z18 tiles of the footprints extent and rasterises their masks', async () => {

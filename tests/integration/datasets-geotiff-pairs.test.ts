@@ -1,18 +1,12 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import proj4 from 'proj4';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, rectMask, tiff } from '../fixtures/dataset-files.ts';
+import { describe, expect, it } from 'vitest';
+import { collect, rectMask, tiff, useTempDir } from '../fixtures/dataset-files.ts';
 import { openGeoTiffPairsDataset } from '../../server/lib/datasets/geotiff-pairs.ts';
 
 let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tilelens-datasets-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+useTempDir((d) => (dir = d));
 
 describe('GeoTIFF pairs', () => {
   const w = 96;

@@ -1,18 +1,12 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, gradient, png, rectMask } from '../fixtures/dataset-files.ts';
+import { describe, expect, it } from 'vitest';
+import { collect, gradient, png, rectMask, useTempDir } from '../fixtures/dataset-files.ts';
 import { openManifestDataset } from '../../server/lib/datasets/manifest.ts';
 import { openDataset } from '../../server/lib/datasets/open-dataset.ts';
 
 let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tilelens-datasets-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+useTempDir((d) => (dir = d));
 
 describe('manifest', () => {
   it('resolves paths against the CSV, groups by a column and reports a missing column', async () => {

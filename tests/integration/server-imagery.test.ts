@@ -6,10 +6,8 @@ import { readDemoTiles } from '../../server/lib/datasets/demo-world.ts';
 import { json, post, serverFixture, type ServerFixture } from './server-fixture.ts';
 
 let f: ServerFixture;
-let runId: number;
 beforeAll(async () => {
-  f = await serverFixture({ world: true });
-  runId = f.runId!;
+  f = await serverFixture({ world: true, analyse: false });
 });
 afterAll(async () => f?.close());
 

@@ -1,31 +1,17 @@
 /** The MapSwipe / Tasking Manager adapters over the export routes' real answers (the app in-process). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapswipeProjects, taskingManagerProject } from '../../plugin/src/adapters.ts';
-import { createApiClient, type ApiClient } from '../../plugin/src/api-client.ts';
-import {
-  createSyntheticProject,
-  syntheticServer,
-  type SyntheticProject,
-  type SyntheticServer,
-} from '../fixtures/synthetic-project.ts';
+import { syntheticApi, type SyntheticApi } from '../fixtures/synthetic-project.ts';
 
-let s: SyntheticServer;
-let p: SyntheticProject;
-let api: ApiClient;
-const BASE = 'http://tilelens.test';
-
+let t: SyntheticApi;
 beforeAll(() => {
-  s = syntheticServer();
-  p = createSyntheticProject(s.db, { side: 24, origin: { x: 150_000, y: 120_000 } });
-  const inProcess = ((input: RequestInfo | URL, init?: RequestInit) =>
-    s.app.request(String(input), init)) as typeof fetch;
-  api = createApiClient({ server: `${BASE}/`, fetch: inProcess });
+  t = syntheticApi();
 });
-afterAll(() => s.close());
+afterAll(() => t.close());
 
 describe('MapSwipe and Tasking Manager adapters', () => {
   it('MapSwipe: one pack per tier — the form without geometry, the geometry as a GeoJSON file', async () => {
-    const packs = mapswipeProjects(await api.exports.mapswipeFind(p.projectId));
+    const packs = mapswipeProjects(await t.api.exports.mapswipeFind(t.project.projectId));
     expect(packs.length).toBeGreaterThan(0);
     for (const pack of packs) {
       expect(pack.form).toMatchObject({ projectType: 1, zoomLevel: 18 });
@@ -37,7 +23,7 @@ describe('MapSwipe and Tasking Manager adapters', () => {
   });
 
   it('Tasking Manager: the creation body, and annotations addressed once TM has an id', async () => {
-    const pack = taskingManagerProject(await api.exports.taskingManager(p.projectId));
+    const pack = taskingManagerProject(await t.api.exports.taskingManager(t.project.projectId));
     expect(pack.createProject.tasks.features.length).toBeGreaterThan(0);
     const a = pack.annotations(4242);
     expect(a.path).toMatch(/^\/api\/v2\/projects\/4242\/annotations\//);

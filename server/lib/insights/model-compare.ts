@@ -10,21 +10,12 @@ import { countProjectTiles, iterateTilePairs, type TilePairRow } from '../db/til
 import { NotFoundError } from '../errors.ts';
 import { tileFootprint } from '../geo/tiles.ts';
 
-export interface TileChange {
-  taskId: string;
-  z: number;
-  x: number;
-  y: number;
-  priorityA: number;
-  priorityB: number;
+/** A tile scored in both projects (without the raw interval bounds), with what changed from A to B. */
+export interface TileChange extends Omit<TilePairRow, 'lowA' | 'highA' | 'lowB' | 'highB'> {
   dPriority: number;
-  iouHatA: number | null;
-  iouHatB: number | null;
   dIouHat: number | null;
   /** Change of the interval width (B − A); null where either side has no interval. */
   dWidth: number | null;
-  tierA: string;
-  tierB: string;
 }
 
 export interface ComparisonSummary {
