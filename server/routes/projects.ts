@@ -14,7 +14,7 @@ import {
   getScoredTile,
   iterateScoredTiles,
 } from '../lib/scoring/tiles-repo.ts';
-import { tileFootprint } from '../lib/geo/tiles.ts';
+import { tileFootprint, type BBox } from '../lib/geo/tiles.ts';
 import { tileRow } from '../lib/exports/tile-table.ts';
 import { MAX_ZOOM } from '../lib/projects/area.ts';
 import { ApiError, notFound } from '../middleware/errors.ts';
@@ -59,7 +59,7 @@ const bboxText = z.string().transform((s, ctx) => {
     });
     return z.NEVER;
   }
-  return [w, south, e, n] as [number, number, number, number];
+  return [w, south, e, n] as BBox;
 });
 
 function tilesQuery(max: number) {

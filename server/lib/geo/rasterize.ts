@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Feature, FeatureCollection, MultiPolygon, Polygon, Position } from 'geojson';
-import { lonLatToTile, lonLatToWorldPixel, tileKey, type TileCoord } from './tiles.ts';
+import { lonLatToTile, lonLatToWorldPixel, tileKey, type BBox, type TileCoord } from './tiles.ts';
 import { TilelensError } from '../errors.ts';
 
 export type PixelRing = ReadonlyArray<readonly [number, number]> | ReadonlyArray<ReadonlyArray<number>>;
@@ -138,7 +138,7 @@ export interface FootprintIndexOptions {
   source?: string;
 }
 
-function geometryBBox(g: Polygon | MultiPolygon): [number, number, number, number] {
+function geometryBBox(g: Polygon | MultiPolygon): BBox {
   let w = Infinity;
   let s = Infinity;
   let e = -Infinity;

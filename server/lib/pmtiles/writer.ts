@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import { zxyToTileId } from './tile-id.ts';
 import { TilelensError } from '../errors.ts';
+import type { BBox } from '../geo/tiles.ts';
 
 export const HEADER_BYTES = 127;
 /** The spec lets a client fetch header + root in one 16 KiB request. */
@@ -44,7 +45,7 @@ export interface PMTilesFinishOptions {
   minZoom?: number;
   maxZoom?: number;
   /** [west, south, east, north] in degrees. */
-  bounds?: [number, number, number, number];
+  bounds?: BBox;
   /** [lon, lat, zoom]. */
   center?: [number, number, number];
   metadata?: Record<string, unknown>;
@@ -164,7 +165,7 @@ interface HeaderFields {
   tileType: number;
   minZoom: number;
   maxZoom: number;
-  bounds: [number, number, number, number];
+  bounds: BBox;
   center: [number, number, number];
 }
 

@@ -7,26 +7,13 @@ import { getRun } from '../db/analysis-repo.ts';
 import { getImagery } from '../db/imagery-repo.ts';
 import * as projectsRepo from '../db/projects-repo.ts';
 import type { Project, ProjectAreaJson } from '../db/schema.ts';
-import type { BBox } from '../geo/tiles.ts';
 import { areaToFeatureCollection, DEFAULT_ZOOM, parseProjectArea } from '../projects/area.ts';
 import { countTiles } from '../projects/tile-grid.ts';
 import { logTo, type ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
 
-export interface ProjectRow {
-  id: number;
-  name: string;
-  zoom: number;
-  imageryId: number;
-  runId: number;
-  modelId: number;
-  areaKm2: number;
-  tileCount: number;
-  bbox: BBox;
-  area: ProjectAreaJson;
-  lookFor: string;
-  createdAt: Date;
-}
+/** A project as stored; its area is a FeatureCollection of Polygons, checked once at creation. */
+export type ProjectRow = Project;
 
 export interface CreateProjectInput {
   name: string;
@@ -36,8 +23,6 @@ export interface CreateProjectInput {
   zoom?: number;
   lookFor?: string;
 }
-
-const toRow = (p: Project): ProjectRow => ({ ...p, bbox: p.bbox as BBox });
 
 function positiveId(what: string, v: unknown): number {
   if (!Number.isInteger(v) || (v as number) < 1) {
@@ -83,16 +68,15 @@ export function createProject(ctx: ScoringContext, input: CreateProjectInput): P
     lookFor: input.lookFor?.trim() || 'buildings',
   });
   logTo(ctx, `project ${row.id} "${name}": ${row.tileCount} tiles at z${row.zoom}, run ${runId}`);
-  return toRow(row);
+  return row;
 }
 
 export function listProjects(ctx: ScoringContext): ProjectRow[] {
-  return projectsRepo.listProjects(ctx.db).map(toRow);
+  return projectsRepo.listProjects(ctx.db);
 }
 
 export function getProject(ctx: ScoringContext, id: number): ProjectRow | undefined {
-  const row = projectsRepo.getProject(ctx.db, id);
-  return row ? toRow(row) : undefined;
+  return projectsRepo.getProject(ctx.db, id);
 }
 
 export function requireProject(ctx: ScoringContext, id: number): ProjectRow {
