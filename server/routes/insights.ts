@@ -14,13 +14,9 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { requireRun } from '../lib/db/analysis-repo.ts';
 import type { DatabaseHandle } from '../lib/db/client.ts';
-import { getInsightRecord } from '../lib/db/insight-records.ts';
-import { readPatchIntervals } from '../lib/db/patch-insights-repo.ts';
 import { REVIEW_MARKS } from '../lib/db/schema.ts';
-import type { ConfidenceRecord } from '../lib/insights/confidence-intervals.ts';
-import { InsightsError } from '../lib/insights/errors.ts';
+import { getConfidenceRecord, getPatchIntervals } from '../lib/insights/confidence-intervals.ts';
 import { getFamilies } from '../lib/insights/failure-families.ts';
 import { familiesHtml } from '../lib/insights/families-html.ts';
 import { comparisonGeoJson, compareProjects } from '../lib/insights/model-compare.ts';
@@ -113,22 +109,12 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
       const html = await familiesHtml(report, (idx) => images.png(id, idx, 'image'));
       return c.html(html);
     })
-    .get('/:id/confidence', validate('param', idParam), (c) => {
-      const { id } = c.req.valid('param');
-      requireRun(db, id);
-      const record = getInsightRecord<ConfidenceRecord>(db, id, 'confidence');
-      if (!record) {
-        throw new InsightsError(`run ${id} has no confidence intervals yet`, {
-          hint: 'run `npx tsx server/lib/insights/run-insights.ts --run <id>` first',
-        });
-      }
-      return c.json(record);
-    })
-    .get('/:id/intervals', validate('param', idParam), (c) => {
-      const { id } = c.req.valid('param');
-      requireRun(db, id);
-      return c.json(readPatchIntervals(db, id));
-    });
+    .get('/:id/confidence', validate('param', idParam), (c) =>
+      c.json(getConfidenceRecord(db, c.req.valid('param').id)),
+    )
+    .get('/:id/intervals', validate('param', idParam), (c) =>
+      c.json(getPatchIntervals(db, c.req.valid('param').id)),
+    );
 }
 
 /** Mounted under /api/projects. */

@@ -9,11 +9,17 @@
  */
 import { requireRun } from '../db/analysis-repo.ts';
 import type { DatabaseHandle } from '../db/client.ts';
-import { replacePatchIntervals, type PatchIntervalRow } from '../db/patch-insights-repo.ts';
+import { getInsightRecord } from '../db/insight-records.ts';
+import {
+  readPatchIntervals,
+  replacePatchIntervals,
+  type PatchIntervalRow,
+} from '../db/patch-insights-repo.ts';
 import { MondrianConformal, type MondrianConformalJSON, type MondrianParams } from '../analysis/conformal.ts';
 import { EstimatorError } from '../analysis/estimator.ts';
 import { KdTree } from '../analysis/kdtree.ts';
 import { createRng, permutation } from '../analysis/random.ts';
+import { InsightsError } from './errors.ts';
 import { readLatentRows, type LatentRows } from './latent-rows.ts';
 
 export interface MethodReport {
@@ -212,4 +218,22 @@ export function fitConfidenceIntervals(
   }
   replacePatchIntervals(db, runId, intervals(), record);
   return record;
+}
+
+/** The run's stored record: method, coverage against the nominal level, the baselines, the fitted model. */
+export function getConfidenceRecord(db: DatabaseHandle, runId: number): ConfidenceRecord {
+  requireRun(db, runId);
+  const record = getInsightRecord<ConfidenceRecord>(db, runId, 'confidence');
+  if (!record) {
+    throw new InsightsError(`run ${runId} has no confidence intervals yet`, {
+      hint: `run \`npx tsx server/lib/insights/run-insights.ts --run ${runId}\` first`,
+    });
+  }
+  return record;
+}
+
+/** The run's per-patch intervals as columns in idx order (empty before the intervals are fitted). */
+export function getPatchIntervals(db: DatabaseHandle, runId: number) {
+  requireRun(db, runId);
+  return readPatchIntervals(db, runId);
 }
