@@ -12,7 +12,7 @@ import { runInsights, type InsightsSummary } from '../../server/lib/insights/run
 import { loadModel } from '../../server/lib/model/runtime.ts';
 import { demoModelPath } from '../../server/lib/paths.ts';
 import { bboxPolygon, demoNewRegionBBox } from '../../server/demo-server.ts';
-import { auth, json, post, serverFixture, type ServerFixture } from './server-fixture.ts';
+import { json, post, serverFixture, type ServerFixture } from './server-fixture.ts';
 
 let f: ServerFixture;
 let runId: number;

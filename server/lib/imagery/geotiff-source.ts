@@ -13,7 +13,7 @@ import { basename } from 'node:path';
 import { fromFile, type GeoTIFF, type GeoTIFFImage, type TypedArray } from 'geotiff';
 import proj4 from 'proj4';
 import sharp from 'sharp';
-import { metresPerPixel, worldPixelToLonLat, type BBox } from '../geo/tiles.ts';
+import { worldPixelToLonLat, type BBox } from '../geo/tiles.ts';
 import {
   ImageryError,
   invalidTile,

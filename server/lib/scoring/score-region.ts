@@ -17,7 +17,7 @@ import { writeTileTableCsv, writeTileTableGeoJson } from '../exports/tile-table.
 import type { ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
 import { projectExportInfo } from './export-info.ts';
-import { getImagerySource, registerImageryOnce, type ImageryRow } from './imagery-registry.ts';
+import { getImagerySource, registerImageryOnce } from './imagery-registry.ts';
 import { startScoring, waitForJob, type JobRow } from './jobs.ts';
 import { createProject, type ProjectRow } from './projects.ts';
 import { countScoredTiles, iterateScoredTiles, type TileCounts } from './tiles-repo.ts';
