@@ -42,11 +42,14 @@ describe('openDatabase', () => {
     expect(tables).toEqual([
       '__drizzle_migrations',
       'analysis_runs',
+      'calibration_sample_tiles',
+      'calibration_samples',
       'clusters',
       'datasets',
       'imagery_sources',
       'insight_records',
       'label_error_scores',
+      'label_imports',
       'models',
       'patch_evidence',
       'patch_intervals',
@@ -54,6 +57,7 @@ describe('openDatabase', () => {
       'projects',
       'review_marks',
       'scoring_jobs',
+      'tile_labels',
       'tile_scores',
     ]);
     expect(handle.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -99,10 +103,10 @@ describe('openDatabase', () => {
   });
 
   it('upgrades a database with imagery in use: folders get their own kind, no row or reference lost', () => {
-    // The migrations as they were before the imagery kind 'geotiff-folder' (0003) existed.
-    const before = join(dir, 'migrations-0002');
+    // The migrations as they were before the imagery kind 'geotiff-folder' existed.
+    const before = join(dir, 'migrations-before');
     cpSync(DEFAULT_MIGRATIONS_FOLDER, before, { recursive: true });
-    const upTo = journal.entries.findIndex((e) => e.tag.startsWith('0003_'));
+    const upTo = journal.entries.findIndex((e) => e.tag.endsWith('_imagery_geotiff_folder'));
     expect(upTo).toBeGreaterThan(0);
     for (const e of journal.entries.slice(upTo)) {
       rmSync(join(before, `${e.tag}.sql`));
