@@ -6,12 +6,14 @@ import { basename } from 'node:path';
 import type { DatabaseHandle } from '../db/client.ts';
 import { fileSha256 } from '../file-hash.ts';
 import {
+  getRun,
   latestRunFor,
   saveAnalysisRun,
   setRunTimings,
   upsertDataset,
   upsertModel,
 } from '../db/analysis-repo.ts';
+import { storeRunColumns } from '../latent/run-columns.ts';
 import type { AnalysisRun, NewCluster, NewPatch } from '../db/schema.ts';
 import type { PatchSource } from '../datasets/patch-source.ts';
 import type { SegmentationModel } from '../model/runtime.ts';
@@ -147,6 +149,8 @@ export async function analyzeDataset(req: AnalyzeRequest): Promise<AnalysisSumma
     patchRows(result, noveltyPct),
     clusterRows(result),
   );
+  // The latent view's columns are written with the run, so its first opening reads them instead of a million patches.
+  storeRunColumns(db, getRun(db, runId)!);
   result.timings.store = (performance.now() - t1) / 1000;
   setRunTimings(db, runId, result.timings);
   const stored = latestRunFor(db, modelRow.id, datasetRow.id)!;

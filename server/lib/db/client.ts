@@ -164,6 +164,14 @@ export function openReadOnly(handle: DatabaseHandle): DatabaseHandle {
   return { db: drizzle({ client: sqlite, schema }), sqlite, close: () => sqlite.close() };
 }
 
+/**
+ * Runs `fn` in one read transaction: every repository read inside it sees the same snapshot, so an aggregate
+ * and the scan it sizes agree even while a scoring job writes.
+ */
+export function readConsistently<T>(handle: DatabaseHandle, fn: () => T): T {
+  return handle.sqlite.transaction(fn).deferred();
+}
+
 /** Runs `fn` in one transaction (IMMEDIATE: the write lock up front): its repository calls land together or not at all. */
 export function inTransaction<T>(handle: DatabaseHandle, fn: () => T): T {
   return handle.sqlite.transaction(fn).immediate();

@@ -163,6 +163,40 @@ export const tileRectSchema = z.object({
 export type SampleStratum = z.infer<typeof sampleStratumSchema>;
 export type SampleDesign = z.infer<typeof sampleDesignSchema>;
 export type TileRectJson = z.infer<typeof tileRectSchema>;
+// ── the latent view's stored columns ("tilelens-columns/1", server/lib/latent/columns-format.ts) ─────────
+
+export type ColumnType = 'uint8' | 'uint16' | 'uint32' | 'float32';
+
+/** What a column holds; the layout (offset, length, null code) follows from it and the row count. */
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+  /** Quantised range: codes 0..nullCode−1 span [min, max]. */
+  min?: number;
+  max?: number;
+  categories?: string[];
+}
+
+export interface ColumnHeader extends ColumnSpec {
+  offset: number;
+  byteLength: number;
+  nullCode?: number;
+}
+
+export interface ColumnsHeader {
+  format: string;
+  rows: number;
+  columns: ColumnHeader[];
+  meta: Record<string, unknown>;
+  bodyBytes: number;
+}
+
+/** A header and the body it describes: what is stored for a run and cut into answers. */
+export interface ColumnsBody {
+  header: ColumnsHeader;
+  body: Uint8Array;
+}
+
 export type RunSettings = z.infer<typeof runSettingsSchema>;
 export type PcaState = z.infer<typeof pcaStateSchema>;
 export type EstimatorState = z.infer<typeof estimatorStateSchema>;

@@ -9,6 +9,7 @@
  */
 import { and, asc, desc, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
 import type { DatabaseHandle } from './client.ts';
+import { cursor } from './cursor.ts';
 import { tileScores, type FootprintsJson, type NewTileScore, type TileScore } from './schema.ts';
 
 /** Inclusive tile x / y ranges at the project's zoom. */
@@ -163,21 +164,6 @@ function inRange(projectId: number, zoom: number, r: TileRange) {
     gte(tileScores.y, r.minY),
     lte(tileScores.y, r.maxY),
   );
-}
-
-/**
- * Runs a drizzle-built select as a better-sqlite3 cursor of raw rows: drizzle has no streaming read, and a
- * z5 map tile over a big project covers every one of its rows, which must not be collected in an array.
- */
-function* cursor(
-  handle: DatabaseHandle,
-  query: { toSQL(): { sql: string; params: unknown[] } },
-): Generator<unknown[]> {
-  const { sql: text, params } = query.toSQL();
-  yield* handle.sqlite
-    .prepare(text)
-    .raw(true)
-    .iterate(...params) as IterableIterator<unknown[]>;
 }
 
 /** The columns every cell reads, in the order `overlayCell` expects them. */

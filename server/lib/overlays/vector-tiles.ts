@@ -6,7 +6,7 @@
 import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson';
 import type { DatabaseHandle } from '../db/client.ts';
 import { TilelensError } from '../errors.ts';
-import { lonLatToWorldPixel, tileFootprint } from '../geo/tiles.ts';
+import { lonLatToWorldPixel, tileFeatureId, tileFootprint } from '../geo/tiles.ts';
 import { encodeMvt, MVT_EXTENT, type MvtPolygonFeature } from './mvt.ts';
 import { iterateVectorCells, type VectorCellRow as VectorCell } from '../db/tile-scores-repo.ts';
 import { scoringRange } from './overlay-grid.ts';
@@ -41,9 +41,6 @@ export function assertVectorZoom(project: ProjectGrid, z: number): void {
     );
   }
 }
-
-/** The feature id of a scoring tile in the `tiles` layer: unique per project, usable for feature-state. */
-export const tileFeatureId = (zoom: number, x: number, y: number): number => y * 2 ** zoom + x;
 
 function cellProperties(c: VectorCell) {
   return {
