@@ -214,8 +214,6 @@ export const clusters = sqliteTable(
 
 export const IMAGERY_KINDS = ['pmtiles', 'xyz', 'geotiff', 'geotiff-folder'] as const;
 export const JOB_STATUSES = ['queued', 'running', 'cancelled', 'done', 'failed'] as const;
-/** The tiers in order, as the latent view's tier column names them (server/lib/scored-tiles/tiers.ts holds the rule). */
-export const TILE_TIERS = TIERS;
 
 export const imagerySources = sqliteTable(
   'imagery_sources',

@@ -8,7 +8,7 @@
  */
 import { readConsistently, type DatabaseHandle } from '../db/client.ts';
 import { projectTileComponents, projectTileRows, projectTileStats } from '../db/latent-repo.ts';
-import { TILE_TIERS } from '../db/schema.ts';
+import { TIERS } from '../scored-tiles/scored-tile.ts';
 import { ColumnsWriter, type ColumnsBody } from './columns-format.ts';
 import { LatentError } from './errors.ts';
 
@@ -85,7 +85,7 @@ export function projectAttributes(
         { name: 'novelty', type: 'uint8', min: 0, max: 100 },
         { name: 'priority', type: 'uint8', min: 0, max: 1 },
         { name: 'buildingProb', type: 'uint8', min: 0, max: 1 },
-        { name: 'tier', type: 'uint8', categories: [...TILE_TIERS] },
+        { name: 'tier', type: 'uint8', categories: [...TIERS] },
         { name: 'tileX', type: 'uint16' },
         { name: 'tileY', type: 'uint16' },
       ],
@@ -95,7 +95,7 @@ export function projectAttributes(
     for (const row of projectTileRows(db, project.id, asOf)) {
       if (r >= n) break;
       for (let k = 0; k < 4; k++) out.set(k, r, row[k] as number | null);
-      out.set(4, r, TILE_TIERS.indexOf(row[4] as (typeof TILE_TIERS)[number]));
+      out.set(4, r, TIERS.indexOf(row[4] as (typeof TIERS)[number]));
       out.set(5, r, (row[5] as number) - ox);
       out.set(6, r, (row[6] as number) - oy);
       r++;
