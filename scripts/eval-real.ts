@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyzeDataset, type AnalysisSummary } from '../server/lib/analysis/analyze-dataset.ts';
 import { MLPRegressor } from '../server/lib/analysis/mlp.ts';
-import { auroc, spearman } from '../server/lib/analysis/rank-stats.ts';
+import { auroc, spearman } from '../server/lib/analysis/rank-statistics.ts';
 import { KnnNovelty } from '../server/lib/analysis/novelty.ts';
 import { adjustedRandIndex } from '../server/lib/analysis/silhouette.ts';
 import { openManifestDataset, readManifest } from '../server/lib/datasets/manifest.ts';

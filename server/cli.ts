@@ -28,7 +28,9 @@ import { stderrProgress } from './lib/progress.ts';
 import { dataDir, defaultDbPath, demoModelPath, runsDir } from './lib/paths.ts';
 import { closeImagerySources } from './lib/scoring/imagery-registry.ts';
 import { disposeScoringModels } from './lib/scoring/jobs.ts';
-import { scoreRegion } from './lib/scoring/score-region.ts';
+import { DEFAULT_PUBLIC_URL, scoreRegion } from './lib/scoring/score-region.ts';
+import { writeProjectExports } from './lib/deliverables/project-exports.ts';
+import { TilelensError } from './lib/errors.ts';
 import { requireProject } from './lib/scoring/projects.ts';
 import {
   afterMappingReport,
@@ -39,8 +41,8 @@ import {
   trustReport,
 } from './lib/trust/project-trust.ts';
 import { sampleCsv, sampleFindDrafts } from './lib/trust/sample-exports.ts';
-import { exportInfo } from './routes/exports.ts';
-import { defaultSettings } from './settings.ts';
+import { projectExportInfo } from './lib/scoring/export-info.ts';
+import { resolveSettings } from './settings.ts';
 
 const usage = `tilelens <command> [options]
 
@@ -417,13 +419,19 @@ async function main(argv: string[]): Promise<number> {
           ...(o['imagery-name'] ? { imageryName: o['imagery-name'] } : {}),
           ...(o.area ? { area: o.area } : {}),
           ...(o.name ? { projectName: o.name } : {}),
-          ...(o.out ? { outDir: o.out } : {}),
-          ...(o['public-url'] ? { publicUrl: o['public-url'] } : {}),
           ...(o.batch !== undefined ? { batchSize: o.batch } : {}),
           zoom: o.zoom,
           onProgress: (done, total) => progress('scoring tiles', done, total),
         });
         for (const w of r.warnings) process.stderr.write(`tilelens: warning: ${w}\n`);
+        const out = o.out
+          ? await writeProjectExports(
+              ctx,
+              requireProject(ctx, r.projectId),
+              resolve(o.out),
+              o['public-url'] ?? DEFAULT_PUBLIC_URL,
+            )
+          : {};
         const line = {
           projectId: r.projectId,
           imageryId: r.imageryId,
@@ -433,7 +441,7 @@ async function main(argv: string[]): Promise<number> {
           missing: r.missing,
           failed: r.failed,
           seconds: r.seconds,
-          out: r.out,
+          out,
           warnings: r.warnings,
           view: `npx tsx server/main.ts --db ${dbPath} then open http://127.0.0.1:8700/ and pick project ${r.projectId}`,
         };
@@ -456,7 +464,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
+/** The command line was used wrongly: the usage follows the message. */
+class UsageError extends TilelensError {
+  override name = 'UsageError';
+  constructor(message: string) {
+    super('usage', message, { status: 400 });
+  }
+}
 
 const share = z.coerce.number().gt(0).lt(1);
 const trustOptions = z.object({
@@ -503,7 +517,7 @@ function trustCommand(command: string, values: Record<string, unknown>): number 
         mkdirSync(resolve(o.out), { recursive: true });
         const csv = join(resolve(o.out), `calibration-sample-${s.id}.csv`);
         writeFileSync(csv, [...sampleCsv(s)].join(''));
-        const info = exportInfo(ctx, requireProject(ctx, o.project), o['public-url']);
+        const info = projectExportInfo(ctx, requireProject(ctx, o.project), o['public-url']);
         const drafts = join(resolve(o.out), `calibration-sample-${s.id}-mapswipe-find.json`);
         writeFileSync(drafts, `${JSON.stringify(sampleFindDrafts(s, info, s.id), null, 2)}\n`);
         out.push(csv, drafts);
@@ -521,7 +535,7 @@ function trustCommand(command: string, values: Record<string, unknown>): number 
         importMapswipeResults(ctx, o.project, needFile(), {
           purpose: o.purpose,
           mapswipeProjectId: o['mapswipe-project'],
-          maxBytes: defaultSettings().maxUploadBytes,
+          maxBytes: resolveSettings().maxUploadBytes,
         }),
       );
     } else if (command === 'labels') {

@@ -9,7 +9,7 @@
  * the interval's coverage and the guaranteed-recall mode.
  *
  *   npx tsx scripts/bench/trust.ts                  demo cases, and real-data cases when ../shared/realdata exists
- *   npx tsx scripts/bench/trust.ts --demo-only
+ *   npx tsx scripts/bench/trust.ts --demo-only | --real-only [--leave-one-out]
  *   npx tsx scripts/bench/trust.ts --draws 100      calibration-sample draws per case (default 40)
  *
  * Benchmarks print figures; they never fail on them (the closing JSON line holds every figure).
@@ -44,6 +44,8 @@ import { realDataCases } from './trust/real-cases.ts';
 const { values } = parseArgs({
   options: {
     'demo-only': { type: 'boolean', default: false },
+    'real-only': { type: 'boolean', default: false },
+    'leave-one-out': { type: 'boolean', default: false },
     draws: { type: 'string', default: '40' },
     out: { type: 'string', default: join(repoRoot, 'data/bench/trust') },
   },
@@ -134,7 +136,9 @@ function printCase(r: CaseResult): void {
   for (const p of r.panel) {
     out.write(
       `  ${p.at.padEnd(12)} ${p.threshold.toFixed(2).padStart(9)} ${String(p.sent).padStart(5)}   ` +
-        `${(p.expected * 100).toFixed(1).padStart(5)} % (${(p.low * 100).toFixed(1)}–${(p.high * 100).toFixed(1)} %)`.padEnd(28) +
+        `${(p.expected * 100).toFixed(1).padStart(5)} % (${(p.low * 100).toFixed(1)}–${(p.high * 100).toFixed(1)} %)`.padEnd(
+          28,
+        ) +
         `${(p.truth * 100).toFixed(1).padStart(6)} % ${(p.error * 100).toFixed(1).padStart(6)} pts ${p.inside ? 'inside' : 'OUTSIDE'}\n`,
     );
   }
@@ -189,14 +193,33 @@ function regionArea(worldDir: string, region: 'train' | 'new'): TrustCase['area'
   const d = 1e-7;
   return {
     type: 'Polygon',
-    coordinates: [[[w + d, s + d], [e - d, s + d], [e - d, n - d], [w + d, n - d], [w + d, s + d]]],
+    coordinates: [
+      [
+        [w + d, s + d],
+        [e - d, s + d],
+        [e - d, n - d],
+        [w + d, n - d],
+        [w + d, s + d],
+      ],
+    ],
   };
 }
 
-function demoCase(worldDir: string, region: 'train' | 'new', name: string, kind: TrustCase['kind']): TrustCase {
+function demoCase(
+  worldDir: string,
+  region: 'train' | 'new',
+  name: string,
+  kind: TrustCase['kind'],
+): TrustCase {
   const truth = new Map<string, boolean>();
   for (const t of readDemoTiles(worldDir)) if (t.region === region) truth.set(t.taskId, t.gtFraction > 0);
-  return { name, kind, archive: join(worldDir, 'imagery.pmtiles'), area: regionArea(worldDir, region), truth };
+  return {
+    name,
+    kind,
+    archive: join(worldDir, 'imagery.pmtiles'),
+    area: regionArea(worldDir, region),
+    truth,
+  };
 }
 
 async function demoCases(): Promise<CaseResult[]> {
@@ -206,7 +229,13 @@ async function demoCases(): Promise<CaseResult[]> {
   if (!existsSync(join(twinDir, 'world.json'))) await generateDemoWorld({ seed: 8, outDir: twinDir });
   const ctx = contextFor(openDatabase(dbPath));
   try {
-    const twin = await runCase(ctx, runId, 'demo run', demoCase(twinDir, 'train', 'demo-twin-region', 'in-distribution'), null);
+    const twin = await runCase(
+      ctx,
+      runId,
+      'demo run',
+      demoCase(twinDir, 'train', 'demo-twin-region', 'in-distribution'),
+      null,
+    );
     const fresh = await runCase(
       ctx,
       runId,
@@ -234,10 +263,14 @@ async function closeContext(ctx: ScoringContext): Promise<void> {
 const started = performance.now();
 const results: CaseResult[] = [];
 try {
-  results.push(...(await demoCases()));
-  for (const r of results) printCase(r);
+  if (!values['real-only']) {
+    results.push(...(await demoCases()));
+    for (const r of results) printCase(r);
+  }
   if (!values['demo-only']) {
-    for await (const { db, runId, reference, cases } of realDataCases(outDir)) {
+    for await (const { db, runId, reference, cases } of realDataCases(outDir, {
+      leaveOneOut: values['leave-one-out'],
+    })) {
       const ctx = contextFor(db);
       try {
         let familiar: CaseTileRow[] | null = null;

@@ -9,14 +9,7 @@ export const ZOOM = 18;
 export const TILE = 256;
 
 export type District =
-  | 'dense_town'
-  | 'suburb'
-  | 'farmland'
-  | 'forest'
-  | 'bare'
-  | 'sahel_village'
-  | 'sahel_bush'
-  | 'camp';
+  'dense_town' | 'suburb' | 'farmland' | 'forest' | 'bare' | 'sahel_village' | 'sahel_bush' | 'camp';
 export type Phenomenon = 'parking_lot' | 'cemetery' | 'construction_site' | 'no_buildings';
 export type PlantedPhenomenon = Exclude<Phenomenon, 'no_buildings'>;
 export type Region = 'train' | 'new';

@@ -13,7 +13,6 @@ import type { PatchSource } from '../../server/lib/datasets/patch-source.ts';
 import { repoRoot } from '../../server/lib/paths.ts';
 import { stderrProgress } from '../../server/lib/progress.ts';
 
-
 /** Writes the training datasets' patches as the trainer's arrays (images.u8, masks.u8, index.json). */
 async function exportArrays(source: PatchSource, outDir: string): Promise<Record<string, number>> {
   mkdirSync(outDir, { recursive: true });
@@ -59,7 +58,6 @@ async function ensureTrainingVenv(): Promise<string> {
   }
   return python;
 }
-
 
 export interface TrainRealOptions {
   realdata: string;

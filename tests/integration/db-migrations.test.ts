@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import {
   DEFAULT_MIGRATIONS_FOLDER,
   MigrationError,
   openDatabase,
+  type DatabaseHandle,
 } from '../../server/lib/db/client.ts';
 import { saveAnalysisRun } from '../../server/lib/db/analysis-repo.ts';
 import {
@@ -28,6 +29,20 @@ const journal = JSON.parse(
 ) as {
   entries: { tag: string }[];
 };
+
+/** Every row of `table` from one database into another, in the columns both have. */
+function copySharedColumns(from: DatabaseHandle, to: DatabaseHandle, table: string): void {
+  const columns = (h: DatabaseHandle) =>
+    (h.sqlite.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+  const have = new Set(columns(to));
+  const shared = columns(from).filter((c) => have.has(c));
+  const list = shared.map((c) => `"${c}"`).join(', ');
+  const insert = to.sqlite.prepare(
+    `insert into ${table} (${list}) values (${shared.map(() => '?').join(', ')})`,
+  );
+  for (const row of from.sqlite.prepare(`select ${list} from ${table}`).raw().iterate())
+    insert.run(...(row as unknown[]));
+}
 
 describe('openDatabase', () => {
   it('applies the migrations to a fresh file in WAL mode with foreign keys on', () => {
@@ -101,6 +116,60 @@ describe('openDatabase', () => {
     );
     expect(() => badRuntime.run()).toThrow(/CHECK constraint failed: models_runtime_check/);
     handle.close();
+  });
+
+  it('upgrades a database with imagery in use: folders get their own kind, no row or reference lost', () => {
+    // The migrations as they were before the imagery kind 'geotiff-folder' existed.
+    const before = join(dir, 'migrations-before');
+    cpSync(DEFAULT_MIGRATIONS_FOLDER, before, { recursive: true });
+    const upTo = journal.entries.findIndex((e) => e.tag.endsWith('_imagery_geotiff_folder'));
+    expect(upTo).toBeGreaterThan(0);
+    for (const e of journal.entries.slice(upTo)) {
+      rmSync(join(before, `${e.tag}.sql`));
+      rmSync(join(before, 'meta', `${e.tag.slice(0, 4)}_snapshot.json`));
+    }
+    const metaJournal = JSON.parse(readFileSync(join(before, 'meta', '_journal.json'), 'utf8'));
+    metaJournal.entries = metaJournal.entries.slice(0, upTo);
+    writeFileSync(join(before, 'meta', '_journal.json'), JSON.stringify(metaJournal));
+
+    const path = join(dir, 'old.db');
+    const old = openDatabase(path, { migrationsFolder: before });
+    // The run is written with today's code into a database of today's schema, then copied column by column
+    // into the old one: later migrations may add columns the old tables do not have yet.
+    const current = openDatabase(':memory:');
+    const ids = registerSampleModelAndDataset(current);
+    const runId = saveAnalysisRun(current, sampleRun(ids, 20), samplePatches(20), sampleClusters(20));
+    for (const table of ['models', 'datasets', 'analysis_runs', 'patches', 'clusters'])
+      copySharedColumns(current, old, table);
+    current.close();
+    old.sqlite
+      .prepare(
+        `insert into imagery_sources (name, kind, spec, min_zoom, max_zoom) values
+           ('chips', 'geotiff', '{"kind":"geotiff-folder","path":"/data/chips"}', 0, 22),
+           ('ortho', 'geotiff', '{"kind":"geotiff","path":"/data/ortho.tif"}', 0, 22)`,
+      )
+      .run();
+    old.sqlite
+      .prepare(
+        `insert into projects (name, zoom, imagery_id, run_id, model_id, area, area_km2, tile_count, bbox, look_for)
+         values ('p', 18, 1, ?, ?, '{}', 1, 1, '[0,0,1,1]', 'buildings')`,
+      )
+      .run(runId, ids.modelId);
+    old.close();
+
+    const upgraded = openDatabase(path);
+    expect(upgraded.sqlite.prepare('select name, kind from imagery_sources order by id').all()).toEqual([
+      { name: 'chips', kind: 'geotiff-folder' },
+      { name: 'ortho', kind: 'geotiff' },
+    ]);
+    expect(upgraded.sqlite.prepare('select imagery_id from projects').pluck().all()).toEqual([1]);
+    expect(upgraded.sqlite.pragma('foreign_key_check')).toEqual([]);
+    expect(upgraded.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+    // The projects' reference follows the rebuilt table: imagery in use still cannot be deleted.
+    expect(() => upgraded.sqlite.prepare('delete from imagery_sources where id = 1').run()).toThrow(
+      /FOREIGN KEY constraint failed/,
+    );
+    upgraded.close();
   });
 
   it('says what is missing when the migrations folder is wrong, and what failed when one does not apply', () => {

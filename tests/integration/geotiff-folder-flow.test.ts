@@ -12,6 +12,8 @@ import { writeArrayBuffer, type GeotiffWriterMetadata } from 'geotiff';
 import proj4 from 'proj4';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../server/app.ts';
+import { resolveSettings } from '../../server/settings.ts';
 import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
 import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
 import { openDataset } from '../../server/lib/datasets/open-dataset.ts';
@@ -23,7 +25,12 @@ import type { ScoringContext } from '../../server/lib/scoring/context.ts';
 import { closeImagerySources } from '../../server/lib/scoring/imagery-registry.ts';
 import { disposeScoringModels } from '../../server/lib/scoring/jobs.ts';
 import { requireProject } from '../../server/lib/scoring/projects.ts';
-import { scoreRegion, type ScoreRegionResult } from '../../server/lib/scoring/score-region.ts';
+import { writeProjectExports } from '../../server/lib/deliverables/project-exports.ts';
+import {
+  scoreRegion,
+  type ScoreRegionOptions,
+  type ScoreRegionResult,
+} from '../../server/lib/scoring/score-region.ts';
 import { iterateScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
 
 const execFileP = promisify(execFile);
@@ -137,12 +144,20 @@ async function analysedRun(): Promise<number> {
 
 /** Every export is there and parses; returns the tile table's task ids. */
 async function checkExports(out: Record<string, string>, projectId: number): Promise<string[]> {
-  for (const key of ['mapswipeFind', 'mapswipeValidate', 'taskingManager', 'tilesCsv', 'tilesGeoJson']) {
+  for (const key of [
+    'mapswipeFind',
+    'mapswipeValidate',
+    'taskingManager',
+    'tilesCsv',
+    'tilesGeoJson',
+    'effort',
+  ]) {
     expect(out[key], key).toBeDefined();
     expect(existsSync(out[key]), out[key]).toBe(true);
   }
   const find = JSON.parse(await readFile(out.mapswipeFind, 'utf8'));
   expect(find.projectId).toBe(projectId);
+  expect(find.drafts.length).toBeGreaterThan(0);
   for (const d of find.drafts) {
     expect(d.draft.projectType).toBe(1);
     expect(d.draft.zoomLevel).toBe(Z);
@@ -159,6 +174,14 @@ async function checkExports(out: Record<string, string>, projectId: number): Pro
   const ids = geo.features.map((f: { id: string }) => f.id);
   const csv = (await readFile(out.tilesCsv, 'utf8')).trim().split('\n');
   expect(csv.length - 1).toBe(ids.length);
+  // The effort curve as the panel shows it: one point per threshold, recall inside its band.
+  const effort = JSON.parse(await readFile(out.effort, 'utf8'));
+  expect(effort.projectId).toBe(projectId);
+  expect(effort.points.length).toBeGreaterThan(1);
+  for (const p of effort.points) {
+    expect(p.recallLow).toBeLessThanOrEqual(p.expectedRecall + 1e-9);
+    expect(p.recallHigh).toBeGreaterThanOrEqual(p.expectedRecall - 1e-9);
+  }
   return ids;
 }
 
@@ -184,17 +207,28 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Scored, then every export written into `outDir`, as `tilelens score --out` does. */
+async function scoreAndExport(
+  options: ScoreRegionOptions,
+  outDir: string,
+): Promise<ScoreRegionResult & { out: Record<string, string> }> {
+  const r = await scoreRegion(ctx, options);
+  return { ...r, out: await writeProjectExports(ctx, requireProject(ctx, r.projectId), outDir) };
+}
+
 describe('a folder of GeoTIFFs scored with an analysed model', () => {
-  let first: ScoreRegionResult;
+  let first: ScoreRegionResult & { out: Record<string, string> };
 
   it("scores every tile of the folder's extent and writes every export", async () => {
     const progress: number[] = [];
-    first = await scoreRegion(ctx, {
-      modelPath: demoModelPath,
-      imagery: join(dir, 'tiffs'),
-      outDir: join(dir, 'out-lib'),
-      onProgress: (done) => progress.push(done),
-    });
+    first = await scoreAndExport(
+      {
+        modelPath: demoModelPath,
+        imagery: join(dir, 'tiffs'),
+        onProgress: (done) => progress.push(done),
+      },
+      join(dir, 'out-lib'),
+    );
     expect(first.runId).toBe(runId);
     expect(first.warnings).toEqual([]);
     const expected = expectedTiles(first.projectId);
@@ -208,6 +242,41 @@ describe('a folder of GeoTIFFs scored with an analysed model', () => {
     expect(stored).toEqual(expected);
     expect((await checkExports(first.out, first.projectId)).sort()).toEqual(expected);
   }, 60_000);
+
+  it('writes the same exports the API serves for that project', async () => {
+    const publicUrl = 'http://tiles.example.org:8700/';
+    const out = await writeProjectExports(
+      ctx,
+      requireProject(ctx, first.projectId),
+      join(dir, 'out-same'),
+      publicUrl,
+    );
+    const app = createApp({
+      db,
+      settings: resolveSettings({ 'data-dir': ctx.dataDir, 'public-url': publicUrl }),
+      scoring: ctx,
+      token: 'unused-for-reads',
+      log: () => {},
+    });
+    try {
+      const api = async (name: string) => {
+        const res = await app.request(`/api/projects/${first.projectId}/exports/${name}`);
+        expect(res.status, name).toBe(200);
+        return res.text();
+      };
+      const file = (key: string) => readFile(out[key], 'utf8');
+      const find = JSON.parse(await file('mapswipeFind'));
+      expect(find.drafts.length).toBeGreaterThan(0);
+      expect(find.drafts[0].draft.tileServer.url).toMatch(/^http:\/\/tiles\.example\.org:8700\/imagery\//);
+      expect(JSON.parse(await api('mapswipe-find'))).toEqual(find);
+      expect(JSON.parse(await api('tasking-manager'))).toEqual(JSON.parse(await file('taskingManager')));
+      expect(await api('mapswipe-validate.geojson')).toBe(await file('mapswipeValidate'));
+      expect(await api('tiles.csv')).toBe(await file('tilesCsv'));
+      expect(await api('tiles.geojson')).toBe(await file('tilesGeoJson'));
+    } finally {
+      await app.close();
+    }
+  });
 
   it('through `tilelens score` in a child process: same imagery reused, one line of JSON', async () => {
     const { stdout, stderr } = await execFileP(
@@ -250,11 +319,7 @@ describe('a folder of GeoTIFFs scored with an analysed model', () => {
 
 describe.skipIf(!existsSync(join(RIO, 'images')))('Rio de Janeiro GeoTIFFs (real data)', () => {
   it('the folder scored with the demo model, exports written', async () => {
-    const r = await scoreRegion(ctx, {
-      runId,
-      imagery: join(RIO, 'images'),
-      outDir: join(dir, 'out-rio'),
-    });
+    const r = await scoreAndExport({ runId, imagery: join(RIO, 'images') }, join(dir, 'out-rio'));
     expect(r.tiles).toBeGreaterThan(0);
     expect(r.scored + r.missing).toBe(r.tiles);
     expect(r.scored).toBeGreaterThan(r.tiles / 2);

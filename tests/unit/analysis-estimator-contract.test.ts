@@ -49,7 +49,17 @@ const cases: Case[] = [
     // Targets thresholded to 0 / 1 for the classifier.
     make: () => {
       const m = new LogisticRegression({ l2: 0.5 });
-      return { fit: (A: Float32Array, r: number, c: number, t?: Float32Array) => m.fit(A, r, c, t!.map((v) => (v > 0 ? 1 : 0))), toJSON: () => m.toJSON(), model: m };
+      return {
+        fit: (A: Float32Array, r: number, c: number, t?: Float32Array) =>
+          m.fit(
+            A,
+            r,
+            c,
+            t!.map((v) => (v > 0 ? 1 : 0)),
+          ),
+        toJSON: () => m.toJSON(),
+        model: m,
+      };
     },
     fromJSON: (json: LogisticJSON) => ({ model: LogisticRegression.fromJSON(json) }),
     apply: (m: { model: LogisticRegression }, X, n) => m.model.predict(X, n),

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { auroc } from '../../server/lib/analysis/rank-stats.ts';
+import { auroc } from '../../server/lib/analysis/rank-statistics.ts';
 import { createRng } from '../../server/lib/analysis/random.ts';
 import { ShiftNovelty } from '../../server/lib/analysis/shift-novelty.ts';
 
 const d = 24;
 /** Rows on a 4-dimensional subspace plus a little noise: a reference set's activations. */
-function rows(n: number, seed: number, shift?: (row: Float32Array, rng: ReturnType<typeof createRng>) => void) {
+function rows(
+  n: number,
+  seed: number,
+  shift?: (row: Float32Array, rng: ReturnType<typeof createRng>) => void,
+) {
   const rng = createRng(seed);
   const basis = createRng(1);
   const B = Float32Array.from({ length: 4 * d }, () => basis.normal());
@@ -26,10 +30,11 @@ function rows(n: number, seed: number, shift?: (row: Float32Array, rng: ReturnTy
 const source = (X: Float32Array) => ({
   rows: X.length / d,
   dims: d,
-  chunks: () => [0, 1, 2, 3].map((c) => {
-    const n = X.length / d / 4;
-    return { start: c * n, rows: n, data: X.subarray(c * n * d, (c + 1) * n * d) };
-  }),
+  chunks: () =>
+    [0, 1, 2, 3].map((c) => {
+      const n = X.length / d / 4;
+      return { start: c * n, rows: n, data: X.subarray(c * n * d, (c + 1) * n * d) };
+    }),
 });
 
 describe('ShiftNovelty', () => {

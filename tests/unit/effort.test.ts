@@ -6,7 +6,7 @@ import {
   thresholdForRecall,
   UNVERIFIED_SHARE,
 } from '../../server/lib/scoring/effort.ts';
-import { normalQuantile } from '../../server/lib/trust/special-functions.ts';
+import { normalQuantile } from '../../server/lib/analysis/special-functions.ts';
 
 const tiles = [
   { priority: 0.0, buildingProb: 0.0 },
@@ -64,7 +64,9 @@ describe('effortCurve', () => {
     const missed = 20;
     expect(p.expectedRecall).toBeCloseTo(held / (held + missed));
     const z = normalQuantile(0.95);
-    const low = (held - z * Math.sqrt(1000 * 0.16)) / (held - z * Math.sqrt(1000 * 0.16) + missed + z * Math.sqrt(1000 * 0.0196));
+    const low =
+      (held - z * Math.sqrt(1000 * 0.16)) /
+      (held - z * Math.sqrt(1000 * 0.16) + missed + z * Math.sqrt(1000 * 0.0196));
     expect(p.recallLow).toBeCloseTo(low, 10);
     expect(p.recallLow).toBeLessThan(p.expectedRecall);
     expect(p.recallHigh).toBeGreaterThan(p.expectedRecall);
@@ -73,7 +75,10 @@ describe('effortCurve', () => {
   });
 
   it('widens where tiles carry a wider probability interval, and says unverified past the uncovered share', () => {
-    const base = Array.from({ length: 100 }, (_, i) => ({ priority: i < 50 ? 0.9 : 0.1, buildingProb: i < 50 ? 0.9 : 0.01 }));
+    const base = Array.from({ length: 100 }, (_, i) => ({
+      priority: i < 50 ? 0.9 : 0.1,
+      buildingProb: i < 50 ? 0.9 : 0.01,
+    }));
     const narrow = effortCurve(base).points[50];
     const doubtful = base.map((t, i) =>
       i >= 80 ? { ...t, buildingProbLow: 0, buildingProbHigh: 0.6, covered: false } : { ...t, covered: true },
@@ -137,7 +142,9 @@ describe('skippedAtRecall', () => {
 
   it('ranks by any score; a region without buildings needs nobody', () => {
     expect(skippedAtRecall(truth, 1, (t) => 1 - t.priority).sent).toBe(5);
-    expect(skippedAtRecall([{ priority: 0.3, buildingProb: 0, holdsBuilding: false }], 0.95).skippedShare).toBe(1);
+    expect(
+      skippedAtRecall([{ priority: 0.3, buildingProb: 0, holdsBuilding: false }], 0.95).skippedShare,
+    ).toBe(1);
     expect(() => skippedAtRecall([], 0.95)).toThrow(/no tiles/);
     expect(() => skippedAtRecall(truth, 0)).toThrow(EffortError);
   });

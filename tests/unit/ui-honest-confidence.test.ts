@@ -23,7 +23,7 @@ function pixel(rgba: Uint8Array, px: number, py: number): number[] {
 }
 
 describe('confidence overlay shows how far the reference run speaks for a tile', () => {
-  it('draws 1 − doubt, the width of the tile\'s no-label interval', () => {
+  it("draws 1 − doubt, the width of the tile's no-label interval", () => {
     expect(confidenceShown(cell(0, 0, 0.2, 0.2))).toBe(1);
     expect(confidenceShown(cell(0, 0, 0.1, 0.6))).toBeCloseTo(0.5);
     expect(confidenceShown(cell(0, 0, 0, 1))).toBe(0);

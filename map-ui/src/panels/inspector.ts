@@ -6,7 +6,7 @@
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Imagery, type Neighbour, type Project, type ScoredTile } from '../data/api.ts';
-import { DEFAULT_TIER_THRESHOLDS } from '../../../server/lib/scoring/priority.ts';
+import { DEFAULT_TIER_THRESHOLDS } from '../../../server/lib/scored-tiles/tiers.ts';
 import { lonLatToWorldPixel, parseTaskId } from '../../../server/lib/geo/tiles.ts';
 import { num, pct, Panel } from './common.ts';
 

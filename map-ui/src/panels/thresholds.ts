@@ -6,7 +6,14 @@
  */
 import { h } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, EXPORTS, type EffortPoint, type ExportKind, type Project, type ProjectEffort } from '../data/api.ts';
+import {
+  api,
+  EXPORTS,
+  type EffortPoint,
+  type ExportKind,
+  type Project,
+  type ProjectEffort,
+} from '../data/api.ts';
 import { int, num, Panel, pct } from './common.ts';
 
 export function pointAt(points: EffortPoint[], threshold: number): EffortPoint | null {
@@ -20,7 +27,8 @@ export function pointAt(points: EffortPoint[], threshold: number): EffortPoint |
 /** The highest threshold whose expected recall still reaches `target` (the fewest tiles sent). */
 export function thresholdFor(points: EffortPoint[], target: number): EffortPoint | null {
   let best: EffortPoint | null = null;
-  for (const p of points) if (p.expectedRecall >= target - 1e-12 && (!best || p.threshold > best.threshold)) best = p;
+  for (const p of points)
+    if (p.expectedRecall >= target - 1e-12 && (!best || p.threshold > best.threshold)) best = p;
   return best;
 }
 
@@ -37,7 +45,7 @@ function BasisNote(props: { effort: ProjectEffort }) {
       { class: 'basis basis-unverified', 'data-basis': 'unverified', role: 'status' },
       h('strong', null, 'Unverified. '),
       `${pct(coverage.uncoveredShare)} of this region's tiles look unlike anything the reference run was checked on, ` +
-        'so these figures are estimates with wide ranges. Draw a calibration sample below and import the volunteers\' answers to make them hold here.',
+        "so these figures are estimates with wide ranges. Draw a calibration sample below and import the volunteers' answers to make them hold here.",
     );
   return h(
     'p',
@@ -190,9 +198,7 @@ export function ThresholdPanel(props: {
       { class: 'recall-line' },
       `Expected recall ${pct(current.expectedRecall, 1)} — ${level} range ${pct(current.recallLow, 1)} to ${pct(current.recallHigh, 1)}.`,
     ),
-    guarantee
-      ? h('p', { class: 'muted guarantee-line' }, guarantee.promise)
-      : null,
+    guarantee ? h('p', { class: 'muted guarantee-line' }, guarantee.promise) : null,
     h(
       'svg',
       {

@@ -107,7 +107,8 @@ export async function tilesFrom(
   const out: CaseTile[] = [];
   for await (const p of source.patches()) {
     if (!keep(p)) continue;
-    if (p.width !== 256 || p.height !== 256) throw new Error(`patch ${p.key} is ${p.width}×${p.height}, not 256×256`);
+    if (p.width !== 256 || p.height !== 256)
+      throw new Error(`patch ${p.key} is ${p.width}×${p.height}, not 256×256`);
     out.push({ rgb: await applyShift(shift, p.image), holdsBuilding: holdsBuilding(p.mask, 256, modelSide) });
   }
   return out;

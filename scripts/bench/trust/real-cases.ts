@@ -134,10 +134,22 @@ export async function* realDataCases(
   const cases: TrustCase[] = [];
   for (const shift of SHIFTS) {
     const kind: CaseKind = shift === 'none' ? 'in-distribution' : 'shifted';
-    cases.push(await caseOf(dir, `seen-test${shift === 'none' ? '' : `-${shift}`}`, kind, test, split, shift, seen.modelSide));
+    cases.push(
+      await caseOf(
+        dir,
+        `seen-test${shift === 'none' ? '' : `-${shift}`}`,
+        kind,
+        test,
+        split,
+        shift,
+        seen.modelSide,
+      ),
+    );
   }
   for (const g of ['rio', 'kitsap']) {
-    cases.push(await caseOf(dir, g, 'unseen', pairsOf(realdata, [g]), () => 'unseen', 'none', seen.modelSide));
+    cases.push(
+      await caseOf(dir, g, 'unseen', pairsOf(realdata, [g]), () => 'unseen', 'none', seen.modelSide),
+    );
   }
   yield { db: seen.db, runId: seen.runId, reference: 'Accra + Dubai', cases };
 
@@ -154,7 +166,15 @@ export async function* realDataCases(
       reference: `${train} only`,
       cases: [
         await caseOf(dir, `${train}-only-test`, 'in-distribution', own, split, 'none', ref.modelSide),
-        await caseOf(dir, `${other}-from-${train}`, 'unseen', pairsOf(realdata, [other]), () => 'unseen', 'none', ref.modelSide),
+        await caseOf(
+          dir,
+          `${other}-from-${train}`,
+          'unseen',
+          pairsOf(realdata, [other]),
+          () => 'unseen',
+          'none',
+          ref.modelSide,
+        ),
       ],
     };
   }

@@ -2,7 +2,7 @@
  * What the trust benchmark measures on one scored case: the effort panel's figures against the truth, how much
  * each ranking lets volunteers skip, and how well novelty tells this case from familiar tiles.
  */
-import { auroc } from '../../../server/lib/analysis/rank-stats.ts';
+import { auroc } from '../../../server/lib/analysis/rank-statistics.ts';
 import {
   effortCurve,
   skippedAtRecall,
@@ -11,7 +11,7 @@ import {
   type EffortPoint,
   type TruthTile,
 } from '../../../server/lib/scoring/effort.ts';
-import type { ScoredTile } from '../../../server/lib/scoring/scored-tile.ts';
+import type { ScoredTile } from '../../../server/lib/scored-tiles/scored-tile.ts';
 import { randomScore } from '../../../server/lib/scoring/random-order.ts';
 import { drawCalibrationSample, DEFAULT_SAMPLE_SIZE } from '../../../server/lib/trust/calibration-sample.ts';
 import { estimateRegion } from '../../../server/lib/trust/region-estimate.ts';
@@ -29,7 +29,10 @@ export interface CaseTileRow {
   holdsBuilding: boolean;
 }
 
-export function caseRows(tiles: Iterable<ScoredTile & { maxProb?: number }>, truth: Map<string, boolean>): CaseTileRow[] {
+export function caseRows(
+  tiles: Iterable<ScoredTile & { maxProb?: number }>,
+  truth: Map<string, boolean>,
+): CaseTileRow[] {
   const rows: CaseTileRow[] = [];
   for (const t of tiles) {
     const holds = truth.get(t.taskId);
@@ -154,8 +157,21 @@ export interface LabelledStudy {
   draws: number;
   sampleSize: number;
   /** Per threshold checked: share of draws whose interval held the true recall, and the mean interval. */
-  coverage: Array<{ at: string; threshold: number; truth: number; covered: number; meanLow: number; meanHigh: number }>;
-  guarantee: { target: number; delta: number; achieved: number; meanSkipped: number; meanAchievedRecall: number };
+  coverage: Array<{
+    at: string;
+    threshold: number;
+    truth: number;
+    covered: number;
+    meanLow: number;
+    meanHigh: number;
+  }>;
+  guarantee: {
+    target: number;
+    delta: number;
+    achieved: number;
+    meanSkipped: number;
+    meanAchievedRecall: number;
+  };
 }
 
 /**
@@ -174,7 +190,10 @@ export function labelledStudy(
   const size = Math.min(options.size ?? DEFAULT_SAMPLE_SIZE, rows.length);
   const tiles = rows.map((r) => ({ taskId: r.taskId, priority: r.priority, buildingProb: r.buildingProb }));
   const truth = new Map(rows.map((r) => [r.taskId, r.holdsBuilding]));
-  const checks = new Map<string, { threshold: number; truth: number; covered: number; low: number; high: number }>();
+  const checks = new Map<
+    string,
+    { threshold: number; truth: number; covered: number; low: number; high: number }
+  >();
   let achieved = 0;
   let skipped = 0;
   let achievedRecall = 0;

@@ -18,7 +18,9 @@ function raw(pixels: Uint8Array, side: number) {
 async function coarser(pixels: Uint8Array, factor: number): Promise<Uint8Array> {
   const side = Math.round(SIDE / factor);
   const small = await raw(pixels, SIDE).resize(side, side, { kernel: 'cubic' }).raw().toBuffer();
-  return new Uint8Array(await raw(new Uint8Array(small), side).resize(SIDE, SIDE, { kernel: 'cubic' }).raw().toBuffer());
+  return new Uint8Array(
+    await raw(new Uint8Array(small), side).resize(SIDE, SIDE, { kernel: 'cubic' }).raw().toBuffer(),
+  );
 }
 
 /** Another sensor's colour response: channel gains (warmer red, stronger blue) and a gamma. */

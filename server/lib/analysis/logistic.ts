@@ -80,7 +80,8 @@ export class LogisticRegression implements Predictor {
 
   constructor(params: LogisticParams = {}) {
     this.params = { l2: params.l2 ?? 1, maxIter: params.maxIter ?? 50, tol: params.tol ?? 1e-8 };
-    if (!(this.params.l2 > 0)) throw new EstimatorError(`LogisticRegression: l2 must be > 0, got ${params.l2}`);
+    if (!(this.params.l2 > 0))
+      throw new EstimatorError(`LogisticRegression: l2 must be > 0, got ${params.l2}`);
   }
 
   get fitted(): boolean {
@@ -101,13 +102,15 @@ export class LogisticRegression implements Predictor {
     for (let r = 0; r < nRows; r++) {
       for (let j = 0; j < d; j++) {
         const v = X[r * d + j];
-        if (!Number.isFinite(v)) throw new EstimatorError(`LogisticRegression.fit: row ${r} feature ${j} is ${v}`);
+        if (!Number.isFinite(v))
+          throw new EstimatorError(`LogisticRegression.fit: row ${r} feature ${j} is ${v}`);
         this.mean[j] += v / nRows;
         if (v < this.lower[j]) this.lower[j] = v;
         if (v > this.upper[j]) this.upper[j] = v;
       }
     }
-    for (let r = 0; r < nRows; r++) for (let j = 0; j < d; j++) this.scale[j] += (X[r * d + j] - this.mean[j]) ** 2;
+    for (let r = 0; r < nRows; r++)
+      for (let j = 0; j < d; j++) this.scale[j] += (X[r * d + j] - this.mean[j]) ** 2;
     for (let j = 0; j < d; j++) this.scale[j] = Math.sqrt(this.scale[j] / nRows) || 1;
 
     const Z = this.standardise(X, nRows);
@@ -189,7 +192,11 @@ export class LogisticRegression implements Predictor {
    * P(y = 1) per row with its Wald band: the linear predictor ± z standard errors from the coefficients'
    * covariance, through the sigmoid. The band says how much the fit itself is unsure of, on rows like its own.
    */
-  predictInterval(X: Float32Array, nRows: number, z: number): { p: Float32Array; low: Float32Array; high: Float32Array } {
+  predictInterval(
+    X: Float32Array,
+    nRows: number,
+    z: number,
+  ): { p: Float32Array; low: Float32Array; high: Float32Array } {
     assertFitted('LogisticRegression', this.fitted);
     assertFeatures('LogisticRegression.predictInterval', X, nRows, this.nFeatures);
     const d = this.nFeatures;
@@ -242,7 +249,9 @@ export class LogisticRegression implements Predictor {
     if (m.covariance.length !== (m.nFeatures + 1) ** 2)
       throw new EstimatorError('LogisticRegression.fromJSON: covariance must be (features + 1)² values');
     if (m.coef.length !== m.nFeatures + 1)
-      throw new EstimatorError('LogisticRegression.fromJSON: coef must hold an intercept and one value per feature');
+      throw new EstimatorError(
+        'LogisticRegression.fromJSON: coef must hold an intercept and one value per feature',
+      );
     return m;
   }
 }

@@ -10,7 +10,7 @@ import { resizeMask, type SegmentationModel } from '../model/runtime.ts';
 import type { Patch, PatchSource } from '../datasets/patch-source.ts';
 import { DatasetError } from '../datasets/patch-source.ts';
 import { confusionCounts, metricsFromCounts, type EmptyPolicy } from './metrics.ts';
-import { predictionEvidence } from '../trust/prediction-evidence.ts';
+import { predictionEvidence } from './prediction-evidence.ts';
 import { poolActivations, type PoolingMode } from './pooling.ts';
 import { ActivationReader, ActivationWriter } from './activation-store.ts';
 import { analyzeLatentSpace, type LatentAnalysis } from './latent-analysis.ts';
@@ -69,7 +69,7 @@ export interface PatchTable {
   recall: Float32Array;
   gtFraction: Float32Array;
   predFraction: Float32Array;
-  /** Tile-level evidence of the prediction (see trust/tile-classifier.ts): surest pixel, mean, indecision. */
+  /** Tile-level evidence of the prediction (see analysis/tile-classifier.ts): surest pixel, mean, indecision. */
   maxProb: Float32Array;
   meanProb: Float32Array;
   uncertainty: Float32Array;

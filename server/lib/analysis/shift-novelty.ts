@@ -14,13 +14,7 @@
  * The reference scores come from rows the PCA was not fitted on (a seeded held-out share), so a new tile exactly
  * like the training tiles reads as typical rather than as slightly novel.
  */
-import {
-  assertFeatures,
-  assertFitted,
-  assertKind,
-  EstimatorError,
-  type EstimatorJSON,
-} from './estimator.ts';
+import { assertFeatures, assertFitted, assertKind, EstimatorError, type EstimatorJSON } from './estimator.ts';
 import { KdTree } from './kdtree.ts';
 import { StreamingPCA, type StreamingPCAJSON } from './pca.ts';
 import { createRng } from './random.ts';
@@ -119,12 +113,14 @@ export class ShiftNovelty {
   async fit(source: RowChunks): Promise<this> {
     const { rows, dims } = source;
     if (dims < 2) throw new EstimatorError(`ShiftNovelty.fit: needs at least 2 dims, got ${dims}`);
-    if (rows < 8) throw new EstimatorError(`ShiftNovelty.fit: ${rows} reference rows are too few to describe`);
+    if (rows < 8)
+      throw new EstimatorError(`ShiftNovelty.fit: ${rows} reference rows are too few to describe`);
     const rng = createRng(this.params.seed);
     const inSample = rows * this.params.holdout < MIN_HELD;
     const held = new Uint8Array(rows);
     let nHeld = 0;
-    if (!inSample) for (let r = 0; r < rows; r++) if (rng.next() < this.params.holdout) ((held[r] = 1), nHeld++);
+    if (!inSample)
+      for (let r = 0; r < rows; r++) if (rng.next() < this.params.holdout) ((held[r] = 1), nHeld++);
     const nFit = rows - nHeld;
     const m = Math.min(this.params.nComponents, dims - 1, Math.floor(nFit / 2));
     this.calibration = inSample ? 'in-sample' : 'held-out';

@@ -4,25 +4,17 @@
  * miss: the highest priority, the lowest confidence, the highest novelty.
  */
 import { CONFIDENCE_SCALE, NOVELTY_SCALE, PRIORITY_SCALE, type ColourScale } from './colour-scales.ts';
+import type { OverlayCellRow } from '../db/tile-scores-repo.ts';
 
 export const OVERLAY_LAYERS = ['priority', 'confidence', 'novelty'] as const;
 export type OverlayLayer = (typeof OVERLAY_LAYERS)[number];
 
-/** The columns of a scored tile the overlays read. */
-export interface OverlayCell {
-  x: number;
-  y: number;
-  status: 'scored' | 'missing' | 'undecodable' | 'failed';
-  priority: number;
-  iouHat: number | null;
-  novelty: number | null;
-  /** The smoothed IoU's conformal interval; absent on tiles scored before the run's intervals existed. */
-  iouLow?: number | null;
-  iouHigh?: number | null;
-  /** P(building)'s no-label interval; its width is the tile's doubt (trust/doubt.ts). */
-  buildingProbLow?: number | null;
-  buildingProbHigh?: number | null;
-}
+/**
+ * The columns of a scored tile the overlays read (db/tile-scores-repo.ts reads them); the smoothed IoU's
+ * conformal interval and P(building)'s no-label interval may be absent on tiles scored before they existed.
+ */
+type Optional = 'iouLow' | 'iouHigh' | 'buildingProbLow' | 'buildingProbHigh';
+export type OverlayCell = Omit<OverlayCellRow, Optional> & Partial<Pick<OverlayCellRow, Optional>>;
 
 export interface OverlayLayerDef {
   id: OverlayLayer;
@@ -86,8 +78,4 @@ export function confidenceShown(c: OverlayCell): number | null {
   const { buildingProbLow: lo, buildingProbHigh: hi } = c;
   if (lo === null || lo === undefined || hi === null || hi === undefined) return null;
   return Math.min(1, Math.max(0, 1 - (hi - lo)));
-}
-
-export function isOverlayLayer(v: string): v is OverlayLayer {
-  return (OVERLAY_LAYERS as readonly string[]).includes(v);
 }

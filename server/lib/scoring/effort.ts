@@ -4,16 +4,20 @@
  *
  * Tiles stream through once into a histogram over the threshold steps, so a region of any size costs O(steps)
  * memory. Each tile brings its tile-level P(building) and, without labels from the region, the interval that
- * probability widens to where the tile lies outside what the reference run covered (see trust/doubt.ts). At a
+ * probability widens to where the tile lies outside what the reference run covered (see analysis/doubt.ts). At a
  * threshold the sent tiles hold T building tiles and the skipped ones M; recall is T / (T + M). The point estimate
  * uses the probabilities; the interval takes the low end of the sent tiles' probabilities against the high end of
  * the skipped ones' (and the other way round), plus the binomial spread of the counts themselves.
  */
+import { TilelensError } from '../errors.ts';
 
-import { normalQuantile } from '../trust/special-functions.ts';
+import { normalQuantile } from '../analysis/special-functions.ts';
 
-export class EffortError extends Error {
+export class EffortError extends TilelensError {
   override name = 'EffortError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('effort', message, { status: 409, cause: options?.cause });
+  }
 }
 
 export interface EffortTile {
@@ -87,7 +91,8 @@ export function effortCurve(tiles: Iterable<EffortTile>, options: EffortOptions 
   const confidence = options.confidence ?? 0.9;
   if (!Number.isInteger(steps) || steps < 2)
     throw new EffortError(`steps = ${steps}; use an integer ≥ 2 (101 gives thresholds 0, 0.01, …, 1)`);
-  if (!(confidence > 0 && confidence < 1)) throw new EffortError(`confidence = ${confidence}; use a share in (0, 1)`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new EffortError(`confidence = ${confidence}; use a share in (0, 1)`);
   const z = normalQuantile(1 - (1 - confidence) / 2);
   const thresholds = Array.from({ length: steps }, (_, i) => i / (steps - 1));
   // bin j holds tiles whose priority lies in [thresholds[j], thresholds[j+1]): skipped from step j+1 on.
@@ -101,7 +106,9 @@ export function effortCurve(tiles: Iterable<EffortTile>, options: EffortOptions 
     check01('buildingProbLow', lo, n);
     check01('buildingProbHigh', hi, n);
     if (!(lo <= t.buildingProb + 1e-9 && t.buildingProb <= hi + 1e-9))
-      throw new EffortError(`tile #${n} has buildingProb ${t.buildingProb} outside its interval [${lo}, ${hi}]`);
+      throw new EffortError(
+        `tile #${n} has buildingProb ${t.buildingProb} outside its interval [${lo}, ${hi}]`,
+      );
     n++;
     let j = Math.min(steps - 1, Math.floor(t.priority * (steps - 1)));
     // i / (steps − 1) is not always exact in floating point; settle ties the way `priority < threshold` reads.
@@ -154,7 +161,8 @@ export function effortCurve(tiles: Iterable<EffortTile>, options: EffortOptions 
 
 /** The highest threshold whose expected recall still reaches `target` (the fewest tiles sent); null if none. */
 export function thresholdForRecall(curve: EffortCurve, target: number): EffortPoint | null {
-  if (!(target > 0 && target <= 1)) throw new EffortError(`target recall = ${target}; pass a share in (0, 1]`);
+  if (!(target > 0 && target <= 1))
+    throw new EffortError(`target recall = ${target}; pass a share in (0, 1]`);
   let best: EffortPoint | null = null;
   for (const p of curve.points) if (p.expectedRecall >= target - 1e-12) best = p;
   return best;
@@ -217,14 +225,22 @@ export function skippedAtRecall(
   }
   if (n === 0) throw new EffortError('no tiles to rank; score the region first');
   if (buildings === 0) {
-    return { recall, threshold: 1, sent: 0, skipped: n, skippedShare: 1, buildingTiles: 0, achievedRecall: 1 };
+    return {
+      recall,
+      threshold: 1,
+      sent: 0,
+      skipped: n,
+      skippedShare: 1,
+      buildingTiles: 0,
+      achievedRecall: 1,
+    };
   }
   const idx = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
   const needed = recall * buildings;
   let seen = 0;
   let sent = 0;
   let threshold = 1;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     // One group of tied scores at a time.
     const s = scores[idx[i]];
     let j = i;

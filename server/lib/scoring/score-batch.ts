@@ -13,13 +13,13 @@ import { decodeTileImage, TileDecodeError } from '../imagery/decode.ts';
 import type { ImagerySource } from '../imagery/source.ts';
 import type { SegmentationModel } from '../model/runtime.ts';
 import { poolActivationsBatch, type PoolingMode } from '../analysis/pooling.ts';
-import { tierOf } from './priority.ts';
-import { UNREADABLE_PRIORITY } from '../trust/doubt.ts';
-import { predictionEvidence } from '../trust/prediction-evidence.ts';
-import type { TileModel } from '../trust/tile-model.ts';
+import { tierOf } from '../scored-tiles/tiers.ts';
+import { UNREADABLE_PRIORITY } from '../analysis/doubt.ts';
+import { predictionEvidence } from '../analysis/prediction-evidence.ts';
+import type { TileModel } from '../analysis/tile-model.ts';
 import type { LatentProjector } from './latent-projection.ts';
 import { vectorizeMask, type VectorizeOptions } from './vectorize.ts';
-import { tileInterval, type MondrianConformal } from '../insights/confidence-intervals.ts';
+import { tileInterval, type MondrianConformal } from '../analysis/conformal.ts';
 
 export const TILE_SIZE = 256;
 

@@ -99,7 +99,10 @@ export function projectEffort(
 }
 
 /** What an export says its figures rest on. */
-export function projectFigures(ctx: ScoringContext, projectId: number): NonNullable<ExportProject['figures']> {
+export function projectFigures(
+  ctx: ScoringContext,
+  projectId: number,
+): NonNullable<ExportProject['figures']> {
   const e = projectEffort(ctx, projectId);
   return {
     basis: e.basis.kind,
