@@ -5,6 +5,7 @@
  */
 import { ActivationReader } from './activation-store.ts';
 import type { EstimatorJSON } from './estimator.ts';
+import { IMAGE_STATISTIC_COUNT, ImageShift, type ImageShiftJSON } from './image-shift.ts';
 import { ShiftNovelty, type ShiftNoveltyJSON } from './shift-novelty.ts';
 import type { ReferenceResult } from './reference.ts';
 import { medianDistance, urbanDistances } from './urban-distance.ts';
@@ -15,6 +16,8 @@ export interface TileModelState extends EstimatorJSON {
   kind: 'TileModel';
   classifier: TileClassifierJSON;
   doubt: DoubtParams;
+  /** Novelty of the imagery itself; absent in runs fitted before it existed (then novelty is the activations' alone). */
+  imageShift?: ImageShiftJSON;
 }
 
 export interface FittedTileModel {
@@ -61,6 +64,12 @@ export async function fitTileModel(
   } finally {
     reader.close();
   }
+  // A tile is as novel as the stranger of its activations and its imagery.
+  const imageShift = ImageShift.fit(table.imageStats.subarray(0, n * IMAGE_STATISTIC_COUNT), n, {
+    seed: options.seed,
+  });
+  const imageRatio = imageShift.ratio(table.imageStats.subarray(0, n * IMAGE_STATISTIC_COUNT), n);
+  for (let i = 0; i < n; i++) noveltyRatio[i] = Math.max(noveltyRatio[i], imageRatio[i]);
   const t1 = performance.now();
 
   const k = latent.pca.nComponents;
@@ -94,7 +103,12 @@ export async function fitTileModel(
   const buildingProb = classifier.predict(evidence);
   return {
     novelty,
-    state: { kind: 'TileModel', classifier: classifier.toJSON(), doubt: options.doubt ?? DEFAULT_DOUBT },
+    state: {
+      kind: 'TileModel',
+      classifier: classifier.toJSON(),
+      doubt: options.doubt ?? DEFAULT_DOUBT,
+      imageShift: imageShift.toJSON(),
+    },
     perPatch: { noveltyPercentile, noveltyRatio, buildingProb },
     seconds: { novelty: (t1 - t0) / 1000, classifier: (performance.now() - t1) / 1000 },
   };
@@ -108,10 +122,25 @@ export class TileModel {
   private constructor(
     readonly classifier: TileClassifier,
     readonly doubt: DoubtParams,
+    readonly imageShift: ImageShift | null,
   ) {}
 
   static fromState(state: TileModelState): TileModel {
-    return new TileModel(TileClassifier.fromJSON(state.classifier), state.doubt);
+    return new TileModel(
+      TileClassifier.fromJSON(state.classifier),
+      state.doubt,
+      state.imageShift ? ImageShift.fromJSON(state.imageShift) : null,
+    );
+  }
+
+  /**
+   * A tile's novelty ratio: the larger of its activations' (`activationRatio`, from the run's ShiftNovelty) and
+   * its imagery's (`stats`: IMAGE_STATISTIC_COUNT per tile), as the classifier and doubt were fitted on.
+   */
+  noveltyRatio(activationRatio: Float32Array, stats: Float32Array, n: number): Float32Array {
+    if (!this.imageShift) return activationRatio;
+    const image = this.imageShift.ratio(stats, n);
+    return activationRatio.map((v, i) => Math.max(v, image[i]));
   }
 
   /** P(building), its no-label interval, doubt, coverage and priority per tile. */

@@ -15,6 +15,7 @@ import type { SegmentationModel } from '../model/runtime.ts';
 import { poolActivationsBatch, type PoolingMode } from '../analysis/pooling.ts';
 import { tierOf } from '../scored-tiles/tiers.ts';
 import { UNREADABLE_PRIORITY } from '../analysis/doubt.ts';
+import { IMAGE_STATISTIC_COUNT, imageStatistics } from '../analysis/image-shift.ts';
 import { predictionEvidence } from '../analysis/prediction-evidence.ts';
 import type { TileModel } from '../analysis/tile-model.ts';
 import type { LatentProjector } from './latent-projection.ts';
@@ -123,6 +124,9 @@ export async function scoreBatch(
     const pooled = poolActivationsBatch(prediction.activations, [n, C, ah, aw], pipeline.pooling);
     const latent = pipeline.projector.project(pooled, n);
     const k = latent.nComponents;
+    const stats = new Float32Array(n * IMAGE_STATISTIC_COUNT);
+    ok.forEach((f, i) => imageStatistics(f.rgb, TILE_SIZE, TILE_SIZE, stats, i * IMAGE_STATISTIC_COUNT));
+    const noveltyRatio = pipeline.tileModel.noveltyRatio(latent.noveltyRatio, stats, n);
     const mask = new Uint8Array(plane);
     const evidence = ok.map((_, i) => {
       const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
@@ -133,7 +137,7 @@ export async function scoreBatch(
         ...predictionEvidence(probs),
         pcs: latent.pcs.subarray(i * k, (i + 1) * k),
         iouHat: latent.iouHat[i],
-        noveltyRatio: latent.noveltyRatio[i],
+        noveltyRatio: noveltyRatio[i],
         urbanDistanceScaled: latent.urbanDistanceScaled[i],
       };
     });
@@ -161,7 +165,7 @@ export async function scoreBatch(
         urbanDistance: round(latent.urbanDistance[i]),
         urbanDistanceScaled: round(latent.urbanDistanceScaled[i]),
         novelty: round(novelty, 3),
-        noveltyRatio: round(latent.noveltyRatio[i], 4),
+        noveltyRatio: round(noveltyRatio[i], 4),
         priority,
         tier: tierOf(priority),
         pcs: Array.from(latent.pcs.subarray(i * k, (i + 1) * k), (v) => round(v, 5)),
