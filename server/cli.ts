@@ -8,12 +8,16 @@
  *   tilelens expose --model m.onnx --tensor NAME --out m-exposed.onnx
  *   tilelens runs
  *   tilelens score --model m.onnx --imagery path/to/geotiffs --out exports/
+ *   tilelens retry --project ID
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
-import { openDatabase } from './lib/db/client.ts';
+import { openDatabase, type DatabaseHandle } from './lib/db/client.ts';
+import { OutboundPolicy } from './lib/imagery/outbound.ts';
+import type { ScoringContext } from './lib/scoring/context.ts';
+import { countScoredTiles } from './lib/scoring/tiles-repo.ts';
 import { listRuns } from './lib/db/analysis-repo.ts';
 import { openDataset } from './lib/datasets/open-dataset.ts';
 import { listLayers, loadModel } from './lib/model/runtime.ts';
@@ -23,7 +27,7 @@ import { analyzeDataset } from './lib/analysis/analyze-dataset.ts';
 import { stderrProgress } from './lib/progress.ts';
 import { dataDir, defaultDbPath, demoModelPath, runsDir } from './lib/paths.ts';
 import { closeImagerySources } from './lib/scoring/imagery-registry.ts';
-import { disposeScoringModels } from './lib/scoring/jobs.ts';
+import { disposeScoringModels, startScoring, waitForJob } from './lib/scoring/jobs.ts';
 import { scoreRegion } from './lib/scoring/score-region.ts';
 
 const usage = `tilelens <command> [options]
@@ -81,6 +85,11 @@ Commands
               [--public-url URL]  where the server will run, for tile URLs in the exports
                                   (default http://127.0.0.1:8700)
             prints one line of JSON; then \`npx tsx server/main.ts --db PATH\` and open / to see it
+            XYZ imagery is fetched from public addresses only; TILELENS_IMAGERY_ALLOW_HOSTS lists others
+            (as the server's --imagery-allow-hosts)
+  retry     score again the tiles of a project whose imagery failed or did not decode; prints one line
+            of JSON (retried, healed, still failing, the project's counts)
+              --project ID  [--batch N]
 
 Common options
   --db PATH        SQLite database (default data/tilelens.db)
@@ -111,6 +120,12 @@ const analyzeOptions = z.object({
   batch: z.coerce.number().int().min(1).max(512).default(16),
   seed: z.coerce.number().int().default(7),
   reuse: z.boolean().default(false),
+  db: z.string().default(defaultDbPath),
+});
+
+const retryOptions = z.object({
+  project: int(1),
+  batch: z.coerce.number().int().min(1).max(256).optional(),
   db: z.string().default(defaultDbPath),
 });
 
@@ -171,6 +186,7 @@ async function main(argv: string[]): Promise<number> {
       zoom: { type: 'string' },
       'imagery-name': { type: 'string' },
       'public-url': { type: 'string' },
+      project: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -361,11 +377,7 @@ async function main(argv: string[]): Promise<number> {
       if (!o.model && o.run === undefined) throw new UsageError('score needs --model PATH or --run ID');
       const dbPath = resolve(o.db);
       const db = openDatabase(dbPath);
-      const ctx = {
-        db,
-        dataDir: process.env.TILELENS_DATA_DIR ?? dataDir,
-        log: (m: string) => process.stderr.write(`${m}\n`),
-      };
+      const ctx = commandContext(db);
       const progress = stderrProgress();
       try {
         const r = await scoreRegion(ctx, {
@@ -397,9 +409,39 @@ async function main(argv: string[]): Promise<number> {
         };
         process.stdout.write(`${JSON.stringify(line)}\n`);
       } finally {
-        await closeImagerySources(ctx);
-        await disposeScoringModels();
-        db.close();
+        await closeCommandContext(ctx);
+      }
+      return 0;
+    }
+    case 'retry': {
+      const parsed = retryOptions.safeParse(values);
+      if (!parsed.success)
+        throw new UsageError(
+          parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '),
+        );
+      const o = parsed.data;
+      const ctx = commandContext(openDatabase(resolve(o.db)));
+      const progress = stderrProgress();
+      try {
+        const queued = startScoring(ctx, o.project, {
+          retryFailed: true,
+          ...(o.batch !== undefined ? { batchSize: o.batch } : {}),
+          onBatch: (j) => progress('retrying tiles', j.done, j.total),
+        });
+        const job = await waitForJob(ctx, queued.id);
+        if (job.status !== 'done')
+          throw new Error(`retrying ended ${job.status}${job.error ? `: ${job.error}` : ''}`);
+        const line = {
+          projectId: o.project,
+          jobId: job.id,
+          retried: job.done,
+          healed: job.done - job.failed,
+          stillFailing: job.failed,
+          counts: countScoredTiles(ctx, o.project),
+        };
+        process.stdout.write(`${JSON.stringify(line)}\n`);
+      } finally {
+        await closeCommandContext(ctx);
       }
       return 0;
     }
@@ -409,6 +451,23 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** What the scoring commands run in: the server's rules for imagery, read from the environment. */
+function commandContext(db: DatabaseHandle): ScoringContext {
+  return {
+    db,
+    dataDir: process.env.TILELENS_DATA_DIR ?? dataDir,
+    outbound: OutboundPolicy.fromSetting(process.env.TILELENS_IMAGERY_ALLOW_HOSTS),
+    log: (m: string) => process.stderr.write(`${m}\n`),
+  };
+}
+
+async function closeCommandContext(ctx: ScoringContext): Promise<void> {
+  await closeImagerySources(ctx);
+  await disposeScoringModels();
+  ctx.outbound?.close();
+  ctx.db.close();
+}
 
 function parseSize(text: string): [number, number] {
   const v = text.split(/[,x×]/).map(Number);

@@ -16,6 +16,7 @@ import {
   type RunDetail,
 } from './data/api.ts';
 import { IOU_SCALE, NEW_TILE_COLOUR, NULL_COLOUR } from './data/colour.ts';
+import { FailedTiles } from './panels/failed-tiles.ts';
 import {
   COLOUR_BY,
   COLOUR_BY_LABEL,
@@ -400,6 +401,7 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
       `${int(project.tileCount)} tiles · ${num(project.areaKm2, 1)} km² · model trust map from ${int(data?.training.n ?? 0)} training tiles`,
     ),
     h(JobBar, { job }),
+    h(FailedTiles, { project, job, canRetry: !volunteer, onJob: setJob, onError: setMessage }),
     h(
       'div',
       { class: 'top-actions' },

@@ -22,10 +22,9 @@ import { getImagery } from '../lib/scoring/imagery-registry.ts';
 import { iterateScoredTiles } from '../lib/scoring/tiles-repo.ts';
 import { ApiError } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
+import { idParam } from '../middleware/params.ts';
 import type { Settings } from '../settings.ts';
 import { requireProject, type ProjectRow } from '../lib/scoring/projects.ts';
-
-const idParam = z.object({ id: z.coerce.number().int().positive() });
 
 type Project = ProjectRow;
 

@@ -24,21 +24,21 @@ import { markPatch, reviewCsv, reviewGeoJson, reviewItem, reviewPage } from '../
 import { InsightsError, requireRun } from '../lib/insights/run-dataset.ts';
 import { ApiError } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
+import { decimalId, decimalInt, idParam } from '../middleware/params.ts';
 import type { PatchImageStore } from './patch-images.ts';
 
-const idParam = z.object({ id: z.coerce.number().int().positive() });
-const markParam = idParam.extend({ idx: z.coerce.number().int().nonnegative() });
+const markParam = idParam.extend({ idx: decimalInt(0) });
 const itemQuery = z.object({
-  rank: z.coerce.number().int().positive().default(1),
+  rank: decimalId.default(1),
   unmarked: z.enum(['true', 'false']).default('false'),
 });
 const pageQuery = z.object({
-  offset: z.coerce.number().int().nonnegative().default(0),
-  limit: z.coerce.number().int().positive().max(1000).default(50),
+  offset: decimalInt(0).default(0),
+  limit: decimalInt(1, 1000).default(50),
 });
 const markBody = z.object({ mark: z.enum(REVIEW_MARKS), note: z.string().max(2000).optional() });
 const exportQuery = z.object({
-  top: z.coerce.number().int().nonnegative().max(100_000).default(50),
+  top: decimalInt(0, 100_000).default(50),
   marks: z
     .string()
     .optional()
@@ -46,8 +46,8 @@ const exportQuery = z.object({
     .pipe(z.array(z.enum(REVIEW_MARKS)).optional()),
 });
 const compareParam = z.object({
-  a: z.coerce.number().int().positive(),
-  b: z.coerce.number().int().positive(),
+  a: decimalId,
+  b: decimalId,
 });
 
 /** Library errors name what is missing; a missing thing is a 404, anything else a conflict with the run's state. */

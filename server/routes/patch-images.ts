@@ -21,6 +21,7 @@ import { loadModel } from '../lib/model/runtime.ts';
 import type { SegmentationModel } from '../lib/model/types.ts';
 import { ApiError, notFound } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
+import { decimalId, decimalInt } from '../middleware/params.ts';
 
 export type PatchImageKind = 'image' | 'mask' | 'prediction';
 
@@ -177,8 +178,8 @@ function grey(values: ArrayLike<number>, scale: number): Uint8Array {
 }
 
 const params = z.object({
-  id: z.coerce.number().int().positive(),
-  idx: z.coerce.number().int().nonnegative(),
+  id: decimalId,
+  idx: decimalInt(0),
   file: z.enum(['image.png', 'mask.png', 'prediction.png'], {
     error: 'ask for image.png, mask.png or prediction.png',
   }),

@@ -18,6 +18,7 @@ import { tileRow } from '../lib/exports/tile-table.ts';
 import { MAX_ZOOM } from '../lib/projects/area.ts';
 import { ApiError, notFound } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
+import { decimalInt, idParam } from '../middleware/params.ts';
 import type { Settings } from '../settings.ts';
 import { evaluateProject } from './evaluation.ts';
 
@@ -39,7 +40,6 @@ export const createProjectBody = z.object({
   lookFor: z.string().trim().min(1).max(100).optional(),
 });
 
-const idParam = z.object({ id: z.coerce.number().int().positive() });
 const tileParam = idParam.extend({
   taskId: z.string().regex(/^\d+-\d+-\d+$/, 'a task id is z-x-y, e.g. 18-155703-141324'),
 });
@@ -68,7 +68,7 @@ const bboxText = z.string().transform((s, ctx) => {
 function tilesQuery(max: number) {
   return z.object({
     bbox: bboxText.optional(),
-    limit: z.coerce.number().int().min(1).max(max).default(max),
+    limit: decimalInt(1, max).default(max),
   });
 }
 
@@ -80,11 +80,7 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
     .post(
       '/',
       validate('json', createProjectBody, 'send { name, area (GeoJSON), imageryId, runId, zoom? }'),
-      (c) => {
-        const body = c.req.valid('json');
-        const project = createProject(ctx, body);
-        return c.json(project, 201);
-      },
+      async (c) => c.json(await createProject(ctx, c.req.valid('json')), 201),
     )
     .get('/:id', validate('param', idParam), (c) => {
       const project = requireProject(ctx, c.req.valid('param').id);
@@ -123,6 +119,11 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
       const job = startScoring(ctx, project.id, {
         batchSize: parsed.data.batchSize ?? settings.scoringBatch,
       });
+      return c.json(job, 202, { Location: `/api/jobs/${job.id}` });
+    })
+    .post('/:id/retry-failed', validate('param', idParam), (c) => {
+      const project = requireProject(ctx, c.req.valid('param').id);
+      const job = startScoring(ctx, project.id, { batchSize: settings.scoringBatch, retryFailed: true });
       return c.json(job, 202, { Location: `/api/jobs/${job.id}` });
     })
     .get('/:id/job', validate('param', idParam), (c) => {

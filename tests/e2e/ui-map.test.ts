@@ -119,7 +119,7 @@ beforeAll(async () => {
   // Review queue, families and the confidence intervals the scored tiles carry come from the insights pass.
   await runInsights(fx.db, fx.runId!);
   const imagery = await ensureDemoImagery(fx.scoring, fx.worldDir);
-  const project = ensureDemoProject(fx.scoring, fx.worldDir, imagery.id, fx.runId!);
+  const project = await ensureDemoProject(fx.scoring, fx.worldDir, imagery.id, fx.runId!);
   projectId = project.id;
   await waitForJob(fx.scoring, latestJob(fx.scoring, project.id)!.id);
   server = serve({ fetch: fx.app.fetch, hostname: '127.0.0.1', port: 0 });

@@ -30,6 +30,7 @@ import {
   waitForJob,
 } from '../../server/lib/scoring/jobs.ts';
 import { createProject, type ProjectRow } from '../../server/lib/scoring/projects.ts';
+import { OutboundPolicy } from '../../server/lib/imagery/outbound.ts';
 import { scoredTileSchema, type ScoredTile } from '../../server/lib/scoring/scored-tile.ts';
 import {
   countScoredTiles,
@@ -50,7 +51,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tilelens-scoring-'));
   world = await generateDemoWorld({ seed: 7, outDir: join(dir, 'world'), scale: 'small' });
   db = openDatabase(join(dir, 'tilelens.db'));
-  ctx = { db, dataDir: join(dir, 'data') };
+  // The flaky tile server below listens on loopback, which only an allow-list opens.
+  ctx = { db, dataDir: join(dir, 'data'), outbound: OutboundPolicy.fromSetting('127.0.0.1') };
   const model = await loadModel(demoModelPath);
   const source = openDemoWorldDataset(join(dir, 'world'), 'train');
   try {
@@ -84,7 +86,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const project = (name: string, imagery = imageryId): ProjectRow =>
+const project = (name: string, imagery = imageryId): Promise<ProjectRow> =>
   createProject(ctx, { name, area, imageryId: imagery, runId });
 
 function tilesOf(projectId: number): ScoredTile[] {
@@ -95,7 +97,7 @@ describe('scoring a new region', () => {
   let scored: ProjectRow;
 
   it('scores every tile exactly once, with scores in range and valid footprints inside their tile', async () => {
-    scored = project('new region');
+    scored = await project('new region');
     expect(scored.tileCount).toBe(world.regions.new.tileCount);
     const queued = startScoring(ctx, scored.id, { batchSize: 8 });
     expect(queued.status).toBe('queued');
@@ -134,7 +136,7 @@ describe('scoring a new region', () => {
   });
 
   it('resumes a job whose process was killed: no tile twice, none lost, same scores as an uninterrupted run', async () => {
-    const killed = project('killed');
+    const killed = await project('killed');
     const child = spawn(
       join(repoRoot, 'node_modules', '.bin', 'tsx'),
       [
@@ -196,7 +198,7 @@ describe('scoring a new region', () => {
   }, 90_000);
 
   it('stops a cancelled job after the batch in flight, and a new job scores only the rest', async () => {
-    const p = project('cancelled');
+    const p = await project('cancelled');
     let jobId = 0;
     const first = startScoring(ctx, p.id, { batchSize: 2, onBatch: () => void cancelJob(ctx, jobId) });
     jobId = first.id;
@@ -252,7 +254,7 @@ describe('imagery that fails per tile', () => {
         maxZoom: 22,
       },
     });
-    const p = project('flaky', xyz.id);
+    const p = await project('flaky', xyz.id);
     const job = await waitForJob(ctx, startScoring(ctx, p.id, { batchSize: 8 }).id);
     await pmtiles.close();
     const tiles = tilesOf(p.id);
@@ -279,10 +281,10 @@ describe('imagery that fails per tile', () => {
 });
 
 describe('a project that cannot be scored', () => {
-  it('refuses a reference run that does not exist, with a 404 that says what to do', () => {
+  it('refuses a reference run that does not exist, with a 404 that says what to do', async () => {
     let error: unknown;
     try {
-      createProject(ctx, { name: 'no run', area, imageryId, runId: 9999 });
+      await createProject(ctx, { name: 'no run', area, imageryId, runId: 9999 });
     } catch (e) {
       error = e;
     }
@@ -292,7 +294,7 @@ describe('a project that cannot be scored', () => {
   });
 
   it("fails the job, never leaves it running, when the model's file has gone", async () => {
-    const p = project('model gone');
+    const p = await project('model gone');
     const modelId = p.modelId;
     const { path } = db.sqlite.prepare('select path from models where id = ?').get(modelId) as {
       path: string;

@@ -19,6 +19,7 @@ import {
   invalidTile,
   isValidTile,
   throwIfAborted,
+  withFileName,
   type BBox,
   type GeoTiffSpec,
   type ImagerySource,
@@ -288,7 +289,7 @@ export class GeoTiffSource implements ImagerySource {
       if (signal?.aborted) throw signal.reason;
       return {
         status: 'error',
-        reason: `reading tile ${z}/${x}/${y} from ${this.id} failed: ${(err as Error).message}`,
+        reason: `reading tile ${z}/${x}/${y} from ${this.id} failed: ${withFileName((err as Error).message, this.path)}`,
       };
     }
     const alpha = this.alphaSample === undefined ? undefined : bands[wanted.indexOf(this.alphaSample)];

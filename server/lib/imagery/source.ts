@@ -7,13 +7,21 @@
  * the source is created, so a job with a wrong path or URL fails before it starts.
  */
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { z } from 'zod';
 
 export type BBox = [west: number, south: number, east: number, north: number];
 
+/**
+ * `attempts`: reads it took (an XYZ source retries transient failures); absent means one. Reasons name
+ * the source by its id, never by a server path: they are stored per tile and shown in the browser.
+ */
 export type TileFetch =
-  | { status: 'ok'; bytes: Uint8Array; contentType: string }
-  | { status: 'missing' | 'undecodable' | 'error'; reason: string };
+  | { status: 'ok'; bytes: Uint8Array; contentType: string; attempts?: number }
+  | { status: 'missing' | 'undecodable' | 'error'; reason: string; attempts?: number };
+
+/** Deepest zoom any route or source accepts: 2^24 tiles a side, far past any imagery's resolution. */
+export const MAX_TILE_ZOOM = 24;
 
 export interface ImagerySource {
   readonly id: string;
@@ -54,9 +62,9 @@ export const pmtilesSpecSchema = z.object({
 export const xyzSpecSchema = z.object({
   kind: z.literal('xyz'),
   /** `{z}` `{x}` `{y}` | `{-y}` (TMS) | `{quadkey}` (Bing) and optional `{s}` (one of `subdomains`). */
-  url: z.string().min(1),
-  id: z.string().min(1).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  url: z.string().min(1).max(2048),
+  id: z.string().min(1).max(200).optional(),
+  headers: z.record(z.string().max(200), z.string().max(4096)).optional(),
   subdomains: z.array(z.string().min(1)).min(1).optional(),
   concurrency: z.number().int().min(1).max(64).optional(),
   retries: z.number().int().min(0).max(10).optional(),
@@ -121,18 +129,31 @@ export function parseImagerySpec(input: unknown): ImagerySpec {
   return parsed.data;
 }
 
+/** Requests in flight to one imagery host unless a spec or the server's settings say otherwise. */
+export const DEFAULT_HOST_CONCURRENCY = 8;
+
+export interface OpenSourceOptions {
+  /** Where XYZ requests may go (server/lib/imagery/outbound.ts); default: public addresses only. */
+  outbound?: import('./outbound.ts').OutboundPolicy;
+  /** Requests in flight per XYZ source (its host) when the spec does not say. */
+  concurrency?: number;
+}
+
 /**
  * Opens the source a spec names. Implementations load lazily so that a job on an XYZ server never
  * pays for geotiff and proj4, and so that they can import this module without a cycle at load time.
  */
-export async function createImagerySource(spec: ImagerySpec): Promise<ImagerySource> {
+export async function createImagerySource(
+  spec: ImagerySpec,
+  options: OpenSourceOptions = {},
+): Promise<ImagerySource> {
   // Validated again: specs arrive from API bodies and settings files typed only by a cast.
   const s = parseImagerySpec(spec);
   switch (s.kind) {
     case 'pmtiles':
       return (await import('./pmtiles-source.ts')).openPMTilesSource(s);
     case 'xyz':
-      return (await import('./xyz-source.ts')).createXyzSource(s);
+      return (await import('./xyz-source.ts')).createXyzSource(s, options);
     case 'geotiff':
       // A folder under the file kind too: databases made before 'geotiff-folder' accept only 'geotiff'.
       if ((await stat(s.path).catch(() => undefined))?.isDirectory())
@@ -171,7 +192,7 @@ export function describeLeadingBytes(bytes: Uint8Array, n = 8): string {
 
 /** The tile coordinates a source must accept before it does any work. */
 export function isValidTile(z: number, x: number, y: number): boolean {
-  if (!Number.isInteger(z) || z < 0 || z > 30) return false;
+  if (!Number.isInteger(z) || z < 0 || z > MAX_TILE_ZOOM) return false;
   const n = 2 ** z;
   return Number.isInteger(x) && Number.isInteger(y) && x >= 0 && y >= 0 && x < n && y < n;
 }
@@ -179,8 +200,13 @@ export function isValidTile(z: number, x: number, y: number): boolean {
 export function invalidTile(z: number, x: number, y: number): TileFetch {
   return {
     status: 'error',
-    reason: `tile ${z}/${x}/${y} is not on the slippy-map grid (zoom 0..30, x and y in 0..2^z-1)`,
+    reason: `tile ${z}/${x}/${y} is not on the slippy-map grid (zoom 0..${MAX_TILE_ZOOM}, x and y in 0..2^z-1)`,
   };
+}
+
+/** `message` with a server path cut down to the file's name: tile reasons are stored and shown in browsers. */
+export function withFileName(message: string, path: string): string {
+  return message.split(path).join(basename(path));
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

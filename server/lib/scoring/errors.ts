@@ -14,6 +14,7 @@ export type ScoringErrorCode =
   | 'run-unusable'
   | 'job-not-found'
   | 'job-active'
+  | 'nothing-to-retry'
   | 'tile-not-found';
 
 const STATUS: Record<ScoringErrorCode, 400 | 404 | 409 | 500> = {
@@ -28,6 +29,7 @@ const STATUS: Record<ScoringErrorCode, 400 | 404 | 409 | 500> = {
   'run-unusable': 500,
   'job-not-found': 404,
   'job-active': 409,
+  'nothing-to-retry': 409,
   'tile-not-found': 404,
 };
 

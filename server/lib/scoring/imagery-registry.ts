@@ -14,6 +14,7 @@ import {
   type BBox,
   type ImagerySource,
   type ImagerySpec,
+  withFileName,
 } from '../imagery/source.ts';
 import { logTo, perDatabase, type ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
@@ -45,21 +46,35 @@ function specForOpening(ctx: ScoringContext, id: number, spec: ImagerySpec): Ima
   return spec;
 }
 
-async function open(spec: ImagerySpec): Promise<ImagerySource> {
+/** Opens a spec; a refusal names files by their name only, since it may reach a browser. */
+async function open(ctx: ScoringContext, spec: ImagerySpec): Promise<ImagerySource> {
   try {
-    return await createImagerySource(spec);
+    return await createImagerySource(spec, {
+      outbound: ctx.outbound,
+      concurrency: ctx.imageryConcurrency,
+    });
   } catch (cause) {
     if (cause instanceof ImageryError) {
-      throw new ScoringError('imagery-unusable', cause.message, { cause });
+      const local = spec.kind === 'xyz' ? spec.cacheDir : spec.path;
+      const message = local ? withFileName(cause.message, local) : cause.message;
+      throw new ScoringError('imagery-unusable', message, { cause });
     }
     throw cause;
   }
 }
 
-export async function registerImagery(
+/** A spec checked and opened, not yet stored; close it once its row is written (or not). */
+export interface ProbedImagery {
+  name: string;
+  spec: ImagerySpec;
+  source: ImagerySource;
+}
+
+/** Checks a name and spec and opens the source once, writing nothing (not even a cache folder). */
+export async function probeImagery(
   ctx: ScoringContext,
   input: { name: string; spec: unknown },
-): Promise<ImageryRow> {
+): Promise<ProbedImagery> {
   const name = typeof input.name === 'string' ? input.name.trim() : '';
   if (!name) throw new ScoringError('invalid-request', 'imagery needs a non-empty name');
   let spec: ImagerySpec;
@@ -68,40 +83,61 @@ export async function registerImagery(
   } catch (cause) {
     throw new ScoringError('invalid-request', (cause as Error).message, { cause });
   }
-  if (
-    ctx.db.db
-      .select({ id: imagerySources.id })
-      .from(imagerySources)
-      .where(eq(imagerySources.name, name))
-      .get()
-  ) {
+  if (findImageryByName(ctx, name)) {
     throw new ScoringError(
       'imagery-name-taken',
       `imagery "${name}" is already registered; pick another name`,
     );
   }
-  // Opened without a cache folder: nothing is written on behalf of a source that may yet be refused.
-  const probe = await open(spec.kind === 'xyz' ? { ...spec, cacheDir: undefined } : spec);
+  const source = await open(ctx, spec.kind === 'xyz' ? { ...spec, cacheDir: undefined } : spec);
+  return { name, spec, source };
+}
+
+/** Stores probed imagery; synchronous, so a caller can store it in one transaction with its project. */
+export function insertImagery(ctx: ScoringContext, probed: ProbedImagery): ImageryRow {
+  const { name, spec, source } = probed;
+  const row = ctx.db.db
+    .insert(imagerySources)
+    .values({
+      name,
+      // The kind column's CHECK predates folders; the stored spec keeps the real kind for reopening.
+      kind: spec.kind === 'geotiff-folder' ? 'geotiff' : spec.kind,
+      spec: spec as Record<string, unknown>,
+      attribution: source.attribution ?? null,
+      bounds: source.bounds ?? null,
+      minZoom: source.minZoom,
+      maxZoom: source.maxZoom,
+    })
+    .returning()
+    .get();
+  logTo(ctx, `registered imagery ${row.id} "${name}" (${spec.kind})`);
+  return publicRow(row);
+}
+
+export async function registerImagery(
+  ctx: ScoringContext,
+  input: { name: string; spec: unknown },
+): Promise<ImageryRow> {
+  const probed = await probeImagery(ctx, input);
   try {
-    const row = ctx.db.db
-      .insert(imagerySources)
-      .values({
-        name,
-        // The kind column's CHECK predates folders; the stored spec keeps the real kind for reopening.
-        kind: spec.kind === 'geotiff-folder' ? 'geotiff' : spec.kind,
-        spec: spec as Record<string, unknown>,
-        attribution: probe.attribution ?? null,
-        bounds: probe.bounds ?? null,
-        minZoom: probe.minZoom,
-        maxZoom: probe.maxZoom,
-      })
-      .returning()
-      .get();
-    logTo(ctx, `registered imagery ${row.id} "${name}" (${spec.kind})`);
-    return publicRow(row);
+    return insertImagery(ctx, probed);
   } finally {
-    await probe.close();
+    await probed.source.close();
   }
+}
+
+/** The stored row of a name, spec included (server side only). */
+export function findImageryByName(ctx: ScoringContext, name: string): ImagerySourceRow | undefined {
+  return ctx.db.db.select().from(imagerySources).where(eq(imagerySources.name, name)).get();
+}
+
+/** Removes imagery no project uses (a command that failed half-way takes back what it registered). */
+export async function deleteImagery(ctx: ScoringContext, id: number): Promise<void> {
+  const open = openSources(ctx);
+  const source = open.get(id);
+  open.delete(id);
+  await (await source?.catch(() => null))?.close();
+  ctx.db.db.delete(imagerySources).where(eq(imagerySources.id, id)).run();
 }
 
 export function listImagery(ctx: ScoringContext): ImageryRow[] {
@@ -127,7 +163,7 @@ export function getImagerySource(ctx: ScoringContext, id: number): Promise<Image
         ),
       );
     }
-    source = open(specForOpening(ctx, id, parseImagerySpec(row.spec)));
+    source = open(ctx, specForOpening(ctx, id, parseImagerySpec(row.spec)));
     // A failed open is not cached, so fixing the file and retrying works without a restart.
     source.catch(() => cache.delete(id));
     cache.set(id, source);

@@ -1,6 +1,8 @@
 /**
  * The in-process job runner: one scoring job per project at a time, tiles streamed from the project's
- * grid in a fixed order (north to south, west to east), scored in batches.
+ * grid in a fixed order (north to south, west to east), their imagery fetched a window ahead and scored
+ * in batches as it arrives, so a stalled request holds up one tile and not the job. A retry job takes the
+ * project's failed tiles instead and replaces their rows.
  *
  * Each batch is stored in one transaction with the job's progress, so a killed process loses at most
  * the batch in flight, and the job row never claims tiles that are not there. A job left 'running' by
@@ -13,7 +15,6 @@ import { existsSync } from 'node:fs';
 import { desc, eq, inArray } from 'drizzle-orm';
 import { getRun } from '../db/analysis-repo.ts';
 import { models, scoringJobs, type AnalysisRun, type Model, type ScoringJob } from '../db/schema.ts';
-import type { TileCoord } from '../geo/tiles.ts';
 import { pooledDims, type PoolingMode } from '../analysis/pooling.ts';
 import { loadModel, type SegmentationModel } from '../model/runtime.ts';
 import { tilesCoveringArea } from '../projects/tile-grid.ts';
@@ -23,9 +24,17 @@ import { JobCancelledError, ScoringError } from './errors.ts';
 import { getImagerySource } from './imagery-registry.ts';
 import { loadLatentProjector, type LatentProjector } from './latent-projection.ts';
 import { requireProject, type ProjectRow } from './projects.ts';
-import { scoreBatch, type ScoringPipeline } from './score-batch.ts';
+import { fetchTile, scoreFetched, type FetchedTile, type ScoringPipeline } from './score-batch.ts';
+import { fetchAhead } from './fetch-ahead.ts';
+import { DEFAULT_HOST_CONCURRENCY } from '../imagery/source.ts';
 import { loadIntervalModel } from '../insights/confidence-intervals.ts';
-import { countScoredTiles, insertTileScores, isTileStored } from './tiles-repo.ts';
+import {
+  countScoredTiles,
+  insertTileScores,
+  isTileStored,
+  replaceFailedTileScores,
+  retryableTiles,
+} from './tiles-repo.ts';
 
 export type JobStatus = ScoringJob['status'];
 
@@ -33,6 +42,8 @@ export interface JobRow {
   id: number;
   projectId: number;
   status: JobStatus;
+  /** 'score': the project's grid (done / failed / total count it); 'retry': its failed tiles again. */
+  mode: ScoringJob['mode'];
   done: number;
   failed: number;
   total: number;
@@ -46,6 +57,8 @@ export interface JobRow {
 export interface StartScoringOptions {
   /** Tiles per model call and per transaction. */
   batchSize?: number;
+  /** Score again the tiles whose imagery failed or did not decode, instead of the tiles without a row. */
+  retryFailed?: boolean;
   /** Called after each batch is stored, with the job's progress; awaited, so it can also pace the job. */
   onBatch?: (job: JobRow) => void | Promise<void>;
 }
@@ -73,6 +86,7 @@ function toJobRow(j: ScoringJob): JobRow {
     id: j.id,
     projectId: j.projectId,
     status: j.status,
+    mode: j.mode,
     done: j.done,
     failed: j.failed,
     total: j.total,
@@ -150,6 +164,13 @@ export function startScoring(
     }
   }
   const counts = countScoredTiles(ctx, projectId);
+  const retrying = counts.failed + counts.undecodable;
+  if (options.retryFailed && retrying === 0) {
+    throw new ScoringError(
+      'nothing-to-retry',
+      `project ${projectId} has no failed tiles to retry (${counts.scored} scored, ${counts.missing} without imagery, ${project.tileCount - counts.total} not yet scored)`,
+    );
+  }
   const job = ctx.db.sqlite.transaction(() => {
     for (const j of active) {
       // Left by a process that died and was never resumed: the new job takes over its tiles.
@@ -164,11 +185,16 @@ export function startScoring(
       .values({
         projectId,
         status: 'queued',
-        done: counts.total,
-        failed: counts.total - counts.scored,
-        total: project.tileCount,
         batchSize,
         updatedAt: new Date(),
+        ...(options.retryFailed
+          ? { mode: 'retry' as const, done: 0, failed: 0, total: retrying }
+          : {
+              mode: 'score' as const,
+              done: counts.total,
+              failed: counts.total - counts.scored,
+              total: project.tileCount,
+            }),
       })
       .returning()
       .get();
@@ -176,7 +202,9 @@ export function startScoring(
   launch(ctx, job.id, options.onBatch);
   logTo(
     ctx,
-    `job ${job.id} queued for project ${projectId} (${project.tileCount} tiles, ${counts.total} already stored)`,
+    options.retryFailed
+      ? `job ${job.id} queued for project ${projectId}: retrying ${retrying} failed tiles`
+      : `job ${job.id} queued for project ${projectId} (${project.tileCount} tiles, ${counts.total} already stored)`,
   );
   return toJobRow(job);
 }
@@ -348,21 +376,24 @@ async function runJob(
     const pipeline = await buildPipeline(ctx, project);
     const source = await getImagerySource(ctx, project.imageryId);
     const area = { polygons: project.area.features.map((f) => f.geometry), bbox: project.bbox };
+    const retrying = job.mode === 'retry';
 
-    const store = async (tiles: TileCoord[]) => {
+    const store = async (fetched: FetchedTile[]) => {
       if (entry.cancelled) throw new JobCancelledError(jobId);
-      const rows = await scoreBatch(tiles, source, pipeline, entry.controller.signal);
+      const rows = await scoreFetched(fetched, pipeline);
       const scoredAt = new Date();
+      const stamped = rows.map((r) => ({ ...r, projectId: project.id, jobId, scoredAt }));
+      const notScored = rows.filter((r) => r.status !== 'scored').length;
       const progress = ctx.db.sqlite.transaction(() => {
-        const written = insertTileScores(
-          ctx,
-          rows.map((r) => ({ ...r, projectId: project.id, jobId, scoredAt })),
-        );
         const current = requireJob(ctx, jobId);
         let { done, failed } = current;
-        if (written === rows.length) {
-          done += written;
-          failed += rows.filter((r) => r.status !== 'scored').length;
+        if (retrying) {
+          replaceFailedTileScores(ctx, stamped);
+          done += rows.length;
+          failed += notScored;
+        } else if (insertTileScores(ctx, stamped) === rows.length) {
+          done += rows.length;
+          failed += notScored;
         } else {
           const counts = countScoredTiles(ctx, project.id);
           done = counts.total;
@@ -375,10 +406,21 @@ async function runJob(
       await onBatch?.(after);
     };
 
-    let batch: TileCoord[] = [];
-    for (const tile of tilesCoveringArea(area, project.zoom)) {
-      if (isTileStored(ctx, project.id, tile.z, tile.x, tile.y)) continue;
-      batch.push(tile);
+    // Tiles come in as their imagery arrives, not in grid order: a stalled fetch holds up its own tile only.
+    const todo = retrying
+      ? retryableTiles(ctx, project.id, jobId)
+      : (function* () {
+          for (const tile of tilesCoveringArea(area, project.zoom))
+            if (!isTileStored(ctx, project.id, tile.z, tile.x, tile.y)) yield tile;
+        })();
+    const ahead = Math.max(2 * job.batchSize, 2 * (ctx.imageryConcurrency ?? DEFAULT_HOST_CONCURRENCY));
+    let batch: FetchedTile[] = [];
+    for await (const fetched of fetchAhead(
+      todo,
+      (tile) => fetchTile(source, tile, entry.controller.signal),
+      ahead,
+    )) {
+      batch.push(fetched);
       if (batch.length === job.batchSize) {
         await store(batch);
         batch = [];
@@ -387,15 +429,17 @@ async function runJob(
     if (batch.length > 0) await store(batch);
     if (entry.cancelled) throw new JobCancelledError(jobId);
     const counts = countScoredTiles(ctx, project.id);
+    const final = requireJob(ctx, jobId);
     setJob(ctx, jobId, {
       status: 'done',
-      done: counts.total,
-      failed: counts.total - counts.scored,
+      ...(retrying ? {} : { done: counts.total, failed: counts.total - counts.scored }),
       finishedAt: new Date(),
     });
     logTo(
       ctx,
-      `job ${jobId} done: ${counts.total} tiles (${counts.scored} scored) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      retrying
+        ? `job ${jobId} done: retried ${final.done} tiles, ${final.done - final.failed} healed, ${final.failed} still failing, in ${((performance.now() - started) / 1000).toFixed(1)} s`
+        : `job ${jobId} done: ${counts.total} tiles (${counts.scored} scored) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
   } catch (err) {
     const cancelled = entry.cancelled || err instanceof JobCancelledError;

@@ -9,10 +9,10 @@ import { basename, extname, join, resolve } from 'node:path';
 import { desc, eq } from 'drizzle-orm';
 import { getRun } from '../db/analysis-repo.ts';
 import { fileSha256 } from '../file-hash.ts';
-import { analysisRuns, imagerySources, models, type Model } from '../db/schema.ts';
+import { analysisRuns, models, type Model } from '../db/schema.ts';
 import { bboxPolygon, type BBox } from '../geo/tiles.ts';
 import { GeoTiffMosaicSource } from '../imagery/geotiff-mosaic-source.ts';
-import type { ImagerySpec } from '../imagery/source.ts';
+import type { ImagerySource, ImagerySpec } from '../imagery/source.ts';
 import type { ExportProject } from '../exports/project-info.ts';
 import { mapswipeFindDrafts } from '../exports/mapswipe-find.ts';
 import { writeMapswipeValidate } from '../exports/mapswipe-validate.ts';
@@ -20,9 +20,18 @@ import { taskingManagerExport } from '../exports/tasking-manager.ts';
 import { writeTileTableCsv, writeTileTableGeoJson } from '../exports/tile-table.ts';
 import type { ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
-import { getImagery, getImagerySource, registerImagery, type ImageryRow } from './imagery-registry.ts';
+import {
+  deleteImagery,
+  findImageryByName,
+  getImagery,
+  getImagerySource,
+  insertImagery,
+  probeImagery,
+  type ImageryRow,
+  type ProbedImagery,
+} from './imagery-registry.ts';
 import { startScoring, waitForJob, type JobRow } from './jobs.ts';
-import { createProject, type ProjectRow } from './projects.ts';
+import { deleteProject, insertProject, prepareProject, type ProjectRow } from './projects.ts';
 import { countScoredTiles, iterateScoredTiles, type TileCounts } from './tiles-repo.ts';
 
 export interface ScoreRegionOptions {
@@ -105,9 +114,16 @@ function sameSpec(a: unknown, b: unknown): boolean {
   return canon(a) === canon(b);
 }
 
-/** Registers the imagery once: the same name with the same spec is the same imagery. */
-async function ensureImagery(ctx: ScoringContext, name: string, spec: ImagerySpec): Promise<ImageryRow> {
-  const row = ctx.db.db.select().from(imagerySources).where(eq(imagerySources.name, name)).get();
+/**
+ * The imagery of a name: registered already with the same spec (reused), or probed anew — opened and
+ * checked but not stored, so a command that fails before its project exists registers nothing.
+ */
+async function findOrProbeImagery(
+  ctx: ScoringContext,
+  name: string,
+  spec: ImagerySpec,
+): Promise<{ known: ImageryRow } | { probed: ProbedImagery }> {
+  const row = findImageryByName(ctx, name);
   if (row) {
     if (!sameSpec(row.spec, spec)) {
       throw new ScoringError(
@@ -115,9 +131,9 @@ async function ensureImagery(ctx: ScoringContext, name: string, spec: ImagerySpe
         `imagery "${name}" is registered already with another source; give another name (--imagery-name)`,
       );
     }
-    return getImagery(ctx, row.id)!;
+    return { known: getImagery(ctx, row.id)! };
   }
-  return registerImagery(ctx, { name, spec });
+  return { probed: await probeImagery(ctx, { name, spec }) };
 }
 
 /** The analysis run to score with: the given one, or the newest of the model's runs. */
@@ -254,55 +270,49 @@ export async function scoreRegion(
   else if (options.imagery.toLowerCase().endsWith('.json') && existsSync(options.imagery))
     spec = JSON.parse(await readFile(options.imagery, 'utf8')) as ImagerySpec;
   else spec = imagerySpecFor(options.imagery);
-  const imagery = await ensureImagery(ctx, options.imageryName ?? imageryNameFor(spec), spec);
-
+  const found = await findOrProbeImagery(ctx, options.imageryName ?? imageryNameFor(spec), spec);
+  let imagery: ImageryRow;
+  let project: ProjectRow;
   const warnings: string[] = [];
-  const source = await getImagerySource(ctx, imagery.id);
-  if ('warnings' in source && Array.isArray(source.warnings)) warnings.push(...(source.warnings as string[]));
-
-  let area = await readArea(options.area);
-  if (area === undefined && source instanceof GeoTiffMosaicSource) {
-    // Each file's extent, not their union's: scattered chips would otherwise bring the empty land between them.
-    // Inset by ~1 mm: a file that ends on a tile edge (chips cut on the grid) must not pull in the next row
-    // of tiles once the area's coordinates are rounded for storage.
-    const inset = ([w, s, e, n]: BBox): BBox => [
-      w + EDGE_INSET,
-      s + EDGE_INSET,
-      e - EDGE_INSET,
-      n - EDGE_INSET,
-    ];
-    area = {
-      type: 'FeatureCollection',
-      features: source.files.map((f) => ({
-        type: 'Feature',
-        properties: {},
-        geometry: bboxPolygon(inset(f.bounds)),
-      })),
-    };
+  try {
+    const source = 'probed' in found ? found.probed.source : await getImagerySource(ctx, found.known.id);
+    if ('warnings' in source && Array.isArray(source.warnings))
+      warnings.push(...(source.warnings as string[]));
+    const name = 'probed' in found ? found.probed.name : found.known.name;
+    const prepared = await prepareProject(ctx, {
+      name: options.projectName ?? `${name} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+      area: await defaultArea(await readArea(options.area), source, name),
+      runId,
+      ...(options.zoom !== undefined ? { zoom: options.zoom } : {}),
+    });
+    // Imagery and project are stored together or not at all.
+    ({ imagery, project } = ctx.db.sqlite.transaction(() => {
+      const row = 'probed' in found ? insertImagery(ctx, found.probed) : found.known;
+      return { imagery: row, project: insertProject(ctx, prepared, row.id) };
+    })());
+  } finally {
+    if ('probed' in found) await found.probed.source.close();
   }
-  if (area === undefined) {
-    if (!imagery.bounds)
-      throw new ScoringError(
-        'invalid-request',
-        `imagery "${imagery.name}" does not say where it lies; give the area (--area GEOJSON)`,
-      );
-    area = bboxPolygon(imagery.bounds);
+  // A job that stops short leaves nothing behind: the project, and the imagery if this call registered it.
+  const takeBack = async () => {
+    deleteProject(ctx, project.id);
+    if ('probed' in found) await deleteImagery(ctx, imagery.id);
+  };
+  let job: JobRow;
+  try {
+    const queued = startScoring(ctx, project.id, {
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      onBatch: (j) => options.onProgress?.(j.done, j.total),
+    });
+    job = await waitForJob(ctx, queued.id);
+  } catch (err) {
+    await takeBack();
+    throw err;
   }
-  const project = createProject(ctx, {
-    name: options.projectName ?? `${imagery.name} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
-    area,
-    imageryId: imagery.id,
-    runId,
-    ...(options.zoom !== undefined ? { zoom: options.zoom } : {}),
-  });
-  const queued = startScoring(ctx, project.id, {
-    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
-    onBatch: (j) => options.onProgress?.(j.done, j.total),
-  });
-  const job = await waitForJob(ctx, queued.id);
   if (job.status !== 'done') {
+    await takeBack();
     throw new ScoreRegionError(
-      `scoring project ${project.id} ended ${job.status}${job.error ? `: ${job.error}` : ''}; fix that and score again (tiles already stored are kept)`,
+      `scoring ${project.tileCount} tiles ended ${job.status}${job.error ? `: ${job.error}` : ''}; nothing was kept — fix that and score again`,
     );
   }
   const counts: TileCounts = countScoredTiles(ctx, project.id);
@@ -322,4 +332,34 @@ export async function scoreRegion(
     out,
     warnings,
   };
+}
+
+/** Without an area: each GeoTIFF's own extent, else the imagery's bounds. */
+async function defaultArea(area: unknown, source: ImagerySource, name: string): Promise<unknown> {
+  if (area !== undefined) return area;
+  if (source instanceof GeoTiffMosaicSource) {
+    // Each file's extent, not their union's: scattered chips would otherwise bring the empty land between them.
+    // Inset by ~1 mm: a file that ends on a tile edge (chips cut on the grid) must not pull in the next row
+    // of tiles once the area's coordinates are rounded for storage.
+    const inset = ([w, s, e, n]: BBox): BBox => [
+      w + EDGE_INSET,
+      s + EDGE_INSET,
+      e - EDGE_INSET,
+      n - EDGE_INSET,
+    ];
+    return {
+      type: 'FeatureCollection',
+      features: source.files.map((f) => ({
+        type: 'Feature',
+        properties: {},
+        geometry: bboxPolygon(inset(f.bounds)),
+      })),
+    };
+  }
+  if (!source.bounds)
+    throw new ScoringError(
+      'invalid-request',
+      `imagery "${name}" does not say where it lies; give the area (--area GEOJSON)`,
+    );
+  return bboxPolygon(source.bounds);
 }

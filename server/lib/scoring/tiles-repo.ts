@@ -2,9 +2,9 @@
  * Reading and writing scored tiles (table `tile_scores`, one row per project tile, primary key
  * (project_id, z, x, y), so no tile is ever stored twice).
  */
-import { and, asc, desc, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lte, ne, sql, type SQL } from 'drizzle-orm';
 import { tileScores, type NewTileScore, type TileScore } from '../db/schema.ts';
-import { parseTaskId, tilesCoveringBBox, type BBox } from '../geo/tiles.ts';
+import { parseTaskId, tilesCoveringBBox, type BBox, type TileCoord } from '../geo/tiles.ts';
 import { getPatches } from '../db/analysis-repo.ts';
 import { effortCurve, fitCalibration, type BuildingCalibration, type EffortPoint } from './effort.ts';
 import type { ScoredTile } from './scored-tile.ts';
@@ -39,6 +39,7 @@ export function toScoredTile(row: TileScore): ScoredTile {
     runId: row.runId,
   };
   if (row.error) tile.error = row.error;
+  tile.attempts = row.attempts;
   if (scored && row.iouLow !== null && row.iouHigh !== null)
     Object.assign(tile, { iouLow: row.iouLow, iouHigh: row.iouHigh });
   if (row.footprints) tile.footprints = row.footprints;
@@ -57,6 +58,71 @@ export function insertTileScores(ctx: ScoringContext, rows: NewTileScore[]): num
       .run().changes;
   }
   return written;
+}
+
+/** Statuses a retry takes up again: the imagery failed or was unreadable (missing imagery stays missing). */
+export const RETRYABLE_STATUSES = ['failed', 'undecodable'] as const;
+
+/**
+ * Rows of a retry job: each replaces the tile's failed row, adding the reads it took to the tile's
+ * attempts. A tile scored in the meantime keeps its row. Returns the rows written.
+ */
+export function replaceFailedTileScores(ctx: ScoringContext, rows: NewTileScore[]): number {
+  let written = 0;
+  for (const row of rows) {
+    const { projectId: _p, z: _z, x: _x, y: _y, taskId: _t, quadkey: _q, ...values } = row;
+    written += ctx.db.db
+      .insert(tileScores)
+      .values(row)
+      .onConflictDoUpdate({
+        target: [tileScores.projectId, tileScores.z, tileScores.x, tileScores.y],
+        // Every score column, so a healed tile loses its error and a tile failing again gets the new reason.
+        set: {
+          buildingProb: null,
+          predFraction: null,
+          iouHat: null,
+          urbanDistance: null,
+          urbanDistanceScaled: null,
+          novelty: null,
+          iouLow: null,
+          iouHigh: null,
+          pcs: null,
+          footprints: null,
+          error: null,
+          ...values,
+          attempts: sql`${tileScores.attempts} + ${row.attempts ?? 1}`,
+        },
+        setWhere: inArray(tileScores.status, [...RETRYABLE_STATUSES]),
+      })
+      .run().changes;
+  }
+  return written;
+}
+
+/** Tiles of the project a retry job still has to take up: failed or undecodable, not yet retried by `jobId`. */
+export function* retryableTiles(ctx: ScoringContext, projectId: number, jobId: number): Generator<TileCoord> {
+  let last: { y: number; x: number } | undefined;
+  for (;;) {
+    const page = ctx.db.db
+      .select({ z: tileScores.z, x: tileScores.x, y: tileScores.y })
+      .from(tileScores)
+      .where(
+        and(
+          eq(tileScores.projectId, projectId),
+          inArray(tileScores.status, [...RETRYABLE_STATUSES]),
+          ne(tileScores.jobId, jobId),
+          last
+            ? sql`(${tileScores.y} > ${last.y} or (${tileScores.y} = ${last.y} and ${tileScores.x} > ${last.x}))`
+            : undefined,
+        ),
+      )
+      .orderBy(asc(tileScores.y), asc(tileScores.x))
+      .limit(PAGE_ROWS)
+      .all();
+    yield* page;
+    if (page.length < PAGE_ROWS) return;
+    last = page[page.length - 1];
+  }
 }
 
 export function isTileStored(
