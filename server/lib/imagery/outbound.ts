@@ -177,12 +177,23 @@ export class OutboundRefusedError extends Error {
  * Where requests may go, and the connections that go there. Sockets are pooled per policy, never shared
  * with another policy's: a socket opened under a laxer allow-list must not carry a stricter one's request.
  */
+export type Resolver = (hostname: string, family: number) => Promise<LookupAddress[]>;
+
+const systemResolver: Resolver = (hostname, family) =>
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { family, all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+  );
+
 export class OutboundPolicy {
   readonly httpAgent: http.Agent;
   readonly httpsAgent: https.Agent;
   readonly lookup: LookupFunction;
 
-  constructor(readonly allow: AllowList = new AllowList()) {
+  constructor(
+    readonly allow: AllowList = new AllowList(),
+    /** Name resolution; the system's (dns.lookup) unless a test stands in for DNS. */
+    readonly resolver: Resolver = systemResolver,
+  ) {
     this.lookup = guardedLookup(this);
     this.httpAgent = new http.Agent({ keepAlive: true, lookup: this.lookup } as http.AgentOptions);
     this.httpsAgent = new https.Agent({ keepAlive: true, lookup: this.lookup } as https.AgentOptions);
@@ -223,7 +234,7 @@ function bareHost(url: URL): string {
   return url.hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
-/** dns.lookup, then the policy's check on every address returned; what is returned is what is connected to. */
+/** The policy's resolver, then its check on every address returned; what is returned is what is connected to. */
 function guardedLookup(policy: OutboundPolicy): LookupFunction {
   return ((hostname: string, options: unknown, callback: unknown) => {
     const cb = (typeof options === 'function' ? options : callback) as (
@@ -234,19 +245,20 @@ function guardedLookup(policy: OutboundPolicy): LookupFunction {
     const opts = (typeof options === 'object' && options !== null ? options : {}) as {
       family?: number;
       all?: boolean;
-      hints?: number;
     };
-    dnsLookup(hostname, { family: opts.family ?? 0, hints: opts.hints, all: true }, (err, addresses) => {
-      if (err) return cb(err, opts.all ? [] : '', 0);
+    const fail = (err: unknown) => cb(err as NodeJS.ErrnoException, opts.all ? [] : '', 0);
+    policy.resolver(hostname, opts.family ?? 0).then((addresses) => {
       try {
+        if (addresses.length === 0)
+          throw Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' });
         // Every address, not only the first: a name that also resolves to 127.0.0.1 is refused outright.
         for (const a of addresses) policy.check(hostname, a.address);
       } catch (refused) {
-        return cb(refused as NodeJS.ErrnoException, opts.all ? [] : '', 0);
+        return fail(refused);
       }
       if (opts.all) cb(null, addresses);
       else cb(null, addresses[0].address, addresses[0].family);
-    });
+    }, fail);
   }) as LookupFunction;
 }
 
