@@ -15,7 +15,7 @@ import { openDemoWorldDataset } from '../../server/lib/datasets/demo-world.ts';
 import { loadModel } from '../../server/lib/model/runtime.ts';
 import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
 import { bboxPolygon, tileBounds, tileRangeBBox, taskId } from '../../server/lib/geo/tiles.ts';
-import { createImagerySource } from '../../server/lib/imagery/source.ts';
+import { createImagerySource, type ImagerySource } from '../../server/lib/imagery/source.ts';
 import { tilesCoveringArea } from '../../server/lib/projects/tile-grid.ts';
 import { demoModelPath, repoRoot } from '../../server/lib/paths.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
@@ -220,10 +220,16 @@ describe('scoring a new region', () => {
 
 describe('imagery that fails per tile', () => {
   let server: Server;
-  afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+  let healed = false;
+  let flaky: ProjectRow;
+  let pmtiles: ImagerySource | undefined;
+  afterAll(async () => {
+    await pmtiles?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  });
 
   it('records 404 tiles as missing and HTML answers as undecodable, and the job still finishes', async () => {
-    const pmtiles = await createImagerySource({
+    pmtiles = await createImagerySource({
       kind: 'pmtiles',
       path: join(dir, 'world', 'imagery.pmtiles'),
     });
@@ -232,12 +238,12 @@ describe('imagery that fails per tile', () => {
       const [z, x, y] = m ? m.slice(1).map(Number) : [0, 0, 0];
       if (!m || (x + y) % 5 === 0) {
         res.writeHead(404).end('not found');
-      } else if ((x + y) % 5 === 1) {
+      } else if ((x + y) % 5 === 1 && !healed) {
         res
           .writeHead(200, { 'content-type': 'text/html' })
           .end('<html><body>Rate limit exceeded</body></html>');
       } else {
-        const tile = await pmtiles.getTile(z, x, y);
+        const tile = await pmtiles!.getTile(z, x, y);
         if (tile.status !== 'ok') res.writeHead(404).end();
         else res.writeHead(200, { 'content-type': 'image/jpeg' }).end(tile.bytes);
       }
@@ -254,9 +260,8 @@ describe('imagery that fails per tile', () => {
         maxZoom: 22,
       },
     });
-    const p = await project('flaky', xyz.id);
+    const p = (flaky = await project('flaky', xyz.id));
     const job = await waitForJob(ctx, startScoring(ctx, p.id, { batchSize: 8 }).id);
-    await pmtiles.close();
     const tiles = tilesOf(p.id);
     const expect404 = tiles.filter((t) => (t.x + t.y) % 5 === 0).length;
     const expectHtml = tiles.filter((t) => (t.x + t.y) % 5 === 1).length;
@@ -276,6 +281,44 @@ describe('imagery that fails per tile', () => {
         expect(t.error).toMatch(/HTML/);
         expect(t.priority).toBeGreaterThan(0);
       }
+    }
+  });
+
+  it('`tilelens retry` scores the failed tiles again once the server heals; missing ones stay missing', async () => {
+    healed = true;
+    const before = countScoredTiles(ctx, flaky.id);
+    const child = spawn(
+      join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [
+        join(repoRoot, 'server/cli.ts'),
+        'retry',
+        '--project',
+        String(flaky.id),
+        '--db',
+        join(dir, 'tilelens.db'),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, TILELENS_DATA_DIR: ctx.dataDir, TILELENS_IMAGERY_ALLOW_HOSTS: '127.0.0.1' },
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code, err).toBe(0);
+    const line = JSON.parse(out.trim());
+    expect(line).toMatchObject({
+      projectId: flaky.id,
+      retried: before.undecodable,
+      healed: before.undecodable,
+      stillFailing: 0,
+      counts: { total: flaky.tileCount, missing: before.missing, undecodable: 0, failed: 0 },
+    });
+    for (const t of tilesOf(flaky.id)) {
+      if ((t.x + t.y) % 5 === 1) expect(t).toMatchObject({ status: 'scored', attempts: 2 });
+      if ((t.x + t.y) % 5 === 0) expect(t.status).toBe('missing');
     }
   });
 });
