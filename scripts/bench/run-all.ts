@@ -13,6 +13,7 @@ const benches: Record<string, string[]> = {
   inference: ['npx', 'tsx', 'scripts/bench/inference.ts'],
   analysis: ['npx', 'tsx', 'scripts/bench/analysis-scale.ts'],
   scoring: ['npx', 'tsx', 'scripts/bench/scoring.ts'],
+  faults: ['npx', 'tsx', 'scripts/bench/faults.ts'],
   insights: ['npx', 'tsx', 'scripts/bench/insights.ts'],
   'ui-overlay': ['npx', 'tsx', 'scripts/bench/ui-overlay.ts'],
   'ui-latent': ['npx', 'tsx', 'scripts/bench/ui-latent.ts'],
