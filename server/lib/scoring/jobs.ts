@@ -11,6 +11,7 @@
  * twice and none is lost. Every way out of the loop — done, cancelled, any error — ends in a final
  * status, so a job is never left 'running' by a live process.
  */
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { desc, eq, inArray } from 'drizzle-orm';
 import { getRun } from '../db/analysis-repo.ts';
@@ -215,6 +216,8 @@ function launch(ctx: ScoringContext, jobId: number, onBatch?: StartScoringOption
     cancelled: false,
     promise: Promise.resolve(),
   };
+  // Every tile in flight (a window of them) listens for the job's cancel: many listeners, none leaked.
+  setMaxListeners(0, entry.controller.signal);
   const running = runningJobs(ctx);
   running.set(jobId, entry);
   entry.promise = runJob(ctx, jobId, entry, onBatch).finally(() => running.delete(jobId));
