@@ -197,12 +197,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'analyze': {
-      const parsed = analyzeOptions.safeParse(values);
-      if (!parsed.success)
-        throw new UsageError(
-          parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '),
-        );
-      const o = parsed.data;
+      const o = parseOptions(analyzeOptions, values);
       const source = await openDataset({
         ...(o.world ? { world: o.world } : {}),
         ...(o.images ? { images: o.images } : {}),
@@ -368,12 +363,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'score': {
-      const parsed = scoreOptions.safeParse(values);
-      if (!parsed.success)
-        throw new UsageError(
-          parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '),
-        );
-      const o = parsed.data;
+      const o = parseOptions(scoreOptions, values);
       if (!o.model && o.run === undefined) throw new UsageError('score needs --model PATH or --run ID');
       const dbPath = resolve(o.db);
       const db = openDatabase(dbPath);
@@ -414,12 +404,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'retry': {
-      const parsed = retryOptions.safeParse(values);
-      if (!parsed.success)
-        throw new UsageError(
-          parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '),
-        );
-      const o = parsed.data;
+      const o = parseOptions(retryOptions, values);
       const ctx = commandContext(openDatabase(resolve(o.db)));
       const progress = stderrProgress();
       try {
@@ -451,6 +436,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+/** A command's options read by its schema; what is wrong is a usage error naming the flags. */
+function parseOptions<T extends z.ZodType>(schema: T, values: unknown): z.output<T> {
+  const parsed = schema.safeParse(values);
+  if (!parsed.success)
+    throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  return parsed.data;
+}
 
 /** What the scoring commands run in: the server's rules for imagery, read from the environment. */
 function commandContext(db: DatabaseHandle): ScoringContext {

@@ -17,8 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
-import { openDatabase } from '../../server/lib/db/client.ts';
+import { copyDatabase } from '../lib/bench-database.ts';
 import { listRuns } from '../../server/lib/db/analysis-repo.ts';
 import { bboxPolygon, tileRangeBBox } from '../../server/lib/geo/tiles.ts';
 import { OutboundPolicy } from '../../server/lib/imagery/outbound.ts';
@@ -114,11 +113,7 @@ const world = JSON.parse(readFileSync(join(values.world, 'world.json'), 'utf8'))
 const area = bboxPolygon(tileRangeBBox(18, world.regions.new.tiles, 0.01));
 
 const tmp = mkdtempSync(join(tmpdir(), 'tilelens-bench-faults-'));
-const dbPath = join(tmp, 'bench.db');
-const original = new Database(values.db, { readonly: true, fileMustExist: true });
-await original.backup(dbPath);
-original.close();
-const db = openDatabase(dbPath);
+const db = await copyDatabase(values.db, tmp);
 // The tile server is on loopback: the allow-list names it, exactly as a manager's setting would.
 const ctx: ScoringContext = {
   db,

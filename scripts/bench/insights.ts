@@ -19,7 +19,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
 import { createRng } from '../../server/lib/analysis/random.ts';
@@ -30,6 +29,7 @@ import { readLatentRows } from '../../server/lib/insights/latent-rows.ts';
 import { runInsights, type InsightsSummary } from '../../server/lib/insights/run-insights.ts';
 import { loadModel } from '../../server/lib/model/runtime.ts';
 import { defaultDbPath, demoModelPath, repoRoot } from '../../server/lib/paths.ts';
+import { copyDatabase } from '../lib/bench-database.ts';
 
 const { values } = parseArgs({
   options: {
@@ -103,11 +103,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'tilelens-bench-insights-'));
 const out: Record<string, unknown> = {};
 let failed = false;
 try {
-  const dbPath = join(tmp, 'bench.db');
-  const original = new Database(values.db, { readonly: true, fileMustExist: true });
-  await original.backup(dbPath);
-  original.close();
-  const db = openDatabase(dbPath);
+  const db = await copyDatabase(values.db, tmp);
   const run = db.sqlite
     .prepare(
       "select r.id from analysis_runs r join datasets d on d.id = r.dataset_id where d.name = 'demo-world:train' order by r.id desc limit 1",

@@ -16,8 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
-import { openDatabase } from '../../server/lib/db/client.ts';
+import { copyDatabase } from '../lib/bench-database.ts';
 import { listRuns } from '../../server/lib/db/analysis-repo.ts';
 import { bboxPolygon, tileRangeBBox, taskId, type TileCoord } from '../../server/lib/geo/tiles.ts';
 import { decodeTileImage } from '../../server/lib/imagery/decode.ts';
@@ -55,11 +54,7 @@ const t = world.regions.new.tiles;
 const area = bboxPolygon(tileRangeBBox(18, t));
 
 const tmp = mkdtempSync(join(tmpdir(), 'tilelens-bench-scoring-'));
-const dbPath = join(tmp, 'bench.db');
-const original = new Database(values.db, { readonly: true, fileMustExist: true });
-await original.backup(dbPath);
-original.close();
-const db = openDatabase(dbPath);
+const db = await copyDatabase(values.db, tmp);
 const ctx = { db, dataDir: join(tmp, 'data') };
 
 try {

@@ -471,17 +471,9 @@ describe('bounded work per request', () => {
   });
 
   it('refuses a zero-area area and takes 60 polygons (MapSwipe’s 20 are its export’s business)', async () => {
-    const line = {
-      type: 'Polygon',
-      coordinates: [
-        [
-          [33.7, -13.9],
-          [33.71, -13.89],
-          [33.72, -13.88],
-          [33.7, -13.9],
-        ],
-      ],
-    };
+    const line = JSON.parse(
+      await readFile(new URL('../fixtures/areas/refused/collinear.geojson', import.meta.url), 'utf8'),
+    );
     const flat = await post(f.app, '/api/projects', {
       name: 'flat',
       area: line,

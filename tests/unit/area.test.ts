@@ -133,17 +133,10 @@ describe('parseProjectArea', () => {
   });
 
   it('refuses collinear and one-spot polygons anywhere on the globe, alone or beside a good one', () => {
-    const diagonal = {
-      type: 'Polygon',
-      coordinates: [
-        [
-          [33.7, -13.9],
-          [33.71, -13.89],
-          [33.72, -13.88],
-          [33.7, -13.9],
-        ],
-      ],
-    };
+    // Three points on one straight line, away from the equator: the sphere's formula finds km² here.
+    const diagonal = JSON.parse(
+      readFileSync(new URL('../fixtures/areas/refused/collinear.geojson', import.meta.url), 'utf8'),
+    );
     const err = refusal(diagonal);
     expect(err.code).toBe('empty');
     expect(err.message).toMatch(/polygon 0 has no surface/);
