@@ -32,6 +32,11 @@ export const decimalId = decimalInt(1);
 
 export const idParam = z.object({ id: decimalId });
 
+/** MapSwipe's task id `z-x-y`, each part a decimal integer as above (range checked by the library). */
+export const taskIdText = z
+  .string()
+  .regex(/^(0|[1-9][0-9]*)-(0|[1-9][0-9]*)-(0|[1-9][0-9]*)$/, 'a task id is z-x-y, e.g. 18-155703-141324');
+
 const zoomParam = z.string().transform((s, ctx) => {
   const n = DECIMAL.test(s) ? Number(s) : NaN;
   if (!Number.isInteger(n) || n > MAX_TILE_ZOOM) {

@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { imageProblem } from '../lib/imagery/decode.ts';
-import { imageryRoots, placeImagerySpec } from '../lib/imagery/local-files.ts';
+import { imageryRoots, LocalPathError, placeImagerySpec } from '../lib/imagery/local-files.ts';
 import { imagerySpecSchema } from '../lib/imagery/source.ts';
 import { logTo, type ScoringContext } from '../lib/scoring/context.ts';
 import { ScoringError } from '../lib/scoring/errors.ts';
@@ -40,7 +40,14 @@ export function imageryApiRoutes(ctx: ScoringContext, settings: Settings): Hono 
       async (c) => {
         const body = c.req.valid('json');
         // Local paths only under the data folder or the imagery-dirs setting's folders.
-        const { spec } = await placeImagerySpec(body.spec, imageryRoots(ctx.dataDir, settings.imageryDirs));
+        const { spec } = await placeImagerySpec(
+          body.spec,
+          imageryRoots(ctx.dataDir, settings.imageryDirs),
+        ).catch((err: unknown) => {
+          // Refused like every other source that cannot be used.
+          if (err instanceof LocalPathError) throw new ScoringError('imagery-unusable', err.message);
+          throw err;
+        });
         return c.json(await registerImagery(ctx, { name: body.name, spec }), 201);
       },
     )

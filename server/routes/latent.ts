@@ -37,7 +37,7 @@ import type { ScoringContext } from '../lib/scoring/context.ts';
 import { getTileRow } from '../lib/scoring/tiles-repo.ts';
 import { ApiError, notFound } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
-import { decimalId, decimalInt, idParam } from '../middleware/params.ts';
+import { decimalId, decimalInt, idParam, taskIdText } from '../middleware/params.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
 
 export const COLUMNS_FORMAT = 'tilelens-columns/1';
@@ -249,7 +249,7 @@ const axesQuery = z.object({
   y: decimalInt(1, PC_COUNT).default(2),
 });
 const tileParam = idParam.extend({
-  taskId: z.string().regex(/^\d+-\d+-\d+$/, 'a task id is z-x-y, e.g. 18-155703-141324'),
+  taskId: taskIdText,
 });
 const asOfQuery = z.object({ asOf: decimalId.optional() });
 const neighbourQuery = z.object({ k: decimalInt(1, 50).default(6) });

@@ -18,7 +18,7 @@ import { tileRow } from '../lib/exports/tile-table.ts';
 import { MAX_ZOOM } from '../lib/projects/area.ts';
 import { ApiError, notFound } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
-import { decimalInt, idParam } from '../middleware/params.ts';
+import { decimalInt, idParam, taskIdText } from '../middleware/params.ts';
 import type { Settings } from '../settings.ts';
 import { evaluateProject } from './evaluation.ts';
 
@@ -41,7 +41,7 @@ export const createProjectBody = z.object({
 });
 
 const tileParam = idParam.extend({
-  taskId: z.string().regex(/^\d+-\d+-\d+$/, 'a task id is z-x-y, e.g. 18-155703-141324'),
+  taskId: taskIdText,
 });
 
 const bboxText = z.string().transform((s, ctx) => {

@@ -253,7 +253,7 @@ describe('local files only under the data folder', () => {
   it('answers {"kind":"pmtiles","path":"/"} with a 4xx that says why', async () => {
     const res = await register('root', { kind: 'pmtiles', path: '/' });
     const body = await json(res);
-    expect(res.status).toBe(422);
+    expect(res.status).toBe(400);
     expect(body.error.message).toMatch(/spec\.path "\/" is not usable/);
   });
 
@@ -272,7 +272,7 @@ describe('local files only under the data folder', () => {
     const messages = new Set<string>();
     for (const path of paths) {
       const res = await register(`file ${path}`, { kind: 'pmtiles', path });
-      expect(res.status, path).toBe(422);
+      expect(res.status, path).toBe(400);
       const message: string = (await json(res)).error.message;
       expect(message).toContain(`"${path}"`);
       messages.add(message.replace(`"${path}"`, '"…"'));
@@ -280,7 +280,7 @@ describe('local files only under the data folder', () => {
     expect(messages.size).toBe(1);
     for (const kind of ['geotiff', 'geotiff-folder']) {
       const res = await register(`${kind} passwd`, { kind, path: '/etc' });
-      expect(res.status).toBe(422);
+      expect(res.status).toBe(400);
     }
   });
 
@@ -300,7 +300,7 @@ describe('local files only under the data folder', () => {
       '.',
     ]) {
       const res = await register(`cache ${cacheDir}`, xyz('clean', { cacheDir }));
-      expect(res.status, cacheDir).toBe(422);
+      expect(res.status, cacheDir).toBe(400);
       expect((await json(res)).error.message).toContain(`spec.cacheDir "${cacheDir}" is not usable`);
     }
     const id = await registered('cached', xyz('clean', { cacheDir: 'caches/clean' }));
@@ -325,7 +325,7 @@ describe('local files only under the data folder', () => {
         name: 'etc',
         spec: { kind: 'pmtiles', path: '/etc/hosts' },
       });
-      expect(no.status).toBe(422);
+      expect(no.status).toBe(400);
     } finally {
       await app.close();
       await closeImagerySources(scoring);
@@ -382,6 +382,13 @@ describe('client mistakes are 4xx with the reason; server faults 5xx without pat
       expect((await post(f.app, `/api/projects/${id}/retry-failed`, {})).status).toBe(400);
     },
   );
+
+  it('reads task ids as strictly as ids', async () => {
+    for (const taskId of ['018-1-1', '18-01-1', '18-1-0x1', '18-+1-1', '18-1-1e1', '18-1']) {
+      const res = await f.app.request(`/api/projects/1/tiles/${taskId}`);
+      expect(res.status, taskId).toBe(400);
+    }
+  });
 
   it('refuses an archive that is not one by its name only; one damaged later is a 5xx without a path', async () => {
     await writeFile(join(f.dir, 'not-an-archive.pmtiles'), 'hello '.repeat(40));

@@ -105,7 +105,7 @@ describe('validation', () => {
       name: 'escape',
       spec: { kind: 'pmtiles', path: '../../etc/passwd' },
     });
-    expect(res.status).toBe(422);
+    expect(res.status).toBe(400);
     expect((await json(res)).error.message).toMatch(/"..\/..\/etc\/passwd" is not usable/);
   });
 
