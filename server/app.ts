@@ -19,6 +19,7 @@ import { overlayRoutes } from './routes/overlays.ts';
 import { PatchImageStore, patchImageRoutes } from './routes/patch-images.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { runRoutes } from './routes/runs.ts';
+import { trustRoutes } from './routes/trust.ts';
 import { projectLatentRoutes, runLatentRoutes } from './routes/latent.ts';
 import { uiStaticRoutes } from './routes/ui-static.ts';
 import type { Settings } from './settings.ts';
@@ -82,6 +83,7 @@ export function createApp(options: AppOptions): TilelensApp {
   app.route('/imagery', imageryTileRoutes(scoring, settings));
   app.route('/api/projects', projectRoutes(scoring, settings));
   app.route('/api/projects', exportRoutes(scoring, settings));
+  app.route('/api/projects', trustRoutes(scoring, settings));
   app.route('/api/jobs', jobRoutes(scoring));
   app.route('/', overlayRoutes(scoring, settings));
   app.route('/api/runs', runLatentRoutes(db));

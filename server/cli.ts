@@ -9,10 +9,14 @@
  *   tilelens runs
  *   tilelens score --model m.onnx --imagery path/to/geotiffs --out exports/
  *   tilelens retry --project ID
+ *   tilelens sample --project 1 --size 200 --seed 1 --out exports/
+ *   tilelens import-results --project 1 --file agg_results_-NXYZ.csv.gz --purpose sample --mapswipe-project=-NXYZ
+ *   tilelens trust --project 1 --target 0.95 --delta 0.1
+ *   tilelens after-mapping --project 1
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { openDatabase, type DatabaseHandle } from './lib/db/client.ts';
 import { OutboundPolicy } from './lib/imagery/outbound.ts';
@@ -29,6 +33,18 @@ import { dataDir, defaultDbPath, demoModelPath, runsDir } from './lib/paths.ts';
 import { closeImagerySources } from './lib/scoring/imagery-registry.ts';
 import { disposeScoringModels, startScoring, waitForJob } from './lib/scoring/jobs.ts';
 import { scoreRegion } from './lib/scoring/score-region.ts';
+import { requireProject } from './lib/scoring/projects.ts';
+import {
+  afterMappingReport,
+  drawProjectSample,
+  importMapswipeResults,
+  projectRegionEstimate,
+  setTileLabels,
+  trustReport,
+} from './lib/trust/project-trust.ts';
+import { sampleCsv, sampleFindDrafts } from './lib/trust/sample-exports.ts';
+import { exportInfo } from './routes/exports.ts';
+import { defaultSettings } from './settings.ts';
 
 const usage = `tilelens <command> [options]
 
@@ -90,6 +106,20 @@ Commands
   retry     score again the tiles of a project whose imagery failed or did not decode; prints one line
             of JSON (retried, healed, still failing, the project's counts)
               --project ID  [--batch N]
+  sample    draw a project's calibration sample (stratified by priority, reproducible by seed) and store it
+              --project ID  [--size 200 | --half-width 0.1]  [--seed 1]
+              [--out DIR]         its tiles.csv and the MapSwipe Find drafts (mapswipe-find.json)
+              [--public-url URL]  where the server will run, for the drafts' tile server
+  import-results  store MapSwipe's aggregated results (agg_results_<id>.csv / _geom.geojson, gzip or not)
+              --project ID --file PATH --purpose sample|mapping  [--mapswipe-project=ID]
+            (MapSwipe ids start with "-": give them with "=")
+            a bad file is refused whole with the reasons; nothing is stored
+  labels    store labels set by hand: --project ID --file labels.json ([{ "taskId", "label" }],
+            label building | no_building | bad_imagery)  [--purpose sample|mapping]
+  trust     the region's figures from the labelled sample: building tiles, recall, the guarantee
+              --project ID  [--sample ID] [--level 0.9] [--target 0.95] [--delta 0.1] [--threshold T]
+  after-mapping   achieved recall and skip precision of a finished project, disagreements, bad imagery
+              --project ID  [--sample ID] [--top 50]
 
 Common options
   --db PATH        SQLite database (default data/tilelens.db)
@@ -187,6 +217,17 @@ async function main(argv: string[]): Promise<number> {
       'imagery-name': { type: 'string' },
       'public-url': { type: 'string' },
       project: { type: 'string' },
+      size: { type: 'string' },
+      'half-width': { type: 'string' },
+      file: { type: 'string' },
+      purpose: { type: 'string' },
+      'mapswipe-project': { type: 'string' },
+      sample: { type: 'string' },
+      level: { type: 'string' },
+      target: { type: 'string' },
+      delta: { type: 'string' },
+      threshold: { type: 'string' },
+      top: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -430,6 +471,12 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
+    case 'sample':
+    case 'import-results':
+    case 'labels':
+    case 'trust':
+    case 'after-mapping':
+      return trustCommand(command, values);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -462,6 +509,83 @@ async function closeCommandContext(ctx: ScoringContext): Promise<void> {
   ctx.db.close();
 }
 
+const share = z.coerce.number().gt(0).lt(1);
+const trustOptions = z.object({
+  project: int(1),
+  db: z.string().default(defaultDbPath),
+  size: int(2).optional(),
+  'half-width': share.optional(),
+  seed: z.coerce.number().int().min(0).optional(),
+  out: z.string().optional(),
+  'public-url': z.string().url().default('http://127.0.0.1:8700'),
+  file: z.string().optional(),
+  purpose: z.enum(['sample', 'mapping']).optional(),
+  'mapswipe-project': z.string().optional(),
+  sample: int(1).optional(),
+  level: share.default(0.9),
+  target: share.default(0.95),
+  delta: share.default(0.1),
+  threshold: z.coerce.number().min(0).max(1).optional(),
+  top: int(1).max(1000).default(50),
+});
+
+/** The labelled side's verbs: thin over server/lib/trust/project-trust.ts, one line of JSON each. */
+function trustCommand(command: string, values: Record<string, unknown>): number {
+  const o = parseOptions(trustOptions, values);
+  const db = openDatabase(resolve(o.db));
+  const ctx = { db, dataDir: process.env.TILELENS_DATA_DIR ?? dataDir };
+  const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
+  const needFile = () => {
+    if (!o.file) throw new UsageError(`${command} needs --file PATH`);
+    return readFileSync(resolve(o.file));
+  };
+  try {
+    if (command === 'sample') {
+      const s = drawProjectSample(ctx, o.project, {
+        ...(o.size !== undefined ? { size: o.size } : {}),
+        ...(o['half-width'] !== undefined ? { halfWidth: o['half-width'] } : {}),
+        ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      });
+      const out: string[] = [];
+      if (o.out) {
+        mkdirSync(resolve(o.out), { recursive: true });
+        const csv = join(resolve(o.out), `calibration-sample-${s.id}.csv`);
+        writeFileSync(csv, [...sampleCsv(s)].join(''));
+        const info = exportInfo(ctx, requireProject(ctx, o.project), o['public-url']);
+        const drafts = join(resolve(o.out), `calibration-sample-${s.id}-mapswipe-find.json`);
+        writeFileSync(drafts, `${JSON.stringify(sampleFindDrafts(s, info, s.id), null, 2)}\n`);
+        out.push(csv, drafts);
+      }
+      print({
+        sampleId: s.id,
+        size: s.design.size,
+        strata: s.design.strata.length,
+        tiles: s.design.tiles,
+        out,
+      });
+    } else if (command === 'import-results') {
+      if (!o.purpose) throw new UsageError('import-results needs --purpose sample|mapping');
+      print(
+        importMapswipeResults(ctx, o.project, needFile(), {
+          purpose: o.purpose,
+          mapswipeProjectId: o['mapswipe-project'],
+          maxBytes: defaultSettings().maxUploadBytes,
+        }),
+      );
+    } else if (command === 'labels') {
+      print(setTileLabels(ctx, o.project, JSON.parse(needFile().toString('utf8')), o.purpose ?? 'sample'));
+    } else if (command === 'trust') {
+      const est = projectRegionEstimate(ctx, o.project, { sampleId: o.sample, level: o.level });
+      print(trustReport(est, { target: o.target, delta: o.delta, threshold: o.threshold }));
+    } else {
+      print(afterMappingReport(ctx, o.project, { sampleId: o.sample, level: o.level, top: o.top }));
+    }
+  } finally {
+    db.close();
+  }
+  return 0;
+}
+
 function parseSize(text: string): [number, number] {
   const v = text.split(/[,x×]/).map(Number);
   if (v.length === 1 && Number.isInteger(v[0]) && v[0] > 0) return [v[0], v[0]];
@@ -488,6 +612,8 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: Error) => {
     process.stderr.write(`tilelens: ${err.message}\n`);
+    const hint = (err as { hint?: unknown }).hint;
+    if (typeof hint === 'string') process.stderr.write(`  ${hint}\n`);
     if (err instanceof UsageError) process.stderr.write(`\n${usage}`);
     else if (process.env.TILELENS_DEBUG) process.stderr.write(`${err.stack}\n`);
     process.exit(err instanceof UsageError ? 2 : 1);

@@ -91,6 +91,14 @@ export const SETTINGS = [
     help: 'Seconds MapSwipe, the Tasking Manager and browsers may cache a served imagery tile (Cache-Control max-age).',
   },
   {
+    name: 'max-upload-bytes',
+    kind: 'int',
+    default: 64 * 1024 * 1024,
+    min: 1024,
+    max: 1024 * 1024 * 1024,
+    help: 'Largest file an import takes (MapSwipe results, as sent; gzip welcome, expanding to at most 4× this). Larger uploads are refused with 413 and nothing stored.',
+  },
+  {
     name: 'scoring-batch',
     kind: 'int',
     default: 16,

@@ -41,6 +41,7 @@ import { GradientLegend, int, num, Swatch } from './panels/common.ts';
 import { Inspector, type Inspected } from './panels/inspector.ts';
 import { Gallery, Histograms } from './panels/selection-panels.ts';
 import { ExportsPanel, ThresholdPanel } from './panels/thresholds.ts';
+import { CalibrationPanel } from './panels/calibration.ts';
 import { InsightsPanels } from './insights/index.ts';
 
 declare global {
@@ -650,6 +651,7 @@ function App(props: { initial: ViewState; loaded: Loaded; store: SelectionStore 
           threshold,
           onThreshold: setThreshold,
         }),
+        h(CalibrationPanel, { project, threshold }),
         h(ExportsPanel, { project }),
       ),
       h(

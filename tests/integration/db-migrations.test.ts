@@ -42,11 +42,14 @@ describe('openDatabase', () => {
     expect(tables).toEqual([
       '__drizzle_migrations',
       'analysis_runs',
+      'calibration_sample_tiles',
+      'calibration_samples',
       'clusters',
       'datasets',
       'imagery_sources',
       'insight_records',
       'label_error_scores',
+      'label_imports',
       'models',
       'patch_evidence',
       'patch_intervals',
@@ -54,6 +57,7 @@ describe('openDatabase', () => {
       'projects',
       'review_marks',
       'scoring_jobs',
+      'tile_labels',
       'tile_scores',
     ]);
     expect(handle.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');

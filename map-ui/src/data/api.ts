@@ -113,7 +113,7 @@ export function setManagerToken(token: string | null) {
   else sessionStorage.removeItem(TOKEN_KEY);
 }
 
-async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(path, init);
   if (!res.ok) {
     let message = `${init.method ?? 'GET'} ${path} failed: ${res.status} ${res.statusText}`;

@@ -101,6 +101,49 @@ export const patchPhenomenaSchema = z.array(z.string().min(1));
 export const clusterRepresentativesSchema = z.array(z.number().int().nonnegative());
 export const clusterCentroidSchema = vector;
 
+const share = z.number().min(0).max(1);
+
+/** A calibration sample's design (server/lib/trust/calibration-sample.ts): what its estimates rest on. */
+export const sampleStratumSchema = z.looseObject({
+  index: z.number().int().nonnegative(),
+  /** Priority bins [binLow, binHigh): priority in [low, high), the top stratum including 1. */
+  binLow: z.number().int().nonnegative(),
+  binHigh: z.number().int().positive(),
+  low: share,
+  high: share,
+  /** N_h: scored tiles in the stratum. */
+  tiles: z.number().int().nonnegative(),
+  /** n_h: tiles drawn. */
+  size: z.number().int().nonnegative(),
+  inclusionProb: share,
+  /** The model's mean buildingProb over the stratum, for the record. */
+  meanBuildingProb: share,
+});
+
+export const sampleDesignSchema = z.looseObject({
+  method: z.literal('stratified-srswor'),
+  seed: z.number().int(),
+  size: z.number().int().positive(),
+  priorityBins: z.number().int().positive(),
+  floorRate: share,
+  minPerStratum: z.number().int().positive(),
+  /** Scored tiles the sample was drawn from. */
+  tiles: z.number().int().nonnegative(),
+  /** Tiles that are not scored (missing imagery…): never drawn, never in a figure. */
+  keptApart: z.number().int().nonnegative(),
+  strata: z.array(sampleStratumSchema).min(1),
+});
+
+export const tileRectSchema = z.object({
+  x0: z.number().int(),
+  x1: z.number().int(),
+  y0: z.number().int(),
+  y1: z.number().int(),
+});
+
+export type SampleStratum = z.infer<typeof sampleStratumSchema>;
+export type SampleDesign = z.infer<typeof sampleDesignSchema>;
+export type TileRectJson = z.infer<typeof tileRectSchema>;
 export type RunSettings = z.infer<typeof runSettingsSchema>;
 export type PcaState = z.infer<typeof pcaStateSchema>;
 export type EstimatorState = z.infer<typeof estimatorStateSchema>;

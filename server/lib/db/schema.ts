@@ -28,6 +28,8 @@ import type {
   PatchPhenomena,
   PcaState,
   RunSettings,
+  SampleDesign,
+  TileRectJson,
   Timings,
   UrbanisedState,
 } from './json.ts';
@@ -431,6 +433,111 @@ export const insightRecords = sqliteTable(
   ],
 );
 
+// ── trust: calibration samples and the labels volunteers or managers give tiles ────────────────────────
+
+export const LABEL_VALUES = ['building', 'no_building', 'bad_imagery'] as const;
+/** 'sample': answers meant to calibrate (the sample's MapSwipe project, labels set in tilelens); 'mapping': a finished project's answers. */
+export const LABEL_PURPOSES = ['sample', 'mapping'] as const;
+export const LABEL_SOURCES = ['mapswipe-csv', 'mapswipe-geojson', 'tilelens'] as const;
+
+export const calibrationSamples = sqliteTable(
+  'calibration_samples',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    seed: integer('seed').notNull(),
+    size: integer('size').notNull(),
+    /** Strata, allocation and the tile counts the draw saw (server/lib/trust/calibration-sample.ts). */
+    design: text('design', { mode: 'json' }).$type<SampleDesign>().notNull(),
+    /** The rectangles its MapSwipe drafts cover, so answers for their extra tiles are recognised. */
+    rects: text('rects', { mode: 'json' }).$type<TileRectJson[]>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('calibration_samples_project_idx').on(t.projectId, t.id)],
+);
+
+export const calibrationSampleTiles = sqliteTable(
+  'calibration_sample_tiles',
+  {
+    sampleId: integer('sample_id')
+      .notNull()
+      .references(() => calibrationSamples.id, { onDelete: 'cascade' }),
+    z: integer('z').notNull(),
+    x: integer('x').notNull(),
+    y: integer('y').notNull(),
+    taskId: text('task_id').notNull(),
+    stratum: integer('stratum').notNull(),
+    inclusionProb: real('inclusion_prob').notNull(),
+    /** Scores when drawn; an estimate refuses a project rescored since. */
+    priority: real('priority').notNull(),
+    buildingProb: real('building_prob').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sampleId, t.z, t.x, t.y] }),
+    check('calibration_sample_tiles_prob_check', sql`${t.inclusionProb} > 0 and ${t.inclusionProb} <= 1`),
+  ],
+);
+
+export const labelImports = sqliteTable(
+  'label_imports',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    source: text('source', { enum: LABEL_SOURCES }).notNull(),
+    purpose: text('purpose', { enum: LABEL_PURPOSES }).notNull(),
+    /** MapSwipe's own project id, as the results name it. */
+    mapswipeProjectId: text('mapswipe_project_id'),
+    /** Rows read, labels stored, and rows outside the project (extra tiles of a sample's MapSwipe drafts). */
+    rows: integer('rows').notNull(),
+    stored: integer('stored').notNull(),
+    outside: integer('outside').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('label_imports_project_idx').on(t.projectId, t.id),
+    check('label_imports_source_check', oneOf(t.source, LABEL_SOURCES)),
+    check('label_imports_purpose_check', oneOf(t.purpose, LABEL_PURPOSES)),
+  ],
+);
+
+export const tileLabels = sqliteTable(
+  'tile_labels',
+  {
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    purpose: text('purpose', { enum: LABEL_PURPOSES }).notNull(),
+    z: integer('z').notNull(),
+    x: integer('x').notNull(),
+    y: integer('y').notNull(),
+    taskId: text('task_id').notNull(),
+    label: text('label', { enum: LABEL_VALUES }).notNull(),
+    /** MapSwipe's answers (0 no, 1 yes, 2 maybe, 3 bad imagery); null for labels set in tilelens. */
+    noCount: integer('no_count'),
+    yesCount: integer('yes_count'),
+    maybeCount: integer('maybe_count'),
+    badCount: integer('bad_count'),
+    agreement: real('agreement'),
+    importId: integer('import_id')
+      .notNull()
+      .references(() => labelImports.id, { onDelete: 'cascade' }),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.projectId, t.purpose, t.z, t.x, t.y] }),
+    check('tile_labels_label_check', oneOf(t.label, LABEL_VALUES)),
+    check('tile_labels_purpose_check', oneOf(t.purpose, LABEL_PURPOSES)),
+    check(
+      'tile_labels_counts_check',
+      sql`coalesce(${t.noCount}, 0) >= 0 and coalesce(${t.yesCount}, 0) >= 0 and coalesce(${t.maybeCount}, 0) >= 0 and coalesce(${t.badCount}, 0) >= 0`,
+    ),
+  ],
+);
+
 export interface ProjectAreaJson {
   type: 'FeatureCollection';
   features: Array<{
@@ -465,3 +572,10 @@ export type PatchEvidence = typeof patchEvidence.$inferSelect;
 export type LabelErrorScore = typeof labelErrorScores.$inferSelect;
 export type ReviewMark = typeof reviewMarks.$inferSelect;
 export type ReviewMarkKind = (typeof REVIEW_MARKS)[number];
+export type CalibrationSampleRow = typeof calibrationSamples.$inferSelect;
+export type CalibrationSampleTileRow = typeof calibrationSampleTiles.$inferSelect;
+export type LabelImportRow = typeof labelImports.$inferSelect;
+export type TileLabelRow = typeof tileLabels.$inferSelect;
+export type LabelValue = (typeof LABEL_VALUES)[number];
+export type LabelPurpose = (typeof LABEL_PURPOSES)[number];
+export type LabelSource = (typeof LABEL_SOURCES)[number];

@@ -14,7 +14,13 @@ import type { Feature, FeatureCollection, Polygon } from 'geojson';
 import type { TierThresholds } from '../scoring/priority.ts';
 import type { ScoredTile, Tier } from '../scoring/scored-tile.ts';
 import { checkProject, checkZoom, ExportError, tierFor, type ExportProject } from './project-info.ts';
-import { planRectangles, rectPolygon, type RectanglePlan, type Simplification } from './tile-rectangles.ts';
+import {
+  planRectangles,
+  rectPolygon,
+  type RectanglePlan,
+  type Simplification,
+  type TileRect,
+} from './tile-rectangles.ts';
 
 /** MapSwipe's built-in imagery; anything else goes out as a custom XYZ tile server. */
 export const MAPSWIPE_TILE_SERVERS = [
@@ -129,17 +135,6 @@ function draftFor(
   project: ExportProject,
   o: { groupSize: number; verificationNumber: number; image: string },
 ): MapswipeFindDraft {
-  const features: Feature<Polygon>[] = plan.rects.map((r) => ({
-    type: 'Feature',
-    properties: {
-      xMin: r.x0,
-      xMax: r.x1,
-      yMin: r.y0,
-      yMax: r.y1,
-      tiles: (r.x1 - r.x0 + 1) * (r.y1 - r.y0 + 1),
-    },
-    geometry: rectPolygon(r, project.zoom),
-  }));
   const details = [
     `Priority tier "${tier}" of ${project.name}: ${TIER_TEXT[tier]}.`,
     `${plan.tiles} tiles chosen by ${project.model.name} ${project.model.version} (model ${project.model.id}, scoring run ${project.runId}) with tilelens; look for ${project.lookFor}.`,
@@ -150,12 +145,32 @@ function draftFor(
   ]
     .filter(Boolean)
     .join(' ');
+  return findDraft(plan.rects, project, { ...o, name: `${project.name} – ${tier} priority`, details });
+}
+
+/** A Find draft over tile rectangles (planned by tile-rectangles.ts), with the given name and details. */
+export function findDraft(
+  rects: TileRect[],
+  project: ExportProject,
+  o: { name: string; details: string; groupSize: number; verificationNumber: number; image: string },
+): MapswipeFindDraft {
+  const features: Feature<Polygon>[] = rects.map((r) => ({
+    type: 'Feature',
+    properties: {
+      xMin: r.x0,
+      xMax: r.x1,
+      yMin: r.y0,
+      yMax: r.y1,
+      tiles: (r.x1 - r.x0 + 1) * (r.y1 - r.y0 + 1),
+    },
+    geometry: rectPolygon(r, project.zoom),
+  }));
   return {
     projectType: 1,
-    name: `${project.name} – ${tier} priority`,
+    name: o.name,
     projectTopic: project.name,
     lookFor: project.lookFor,
-    projectDetails: details,
+    projectDetails: o.details,
     zoomLevel: project.zoom,
     groupSize: o.groupSize,
     verificationNumber: o.verificationNumber,

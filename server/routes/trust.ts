@@ -1,0 +1,231 @@
+/**
+ * The labelled side of a project, thin over server/lib/trust/project-trust.ts. Mounted under /api/projects.
+ *
+ *   POST /:id/calibration-samples  {size?, halfWidth?, level?, seed?, strata?}   draw and store a sample (token)
+ *   GET  /:id/calibration-samples                                           the project's samples, label counts
+ *   GET  /:id/calibration-samples/:sampleId                                 one sample: design and tiles
+ *   GET  /:id/calibration-samples/:sampleId/tiles.csv                       task id, quadkey, centre, stratum, π
+ *   GET  /:id/calibration-samples/:sampleId/mapswipe-find?drafts=1          MapSwipe Find drafts (+ extra tiles)
+ *   POST /:id/labels/mapswipe?purpose=sample|mapping&mapswipeProject=ID     MapSwipe aggregated results, CSV or
+ *                                                                           GeoJSON, gzip or not, as the body (token)
+ *   POST /:id/labels  {labels: [{taskId, label}], purpose?}                 labels set in tilelens (token)
+ *   PUT  /:id/labels/:taskId  {label, purpose?}                             one tile's label (token)
+ *   GET  /:id/trust?sampleId&level&target&delta&steps&threshold             the region's figures with intervals
+ *   GET  /:id/trust/after-mapping?sampleId&level&top                        achieved recall, skip precision, disagreements
+ */
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { LABEL_PURPOSES, LABEL_VALUES } from '../lib/db/schema.ts';
+import { countLabels } from '../lib/db/trust-repo.ts';
+import type { ScoringContext } from '../lib/scoring/context.ts';
+import { requireProject } from '../lib/scoring/projects.ts';
+import { TrustError } from '../lib/trust/errors.ts';
+import {
+  afterMappingReport,
+  drawProjectSample,
+  importMapswipeResults,
+  listSamples,
+  loadSample,
+  projectRegionEstimate,
+  setTileLabels,
+  trustReport,
+} from '../lib/trust/project-trust.ts';
+import { sampleCsv, sampleFindDrafts } from '../lib/trust/sample-exports.ts';
+import { decimalId, decimalInt, idParam, taskIdText } from '../middleware/params.ts';
+import { validate } from '../middleware/validate.ts';
+import type { Settings } from '../settings.ts';
+import { exportInfo, publicBase } from './exports.ts';
+
+const sampleParam = idParam.extend({ sampleId: decimalId });
+const taskParam = idParam.extend({ taskId: taskIdText });
+
+const drawBody = z
+  .object({
+    size: z.number().int().min(2).max(100_000).optional(),
+    halfWidth: z.number().gt(0).lt(1).optional(),
+    level: z.number().gt(0).lt(1).optional(),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31)
+      .optional(),
+    strata: z.number().int().min(1).max(50).optional(),
+  })
+  .refine((b) => !(b.size && b.halfWidth), 'give a size or a halfWidth, not both')
+  .default({});
+const share = z.coerce.number().gt(0).lt(1);
+const trustQuery = z.object({
+  sampleId: decimalId.optional(),
+  level: share.default(0.9),
+  target: share.default(0.95),
+  delta: share.default(0.1),
+  steps: decimalInt(2, 1001).default(21),
+  threshold: z.coerce.number().min(0).max(1).optional(),
+});
+const afterQuery = z.object({
+  sampleId: decimalId.optional(),
+  level: share.default(0.9),
+  top: decimalInt(1, 1000).default(50),
+});
+const importQuery = z.object({
+  purpose: z.enum(LABEL_PURPOSES),
+  mapswipeProject: z.string().trim().min(1).max(100).optional(),
+  format: z.enum(['csv', 'geojson', 'auto']).default('auto'),
+});
+const labelsBody = z.object({
+  labels: z.array(z.unknown()).min(1),
+  purpose: z.enum(LABEL_PURPOSES).default('sample'),
+});
+const labelBody = z.object({
+  label: z.enum(LABEL_VALUES),
+  purpose: z.enum(LABEL_PURPOSES).default('sample'),
+});
+const findQuery = z.object({ drafts: decimalInt(1, 1000).optional() });
+
+/**
+ * The request body, read chunk by chunk and refused as soon as it passes the limit, so an oversized
+ * upload never sits in memory whole.
+ */
+async function boundedBody(c: Context, max: number): Promise<Uint8Array> {
+  const declared = Number(c.req.header('content-length'));
+  if (Number.isFinite(declared) && declared > max) throw uploadTooLarge(declared, max);
+  const stream = c.req.raw.body;
+  if (!stream) return new Uint8Array();
+  const reader = stream.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw uploadTooLarge(size, max);
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts);
+}
+
+function uploadTooLarge(size: number, max: number): TrustError {
+  return new TrustError(
+    'upload-too-large',
+    `the upload is over ${max.toLocaleString('en')} bytes (at least ${size.toLocaleString('en')}); nothing was stored`,
+    'send the gzip-compressed file, or start the server with a larger --max-upload-bytes',
+  );
+}
+
+export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
+  return new Hono()
+    .post('/:id/calibration-samples', validate('param', idParam), async (c) => {
+      const { id } = c.req.valid('param');
+      const raw = (await c.req.text()).trim();
+      let json: unknown = {};
+      if (raw) {
+        try {
+          json = JSON.parse(raw);
+        } catch {
+          throw new TrustError(
+            'invalid-request',
+            'the body is not JSON',
+            'send {} or { "size": 200, "seed": 1 }',
+          );
+        }
+      }
+      const parsed = drawBody.safeParse(json);
+      if (!parsed.success) {
+        throw new TrustError(
+          'invalid-request',
+          `the body is invalid: ${parsed.error.issues[0].message}`,
+          'send { size?, halfWidth?, level?, seed?, strata? }',
+        );
+      }
+      const sample = drawProjectSample(ctx, id, parsed.data);
+      return c.json(sample, 201, { Location: `/api/projects/${id}/calibration-samples/${sample.id}` });
+    })
+    .get('/:id/calibration-samples', validate('param', idParam), (c) => {
+      const { id } = c.req.valid('param');
+      requireProject(ctx, id);
+      return c.json({
+        projectId: id,
+        samples: listSamples(ctx.db, id),
+        labels: { sample: countLabels(ctx.db, id, 'sample'), mapping: countLabels(ctx.db, id, 'mapping') },
+      });
+    })
+    .get('/:id/calibration-samples/:sampleId', validate('param', sampleParam), (c) => {
+      const { id, sampleId } = c.req.valid('param');
+      return c.json(loadSample(ctx, id, sampleId));
+    })
+    .get('/:id/calibration-samples/:sampleId/tiles.csv', validate('param', sampleParam), (c) => {
+      const { id, sampleId } = c.req.valid('param');
+      const sample = loadSample(ctx, id, sampleId);
+      c.header('Content-Type', 'text/csv; charset=utf-8');
+      c.header(
+        'Content-Disposition',
+        `attachment; filename="project-${id}-calibration-sample-${sampleId}.csv"`,
+      );
+      return c.body([...sampleCsv(sample)].join(''));
+    })
+    .get(
+      '/:id/calibration-samples/:sampleId/mapswipe-find',
+      validate('param', sampleParam),
+      validate('query', findQuery),
+      (c) => {
+        const { id, sampleId } = c.req.valid('param');
+        const project = requireProject(ctx, id);
+        const sample = loadSample(ctx, id, sampleId);
+        const info = exportInfo(ctx, project, publicBase(c, settings));
+        const drafts = c.req.valid('query').drafts;
+        return c.json({
+          projectId: id,
+          sampleId,
+          ...sampleFindDrafts(sample, info, sampleId, { maxDrafts: drafts }),
+        });
+      },
+    )
+    .post('/:id/labels/mapswipe', validate('param', idParam), validate('query', importQuery), async (c) => {
+      const { id } = c.req.valid('param');
+      const q = c.req.valid('query');
+      requireProject(ctx, id);
+      const body = await boundedBody(c, settings.maxUploadBytes);
+      const summary = importMapswipeResults(ctx, id, body, {
+        purpose: q.purpose,
+        mapswipeProjectId: q.mapswipeProject,
+        maxBytes: settings.maxUploadBytes,
+        format: q.format,
+      });
+      return c.json(summary, 201);
+    })
+    .post(
+      '/:id/labels',
+      validate('param', idParam),
+      validate('json', labelsBody, 'send { labels: [{ taskId, label }], purpose? }'),
+      (c) => {
+        const { id } = c.req.valid('param');
+        const b = c.req.valid('json');
+        return c.json(setTileLabels(ctx, id, b.labels, b.purpose), 201);
+      },
+    )
+    .put(
+      '/:id/labels/:taskId',
+      validate('param', taskParam),
+      validate('json', labelBody, `send { label: ${LABEL_VALUES.join(' | ')} }`),
+      (c) => {
+        const { id, taskId } = c.req.valid('param');
+        const b = c.req.valid('json');
+        return c.json(setTileLabels(ctx, id, [{ taskId, label: b.label }], b.purpose));
+      },
+    )
+    .get('/:id/trust', validate('param', idParam), validate('query', trustQuery), (c) => {
+      const { id } = c.req.valid('param');
+      const q = c.req.valid('query');
+      const est = projectRegionEstimate(ctx, id, { sampleId: q.sampleId, level: q.level });
+      return c.json({ projectId: id, ...trustReport(est, q) }, 200, { 'Cache-Control': 'no-store' });
+    })
+    .get('/:id/trust/after-mapping', validate('param', idParam), validate('query', afterQuery), (c) => {
+      const { id } = c.req.valid('param');
+      const q = c.req.valid('query');
+      return c.json(afterMappingReport(ctx, id, q), 200, { 'Cache-Control': 'no-store' });
+    });
+}
