@@ -13,7 +13,8 @@ export function FailedTiles(props: {
   job: Job | null;
   /** Manager mode only: volunteers see no button. */
   canRetry: boolean;
-  onJob: (job: Job) => void;
+  /** Starts the retry job (the caller follows it). */
+  onRetry: () => Promise<void>;
   onError: (message: string) => void;
 }) {
   const [counts, setCounts] = useState(props.project.counts);
@@ -34,13 +35,7 @@ export function FailedTiles(props: {
 
   const failed = counts.failed + counts.undecodable;
   if (failed === 0) return null;
-  const retry = async () => {
-    try {
-      props.onJob(await api.retryFailed(props.project.id));
-    } catch (e) {
-      props.onError((e as Error).message);
-    }
-  };
+  const retry = () => props.onRetry().catch((e: Error) => props.onError(e.message));
   return h(
     'span',
     {
