@@ -83,6 +83,7 @@ export function App(props: { initial: ViewState; loaded: Loaded; store: Selectio
     setView,
     data,
     volunteer,
+    jobKey: `${scoring.job?.id ?? ''}-${scoring.job?.status ?? ''}`,
     onPickTile: (taskId) => setInspected({ kind: 'tile', taskId }),
   });
   const inspector = h(Inspector, { project, imagery, inspected, onClose: () => setInspected(null) });

@@ -164,6 +164,27 @@ export class TilelensControl implements IControl {
     }
   }
 
+  /**
+   * Reads the manifest again now and follows it while a job runs: for a host that has just started a job
+   * on a project whose last one had finished (the control stops polling a finished project).
+   */
+  refresh(): void {
+    if (!this.map || !this.manifest || this.removed) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(async () => {
+      if (this.removed) return;
+      try {
+        const next = await this.api.overlays(this.options.projectId);
+        if (this.removed) return;
+        if (next.version !== this.manifest?.version) this.pointSourcesAt(next);
+        else this.manifest = next;
+      } catch {
+        // Unreachable now: the next refresh tries again.
+      }
+      this.scheduleRefresh();
+    }, 0);
+  }
+
   private scheduleRefresh(): void {
     const every = this.options.refreshMs ?? 5000;
     if (!every || this.manifest?.final) return;

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bboxPolygon, tileRangeBBox } from '../../server/lib/geo/tiles.ts';
 import { openPMTilesSource, type PMTilesSource } from '../../server/lib/imagery/pmtiles-source.ts';
 import { runInsights } from '../../server/lib/insights/run-insights.ts';
-import { waitForJob } from '../../server/lib/scoring/jobs.ts';
+import { latestJob, waitForJob } from '../../server/lib/scoring/jobs.ts';
 import { countScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/lib/headless-chromium.ts';
 import { json, post, serverFixture, TOKEN, type ServerFixture } from '../integration/server-fixture.ts';
@@ -111,7 +111,10 @@ beforeAll(async () => {
     viewport: { width: 1600, height: 1000 },
     args: CHROMIUM_ARGS,
   });
-  await context.addInitScript((token) => sessionStorage.setItem('tilelens.managerToken', token), TOKEN);
+  await context.addInitScript((token) => {
+    sessionStorage.setItem('tilelens.managerToken', token);
+    (window as any).__tilelensTestHooks = true;
+  }, TOKEN);
   page = await context.newPage();
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   page.on('console', (m) => m.type() === 'error' && consoleErrors.push(`${m.text()} ${m.location().url}`));
@@ -140,6 +143,17 @@ describe('failed tiles in the map UI', () => {
     await page.click('#failed-tiles button');
     await page.waitForSelector('#failed-tiles', { state: 'detached', timeout: 60_000 });
     expect(countScoredTiles(fx.scoring, projectId)).toMatchObject({ failed: 0, undecodable: 0 });
+    // The overlays follow the retry job: their tile URLs carry its finished version.
+    const retried = latestJob(fx.scoring, projectId)!;
+    expect(retried).toMatchObject({ mode: 'retry', status: 'done' });
+    await page.waitForFunction(
+      (version) =>
+        Object.values(
+          (window as any).__tilelens.map.getStyle().sources as Record<string, { tiles?: string[] }>,
+        ).some((src) => src.tiles?.some((t) => t.includes(version))),
+      `j${retried.id}-${retried.done}-done`,
+      { timeout: 30_000 },
+    );
     await page.waitForTimeout(1000);
     await page.screenshot({ path: join(SHOTS, 'ui-failed-tiles-after.png') });
     console.log(JSON.stringify(failedRequests.map((r) => r.replace(base, ''))));
