@@ -5,7 +5,8 @@
 import { resolve } from 'node:path';
 import { Hono } from 'hono';
 import { OutboundPolicy } from './lib/imagery/outbound.ts';
-import type { DatabaseHandle } from './lib/db/client.ts';
+import { ping, type DatabaseHandle } from './lib/db/client.ts';
+import { PatchImageStore } from './lib/insights/patch-images.ts';
 import type { ScoringContext } from './lib/scoring/context.ts';
 import { requireManagerForChanges } from './middleware/auth.ts';
 import { limitBodies } from './middleware/body-limit.ts';
@@ -16,7 +17,7 @@ import { imageryApiRoutes, imageryTileRoutes } from './routes/imagery.ts';
 import { insightProjectRoutes, insightRunRoutes } from './routes/insights.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { overlayRoutes } from './routes/overlays.ts';
-import { PatchImageStore, patchImageRoutes } from './routes/patch-images.ts';
+import { patchImageRoutes } from './routes/patch-images.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { runRoutes } from './routes/runs.ts';
 import { trustRoutes } from './routes/trust.ts';
@@ -73,8 +74,7 @@ export function createApp(options: AppOptions): TilelensApp {
   app.use('*', limitBodies(settings));
 
   app.get('/api/health', (c) => {
-    // One trivial query proves the database answers, not only the process.
-    db.sqlite.prepare('select 1').get();
+    ping(db);
     return c.json({ status: 'ok', version: API_VERSION }, 200, { 'Cache-Control': 'no-store' });
   });
   app.route('/api/runs', runRoutes(db, settings));

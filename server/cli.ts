@@ -33,6 +33,7 @@ import { dataDir, defaultDbPath, demoModelPath, runsDir } from './lib/paths.ts';
 import { closeImagerySources } from './lib/scoring/imagery-registry.ts';
 import { disposeScoringModels, startScoring, waitForJob } from './lib/scoring/jobs.ts';
 import { scoreRegion } from './lib/scoring/score-region.ts';
+import { TilelensError } from './lib/errors.ts';
 import { requireProject } from './lib/scoring/projects.ts';
 import {
   afterMappingReport,
@@ -43,8 +44,8 @@ import {
   trustReport,
 } from './lib/trust/project-trust.ts';
 import { sampleCsv, sampleFindDrafts } from './lib/trust/sample-exports.ts';
-import { exportInfo } from './routes/exports.ts';
-import { defaultSettings } from './settings.ts';
+import { projectExportInfo } from './lib/scoring/export-info.ts';
+import { resolveSettings } from './settings.ts';
 
 const usage = `tilelens <command> [options]
 
@@ -456,7 +457,10 @@ async function main(argv: string[]): Promise<number> {
         });
         const job = await waitForJob(ctx, queued.id);
         if (job.status !== 'done')
-          throw new Error(`retrying ended ${job.status}${job.error ? `: ${job.error}` : ''}`);
+          throw new TilelensError(
+            'scoring-stopped',
+            `retrying ended ${job.status}${job.error ? `: ${job.error}` : ''}; the tiles not retried keep their failed rows — run it again`,
+          );
         const line = {
           projectId: o.project,
           jobId: job.id,
@@ -482,7 +486,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
+/** The command line was used wrongly: the usage follows the message. */
+class UsageError extends TilelensError {
+  override name = 'UsageError';
+  constructor(message: string) {
+    super('usage', message, { status: 400 });
+  }
+}
 
 /** A command's options read by its schema; what is wrong is a usage error naming the flags. */
 function parseOptions<T extends z.ZodType>(schema: T, values: unknown): z.output<T> {
@@ -551,7 +561,7 @@ function trustCommand(command: string, values: Record<string, unknown>): number 
         mkdirSync(resolve(o.out), { recursive: true });
         const csv = join(resolve(o.out), `calibration-sample-${s.id}.csv`);
         writeFileSync(csv, [...sampleCsv(s)].join(''));
-        const info = exportInfo(ctx, requireProject(ctx, o.project), o['public-url']);
+        const info = projectExportInfo(ctx, requireProject(ctx, o.project), o['public-url']);
         const drafts = join(resolve(o.out), `calibration-sample-${s.id}-mapswipe-find.json`);
         writeFileSync(drafts, `${JSON.stringify(sampleFindDrafts(s, info, s.id), null, 2)}\n`);
         out.push(csv, drafts);
@@ -569,7 +579,7 @@ function trustCommand(command: string, values: Record<string, unknown>): number 
         importMapswipeResults(ctx, o.project, needFile(), {
           purpose: o.purpose,
           mapswipeProjectId: o['mapswipe-project'],
-          maxBytes: defaultSettings().maxUploadBytes,
+          maxBytes: resolveSettings().maxUploadBytes,
         }),
       );
     } else if (command === 'labels') {

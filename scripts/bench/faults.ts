@@ -17,8 +17,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { copyDatabase } from '../lib/bench-database.ts';
 import { listRuns } from '../../server/lib/db/analysis-repo.ts';
+import { copyDatabase, openDatabase } from '../../server/lib/db/client.ts';
+import { iterateTileScores } from '../../server/lib/db/tile-scores-repo.ts';
 import { bboxPolygon, tileRangeBBox } from '../../server/lib/geo/tiles.ts';
 import { OutboundPolicy } from '../../server/lib/imagery/outbound.ts';
 import { openPMTilesSource } from '../../server/lib/imagery/pmtiles-source.ts';
@@ -38,7 +39,7 @@ import {
   type JobRow,
 } from '../../server/lib/scoring/jobs.ts';
 import { createProject } from '../../server/lib/scoring/projects.ts';
-import { countScoredTiles, iterateTileRows } from '../../server/lib/scoring/tiles-repo.ts';
+import { countScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
 
 const { values } = parseArgs({
   options: {
@@ -113,7 +114,9 @@ const world = JSON.parse(readFileSync(join(values.world, 'world.json'), 'utf8'))
 const area = bboxPolygon(tileRangeBBox(18, world.regions.new.tiles, 0.01));
 
 const tmp = mkdtempSync(join(tmpdir(), 'tilelens-bench-faults-'));
-const db = await copyDatabase(values.db, tmp);
+const dbPath = join(tmp, 'bench.db');
+await copyDatabase(values.db, dbPath);
+const db = openDatabase(dbPath);
 // The tile server is on loopback: the allow-list names it, exactly as a manager's setting would.
 const ctx: ScoringContext = {
   db,
@@ -141,7 +144,7 @@ function priorities(
   projectId: number,
 ): Map<string, { status: string; priority: number; error: string | null }> {
   const out = new Map();
-  for (const r of iterateTileRows(ctx, projectId))
+  for (const r of iterateTileScores(db, projectId))
     out.set(r.taskId, { status: r.status, priority: r.priority, error: r.error });
   return out;
 }

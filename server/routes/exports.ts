@@ -3,60 +3,21 @@
  * from the tile table; the JSON bundles hold only what their library functions keep (tile coordinates
  * per tier, task squares), never the scores of every tile at once.
  */
-import Database from 'better-sqlite3';
-import { eq } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/better-sqlite3';
-import type { DatabaseHandle } from '../lib/db/client.ts';
-import * as schema from '../lib/db/schema.ts';
 import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { z } from 'zod';
-import { models } from '../lib/db/schema.ts';
-import type { ExportProject } from '../lib/exports/project-info.ts';
+import { openReadOnly } from '../lib/db/client.ts';
 import { mapswipeFindDrafts } from '../lib/exports/mapswipe-find.ts';
 import { mapswipeValidateChunks } from '../lib/exports/mapswipe-validate.ts';
 import { taskingManagerExport } from '../lib/exports/tasking-manager.ts';
 import { tileTableCsv, tileTableGeoJson } from '../lib/exports/tile-table.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
-import { getImagery } from '../lib/scoring/imagery-registry.ts';
+import { projectExportInfo, publicBaseUrl } from '../lib/scoring/export-info.ts';
+import { requireProject } from '../lib/scoring/projects.ts';
 import { iterateScoredTiles } from '../lib/scoring/tiles-repo.ts';
-import { ApiError } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
 import { idParam } from '../middleware/params.ts';
 import type { Settings } from '../settings.ts';
-import { requireProject, type ProjectRow } from '../lib/scoring/projects.ts';
-
-type Project = ProjectRow;
-
-/** The URL other tools reach this server at: the configured one, else the one this request came in on. */
-export function publicBase(c: Context, settings: Settings): string {
-  return (settings.publicUrl ?? new URL(c.req.url).origin).replace(/\/+$/, '');
-}
-
-export function exportInfo(ctx: ScoringContext, project: Project, base: string): ExportProject {
-  const imagery = getImagery(ctx, project.imageryId);
-  const model = ctx.db.db.select().from(models).where(eq(models.id, project.modelId)).get();
-  if (!imagery || !model) {
-    throw new ApiError(
-      409,
-      'project-incomplete',
-      `project ${project.id} refers to ${!imagery ? `imagery ${project.imageryId}` : `model ${project.modelId}`}, which is gone`,
-      'register it again or create the project anew',
-    );
-  }
-  return {
-    name: project.name,
-    imagery: {
-      name: imagery.name,
-      url: `${base}/imagery/${imagery.id}/{z}/{x}/{y}.jpg`,
-      credits: imagery.attribution ?? '',
-    },
-    model: { id: String(model.id), name: model.name, version: model.sha256.slice(0, 12) },
-    runId: project.runId,
-    lookFor: project.lookFor ?? 'buildings',
-    zoom: project.zoom,
-  };
-}
 
 function slug(name: string): string {
   return (
@@ -68,32 +29,7 @@ function slug(name: string): string {
   );
 }
 
-/**
- * A read-only connection of its own for one streamed export. The tile iterator keeps its statement open
- * between rows, and better-sqlite3 refuses every other statement on a connection while one iterates —
- * a scoring job's inserts included — so a slow download must not hold the shared connection. Under WAL
- * the reader sees one consistent snapshot while the job goes on writing.
- */
-export function openReader(ctx: ScoringContext): { ctx: ScoringContext; close(): void } {
-  const file = ctx.db.sqlite.name;
-  if (ctx.db.sqlite.memory || !file) {
-    throw new ApiError(
-      501,
-      'no-streaming',
-      'streamed exports need a database file; this server runs on an in-memory database',
-      'start the server with --db PATH',
-    );
-  }
-  const sqlite = new Database(file, { readonly: true, fileMustExist: true });
-  sqlite.pragma('busy_timeout = 5000');
-  const handle: DatabaseHandle = {
-    db: drizzle({ client: sqlite, schema }),
-    sqlite,
-    close: () => sqlite.close(),
-  };
-  return { ctx: { ...ctx, db: handle }, close: () => handle.close() };
-}
-
+/** Streams an export from a read-only connection of its own (see openReadOnly), closed when the body ends. */
 async function streamTiles(
   c: Context,
   ctx: ScoringContext,
@@ -101,7 +37,8 @@ async function streamTiles(
   type: string,
   filename: string,
 ) {
-  const reader = openReader(ctx);
+  const db = openReadOnly(ctx.db);
+  const reader = { ctx: { ...ctx, db }, close: () => db.close() };
   const chunks = chunksFor(reader.ctx)[Symbol.asyncIterator]();
   let first: IteratorResult<string>;
   try {
@@ -133,7 +70,8 @@ async function streamTiles(
 export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
   const setup = (c: Context, id: number) => {
     const project = requireProject(ctx, id);
-    return { project, info: exportInfo(ctx, project, publicBase(c, settings)) };
+    const base = publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin);
+    return { project, info: projectExportInfo(ctx, project, base) };
   };
   return new Hono()
     .get('/:id/exports/mapswipe-find', validate('param', idParam), (c) => {

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { LABEL_PURPOSES, LABEL_VALUES } from '../lib/db/schema.ts';
 import { countLabels } from '../lib/db/trust-repo.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
+import { projectExportInfo, publicBaseUrl } from '../lib/scoring/export-info.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
 import { TrustError } from '../lib/trust/errors.ts';
 import {
@@ -34,7 +35,6 @@ import { sampleCsv, sampleFindDrafts } from '../lib/trust/sample-exports.ts';
 import { decimalId, decimalInt, idParam, taskIdText } from '../middleware/params.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
-import { exportInfo, publicBase } from './exports.ts';
 
 const sampleParam = idParam.extend({ sampleId: decimalId });
 const taskParam = idParam.extend({ taskId: taskIdText });
@@ -175,7 +175,11 @@ export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
         const { id, sampleId } = c.req.valid('param');
         const project = requireProject(ctx, id);
         const sample = loadSample(ctx, id, sampleId);
-        const info = exportInfo(ctx, project, publicBase(c, settings));
+        const info = projectExportInfo(
+          ctx,
+          project,
+          publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin),
+        );
         const drafts = c.req.valid('query').drafts;
         return c.json({
           projectId: id,

@@ -61,18 +61,18 @@ describe('parseProjectArea', () => {
     // 0.7° square at the equator ≈ 6,000 km²: too large at z18, fine at z17.
     const big = square(30, 0, 0.7);
     const err = refusal(big);
-    expect(err.code).toBe('too-large');
+    expect(err.reason).toBe('too-large');
     expect(err.message).toMatch(/5,120 km² at zoom 18/);
     expect(err.message).toMatch(/Split/);
     expect(parseProjectArea(big, { zoom: 17 }).areaKm2).toBeGreaterThan(5120);
     // 0.3° ≈ 1,110 km²: fine at z18, too large at z19.
-    expect(refusal(square(30, 0, 0.35), { zoom: 19 }).code).toBe('too-large');
+    expect(refusal(square(30, 0, 0.35), { zoom: 19 }).reason).toBe('too-large');
   });
 
   it('refuses what is not GeoJSON or not a polygon', () => {
-    expect(refusal('{not json').code).toBe('not-geojson');
-    expect(refusal(42).code).toBe('not-geojson');
-    expect(refusal({ features: [] }).code).toBe('not-geojson');
+    expect(refusal('{not json').reason).toBe('not-geojson');
+    expect(refusal(42).reason).toBe('not-geojson');
+    expect(refusal({ features: [] }).reason).toBe('not-geojson');
     const line = refusal({
       type: 'Feature',
       properties: {},
@@ -84,15 +84,15 @@ describe('parseProjectArea', () => {
         ],
       },
     });
-    expect(line.code).toBe('wrong-geometry-type');
+    expect(line.reason).toBe('wrong-geometry-type');
     expect(line.message).toMatch(/LineString/);
-    expect(refusal({ type: 'Point', coordinates: [0, 0] }).code).toBe('wrong-geometry-type');
+    expect(refusal({ type: 'Point', coordinates: [0, 0] }).reason).toBe('wrong-geometry-type');
   });
 
   it('refuses empty areas', () => {
-    expect(refusal({ type: 'FeatureCollection', features: [] }).code).toBe('empty');
-    expect(refusal({ type: 'Feature', properties: {}, geometry: null }).code).toBe('empty');
-    expect(refusal({ type: 'Polygon', coordinates: [] }).code).toBe('empty');
+    expect(refusal({ type: 'FeatureCollection', features: [] }).reason).toBe('empty');
+    expect(refusal({ type: 'Feature', properties: {}, geometry: null }).reason).toBe('empty');
+    expect(refusal({ type: 'Polygon', coordinates: [] }).reason).toBe('empty');
     // A ring that folds onto itself has no surface.
     expect(
       refusal({
@@ -105,7 +105,7 @@ describe('parseProjectArea', () => {
             [0, 0],
           ],
         ],
-      }).code,
+      }).reason,
     ).toBe('empty');
   });
 
@@ -117,7 +117,7 @@ describe('parseProjectArea', () => {
       (_, i) => square(30 + (i % 100) * 0.001, (i / 100) * 0.001, 0.0005).coordinates,
     );
     const err = refusal({ type: 'MultiPolygon', coordinates: many });
-    expect(err.code).toBe('too-many-polygons');
+    expect(err.reason).toBe('too-many-polygons');
     expect(err.message).toMatch(/10,001 polygons; a project takes at most 10,000/);
   });
 
@@ -128,7 +128,7 @@ describe('parseProjectArea', () => {
       0.01 * Math.sin((2 * Math.PI * i) / (n - 1)),
     ]);
     const err = refusal({ type: 'Polygon', coordinates: [[...ring, ring[0]]] });
-    expect(err.code).toBe('too-many-vertices');
+    expect(err.reason).toBe('too-many-vertices');
     expect(err.message).toMatch(/100,001 vertices; a project takes at most 100,000\. Simplify/);
   });
 
@@ -138,7 +138,7 @@ describe('parseProjectArea', () => {
       readFileSync(new URL('../fixtures/areas/refused/collinear.geojson', import.meta.url), 'utf8'),
     );
     const err = refusal(diagonal);
-    expect(err.code).toBe('empty');
+    expect(err.reason).toBe('empty');
     expect(err.message).toMatch(/polygon 0 has no surface/);
     const spot = {
       type: 'Polygon',
@@ -151,7 +151,7 @@ describe('parseProjectArea', () => {
         ],
       ],
     };
-    expect(refusal(spot).code).toBe('empty');
+    expect(refusal(spot).reason).toBe('empty');
     const mixed = {
       type: 'MultiPolygon',
       coordinates: [square(33, -13, 0.01).coordinates, diagonal.coordinates],
@@ -182,7 +182,7 @@ describe('parseProjectArea', () => {
     const crossed = [...ring];
     crossed[10] = [33.7 - 0.06, -13.9];
     const err = refusal({ type: 'Polygon', coordinates: [[...crossed, crossed[0]]] });
-    expect(err.code).toBe('self-intersection');
+    expect(err.reason).toBe('self-intersection');
   });
 
   it('names the ring and the point where a ring crosses itself', () => {
@@ -205,7 +205,7 @@ describe('parseProjectArea', () => {
         { type: 'Feature', properties: {}, geometry: bowtie },
       ],
     });
-    expect(err.code).toBe('self-intersection');
+    expect(err.reason).toBe('self-intersection');
     expect(err.message).toMatch(/polygon 1, ring 0 \(outer\)/);
     expect(err.message).toMatch(/\[0\.500000, 0\.500000\]/);
     const holeOut = {
@@ -226,7 +226,7 @@ describe('parseProjectArea', () => {
 
   it('refuses invalid coordinates with what to do', () => {
     const utm = refusal(square(450000, 30000, 1000));
-    expect(utm.code).toBe('invalid-coordinates');
+    expect(utm.reason).toBe('invalid-coordinates');
     expect(utm.message).toMatch(/reproject/);
     expect(
       refusal({
@@ -264,9 +264,9 @@ describe('parseProjectArea', () => {
             [0, 0],
           ],
         ],
-      }).code,
+      }).reason,
     ).toBe('invalid-coordinates');
     expect(refusal(square(0, 86, 1)).message).toMatch(/latitude/);
-    expect(refusal(square(0, 0, 0.01), { zoom: 23 }).code).toBe('invalid-zoom');
+    expect(refusal(square(0, 0, 0.01), { zoom: 23 }).reason).toBe('invalid-zoom');
   });
 });

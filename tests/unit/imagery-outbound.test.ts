@@ -17,7 +17,8 @@ import {
   outboundGet,
   type Resolver,
 } from '../../server/lib/imagery/outbound.ts';
-import { createImagerySource, ImageryError } from '../../server/lib/imagery/source.ts';
+import { createImagerySource } from '../../server/lib/imagery/source-factory.ts';
+import { ImageryError } from '../../server/lib/imagery/source.ts';
 import type { XyzSource } from '../../server/lib/imagery/xyz-source.ts';
 
 let tiles: Server;

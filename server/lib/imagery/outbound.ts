@@ -16,6 +16,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { TilelensError } from '../errors.ts';
 
 export type AddressKind =
   'public' | 'loopback' | 'private' | 'link-local' | 'unspecified' | 'multicast' | 'reserved';
@@ -147,28 +148,32 @@ export class AllowList {
   }
 }
 
-export class AllowListError extends Error {
+/** A setting's mistake: the server's to fix before it starts. */
+export class AllowListError extends TilelensError {
   override name = 'AllowListError';
   constructor(entry: string) {
     super(
+      'allow-list-invalid',
       `"${entry}" in the imagery allow-list is neither a host name, an IP address nor a CIDR range (10.0.0.0/8)`,
     );
   }
 }
 
 /** Why a request was not sent; says which setting would let it through. */
-export class OutboundRefusedError extends Error {
+export class OutboundRefusedError extends TilelensError {
   override name = 'OutboundRefusedError';
   constructor(
     readonly hostname: string,
     readonly kind: AddressKind | 'local-name' | 'scheme',
   ) {
     super(
+      'outbound-refused',
       kind === 'scheme'
         ? `imagery may only be fetched over http or https`
         : kind === 'local-name'
           ? `imagery host ${hostname} names this machine; tilelens fetches imagery only from public addresses unless the server's imagery-allow-hosts setting lists the host`
           : `imagery host ${hostname} is a ${kind} address; tilelens fetches imagery only from public addresses unless the server's imagery-allow-hosts setting lists it`,
+      { status: 400 },
     );
   }
 }
@@ -373,13 +378,15 @@ function getOnce(
 }
 
 /** The connection closed before the body the server announced had arrived. */
-export class TruncatedBodyError extends Error {
+export class TruncatedBodyError extends TilelensError {
   override name = 'TruncatedBodyError';
   constructor(received: number, declared: number) {
     super(
+      'truncated-body',
       Number.isFinite(declared)
         ? `the connection closed after ${received} of ${declared} bytes`
         : `the connection closed after ${received} bytes, before the body ended`,
+      { status: 502 },
     );
   }
 }

@@ -7,7 +7,7 @@
  * like a JPEG. Every tile is decoded to its last pixel before it is cached or handed on. Requests go
  * only where the outbound policy allows (server/lib/imagery/outbound.ts).
  */
-import { tileBounds, tileToQuadkey } from '../geo/tiles.ts';
+import { tileBounds, tileToQuadkey, type BBox } from '../geo/tiles.ts';
 import { imageProblem } from './decode.ts';
 import { OutboundPolicy, OutboundRefusedError, outboundGet, type OutboundResponse } from './outbound.ts';
 import { retry, Semaphore } from './retry.ts';
@@ -19,7 +19,6 @@ import {
   isValidTile,
   sniffImageType,
   throwIfAborted,
-  type BBox,
   type ImagerySource,
   type TileFetch,
   type XyzSpec,

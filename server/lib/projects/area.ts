@@ -18,6 +18,7 @@
 import type { Feature, FeatureCollection, MultiPolygon, Polygon, Position } from 'geojson';
 import { area as turfArea } from '@turf/turf';
 import { runToEnd, runYielding } from '../cooperative.ts';
+import { TilelensError } from '../errors.ts';
 import { findCrossing } from '../geo/crossings.ts';
 import { MAX_LATITUDE, metresPerPixel, type BBox } from '../geo/tiles.ts';
 
@@ -42,13 +43,14 @@ export type AreaErrorCode =
   | 'invalid-coordinates'
   | 'invalid-zoom';
 
-export class AreaError extends Error {
+/** A client's area a project cannot take: 400, coded `area-<reason>`. */
+export class AreaError extends TilelensError {
   override name = 'AreaError';
   constructor(
-    readonly code: AreaErrorCode,
+    readonly reason: AreaErrorCode,
     message: string,
   ) {
-    super(message);
+    super(`area-${reason}`, message, { status: 400 });
   }
 }
 

@@ -5,13 +5,13 @@
  * are costly to rebuild per tile.
  */
 import { join } from 'node:path';
-import { asc, eq } from 'drizzle-orm';
-import { imagerySources, type ImagerySourceRow } from '../db/schema.ts';
+import * as imageryRepo from '../db/imagery-repo.ts';
+import type { ImagerySourceRow } from '../db/schema.ts';
+import type { BBox } from '../geo/tiles.ts';
+import { createImagerySource } from '../imagery/source-factory.ts';
 import {
-  createImagerySource,
   ImageryError,
   parseImagerySpec,
-  type BBox,
   type ImagerySource,
   type ImagerySpec,
   withFileName,
@@ -83,7 +83,7 @@ export async function probeImagery(
   } catch (cause) {
     throw new ScoringError('invalid-request', (cause as Error).message, { cause });
   }
-  if (findImageryByName(ctx, name)) {
+  if (imageryRepo.getImageryByName(ctx.db, name)) {
     throw new ScoringError(
       'imagery-name-taken',
       `imagery "${name}" is already registered; pick another name`,
@@ -96,20 +96,15 @@ export async function probeImagery(
 /** Stores probed imagery; synchronous, so a caller can store it in one transaction with its project. */
 export function insertImagery(ctx: ScoringContext, probed: ProbedImagery): ImageryRow {
   const { name, spec, source } = probed;
-  const row = ctx.db.db
-    .insert(imagerySources)
-    .values({
-      name,
-      // The kind column's CHECK predates folders; the stored spec keeps the real kind for reopening.
-      kind: spec.kind === 'geotiff-folder' ? 'geotiff' : spec.kind,
-      spec: spec as Record<string, unknown>,
-      attribution: source.attribution ?? null,
-      bounds: source.bounds ?? null,
-      minZoom: source.minZoom,
-      maxZoom: source.maxZoom,
-    })
-    .returning()
-    .get();
+  const row = imageryRepo.insertImagery(ctx.db, {
+    name,
+    kind: spec.kind,
+    spec,
+    attribution: source.attribution ?? null,
+    bounds: source.bounds ?? null,
+    minZoom: source.minZoom,
+    maxZoom: source.maxZoom,
+  });
   logTo(ctx, `registered imagery ${row.id} "${name}" (${spec.kind})`);
   return publicRow(row);
 }
@@ -126,9 +121,34 @@ export async function registerImagery(
   }
 }
 
-/** The stored row of a name, spec included (server side only). */
-export function findImageryByName(ctx: ScoringContext, name: string): ImagerySourceRow | undefined {
-  return ctx.db.db.select().from(imagerySources).where(eq(imagerySources.name, name)).get();
+function sameSpec(a: unknown, b: unknown): boolean {
+  const canon = (v: unknown): string =>
+    JSON.stringify(v, (_k, x: unknown) =>
+      x && typeof x === 'object' && !Array.isArray(x)
+        ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => p.localeCompare(q)))
+        : x,
+    );
+  return canon(a) === canon(b);
+}
+
+/**
+ * The imagery of a name: registered already with the same spec (its row; another spec is refused), or
+ * probed anew — opened and checked but not stored, so a command that fails before its project exists
+ * registers nothing.
+ */
+export async function findOrProbeImagery(
+  ctx: ScoringContext,
+  input: { name: string; spec: ImagerySpec },
+): Promise<{ known: ImageryRow } | { probed: ProbedImagery }> {
+  const row = imageryRepo.getImageryByName(ctx.db, input.name);
+  if (!row) return { probed: await probeImagery(ctx, input) };
+  if (!sameSpec(row.spec, input.spec)) {
+    throw new ScoringError(
+      'imagery-name-taken',
+      `imagery "${input.name}" is registered already with another source; give another name (--imagery-name)`,
+    );
+  }
+  return { known: publicRow(row) };
 }
 
 /** Removes imagery no project uses (a command that failed half-way takes back what it registered). */
@@ -137,15 +157,15 @@ export async function deleteImagery(ctx: ScoringContext, id: number): Promise<vo
   const source = open.get(id);
   open.delete(id);
   await (await source?.catch(() => null))?.close();
-  ctx.db.db.delete(imagerySources).where(eq(imagerySources.id, id)).run();
+  imageryRepo.deleteImagery(ctx.db, id);
 }
 
 export function listImagery(ctx: ScoringContext): ImageryRow[] {
-  return ctx.db.db.select().from(imagerySources).orderBy(asc(imagerySources.id)).all().map(publicRow);
+  return imageryRepo.listImagery(ctx.db).map(publicRow);
 }
 
 export function getImagery(ctx: ScoringContext, id: number): ImageryRow | undefined {
-  const row = ctx.db.db.select().from(imagerySources).where(eq(imagerySources.id, id)).get();
+  const row = imageryRepo.getImagery(ctx.db, id);
   return row ? publicRow(row) : undefined;
 }
 
@@ -154,7 +174,7 @@ export function getImagerySource(ctx: ScoringContext, id: number): Promise<Image
   const cache = openSources(ctx);
   let source = cache.get(id);
   if (!source) {
-    const row = ctx.db.db.select().from(imagerySources).where(eq(imagerySources.id, id)).get();
+    const row = imageryRepo.getImagery(ctx.db, id);
     if (!row) {
       return Promise.reject(
         new ScoringError(

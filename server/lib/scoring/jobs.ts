@@ -13,10 +13,14 @@
  */
 import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
-import { desc, eq, inArray } from 'drizzle-orm';
-import { getRun } from '../db/analysis-repo.ts';
-import { models, scoringJobs, type AnalysisRun, type Model, type ScoringJob } from '../db/schema.ts';
-import { pooledDims, type PoolingMode } from '../analysis/pooling.ts';
+import { getModel, getRun } from '../db/analysis-repo.ts';
+import * as jobsRepo from '../db/jobs-repo.ts';
+import type { AnalysisRun, Model, ScoringJob } from '../db/schema.ts';
+import { isTileStored, retryableTiles } from '../db/tile-scores-repo.ts';
+import { loadIntervalModel } from '../analysis/conformal.ts';
+import { pooledDims } from '../analysis/pooling.ts';
+import { defaultReferenceOptions } from '../analysis/reference.ts';
+import { DEFAULT_HOST_CONCURRENCY } from '../imagery/source.ts';
 import { loadModel, type SegmentationModel } from '../model/runtime.ts';
 import { tilesCoveringArea } from '../projects/tile-grid.ts';
 import { loadBuildingProb, type BuildingProbCalibration } from './building-prob.ts';
@@ -25,19 +29,11 @@ import { JobCancelledError, ScoringError } from './errors.ts';
 import { getImagerySource } from './imagery-registry.ts';
 import { loadLatentProjector, type LatentProjector } from './latent-projection.ts';
 import { requireProject, type ProjectRow } from './projects.ts';
-import { fetchTile, scoreFetched, type FetchedTile, type ScoringPipeline } from './score-batch.ts';
 import { fetchAhead } from './fetch-ahead.ts';
-import { DEFAULT_HOST_CONCURRENCY } from '../imagery/source.ts';
-import { loadIntervalModel } from '../insights/confidence-intervals.ts';
-import {
-  countScoredTiles,
-  insertTileScores,
-  isTileStored,
-  replaceFailedTileScores,
-  retryableTiles,
-} from './tiles-repo.ts';
+import { fetchTile, scoreFetched, type FetchedTile, type ScoringPipeline } from './score-batch.ts';
+import { countScoredTiles } from './tiles-repo.ts';
 
-export type JobStatus = ScoringJob['status'];
+export type JobStatus = jobsRepo.JobStatus;
 
 export interface JobRow {
   id: number;
@@ -80,8 +76,6 @@ const runPipelines = perDatabase(
 /** Models are shared by every database and job in the process: one session per (file, layer). */
 const modelCache = new Map<string, Promise<SegmentationModel>>();
 
-const ACTIVE: JobStatus[] = ['queued', 'running'];
-
 function toJobRow(j: ScoringJob): JobRow {
   const row: JobRow = {
     id: j.id,
@@ -101,7 +95,7 @@ function toJobRow(j: ScoringJob): JobRow {
 }
 
 export function getJob(ctx: ScoringContext, jobId: number): JobRow | undefined {
-  const j = ctx.db.db.select().from(scoringJobs).where(eq(scoringJobs.id, jobId)).get();
+  const j = jobsRepo.getJob(ctx.db, jobId);
   return j ? toJobRow(j) : undefined;
 }
 
@@ -112,22 +106,12 @@ function requireJob(ctx: ScoringContext, jobId: number): JobRow {
 }
 
 export function latestJob(ctx: ScoringContext, projectId: number): JobRow | undefined {
-  const j = ctx.db.db
-    .select()
-    .from(scoringJobs)
-    .where(eq(scoringJobs.projectId, projectId))
-    .orderBy(desc(scoringJobs.id))
-    .limit(1)
-    .get();
+  const j = jobsRepo.latestJobOf(ctx.db, projectId);
   return j ? toJobRow(j) : undefined;
 }
 
-function setJob(ctx: ScoringContext, jobId: number, values: Partial<typeof scoringJobs.$inferInsert>): void {
-  ctx.db.db
-    .update(scoringJobs)
-    .set({ ...values, updatedAt: new Date() })
-    .where(eq(scoringJobs.id, jobId))
-    .run();
+function setJob(ctx: ScoringContext, jobId: number, values: jobsRepo.JobUpdate): void {
+  jobsRepo.updateJob(ctx.db, jobId, values);
 }
 
 function checkBatchSize(batchSize: number | undefined): number {
@@ -150,12 +134,7 @@ export function startScoring(
   const project = requireProject(ctx, projectId);
   const batchSize = checkBatchSize(options.batchSize);
   const running = runningJobs(ctx);
-  const active = ctx.db.db
-    .select()
-    .from(scoringJobs)
-    .where(eq(scoringJobs.projectId, projectId))
-    .all()
-    .filter((j) => ACTIVE.includes(j.status));
+  const active = jobsRepo.activeJobsOf(ctx.db, projectId);
   for (const j of active) {
     if (running.has(j.id)) {
       throw new ScoringError(
@@ -172,40 +151,20 @@ export function startScoring(
       `project ${projectId} has no failed tiles to retry (${counts.scored} scored, ${counts.missing} without imagery, ${project.tileCount - counts.total} not yet scored)`,
     );
   }
-  const job = ctx.db.sqlite.transaction(() => {
-    for (const j of active) {
-      // Left by a process that died and was never resumed: the new job takes over its tiles.
-      setJob(ctx, j.id, {
-        status: 'failed',
-        error: 'interrupted; a newer job took over the project',
-        finishedAt: new Date(),
-      });
-    }
-    return ctx.db.db
-      .insert(scoringJobs)
-      .values({
-        projectId,
-        status: 'queued',
-        batchSize,
-        updatedAt: new Date(),
-        ...(options.retryFailed
-          ? { mode: 'retry' as const, done: 0, failed: 0, total: retrying }
-          : {
-              mode: 'score' as const,
-              done: counts.total,
-              failed: counts.total - counts.scored,
-              total: project.tileCount,
-            }),
-      })
-      .returning()
-      .get();
-  })();
+  // Jobs left active by a process that died and was never resumed: the new job takes over their tiles.
+  const job = jobsRepo.queueJob(
+    ctx.db,
+    options.retryFailed
+      ? { projectId, mode: 'retry', total: retrying, batchSize }
+      : { projectId, mode: 'score', total: project.tileCount, batchSize },
+    active.map((j) => j.id),
+  );
   launch(ctx, job.id, options.onBatch);
   logTo(
     ctx,
     options.retryFailed
       ? `job ${job.id} queued for project ${projectId}: retrying ${retrying} failed tiles`
-      : `job ${job.id} queued for project ${projectId} (${project.tileCount} tiles, ${counts.total} already stored)`,
+      : `job ${job.id} queued for project ${projectId} (${project.tileCount} tiles, ${job.done} already stored)`,
   );
   return toJobRow(job);
 }
@@ -240,7 +199,7 @@ export function cancelJob(ctx: ScoringContext, jobId: number): JobRow {
   if (entry) {
     entry.cancelled = true;
     entry.controller.abort(new JobCancelledError(jobId));
-  } else if (ACTIVE.includes(job.status)) {
+  } else if (jobsRepo.ACTIVE_JOB_STATUSES.includes(job.status)) {
     setJob(ctx, jobId, { status: 'cancelled', finishedAt: new Date() });
   }
   return requireJob(ctx, jobId);
@@ -255,13 +214,7 @@ export function resumeInterruptedJobs(
   options: Pick<StartScoringOptions, 'onBatch'> = {},
 ): JobRow[] {
   const running = runningJobs(ctx);
-  const stale = ctx.db.db
-    .select()
-    .from(scoringJobs)
-    .where(inArray(scoringJobs.status, ACTIVE))
-    .orderBy(desc(scoringJobs.id))
-    .all()
-    .filter((j) => !running.has(j.id));
+  const stale = jobsRepo.activeJobs(ctx.db).filter((j) => !running.has(j.id));
   const resumed: JobRow[] = [];
   const seen = new Set<number>();
   for (const j of stale) {
@@ -269,11 +222,7 @@ export function resumeInterruptedJobs(
       seen.has(j.projectId) ||
       [...running.keys()].some((id) => getJob(ctx, id)?.projectId === j.projectId)
     ) {
-      setJob(ctx, j.id, {
-        status: 'failed',
-        error: 'interrupted; a newer job took over the project',
-        finishedAt: new Date(),
-      });
+      jobsRepo.supersedeJob(ctx.db, j.id);
       continue;
     }
     seen.add(j.projectId);
@@ -325,7 +274,7 @@ async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<
       `the project's reference run ${project.runId} no longer exists; create the project again with an existing run`,
     );
   }
-  const model = ctx.db.db.select().from(models).where(eq(models.id, run.modelId)).get();
+  const model = getModel(ctx.db, run.modelId);
   if (!model)
     throw new ScoringError(
       'model-not-found',
@@ -340,7 +289,7 @@ async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<
     );
   }
   const [segmentation, latent] = await Promise.all([cachedModel(ctx, model), runLatent(ctx, run)]);
-  const pooling = run.settings.pooling as PoolingMode;
+  const pooling = run.settings.pooling;
   const dims = pooledDims(segmentation.info.layerShape[0], pooling);
   if (dims !== latent.projector.dims) {
     throw new ScoringError(
@@ -348,7 +297,6 @@ async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<
       `model ${model.id} gives ${dims} pooled values at layer ${model.layer} but run ${run.id}'s PCA expects ${latent.projector.dims}; the run was made with another model or layer`,
     );
   }
-  const threshold = (run.settings as { threshold?: unknown }).threshold;
   return {
     runId: run.id,
     modelId: model.id,
@@ -356,7 +304,7 @@ async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<
     projector: latent.projector,
     buildingProb: latent.buildingProb,
     pooling,
-    threshold: typeof threshold === 'number' ? threshold : 0.5,
+    threshold: run.settings.threshold ?? defaultReferenceOptions.threshold,
     priority: { urbanScale: latent.projector.state.urbanScale },
     intervals: loadIntervalModel(ctx.db, run.id),
   };
@@ -385,36 +333,20 @@ async function runJob(
       if (entry.cancelled) throw new JobCancelledError(jobId);
       const rows = await scoreFetched(fetched, pipeline);
       const scoredAt = new Date();
-      const stamped = rows.map((r) => ({ ...r, projectId: project.id, jobId, scoredAt }));
-      const notScored = rows.filter((r) => r.status !== 'scored').length;
-      const progress = ctx.db.sqlite.transaction(() => {
-        const current = requireJob(ctx, jobId);
-        let { done, failed } = current;
-        if (retrying) {
-          replaceFailedTileScores(ctx, stamped);
-          done += rows.length;
-          failed += notScored;
-        } else if (insertTileScores(ctx, stamped) === rows.length) {
-          done += rows.length;
-          failed += notScored;
-        } else {
-          const counts = countScoredTiles(ctx, project.id);
-          done = counts.total;
-          failed = counts.total - counts.scored;
-        }
-        setJob(ctx, jobId, { done, failed });
-        return { ...current, done, failed };
-      });
-      const after = progress.immediate();
-      await onBatch?.(after);
+      const after = jobsRepo.storeBatch(
+        ctx.db,
+        jobId,
+        rows.map((r) => ({ ...r, projectId: project.id, jobId, scoredAt })),
+      );
+      await onBatch?.(toJobRow(after));
     };
 
     // Tiles come in as their imagery arrives, not in grid order: a stalled fetch holds up its own tile only.
     const todo = retrying
-      ? retryableTiles(ctx, project.id, jobId)
+      ? retryableTiles(ctx.db, project.id, jobId)
       : (function* () {
           for (const tile of tilesCoveringArea(area, project.zoom))
-            if (!isTileStored(ctx, project.id, tile.z, tile.x, tile.y)) yield tile;
+            if (!isTileStored(ctx.db, project.id, tile.z, tile.x, tile.y)) yield tile;
         })();
     const ahead = Math.max(2 * job.batchSize, 2 * (ctx.imageryConcurrency ?? DEFAULT_HOST_CONCURRENCY));
     let batch: FetchedTile[] = [];

@@ -3,10 +3,10 @@
  * model) whose latent space its tiles are projected into. A project row is checked once, here; the
  * job runner trusts it.
  */
-import { asc, eq } from 'drizzle-orm';
 import { getRun } from '../db/analysis-repo.ts';
-import { imagerySources, projects, type Project, type ProjectAreaJson } from '../db/schema.ts';
-import type { BBox } from '../geo/tiles.ts';
+import { getImagery } from '../db/imagery-repo.ts';
+import * as projectsRepo from '../db/projects-repo.ts';
+import type { Project, ProjectAreaJson } from '../db/schema.ts';
 import {
   areaToFeatureCollection,
   checkProjectArea,
@@ -17,20 +17,8 @@ import { countTiles } from '../projects/tile-grid.ts';
 import { logTo, type ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
 
-export interface ProjectRow {
-  id: number;
-  name: string;
-  zoom: number;
-  imageryId: number;
-  runId: number;
-  modelId: number;
-  areaKm2: number;
-  tileCount: number;
-  bbox: BBox;
-  area: ProjectAreaJson;
-  lookFor: string;
-  createdAt: Date;
-}
+/** A project as stored; its area is a FeatureCollection of Polygons, checked once at creation. */
+export type ProjectRow = Project;
 
 export interface CreateProjectInput {
   name: string;
@@ -40,8 +28,6 @@ export interface CreateProjectInput {
   zoom?: number;
   lookFor?: string;
 }
-
-const toRow = (p: Project): ProjectRow => ({ ...p, bbox: p.bbox as BBox });
 
 function positiveId(what: string, v: unknown): number {
   if (!Number.isInteger(v) || (v as number) < 1) {
@@ -95,38 +81,31 @@ export async function prepareProject(
 
 /** Stores a prepared project over registered imagery; synchronous, so it can share a transaction. */
 export function insertProject(ctx: ScoringContext, prepared: PreparedProject, imageryId: number): ProjectRow {
-  const { db } = ctx.db;
   positiveId('imageryId', imageryId);
-  if (
-    !db.select({ id: imagerySources.id }).from(imagerySources).where(eq(imagerySources.id, imageryId)).get()
-  ) {
+  if (!getImagery(ctx.db, imageryId)) {
     throw new ScoringError(
       'imagery-not-found',
       `no imagery with id ${imageryId}; register the imagery first`,
     );
   }
   const { area } = prepared;
-  const row = db
-    .insert(projects)
-    .values({
-      name: prepared.name,
-      zoom: area.zoom,
-      imageryId,
-      runId: prepared.runId,
-      modelId: prepared.modelId,
-      area: areaToFeatureCollection(area) as ProjectAreaJson,
-      areaKm2: area.areaKm2,
-      tileCount: prepared.tileCount,
-      bbox: area.bbox,
-      lookFor: prepared.lookFor,
-    })
-    .returning()
-    .get();
+  const row = projectsRepo.insertProject(ctx.db, {
+    name: prepared.name,
+    zoom: area.zoom,
+    imageryId,
+    runId: prepared.runId,
+    modelId: prepared.modelId,
+    area: areaToFeatureCollection(area) as ProjectAreaJson,
+    areaKm2: area.areaKm2,
+    tileCount: prepared.tileCount,
+    bbox: area.bbox,
+    lookFor: prepared.lookFor,
+  });
   logTo(
     ctx,
     `project ${row.id} "${row.name}": ${row.tileCount} tiles at z${row.zoom}, run ${prepared.runId}`,
   );
-  return toRow(row);
+  return row;
 }
 
 /** Throws AreaError (server/lib/projects/area.ts) for an unusable area, ScoringError for the rest. */
@@ -137,16 +116,15 @@ export async function createProject(ctx: ScoringContext, input: CreateProjectInp
 
 /** Removes a project with its jobs and tiles (a command that failed half-way takes back what it made). */
 export function deleteProject(ctx: ScoringContext, id: number): void {
-  ctx.db.db.delete(projects).where(eq(projects.id, id)).run();
+  projectsRepo.deleteProject(ctx.db, id);
 }
 
 export function listProjects(ctx: ScoringContext): ProjectRow[] {
-  return ctx.db.db.select().from(projects).orderBy(asc(projects.id)).all().map(toRow);
+  return projectsRepo.listProjects(ctx.db);
 }
 
 export function getProject(ctx: ScoringContext, id: number): ProjectRow | undefined {
-  const row = ctx.db.db.select().from(projects).where(eq(projects.id, id)).get();
-  return row ? toRow(row) : undefined;
+  return projectsRepo.getProject(ctx.db, id);
 }
 
 export function requireProject(ctx: ScoringContext, id: number): ProjectRow {
