@@ -4,15 +4,12 @@
  * button scores them again and the count goes. No console error and no failed request along the way.
  * Screenshots go to screenshots/.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bboxPolygon, tileRangeBBox } from '../../server/lib/geo/tiles.ts';
@@ -20,7 +17,13 @@ import { openPMTilesSource, type PMTilesSource } from '../../server/lib/imagery/
 import { runInsights } from '../../server/lib/insights/run-insights.ts';
 import { latestJob, waitForJob } from '../../server/lib/scoring/jobs.ts';
 import { countScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/lib/headless-chromium.ts';
+import {
+  ensureUiBuilt,
+  freshChromium,
+  serveOnLoopback,
+  type FreshChromium,
+  type LoopbackServer,
+} from '../fixtures/ui-browser.ts';
 import { json, post, serverFixture, TOKEN, type ServerFixture } from '../integration/server-fixture.ts';
 
 const SHOTS = join(process.cwd(), 'screenshots');
@@ -28,22 +31,18 @@ const SHOTS = join(process.cwd(), 'screenshots');
 let fx: ServerFixture;
 let pm: PMTilesSource;
 let upstream: Server;
-let server: ServerType;
+let server: LoopbackServer;
 let base: string;
 let projectId: number;
 let failing: number;
 let down = true;
-let context: BrowserContext;
+let browser: FreshChromium;
 let page: Page;
-let userDir: string;
 const consoleErrors: string[] = [];
 const failedRequests: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM_PATH))
-    throw new Error(`${CHROMIUM_PATH} is missing: run \`bash scripts/setup.sh --browser\``);
-  if (!existsSync('map-ui/dist/index.html'))
-    execFileSync('npm', ['run', '--silent', 'build:ui'], { stdio: 'inherit' });
+  ensureUiBuilt();
   mkdirSync(SHOTS, { recursive: true });
   fx = await serverFixture({ world: true, settings: { 'imagery-allow-hosts': '127.0.0.2' } });
   // The review queue and families panels read what the insights pass stores, as in a real setup.
@@ -101,21 +100,10 @@ beforeAll(async () => {
   // Back up before the browser opens: the map's own imagery requests then all succeed.
   down = false;
 
-  server = serve({ fetch: fx.app.fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise<void>((r) => server.once('listening', () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  userDir = mkdtempSync(join(tmpdir(), 'tilelens-chromium-'));
-  context = await chromium.launchPersistentContext(userDir, {
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    viewport: { width: 1600, height: 1000 },
-    args: CHROMIUM_ARGS,
-  });
-  await context.addInitScript((token) => {
-    sessionStorage.setItem('tilelens.managerToken', token);
-    (window as any).__tilelensTestHooks = true;
-  }, TOKEN);
-  page = await context.newPage();
+  server = await serveOnLoopback(fx.app.fetch);
+  base = server.base;
+  browser = await freshChromium({ token: TOKEN });
+  page = await browser.context.newPage();
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   page.on('console', (m) => m.type() === 'error' && consoleErrors.push(`${m.text()} ${m.location().url}`));
   page.on('requestfailed', (r) => failedRequests.push(`${r.url()} ${r.failure()?.errorText}`));
@@ -125,9 +113,8 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (userDir) rmSync(userDir, { recursive: true, force: true });
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await browser?.close();
+  await server?.close();
   upstream?.closeAllConnections();
   await new Promise<void>((r) => (upstream ? upstream.close(() => r()) : r()));
   await pm?.close();
