@@ -7,7 +7,7 @@
  * stays open between pages, so a running job keeps writing to the same connection while a route streams)
  * or as cursors over one map tile's index range.
  */
-import { and, asc, desc, eq, gte, inArray, lte, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gte, inArray, lte, ne, sql, type SQL } from 'drizzle-orm';
 import type { DatabaseHandle } from './client.ts';
 import { cursor } from './cursor.ts';
 import type { TileCoord } from '../geo/tiles.ts';
@@ -38,6 +38,13 @@ export function insertTileScores(handle: DatabaseHandle, rows: NewTileScore[]): 
 /** Statuses a retry takes up again: the imagery failed or was unreadable (missing imagery stays missing). */
 export const RETRYABLE_STATUSES = ['failed', 'undecodable'] as const;
 
+/** Every column a row may leave null (the scores, the error), set to null. */
+const CLEARED = Object.fromEntries(
+  Object.entries(getTableColumns(tileScores))
+    .filter(([, column]) => !column.notNull)
+    .map(([key]) => [key, null]),
+) as { [K in keyof NewTileScore as null extends NewTileScore[K] ? K : never]?: null };
+
 /**
  * Rows of a retry job: each replaces the tile's failed row, adding the reads it took to the tile's
  * attempts. A tile scored in the meantime keeps its row. Returns the rows written.
@@ -51,19 +58,10 @@ export function replaceFailedTileScores(handle: DatabaseHandle, rows: NewTileSco
       .values(row)
       .onConflictDoUpdate({
         target: [tileScores.projectId, tileScores.z, tileScores.x, tileScores.y],
-        // Every score column, so a healed tile loses its error and a tile failing again gets the new reason.
+        // Every nullable column cleared first, so a healed tile loses its error and a tile failing again
+        // keeps no score of an earlier one.
         set: {
-          buildingProb: null,
-          predFraction: null,
-          iouHat: null,
-          urbanDistance: null,
-          urbanDistanceScaled: null,
-          novelty: null,
-          iouLow: null,
-          iouHigh: null,
-          pcs: null,
-          footprints: null,
-          error: null,
+          ...CLEARED,
           ...values,
           attempts: sql`${tileScores.attempts} + ${row.attempts ?? 1}`,
         },
@@ -211,6 +209,9 @@ export interface OverlayCellRow {
   novelty: number | null;
   iouLow: number | null;
   iouHigh: number | null;
+  /** P(building)'s no-label interval (analysis/doubt.ts); its width is the tile's doubt. */
+  buildingProbLow: number | null;
+  buildingProbHigh: number | null;
 }
 
 /** …and what the vector tiles add to them. */
@@ -246,6 +247,8 @@ const CELL_COLUMNS = {
   novelty: tileScores.novelty,
   iouLow: tileScores.iouLow,
   iouHigh: tileScores.iouHigh,
+  buildingProbLow: tileScores.buildingProbLow,
+  buildingProbHigh: tileScores.buildingProbHigh,
 };
 const CELL_WIDTH = Object.keys(CELL_COLUMNS).length;
 
@@ -259,6 +262,8 @@ function overlayCell(row: unknown[]): OverlayCellRow {
     novelty: row[5] as number | null,
     iouLow: row[6] as number | null,
     iouHigh: row[7] as number | null,
+    buildingProbLow: row[8] as number | null,
+    buildingProbHigh: row[9] as number | null,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * One batch of tiles, from imagery to the rows a job stores: fetch (concurrently; the source handles
- * retries and caching), decode, one model call for the whole batch, pool the bottleneck the way the
- * reference run did, project into its latent space, derive the tile's numbers and its footprints.
+ * Tiles from imagery to the rows a job stores: each tile fetched and decoded on its own (the source handles
+ * retries and caching; the job keeps a window of them in flight), then per batch one model call, the
+ * bottleneck pooled the way the reference run did and projected into its latent space, and the tile's
+ * numbers and footprints derived.
  *
  * A tile whose imagery is missing or broken is a row too (status 'missing' / 'undecodable' / 'failed'),
  * so the project is complete and volunteers' tile lists have no silent holes. A model failure is not a
@@ -14,8 +15,9 @@ import type { ImagerySource } from '../imagery/source.ts';
 import type { SegmentationModel } from '../model/runtime.ts';
 import { poolActivationsBatch, type PoolingMode } from '../analysis/pooling.ts';
 import { tierOf } from '../scored-tiles/tiers.ts';
-import { computePriority, type PriorityWeights } from './priority.ts';
-import { buildingProbability, type BuildingProbCalibration } from './building-prob.ts';
+import { UNREADABLE_PRIORITY } from '../analysis/doubt.ts';
+import { predictionEvidence } from '../analysis/prediction-evidence.ts';
+import type { TileModel } from '../analysis/tile-model.ts';
 import type { LatentProjector } from './latent-projection.ts';
 import { vectorizeMask, type VectorizeOptions } from './vectorize.ts';
 import { tileInterval, type MondrianConformal } from '../analysis/conformal.ts';
@@ -27,11 +29,11 @@ export interface ScoringPipeline {
   modelId: number;
   model: SegmentationModel;
   projector: LatentProjector;
-  buildingProb: BuildingProbCalibration;
+  /** The run's tile classifier and doubt: P(building), its interval and the priority. */
+  tileModel: TileModel;
   pooling: PoolingMode;
   /** Probability at and above which a pixel counts as building (the run's own threshold). */
   threshold: number;
-  priority: Partial<PriorityWeights>;
   vectorize?: VectorizeOptions;
   /** The run's conformal interval model (null until `tilelens insights` calibrated one). */
   intervals?: MondrianConformal | null;
@@ -92,19 +94,16 @@ function identity(tile: TileCoord) {
 
 /**
  * The row of a tile the model never saw. Missing imagery cannot be judged by volunteers either, so it
- * gets priority 0; unreadable imagery gets the priority of a wholly untrusted tile, so a person looks.
+ * gets priority 0; unreadable imagery gets an even chance, so a person looks.
  */
 export function unscoredRow(
-  pipeline: Pick<ScoringPipeline, 'runId' | 'modelId' | 'priority'>,
+  pipeline: Pick<ScoringPipeline, 'runId' | 'modelId'>,
   tile: TileCoord,
   status: 'missing' | 'undecodable' | 'failed',
   error: string,
   attempts = 1,
 ): TileScoreValues {
-  const priority =
-    status === 'missing'
-      ? 0
-      : computePriority({ buildingProb: 0, iouHat: 0, novelty: 100, urbanDistance: 0 }, pipeline.priority);
+  const priority = status === 'missing' ? 0 : UNREADABLE_PRIORITY;
   return {
     ...identity(tile),
     status,
@@ -118,16 +117,6 @@ export function unscoredRow(
 }
 
 const round = (v: number, digits = 6) => Number(v.toFixed(digits));
-
-/** Fetches `tiles` (concurrently; the source paces and retries) and scores them as one batch. */
-export async function scoreBatch(
-  tiles: TileCoord[],
-  source: ImagerySource,
-  pipeline: ScoringPipeline,
-  signal?: AbortSignal,
-): Promise<TileScoreValues[]> {
-  return scoreFetched(await Promise.all(tiles.map((t) => fetchTile(source, t, signal))), pipeline);
-}
 
 /** Rows for tiles already fetched: one model call for those that decoded, an unscored row for the rest. */
 export async function scoreFetched(
@@ -151,38 +140,49 @@ export async function scoreFetched(
     const latent = pipeline.projector.project(pooled, n);
     const k = latent.nComponents;
     const mask = new Uint8Array(plane);
-    for (let i = 0; i < n; i++) {
+    const evidence = ok.map((_, i) => {
       const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
       let positive = 0;
-      for (let p = 0; p < plane; p++) {
-        const on = probs[p] >= pipeline.threshold ? 1 : 0;
-        mask[p] = on;
-        positive += on;
-      }
-      const predFraction = positive / plane;
-      const buildingProb = buildingProbability(pipeline.buildingProb, predFraction);
+      for (let p = 0; p < plane; p++) if (probs[p] >= pipeline.threshold) positive++;
+      return {
+        predFraction: positive / plane,
+        ...predictionEvidence(probs),
+        pcs: latent.pcs.subarray(i * k, (i + 1) * k),
+        iouHat: latent.iouHat[i],
+        noveltyRatio: latent.noveltyRatio[i],
+        urbanDistanceScaled: latent.urbanDistanceScaled[i],
+      };
+    });
+    const trust = pipeline.tileModel.trust(evidence);
+    for (let i = 0; i < n; i++) {
+      const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
+      for (let p = 0; p < plane; p++) mask[p] = probs[p] >= pipeline.threshold ? 1 : 0;
+      const e = evidence[i];
       const iouHat = latent.iouHat[i];
       const novelty = Math.min(100, Math.max(0, latent.novelty[i]));
-      const urbanDistance = latent.urbanDistance[i];
-      const priority = round(
-        computePriority({ buildingProb, iouHat, novelty, urbanDistance }, pipeline.priority),
-      );
+      const t = trust[i];
+      const priority = round(t.priority);
       const tile = ok[i].tile;
       rows.set(tile, {
         ...identity(tile),
         status: 'scored',
         attempts: ok[i].attempts,
-        buildingProb: round(buildingProb),
-        predFraction: round(predFraction),
+        buildingProb: round(t.buildingProb),
+        buildingProbLow: round(t.buildingProbLow),
+        buildingProbHigh: round(t.buildingProbHigh),
+        predFraction: round(e.predFraction),
+        maxProb: round(e.maxProb),
+        uncertainty: round(e.uncertainty),
         iouHat: round(iouHat),
         ...(pipeline.intervals ? tileInterval(pipeline.intervals, iouHat, novelty) : {}),
-        urbanDistance: round(urbanDistance),
+        urbanDistance: round(latent.urbanDistance[i]),
         urbanDistanceScaled: round(latent.urbanDistanceScaled[i]),
         novelty: round(novelty, 3),
+        noveltyRatio: round(latent.noveltyRatio[i], 4),
         priority,
         tier: tierOf(priority),
         pcs: Array.from(latent.pcs.subarray(i * k, (i + 1) * k), (v) => round(v, 5)),
-        footprints: positive > 0 ? vectorizeMask(mask, w, h, tile, pipeline.vectorize) : null,
+        footprints: e.predFraction > 0 ? vectorizeMask(mask, w, h, tile, pipeline.vectorize) : null,
         runId: pipeline.runId,
         modelId: pipeline.modelId,
       });
