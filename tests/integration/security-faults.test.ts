@@ -435,6 +435,16 @@ describe('bounded work per request', () => {
     expect((await post(f.app, '/api/imagery', big, {})).status).toBe(401);
   });
 
+  it('refuses an imagery URL past 2,048 characters with the reason, and stores nothing', async () => {
+    // Within the body limit, so the spec itself must say no: a URL is stored and shown in every export.
+    const url = `https://tiles.example.org/${'a'.repeat(2100)}/{z}/{x}/{y}.jpg`;
+    const res = await register('long url', { kind: 'xyz', url });
+    expect(res.status).toBe(400);
+    expect((await json(res)).error.message).toMatch(/spec\.url: .*2048/);
+    const list = await json(await f.app.request('/api/imagery'));
+    expect(list.imagery.map((i: { name: string }) => i.name)).not.toContain('long url');
+  });
+
   it('refuses an area body past max-area-bytes, and an area past the vertex limit with the reason', async () => {
     const huge = `{"name":"huge","imageryId":1,"runId":1,"area":[${' '.repeat(9 * 1024 * 1024)}]}`;
     expect((await post(f.app, '/api/projects', huge)).status).toBe(413);
