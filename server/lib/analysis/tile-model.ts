@@ -64,12 +64,9 @@ export async function fitTileModel(
   } finally {
     reader.close();
   }
-  // A tile is as novel as the stranger of its activations and its imagery.
-  const imageShift = ImageShift.fit(table.imageStats.subarray(0, n * IMAGE_STATISTIC_COUNT), n, {
-    seed: options.seed,
-  });
-  const imageRatio = imageShift.ratio(table.imageStats.subarray(0, n * IMAGE_STATISTIC_COUNT), n);
-  for (let i = 0; i < n; i++) noveltyRatio[i] = Math.max(noveltyRatio[i], imageRatio[i]);
+  const stats = table.imageStats.subarray(0, n * IMAGE_STATISTIC_COUNT);
+  const imageShift = ImageShift.fit(stats, n, { seed: options.seed });
+  const imageRatio = imageShift.ratio(stats, n);
   const t1 = performance.now();
 
   const k = latent.pca.nComponents;
@@ -109,7 +106,12 @@ export async function fitTileModel(
       doubt: options.doubt ?? DEFAULT_DOUBT,
       imageShift: imageShift.toJSON(),
     },
-    perPatch: { noveltyPercentile, noveltyRatio, buildingProb },
+    // A patch is as novel as the stranger of its activations and its imagery (see doubt.ts for why they differ).
+    perPatch: {
+      noveltyPercentile,
+      noveltyRatio: noveltyRatio.map((v, i) => Math.max(v, imageRatio[i])),
+      buildingProb,
+    },
     seconds: { novelty: (t1 - t0) / 1000, classifier: (performance.now() - t1) / 1000 },
   };
 }
@@ -133,21 +135,16 @@ export class TileModel {
     );
   }
 
-  /**
-   * A tile's novelty ratio: the larger of its activations' (`activationRatio`, from the run's ShiftNovelty) and
-   * its imagery's (`stats`: IMAGE_STATISTIC_COUNT per tile), as the classifier and doubt were fitted on.
-   */
-  noveltyRatio(activationRatio: Float32Array, stats: Float32Array, n: number): Float32Array {
-    if (!this.imageShift) return activationRatio;
-    const image = this.imageShift.ratio(stats, n);
-    return activationRatio.map((v, i) => Math.max(v, image[i]));
+  /** The imagery's novelty ratio per tile (`stats`: IMAGE_STATISTIC_COUNT per tile); zeros for runs without one. */
+  imageRatio(stats: Float32Array, n: number): Float32Array {
+    return this.imageShift ? this.imageShift.ratio(stats, n) : new Float32Array(n);
   }
 
   /** P(building), its no-label interval, doubt, coverage and priority per tile. */
-  trust(evidence: readonly TileEvidence[]): TileTrust[] {
+  trust(evidence: readonly TileEvidence[], imageRatio?: Float32Array): TileTrust[] {
     const { p, low, high } = this.classifier.predictInterval(evidence, BAND_LEVEL);
     return evidence.map((e, i) =>
-      tileTrust(p[i], e.noveltyRatio, this.doubt, { low: low[i], high: high[i] }),
+      tileTrust(p[i], e.noveltyRatio, this.doubt, { low: low[i], high: high[i] }, imageRatio?.[i] ?? 0),
     );
   }
 }

@@ -142,7 +142,7 @@ export async function scoreFetched(
     const k = latent.nComponents;
     const stats = new Float32Array(n * IMAGE_STATISTIC_COUNT);
     ok.forEach((f, i) => imageStatistics(f.rgb, TILE_SIZE, TILE_SIZE, stats, i * IMAGE_STATISTIC_COUNT));
-    const noveltyRatio = pipeline.tileModel.noveltyRatio(latent.noveltyRatio, stats, n);
+    const imageRatio = pipeline.tileModel.imageRatio(stats, n);
     const mask = new Uint8Array(plane);
     const evidence = ok.map((_, i) => {
       const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
@@ -153,11 +153,11 @@ export async function scoreFetched(
         ...predictionEvidence(probs),
         pcs: latent.pcs.subarray(i * k, (i + 1) * k),
         iouHat: latent.iouHat[i],
-        noveltyRatio: noveltyRatio[i],
+        noveltyRatio: latent.noveltyRatio[i],
         urbanDistanceScaled: latent.urbanDistanceScaled[i],
       };
     });
-    const trust = pipeline.tileModel.trust(evidence);
+    const trust = pipeline.tileModel.trust(evidence, imageRatio);
     for (let i = 0; i < n; i++) {
       const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
       for (let p = 0; p < plane; p++) mask[p] = probs[p] >= pipeline.threshold ? 1 : 0;
@@ -182,7 +182,7 @@ export async function scoreFetched(
         urbanDistance: round(latent.urbanDistance[i]),
         urbanDistanceScaled: round(latent.urbanDistanceScaled[i]),
         novelty: round(novelty, 3),
-        noveltyRatio: round(noveltyRatio[i], 4),
+        noveltyRatio: round(Math.max(latent.noveltyRatio[i], imageRatio[i]), 4),
         priority,
         tier: tierOf(priority),
         pcs: Array.from(latent.pcs.subarray(i * k, (i + 1) * k), (v) => round(v, 5)),
