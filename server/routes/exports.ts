@@ -7,7 +7,10 @@ import { Hono, type Context } from 'hono';
 import { stream } from 'hono/streaming';
 import { z } from 'zod';
 import { openReadOnly } from '../lib/db/client.ts';
+import { mapswipeCompletenessDrafts } from '../lib/exports/mapswipe-completeness.ts';
 import { mapswipeFindDrafts } from '../lib/exports/mapswipe-find.ts';
+import { tileUrlVersion } from '../lib/overlays/overlay-tiles.ts';
+import { completenessOverlay, overlayCredits } from '../lib/overlays/tool-templates.ts';
 import { mapswipeValidateChunks } from '../lib/exports/mapswipe-validate.ts';
 import { taskingManagerExport } from '../lib/exports/tasking-manager.ts';
 import { tileTableCsv, tileTableGeoJson } from '../lib/exports/tile-table.ts';
@@ -73,13 +76,22 @@ export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
     const project = requireProject(ctx, id);
     const base = publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin);
     // Every download says what the project's figures rest on (the reference run alone, or labels from the region).
-    return { project, info: handoverInfo(ctx, project, base) };
+    return { project, base, info: handoverInfo(ctx, project, base) };
   };
   return new Hono()
     .get('/:id/exports/mapswipe-find', validate('param', idParam), (c) => {
       const { project, info } = setup(c, c.req.valid('param').id);
       const drafts = mapswipeFindDrafts(iterateScoredTiles(ctx, project.id), info);
       return c.json({ projectId: project.id, drafts });
+    })
+    .get('/:id/exports/mapswipe-completeness.json', validate('param', idParam), (c) => {
+      const { project, base, info } = setup(c, c.req.valid('param').id);
+      const { version } = tileUrlVersion(ctx.db, project.id);
+      const overlay = completenessOverlay(base, project, version, overlayCredits(project.name));
+      const drafts = mapswipeCompletenessDrafts(iterateScoredTiles(ctx, project.id), info, overlay);
+      return c.json({ projectId: project.id, drafts }, 200, {
+        'Content-Disposition': `attachment; filename="${slug(project.name)}-mapswipe-completeness.json"`,
+      });
     })
     .get('/:id/exports/mapswipe-validate.geojson', validate('param', idParam), (c) => {
       const { project, info } = setup(c, c.req.valid('param').id);

@@ -1,6 +1,7 @@
 /**
  * Map overlays of a project, as tiles so that an area of any size costs the browser only what is in view:
  *   GET /api/projects/:id/overlays                        manifest: tile URL templates, zooms, bounds, legends
+ *   GET /api/projects/:id/overlays/tools                  the same tiles for JOSM, iD and MapSwipe (tool-templates.ts)
  *   GET /api/projects/:id/overlay/:layer/:z/:x/:y.png     raster: priority | confidence | novelty
  *   GET /api/projects/:id/vector/:z/:x/:y.mvt             MVT, z 15..scoring zoom: layers `tiles`, `footprints`
  *   GET /api/projects/:id/footprints/:z/:x/:y.json        the same as capped GeoJSON (`?tiles=1` adds the grid)
@@ -13,8 +14,9 @@ import { join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { repoRoot } from '../lib/paths.ts';
-import { OVERLAY_LAYERS } from '../lib/overlays/layers.ts';
+import { OVERLAY_LAYERS, type OverlayLayer } from '../lib/overlays/layers.ts';
 import { overlayManifest } from '../lib/overlays/manifest.ts';
+import { overlayCredits, toolTemplates } from '../lib/overlays/tool-templates.ts';
 import { OverlayTileService, type OverlayProject, type OverlayTile } from '../lib/overlays/overlay-tiles.ts';
 import { buildFootprintGeoJson } from '../lib/overlays/vector-tiles.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
@@ -85,8 +87,20 @@ export function overlayRoutes(ctx: ScoringContext, settings: Settings): Hono {
       const p = requireProject(ctx, c.req.valid('param').id);
       const base = publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin);
       const project = { id: p.id, zoom: p.zoom, bbox: p.bbox, imageryId: p.imageryId };
-      const manifest = overlayManifest(base, project, tiles.version(p.id), getImagery(ctx, p.imageryId));
+      const drawn = {
+        def: (layer: OverlayLayer) => tiles.layerDef(project, layer),
+        confidence: tiles.confidenceSpread(project),
+      };
+      const imagery = getImagery(ctx, p.imageryId);
+      const manifest = overlayManifest(base, project, tiles.version(p.id), imagery, drawn);
       return c.json(manifest, 200, { 'Cache-Control': 'no-cache' });
+    })
+    .get('/api/projects/:id/overlays/tools', validate('param', idParam), (c) => {
+      const p = requireProject(ctx, c.req.valid('param').id);
+      const base = publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin);
+      const { version, final } = tiles.version(p.id);
+      const layers = toolTemplates(base, p, version, overlayCredits(p.name));
+      return c.json({ projectId: p.id, version, final, layers }, 200, { 'Cache-Control': 'no-cache' });
     })
     .get('/api/projects/:id/overlay/:layer/:z/:x/:file', validate('param', rasterParams), async (c) => {
       const q = c.req.valid('param');

@@ -3,7 +3,8 @@
  * raster overlays and the vector tiles, their zoom ranges and bounds, and the legends.
  */
 import { cssRgba, NO_SCORE_RGBA } from './colour-scales.ts';
-import { OVERLAY_LAYER_DEFS, OVERLAY_LAYERS } from './layers.ts';
+import type { ConfidenceSpread } from './confidence-spread.ts';
+import { OVERLAY_LAYER_DEFS, OVERLAY_LAYERS, type OverlayLayer, type OverlayLayerDef } from './layers.ts';
 import type { OverlayProject } from './overlay-tiles.ts';
 import { FOOTPRINTS_LAYER, TILES_LAYER, VECTOR_MIN_ZOOM } from './vector-tiles.ts';
 
@@ -13,6 +14,11 @@ export function overlayManifest(
   project: OverlayProject & { imageryId: number },
   version: { version: string; final: boolean },
   imagery?: { minZoom: number; maxZoom: number; attribution: string | null },
+  /** The layers as this project's tiles are drawn (a doubtful region's confidence on its own scale). */
+  drawn: { def(layer: OverlayLayer): OverlayLayerDef; confidence: ConfidenceSpread | null } = {
+    def: (layer) => OVERLAY_LAYER_DEFS[layer],
+    confidence: null,
+  },
 ) {
   const root = `${base}/api/projects/${project.id}`;
   const v = `?v=${encodeURIComponent(version.version)}`;
@@ -31,7 +37,7 @@ export function overlayManifest(
       attribution: imagery?.attribution ?? null,
     },
     raster: OVERLAY_LAYERS.map((id) => {
-      const def = OVERLAY_LAYER_DEFS[id];
+      const def = drawn.def(id);
       return {
         id,
         title: def.title,
@@ -47,6 +53,8 @@ export function overlayManifest(
           lowLabel: def.lowLabel,
           highLabel: def.highLabel,
           noScore: id === 'priority' ? null : cssRgba(NO_SCORE_RGBA),
+          /** What the layer says about the region as a whole, once (confidence only). */
+          region: id === 'confidence' ? drawn.confidence : null,
         },
       };
     }),

@@ -7,12 +7,13 @@ import type { DatabaseHandle } from '../db/client.ts';
 import { latestJobOf } from '../db/jobs-repo.ts';
 import { iterateOverlayCells } from '../db/tile-scores-repo.ts';
 import { tilesCoveringBBox, type BBox } from '../geo/tiles.ts';
-import { OVERLAY_LAYER_DEFS, type OverlayLayer } from './layers.ts';
+import { CONFIDENCE_SCALE } from './colour-scales.ts';
+import { confidenceSpread, regionConfidenceScale, type ConfidenceSpread } from './confidence-spread.ts';
+import { OVERLAY_LAYER_DEFS, type OverlayLayer, type OverlayLayerDef } from './layers.ts';
 import { rangesOverlap, scoringRange } from './overlay-grid.ts';
 import { encodeOverlayPng, rasterizeCells, transparentPng } from './rasterize.ts';
 import { buildVectorTile, type ProjectGrid } from './vector-tiles.ts';
 
-/** Bumped when colours or encodings change, so browsers drop tiles drawn the old way. */
 /**
  * What the overlays of a project look like now, as a short string: the latest scoring job and how far it
  * got. Tiles only ever gain rows while a job runs, so equal versions mean equal tiles; it is the ETag and
@@ -25,7 +26,17 @@ export function overlayVersion(db: DatabaseHandle, projectId: number): { version
   return { version: `j${job.id}-${job.done}-${job.status}`, final };
 }
 
-export const OVERLAY_STYLE_VERSION = 1;
+/** Bumped when colours or encodings change, so browsers drop tiles drawn the old way. */
+export const OVERLAY_STYLE_VERSION = 2;
+
+/**
+ * The token tile URLs carry as `?v=`: the style version and the project's overlay version. A URL with
+ * the current token of a finished job names tiles that will never change, so they may be cached hard.
+ */
+export function tileUrlVersion(db: DatabaseHandle, projectId: number): { version: string; final: boolean } {
+  const v = overlayVersion(db, projectId);
+  return { version: `s${OVERLAY_STYLE_VERSION}-${v.version}`, final: v.final };
+}
 
 export interface OverlayProject extends ProjectGrid {
   bbox: BBox;
@@ -52,6 +63,8 @@ export class OverlayTileService {
   private readonly cache = new Map<string, Omit<OverlayTile, 'cached' | 'final'>>();
   private bytes = 0;
   private readonly cacheBytes: number;
+  /** The last spread computed per project, with the overlay version it belongs to (one pass per version). */
+  private readonly spreads = new Map<number, { version: string; spread: ConfidenceSpread }>();
 
   constructor(
     private readonly db: DatabaseHandle,
@@ -66,13 +79,28 @@ export class OverlayTileService {
     return { etag: `"${kind}-${version.version}"`, final: version.final, version: version.version };
   }
 
-  /**
-   * The token tile URLs carry as `?v=`: the style version and the project's overlay version. A URL with
-   * the current token of a finished job names tiles that will never change, so they may be cached hard.
-   */
+  /** See tileUrlVersion. */
   version(projectId: number): { version: string; final: boolean } {
-    const v = overlayVersion(this.db, projectId);
-    return { version: `s${OVERLAY_STYLE_VERSION}-${v.version}`, final: v.final };
+    return tileUrlVersion(this.db, projectId);
+  }
+
+  /** How doubtful the project's region is as a whole (confidence-spread.ts), for the current version. */
+  confidenceSpread(project: OverlayProject): ConfidenceSpread {
+    const { version } = this.version(project.id);
+    const hit = this.spreads.get(project.id);
+    if (hit?.version === version) return hit.spread;
+    const range = tilesCoveringBBox(project.bbox, project.zoom);
+    const spread = confidenceSpread(iterateOverlayCells(this.db, project.id, project.zoom, range));
+    this.spreads.set(project.id, { version, spread });
+    return spread;
+  }
+
+  /** The layer as drawn for this project: confidence on the region's own scale where the region is doubtful. */
+  layerDef(project: OverlayProject, layer: OverlayLayer): OverlayLayerDef {
+    const def = OVERLAY_LAYER_DEFS[layer];
+    if (layer !== 'confidence') return def;
+    const scale = regionConfidenceScale(CONFIDENCE_SCALE, this.confidenceSpread(project));
+    return scale === def.scale ? def : { ...def, scale };
   }
 
   async raster(
@@ -94,7 +122,7 @@ export class OverlayTileService {
       body = await transparentPng();
     } else {
       const r = rasterizeCells(
-        OVERLAY_LAYER_DEFS[layer],
+        this.layerDef(project, layer),
         range,
         iterateOverlayCells(this.db, project.id, project.zoom, range),
       );
