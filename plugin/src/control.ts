@@ -302,5 +302,14 @@ export function legendElement(legend: Legend): HTMLElement {
     none.append(sw, 'no imagery / not scored');
     wrap.append(none);
   }
+  // Said once, here, rather than by a map painted one flat colour: the region as a whole is doubtful.
+  if (legend.region?.note) {
+    const note = document.createElement('div');
+    note.className = 'tilelens-region-note';
+    note.style.cssText =
+      'margin-top:4px;padding:4px 6px;border-left:3px solid #d7191c;background:#fff4f0;color:#222;max-width:260px;';
+    note.textContent = legend.region.note;
+    wrap.append(note);
+  }
   return wrap;
 }

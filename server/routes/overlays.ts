@@ -52,6 +52,9 @@ function tileResponse(c: Context, tile: OverlayTile, version: string): Response 
     ETag: tile.etag,
     'X-Tilelens-Cells': String(tile.cells),
     'X-Tilelens-Cache': tile.cached ? 'hit' : 'miss',
+    // Editors and MapSwipe's web views load the tiles from their own origin; the tiles are public and read-only.
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Expose-Headers': 'ETag',
     // A versioned URL of a finished job names bytes that cannot change; anything else revalidates (cheap: 304).
     'Cache-Control':
       tile.final && c.req.query('v') === version ? 'public, max-age=86400, immutable' : 'no-cache',

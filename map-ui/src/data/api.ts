@@ -9,6 +9,8 @@ import type { BBox } from '../../../server/lib/geo/tiles.ts';
 import type { JobRow } from '../../../server/lib/scoring/jobs.ts';
 import type { ProjectRow } from '../../../server/lib/scoring/projects.ts';
 import type { TileCounts } from '../../../server/lib/scoring/tiles-repo.ts';
+import type { ToolTemplate } from '../../../server/lib/overlays/tool-templates.ts';
+export type { ToolTemplate };
 
 export type { BBox };
 
@@ -153,11 +155,18 @@ export const api = {
   retryFailed: (projectId: number) => write<Job>(`/api/projects/${projectId}/retry-failed`, {}),
   patchImage: (runId: number, idx: number, kind: 'image' | 'mask' | 'prediction') => `/api/runs/${runId}/patches/${idx}/${kind}.png`,
   tileImage: (imageryId: number, z: number, x: number, y: number) => `/imagery/${imageryId}/${z}/${x}/${y}.jpg`,
+  overlayTools: (projectId: number) =>
+    request<{ layers: ToolTemplate[] }>(`/api/projects/${projectId}/overlays/tools`).then((r) => r.layers),
   exportUrl: (projectId: number, kind: ExportKind) => `/api/projects/${projectId}/exports/${EXPORTS[kind].path}`,
 };
 
 export const EXPORTS = {
   'mapswipe-find': { path: 'mapswipe-find', label: 'MapSwipe Find', help: 'project drafts per priority tier (JSON)' },
+  'mapswipe-completeness': {
+    path: 'mapswipe-completeness.json',
+    label: 'MapSwipe Completeness',
+    help: "are the model's outlines right and complete? Drafts per tier with the footprint overlay (JSON)",
+  },
   'mapswipe-validate': { path: 'mapswipe-validate.geojson', label: 'MapSwipe Validate', help: 'predicted buildings to check (GeoJSON)' },
   'tasking-manager': { path: 'tasking-manager', label: 'Tasking Manager', help: 'task grid and instructions (JSON)' },
   csv: { path: 'tiles.csv', label: 'CSV', help: 'every tile with its scores' },

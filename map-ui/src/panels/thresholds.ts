@@ -15,6 +15,7 @@ import {
   type ProjectEffort,
 } from '../data/api.ts';
 import { int, num, Panel, pct } from './common.ts';
+import { OverlayTemplates } from './overlay-templates.ts';
 
 export function pointAt(points: EffortPoint[], threshold: number): EffortPoint | null {
   if (points.length === 0) return null;
@@ -251,5 +252,6 @@ export function ExportsPanel(props: { project: Project }) {
         ),
       ),
     ),
+    h(OverlayTemplates, { project: props.project }),
   );
 }
