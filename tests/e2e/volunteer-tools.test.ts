@@ -5,13 +5,11 @@
  * highest, where the tool overzooms). Every tile request must answer, none fail, the console stays clean, and
  * the tiles must draw something over the project.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,7 +20,12 @@ import {
 import { tileBounds } from '../../server/lib/geo/tiles.ts';
 import { repoRoot } from '../../server/lib/paths.ts';
 import type { ToolTemplate } from '../../server/lib/overlays/tool-templates.ts';
-import { CHROMIUM_ARGS, requireChromium } from '../../scripts/lib/headless-chromium.ts';
+import {
+  freshChromium,
+  serveOnLoopback,
+  type FreshChromium,
+  type LoopbackServer,
+} from '../fixtures/ui-browser.ts';
 
 const MAPLIBRE = join(repoRoot, 'node_modules/maplibre-gl/dist');
 const PAGE = `<!doctype html><html><head><meta charset="utf-8">
@@ -43,11 +46,10 @@ async function changedPixels(png: Buffer): Promise<number> {
 }
 
 describe('overlay templates in a plain MapLibre map on another origin', () => {
-  let dir: string;
   let server: SyntheticServer;
-  let http: ServerType;
+  let http: LoopbackServer;
   let base: string;
-  let browser: BrowserContext;
+  let browser: FreshChromium;
   let page: Page;
   let projectId: number;
   /** The tool's own origin: a plain server of the page and MapLibre, nothing of tilelens. */
@@ -59,13 +61,10 @@ describe('overlay templates in a plain MapLibre map on another origin', () => {
   const tileRequests: string[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tilelens-tools-e2e-'));
     server = syntheticServer();
     projectId = createSyntheticProject(server.db, { side: 24, origin: ORIGIN }).projectId;
-    http = await new Promise<ServerType>((resolve) => {
-      const s = serve({ fetch: server.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    http = await serveOnLoopback(server.app.fetch);
+    base = http.base;
     tool = createServer((req, res) => {
       const path = (req.url ?? '/').replace(/\?.*$/, '').replace('/volunteer-tool', '');
       if (path === '/') return res.writeHead(200, { 'Content-Type': 'text/html' }).end(PAGE);
@@ -79,12 +78,8 @@ describe('overlay templates in a plain MapLibre map on another origin', () => {
     await new Promise<void>((resolve) => tool.listen(0, '127.0.0.1', resolve));
     // Another port is another origin: the tiles are fetched across origins, as from an editor's page.
     TOOL = `http://127.0.0.1:${(tool.address() as AddressInfo).port}/volunteer-tool`;
-    browser = await chromium.launchPersistentContext(join(dir, 'chromium'), {
-      executablePath: requireChromium(),
-      viewport: { width: 512, height: 512 },
-      args: CHROMIUM_ARGS,
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
+    browser = await freshChromium({ viewport: { width: 512, height: 512 } });
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
     page.on('request', (r) => {
       if (r.url().startsWith(base)) tileRequests.push(r.url());
     });
@@ -101,10 +96,9 @@ describe('overlay templates in a plain MapLibre map on another origin', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => (http ? http.close(resolve) : resolve(undefined)));
+    await http?.close();
     await new Promise((resolve) => (tool ? tool.close(resolve) : resolve(undefined)));
     await server?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('every layer loads at its declared zooms with no failed request and no console error', async () => {

@@ -4,7 +4,11 @@
  * a change still needs it, and the confidence scale of a region that is doubtful as a whole.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSyntheticProject, syntheticServer, type SyntheticServer } from '../fixtures/synthetic-project.ts';
+import {
+  createSyntheticProject,
+  syntheticServer,
+  type SyntheticServer,
+} from '../fixtures/synthetic-project.ts';
 import { mapswipeOverlaySchema } from '../../server/lib/exports/mapswipe-overlay.ts';
 import { mapswipeCompletenessDraftSchema } from '../../server/lib/exports/mapswipe-completeness.ts';
 import { colourAt, CONFIDENCE_SCALE } from '../../server/lib/overlays/colour-scales.ts';
@@ -91,15 +95,23 @@ describe('tool templates', () => {
     expect(conf.josm).toBe(
       'tms[0,18]:https://tl.example.org/api/projects/7/overlay/confidence/{zoom}/{x}/{y}.png?v=s2-j3-900-done',
     );
-    expect(conf.iD).toBe('https://tl.example.org/api/projects/7/overlay/confidence/{z}/{x}/{y}.png?v=s2-j3-900-done');
+    expect(conf.iD).toBe(
+      'https://tl.example.org/api/projects/7/overlay/confidence/{z}/{x}/{y}.png?v=s2-j3-900-done',
+    );
   });
   it('MapSwipe settings pass the schema and repeat the template and zooms', () => {
     for (const l of t) {
       expect(mapswipeOverlaySchema.safeParse(l.mapswipe).success).toBe(true);
-      const custom = l.mapswipe.type === 'RASTER_TILE' ? l.mapswipe.raster.tileServer.custom : l.mapswipe.vector.tileServer.custom;
+      const custom =
+        l.mapswipe.type === 'RASTER_TILE'
+          ? l.mapswipe.raster.tileServer.custom
+          : l.mapswipe.vector.tileServer.custom;
       expect(custom).toMatchObject({ url: l.xyz, minZoom: l.minZoom, maxZoom: l.maxZoom });
     }
-    expect(t[0].mapswipe).toMatchObject({ type: 'VECTOR_TILE', vector: { tileServer: { custom: { sourceLayer: 'footprints' } } } });
+    expect(t[0].mapswipe).toMatchObject({
+      type: 'VECTOR_TILE',
+      vector: { tileServer: { custom: { sourceLayer: 'footprints' } } },
+    });
   });
 });
 
@@ -179,7 +191,9 @@ describe('confidence over a region doubtful as a whole', () => {
     // The least and the most trusted tiles of the region get the scale's two ends, not one flat red.
     expect(colourAt(scale, spread.p05!)).toEqual(colourAt(CONFIDENCE_SCALE, 0));
     expect(colourAt(scale, spread.p95!)).toEqual(colourAt(CONFIDENCE_SCALE, 1));
-    expect(colourAt(CONFIDENCE_SCALE, spread.p05!)[0] - colourAt(CONFIDENCE_SCALE, spread.p95!)[0]).toBeLessThan(10);
+    expect(
+      colourAt(CONFIDENCE_SCALE, spread.p05!)[0] - colourAt(CONFIDENCE_SCALE, spread.p95!)[0],
+    ).toBeLessThan(10);
   });
 
   it('keeps the fixed scale where the region is mostly trusted', () => {

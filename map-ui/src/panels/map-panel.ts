@@ -43,7 +43,7 @@ function MapLegend(props: { layers: Record<OverlayName, boolean>; status: Overla
       ? h(RasterLegendBox, { title: 'Priority: who looks first', legend: legends.priority })
       : null,
     props.layers.confidence
-      ? h(RasterLegendBox, { title: 'Model confidence (smoothed IoU)', legend: legends.confidence })
+      ? h(RasterLegendBox, { title: 'Model confidence', legend: legends.confidence })
       : null,
     props.layers.footprints
       ? h(

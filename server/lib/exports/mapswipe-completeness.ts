@@ -15,7 +15,9 @@ import { mapswipeOverlaySchema, type MapswipeOverlay } from './mapswipe-overlay.
 import { checkProject, ExportError, type ExportProject } from './project-info.ts';
 
 const tileServerProperty = z.union([
-  z.object({ name: z.enum(MAPSWIPE_TILE_SERVERS.map((n) => n.toUpperCase()) as [string, ...string[]]) }).strict(),
+  z
+    .object({ name: z.enum(MAPSWIPE_TILE_SERVERS.map((n) => n.toUpperCase()) as [string, ...string[]]) })
+    .strict(),
   z
     .object({
       name: z.literal('CUSTOM'),
