@@ -14,6 +14,7 @@ const benches: Record<string, string[]> = {
   analysis: ['npx', 'tsx', 'scripts/bench/analysis-scale.ts'],
   scoring: ['npx', 'tsx', 'scripts/bench/scoring.ts'],
   insights: ['npx', 'tsx', 'scripts/bench/insights.ts'],
+  'label-objects': ['npx', 'tsx', 'scripts/bench/label-objects.ts'],
   'trust-sampling': ['npx', 'tsx', 'scripts/bench/trust-sampling.ts'],
   'ui-overlay': ['npx', 'tsx', 'scripts/bench/ui-overlay.ts'],
   'ui-latent': ['npx', 'tsx', 'scripts/bench/ui-latent.ts'],
