@@ -308,6 +308,23 @@ function runKind(kind: PlantKind) {
       evidencePrecisionAtPlanted: r3(precisionAtK(wOrder(windowScore), wPos, positives)),
       oneMinusIouPrecisionAtPlanted: r3(precisionAtK(wOrder(windowBaseline), wPos, positives)),
     },
+    windowsApByGroup: Object.fromEntries(
+      ['accra', 'dubai'].map((g) => {
+        const inGroup = (i: number) => windows[i].group === g;
+        const order = (sc: number[]) => wOrder(sc).filter(inGroup);
+        return [
+          g,
+          {
+            evidence: r3(averagePrecision(order(windowScore), wPos)),
+            oneMinusIou: r3(averagePrecision(order(windowBaseline), wPos)),
+            baseRate: r3(
+              windowPositive.filter((v, i) => v && inGroup(i)).length /
+                windows.filter((w) => w.group === g).length,
+            ),
+          },
+        ];
+      }),
+    ),
     cleanWindows,
   };
 }
