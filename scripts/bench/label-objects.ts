@@ -24,7 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRng } from '../../server/lib/analysis/random.ts';
 import { openManifestDataset } from '../../server/lib/datasets/manifest.ts';
@@ -331,7 +331,7 @@ function runKind(kind: PlantKind) {
 
 const kinds = values.kinds.split(',') as PlantKind[];
 const result: Record<string, unknown> = {
-  model: values.model.replace(`${repoRoot}/`, ''),
+  model: relative(repoRoot, resolve(values.model)),
   seed,
   windows: windows.length,
   byGroup: Object.fromEntries(

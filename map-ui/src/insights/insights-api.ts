@@ -27,6 +27,31 @@ export interface ReviewItem {
   images: { image: string; mask: string; prediction: string };
 }
 
+export type LabelObjectKind = 'phantom' | 'missing' | 'offset' | 'area_offset';
+
+/** One suspected label error (GET /api/runs/:id/label-objects/list). */
+export interface LabelObjectItem {
+  rank: number;
+  idx: number;
+  n: number;
+  kind: LabelObjectKind;
+  score: number;
+  areaPx: number;
+  dxPx: number | null;
+  dyPx: number | null;
+  eastM: number | null;
+  northM: number | null;
+  /** Outline in the patch's pixels. */
+  outlinePx: Array<[number, number]>;
+  members: number | null;
+  patchKey: string;
+  group: string | null;
+  fix: string;
+  instruction: string;
+  josm: string | null;
+  images: { image: string; mask: string; prediction: string };
+}
+
 export class InsightsRequestError extends Error {
   override name = 'InsightsRequestError';
   constructor(
@@ -71,4 +96,12 @@ export const insightsApi = {
   families: (runId: number) => call<FamiliesReport>(`/api/runs/${runId}/families`),
   reviewExport: (runId: number, format: 'geojson' | 'csv') => `/api/runs/${runId}/review.${format}?top=100`,
   familiesHtml: (runId: number) => `/api/runs/${runId}/families.html`,
+  labelObjectCounts: (runId: number) =>
+    call<Record<LabelObjectKind, number>>(`/api/runs/${runId}/label-objects`),
+  labelObjects: (runId: number, kind: LabelObjectKind, limit: number) =>
+    call<{ kind: LabelObjectKind; items: LabelObjectItem[] }>(
+      `/api/runs/${runId}/label-objects/list?kind=${kind}&limit=${limit}`,
+    ),
+  labelObjectsExport: (runId: number, kind: LabelObjectKind, format: 'geojson' | 'maproulette') =>
+    `/api/runs/${runId}/label-objects${format === 'maproulette' ? '.maproulette' : ''}.geojson?kinds=${kind}`,
 };

@@ -11,13 +11,15 @@ import {
   type LabelObjectKind,
   type LabelObjectListed,
 } from '../db/label-objects-repo.ts';
-import { FIX_OF_KIND, instruction } from '../exports/label-fixes.ts';
+import { FIX_OF_KIND, instruction, josmLink } from '../exports/label-fixes.ts';
 import { InsightsError } from './errors.ts';
 
 export interface LabelObjectItem extends Omit<LabelObjectListed, 'z' | 'x' | 'y'> {
   tile: { z: number; x: number; y: number } | null;
   fix: (typeof FIX_OF_KIND)[LabelObjectKind];
   instruction: string;
+  /** JOSM remote-control link, when the object is on a map. */
+  josm: string | null;
 }
 
 function requireEvidence(db: DatabaseHandle, runId: number): void {
@@ -50,5 +52,6 @@ export function labelObjectQueue(
     tile: z === null || x === null || y === null ? null : { z, x, y },
     fix: FIX_OF_KIND[o.kind],
     instruction: instruction(o),
+    josm: o.outline ? josmLink(o.outline) : null,
   }));
 }
