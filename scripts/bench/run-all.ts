@@ -16,6 +16,7 @@ const benches: Record<string, string[]> = {
   insights: ['npx', 'tsx', 'scripts/bench/insights.ts'],
   'label-objects': ['npx', 'tsx', 'scripts/bench/label-objects.ts'],
   'trust-sampling': ['npx', 'tsx', 'scripts/bench/trust-sampling.ts'],
+  trust: ['npx', 'tsx', 'scripts/bench/trust.ts'],
   'ui-overlay': ['npx', 'tsx', 'scripts/bench/ui-overlay.ts'],
   'ui-latent': ['npx', 'tsx', 'scripts/bench/ui-latent.ts'],
   demo: ['bash', 'scripts/bench/demo-fresh-clone.sh'],
