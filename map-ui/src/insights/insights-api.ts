@@ -3,6 +3,8 @@ import { managerToken } from '../data/api.ts';
 // The families report is the server's own type (type-only import: nothing of the server reaches the bundle).
 import type { FamiliesReport } from '../../../server/lib/insights/failure-families.ts';
 export type { Family, FamiliesReport } from '../../../server/lib/insights/failure-families.ts';
+import type { LabelObjectKind } from '../../../server/lib/db/label-objects-repo.ts';
+import type { LabelObjectItem as ServerLabelObjectItem } from '../../../server/lib/insights/object-queue.ts';
 
 export type ReviewMark = 'label_wrong' | 'model_wrong' | 'unsure';
 
@@ -27,30 +29,12 @@ export interface ReviewItem {
   images: { image: string; mask: string; prediction: string };
 }
 
-export type LabelObjectKind = 'phantom' | 'missing' | 'offset' | 'area_offset';
+export type { LabelObjectKind } from '../../../server/lib/db/label-objects-repo.ts';
 
-/** One suspected label error (GET /api/runs/:id/label-objects/list). */
-export interface LabelObjectItem {
-  rank: number;
-  idx: number;
-  n: number;
-  kind: LabelObjectKind;
-  score: number;
-  areaPx: number;
-  dxPx: number | null;
-  dyPx: number | null;
-  eastM: number | null;
-  northM: number | null;
-  /** Outline in the patch's pixels. */
-  outlinePx: Array<[number, number]>;
-  members: number | null;
-  patchKey: string;
-  group: string | null;
-  fix: string;
-  instruction: string;
-  josm: string | null;
+/** One suspected label error (GET /api/runs/:id/label-objects/list): the server's queue item and its image URLs. */
+export type LabelObjectItem = ServerLabelObjectItem & {
   images: { image: string; mask: string; prediction: string };
-}
+};
 
 export class InsightsRequestError extends Error {
   override name = 'InsightsRequestError';

@@ -59,36 +59,43 @@ export function ringAround(
     const y = (inside[k] - x) / width;
     local[(y - by0) * bw + (x - bx0)] = 1;
   }
-  // Separable chessboard dilation: rows, then columns.
-  const rows = new Uint8Array(bw * bh);
-  for (let y = 0; y < bh; y++) {
-    let last = -Infinity;
-    for (let x = 0; x < bw; x++) {
-      if (local[y * bw + x]) last = x;
-      if (x - last <= ringWidth) rows[y * bw + x] = 1;
-    }
-    last = Infinity;
-    for (let x = bw - 1; x >= 0; x--) {
-      if (local[y * bw + x]) last = x;
-      if (last - x <= ringWidth) rows[y * bw + x] = 1;
-    }
-  }
+  const near = dilate(local, bw, bh, ringWidth);
   const out: number[] = [];
-  for (let x = 0; x < bw; x++) {
+  for (let y = 0; y < bh; y++)
+    for (let x = 0; x < bw; x++)
+      if (near[y * bw + x] && !local[y * bw + x]) out.push((y + by0) * width + x + bx0);
+  return Int32Array.from(out);
+}
+
+/** Chessboard dilation of a 0/1 mask by `r` pixels (separable: rows, then columns). */
+export function dilate(mask: Uint8Array, width: number, height: number, r: number): Uint8Array {
+  const rows = new Uint8Array(mask.length);
+  for (let y = 0; y < height; y++) {
     let last = -Infinity;
-    const near = new Uint8Array(bh);
-    for (let y = 0; y < bh; y++) {
-      if (rows[y * bw + x]) last = y;
-      if (y - last <= ringWidth) near[y] = 1;
+    for (let x = 0; x < width; x++) {
+      if (mask[y * width + x]) last = x;
+      if (x - last <= r) rows[y * width + x] = 1;
     }
     last = Infinity;
-    for (let y = bh - 1; y >= 0; y--) {
-      if (rows[y * bw + x]) last = y;
-      if (last - y <= ringWidth) near[y] = 1;
+    for (let x = width - 1; x >= 0; x--) {
+      if (mask[y * width + x]) last = x;
+      if (last - x <= r) rows[y * width + x] = 1;
     }
-    for (let y = 0; y < bh; y++) if (near[y] && !local[y * bw + x]) out.push((y + by0) * width + x + bx0);
   }
-  return Int32Array.from(out);
+  const out = new Uint8Array(mask.length);
+  for (let x = 0; x < width; x++) {
+    let last = -Infinity;
+    for (let y = 0; y < height; y++) {
+      if (rows[y * width + x]) last = y;
+      if (y - last <= r) out[y * width + x] = 1;
+    }
+    last = Infinity;
+    for (let y = height - 1; y >= 0; y--) {
+      if (rows[y * width + x]) last = y;
+      if (last - y <= r) out[y * width + x] = 1;
+    }
+  }
+  return out;
 }
 
 /** Every `step`-th element, so a large footprint costs no more than `max` reads per shift. */

@@ -12,7 +12,7 @@
  * good as the model is where the patch lies, which the patch-level score (label-errors.ts) weighs in.
  */
 import { labelComponents, simplifyRing, traceOutline, type Point } from '../scoring/vectorize.ts';
-import { ringAround, searchShift, type ShiftSearch } from './footprint-shift.ts';
+import { dilate, ringAround, searchShift, type ShiftSearch } from './footprint-shift.ts';
 
 export const OBJECT_KINDS = ['phantom', 'missing', 'offset'] as const;
 export type ObjectKind = (typeof OBJECT_KINDS)[number];
@@ -76,37 +76,6 @@ function pixelsByLabel(labels: Int32Array, count: number): { start: Int32Array; 
   const pixels = new Int32Array(labels.length);
   for (let i = 0; i < labels.length; i++) pixels[fill[labels[i]]++] = i;
   return { start, pixels };
-}
-
-/** Chessboard dilation of a 0/1 mask by `r` pixels (separable: rows, then columns). */
-function dilate(mask: Uint8Array, width: number, height: number, r: number): Uint8Array {
-  const rows = new Uint8Array(mask.length);
-  for (let y = 0; y < height; y++) {
-    let last = -Infinity;
-    for (let x = 0; x < width; x++) {
-      if (mask[y * width + x]) last = x;
-      if (x - last <= r) rows[y * width + x] = 1;
-    }
-    last = Infinity;
-    for (let x = width - 1; x >= 0; x--) {
-      if (mask[y * width + x]) last = x;
-      if (last - x <= r) rows[y * width + x] = 1;
-    }
-  }
-  const out = new Uint8Array(mask.length);
-  for (let x = 0; x < width; x++) {
-    let last = -Infinity;
-    for (let y = 0; y < height; y++) {
-      if (rows[y * width + x]) last = y;
-      if (y - last <= r) out[y * width + x] = 1;
-    }
-    last = Infinity;
-    for (let y = height - 1; y >= 0; y--) {
-      if (rows[y * width + x]) last = y;
-      if (last - y <= r) out[y * width + x] = 1;
-    }
-  }
-  return out;
 }
 
 function centreOf(pixels: Int32Array, width: number): Point {
