@@ -273,6 +273,12 @@ function runKind(kind: PlantKind) {
   // Planted objects never found as a candidate count as missed: AP over all of them, not over those found.
   const found = candidates.filter((c) => c.planted >= 0).length;
   const apObjects = (averagePrecision(order, isPos) * found) / Math.max(1, plantedAll.length);
+  const apObjectsOf = (g: string) => {
+    const mine = order.filter((i) => windows[candidates[i].window].group === g);
+    const hits = mine.filter(isPos).length;
+    const planted = plantedAll.filter((p) => windows[p.window].group === g).length;
+    return r3((averagePrecision(mine, isPos) * hits) / Math.max(1, planted));
+  };
   const wOrder = (s: number[]) => s.map((_, i) => i).sort((a, b) => s[b] - s[a] || a - b);
   const wPos = (i: number) => windowPositive[i];
   const positives = windowPositive.filter(Boolean).length;
@@ -287,6 +293,7 @@ function runKind(kind: PlantKind) {
             planted: plantedAll.length,
             candidates: candidates.length,
             ap: r3(apObjects),
+            apByGroup: { accra: apObjectsOf('accra'), dubai: apObjectsOf('dubai') },
             precisionAtPlanted: r3(precisionAtK(order, isPos, plantedAll.length)),
             precisionAt20: r3(precisionAtK(order, isPos, 20)),
             foundAsCandidate: found,

@@ -481,8 +481,13 @@ describe('map UI in the browser', () => {
     );
     await panel.locator('.object-item svg polygon').first().waitFor({ timeout: 15_000 });
     expect(await panel.locator('a[href^="http://127.0.0.1:8111/load_and_zoom"]').count()).toBeGreaterThan(0);
+    // The page's sticky header would cover an element screenshot's top: scroll the panel below it instead.
+    await panel.evaluate((el) => {
+      el.scrollIntoView({ block: 'start' });
+      window.scrollBy(0, -60);
+    });
     await page.waitForTimeout(300);
-    await panel.screenshot({ path: join(SHOTS, 'ui-10-label-objects.png') });
+    await page.screenshot({ path: join(SHOTS, 'ui-10-label-objects.png') });
     // Another kind replaces the list; a kind with none says so.
     await panel.locator('button[data-kind="offset"]').click();
     await expect
