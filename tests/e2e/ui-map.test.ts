@@ -464,6 +464,18 @@ describe('map UI in the browser', () => {
   });
 
   it('label errors by object: a tab per kind with its count, outlines over the patch, fixes and mapper links', async () => {
+    // What the panel does must log no error and fail no request.
+    const problems: string[] = [];
+    const onConsole = (m: { type(): string; text(): string }) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    };
+    const onResponse = (r: { status(): number; url(): string }) => {
+      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+    };
+    const onFailed = (r: { url(): string }) => problems.push(`failed ${r.url()}`);
+    page.on('console', onConsole);
+    page.on('response', onResponse);
+    page.on('requestfailed', onFailed);
     const panel = page.locator('#label-objects');
     await panel.scrollIntoViewIfNeeded();
     const counts = (await (await fetch(`${base}/api/runs/${fx.runId}/label-objects`)).json()) as Record<
@@ -503,6 +515,12 @@ describe('map UI in the browser', () => {
     const mr = await panel.locator('a[data-object-export="maproulette"]').getAttribute('href');
     expect(mr).toBe(`/api/runs/${fx.runId}/label-objects.maproulette.geojson?kinds=offset`);
     expect((await fetch(`${base}${mr}`)).status).toBe(200);
+    await panel.locator('button[data-kind="phantom"]').click();
+    await panel.locator('.object-item[data-kind="phantom"] svg polygon').first().waitFor({ timeout: 15_000 });
+    page.off('console', onConsole);
+    page.off('response', onResponse);
+    page.off('requestfailed', onFailed);
+    expect(problems).toEqual([]);
   });
 
   it('a link reproduces the view, and the volunteer view shows nothing that changes anything', async () => {
