@@ -386,7 +386,22 @@ describe('map UI in the browser', () => {
     const kinds = await page
       .locator('a[data-export]')
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-export')));
-    expect(kinds).toEqual(['mapswipe-find', 'mapswipe-validate', 'tasking-manager', 'csv', 'geojson']);
+    expect(kinds).toEqual([
+      'mapswipe-find',
+      'mapswipe-completeness',
+      'mapswipe-validate',
+      'tasking-manager',
+      'csv',
+      'geojson',
+    ]);
+    // The overlays for volunteers' tools are listed beside the downloads, each template with its copy button.
+    await page.waitForSelector('#exports .layer-templates[data-layer="confidence"]');
+    expect(
+      await page
+        .locator('#exports .layer-templates')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-layer'))),
+    ).toEqual(['footprints', 'confidence', 'priority']);
+    expect(await page.locator('#exports button[data-copy="confidence:JOSM"]').count()).toBe(1);
     for (const k of kinds) {
       const [download] = await Promise.all([
         page.waitForEvent('download'),
