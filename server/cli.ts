@@ -12,6 +12,8 @@
  *   tilelens import-results --project 1 --file agg_results_-NXYZ.csv.gz --purpose sample --mapswipe-project=-NXYZ
  *   tilelens trust --project 1 --target 0.95 --delta 0.1
  *   tilelens after-mapping --project 1
+ *   tilelens publish mapswipe --project 1 --organisation 1 --region Lilongwe --project-number 1 --dry-run
+ *   tilelens fair-model --stac path/to/stac-item.json --write
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -41,6 +43,13 @@ import {
 import { sampleCsv, sampleFindDrafts } from './lib/trust/sample-exports.ts';
 import { exportInfo } from './routes/exports.ts';
 import { defaultSettings } from './settings.ts';
+import {
+  fairImportCommand,
+  fairModelCommand,
+  publishCommand,
+  PublishUsageError,
+  publishUsage,
+} from './cli-publish.ts';
 
 const usage = `tilelens <command> [options]
 
@@ -111,7 +120,7 @@ Commands
               --project ID  [--sample ID] [--level 0.9] [--target 0.95] [--delta 0.1] [--threshold T]
   after-mapping   achieved recall and skip precision of a finished project, disagreements, bad imagery
               --project ID  [--sample ID] [--top 50]
-
+${publishUsage}
 Common options
   --db PATH        SQLite database (default data/tilelens.db)
 `;
@@ -160,6 +169,10 @@ const scoreOptions = z.object({
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // These parse their own options (publish has sub-commands).
+  if (command === 'publish') return publishCommand(rest);
+  if (command === 'fair-model') return fairModelCommand(rest);
+  if (command === 'fair-import') return fairImportCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -566,8 +579,9 @@ main(process.argv.slice(2)).then(
     process.stderr.write(`tilelens: ${err.message}\n`);
     const hint = (err as { hint?: unknown }).hint;
     if (typeof hint === 'string') process.stderr.write(`  ${hint}\n`);
-    if (err instanceof UsageError) process.stderr.write(`\n${usage}`);
+    const usageError = err instanceof UsageError || err instanceof PublishUsageError;
+    if (usageError) process.stderr.write(`\n${usage}`);
     else if (process.env.TILELENS_DEBUG) process.stderr.write(`${err.stack}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
+    process.exit(usageError ? 2 : 1);
   },
 );

@@ -19,6 +19,7 @@ import { ExportError } from '../lib/exports/project-info.ts';
 import { EffortError } from '../lib/scoring/effort.ts';
 import { ScoringError } from '../lib/scoring/errors.ts';
 import { TrustError } from '../lib/trust/errors.ts';
+import { PublishError } from '../lib/publish/errors.ts';
 
 export interface ErrorBody {
   error: {
@@ -82,6 +83,9 @@ export function describeError(
   if (err instanceof DatasetError) return { status: 422, body: body('dataset', err.message) };
   if (err instanceof ExportError) return { status: 409, body: body('export', err.message) };
   if (err instanceof EffortError) return { status: 409, body: body('effort', err.message) };
+  if (err instanceof PublishError) {
+    return { status: err.status, body: body(err.code, err.message, err.hint ? { hint: err.hint } : {}) };
+  }
   if (err instanceof TrustError) {
     return { status: err.status, body: body(err.code, err.message, err.hint ? { hint: err.hint } : {}) };
   }

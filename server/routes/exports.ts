@@ -17,6 +17,7 @@ import { mapswipeFindDrafts } from '../lib/exports/mapswipe-find.ts';
 import { mapswipeValidateChunks } from '../lib/exports/mapswipe-validate.ts';
 import { taskingManagerExport } from '../lib/exports/tasking-manager.ts';
 import { tileTableCsv, tileTableGeoJson } from '../lib/exports/tile-table.ts';
+import { maprouletteChallenge, maprouletteTaskLines } from '../lib/exports/maproulette.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
 import { getImagery } from '../lib/scoring/imagery-registry.ts';
 import { iterateScoredTiles } from '../lib/scoring/tiles-repo.ts';
@@ -95,15 +96,17 @@ export function openReader(ctx: ScoringContext): { ctx: ScoringContext; close():
   return { ctx: { ...ctx, db: handle }, close: () => handle.close() };
 }
 
-async function streamTiles(
+export async function streamTiles(
   c: Context,
   ctx: ScoringContext,
-  chunksFor: (reader: ScoringContext) => AsyncIterable<string>,
+  chunksFor: (reader: ScoringContext) => AsyncIterable<string> | Iterable<string>,
   type: string,
   filename: string,
 ) {
   const reader = openReader(ctx);
-  const chunks = chunksFor(reader.ctx)[Symbol.asyncIterator]();
+  const made = chunksFor(reader.ctx);
+  const chunks: AsyncIterator<string> | Iterator<string> =
+    Symbol.asyncIterator in made ? made[Symbol.asyncIterator]() : made[Symbol.iterator]();
   let first: IteratorResult<string>;
   try {
     // Pulled before any byte is sent, so a project that cannot be exported gets a JSON error, not a short file.
@@ -155,6 +158,23 @@ export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
         projectId: project.id,
         ...taskingManagerExport(iterateScoredTiles(ctx, project.id), info),
       });
+    })
+    .get('/:id/exports/maproulette-challenge', validate('param', idParam), (c) => {
+      const { project, info } = setup(c, c.req.valid('param').id);
+      return c.json({ projectId: project.id, ...maprouletteChallenge(info) });
+    })
+    .get('/:id/exports/maproulette-tasks.geojsonl', validate('param', idParam), (c) => {
+      const { project, info } = setup(c, c.req.valid('param').id);
+      // Most urgent first, as MapRoulette lists tasks of equal priority in upload order.
+      const chunks = (r: ScoringContext) =>
+        maprouletteTaskLines(iterateScoredTiles(r, project.id, { orderBy: 'priority' }), info);
+      return streamTiles(
+        c,
+        ctx,
+        chunks,
+        'application/x-ndjson; charset=utf-8',
+        `${slug(project.name)}-maproulette-tasks.geojsonl`,
+      );
     })
     .get('/:id/exports/tiles.csv', validate('param', idParam), (c) => {
       const { project } = setup(c, c.req.valid('param').id);

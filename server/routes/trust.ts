@@ -87,7 +87,7 @@ const findQuery = z.object({ drafts: z.coerce.number().int().min(1).max(1000).op
  * The request body, read chunk by chunk and refused as soon as it passes the limit, so an oversized
  * upload never sits in memory whole.
  */
-async function boundedBody(c: Context, max: number): Promise<Uint8Array> {
+export async function boundedBody(c: Context, max: number): Promise<Uint8Array> {
   const declared = Number(c.req.header('content-length'));
   if (Number.isFinite(declared) && declared > max) throw uploadTooLarge(declared, max);
   const stream = c.req.raw.body;

@@ -26,6 +26,8 @@ export interface Imagery {
   bounds: BBox | null;
   minZoom: number;
   maxZoom: number;
+  /** Lowest zoom the server serves, overviews included. */
+  overviewMinZoom: number;
 }
 
 export interface Cluster {

@@ -15,6 +15,7 @@ import {
   type ImagerySource,
   type ImagerySpec,
 } from '../imagery/source.ts';
+import { OverviewSource, overviewMinZoom } from '../imagery/overviews.ts';
 import { logTo, perDatabase, type ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
 
@@ -27,6 +28,8 @@ export interface ImageryRow {
   bounds: BBox | null;
   minZoom: number;
   maxZoom: number;
+  /** The lowest zoom served, overviews built from the native tiles included; a map asks for nothing below. */
+  overviewMinZoom: number;
   createdAt: Date;
 }
 
@@ -34,7 +37,7 @@ const openSources = perDatabase(() => new Map<number, Promise<ImagerySource>>())
 
 function publicRow(row: ImagerySourceRow): ImageryRow {
   const { spec: _spec, ...rest } = row;
-  return rest;
+  return { ...rest, overviewMinZoom: overviewMinZoom(row.minZoom) };
 }
 
 /** XYZ sources without their own cache folder get one under the data folder, per registered id. */
@@ -127,7 +130,10 @@ export function getImagerySource(ctx: ScoringContext, id: number): Promise<Image
         ),
       );
     }
-    source = open(specForOpening(ctx, id, parseImagerySpec(row.spec)));
+    // Wrapped so zoomed-out maps get overviews; scoring reads native zooms, which pass straight through.
+    source = open(specForOpening(ctx, id, parseImagerySpec(row.spec))).then(
+      (s) => new OverviewSource(s, { cacheDir: join(ctx.dataDir, 'imagery-overviews', String(id)) }),
+    );
     // A failed open is not cached, so fixing the file and retrying works without a restart.
     source.catch(() => cache.delete(id));
     cache.set(id, source);

@@ -20,6 +20,7 @@ import { taskingManagerExport } from '../exports/tasking-manager.ts';
 import { writeTileTableCsv, writeTileTableGeoJson } from '../exports/tile-table.ts';
 import type { ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
+import { nativeSource } from '../imagery/overviews.ts';
 import { getImagery, getImagerySource, registerImagery, type ImageryRow } from './imagery-registry.ts';
 import { startScoring, waitForJob, type JobRow } from './jobs.ts';
 import { createProject, type ProjectRow } from './projects.ts';
@@ -257,7 +258,7 @@ export async function scoreRegion(
   const imagery = await ensureImagery(ctx, options.imageryName ?? imageryNameFor(spec), spec);
 
   const warnings: string[] = [];
-  const source = await getImagerySource(ctx, imagery.id);
+  const source = nativeSource(await getImagerySource(ctx, imagery.id));
   if ('warnings' in source && Array.isArray(source.warnings)) warnings.push(...(source.warnings as string[]));
 
   let area = await readArea(options.area);
