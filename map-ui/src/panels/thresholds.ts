@@ -7,6 +7,7 @@ import { h } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, EXPORTS, type EffortPoint, type ExportKind, type Project } from '../data/api.ts';
 import { int, num, Panel, pct } from './common.ts';
+import { PublishSection } from './publish.ts';
 
 export function pointAt(points: EffortPoint[], threshold: number): EffortPoint | null {
   if (points.length === 0) return null;
@@ -138,7 +139,8 @@ export function ExportsPanel(props: { project: Project }) {
     {
       title: 'Export for the mapping tools',
       id: 'exports',
-      subtitle: 'Downloads use the tiers of the scored project (high / medium / low / skip).',
+      subtitle:
+        'Downloads use the tiers of the scored project (high / medium / low / skip); publishing creates the projects in the tool itself.',
     },
     h(
       'div',
@@ -158,5 +160,6 @@ export function ExportsPanel(props: { project: Project }) {
         ),
       ),
     ),
+    h(PublishSection, { project: props.project }),
   );
 }

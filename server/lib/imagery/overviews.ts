@@ -69,7 +69,9 @@ export class OverviewSource implements ImagerySource {
     signal?.throwIfAborted();
     // Not aborted with the request: the tile goes to the cache either way, and another viewer may be waiting on it.
     const built = await this.overview(z, x, y);
-    if (built.kind === 'none') return { status: 'missing', reason: `no imagery under tile ${z}/${x}/${y}` };
+    // No imagery under the tile is drawn as what it is, a see-through tile, like the empty parts of an edge
+    // tile: a map showing the imagery's bounding box asks for such tiles and should not log them as errors.
+    if (built.kind === 'none') return { status: 'ok', bytes: await emptyTile(), contentType: 'image/png' };
     return {
       status: 'ok',
       bytes: built.bytes,
@@ -126,7 +128,13 @@ export class OverviewSource implements ImagerySource {
 
   /** A child as 256 × 256 RGBA pixels, or null where there is no imagery. */
   private async childPixels(z: number, x: number, y: number): Promise<Uint8Array | null> {
-    const tile = await this.getTile(z, x, y);
+    if (z < this.inner.minZoom) {
+      // A child overview: its built form says whether there is imagery at all, without decoding an empty tile.
+      const built = await this.overview(z, x, y);
+      if (built.kind === 'none') return null;
+      return sharp(built.bytes).ensureAlpha().raw().toBuffer();
+    }
+    const tile = await this.inner.getTile(z, x, y);
     if (tile.status !== 'ok') return null;
     try {
       return await sharp(tile.bytes).resize(TILE, TILE, { fit: 'fill' }).ensureAlpha().raw().toBuffer();
@@ -174,6 +182,18 @@ export class OverviewSource implements ImagerySource {
 /** The source as opened, without overviews (for code that asks what kind of source it is). */
 export function nativeSource(source: ImagerySource): ImagerySource {
   return source instanceof OverviewSource ? source.inner : source;
+}
+
+let empty: Promise<Uint8Array> | undefined;
+
+/** A fully transparent 256 × 256 PNG, made once. */
+function emptyTile(): Promise<Uint8Array> {
+  empty ??= sharp({
+    create: { width: TILE, height: TILE, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } },
+  })
+    .png()
+    .toBuffer();
+  return empty;
 }
 
 /**
