@@ -1,3 +1,3 @@
-import { start } from './app.ts';
+import { start } from './boot.ts';
 
 void start(document.getElementById('app')!);

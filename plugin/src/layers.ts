@@ -40,8 +40,8 @@ export const sourceId = (projectId: number, name: RasterLayerName | 'vector') =>
 export const layerId = (projectId: number, name: TilelensLayerName, part = '') =>
   `tilelens-${projectId}-${name}${part}`;
 
-/** Feature id of scoring tile (x, y) in the grid layer, for `map.setFeatureState`. */
-export const gridFeatureId = (scoringZoom: number, x: number, y: number) => y * 2 ** scoringZoom + x;
+/** Feature id of scoring tile (x, y) in the grid layer, for `map.setFeatureState`: the server's own. */
+export { tileFeatureId as gridFeatureId } from '../../server/lib/geo/tiles.ts';
 
 export function defaultVisibility(layers: TilelensLayerName[]): Record<TilelensLayerName, boolean> {
   let firstRaster = true;

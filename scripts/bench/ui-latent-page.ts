@@ -1,73 +1,49 @@
 /**
- * Browser side of the latent benchmark (bundled by ui-latent.ts): fetches a run's latent positions and
- * attributes in the server's binary columns format, decodes them with the map UI's decoder, draws them
- * with regl-scatterplot, and reports bytes, time to first frame and lasso timings on `window.bench`.
+ * Browser side of the latent benchmark (bundled by ui-latent.ts): the map UI's own latent view — its
+ * loader, plot, brushes and selection store — over a run, reporting on `window.bench` the bytes fetched,
+ * the time to the first frame and, for each brush, the time from mouse-up to the selection in the store
+ * (the plot's highlight included) and to the next frame.
  */
-import createScatterplot from 'regl-scatterplot';
-import { decodeColumns } from '../../map-ui/src/data/columns.ts';
+import { LatentLoader } from '../../map-ui/src/data/latent-data.ts';
+import { createSelectionStore } from '../../map-ui/src/state/selection.ts';
+import { createLatentPlot } from '../../map-ui/src/views/latent-plot.ts';
 
-const runId = Number(new URLSearchParams(location.search).get('run'));
+const params = new URLSearchParams(location.search);
+const runId = Number(params.get('run'));
 const state: Record<string, unknown> = { phase: 'loading' };
 (window as unknown as { bench: Record<string, unknown> }).bench = state;
 
 async function main() {
   const t0 = performance.now();
-  const [pos, attrs] = await Promise.all(
-    [`/api/runs/${runId}/latent?x=1&y=2`, `/api/runs/${runId}/latent/attributes`].map(async (u) =>
-      decodeColumns(await (await fetch(u)).arrayBuffer()),
-    ),
-  );
+  const data = await new LatentLoader({ runId, projectId: null }).load([1, 2]);
   const tFetched = performance.now();
-  const n = pos.rows;
-  const xs = pos.columns.x.codes;
-  const ys = pos.columns.y.codes;
-  const iou = attrs.columns.iou?.codes;
-  const iouNull = attrs.columns.iou?.header.nullCode ?? 255;
-  const iouMax = iouNull - 1;
-  // Quantised codes map straight to normalised device coordinates: no dequantise pass over a million points.
-  const x = new Float32Array(n);
-  const y = new Float32Array(n);
-  const z = new Float32Array(n);
-  const scaleX = 2 / 65534;
-  for (let i = 0; i < n; i++) {
-    x[i] = xs[i] * scaleX - 1;
-    y[i] = ys[i] * scaleX - 1;
-    z[i] = iou && iou[i] !== iouNull ? iou[i] / iouMax : 0;
-  }
-  const canvas = document.getElementById('plot') as HTMLCanvasElement;
-  const scatterplot = createScatterplot({
-    canvas,
-    width: 800,
-    height: 800,
-    pointSize: 2,
-    colorBy: 'valueA',
-    pointColor: ['#440154', '#3b528b', '#21918c', '#5ec962', '#fde725'],
-    opacityInactiveScale: 0.25,
-    lassoMinDelay: 0,
-    lassoMinDist: 2,
-  });
-  await scatterplot.draw({ x, y, z } as never);
+  const store = createSelectionStore();
+  const plot = createLatentPlot({ container: document.getElementById('plot')!, store });
+  await plot.setData(data, 'iou', []);
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   const tFrame = performance.now();
+
   let mouseUpAt = 0;
   window.addEventListener('mouseup', () => (mouseUpAt = performance.now()), true);
-  scatterplot.subscribe('select', ({ points }: { points: number[] }) => {
+  store.subscribe((sel) => {
+    if (sel.source !== 'latent') return;
     const selectedAt = performance.now();
     requestAnimationFrame(() => {
-      state.lasso = {
-        selected: points.length,
+      state.brush = {
+        selected: sel.patches.length + sel.tiles.length,
         selectMs: selectedAt - mouseUpAt,
         frameMs: performance.now() - mouseUpAt,
       };
     });
   });
-  scatterplot.set({ mouseMode: 'lasso' } as never);
+  (window as unknown as { setBrush: (m: 'lasso' | 'rectangle') => void }).setBrush = (m) => plot.setMode(m);
+  plot.setMode('lasso');
   Object.assign(state, {
     phase: 'ready',
-    n,
-    bytes: pos.byteLength + attrs.byteLength,
-    positionBytes: pos.byteLength,
-    attributeBytes: attrs.byteLength,
+    n: data.training.n,
+    bytes: data.bytes.positions + data.bytes.attributes,
+    positionBytes: data.bytes.positions,
+    attributeBytes: data.bytes.attributes,
     fetchDecodeMs: tFetched - t0,
     firstFrameMs: tFrame - t0,
   });

@@ -20,7 +20,8 @@ import {
   type NewTileScore,
 } from '../../server/lib/db/schema.ts';
 import type { DatabaseHandle } from '../../server/lib/db/client.ts';
-import { saveAnalysisRun } from '../../server/lib/db/analysis-repo.ts';
+import { getRun, saveAnalysisRun } from '../../server/lib/db/analysis-repo.ts';
+import { storeRunColumns } from '../../server/lib/latent/run-columns.ts';
 import { tileBounds, tileToQuadkey, type BBox } from '../../server/lib/geo/tiles.ts';
 import {
   registerSampleModelAndDataset,
@@ -36,6 +37,11 @@ export interface SyntheticProjectOptions {
   origin?: { x: number; y: number };
   /** Patches of the reference run the project points at (the latent benchmark wants a million). */
   runPatches?: number;
+  /**
+   * 'stored' (default) writes the run's latent columns with it, as the analysis does; 'lazy' leaves them to
+   * the first request, as for a run stored before they existed.
+   */
+  latentColumns?: 'stored' | 'lazy';
   /** Status of the job that scored it; 'running' leaves the last tenth of the rows unwritten. */
   jobStatus?: 'done' | 'running';
   name?: string;
@@ -120,6 +126,7 @@ export function createSyntheticProject(
     samplePatches(runPatches),
     sampleClusters(runPatches),
   );
+  if ((options.latentColumns ?? 'stored') === 'stored') storeRunColumns(db, getRun(db, runId)!);
 
   const imageryId =
     options.imageryId ??

@@ -18,6 +18,7 @@ import { DatasetError } from '../lib/datasets/patch-source.ts';
 import { ExportError } from '../lib/exports/project-info.ts';
 import { EffortError } from '../lib/scoring/effort.ts';
 import { ScoringError } from '../lib/scoring/errors.ts';
+import { LatentError } from '../lib/latent/errors.ts';
 import { TrustError } from '../lib/trust/errors.ts';
 import { PublishError } from '../lib/publish/errors.ts';
 
@@ -86,6 +87,8 @@ export function describeError(
   if (err instanceof PublishError) {
     return { status: err.status, body: body(err.code, err.message, err.hint ? { hint: err.hint } : {}) };
   }
+  if (err instanceof LatentError)
+    return { status: err.status, body: body(err.code, err.message, { hint: err.hint }) };
   if (err instanceof TrustError) {
     return { status: err.status, body: body(err.code, err.message, err.hint ? { hint: err.hint } : {}) };
   }

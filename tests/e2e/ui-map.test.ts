@@ -16,7 +16,8 @@ import { ensureDemoImagery, ensureDemoProject } from '../../server/demo-server.t
 import { latestJob, waitForJob } from '../../server/lib/scoring/jobs.ts';
 import { runInsights } from '../../server/lib/insights/run-insights.ts';
 import { decodeColumns, dequantise } from '../../map-ui/src/data/columns.ts';
-import { pointInPolygon, tileCentre } from '../../map-ui/src/data/latent-data.ts';
+import { pointInPolygon } from '../../map-ui/src/data/latent-data.ts';
+import { parseTaskId, tileCentre } from '../../server/lib/geo/tiles.ts';
 import { serverFixture, TOKEN, type ServerFixture } from '../integration/server-fixture.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/lib/headless-chromium.ts';
 
@@ -142,6 +143,10 @@ beforeAll(async () => {
     viewport: { width: 1600, height: 1000 },
     acceptDownloads: true,
     args: CHROMIUM_ARGS,
+  });
+  // The app exposes its state on window.__tilelens only to a page that asks for it before it starts.
+  await context.addInitScript(() => {
+    (window as any).__tilelensTestHooks = true;
   });
   page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
@@ -337,7 +342,7 @@ describe('map UI in the browser', () => {
     const r = await selectionAfter(() => drag([a, b]));
     expect(r.source).toBe('map');
     const inRing = (id: string) => {
-      const [z, x, y] = id.split('-').map(Number);
+      const { z, x, y } = parseTaskId(id);
       const [lon, lat] = tileCentre(z, x, y);
       return pointInPolygon(lon, lat, ring);
     };

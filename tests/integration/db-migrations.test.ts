@@ -53,6 +53,7 @@ describe('openDatabase', () => {
       'insight_records',
       'label_error_scores',
       'label_imports',
+      'latent_columns',
       'models',
       'patch_evidence',
       'patch_intervals',

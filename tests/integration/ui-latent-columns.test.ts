@@ -1,7 +1,8 @@
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeColumns, dequantise, type DecodedColumns } from '../../map-ui/src/data/columns.ts';
+import { getStoredColumns } from '../../server/lib/db/latent-repo.ts';
+import { RUN_COLUMNS_VERSION } from '../../server/lib/latent/run-columns.ts';
 import {
   createSyntheticProject,
   syntheticServer,
@@ -48,6 +49,9 @@ describe('run latent columns from one pass', () => {
       expect(Math.abs(y[i] - (want.pc1[i] as number))).toBeLessThanOrEqual(span(want.pc1) / 65534 + 1e-6);
     }
     expect(d.columns.x.header.min).toBeCloseTo(Math.min(...(want.pc3 as number[])), 5);
+    // The same component on both axes is the same stored column twice.
+    const same = await columns(`/api/runs/${runId}/latent?x=2&y=2`);
+    expect(Array.from(same.columns.y.codes)).toEqual(Array.from(same.columns.x.codes));
   });
 
   it('attributes: scores, sorted categories and tile offsets match the patches', async () => {
@@ -69,13 +73,22 @@ describe('run latent columns from one pass', () => {
     }
   });
 
-  it('a second request is answered from the on-disk cache, byte for byte', async () => {
-    const path = `/api/runs/${runId}/latent/attributes`;
-    const first = new Uint8Array(await (await s.app.request(path)).arrayBuffer());
-    const files = readdirSync(join(s.dir, 'cache', 'latent')).filter((f) => f.endsWith('attributes.bin'));
-    expect(files.length).toBe(1);
-    const second = new Uint8Array(await (await s.app.request(path)).arrayBuffer());
-    expect(Buffer.from(second).equals(Buffer.from(first))).toBe(true);
+  it('answers from the columns stored with the run, and a run stored without them the same, byte for byte', async () => {
+    const stored = getStoredColumns(s.db, runId, ['pc1', 'pc3', 'attributes'], RUN_COLUMNS_VERSION);
+    expect([...stored.keys()].sort()).toEqual(['attributes', 'pc1', 'pc3']);
+    const lazyRun = createSyntheticProject(s.db, { side: 2, runPatches: N, latentColumns: 'lazy' }).runId;
+    expect(getStoredColumns(s.db, lazyRun, ['attributes'], RUN_COLUMNS_VERSION).size).toBe(0);
+    const answer = async (id: number, path: string) => {
+      const d = await columns(`/api/runs/${id}/${path}`);
+      return {
+        meta: { ...d.meta, runId: 0 },
+        columns: Object.values(d.columns).map((c) => [c.header, Array.from(c.codes)]),
+      };
+    };
+    for (const path of ['latent?x=3&y=1', 'latent/attributes'])
+      expect(await answer(lazyRun, path)).toEqual(await answer(runId, path));
+    // The first request stored them.
+    expect(getStoredColumns(s.db, lazyRun, ['attributes', 'pc3'], RUN_COLUMNS_VERSION).size).toBe(2);
   });
 
   it('a run whose idx have a gap gets an idx column', async () => {

@@ -6,7 +6,6 @@ import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec';
 import { describe, expect, it } from 'vitest';
 import { defaultVisibility, gridFeatureId, tilelensStyle } from '../../plugin/src/layers.ts';
 import { overlayManifest } from '../../server/routes/overlays.ts';
-import { tileFeatureId } from '../../server/lib/overlays/vector-tiles.ts';
 
 const manifest = overlayManifest(
   'http://127.0.0.1:8700',
@@ -60,7 +59,8 @@ describe('tilelensStyle', () => {
     );
   });
 
-  it('grid feature ids match the server’s vector tile ids', () => {
-    expect(gridFeatureId(18, 155668, 139360)).toBe(tileFeatureId(18, 155668, 139360));
+  it('grid feature ids are y · 2^z + x, unique per tile of the scoring zoom', () => {
+    expect(gridFeatureId(18, 155668, 139360)).toBe(139360 * 262144 + 155668);
+    expect(gridFeatureId(18, 262143, 0)).toBeLessThan(gridFeatureId(18, 0, 1));
   });
 });

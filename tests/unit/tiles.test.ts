@@ -9,6 +9,8 @@ import {
   quadkeyToTile,
   taskId,
   tileBounds,
+  tileCentre,
+  tileFeatureId,
   tileFootprint,
   tileToQuadkey,
   TileError,
@@ -39,6 +41,20 @@ function footprintCollection() {
 }
 
 describe('tiles', () => {
+  it('puts a tile centre halfway across its bounds, inside the tile it names', () => {
+    const [w, s, e, n] = tileBounds(18, 155669, 141339);
+    const [lon, lat] = tileCentre(18, 155669, 141339);
+    expect(lon).toBeCloseTo((w + e) / 2, 12);
+    expect(lat).toBeGreaterThan(s);
+    expect(lat).toBeLessThan(n);
+    expect(lonLatToTile(lon, lat, 18)).toEqual({ z: 18, x: 155669, y: 141339 });
+  });
+
+  it('numbers vector-tile features y · 2^z + x', () => {
+    expect(tileFeatureId(18, 155668, 139360)).toBe(139360 * 262144 + 155668);
+    expect(tileFeatureId(1, 1, 0)).toBe(1);
+  });
+
   it('matches the golden tile footprints (regenerate with UPDATE_FIXTURES=1)', () => {
     const got = footprintCollection();
     if (process.env.UPDATE_FIXTURES || !existsSync(FIXTURE))

@@ -8,8 +8,6 @@ import {
 } from '../../server/lib/overlays/layers.ts';
 import { scoringRange } from '../../server/lib/overlays/overlay-grid.ts';
 import { rasterizeCells } from '../../server/lib/overlays/rasterize.ts';
-import { columnsHeader, encodeColumns, scanColumns, type ScanColumn } from '../../server/routes/latent.ts';
-import { decodeColumns, dequantise } from '../../map-ui/src/data/columns.ts';
 import { confidenceWords } from '../../map-ui/src/panels/inspector.ts';
 import { legiblePointColour, pointOpacityFor, pointSizeFor } from '../../map-ui/src/views/latent-plot.ts';
 
@@ -111,53 +109,5 @@ describe('latent points stay visible at every count', () => {
     const [r, g, b] = [1, 3, 5].map((i) => parseInt(pale.slice(i, i + 2), 16));
     expect((0.2126 * r + 0.7152 * g + 0.0722 * b) / 255).toBeLessThanOrEqual(0.601);
     expect(r).toBeGreaterThan(g);
-  });
-});
-
-describe('single-pass column scan', () => {
-  it('encodes exactly what the per-column encoder does', () => {
-    const rows = [
-      [0.1, 'a', 3],
-      [null, 'b', 7],
-      [0.9, 'a', 2],
-    ];
-    const scan: ScanColumn[] = [
-      { name: 'v', type: 'uint8', min: 0, max: 1, value: (r) => r[0] as number | null },
-      { name: 'g', type: 'uint8', categories: ['a', 'b'], value: (r) => ['a', 'b'].indexOf(r[1] as string) },
-      { name: 't', type: 'uint16', value: (r) => r[2] as number },
-    ];
-    const { body } = scanColumns(rows, rows.length, scan);
-    const perColumn = [
-      ...encodeColumns(
-        rows.length,
-        scan.map((s) => ({ ...s, values: () => rows.map(s.value) })),
-        {},
-      ),
-    ];
-    const header = perColumn[0];
-    const expected = Buffer.concat(perColumn.slice(1));
-    expect(Buffer.from(body)).toEqual(expected);
-    const whole = new Uint8Array(header.length + body.length);
-    whole.set(header);
-    whole.set(body, header.length);
-    const decoded = decodeColumns(whole.buffer);
-    expect(
-      Array.from(dequantise(decoded.columns.v)).map((v) =>
-        Number.isNaN(v) ? null : Math.round(v * 10) / 10,
-      ),
-    ).toEqual([0.1, null, 0.9]);
-    expect(
-      columnsHeader(
-        rows.length,
-        scan.map((s) => ({ ...s, values: () => [] })),
-        {},
-      ).bodyBytes,
-    ).toBe(body.length);
-  });
-
-  it('refuses a scan whose row count differs from the count announced', () => {
-    expect(() => scanColumns([[1]], 2, [{ name: 'x', type: 'uint8', value: (r) => r[0] as number }])).toThrow(
-      /yields 1 rows, 2 were counted/,
-    );
   });
 });

@@ -74,6 +74,13 @@ describe('view in the URL', () => {
     expect(decodeTiles(encodeTiles(tiles)).sort()).toEqual([...tiles].sort());
   });
 
+  it('leaves out a selection too large for a link, without encoding it', () => {
+    const many = Array.from({ length: 5000 }, (_, i) => i * 1000);
+    const q = new URLSearchParams(toQuery({ ...DEFAULT_VIEW, project: 1, patches: many }));
+    expect(q.has('sp')).toBe(false);
+    expect(q.get('project')).toBe('1');
+  });
+
   it('round-trips a whole view, and volunteer links default to the confidence overlay', () => {
     const view = {
       ...DEFAULT_VIEW,
@@ -83,6 +90,7 @@ describe('view in the URL', () => {
       colourBy: 'cluster' as const,
       axes: [3, 1] as [number, number],
       surface: 0.3,
+      compare: 5,
       patches: [1, 7],
       tiles: ['18-10-20'],
     };
@@ -95,6 +103,8 @@ describe('view in the URL', () => {
     expect(back.surface).toBeCloseTo(0.3);
     expect(back.patches).toEqual([1, 7]);
     expect(back.tiles).toEqual(['18-10-20']);
+    expect(back.compare).toBe(5);
+    expect(fromQuery('?compare=0').compare).toBeNull();
     const vol = fromQuery('?project=2', '/volunteer');
     expect(vol.mode).toBe('volunteer');
     expect(vol.layers).toEqual({ priority: false, confidence: true, footprints: true });

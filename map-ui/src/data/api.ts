@@ -4,6 +4,7 @@
  */
 
 // The server's own row types (type-only imports: nothing of the server reaches the bundle), as JSON delivers them.
+import type { NearPatch } from '../../../server/lib/latent/nearest-patches.ts';
 import type { BBox } from '../../../server/lib/geo/tiles.ts';
 import type { JobRow } from '../../../server/lib/scoring/jobs.ts';
 import type { ProjectRow } from '../../../server/lib/scoring/projects.ts';
@@ -71,15 +72,8 @@ export interface ScoredTile {
   footprints?: { type: 'MultiPolygon'; coordinates: number[][][][] };
 }
 
-export interface Neighbour {
-  idx: number;
-  patchKey: string;
-  group: string | null;
-  iou: number | null;
-  iouHat: number | null;
-  cluster: number | null;
-  distance: number;
-}
+/** A training patch near a tile in the latent space, as the server's nearest-patch search gives it. */
+export type Neighbour = NearPatch;
 
 export interface EffortPoint {
   threshold: number;

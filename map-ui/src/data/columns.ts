@@ -1,30 +1,17 @@
 /**
- * Decoding the server's "tilelens-columns/1" envelope (server/routes/latent.ts): a length-prefixed JSON
- * header, then typed little-endian columns on 4-byte boundaries. Columns become typed-array views over
- * the one response buffer — nothing is copied until a caller dequantises.
+ * Decoding the server's "tilelens-columns/1" envelope (server/lib/latent/columns-format.ts, whose types
+ * this shares): a length-prefixed JSON header, then typed little-endian columns on 4-byte boundaries.
+ * Columns become typed-array views over the one response buffer — nothing is copied until a caller
+ * dequantises.
  */
+import {
+  BYTES_PER_VALUE,
+  COLUMNS_FORMAT,
+  type ColumnHeader,
+  type ColumnsHeader,
+} from '../../../server/lib/latent/columns-format.ts';
 
-export const COLUMNS_FORMAT = 'tilelens-columns/1';
-
-export type ColumnType = 'uint8' | 'uint16' | 'uint32' | 'float32';
-
-export interface ColumnHeader {
-  name: string;
-  type: ColumnType;
-  offset: number;
-  byteLength: number;
-  min?: number;
-  max?: number;
-  nullCode?: number;
-  categories?: string[];
-}
-
-export interface ColumnsHeader {
-  format: string;
-  rows: number;
-  columns: ColumnHeader[];
-  meta: Record<string, unknown>;
-}
+export type { ColumnHeader, ColumnsHeader };
 
 export type TypedColumn = Uint8Array | Uint16Array | Uint32Array | Float32Array;
 
@@ -47,7 +34,6 @@ export class ColumnsFormatError extends Error {
 }
 
 const CTOR = { uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, float32: Float32Array } as const;
-const BYTES: Record<ColumnType, number> = { uint8: 1, uint16: 2, uint32: 4, float32: 4 };
 
 export function decodeColumns(buffer: ArrayBuffer): DecodedColumns {
   if (buffer.byteLength < 4) throw new ColumnsFormatError(`a columns response needs at least 4 bytes, got ${buffer.byteLength}; is the server a tilelens server?`);
@@ -69,7 +55,7 @@ export function decodeColumns(buffer: ArrayBuffer): DecodedColumns {
   for (const h of header.columns) {
     const Ctor = CTOR[h.type];
     if (!Ctor) throw new ColumnsFormatError(`column ${h.name} has unknown type ${h.type}`);
-    if (h.byteLength !== header.rows * BYTES[h.type] || body + h.offset + h.byteLength > buffer.byteLength) {
+    if (h.byteLength !== header.rows * BYTES_PER_VALUE[h.type] || body + h.offset + h.byteLength > buffer.byteLength) {
       throw new ColumnsFormatError(`column ${h.name} does not fit the response (${buffer.byteLength} bytes); the download was cut short — reload`);
     }
     columns[h.name] = { header: h, codes: new Ctor(buffer, body + h.offset, header.rows) };

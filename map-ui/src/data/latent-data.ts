@@ -4,6 +4,7 @@
  * smoothed-IoU surface, cluster outlines, tile ids for the map). Pure functions over typed arrays, so
  * the views stay thin and the tests run without a browser.
  */
+import { taskId, tileCentre, type TileCoord } from '../../../server/lib/geo/tiles.ts';
 import { categoryAt, dequantise, fetchColumns, valueAt, type Column, type DecodedColumns } from './columns.ts';
 import {
   binColours,
@@ -165,7 +166,7 @@ export function trainingPointOfIdx(data: LatentData): (idx: number) => number {
 }
 
 /** The slippy tile of a point (training patch or project tile), or null when it has none. */
-export function tileOfPoint(set: PointSet, i: number): { z: number; x: number; y: number } | null {
+export function tileOfPoint(set: PointSet, i: number): TileCoord | null {
   const o = set.tileOrigin;
   const tx = set.attributes.columns.tileX;
   const ty = set.attributes.columns.tileY;
@@ -174,9 +175,22 @@ export function tileOfPoint(set: PointSet, i: number): { z: number; x: number; y
   return { z: o.z, x: o.x + tx.codes[i], y: o.y + ty.codes[i] };
 }
 
+/** The task id (z-x-y) of a point's tile: the one way the app names a tile. */
 export function taskIdOfPoint(set: PointSet, i: number): string | null {
   const t = tileOfPoint(set, i);
-  return t ? `${t.z}-${t.x}-${t.y}` : null;
+  return t ? taskId(t.z, t.x, t.y) : null;
+}
+
+/** The tiles of these training patches (by idx); patches without a tile have none. */
+export function patchTiles(data: LatentData, patches: Iterable<number>): TileCoord[] {
+  const pointOf = trainingPointOfIdx(data);
+  const out: TileCoord[] = [];
+  for (const idx of patches) {
+    const i = pointOf(idx);
+    const t = i >= 0 ? tileOfPoint(data.training, i) : null;
+    if (t) out.push(t);
+  }
+  return out;
 }
 
 export interface PointEncoding {
@@ -390,14 +404,6 @@ export function pointInPolygon(x: number, y: number, ring: Array<[number, number
     if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
   }
   return inside;
-}
-
-/** Longitude / latitude of a slippy tile's centre. */
-export function tileCentre(z: number, x: number, y: number): [number, number] {
-  const n = 2 ** z;
-  const lon = ((x + 0.5) / n) * 360 - 180;
-  const lat = (Math.atan(Math.sinh(Math.PI * (1 - (2 * (y + 0.5)) / n))) * 180) / Math.PI;
-  return [lon, lat];
 }
 
 /** The training patches and new-region tiles whose tile centre lies inside a lon/lat ring (a map drawing). */

@@ -8,7 +8,16 @@ import type { GeoJSONSource, Map as MlMap, MapMouseEvent } from 'maplibre-gl';
 import type { SelectionStore } from '../state/selection.ts';
 import type { Imagery, Project } from '../data/api.ts';
 import { createOverlays, type OverlayName, type Overlays, type OverlayStatus } from './overlays.ts';
-import { lonLatToTile, parseTaskId, tilePolygon } from './tiles.ts';
+import {
+  bboxPolygon,
+  lonLatToTile,
+  parseTaskId,
+  taskId,
+  tileCentre,
+  tileFootprint,
+  tileRangeBBox,
+  type TileCoord,
+} from '../../../server/lib/geo/tiles.ts';
 
 maplibregl.setWorkerUrl('/vendor/maplibre/maplibre-gl-worker.mjs');
 
@@ -21,8 +30,10 @@ export interface MapViewOptions {
   imagery: Imagery;
   view?: { center: [number, number]; zoom: number };
   layers: Record<OverlayName, boolean>;
-  /** Tiles of training patches in the selection, by task id (they lie in the training region of the same imagery). */
-  patchTiles: (patches: Uint32Array) => string[];
+  /** Another project over the same region, whose change in priority the map draws. */
+  compare: number | null;
+  /** Tiles of training patches in the selection (they lie in the training region of the same imagery). */
+  patchTiles: (patches: Uint32Array) => TileCoord[];
   /** A ring drawn on the map, in lon/lat. */
   onDraw: (ring: Array<[number, number]>, kind: 'rectangle' | 'polygon', additive: boolean) => void;
   onPickTile: (taskId: string) => void;
@@ -45,6 +56,21 @@ export interface MapView {
 
 /** More highlighted squares than this are drawn as their bounding box only: the map stays responsive. */
 const MAX_HIGHLIGHT = 20_000;
+
+/** The tile range (inclusive) the tiles span, at the zoom of the first. */
+function tileBox(tiles: TileCoord[]) {
+  let minX = Infinity,
+    minY = Infinity,
+    maxX = -Infinity,
+    maxY = -Infinity;
+  for (const t of tiles) {
+    if (t.x < minX) minX = t.x;
+    if (t.x > maxX) maxX = t.x;
+    if (t.y < minY) minY = t.y;
+    if (t.y > maxY) maxY = t.y;
+  }
+  return { z: tiles[0]?.z ?? 18, minX, minY, maxX, maxY };
+}
 
 export function createMapView(o: MapViewOptions): MapView {
   const [w, s, e, n] = o.project.bbox;
@@ -82,7 +108,7 @@ export function createMapView(o: MapViewOptions): MapView {
 
   let overlays: Overlays | null = null;
   let debugOverlays: Overlays | null = null;
-  let highlighted: string[] = [];
+  let highlighted: TileCoord[] = [];
   let drawMode: DrawMode = 'none';
   const layers = { ...o.layers };
 
@@ -123,50 +149,40 @@ export function createMapView(o: MapViewOptions): MapView {
       source: 'tl-draw',
       paint: { 'line-color': '#0d47a1', 'line-width': 2 },
     });
-    addComparison(map, o.project.id, o.container);
+    if (o.compare !== null) addComparison(map, o.project.id, o.compare, o.container);
     // Overlays under the selection and the drawing, so both stay visible on top of them.
     overlays = createOverlays(map, o.project, layers, 'tl-selection-fill', o.onOverlayStatus);
     debugOverlays = overlays;
     renderSelection();
   });
 
-  function renderSelection() {
+  /** The selected tiles as coordinates: no strings for the training patches, however many. */
+  function selectedTiles(): TileCoord[] {
     const sel = o.store.get();
-    const ids = [...new Set([...o.patchTiles(sel.patches), ...sel.tiles])].sort();
-    highlighted = ids;
-    o.container.dataset.highlighted = String(ids.length);
+    const tiles = o.patchTiles(sel.patches);
+    for (const id of sel.tiles) tiles.push(parseTaskId(id));
+    return tiles;
+  }
+
+  function renderSelection() {
+    const tiles = selectedTiles();
+    highlighted = tiles;
     const src = map.getSource('tl-selection') as GeoJSONSource | undefined;
     if (!src) return;
     let features: GeoJSON.Feature[];
-    if (ids.length <= MAX_HIGHLIGHT) {
-      features = ids.map((id) => {
-        const t = parseTaskId(id);
-        return { type: 'Feature', properties: { id }, geometry: tilePolygon(t.z, t.x, t.y) };
-      });
+    if (tiles.length <= MAX_HIGHLIGHT) {
+      features = tiles.map((t) => ({
+        type: 'Feature',
+        properties: {},
+        geometry: tileFootprint(t.z, t.x, t.y),
+      }));
     } else {
-      let minX = Infinity,
-        minY = Infinity,
-        maxX = -Infinity,
-        maxY = -Infinity,
-        z = 18;
-      for (const id of ids) {
-        const t = parseTaskId(id);
-        z = t.z;
-        minX = Math.min(minX, t.x);
-        maxX = Math.max(maxX, t.x);
-        minY = Math.min(minY, t.y);
-        maxY = Math.max(maxY, t.y);
-      }
-      const a = tilePolygon(z, minX, maxY).coordinates[0];
-      const b = tilePolygon(z, maxX, minY).coordinates[0];
+      const box = tileBox(tiles);
       features = [
         {
           type: 'Feature',
           properties: {},
-          geometry: {
-            type: 'Polygon',
-            coordinates: [[a[0], [b[1][0], a[0][1]], b[2], [a[0][0], b[2][1]], a[0]]],
-          },
+          geometry: bboxPolygon(tileRangeBBox(box.z, box)),
         },
       ];
     }
@@ -178,30 +194,15 @@ export function createMapView(o: MapViewOptions): MapView {
     // Brushed in another view: bring the tiles into sight if none is visible.
     if (sel.source !== 'map' && highlighted.length > 0) {
       const b = map.getBounds();
-      const visible = highlighted.some((id) => {
-        const t = parseTaskId(id);
-        const poly = tilePolygon(t.z, t.x, t.y).coordinates[0][0];
-        return b.contains(poly as [number, number]);
-      });
+      const visible = highlighted.some((t) => b.contains(tileCentre(t.z, t.x, t.y)));
       if (!visible) fitTiles(highlighted);
     }
   });
 
-  function fitTiles(ids: string[]) {
-    if (ids.length === 0) return;
-    let west = 180,
-      south = 90,
-      east = -180,
-      north = -90;
-    for (const id of ids) {
-      const t = parseTaskId(id);
-      const ring = tilePolygon(t.z, t.x, t.y).coordinates[0];
-      west = Math.min(west, ring[0][0]);
-      east = Math.max(east, ring[1][0]);
-      south = Math.min(south, ring[0][1]);
-      north = Math.max(north, ring[2][1]);
-    }
-    map.fitBounds([west, south, east, north], { padding: 40, maxZoom: 17, duration: 0 });
+  function fitTiles(tiles: TileCoord[]) {
+    if (tiles.length === 0) return;
+    const box = tileBox(tiles);
+    map.fitBounds(tileRangeBBox(box.z, box), { padding: 40, maxZoom: 17, duration: 0 });
   }
 
   // Drawing: a rectangle by dragging, a polygon by clicks closed with a double-click (or a click on its start).
@@ -264,7 +265,7 @@ export function createMapView(o: MapViewOptions): MapView {
     const t = lonLatToTile(ev.lngLat.lng, ev.lngLat.lat, o.project.zoom);
     const [pw, ps, pe, pn] = o.project.bbox;
     if (ev.lngLat.lng >= pw && ev.lngLat.lng <= pe && ev.lngLat.lat >= ps && ev.lngLat.lat <= pn) {
-      o.onPickTile(`${o.project.zoom}-${t.x}-${t.y}`);
+      o.onPickTile(taskId(o.project.zoom, t.x, t.y));
     }
   });
   map.on('dblclick', (ev: MapMouseEvent) => {
@@ -303,9 +304,9 @@ export function createMapView(o: MapViewOptions): MapView {
       overlays?.setVisible(name, visible);
     },
     setDrawMode,
-    highlighted: () => [...highlighted],
+    highlighted: () => [...new Set(highlighted.map((t) => taskId(t.z, t.x, t.y)))].sort(),
     overlayVisible: (name) => !!debugOverlays?.isVisible(name),
-    fitTiles,
+    fitTiles: (ids) => fitTiles(ids.map(parseTaskId)),
     destroy() {
       unsubscribe();
       overlays?.destroy();
@@ -319,13 +320,7 @@ export function createMapView(o: MapViewOptions): MapView {
  * by another model or run), how much the priority changes — red where B sends the tile earlier, blue where later.
  * One GeoJSON for the project: meant for a comparison of moderate size, not for a 100k-tile overlay.
  */
-// Read when the app loads, before the view state rewrites the URL.
-const compareParam =
-  typeof location === 'undefined' ? null : new URLSearchParams(location.search).get('compare');
-
-function addComparison(map: MlMap, projectId: number, container: HTMLElement): void {
-  const other = Number(compareParam);
-  if (!Number.isInteger(other) || other <= 0) return;
+function addComparison(map: MlMap, projectId: number, other: number, container: HTMLElement): void {
   map.addSource('tl-compare', {
     type: 'geojson',
     data: `/api/projects/${projectId}/compare/${other}/layer.geojson`,

@@ -7,7 +7,7 @@ import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Imagery, type Neighbour, type Project, type ScoredTile } from '../data/api.ts';
 import { modelTrust, DEFAULT_TIER_THRESHOLDS } from '../../../server/lib/scoring/priority.ts';
-import { tileBounds, parseTaskId } from '../map/tiles.ts';
+import { lonLatToWorldPixel, parseTaskId } from '../../../server/lib/geo/tiles.ts';
 import { num, pct, Panel } from './common.ts';
 
 export type Inspected =
@@ -70,16 +70,13 @@ export function confidenceWords(
 function Footprints(props: { tile: ScoredTile; size: number }) {
   const { tile, size } = props;
   if (!tile.footprints) return null;
-  const [w, s, e, n] = tileBounds(tile.z, tile.x, tile.y);
-  const merc = (lat: number) => Math.log(Math.tan(Math.PI / 4 + (lat * Math.PI) / 360));
-  const px = (lon: number) => ((lon - w) / (e - w)) * size;
-  const py = (lat: number) => ((merc(n) - merc(lat)) / (merc(n) - merc(s))) * size;
+  // The tile drawn `size` pixels across: its own pixels of the zoom-z world, offset to its corner.
+  const at = ([lon, lat]: number[]) => {
+    const [px, py] = lonLatToWorldPixel(lon, lat, tile.z, size);
+    return `${(px - tile.x * size).toFixed(1)},${(py - tile.y * size).toFixed(1)}`;
+  };
   const d = tile.footprints.coordinates
-    .flatMap((poly) =>
-      poly.map(
-        (ring) => `M${ring.map(([lon, lat]) => `${px(lon).toFixed(1)},${py(lat).toFixed(1)}`).join('L')}Z`,
-      ),
-    )
+    .flatMap((poly) => poly.map((ring) => `M${ring.map(at).join('L')}Z`))
     .join('');
   return h(
     'svg',

@@ -12,7 +12,7 @@ import { trainingPointOfIdx, type LatentData } from '../data/latent-data.ts';
 import { IOU_SCALE, rgbToHex, sampleScale } from '../data/colour.ts';
 import type { Selection } from '../state/selection.ts';
 import { int, num, Panel } from './common.ts';
-import { parseTaskId } from '../map/tiles.ts';
+import { parseTaskId } from '../../../server/lib/geo/tiles.ts';
 import type { Inspected } from './inspector.ts';
 
 const BINS = 10;

@@ -48,6 +48,10 @@ export interface SelectionStore {
 
 function sortedUnique(values: Iterable<number>): Uint32Array {
   const a = Uint32Array.from(values);
+  // A brush hands over ids already ascending (sorted off the main thread): no need to sort them again.
+  let ascending = true;
+  for (let i = 1; i < a.length && ascending; i++) ascending = a[i - 1] < a[i];
+  if (ascending) return a;
   a.sort();
   let n = 0;
   for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[n - 1]) a[n++] = a[i];

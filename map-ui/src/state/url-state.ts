@@ -1,7 +1,9 @@
 /**
  * The view in the URL, so a link reproduces it: project, mode, map centre / zoom, overlays, colouring,
- * axes, surface opacity and the selection as compact ids (patch idx and tile x / y as base-36 deltas).
+ * axes, surface opacity, the project compared with, and the selection as compact ids (patch idx and tile
+ * x / y as base-36 deltas). The app reads the address only through `fromQuery`.
  */
+import { parseTaskId, taskId } from '../../../server/lib/geo/tiles.ts';
 import { COLOUR_BY, type ColourBy } from '../data/latent-data.ts';
 import type { OverlayName } from '../map/overlays.ts';
 
@@ -14,6 +16,8 @@ export interface ViewState {
   colourBy: ColourBy;
   axes: [number, number];
   surface: number;
+  /** Another project over the same region: the map draws the change in priority (`?compare=B`). */
+  compare: number | null;
   patches: number[];
   tiles: string[];
 }
@@ -27,6 +31,7 @@ export const DEFAULT_VIEW: ViewState = {
   colourBy: 'iou',
   axes: [1, 2],
   surface: 0.6,
+  compare: null,
   patches: [],
   tiles: [],
 };
@@ -59,10 +64,10 @@ export function decodeIds(text: string): number[] {
 /** Tiles z-x-y of one zoom as "z:" + ids of x·2^z + y, so they share encodeIds' compactness. */
 export function encodeTiles(taskIds: string[]): string {
   if (taskIds.length === 0) return '';
-  const parsed = taskIds.map((t) => t.split('-').map(Number));
-  const z = parsed[0][0];
+  const parsed = taskIds.map(parseTaskId);
+  const z = parsed[0].z;
   const n = 2 ** z;
-  return `${z}:${encodeIds(parsed.filter((p) => p[0] === z).map(([, x, y]) => x * n + y))}`;
+  return `${z}:${encodeIds(parsed.filter((t) => t.z === z).map((t) => t.x * n + t.y))}`;
 }
 
 export function decodeTiles(text: string): string[] {
@@ -70,7 +75,7 @@ export function decodeTiles(text: string): string[] {
   const [zText, ids] = text.split(':');
   const z = Number(zText);
   const n = 2 ** z;
-  return decodeIds(ids ?? '').map((v) => `${z}-${Math.floor(v / n)}-${v % n}`);
+  return decodeIds(ids ?? '').map((v) => taskId(z, Math.floor(v / n), v % n));
 }
 
 /** Links longer than this are refused by some chat tools; beyond it the selection is left out. */
@@ -86,11 +91,15 @@ export function toQuery(v: ViewState): string {
   if (v.colourBy !== DEFAULT_VIEW.colourBy) q.set('colour', v.colourBy);
   if (v.axes[0] !== 1 || v.axes[1] !== 2) q.set('axes', `${v.axes[0]},${v.axes[1]}`);
   if (v.surface !== DEFAULT_VIEW.surface) q.set('surface', v.surface.toFixed(2));
-  const p = encodeIds(v.patches);
-  const t = encodeTiles(v.tiles);
-  if (p.length + t.length <= MAX_SELECTION_CHARS) {
-    if (p) q.set('sp', p);
-    if (t) q.set('st', t);
+  if (v.compare !== null) q.set('compare', String(v.compare));
+  // Every id costs at least two characters: a larger selection cannot fit, and is not encoded to find out.
+  if (2 * (v.patches.length + v.tiles.length) <= MAX_SELECTION_CHARS) {
+    const p = encodeIds(v.patches);
+    const t = encodeTiles(v.tiles);
+    if (p.length + t.length <= MAX_SELECTION_CHARS) {
+      if (p) q.set('sp', p);
+      if (t) q.set('st', t);
+    }
   }
   return q.toString();
 }
@@ -130,6 +139,8 @@ export function fromQuery(search: string, pathname = '/'): ViewState {
     v.axes = [axes[0], axes[1]];
   const surface = Number(q.get('surface'));
   if (q.has('surface') && surface >= 0 && surface <= 1) v.surface = surface;
+  const compare = Number(q.get('compare'));
+  if (Number.isInteger(compare) && compare > 0) v.compare = compare;
   try {
     v.patches = decodeIds(q.get('sp') ?? '');
     v.tiles = decodeTiles(q.get('st') ?? '');

@@ -1,7 +1,9 @@
 /**
  * The latent view's drawing surface: regl-scatterplot (WebGL) for the points, a 2-D canvas behind it
- * for the smoothed-IoU surface, and a 2-D outline layer above them for the urbanised clusters. A small imperative
- * API in the regl-scatterplot manner; it talks to the rest of the app only through the selection store.
+ * for the smoothed-IoU surface, a 2-D outline layer above them for the urbanised clusters, and the
+ * brushes (views/latent-brush.ts) answered off the main thread (views/point-selector.ts). A small
+ * imperative API in the regl-scatterplot manner; it talks to the rest of the app only through the
+ * selection store.
  */
 import createScatterplot from 'regl-scatterplot';
 import type { SelectionStore } from '../state/selection.ts';
@@ -9,6 +11,7 @@ import { colourOf, IOU_SCALE } from '../data/colour.ts';
 import {
   clusterOutlines,
   encodePoints,
+  fromNdc,
   patchIdxOf,
   taskIdOfPoint,
   toNdc,
@@ -19,8 +22,10 @@ import {
   type PointEncoding,
   type SurfaceGrid,
 } from '../data/latent-data.ts';
+import { createLatentBrush, type BrushEnd, type BrushMode, type BrushOp } from './latent-brush.ts';
+import { createPointSelector } from './point-selector.ts';
 
-export type BrushMode = 'pan' | 'lasso' | 'rectangle';
+export type { BrushMode };
 
 export interface LatentPlotOptions {
   container: HTMLElement;
@@ -35,32 +40,13 @@ export interface LatentPlot {
   setColourBy(colourBy: ColourBy): void;
   setSurfaceOpacity(opacity: number): void;
   setMode(mode: BrushMode): void;
-  /** Selected point indices as the plot holds them (debug hook for tests). */
+  /** Selected point indices as the plot holds them (what the end-to-end test compares). */
   selectedPoints(): number[];
   /** Screen position (relative to the container) of a data-space point on the current view. */
   toScreen(x: number, y: number): [number, number];
   encoding(): PointEncoding | null;
   resize(): void;
   destroy(): void;
-}
-
-/** The bit of d3-scale's linear scale regl-scatterplot uses to keep data-space axes in sync with the camera. */
-function linearScale(domain: [number, number], range: [number, number] = [0, 1]) {
-  let d: [number, number] = [...domain];
-  let r: [number, number] = [...range];
-  const scale = ((v: number) => r[0] + ((v - d[0]) / (d[1] - d[0])) * (r[1] - r[0])) as ((
-    v: number,
-  ) => number) & {
-    domain(next?: [number, number]): any;
-    range(next?: [number, number]): any;
-    invert(v: number): number;
-    copy(): any;
-  };
-  scale.domain = (next?: [number, number]) => (next ? ((d = [next[0], next[1]]), scale) : d);
-  scale.range = (next?: [number, number]) => (next ? ((r = [next[0], next[1]]), scale) : r);
-  scale.invert = (v: number) => d[0] + ((v - r[0]) / (r[1] - r[0])) * (d[1] - d[0]);
-  scale.copy = () => linearScale(d, r);
-  return scale;
 }
 
 /**
@@ -115,19 +101,19 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
   let grid: SurfaceGrid | null = null;
   let gridImage: HTMLCanvasElement | null = null;
   let surfaceOpacity = 0.45;
-  const xScale = linearScale([-1, 1]);
-  const yScale = linearScale([-1, 1]);
   let pointOfIdx: (idx: number) => number = () => -1;
   let pointOfTile = new Map<string, number>();
   let selected: number[] = [];
+  /** The points' k-d tree from the brush worker, for regl-scatterplot's hover and click. */
+  let spatialIndex: ArrayBuffer | undefined;
+  /** Whether regl-scatterplot holds the current points: until then it can place none of them on screen. */
+  let pointsDrawn = false;
 
   const { width, height } = container.getBoundingClientRect();
   const scatterplot = createScatterplot({
     canvas,
     width: Math.max(10, width),
     height: Math.max(10, height),
-    xScale,
-    yScale,
     backgroundColor: [0, 0, 0, 0],
     pointSize: [6, 10],
     sizeBy: 'valueB',
@@ -138,41 +124,77 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     pointColorActive: [0.96, 0.49, 0, 1],
     pointSizeSelected: 14,
     pointOutlineWidth: 2,
-    lassoColor: [0.05, 0.35, 0.85, 1],
-    lassoMinDelay: 0,
-    lassoMinDist: 2,
-    actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' },
+    // Selection is the brush's (latent-brush.ts): regl-scatterplot pans, zooms and hovers only.
+    mouseMode: 'panZoom',
+    actionKeyMap: {},
     deselectOnDblClick: false,
     showReticle: false,
   } as never) as any;
 
-  // Additive brushes are decided here from the pointer event, not left to regl-scatterplot's merge key
-  // alone, so the store holds the union whatever the library does with the modifier.
-  let additive = false;
-  const publishSelection = (points: number[]) => {
+  // Brushes: a ring of screen pixels → the NDC the points are drawn in → the worker's grid → the store.
+  const selector = createPointSelector();
+  /** Publishes point indices (ascending) as patches and tiles. */
+  const publish = (points: Uint32Array, op: BrushOp, brush?: BrushEnd) => {
     if (!data) return;
     const nT = data.training.n;
-    const patches: number[] = [];
+    let k = 0;
+    while (k < points.length && points[k] < nT) k++;
+    // Point i is patch i unless the run's idx have gaps: then its idx column says.
+    const patches = data.training.attributes.columns.idx
+      ? Array.from(points.subarray(0, k), (i) => patchIdxOf(data!, i))
+      : points.subarray(0, k);
     const tiles: string[] = [];
-    for (const i of points) {
-      if (i < nT) patches.push(patchIdxOf(data, i));
-      else if (data.project) {
-        const id = taskIdOfPoint(data.project, i - nT);
+    if (data.project)
+      for (let j = k; j < points.length; j++) {
+        const id = taskIdOfPoint(data.project, points[j] - nT);
         if (id) tiles.push(id);
       }
-    }
-    const next = store.set({ patches, tiles, source: 'latent', mode: additive ? 'add' : 'replace' });
-    selected = pointsOf(next);
-    if (additive) scatterplot.select(selected, { preventEvent: true });
+    const d = data;
+    const t = screenTransform();
+    store.set({
+      patches,
+      tiles,
+      source: 'latent',
+      mode: op,
+      brush:
+        brush && t
+          ? {
+              kind: brush.kind,
+              space: 'latent',
+              coordinates: pairs(brush.ring).map(([x, y]) => [
+                fromNdc(t.fromX(x), d.xDomain),
+                fromNdc(t.fromY(y), d.yDomain),
+              ]),
+            }
+          : null,
+    });
   };
+  const brush = createLatentBrush(
+    container,
+    (b) => {
+      const t = screenTransform();
+      if (!t) return;
+      const ring = new Float64Array(b.ring.length);
+      for (let v = 0; v < ring.length; v += 2) {
+        ring[v] = t.fromX(b.ring[v]);
+        ring[v + 1] = t.fromY(b.ring[v + 1]);
+      }
+      const current = data;
+      void selector.select(ring).then((points) => {
+        // Points of a data set replaced while the brush was answered mean nothing any more.
+        if (data === current) publish(points, b.op, b);
+      });
+    },
+    (_e, op) => {
+      // A click on a point selects it and opens it; on empty ground it does nothing.
+      const hovered = scatterplot.get('hoveredPoint') as number | undefined;
+      if (hovered === undefined || hovered === null || hovered < 0) return;
+      publish(Uint32Array.of(hovered), op);
+      const p = pick(hovered);
+      if (p) options.onPick?.(p);
+    },
+  );
 
-  scatterplot.subscribe('select', ({ points }: { points: number[] }) => publishSelection([...points]));
-  scatterplot.subscribe('deselect', () => {
-    // Starting an additive brush on empty background makes regl-scatterplot deselect first; the store keeps its selection.
-    if (additive) return;
-    selected = [];
-    if (!store.isEmpty()) store.clear('latent');
-  });
   // The 2-D layers follow every frame regl-scatterplot draws, not only 'view' events: a resize changes
   // its aspect ratio a frame later without one, and layers drawn earlier would sit off the points.
   let overlayFrame = 0;
@@ -195,37 +217,6 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
   scatterplot.subscribe('pointOver', (i: number) => options.onHover?.(pick(i)));
   scatterplot.subscribe('pointOut', () => options.onHover?.(null));
 
-  // A click without a drag on a point opens it in the inspector; regl-scatterplot selects it too.
-  let down: [number, number] | null = null;
-  let travelled = 0;
-  canvas.addEventListener('pointerdown', (e) => {
-    down = [e.clientX, e.clientY];
-    travelled = 0;
-    additive = e.ctrlKey || e.metaKey;
-  });
-  canvas.addEventListener('pointermove', (e) => {
-    if (down) travelled = Math.max(travelled, Math.hypot(e.clientX - down[0], e.clientY - down[1]));
-  });
-  // A lasso closed where it began ends as a "click" at its start; regl-scatterplot would then select the
-  // point under it in place of the lasso's points. A press that travelled is a drag, never a click.
-  container.addEventListener(
-    'click',
-    (e) => {
-      if (travelled > 3) e.stopPropagation();
-    },
-    true,
-  );
-  canvas.addEventListener('pointerup', (e) => {
-    if (!down || travelled > 3 || Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 3) return;
-    setTimeout(() => {
-      const hovered = scatterplot.get('hoveredPoint') as number | undefined;
-      if (hovered !== undefined && hovered !== null && hovered >= 0) {
-        const p = pick(hovered);
-        if (p) options.onPick?.(p);
-      }
-    }, 0);
-  });
-
   function pointsOf(sel: { patches: Uint32Array; tiles: readonly string[] }): number[] {
     const points: number[] = [];
     for (const idx of sel.patches) {
@@ -239,8 +230,9 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     return points;
   }
 
+  // Every selection, the plot's own included, is drawn from the store: one path, whoever brushed.
   const unsubscribe = store.subscribe((sel) => {
-    if (sel.source === 'latent' || !data) return;
+    if (!data) return;
     const points = pointsOf(sel);
     selected = points;
     if (points.length === 0) scatterplot.deselect({ preventEvent: true });
@@ -248,23 +240,26 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
   });
 
   /**
-   * NDC → screen pixels of the current view. regl-scatterplot's synced scales lag its aspect-ratio
-   * projection until the first pan, so the transform is read off two drawn points instead: the one
-   * with the smallest and the one with the largest NDC coordinate on each axis.
+   * NDC ↔ screen pixels of the current view. regl-scatterplot's camera is read off two drawn points: the
+   * one with the smallest and the one with the largest NDC coordinate on each axis.
    */
   let ref: { xa: number; xb: number; ya: number; yb: number } | null = null;
-  function screenTransform(): { sx: (v: number) => number; sy: (v: number) => number } | null {
-    if (!enc || !ref || enc.x.length < 2) return null;
-    const pa = scatterplot.getScreenPosition(ref.xa);
-    const pb = scatterplot.getScreenPosition(ref.xb);
-    const qa = scatterplot.getScreenPosition(ref.ya);
-    const qb = scatterplot.getScreenPosition(ref.yb);
+  function screenTransform() {
+    if (!pointsDrawn || !enc || !ref || enc.x.length < 2) return null;
+    const e = enc;
+    const r = ref;
+    const pa = scatterplot.getScreenPosition(r.xa);
+    const pb = scatterplot.getScreenPosition(r.xb);
+    const qa = scatterplot.getScreenPosition(r.ya);
+    const qb = scatterplot.getScreenPosition(r.yb);
     if (!pa || !pb || !qa || !qb) return null;
-    const kx = (pb[0] - pa[0]) / (enc.x[ref.xb] - enc.x[ref.xa] || 1);
-    const ky = (qb[1] - qa[1]) / (enc.y[ref.yb] - enc.y[ref.ya] || 1);
+    const kx = (pb[0] - pa[0]) / (e.x[r.xb] - e.x[r.xa] || 1);
+    const ky = (qb[1] - qa[1]) / (e.y[r.yb] - e.y[r.ya] || 1);
     return {
-      sx: (v) => pa[0] + (v - enc!.x[ref!.xa]) * kx,
-      sy: (v) => qa[1] + (v - enc!.y[ref!.ya]) * ky,
+      sx: (v: number) => pa[0] + (v - e.x[r.xa]) * kx,
+      sy: (v: number) => qa[1] + (v - e.y[r.ya]) * ky,
+      fromX: (px: number) => e.x[r.xa] + (px - pa[0]) / kx,
+      fromY: (py: number) => e.y[r.ya] + (py - qa[1]) / ky,
     };
   }
   function findRefs(e: PointEncoding) {
@@ -330,7 +325,11 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     surface.style.height = `${r.height}px`;
     overlay.width = surface.width;
     overlay.height = surface.height;
-    scatterplot.set({ width: Math.max(10, r.width), height: Math.max(10, r.height) });
+    const width = Math.max(10, r.width);
+    const height = Math.max(10, r.height);
+    // Setting the same size still redraws every point: a million of them cost a frame.
+    if (scatterplot.get('width') !== width || scatterplot.get('height') !== height)
+      scatterplot.set({ width, height });
   }
 
   let outlines: ReturnType<typeof clusterOutlines> = [];
@@ -371,6 +370,7 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
 
   async function draw(transition: boolean) {
     if (!data || !enc) return;
+    pointsDrawn = false;
     const n = enc.x.length;
     const size = pointSizeFor(n);
     const base = enc.palette.map(legiblePointColour);
@@ -392,8 +392,10 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
         wDataType: 'categorical',
         transition,
         select: selected.length ? selected : undefined,
+        spatialIndex,
       },
     );
+    pointsDrawn = true;
   }
 
   const resizeObserver = new ResizeObserver(() => {
@@ -416,15 +418,20 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
       if (next.project)
         for (let j = 0; j < next.project.n; j++)
           pointOfTile.set(taskIdOfPoint(next.project, j)!, next.training.n + j);
-      // Data-space scales let regl-scatterplot's programmatic lasso take data coordinates.
-      scatterplot.set({ xScale: linearScale(next.xDomain), yScale: linearScale(next.yDomain) });
+      // The selection as these points number it (a finished scoring job may have added tiles).
+      selected = pointsOf(store.get());
       enc = encodePoints(next, colourBy);
+      const tree = selector.setPoints(enc.x, enc.y);
       findRefs(enc);
       // Cells sized to the data: a few hundred patches on a 96² grid would leave specks, not a surface.
       const cells = Math.round(Math.min(96, Math.max(16, 2 * Math.sqrt(next.training.n))));
       grid = surfaceGrid(next, cells, cells);
       gridImage = renderGridImage(grid);
       outlines = clusterOutlines(next, urbanised);
+      const index = await tree;
+      // Newer data arrived while the worker indexed these points: theirs is the draw that counts.
+      if (data !== next) return;
+      spatialIndex = index;
       await draw(sameCount);
       drawSurface();
       drawOutlines();
@@ -439,18 +446,7 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
       drawSurface();
     },
     setMode(mode) {
-      if (mode === 'pan') {
-        scatterplot.set({
-          mouseMode: 'panZoom',
-          actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' },
-        });
-      } else {
-        scatterplot.set({
-          mouseMode: 'lasso',
-          lassoType: mode === 'rectangle' ? 'rectangle' : 'freeform',
-          actionKeyMap: { lasso: 'shift', merge: 'ctrl', remove: 'alt' },
-        });
-      }
+      brush.setMode(mode);
     },
     selectedPoints: () => [...selected],
     toScreen: (x, y) => {
@@ -467,9 +463,17 @@ export function createLatentPlot(options: LatentPlotOptions): LatentPlot {
     destroy() {
       cancelAnimationFrame(overlayFrame);
       unsubscribe();
+      brush.destroy();
+      selector.destroy();
       resizeObserver.disconnect();
       scatterplot.destroy();
       container.replaceChildren();
     },
   };
+}
+
+function pairs(ring: number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let v = 0; v < ring.length; v += 2) out.push([ring[v], ring[v + 1]]);
+  return out;
 }

@@ -5,7 +5,8 @@
 import { basename } from 'node:path';
 import type { DatabaseHandle } from '../db/client.ts';
 import { fileSha256 } from '../file-hash.ts';
-import { latestRunFor, saveAnalysisRun, upsertDataset, upsertModel } from '../db/analysis-repo.ts';
+import { getRun, latestRunFor, saveAnalysisRun, upsertDataset, upsertModel } from '../db/analysis-repo.ts';
+import { storeRunColumns } from '../latent/run-columns.ts';
 import type { AnalysisRun, NewCluster, NewPatch } from '../db/schema.ts';
 import type { PatchSource } from '../datasets/patch-source.ts';
 import type { SegmentationModel } from '../model/runtime.ts';
@@ -145,6 +146,8 @@ export async function analyzeDataset(req: AnalyzeRequest): Promise<AnalysisSumma
     patchRows(result, noveltyPct),
     clusterRows(result),
   );
+  // The latent view's columns are written with the run, so its first opening reads them instead of a million patches.
+  storeRunColumns(db, getRun(db, runId)!);
   result.timings.store = (performance.now() - t1) / 1000;
   db.sqlite
     .prepare('update analysis_runs set timings = ? where id = ?')

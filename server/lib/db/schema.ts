@@ -7,6 +7,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  blob,
   check,
   index,
   integer,
@@ -33,6 +34,7 @@ import type {
   Timings,
   UrbanisedState,
 } from './json.ts';
+import type { ColumnsHeader } from '../latent/columns-format.ts';
 
 /** Milliseconds since the epoch, set by SQLite so rows written outside the app get one too. */
 const createdAt = () =>
@@ -419,6 +421,28 @@ export const insightRecords = sqliteTable(
     primaryKey({ columns: [t.runId, t.kind] }),
     check('insight_records_kind_check', oneOf(t.kind, INSIGHT_KINDS)),
   ],
+);
+
+/**
+ * A run's latent-view columns ("tilelens-columns/1", server/lib/latent/columns-format.ts), written once in
+ * one pass over its patches when the run is stored (or at the first request for an older run), so opening
+ * the latent view reads two small blobs instead of scanning a million patches. `version` is the builder's:
+ * columns of an older builder are rebuilt.
+ */
+export const latentColumns = sqliteTable(
+  'latent_columns',
+  {
+    runId: integer('run_id')
+      .notNull()
+      .references(() => analysisRuns.id, { onDelete: 'cascade' }),
+    /** 'pc1'..'pc9' (one position column each) or 'attributes'. */
+    name: text('name').notNull(),
+    version: integer('version').notNull(),
+    header: text('header', { mode: 'json' }).$type<ColumnsHeader>().notNull(),
+    body: blob('body', { mode: 'buffer' }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.name] })],
 );
 
 // ── trust: calibration samples and the labels volunteers or managers give tiles ────────────────────────

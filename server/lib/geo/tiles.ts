@@ -1,6 +1,9 @@
 /**
  * Slippy-map tile geometry in Web Mercator (EPSG:3857), the grid MapSwipe and every XYZ imagery
  * service use. Pure functions; a tile is `z/x/y` with y growing southwards.
+ *
+ * The one home of tile maths for the server, the map UI and the plugin: it imports nothing from Node,
+ * so Vite and esbuild bundle it for the browser as it is.
  */
 import type { Polygon } from 'geojson';
 
@@ -92,6 +95,11 @@ export function tileBounds(z: number, x: number, y: number): BBox {
   return [west, south, east, north];
 }
 
+/** Longitude / latitude of the tile's centre. */
+export function tileCentre(z: number, x: number, y: number): [number, number] {
+  return worldPixelToLonLat(x + 0.5, y + 0.5, z, 1);
+}
+
 /** The tile's outline as a GeoJSON Polygon: closed ring, counter-clockwise as RFC 7946 asks. */
 export function tileFootprint(z: number, x: number, y: number): Polygon {
   return bboxPolygon(tileBounds(z, x, y));
@@ -142,6 +150,9 @@ export function parseTaskId(id: string): TileCoord {
   assertTile(t.z, t.x, t.y);
   return t;
 }
+
+/** The id of a scoring tile's feature in the vector tiles (`y · 2^z + x`), for `map.setFeatureState`. */
+export const tileFeatureId = (z: number, x: number, y: number): number => y * 2 ** z + x;
 
 /** Compact map key `z/x/y`, for Maps and Sets keyed by tile. */
 export function tileKey(z: number, x: number, y: number): string {

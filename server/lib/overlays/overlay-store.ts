@@ -5,6 +5,7 @@
  */
 import { and, desc, eq, gte, lte } from 'drizzle-orm';
 import type { DatabaseHandle } from '../db/client.ts';
+import { cursor } from '../db/cursor.ts';
 import { scoringJobs, tileScores, type FootprintsJson } from '../db/schema.ts';
 import type { OverlayCell } from './layers.ts';
 import type { ScoringRange } from './overlay-grid.ts';
@@ -20,21 +21,6 @@ function inRange(projectId: number, zoom: number, r: Range) {
     gte(tileScores.y, r.minY),
     lte(tileScores.y, r.maxY),
   );
-}
-
-/**
- * Runs a drizzle-built select as a better-sqlite3 cursor of raw rows: drizzle has no streaming read, and a
- * z5 map tile over a big project covers every one of its rows, which must not be collected in an array.
- */
-function* cursor(
-  db: DatabaseHandle,
-  query: { toSQL(): { sql: string; params: unknown[] } },
-): Generator<unknown[]> {
-  const { sql, params } = query.toSQL();
-  yield* db.sqlite
-    .prepare(sql)
-    .raw(true)
-    .iterate(...params) as IterableIterator<unknown[]>;
 }
 
 /** The columns every cell reads, in the order `overlayCell` expects them. */

@@ -5,7 +5,7 @@
  */
 import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson';
 import type { DatabaseHandle } from '../db/client.ts';
-import { lonLatToWorldPixel, tileFootprint } from '../geo/tiles.ts';
+import { lonLatToWorldPixel, tileFeatureId, tileFootprint } from '../geo/tiles.ts';
 import { encodeMvt, MVT_EXTENT, type MvtPolygonFeature } from './mvt.ts';
 import { iterateVectorCells, type VectorCell } from './overlay-store.ts';
 import { scoringRange } from './overlay-grid.ts';
@@ -43,9 +43,6 @@ export function assertVectorZoom(project: ProjectGrid, z: number): void {
     );
   }
 }
-
-/** The feature id of a scoring tile in the `tiles` layer: unique per project, usable for feature-state. */
-export const tileFeatureId = (zoom: number, x: number, y: number): number => y * 2 ** zoom + x;
 
 function cellProperties(c: VectorCell) {
   return {

@@ -1,0 +1,108 @@
+/** The top bar: project facts, scoring progress, the link to this view, the volunteer view and the manager token. */
+import { h } from 'preact';
+import { useState } from 'preact/hooks';
+import { managerToken, setManagerToken, type Job, type Project } from '../data/api.ts';
+import { int, num } from './common.ts';
+
+function JobBar(props: { job: Job | null }) {
+  const j = props.job;
+  if (!j || j.status === 'done') return null;
+  const share = j.total > 0 ? j.done / j.total : 0;
+  return h(
+    'div',
+    {
+      class: `jobbar ${j.status}`,
+      role: 'progressbar',
+      'aria-valuenow': Math.round(share * 100),
+      'aria-valuemin': 0,
+      'aria-valuemax': 100,
+    },
+    h('div', { class: 'jobbar-fill', style: { width: `${share * 100}%` } }),
+    h(
+      'span',
+      null,
+      j.status === 'failed'
+        ? `Scoring failed: ${j.error ?? 'see the server log'}`
+        : `Scoring the region: ${int(j.done)} of ${int(j.total)} tiles (${Math.round(share * 100)} %)`,
+    ),
+  );
+}
+
+function TokenBox() {
+  const [has, setHas] = useState(!!managerToken());
+  const [value, setValue] = useState('');
+  if (has)
+    return h(
+      'span',
+      { class: 'token ok' },
+      'manager ✓ ',
+      h('button', { class: 'link', onClick: () => (setManagerToken(null), setHas(false)) }, 'forget token'),
+    );
+  return h(
+    'form',
+    { class: 'token', onSubmit: (e: Event) => (e.preventDefault(), setManagerToken(value), setHas(!!value)) },
+    h('input', {
+      type: 'password',
+      placeholder: 'Manager token',
+      value,
+      onInput: (e: Event) => setValue((e.target as HTMLInputElement).value),
+      'aria-label': 'manager token',
+    }),
+    h('button', { type: 'submit' }, 'Use'),
+  );
+}
+
+export function Header(props: {
+  project: Project;
+  volunteer: boolean;
+  trainingTiles: number;
+  job: Job | null;
+  onStartScoring: () => Promise<void>;
+  /** The volunteer view of what is shown, as a link. */
+  volunteerHref: string;
+}) {
+  const { project, volunteer, job } = props;
+  const [message, setMessage] = useState<string | null>(null);
+  const say = (text: string) => {
+    setMessage(text);
+    setTimeout(() => setMessage(null), 2500);
+  };
+  const copyLink = async () => {
+    try {
+      await navigator.clipboard.writeText(location.href);
+      say('Link copied: it opens this exact view.');
+    } catch {
+      say('Copy the address bar: it holds this exact view.');
+    }
+  };
+  const startScoring = () => props.onStartScoring().catch((e: Error) => setMessage(e.message));
+  return h(
+    'header',
+    { class: 'top' },
+    h('div', { class: 'brand' }, h('strong', null, 'tilelens'), h('span', null, project.name)),
+    h(
+      'div',
+      { class: 'facts' },
+      `${int(project.tileCount)} tiles · ${num(project.areaKm2, 1)} km² · model trust map from ${int(props.trainingTiles)} training tiles`,
+    ),
+    h(JobBar, { job }),
+    h(
+      'div',
+      { class: 'top-actions' },
+      volunteer ? h('span', { class: 'badge' }, 'Volunteer view') : null,
+      !volunteer && (!job || job.status === 'failed' || job.status === 'cancelled')
+        ? h('button', { onClick: startScoring }, 'Score this region')
+        : null,
+      h('button', { onClick: copyLink, title: 'Copy a link to this view' }, 'Copy link'),
+      !volunteer
+        ? h(
+            'a',
+            { class: 'button', href: props.volunteerHref, target: '_blank', id: 'volunteer-link' },
+            'Volunteer view ↗',
+          )
+        : null,
+      !volunteer ? h(TokenBox, null) : null,
+    ),
+    message ? h('div', { class: 'toast' }, message) : null,
+  );
+}

@@ -1,0 +1,272 @@
+/**
+ * The database reads and writes behind the latent view: a run's patches scanned once for its columns,
+ * the columns stored with the run, the scored tiles of a project in the same space, and the patches'
+ * components for the nearest-patch search. Whole-run reads are cursors (server/lib/db/cursor.ts), never
+ * arrays of a million rows.
+ */
+import Database from 'better-sqlite3';
+import { and, asc, eq, inArray, isNotNull, lte, max, min, sql } from 'drizzle-orm';
+import type { ColumnsBody, ColumnsHeader } from '../latent/columns-format.ts';
+import type { DatabaseHandle } from './client.ts';
+import { cursor } from './cursor.ts';
+import { latentColumns, patches, tileScores } from './schema.ts';
+
+/** The components a run stores per patch (pc1..pc9). */
+export const PC_COUNT = 9;
+const PC_COLUMNS = [
+  patches.pc1,
+  patches.pc2,
+  patches.pc3,
+  patches.pc4,
+  patches.pc5,
+  patches.pc6,
+  patches.pc7,
+  patches.pc8,
+  patches.pc9,
+] as const;
+
+// ── a run's patches ───────────────────────────────────────────────────────────────────────────────
+
+export interface RunPatchStats {
+  n: number;
+  /** Range of each component (null when every patch lacks it). */
+  pcRange: Array<[number, number] | null>;
+  /** Tile range of the patches that have a tile, and the deepest zoom among them. */
+  tiles: { minX: number; maxX: number; minY: number; maxY: number; zoom: number | null } | null;
+  maxCluster: number | null;
+  idxRange: [number, number] | null;
+}
+
+/** What a single pass over the run needs to know before it starts: counts and ranges, in one aggregate read. */
+export function runPatchStats(db: DatabaseHandle, runId: number): RunPatchStats {
+  const row = db.db
+    .select({
+      n: sql<number>`count(*)`,
+      ...Object.fromEntries(
+        PC_COLUMNS.flatMap((c, k) => [
+          [`lo${k}`, min(c)],
+          [`hi${k}`, max(c)],
+        ]),
+      ),
+      minX: min(patches.x),
+      maxX: max(patches.x),
+      minY: min(patches.y),
+      maxY: max(patches.y),
+      zoom: max(patches.z),
+      maxCluster: max(patches.cluster),
+      minIdx: min(patches.idx),
+      maxIdx: max(patches.idx),
+    })
+    .from(patches)
+    .where(eq(patches.runId, runId))
+    .get() as Record<string, number | null>;
+  const pcRange = PC_COLUMNS.map((_, k) => {
+    const lo = row[`lo${k}`];
+    const hi = row[`hi${k}`];
+    return lo === null || hi === null ? null : ([lo, hi] as [number, number]);
+  });
+  return {
+    n: row.n ?? 0,
+    pcRange,
+    tiles:
+      row.minX === null || row.minY === null
+        ? null
+        : { minX: row.minX, maxX: row.maxX!, minY: row.minY, maxY: row.maxY!, zoom: row.zoom },
+    maxCluster: row.maxCluster,
+    idxRange: row.minIdx === null ? null : [row.minIdx, row.maxIdx!],
+  };
+}
+
+const componentFields = () => Object.fromEntries(PC_COLUMNS.map((c, k) => [`pc${k + 1}`, c]));
+
+/** Every patch of a run in idx order, as raw rows [pc1 … pc9, iou, iouHat, novelty, cluster, groupName, split, x, y, idx]. */
+export function runPatchRows(db: DatabaseHandle, runId: number): Generator<unknown[]> {
+  const query = db.db
+    .select({
+      ...componentFields(),
+      iou: patches.iou,
+      iouHat: patches.iouHat,
+      novelty: patches.novelty,
+      cluster: patches.cluster,
+      groupName: patches.groupName,
+      split: patches.split,
+      x: patches.x,
+      y: patches.y,
+      idx: patches.idx,
+    })
+    .from(patches)
+    .where(eq(patches.runId, runId))
+    .orderBy(asc(patches.idx));
+  return cursor(db, query);
+}
+
+/** Patches of a run, counted on the primary-key index (no table reads). */
+export function countRunPatches(db: DatabaseHandle, runId: number): number {
+  return db.db
+    .select({ n: sql<number>`count(*)` })
+    .from(patches)
+    .where(eq(patches.runId, runId))
+    .get()!.n;
+}
+
+/** Every patch of a run as raw rows [idx, pc1, …, pc9], in idx order. */
+export function runPatchComponents(db: DatabaseHandle, runId: number): Generator<unknown[]> {
+  const query = db.db
+    .select({ idx: patches.idx, ...componentFields() })
+    .from(patches)
+    .where(eq(patches.runId, runId))
+    .orderBy(asc(patches.idx));
+  return cursor(db, query);
+}
+
+export interface PatchSummary {
+  idx: number;
+  patchKey: string;
+  groupName: string | null;
+  iou: number | null;
+  iouHat: number | null;
+  cluster: number | null;
+}
+
+/** A few patches of a run by idx (any order). */
+export function patchSummaries(db: DatabaseHandle, runId: number, idx: number[]): PatchSummary[] {
+  if (idx.length === 0) return [];
+  return db.db
+    .select({
+      idx: patches.idx,
+      patchKey: patches.patchKey,
+      groupName: patches.groupName,
+      iou: patches.iou,
+      iouHat: patches.iouHat,
+      cluster: patches.cluster,
+    })
+    .from(patches)
+    .where(and(eq(patches.runId, runId), inArray(patches.idx, idx)))
+    .all();
+}
+
+// ── columns stored with a run ─────────────────────────────────────────────────────────────────────
+
+/** Stored columns by name, for those of `names` that exist at this builder version. */
+export function getStoredColumns(
+  db: DatabaseHandle,
+  runId: number,
+  names: string[],
+  version: number,
+): Map<string, ColumnsBody> {
+  const rows = db.db
+    .select({ name: latentColumns.name, header: latentColumns.header, body: latentColumns.body })
+    .from(latentColumns)
+    .where(
+      and(
+        eq(latentColumns.runId, runId),
+        eq(latentColumns.version, version),
+        inArray(latentColumns.name, names),
+      ),
+    )
+    .all();
+  return new Map(
+    rows.map((r) => [
+      r.name,
+      { header: r.header, body: new Uint8Array(r.body.buffer, r.body.byteOffset, r.body.length) },
+    ]),
+  );
+}
+
+/**
+ * Replaces a run's stored columns of these names, in one transaction. Returns false when SQLite refused
+ * the write (a read-only or busy database): the columns are then built again when next asked for.
+ */
+export function putStoredColumns(
+  db: DatabaseHandle,
+  runId: number,
+  items: Array<{ name: string; columns: ColumnsBody }>,
+  version: number,
+): boolean {
+  const write = db.sqlite.transaction(() => {
+    for (const { name, columns } of items) {
+      const row = {
+        runId,
+        name,
+        version,
+        header: columns.header satisfies ColumnsHeader,
+        body: Buffer.from(columns.body.buffer, columns.body.byteOffset, columns.body.length),
+      };
+      db.db
+        .insert(latentColumns)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [latentColumns.runId, latentColumns.name],
+          set: { version, header: row.header, body: row.body },
+        })
+        .run();
+    }
+  });
+  try {
+    write();
+    return true;
+  } catch (err) {
+    if (err instanceof Database.SqliteError) return false;
+    throw err;
+  }
+}
+
+// ── a project's scored tiles ──────────────────────────────────────────────────────────────────────
+
+// Tiles are only ever added (first write wins), so "scored at or before asOf" is a snapshot that stays the
+// same across the separate requests of one view while a job still runs.
+const placedTiles = (projectId: number, asOf: number) =>
+  and(
+    eq(tileScores.projectId, projectId),
+    isNotNull(tileScores.pcs),
+    lte(tileScores.scoredAt, new Date(asOf)),
+  );
+
+/** Tiles placed in the latent space at asOf, and the north-west corner of their range. */
+export function projectTileStats(db: DatabaseHandle, projectId: number, asOf: number) {
+  return db.db
+    .select({ n: sql<number>`count(*)`, minX: min(tileScores.x), minY: min(tileScores.y) })
+    .from(tileScores)
+    .where(placedTiles(projectId, asOf))
+    .get()!;
+}
+
+/** Components x and y (1-based) of each placed tile, north to south then west to east. */
+export function projectTileComponents(
+  db: DatabaseHandle,
+  projectId: number,
+  asOf: number,
+  x: number,
+  y: number,
+): Generator<unknown[]> {
+  // pcs is a JSON array; SQLite's json_extract reads one component without parsing rows in JS.
+  const component = (pc: number) => sql<number | null>`json_extract(${tileScores.pcs}, ${`$[${pc - 1}]`})`;
+  return cursor(
+    db,
+    db.db
+      .select({ x: component(x), y: component(y) })
+      .from(tileScores)
+      .where(placedTiles(projectId, asOf))
+      .orderBy(asc(tileScores.y), asc(tileScores.x)),
+  );
+}
+
+/** Each placed tile as a raw row [iouHat, novelty, priority, buildingProb, tier, x, y], in the order of `projectTileComponents`. */
+export function projectTileRows(db: DatabaseHandle, projectId: number, asOf: number): Generator<unknown[]> {
+  return cursor(
+    db,
+    db.db
+      .select({
+        iouHat: tileScores.iouHat,
+        novelty: tileScores.novelty,
+        priority: tileScores.priority,
+        buildingProb: tileScores.buildingProb,
+        tier: tileScores.tier,
+        x: tileScores.x,
+        y: tileScores.y,
+      })
+      .from(tileScores)
+      .where(placedTiles(projectId, asOf))
+      .orderBy(asc(tileScores.y), asc(tileScores.x)),
+  );
+}
