@@ -8,10 +8,8 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { buildSchema, parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyntheticProject } from '../../scripts/bench/ui-synthetic.ts';
@@ -20,6 +18,7 @@ import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
 import { closeImagerySources } from '../../server/lib/scoring/imagery-registry.ts';
 import { resolveSettings } from '../../server/settings.ts';
+import { serveOnLoopback, type Loopback } from '../support/loopback.ts';
 import { startMapswipeStandIn, type MapswipeStandIn } from '../support/mapswipe-stand-in.ts';
 import {
   startTaskingManagerStandIn,
@@ -38,7 +37,7 @@ let dir: string;
 let db: DatabaseHandle;
 let scoring: ScoringContext;
 let app: TilelensApp;
-let server: ServerType;
+let server: Loopback;
 let base: string;
 let ms: MapswipeStandIn;
 let tm: TaskingManagerStandIn;
@@ -63,10 +62,8 @@ beforeAll(async () => {
   // The app is served on a real port: the MapSwipe stand-in fetches the Validate objects from it.
   let handler: (req: Request) => Response | Promise<Response> = () =>
     new Response('starting', { status: 503 });
-  server = await new Promise((resolve) => {
-    const s = serve({ fetch: (req) => handler(req), port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveOnLoopback((req) => handler(req));
+  base = server.url;
   const settings = resolveSettings({
     'data-dir': dir,
     db: join(dir, 'tilelens.db'),
@@ -79,7 +76,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  server?.close();
+  await server?.close();
   await ms?.close();
   await tm?.close();
   await app?.close();

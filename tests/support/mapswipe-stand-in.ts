@@ -11,12 +11,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import { area as turfArea } from '@turf/turf';
 import { buildSchema, execute, GraphQLError, parse, validate, type DocumentNode } from 'graphql';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import { requestText, serveOnLoopback } from './loopback.ts';
 
 const SCHEMA = buildSchema(readFileSync(new URL('./mapswipe-schema.graphql', import.meta.url), 'utf8'));
 const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
@@ -451,10 +450,7 @@ export async function startMapswipeStandIn(o: MapswipeStandInOptions = {}): Prom
 
   const app = new Hono();
   app.use('*', async (c, next) => {
-    const headers: string[] = [];
-    c.req.raw.headers.forEach((v, k) => headers.push(`${k}: ${v}`));
-    const body = c.req.method === 'POST' ? await c.req.raw.clone().text() : '';
-    received.push(`${c.req.method} ${c.req.path}\n${headers.join('\n')}\n\n${body}`);
+    received.push(await requestText(c.req.raw, c.req.path));
     await next();
   });
   app.get('/graphql/', (c) => {
@@ -525,11 +521,9 @@ export async function startMapswipeStandIn(o: MapswipeStandInOptions = {}): Prom
     return c.json(result);
   });
 
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
+  const server = await serveOnLoopback(app.fetch);
   const standIn: MapswipeStandIn = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     projects,
     assets,
     calls,
@@ -537,7 +531,7 @@ export async function startMapswipeStandIn(o: MapswipeStandInOptions = {}): Prom
     async settled() {
       await Promise.all(processing);
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: server.close,
   };
   return standIn;
 }

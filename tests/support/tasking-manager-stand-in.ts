@@ -9,9 +9,8 @@
  * `failOn` makes the Nth call from now fail: `before` answers 502 without doing anything, `after` does the work and
  * then answers 502.
  */
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
+import { requestText, serveOnLoopback } from './loopback.ts';
 
 export interface TmTask {
   taskId: number;
@@ -63,10 +62,7 @@ export async function startTaskingManagerStandIn(
     return m ? tokens[m[1]] : undefined;
   };
   app.use('*', async (c, next) => {
-    const body = c.req.method === 'GET' ? '' : await c.req.raw.clone().text();
-    const headers: string[] = [];
-    c.req.raw.headers.forEach((v, k) => headers.push(`${k}: ${v}`));
-    received.push(`${c.req.method} ${c.req.path}\n${headers.join('\n')}\n\n${body}`);
+    received.push(await requestText(c.req.raw, c.req.path));
     let failing: 'before' | 'after' | undefined;
     const f = standIn.failOn;
     if (f) {
@@ -210,15 +206,13 @@ export async function startTaskingManagerStandIn(
     return c.json({ Status: 'Annotations stored' });
   });
 
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
+  const server = await serveOnLoopback(app.fetch);
   const standIn: TaskingManagerStandIn = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     projects,
     calls,
     received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: server.close,
   };
   return standIn;
 }

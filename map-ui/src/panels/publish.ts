@@ -214,6 +214,21 @@ export function PublishSection(props: { project: Project }) {
       return `Publication ${r.id}: ${r.status}`;
     });
 
+  const actions = (t: PublishTarget) =>
+    h(
+      'div',
+      { class: 'exports' },
+      h(
+        'button',
+        { class: 'button', disabled: busy, onClick: () => preview(t), 'data-action': 'preview' },
+        'Preview',
+      ),
+      h(
+        'button',
+        { class: 'button', disabled: busy, onClick: () => publish(t), 'data-action': 'publish' },
+        'Publish',
+      ),
+    );
   const toggle = (t: PublishTarget) => {
     setPlan(null);
     setOpen(open === t ? null : t);
@@ -293,30 +308,7 @@ export function PublishSection(props: { project: Project }) {
             type: 'password',
             width: '110px',
           }),
-          h(
-            'div',
-            { class: 'exports' },
-            h(
-              'button',
-              {
-                class: 'button',
-                disabled: busy,
-                onClick: () => preview('mapswipe'),
-                'data-action': 'preview',
-              },
-              'Preview',
-            ),
-            h(
-              'button',
-              {
-                class: 'button',
-                disabled: busy,
-                onClick: () => publish('mapswipe'),
-                'data-action': 'publish',
-              },
-              'Publish',
-            ),
-          ),
+          actions('mapswipe'),
         )
       : null,
     open === 'tasking-manager'
@@ -349,30 +341,7 @@ export function PublishSection(props: { project: Project }) {
             type: 'password',
             width: '140px',
           }),
-          h(
-            'div',
-            { class: 'exports' },
-            h(
-              'button',
-              {
-                class: 'button',
-                disabled: busy,
-                onClick: () => preview('tasking-manager'),
-                'data-action': 'preview',
-              },
-              'Preview',
-            ),
-            h(
-              'button',
-              {
-                class: 'button',
-                disabled: busy,
-                onClick: () => publish('tasking-manager'),
-                'data-action': 'publish',
-              },
-              'Publish',
-            ),
-          ),
+          actions('tasking-manager'),
         )
       : null,
     plan ? h(PlanView, { plan }) : null,
