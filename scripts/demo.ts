@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateDemoWorld } from './demo-world/generate.ts';
 import { openDatabase } from '../server/lib/db/client.ts';
+import { insightKinds } from '../server/lib/db/insight-records.ts';
 import { openDemoWorldDataset } from '../server/lib/datasets/demo-world.ts';
 import { loadModel } from '../server/lib/model/runtime.ts';
 import { analyzeDataset, type AnalysisSummary } from '../server/lib/analysis/analyze-dataset.ts';
@@ -98,10 +99,7 @@ async function prepare(): Promise<DemoPrepared> {
     // Label-error scores, failure families and confidence intervals: once per run, so the review queue, the
     // families panel and the intervals on the map are there when the demo project is scored.
     t0 = performance.now();
-    const done = db.sqlite
-      .prepare('select count(*) from insight_records where run_id = ?')
-      .pluck()
-      .get(analysis.runId);
+    const done = insightKinds(db, analysis.runId).length > 0;
     let insights: DemoPrepared['insights'] = { computed: false };
     if (!done) {
       const s = await runInsights(db, analysis.runId, { model, onProgress: stderrProgress('insights') });

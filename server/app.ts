@@ -3,7 +3,8 @@
  * `app.request()`, and that `server/main.ts` serves on a port. Routes are thin over the library.
  */
 import { Hono } from 'hono';
-import type { DatabaseHandle } from './lib/db/client.ts';
+import { ping, type DatabaseHandle } from './lib/db/client.ts';
+import { PatchImageStore } from './lib/insights/patch-images.ts';
 import type { ScoringContext } from './lib/scoring/context.ts';
 import { requireManagerForChanges } from './middleware/auth.ts';
 import { errorHandler, notFoundHandler } from './middleware/errors.ts';
@@ -14,7 +15,7 @@ import { imageryApiRoutes, imageryTileRoutes } from './routes/imagery.ts';
 import { insightProjectRoutes, insightRunRoutes } from './routes/insights.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { overlayRoutes } from './routes/overlays.ts';
-import { PatchImageStore, patchImageRoutes } from './routes/patch-images.ts';
+import { patchImageRoutes } from './routes/patch-images.ts';
 import { projectRoutes } from './routes/projects.ts';
 import { publishRoutes } from './routes/publish.ts';
 import { runRoutes } from './routes/runs.ts';
@@ -55,8 +56,7 @@ export function createApp(options: AppOptions): TilelensApp {
   app.use('*', requireManagerForChanges(options.token));
 
   app.get('/api/health', (c) => {
-    // One trivial query proves the database answers, not only the process.
-    db.sqlite.prepare('select 1').get();
+    ping(db);
     return c.json({ status: 'ok', version: API_VERSION }, 200, { 'Cache-Control': 'no-store' });
   });
   app.route('/api/runs', runRoutes(db, settings));

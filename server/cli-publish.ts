@@ -32,10 +32,11 @@ import {
   type Credentials,
   type PublishContext,
 } from './lib/publish/publish.ts';
+import { projectExportInfo } from './lib/scoring/export-info.ts';
 import { requireProject } from './lib/scoring/projects.ts';
 import { iterateScoredTiles } from './lib/scoring/tiles-repo.ts';
-import { exportInfo } from './routes/exports.ts';
 import { resolveSettings } from './settings.ts';
+import { UsageError } from './cli-usage.ts';
 
 export const publishUsage = `  publish mapswipe   per tier a Find project (area uploaded, tilelens's imagery as the custom tile server,
                      sent to processing) and a Validate project over the predicted footprints tilelens serves
@@ -60,8 +61,6 @@ export const publishUsage = `  publish mapswipe   per tier a Find project (area 
   fair-import  a fAIr prediction GeoJSON (polygons with confidence) as a per-tile signal and Validate objects
               --project ID --file PATH [--name TEXT]
 `;
-
-class UsageError extends Error {}
 
 const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
@@ -134,7 +133,7 @@ export async function publishCommand(argv: string[], env: NodeJS.ProcessEnv = pr
     ctx,
     urls: { mapswipe: settings.mapswipeUrl, taskingManager: settings.taskingManagerUrl },
     publicUrl,
-    info: (id) => exportInfo(ctx, requireProject(ctx, id), publicUrl),
+    info: (id) => projectExportInfo(ctx, requireProject(ctx, id), publicUrl),
   };
   const dryRun = v['dry-run'] ?? false;
   try {
@@ -320,5 +319,3 @@ export function fairImportCommand(argv: string[], env: NodeJS.ProcessEnv = proce
   }
   return 0;
 }
-
-export { UsageError as PublishUsageError };

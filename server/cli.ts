@@ -41,15 +41,10 @@ import {
   trustReport,
 } from './lib/trust/project-trust.ts';
 import { sampleCsv, sampleFindDrafts } from './lib/trust/sample-exports.ts';
-import { exportInfo } from './routes/exports.ts';
-import { defaultSettings } from './settings.ts';
-import {
-  fairImportCommand,
-  fairModelCommand,
-  publishCommand,
-  PublishUsageError,
-  publishUsage,
-} from './cli-publish.ts';
+import { projectExportInfo } from './lib/scoring/export-info.ts';
+import { resolveSettings } from './settings.ts';
+import { fairImportCommand, fairModelCommand, publishCommand, publishUsage } from './cli-publish.ts';
+import { UsageError } from './cli-usage.ts';
 
 const usage = `tilelens <command> [options]
 
@@ -469,8 +464,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
-
 const share = z.coerce.number().gt(0).lt(1);
 const trustOptions = z.object({
   project: int(1),
@@ -516,7 +509,7 @@ function trustCommand(command: string, values: Record<string, unknown>): number 
         mkdirSync(resolve(o.out), { recursive: true });
         const csv = join(resolve(o.out), `calibration-sample-${s.id}.csv`);
         writeFileSync(csv, [...sampleCsv(s)].join(''));
-        const info = exportInfo(ctx, requireProject(ctx, o.project), o['public-url']);
+        const info = projectExportInfo(ctx, requireProject(ctx, o.project), o['public-url']);
         const drafts = join(resolve(o.out), `calibration-sample-${s.id}-mapswipe-find.json`);
         writeFileSync(drafts, `${JSON.stringify(sampleFindDrafts(s, info, s.id), null, 2)}\n`);
         out.push(csv, drafts);
@@ -534,7 +527,7 @@ function trustCommand(command: string, values: Record<string, unknown>): number 
         importMapswipeResults(ctx, o.project, needFile(), {
           purpose: o.purpose,
           mapswipeProjectId: o['mapswipe-project'],
-          maxBytes: defaultSettings().maxUploadBytes,
+          maxBytes: resolveSettings().maxUploadBytes,
         }),
       );
     } else if (command === 'labels') {
@@ -579,9 +572,8 @@ main(process.argv.slice(2)).then(
     process.stderr.write(`tilelens: ${err.message}\n`);
     const hint = (err as { hint?: unknown }).hint;
     if (typeof hint === 'string') process.stderr.write(`  ${hint}\n`);
-    const usageError = err instanceof UsageError || err instanceof PublishUsageError;
-    if (usageError) process.stderr.write(`\n${usage}`);
+    if (err instanceof UsageError) process.stderr.write(`\n${usage}`);
     else if (process.env.TILELENS_DEBUG) process.stderr.write(`${err.stack}\n`);
-    process.exit(usageError ? 2 : 1);
+    process.exit(err instanceof UsageError ? 2 : 1);
   },
 );

@@ -10,15 +10,19 @@ import { listImagery, registerImagery, type ImageryRow } from './lib/scoring/ima
 import { latestJob, startScoring } from './lib/scoring/jobs.ts';
 import { createProject, listProjects, type ProjectRow } from './lib/scoring/projects.ts';
 import { demoWorldDir } from './lib/paths.ts';
-import { bboxPolygon, tileRangeBBox } from './lib/geo/tiles.ts';
+import { bboxPolygon, tileRangeBBox, type BBox } from './lib/geo/tiles.ts';
 import { announce, startServer, stopOnSignals, type RunningServer } from './main.ts';
 import { resolveSettings } from './settings.ts';
+import { TilelensError } from './lib/errors.ts';
 
 export const DEMO_IMAGERY_NAME = 'tilelens demo world';
 export const DEMO_PROJECT_NAME = 'Demo world: new region';
 
-export class DemoError extends Error {
+export class DemoError extends TilelensError {
   override name = 'DemoError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('demo', message, { status: 500, cause: options?.cause });
+  }
 }
 
 /**
@@ -26,7 +30,7 @@ export class DemoError extends Error {
  * tile so the project's grid is exactly the world's tiles (a box a hair too large adds a row of tiles
  * with no imagery).
  */
-export function demoNewRegionBBox(worldDir: string): [number, number, number, number] {
+export function demoNewRegionBBox(worldDir: string): BBox {
   const path = join(worldDir, 'world.json');
   let world: { zoom?: number; regions?: { new?: { tiles?: Record<string, unknown> } } };
   try {

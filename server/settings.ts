@@ -4,6 +4,7 @@
  * same name (`--max-tile-features 2000`) and, where `env` is set, an environment variable.
  */
 import { dataDir as defaultDataDir, defaultDbPath } from './lib/paths.ts';
+import { TilelensError } from './lib/errors.ts';
 
 type Kind = 'string' | 'int' | 'optional-string';
 
@@ -68,7 +69,7 @@ export const SETTINGS = [
     default: 200_000,
     min: 1,
     max: 200_000,
-    help: 'Most patches one columnar GET /api/runs/:id/patches page holds; page on with offset. The f32 form streams every patch.',
+    help: 'Most patches one columnar GET /api/runs/:id/patches page holds; page on with offset.',
   },
   {
     name: 'prediction-cache',
@@ -127,10 +128,12 @@ type ValueOf<D extends Def> = D['kind'] extends 'int'
     : string | undefined;
 
 export type Settings = { [D in Def as CamelCase<D['name']>]: ValueOf<D> };
-export type SettingName = Def['name'];
 
-export class SettingsError extends Error {
+export class SettingsError extends TilelensError {
   override name = 'SettingsError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('settings', message, { status: 400, cause: options?.cause });
+  }
 }
 
 export function settingKey(name: string): string {
@@ -184,8 +187,6 @@ export function resolveSettings(
   }
   return out as Settings;
 }
-
-export const defaultSettings = (): Settings => resolveSettings();
 
 function defaultText(def: SettingDef): string {
   return def.default === undefined ? '(none)' : String(def.default);

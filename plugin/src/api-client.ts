@@ -15,10 +15,10 @@ import type { EffortPoint } from '../../server/lib/scoring/effort.ts';
 import type { ImageryRow } from '../../server/lib/scoring/imagery-registry.ts';
 import type { JobRow } from '../../server/lib/scoring/jobs.ts';
 import type { ProjectRow } from '../../server/lib/scoring/projects.ts';
-import type { ScoredTile } from '../../server/lib/scoring/scored-tile.ts';
+import type { ScoredTile } from '../../server/lib/scored-tiles/scored-tile.ts';
 import type { TileCounts } from '../../server/lib/scoring/tiles-repo.ts';
-import type { OverlayManifest } from '../../server/routes/overlays.ts';
-import type { runDetail } from '../../server/routes/runs.ts';
+import type { OverlayManifest } from '../../server/lib/overlays/manifest.ts';
+import type { RunDetail as RunDetailRow } from '../../server/lib/analysis/run-detail.ts';
 
 /** A value as it arrives over JSON: Dates are ISO strings. */
 export type Json<T> = T extends Date
@@ -30,7 +30,7 @@ export type Json<T> = T extends Date
       : T;
 
 export type Run = Json<RunSummary>;
-export type RunDetail = Json<ReturnType<typeof runDetail>>;
+export type RunDetail = Json<RunDetailRow>;
 export type RunCluster = Json<Omit<Cluster, 'runId'>>;
 export type Project = Json<ProjectRow>;
 export type ProjectDetail = Project & { job: Json<JobRow> | null; counts: TileCounts };

@@ -19,11 +19,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
 import { createRng } from '../../server/lib/analysis/random.ts';
-import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
+import { getPatches, iteratePatchKeys, listRuns } from '../../server/lib/db/analysis-repo.ts';
+import { copyDatabase, openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
 import type { Patch, PatchSource } from '../../server/lib/datasets/patch-source.ts';
 import { averagePrecision, labelErrorScores, precisionAtK } from '../../server/lib/insights/label-errors.ts';
 import { readLatentRows } from '../../server/lib/insights/latent-rows.ts';
@@ -104,15 +104,9 @@ const out: Record<string, unknown> = {};
 let failed = false;
 try {
   const dbPath = join(tmp, 'bench.db');
-  const original = new Database(values.db, { readonly: true, fileMustExist: true });
-  await original.backup(dbPath);
-  original.close();
+  await copyDatabase(values.db, dbPath);
   const db = openDatabase(dbPath);
-  const run = db.sqlite
-    .prepare(
-      "select r.id from analysis_runs r join datasets d on d.id = r.dataset_id where d.name = 'demo-world:train' order by r.id desc limit 1",
-    )
-    .get() as { id: number } | undefined;
+  const run = listRuns(db, { limit: 1000 }).find((r) => r.datasetName === 'demo-world:train');
   if (!run)
     throw new Error(
       `bench/insights: ${values.db} holds no demo-world:train run; run \`npx tsx scripts/demo.ts --prepare-only\``,
@@ -120,12 +114,9 @@ try {
   const t0 = performance.now();
   const s = await runInsights(db, run.id);
   const seconds = { ...s.seconds, total: (performance.now() - t0) / 1000 };
-  const phen = (
-    db.sqlite.prepare('select idx, phenomena from patches where run_id = ? order by idx').all(run.id) as {
-      idx: number;
-      phenomena: string | null;
-    }[]
-  ).map((r) => JSON.parse(r.phenomena ?? '[]') as string[]);
+  const phen = getPatches(db, run.id, { columns: ['phenomena'], limit: run.patchCount }).map(
+    (r) => r.phenomena ?? [],
+  );
   const positives = new Set(phen.flatMap((p, i) => (p.includes('construction_site') ? [i] : [])));
   const labelErrors = rankingFigures(db, run.id, positives);
 
@@ -180,9 +171,7 @@ try {
       });
       const analysisSeconds = (performance.now() - t1) / 1000;
       const rs = await runInsights(rdb, summary.runId, { model, source });
-      const keys = rdb.sqlite
-        .prepare('select idx, patch_key as key from patches where run_id = ? order by idx')
-        .all(summary.runId) as { idx: number; key: string }[];
+      const keys = [...iteratePatchKeys(rdb, summary.runId)];
       const pos = new Set(keys.filter((k) => source.planted.has(k.key)).map((k) => k.idx));
       out.real = {
         dataset: 'accra (drone), 512 px pairs resized to 256',

@@ -16,12 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
-import { openDatabase } from '../../server/lib/db/client.ts';
-import { listRuns } from '../../server/lib/db/analysis-repo.ts';
+import { copyDatabase, openDatabase } from '../../server/lib/db/client.ts';
+import { getModel, listRuns } from '../../server/lib/db/analysis-repo.ts';
 import { bboxPolygon, tileRangeBBox, taskId, type TileCoord } from '../../server/lib/geo/tiles.ts';
 import { decodeTileImage } from '../../server/lib/imagery/decode.ts';
-import { createImagerySource } from '../../server/lib/imagery/source.ts';
+import { createImagerySource } from '../../server/lib/imagery/source-factory.ts';
 import { loadModel } from '../../server/lib/model/runtime.ts';
 import { defaultDbPath, demoWorldDir } from '../../server/lib/paths.ts';
 import { tilesCoveringArea } from '../../server/lib/projects/tile-grid.ts';
@@ -56,9 +55,7 @@ const area = bboxPolygon(tileRangeBBox(18, t));
 
 const tmp = mkdtempSync(join(tmpdir(), 'tilelens-bench-scoring-'));
 const dbPath = join(tmp, 'bench.db');
-const original = new Database(values.db, { readonly: true, fileMustExist: true });
-await original.backup(dbPath);
-original.close();
+await copyDatabase(values.db, dbPath);
 const db = openDatabase(dbPath);
 const ctx = { db, dataDir: join(tmp, 'data') };
 
@@ -86,12 +83,9 @@ try {
   if (job.status !== 'done') throw new Error(`the scoring job ended ${job.status}: ${job.error ?? ''}`);
 
   // ── bare inference on the same tiles: decode untimed, predict timed ──
-  const { path: modelPath, layer } = db.sqlite
-    .prepare('select path, layer from models where id = ?')
-    .get(run.modelId) as {
-    path: string;
-    layer: string;
-  };
+  const modelRow = getModel(db, run.modelId);
+  if (!modelRow) throw new Error(`bench/scoring: model ${run.modelId} of run ${run.id} is not registered`);
+  const { path: modelPath, layer } = modelRow;
   const model = await loadModel(modelPath, { layer });
   const source = await createImagerySource({ kind: 'pmtiles', path: imageryPath });
   let predictS = 0;

@@ -24,7 +24,7 @@ import { build } from 'esbuild';
 import { chromium, type Page } from 'playwright-core';
 import { getRun } from '../../server/lib/db/analysis-repo.ts';
 import { runAttributes, runPositions, storeRunColumns } from '../../server/lib/latent/run-columns.ts';
-import { createSyntheticProject, syntheticServer } from './ui-synthetic.ts';
+import { createSyntheticProject, syntheticServer } from '../../tests/fixtures/synthetic-project.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../lib/headless-chromium.ts';
 
 const { values } = parseArgs({

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
 import { chromium, type Page } from 'playwright-core';
-import { createSyntheticProject, syntheticServer } from './ui-synthetic.ts';
+import { createSyntheticProject, syntheticServer } from '../../tests/fixtures/synthetic-project.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../lib/headless-chromium.ts';
 
 const { values } = parseArgs({

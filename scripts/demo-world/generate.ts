@@ -8,7 +8,8 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { taskId, tileToQuadkey, worldPixelToLonLat } from '../../server/lib/geo/tiles.ts';
 import { encodeJpeg } from '../../server/lib/imagery/decode.ts';
-import { PMTilesWriter, zxyToTileId } from '../../server/lib/pmtiles/writer.ts';
+import { zxyToTileId } from '../../server/lib/pmtiles/tile-id.ts';
+import { PMTilesWriter } from '../../server/lib/pmtiles/writer.ts';
 import {
   planWorld,
   regionBBox,

@@ -10,12 +10,16 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path';
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from './errors.ts';
+import { TilelensError } from '../lib/errors.ts';
 
 export const TOKEN_FILE = 'manager-token';
 const MIN_TOKEN_LENGTH = 16;
 
-export class TokenError extends Error {
+export class TokenError extends TilelensError {
   override name = 'TokenError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('token', message, { status: 500, cause: options?.cause });
+  }
 }
 
 export interface ManagerToken {

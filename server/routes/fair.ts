@@ -14,11 +14,11 @@ import { fairObjectsChunks } from '../lib/fair/objects.ts';
 import { importFairPredictions } from '../lib/fair/predictions.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
+import { boundedBody } from '../middleware/bounded-body.ts';
 import { notFound } from '../middleware/errors.ts';
+import { streamDownload } from '../middleware/stream-download.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
-import { streamTiles } from './exports.ts';
-import { boundedBody } from './trust.ts';
 
 const idParam = z.object({ id: z.coerce.number().int().positive() });
 const importParam = idParam.extend({ importId: z.coerce.number().int().positive() });
@@ -60,7 +60,7 @@ export function fairRoutes(ctx: ScoringContext, settings: Settings): Hono {
     .get('/:id/fair/:importId/objects.geojson', validate('param', importParam), (c) => {
       const { id, importId } = c.req.valid('param');
       requireImport(id, importId);
-      return streamTiles(
+      return streamDownload(
         c,
         ctx,
         (r) => fairObjectsChunks(r, id, importId),

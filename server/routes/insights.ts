@@ -14,17 +14,15 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { collectText } from '../lib/exports/stream.ts';
 import type { DatabaseHandle } from '../lib/db/client.ts';
 import { REVIEW_MARKS } from '../lib/db/schema.ts';
+import { getConfidenceRecord, getPatchIntervals } from '../lib/insights/confidence-intervals.ts';
 import { getFamilies } from '../lib/insights/failure-families.ts';
 import { familiesHtml } from '../lib/insights/families-html.ts';
 import { comparisonGeoJson, compareProjects } from '../lib/insights/model-compare.ts';
+import type { PatchImageStore } from '../lib/insights/patch-images.ts';
 import { markPatch, reviewCsv, reviewGeoJson, reviewItem, reviewPage } from '../lib/insights/review.ts';
-import { InsightsError, requireRun } from '../lib/insights/run-dataset.ts';
-import { ApiError } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
-import type { PatchImageStore } from './patch-images.ts';
 
 const idParam = z.object({ id: z.coerce.number().int().positive() });
 const markParam = idParam.extend({ idx: z.coerce.number().int().nonnegative() });
@@ -50,18 +48,11 @@ const compareParam = z.object({
   b: z.coerce.number().int().positive(),
 });
 
-/** Library errors name what is missing; a missing thing is a 404, anything else a conflict with the run's state. */
-function guard<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof InsightsError) {
-      const missing = /does not exist|is gone/.test(err.message);
-      throw new ApiError(missing ? 404 : 409, missing ? 'not-found' : 'insights-not-ready', err.message);
-    }
-    throw err;
-  }
-}
+/**
+ * The whole body at once, synchronously: the generator holds a statement open on the shared connection,
+ * which must be closed before this request yields to another.
+ */
+const readAll = (chunks: Iterable<string>) => [...chunks].join('');
 
 const imageUrls = (runId: number, idx: number) => ({
   image: `/api/runs/${runId}/patches/${idx}/image.png`,
@@ -75,33 +66,33 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
     .get('/:id/review', validate('param', idParam), validate('query', itemQuery), (c) => {
       const { id } = c.req.valid('param');
       const q = c.req.valid('query');
-      const item = guard(() => reviewItem(db, id, q.rank, q.unmarked === 'true'));
+      const item = reviewItem(db, id, q.rank, q.unmarked === 'true');
       return c.json({ ...item, images: imageUrls(id, item.idx) }, 200, { 'Cache-Control': 'no-store' });
     })
     .get('/:id/review/list', validate('param', idParam), validate('query', pageQuery), (c) => {
       const { id } = c.req.valid('param');
       const { offset, limit } = c.req.valid('query');
-      return c.json({ items: guard(() => reviewPage(db, id, offset, limit)) }, 200, {
+      return c.json({ items: reviewPage(db, id, offset, limit) }, 200, {
         'Cache-Control': 'no-store',
       });
     })
     .post('/:id/review/:idx', validate('param', markParam), validate('json', markBody), (c) => {
       const { id, idx } = c.req.valid('param');
       const { mark, note } = c.req.valid('json');
-      guard(() => markPatch(db, id, idx, mark, note));
+      markPatch(db, id, idx, mark, note);
       return c.json({ runId: id, idx, mark, note: note ?? null });
     })
-    .get('/:id/review.geojson', validate('param', idParam), validate('query', exportQuery), async (c) => {
+    .get('/:id/review.geojson', validate('param', idParam), validate('query', exportQuery), (c) => {
       const { id } = c.req.valid('param');
-      const body = await collectText(guard(() => [...reviewGeoJson(db, id, c.req.valid('query'))]));
+      const body = readAll(reviewGeoJson(db, id, c.req.valid('query')));
       return c.body(body, 200, {
         'Content-Type': 'application/geo+json',
         'Content-Disposition': `attachment; filename="run-${id}-review.geojson"`,
       });
     })
-    .get('/:id/review.csv', validate('param', idParam), validate('query', exportQuery), async (c) => {
+    .get('/:id/review.csv', validate('param', idParam), validate('query', exportQuery), (c) => {
       const { id } = c.req.valid('param');
-      const body = await collectText(guard(() => [...reviewCsv(db, id, c.req.valid('query'))]));
+      const body = readAll(reviewCsv(db, id, c.req.valid('query')));
       return c.body(body, 200, {
         'Content-Type': 'text/csv; charset=utf-8',
         'Content-Disposition': `attachment; filename="run-${id}-review.csv"`,
@@ -109,46 +100,21 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
     })
     .get('/:id/families', validate('param', idParam), (c) => {
       const { id } = c.req.valid('param');
-      const { assignment, ...report } = guard(() => getFamilies(db, id));
+      const { assignment, ...report } = getFamilies(db, id);
       return c.json({ ...report, assignment });
     })
     .get('/:id/families.html', validate('param', idParam), async (c) => {
       const { id } = c.req.valid('param');
-      const report = guard(() => getFamilies(db, id));
+      const report = getFamilies(db, id);
       const html = await familiesHtml(report, (idx) => images.png(id, idx, 'image'));
       return c.html(html);
     })
-    .get('/:id/confidence', validate('param', idParam), (c) => {
-      const { id } = c.req.valid('param');
-      guard(() => requireRun(db, id));
-      const row = db.sqlite
-        .prepare("select record from insight_records where run_id = ? and kind = 'confidence'")
-        .get(id) as { record: string } | undefined;
-      if (!row) {
-        throw new ApiError(
-          409,
-          'insights-not-ready',
-          `run ${id} has no confidence intervals yet`,
-          'run `npx tsx server/lib/insights/run-insights.ts --run <id>` first',
-        );
-      }
-      return c.json(JSON.parse(row.record));
-    })
-    .get('/:id/intervals', validate('param', idParam), (c) => {
-      const { id } = c.req.valid('param');
-      guard(() => requireRun(db, id));
-      const rows = db.sqlite
-        .prepare(
-          'select idx, iou_low as lo, iou_high as hi from patch_intervals where run_id = ? order by idx',
-        )
-        .raw()
-        .all(id) as [number, number, number][];
-      return c.json({
-        idx: rows.map((r) => r[0]),
-        iouLow: rows.map((r) => r[1]),
-        iouHigh: rows.map((r) => r[2]),
-      });
-    });
+    .get('/:id/confidence', validate('param', idParam), (c) =>
+      c.json(getConfidenceRecord(db, c.req.valid('param').id)),
+    )
+    .get('/:id/intervals', validate('param', idParam), (c) =>
+      c.json(getPatchIntervals(db, c.req.valid('param').id)),
+    );
 }
 
 /** Mounted under /api/projects. */
@@ -156,11 +122,11 @@ export function insightProjectRoutes(db: DatabaseHandle): Hono {
   return new Hono()
     .get('/:a/compare/:b', validate('param', compareParam), (c) => {
       const { a, b } = c.req.valid('param');
-      return c.json(guard(() => compareProjects(db, a, b)));
+      return c.json(compareProjects(db, a, b));
     })
-    .get('/:a/compare/:b/layer.geojson', validate('param', compareParam), async (c) => {
+    .get('/:a/compare/:b/layer.geojson', validate('param', compareParam), (c) => {
       const { a, b } = c.req.valid('param');
-      const body = await collectText(guard(() => [...comparisonGeoJson(db, a, b)]));
+      const body = readAll(comparisonGeoJson(db, a, b));
       return c.body(body, 200, { 'Content-Type': 'application/geo+json' });
     });
 }

@@ -12,25 +12,18 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { TileError } from '../lib/geo/tiles.ts';
 import { repoRoot } from '../lib/paths.ts';
-import { cssRgba, NO_SCORE_RGBA } from '../lib/overlays/colour-scales.ts';
-import { OVERLAY_LAYER_DEFS, OVERLAY_LAYERS } from '../lib/overlays/layers.ts';
+import { OVERLAY_LAYERS } from '../lib/overlays/layers.ts';
+import { overlayManifest } from '../lib/overlays/manifest.ts';
 import { OverlayTileService, type OverlayProject, type OverlayTile } from '../lib/overlays/overlay-tiles.ts';
-import {
-  buildFootprintGeoJson,
-  FOOTPRINTS_LAYER,
-  OverlayError,
-  TILES_LAYER,
-  VECTOR_MIN_ZOOM,
-} from '../lib/overlays/vector-tiles.ts';
+import { buildFootprintGeoJson } from '../lib/overlays/vector-tiles.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
+import { publicBaseUrl } from '../lib/scoring/export-info.ts';
 import { getImagery } from '../lib/scoring/imagery-registry.ts';
+import { requireProject } from '../lib/scoring/projects.ts';
 import { ApiError } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
-import { publicBase } from './exports.ts';
-import { requireProject } from './projects.ts';
 
 const MAX_FOOTPRINT_FEATURES = 5000;
 
@@ -55,13 +48,6 @@ function overlayProject(ctx: ScoringContext, id: number): OverlayProject {
   return { id: p.id, zoom: p.zoom, bbox: p.bbox };
 }
 
-/** Library errors about the tile asked for become 400s that say which tiles exist. */
-function asApiError(err: unknown): unknown {
-  if (err instanceof OverlayError) return new ApiError(400, err.code, err.message, err.hint);
-  if (err instanceof TileError) return new ApiError(400, 'bad-tile', err.message);
-  return err;
-}
-
 function tileResponse(c: Context, tile: OverlayTile, version: string): Response {
   const headers: Record<string, string> = {
     'Content-Type': tile.contentType,
@@ -75,62 +61,6 @@ function tileResponse(c: Context, tile: OverlayTile, version: string): Response 
   if (c.req.header('If-None-Match') === tile.etag) return c.body(null, 304, headers);
   return c.body(tile.body as Uint8Array<ArrayBuffer>, 200, headers);
 }
-
-/** Manifest consumed by the plugin: everything a map needs to add the layers, and the legends. */
-export function overlayManifest(
-  base: string,
-  project: OverlayProject & { imageryId: number },
-  version: { version: string; final: boolean },
-  imagery?: { minZoom: number; maxZoom: number; attribution: string | null },
-) {
-  const root = `${base}/api/projects/${project.id}`;
-  const v = `?v=${encodeURIComponent(version.version)}`;
-  return {
-    projectId: project.id,
-    version: version.version,
-    /** The scoring job has ended: the tiles will not change until a new job starts. */
-    final: version.final,
-    scoringZoom: project.zoom,
-    bounds: project.bbox,
-    imagery: {
-      id: project.imageryId,
-      tiles: [`${base}/imagery/${project.imageryId}/{z}/{x}/{y}.jpg`],
-      minzoom: imagery?.minZoom ?? 0,
-      maxzoom: imagery?.maxZoom ?? 19,
-      attribution: imagery?.attribution ?? null,
-    },
-    raster: OVERLAY_LAYERS.map((id) => {
-      const def = OVERLAY_LAYER_DEFS[id];
-      return {
-        id,
-        title: def.title,
-        description: def.description,
-        tiles: [`${root}/overlay/${id}/{z}/{x}/{y}.png${v}`],
-        tileSize: 256,
-        minzoom: 0,
-        // Past the scoring zoom one scoring tile fills the map tile: the map may overzoom the last level.
-        maxzoom: project.zoom,
-        legend: {
-          domain: def.scale.domain,
-          stops: def.scale.stops.map((s) => ({ value: s.value, color: cssRgba(s.rgba) })),
-          lowLabel: def.lowLabel,
-          highLabel: def.highLabel,
-          noScore: id === 'priority' ? null : cssRgba(NO_SCORE_RGBA),
-        },
-      };
-    }),
-    vector: {
-      tiles: [`${root}/vector/{z}/{x}/{y}.mvt${v}`],
-      minzoom: VECTOR_MIN_ZOOM,
-      maxzoom: project.zoom,
-      layers: { tiles: TILES_LAYER, footprints: FOOTPRINTS_LAYER },
-      /** Feature ids in the `tiles` layer: y · 2^scoringZoom + x, for feature-state highlights. */
-      featureId: 'y * 2^scoringZoom + x',
-    },
-  };
-}
-
-export type OverlayManifest = ReturnType<typeof overlayManifest>;
 
 let demoBundle: Promise<string> | undefined;
 
@@ -157,7 +87,7 @@ export function overlayRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono()
     .get('/api/projects/:id/overlays', validate('param', idParam), (c) => {
       const p = requireProject(ctx, c.req.valid('param').id);
-      const base = publicBase(c, settings);
+      const base = publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin);
       const project = { id: p.id, zoom: p.zoom, bbox: p.bbox, imageryId: p.imageryId };
       const manifest = overlayManifest(base, project, tiles.version(p.id), getImagery(ctx, p.imageryId));
       return c.json(manifest, 200, { 'Cache-Control': 'no-cache' });
@@ -165,22 +95,14 @@ export function overlayRoutes(ctx: ScoringContext, settings: Settings): Hono {
     .get('/api/projects/:id/overlay/:layer/:z/:x/:file', validate('param', rasterParams), async (c) => {
       const q = c.req.valid('param');
       const project = overlayProject(ctx, q.id);
-      try {
-        const tile = await tiles.raster(project, q.layer, q.z, q.x, Number.parseInt(q.file, 10));
-        return tileResponse(c, tile, tiles.version(project.id).version);
-      } catch (err) {
-        throw asApiError(err);
-      }
+      const tile = await tiles.raster(project, q.layer, q.z, q.x, Number.parseInt(q.file, 10));
+      return tileResponse(c, tile, tiles.version(project.id).version);
     })
     .get('/api/projects/:id/vector/:z/:x/:file', validate('param', tileParams('mvt')), (c) => {
       const q = c.req.valid('param');
       const project = overlayProject(ctx, q.id);
-      try {
-        const tile = tiles.vector(project, q.z, q.x, Number.parseInt(q.file, 10));
-        return tileResponse(c, tile, tiles.version(project.id).version);
-      } catch (err) {
-        throw asApiError(err);
-      }
+      const tile = tiles.vector(project, q.z, q.x, Number.parseInt(q.file, 10));
+      return tileResponse(c, tile, tiles.version(project.id).version);
     })
     .get(
       '/api/projects/:id/footprints/:z/:x/:file',
@@ -190,15 +112,11 @@ export function overlayRoutes(ctx: ScoringContext, settings: Settings): Hono {
         const q = c.req.valid('param');
         const { limit, tiles: withTiles } = c.req.valid('query');
         const project = overlayProject(ctx, q.id);
-        try {
-          const fc = buildFootprintGeoJson(ctx.db, project, q.z, q.x, Number.parseInt(q.file, 10), {
-            limit,
-            includeTiles: withTiles === '1',
-          });
-          return c.json(fc, 200, { 'Cache-Control': 'no-cache' });
-        } catch (err) {
-          throw asApiError(err);
-        }
+        const fc = buildFootprintGeoJson(ctx.db, project, q.z, q.x, Number.parseInt(q.file, 10), {
+          limit,
+          includeTiles: withTiles === '1',
+        });
+        return c.json(fc, 200, { 'Cache-Control': 'no-cache' });
       },
     )
     .get('/plugin-demo', async (c) => c.html(await readFile(join(repoRoot, 'plugin/demo.html'), 'utf8')))

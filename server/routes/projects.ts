@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ScoringContext } from '../lib/scoring/context.ts';
 import { createProject, listProjects, requireProject } from '../lib/scoring/projects.ts';
+import { evaluateProject } from '../lib/scoring/evaluation.ts';
 import { latestJob, MAX_BATCH_SIZE, startScoring } from '../lib/scoring/jobs.ts';
 import {
   countScoredTiles,
@@ -13,16 +14,12 @@ import {
   getScoredTile,
   iterateScoredTiles,
 } from '../lib/scoring/tiles-repo.ts';
-import { tileFootprint } from '../lib/geo/tiles.ts';
+import { tileFootprint, type BBox } from '../lib/geo/tiles.ts';
 import { tileRow } from '../lib/exports/tile-table.ts';
 import { MAX_ZOOM } from '../lib/projects/area.ts';
 import { ApiError, notFound } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
-import { evaluateProject } from './evaluation.ts';
-
-/** Routes that hang off a project share the library's lookup (404 as a ScoringError). */
-export { requireProject };
 
 export const createProjectBody = z.object({
   name: z.string().trim().min(1).max(200),
@@ -62,7 +59,7 @@ const bboxText = z.string().transform((s, ctx) => {
     });
     return z.NEVER;
   }
-  return [w, south, e, n] as [number, number, number, number];
+  return [w, south, e, n] as BBox;
 });
 
 function tilesQuery(max: number) {

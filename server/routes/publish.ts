@@ -27,10 +27,10 @@ import {
   type PublishOutcome,
 } from '../lib/publish/publish.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
+import { projectExportInfo, publicBaseUrl } from '../lib/scoring/export-info.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
-import { exportInfo, publicBase } from './exports.ts';
 
 const idParam = z.object({ id: z.coerce.number().int().positive() });
 const pubParam = z.object({ pub: z.coerce.number().int().positive() });
@@ -58,12 +58,12 @@ function answer(c: Context, outcome: PublishOutcome) {
 
 export function publishRoutes(ctx: ScoringContext, settings: Settings) {
   const context = (c: Context): PublishContext => {
-    const base = publicBase(c, settings);
+    const base = publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin);
     return {
       ctx,
       urls: { mapswipe: settings.mapswipeUrl, taskingManager: settings.taskingManagerUrl },
       publicUrl: base,
-      info: (projectId) => exportInfo(ctx, requireProject(ctx, projectId), base),
+      info: (projectId) => projectExportInfo(ctx, requireProject(ctx, projectId), base),
     };
   };
   const projects = new Hono()

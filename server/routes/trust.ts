@@ -13,11 +13,12 @@
  *   GET  /:id/trust?sampleId&level&target&delta&steps&threshold             the region's figures with intervals
  *   GET  /:id/trust/after-mapping?sampleId&level&top                        achieved recall, skip precision, disagreements
  */
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { z } from 'zod';
 import { LABEL_PURPOSES, LABEL_VALUES } from '../lib/db/schema.ts';
 import { countLabels } from '../lib/db/trust-repo.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
+import { projectExportInfo, publicBaseUrl } from '../lib/scoring/export-info.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
 import { TrustError } from '../lib/trust/errors.ts';
 import {
@@ -31,9 +32,9 @@ import {
   trustReport,
 } from '../lib/trust/project-trust.ts';
 import { sampleCsv, sampleFindDrafts } from '../lib/trust/sample-exports.ts';
+import { boundedBody } from '../middleware/bounded-body.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
-import { exportInfo, publicBase } from './exports.ts';
 
 const idParam = z.object({ id: z.coerce.number().int().positive() });
 const sampleParam = idParam.extend({ sampleId: z.coerce.number().int().positive() });
@@ -82,39 +83,6 @@ const labelBody = z.object({
   purpose: z.enum(LABEL_PURPOSES).default('sample'),
 });
 const findQuery = z.object({ drafts: z.coerce.number().int().min(1).max(1000).optional() });
-
-/**
- * The request body, read chunk by chunk and refused as soon as it passes the limit, so an oversized
- * upload never sits in memory whole.
- */
-export async function boundedBody(c: Context, max: number): Promise<Uint8Array> {
-  const declared = Number(c.req.header('content-length'));
-  if (Number.isFinite(declared) && declared > max) throw uploadTooLarge(declared, max);
-  const stream = c.req.raw.body;
-  if (!stream) return new Uint8Array();
-  const reader = stream.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw uploadTooLarge(size, max);
-    }
-    parts.push(value);
-  }
-  return Buffer.concat(parts);
-}
-
-function uploadTooLarge(size: number, max: number): TrustError {
-  return new TrustError(
-    'upload-too-large',
-    `the upload is over ${max.toLocaleString('en')} bytes (at least ${size.toLocaleString('en')}); nothing was stored`,
-    'send the gzip-compressed file, or start the server with a larger --max-upload-bytes',
-  );
-}
 
 export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono()
@@ -175,7 +143,11 @@ export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
         const { id, sampleId } = c.req.valid('param');
         const project = requireProject(ctx, id);
         const sample = loadSample(ctx, id, sampleId);
-        const info = exportInfo(ctx, project, publicBase(c, settings));
+        const info = projectExportInfo(
+          ctx,
+          project,
+          publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin),
+        );
         const drafts = c.req.valid('query').drafts;
         return c.json({
           projectId: id,

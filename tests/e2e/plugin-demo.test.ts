@@ -19,7 +19,7 @@ import {
   syntheticServer,
   type SyntheticProject,
   type SyntheticServer,
-} from '../../scripts/bench/ui-synthetic.ts';
+} from '../fixtures/synthetic-project.ts';
 import { lonLatToTile } from '../../server/lib/geo/tiles.ts';
 import { repoRoot } from '../../server/lib/paths.ts';
 import { registerImagery } from '../../server/lib/scoring/imagery-registry.ts';

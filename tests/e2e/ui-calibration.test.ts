@@ -17,7 +17,7 @@ import {
   syntheticServer,
   type SyntheticProject,
   type SyntheticServer,
-} from '../../scripts/bench/ui-synthetic.ts';
+} from '../fixtures/synthetic-project.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/lib/headless-chromium.ts';
 import { createRng } from '../../server/lib/analysis/random.ts';
 import { aggResultsCsv, answersFor } from '../fixtures/mapswipe-agg-results.ts';

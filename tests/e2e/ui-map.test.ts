@@ -400,7 +400,15 @@ describe('map UI in the browser', () => {
     const kinds = await page
       .locator('a[data-export]')
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-export')));
-    expect(kinds).toEqual(['mapswipe-find', 'mapswipe-validate', 'tasking-manager', 'csv', 'geojson']);
+    expect(kinds).toEqual([
+      'mapswipe-find',
+      'mapswipe-validate',
+      'tasking-manager',
+      'maproulette-tasks',
+      'maproulette-challenge',
+      'csv',
+      'geojson',
+    ]);
     for (const k of kinds) {
       const [download] = await Promise.all([
         page.waitForEvent('download'),

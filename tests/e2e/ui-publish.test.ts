@@ -54,6 +54,10 @@ beforeAll(async () => {
     (token: string) => sessionStorage.setItem('tilelens.managerToken', token),
     TOKEN,
   );
+  // The app exposes its state on window.__tilelens only to a page that asks for it before it starts.
+  await context.addInitScript(() => {
+    (window as any).__tilelensTestHooks = true;
+  });
 }, 600_000);
 
 afterAll(async () => {

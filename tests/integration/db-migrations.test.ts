@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -106,6 +106,54 @@ describe('openDatabase', () => {
     );
     expect(() => badRuntime.run()).toThrow(/CHECK constraint failed: models_runtime_check/);
     handle.close();
+  });
+
+  it('upgrades a database with imagery in use: folders get their own kind, no row or reference lost', () => {
+    // The migrations as they were before the imagery kind 'geotiff-folder' existed.
+    const before = join(dir, 'migrations-before');
+    cpSync(DEFAULT_MIGRATIONS_FOLDER, before, { recursive: true });
+    const upTo = journal.entries.findIndex((e) => e.tag.endsWith('_imagery_geotiff_folder'));
+    expect(upTo).toBeGreaterThan(0);
+    for (const e of journal.entries.slice(upTo)) {
+      rmSync(join(before, `${e.tag}.sql`));
+      rmSync(join(before, 'meta', `${e.tag.slice(0, 4)}_snapshot.json`));
+    }
+    const metaJournal = JSON.parse(readFileSync(join(before, 'meta', '_journal.json'), 'utf8'));
+    metaJournal.entries = metaJournal.entries.slice(0, upTo);
+    writeFileSync(join(before, 'meta', '_journal.json'), JSON.stringify(metaJournal));
+
+    const path = join(dir, 'old.db');
+    const old = openDatabase(path, { migrationsFolder: before });
+    const ids = registerSampleModelAndDataset(old);
+    const runId = saveAnalysisRun(old, sampleRun(ids, 20), samplePatches(20), sampleClusters(20));
+    old.sqlite
+      .prepare(
+        `insert into imagery_sources (name, kind, spec, min_zoom, max_zoom) values
+           ('chips', 'geotiff', '{"kind":"geotiff-folder","path":"/data/chips"}', 0, 22),
+           ('ortho', 'geotiff', '{"kind":"geotiff","path":"/data/ortho.tif"}', 0, 22)`,
+      )
+      .run();
+    old.sqlite
+      .prepare(
+        `insert into projects (name, zoom, imagery_id, run_id, model_id, area, area_km2, tile_count, bbox, look_for)
+         values ('p', 18, 1, ?, ?, '{}', 1, 1, '[0,0,1,1]', 'buildings')`,
+      )
+      .run(runId, ids.modelId);
+    old.close();
+
+    const upgraded = openDatabase(path);
+    expect(upgraded.sqlite.prepare('select name, kind from imagery_sources order by id').all()).toEqual([
+      { name: 'chips', kind: 'geotiff-folder' },
+      { name: 'ortho', kind: 'geotiff' },
+    ]);
+    expect(upgraded.sqlite.prepare('select imagery_id from projects').pluck().all()).toEqual([1]);
+    expect(upgraded.sqlite.pragma('foreign_key_check')).toEqual([]);
+    expect(upgraded.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+    // The projects' reference follows the rebuilt table: imagery in use still cannot be deleted.
+    expect(() => upgraded.sqlite.prepare('delete from imagery_sources where id = 1').run()).toThrow(
+      /FOREIGN KEY constraint failed/,
+    );
+    upgraded.close();
   });
 
   it('says what is missing when the migrations folder is wrong, and what failed when one does not apply', () => {

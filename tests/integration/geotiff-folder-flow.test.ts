@@ -12,6 +12,8 @@ import { writeArrayBuffer, type GeotiffWriterMetadata } from 'geotiff';
 import proj4 from 'proj4';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../server/app.ts';
+import { resolveSettings } from '../../server/settings.ts';
 import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
 import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
 import { openDataset } from '../../server/lib/datasets/open-dataset.ts';
@@ -23,7 +25,11 @@ import type { ScoringContext } from '../../server/lib/scoring/context.ts';
 import { closeImagerySources } from '../../server/lib/scoring/imagery-registry.ts';
 import { disposeScoringModels } from '../../server/lib/scoring/jobs.ts';
 import { requireProject } from '../../server/lib/scoring/projects.ts';
-import { scoreRegion, type ScoreRegionResult } from '../../server/lib/scoring/score-region.ts';
+import {
+  scoreRegion,
+  writeProjectExports,
+  type ScoreRegionResult,
+} from '../../server/lib/scoring/score-region.ts';
 import { iterateScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
 
 const execFileP = promisify(execFile);
@@ -143,6 +149,7 @@ async function checkExports(out: Record<string, string>, projectId: number): Pro
   }
   const find = JSON.parse(await readFile(out.mapswipeFind, 'utf8'));
   expect(find.projectId).toBe(projectId);
+  expect(find.drafts.length).toBeGreaterThan(0);
   for (const d of find.drafts) {
     expect(d.draft.projectType).toBe(1);
     expect(d.draft.zoomLevel).toBe(Z);
@@ -208,6 +215,41 @@ describe('a folder of GeoTIFFs scored with an analysed model', () => {
     expect(stored).toEqual(expected);
     expect((await checkExports(first.out, first.projectId)).sort()).toEqual(expected);
   }, 60_000);
+
+  it('writes the same exports the API serves for that project', async () => {
+    const publicUrl = 'http://tiles.example.org:8700/';
+    const out = await writeProjectExports(
+      ctx,
+      requireProject(ctx, first.projectId),
+      join(dir, 'out-same'),
+      publicUrl,
+    );
+    const app = createApp({
+      db,
+      settings: resolveSettings({ 'data-dir': ctx.dataDir, 'public-url': publicUrl }),
+      scoring: ctx,
+      token: 'unused-for-reads',
+      log: () => {},
+    });
+    try {
+      const api = async (name: string) => {
+        const res = await app.request(`/api/projects/${first.projectId}/exports/${name}`);
+        expect(res.status, name).toBe(200);
+        return res.text();
+      };
+      const file = (key: string) => readFile(out[key], 'utf8');
+      const find = JSON.parse(await file('mapswipeFind'));
+      expect(find.drafts.length).toBeGreaterThan(0);
+      expect(find.drafts[0].draft.tileServer.url).toMatch(/^http:\/\/tiles\.example\.org:8700\/imagery\//);
+      expect(JSON.parse(await api('mapswipe-find'))).toEqual(find);
+      expect(JSON.parse(await api('tasking-manager'))).toEqual(JSON.parse(await file('taskingManager')));
+      expect(await api('mapswipe-validate.geojson')).toBe(await file('mapswipeValidate'));
+      expect(await api('tiles.csv')).toBe(await file('tilesCsv'));
+      expect(await api('tiles.geojson')).toBe(await file('tilesGeoJson'));
+    } finally {
+      await app.close();
+    }
+  });
 
   it('through `tilelens score` in a child process: same imagery reused, one line of JSON', async () => {
     const { stdout, stderr } = await execFileP(

@@ -12,7 +12,7 @@ import { runInsights, type InsightsSummary } from '../../server/lib/insights/run
 import { loadModel } from '../../server/lib/model/runtime.ts';
 import { demoModelPath } from '../../server/lib/paths.ts';
 import { bboxPolygon, demoNewRegionBBox } from '../../server/demo-server.ts';
-import { auth, json, post, serverFixture, type ServerFixture } from './server-fixture.ts';
+import { json, post, serverFixture, type ServerFixture } from './server-fixture.ts';
 
 let f: ServerFixture;
 let runId: number;
@@ -102,7 +102,12 @@ describe('label errors and the review queue', () => {
     expect(lines[1]).toContain('label_wrong');
     expect(lines[1]).toContain('"site, no houses yet"');
     expect(lines[2]).toContain('model_wrong');
-    expect((await f.app.request(`/api/runs/${runId}/review?rank=100000`)).status).toBe(409);
+    const beyond = await f.app.request(`/api/runs/${runId}/review?rank=100000`);
+    expect(beyond.status).toBe(404);
+    expect((await json(beyond)).error).toMatchObject({
+      code: 'not-found',
+      hint: expect.stringMatching(/ranks 1\.\./),
+    });
     expect((await f.app.request(`/api/runs/9999/review`)).status).toBe(404);
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSyntheticProject } from '../../scripts/bench/ui-synthetic.ts';
+import { createSyntheticProject } from '../fixtures/synthetic-project.ts';
 import { openDatabase } from '../../server/lib/db/client.ts';
 import { tileBounds } from '../../server/lib/geo/tiles.ts';
 import { startMapswipeStandIn, type MapswipeStandIn } from '../support/mapswipe-stand-in.ts';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSchema, parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSyntheticProject } from '../../scripts/bench/ui-synthetic.ts';
+import { createSyntheticProject } from '../fixtures/synthetic-project.ts';
 import { createApp, type TilelensApp } from '../../server/app.ts';
 import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';

@@ -31,17 +31,21 @@ export interface ServerFixture {
   close(): Promise<void>;
 }
 
-/** `world: false` gives an app over an empty database (auth, validation, settings). */
+/**
+ * `world: false` gives an app over an empty database (auth, validation, settings); `analyse: false` builds the
+ * world without analysing it (its imagery alone).
+ */
 export async function serverFixture(o: {
   world: boolean;
+  analyse?: boolean;
   settings?: Record<string, string | number>;
 }): Promise<ServerFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'tilelens-server-'));
   const worldDir = join(dir, 'world');
   const db = openDatabase(join(dir, 'tilelens.db'));
   let runId: number | null = null;
-  if (o.world) {
-    await generateDemoWorld({ seed: 7, outDir: worldDir, scale: 'small' });
+  if (o.world) await generateDemoWorld({ seed: 7, outDir: worldDir, scale: 'small' });
+  if (o.world && o.analyse !== false) {
     const model = await loadModel(demoModelPath);
     const source = openDemoWorldDataset(worldDir, 'train');
     try {

@@ -10,7 +10,7 @@ import {
   syntheticServer,
   type SyntheticProject,
   type SyntheticServer,
-} from '../../scripts/bench/ui-synthetic.ts';
+} from '../fixtures/synthetic-project.ts';
 import { createApp } from '../../server/app.ts';
 import { createRng } from '../../server/lib/analysis/random.ts';
 import { resolveSettings } from '../../server/settings.ts';

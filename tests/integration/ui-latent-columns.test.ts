@@ -7,7 +7,7 @@ import {
   createSyntheticProject,
   syntheticServer,
   type SyntheticServer,
-} from '../../scripts/bench/ui-synthetic.ts';
+} from '../fixtures/synthetic-project.ts';
 
 let s: SyntheticServer;
 let runId: number;

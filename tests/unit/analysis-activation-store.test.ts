@@ -7,29 +7,9 @@ import {
   ActivationReader,
   ActivationWriter,
 } from '../../server/lib/analysis/activation-store.ts';
-import { fromHalf, toHalf } from '../../server/lib/analysis/float16.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tilelens-act-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-describe('float16', () => {
-  it('encodes known bit patterns', () => {
-    expect(toHalf(1)).toBe(0x3c00);
-    expect(toHalf(-2)).toBe(0xc000);
-    expect(toHalf(65504)).toBe(0x7bff);
-    expect(toHalf(1e6)).toBe(0x7c00);
-    expect(toHalf(2 ** -24)).toBe(0x0001);
-    expect(toHalf(0.1)).toBe(0x2e66);
-    expect(fromHalf(0x3555)).toBeCloseTo(0.33325, 5);
-  });
-  it('round-trips within half precision, subnormals included', () => {
-    for (const v of [0, 1.5, -3.25, 1234.5, 6.1e-5, 3e-6, -7.7e-7]) {
-      expect(Math.abs(fromHalf(toHalf(v)) - v)).toBeLessThanOrEqual(
-        Math.max(Math.abs(v) * 2 ** -11, 2 ** -25),
-      );
-    }
-  });
-});
 
 function writeMatrix(file: string, dtype: 'float32' | 'float16', rows: number, dims: number) {
   const data = Float32Array.from({ length: rows * dims }, (_, i) => Math.sin(i) * 10);

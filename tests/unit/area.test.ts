@@ -54,18 +54,18 @@ describe('parseProjectArea', () => {
     // 0.7° square at the equator ≈ 6,000 km²: too large at z18, fine at z17.
     const big = square(30, 0, 0.7);
     const err = refusal(big);
-    expect(err.code).toBe('too-large');
+    expect(err.reason).toBe('too-large');
     expect(err.message).toMatch(/5,120 km² at zoom 18/);
     expect(err.message).toMatch(/Split/);
     expect(parseProjectArea(big, { zoom: 17 }).areaKm2).toBeGreaterThan(5120);
     // 0.3° ≈ 1,110 km²: fine at z18, too large at z19.
-    expect(refusal(square(30, 0, 0.35), { zoom: 19 }).code).toBe('too-large');
+    expect(refusal(square(30, 0, 0.35), { zoom: 19 }).reason).toBe('too-large');
   });
 
   it('refuses what is not GeoJSON or not a polygon', () => {
-    expect(refusal('{not json').code).toBe('not-geojson');
-    expect(refusal(42).code).toBe('not-geojson');
-    expect(refusal({ features: [] }).code).toBe('not-geojson');
+    expect(refusal('{not json').reason).toBe('not-geojson');
+    expect(refusal(42).reason).toBe('not-geojson');
+    expect(refusal({ features: [] }).reason).toBe('not-geojson');
     const line = refusal({
       type: 'Feature',
       properties: {},
@@ -77,15 +77,15 @@ describe('parseProjectArea', () => {
         ],
       },
     });
-    expect(line.code).toBe('wrong-geometry-type');
+    expect(line.reason).toBe('wrong-geometry-type');
     expect(line.message).toMatch(/LineString/);
-    expect(refusal({ type: 'Point', coordinates: [0, 0] }).code).toBe('wrong-geometry-type');
+    expect(refusal({ type: 'Point', coordinates: [0, 0] }).reason).toBe('wrong-geometry-type');
   });
 
   it('refuses empty areas', () => {
-    expect(refusal({ type: 'FeatureCollection', features: [] }).code).toBe('empty');
-    expect(refusal({ type: 'Feature', properties: {}, geometry: null }).code).toBe('empty');
-    expect(refusal({ type: 'Polygon', coordinates: [] }).code).toBe('empty');
+    expect(refusal({ type: 'FeatureCollection', features: [] }).reason).toBe('empty');
+    expect(refusal({ type: 'Feature', properties: {}, geometry: null }).reason).toBe('empty');
+    expect(refusal({ type: 'Polygon', coordinates: [] }).reason).toBe('empty');
     // A ring that folds onto itself has no surface.
     expect(
       refusal({
@@ -98,14 +98,14 @@ describe('parseProjectArea', () => {
             [0, 0],
           ],
         ],
-      }).code,
+      }).reason,
     ).toBe('empty');
   });
 
   it('refuses more than 20 polygons, counting MultiPolygon parts', () => {
     const parts = Array.from({ length: 21 }, (_, i) => square(30 + i * 0.01, 0, 0.005).coordinates);
     const err = refusal({ type: 'MultiPolygon', coordinates: parts });
-    expect(err.code).toBe('too-many-polygons');
+    expect(err.reason).toBe('too-many-polygons');
     expect(err.message).toMatch(/21 polygons/);
     expect(parseProjectArea({ type: 'MultiPolygon', coordinates: parts.slice(0, 20) }).polygons).toHaveLength(
       20,
@@ -132,7 +132,7 @@ describe('parseProjectArea', () => {
         { type: 'Feature', properties: {}, geometry: bowtie },
       ],
     });
-    expect(err.code).toBe('self-intersection');
+    expect(err.reason).toBe('self-intersection');
     expect(err.message).toMatch(/polygon 1, ring 0 \(outer\)/);
     expect(err.message).toMatch(/\[0\.500000, 0\.500000\]/);
     const holeOut = {
@@ -153,7 +153,7 @@ describe('parseProjectArea', () => {
 
   it('refuses invalid coordinates with what to do', () => {
     const utm = refusal(square(450000, 30000, 1000));
-    expect(utm.code).toBe('invalid-coordinates');
+    expect(utm.reason).toBe('invalid-coordinates');
     expect(utm.message).toMatch(/reproject/);
     expect(
       refusal({
@@ -191,9 +191,9 @@ describe('parseProjectArea', () => {
             [0, 0],
           ],
         ],
-      }).code,
+      }).reason,
     ).toBe('invalid-coordinates');
     expect(refusal(square(0, 86, 1)).message).toMatch(/latitude/);
-    expect(refusal(square(0, 0, 0.01), { zoom: 23 }).code).toBe('invalid-zoom');
+    expect(refusal(square(0, 0, 0.01), { zoom: 23 }).reason).toBe('invalid-zoom');
   });
 });

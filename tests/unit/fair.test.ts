@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSyntheticProject } from '../../scripts/bench/ui-synthetic.ts';
+import { createSyntheticProject } from '../fixtures/synthetic-project.ts';
 import { fairTileSignalRows, iterateFairObjects } from '../../server/lib/db/fair-repo.ts';
 import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
 import { findFairOnnx, proposeFairSidecar, type StacItem } from '../../server/lib/fair/model.ts';

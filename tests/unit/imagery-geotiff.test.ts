@@ -7,7 +7,8 @@ import proj4 from 'proj4';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lonLatToTile, tileBounds, worldPixelToLonLat } from '../../server/lib/geo/tiles.ts';
-import { createImagerySource, ImageryError, type TileFetch } from '../../server/lib/imagery/source.ts';
+import { createImagerySource } from '../../server/lib/imagery/source-factory.ts';
+import { ImageryError, type TileFetch } from '../../server/lib/imagery/source.ts';
 import {
   affineFromTags,
   crsFromGeoKeys,

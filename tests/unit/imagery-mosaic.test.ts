@@ -11,12 +11,8 @@ import {
   OPEN_FILES,
   openGeoTiffFolderSource,
 } from '../../server/lib/imagery/geotiff-mosaic-source.ts';
-import {
-  createImagerySource,
-  ImageryError,
-  parseImagerySpec,
-  type TileFetch,
-} from '../../server/lib/imagery/source.ts';
+import { createImagerySource } from '../../server/lib/imagery/source-factory.ts';
+import { ImageryError, parseImagerySpec, type TileFetch } from '../../server/lib/imagery/source.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -240,12 +236,15 @@ describe('bad folders', () => {
     );
   });
 
-  it('the spec parses, and the file kind opens a folder too', async () => {
+  it('the spec parses; the file kind refuses a folder and names the folder kind', async () => {
     expect(parseImagerySpec({ kind: 'geotiff-folder', path: '/x', bands: [3, 2, 1] }).kind).toBe(
       'geotiff-folder',
     );
     expect(() => parseImagerySpec({ kind: 'geotiff-folder' })).toThrow(ImageryError);
-    const m = await createImagerySource({ kind: 'geotiff', path: join(dir, 'two') });
+    await expect(createImagerySource({ kind: 'geotiff', path: join(dir, 'two') })).rejects.toThrow(
+      /is a folder; give \{kind: 'geotiff-folder', path\}/,
+    );
+    const m = await createImagerySource({ kind: 'geotiff-folder', path: join(dir, 'two') });
     expect(m.kind).toBe('geotiff-folder');
     await m.close();
   });

@@ -59,6 +59,25 @@ describe('overviews', () => {
     expect(source.overviewMinZoom).toBe(12);
   });
 
+  it('keeps what the source says of itself: where its parts lie and what it skipped at opening', () => {
+    const patchy = Object.assign(new FlatSource(), {
+      bounds: [0, 0, 2, 1] as [number, number, number, number],
+      extents: [
+        [0, 0, 0.5, 1] as [number, number, number, number],
+        [1.5, 0, 2, 1] as [number, number, number, number],
+      ],
+      warnings: ['chip-3.tif: no georeference'],
+    });
+    const wrapped = new OverviewSource(patchy);
+    expect(wrapped.bounds).toEqual([0, 0, 2, 1]);
+    expect(wrapped.extents).toEqual([
+      [0, 0, 0.5, 1],
+      [1.5, 0, 2, 1],
+    ]);
+    expect(wrapped.warnings).toEqual(['chip-3.tif: no georeference']);
+    expect(new OverviewSource(new FlatSource()).extents).toBeUndefined();
+  });
+
   it('makes a z17 tile of its four children, each shrunk into its quarter', async () => {
     const { data, info, contentType } = await pixels(await source.getTile(17, X0 / 2, Y0 / 2));
     expect(contentType).toBe('image/jpeg');

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PMTilesWriter } from '../../server/lib/pmtiles/writer.ts';
-import { createImagerySource, ImageryError } from '../../server/lib/imagery/source.ts';
+import { createImagerySource } from '../../server/lib/imagery/source-factory.ts';
+import { ImageryError } from '../../server/lib/imagery/source.ts';
 import { openPMTilesSource } from '../../server/lib/imagery/pmtiles-source.ts';
 
 let dir: string;

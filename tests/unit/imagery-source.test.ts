@@ -12,8 +12,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tileBounds } from '../../server/lib/geo/tiles.ts';
 import { PMTilesWriter } from '../../server/lib/pmtiles/writer.ts';
+import { createImagerySource } from '../../server/lib/imagery/source-factory.ts';
 import {
-  createImagerySource,
   ImageryError,
   parseImagerySpec,
   sniffImageType,

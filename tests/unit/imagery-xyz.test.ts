@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createImagerySource, ImageryError, type TileFetch } from '../../server/lib/imagery/source.ts';
+import { createImagerySource } from '../../server/lib/imagery/source-factory.ts';
+import { ImageryError, type TileFetch } from '../../server/lib/imagery/source.ts';
 import {
   createXyzSource,
   expandUrlTemplate,

@@ -1,11 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ModelError } from '../../server/lib/model/errors.ts';
 import { prepareBatch, resizeBilinearHWC, resizeMask, tileShape } from '../../server/lib/model/preprocess.ts';
-import { toProbability } from '../../server/lib/model/probability.ts';
-import { readSidecar } from '../../server/lib/model/sidecar.ts';
 
 describe('resizeBilinearHWC', () => {
   it('halves a tile by the 2×2 mean, as the demo model was trained', () => {
@@ -49,51 +43,5 @@ describe('tileShape', () => {
     expect(tileShape(2 * 256 * 256 * 3, 2)).toEqual([256, 256]);
     expect(tileShape(2 * 256 * 128 * 3, 2)).toBeNull();
     expect(tileShape(2 * 256 * 128 * 3, 2, [256, 128])).toEqual([256, 128]);
-  });
-});
-
-describe('toProbability', () => {
-  it('applies sigmoid, softmax over classes, or nothing', () => {
-    expect(
-      [...toProbability(Float32Array.from([0, 100]), 1, 1, 2, 'sigmoid')].map((v) => +v.toFixed(4)),
-    ).toEqual([0.5, 1]);
-    // 1 tile, 2 classes, 2 pixels (NCHW): pixel 0 logits (0, ln 3), pixel 1 (0, 0).
-    const soft = toProbability(Float32Array.from([0, 0, Math.log(3), 0]), 1, 2, 2, 'softmax', 1);
-    expect([...soft].map((v) => +v.toFixed(4))).toEqual([0.75, 0.5]);
-    expect([...toProbability(Float32Array.from([0.2, 0.7, 0.9, 0.1]), 1, 2, 2, 'none', 0)]).toEqual([
-      Math.fround(0.2),
-      Math.fround(0.7),
-    ]);
-  });
-});
-
-describe('readSidecar', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tilelens-sidecar-'));
-
-  it('says which file is missing and what goes in it', async () => {
-    await expect(readSidecar(join(dir, 'none.onnx'))).rejects.toThrow(
-      /no sidecar .*none\.onnx\.tilelens\.json/,
-    );
-  });
-
-  it('names the invalid fields', async () => {
-    writeFileSync(join(dir, 'bad.onnx.tilelens.json'), JSON.stringify({ name: 'bad', inputSize: [256] }));
-    const err = await readSidecar(join(dir, 'bad.onnx')).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ModelError);
-    expect((err as Error).message).toMatch(/inputSize.*normalization|normalization.*inputSize/s);
-  });
-
-  it('wants the target class of a softmax model', async () => {
-    const base = {
-      name: 's',
-      inputSize: [8, 8],
-      normalization: { mean: [0, 0, 0], std: [1, 1, 1], scale: 255 },
-      outputActivation: 'softmax',
-      bottleneck: 'b',
-    };
-    writeFileSync(join(dir, 's.onnx.tilelens.json'), JSON.stringify(base));
-    await expect(readSidecar(join(dir, 's.onnx'))).rejects.toThrow(/no targetClass/);
-    writeFileSync(join(dir, 's.onnx.tilelens.json'), JSON.stringify({ ...base, targetClass: 1 }));
-    await expect(readSidecar(join(dir, 's.onnx'))).resolves.toMatchObject({ targetClass: 1, bands: 3 });
   });
 });

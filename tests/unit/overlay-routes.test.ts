@@ -14,7 +14,7 @@ import {
   syntheticServer,
   type SyntheticProject,
   type SyntheticServer,
-} from '../../scripts/bench/ui-synthetic.ts';
+} from '../fixtures/synthetic-project.ts';
 import { scoringJobs } from '../../server/lib/db/schema.ts';
 import {
   colourAt,
@@ -72,11 +72,12 @@ describe('GET /api/projects/:id/overlay/:layer/:z/:x/:y.png', () => {
       `/api/projects/${p.projectId}/overlay/confidence/15/${4000 * 4}/${3000 * 4}.png`,
     );
     const scored = syntheticScores(1, 1, SIDE);
-    if (scored.status === 'scored') {
-      const shown = confidenceShown({ x: 0, y: 0, ...scored, priority: scored.priority ?? 0 } as OverlayCell);
-      expect(at(48, 48)).toEqual(colourAt(CONFIDENCE_SCALE, shown!));
-    }
-    if (missing) expect(at(missing[0] * 32 + 5, missing[1] * 32 + 5)).toEqual(NO_SCORE_RGBA);
+    expect(scored.status).toBe('scored');
+    const shown = confidenceShown({ x: 0, y: 0, ...scored, priority: scored.priority ?? 0 } as OverlayCell);
+    expect(shown).not.toBeNull();
+    expect(at(48, 48)).toEqual(colourAt(CONFIDENCE_SCALE, shown!));
+    expect(missing).toBeDefined();
+    expect(at(missing![0] * 32 + 5, missing![1] * 32 + 5)).toEqual(NO_SCORE_RGBA);
   });
 
   it('z10: one pixel per scoring tile, the project in the top-left 40 × 40 px, transparent beyond', async () => {

@@ -1,59 +1,41 @@
-/**
- * The typed API client against the real app in-process (its fetch calls `app.request`), and the
- * MapSwipe / Tasking Manager adapters over the export routes' real answers.
- */
+/** The typed API client against the real app in-process (its fetch calls `app.request`). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapswipeProjects, taskingManagerProject } from '../../plugin/src/adapters.ts';
-import { createApiClient, TilelensApiError, type ApiClient } from '../../plugin/src/api-client.ts';
-import {
-  createSyntheticProject,
-  syntheticServer,
-  type SyntheticProject,
-  type SyntheticServer,
-} from '../../scripts/bench/ui-synthetic.ts';
+import { TilelensApiError } from '../../plugin/src/api-client.ts';
+import { syntheticApi, type SyntheticApi } from '../fixtures/synthetic-project.ts';
 
-let s: SyntheticServer;
-let p: SyntheticProject;
-let api: ApiClient;
-let manager: ApiClient;
 const BASE = 'http://tilelens.test';
-
+let t: SyntheticApi;
 beforeAll(() => {
-  s = syntheticServer();
-  p = createSyntheticProject(s.db, { side: 24, origin: { x: 150_000, y: 120_000 } });
-  const inProcess = ((input: RequestInfo | URL, init?: RequestInit) =>
-    s.app.request(String(input), init)) as typeof fetch;
-  api = createApiClient({ server: `${BASE}/`, fetch: inProcess });
-  manager = createApiClient({ server: BASE, token: s.token, fetch: inProcess });
+  t = syntheticApi(BASE);
 });
-afterAll(() => s.close());
+afterAll(() => t.close());
 
 describe('createApiClient', () => {
   it('reads projects, a project with its job and counts, tiles in a bbox, one tile', async () => {
-    expect((await api.health()).status).toBe('ok');
-    const projects = await api.projects();
-    expect(projects.map((x) => x.id)).toContain(p.projectId);
-    const detail = await api.project(p.projectId);
+    expect((await t.api.health()).status).toBe('ok');
+    const projects = await t.api.projects();
+    expect(projects.map((x) => x.id)).toContain(t.project.projectId);
+    const detail = await t.api.project(t.project.projectId);
     expect(detail.counts.total).toBe(24 * 24);
     expect(detail.job?.status).toBe('done');
-    const tiles = await api.tiles(p.projectId, { bbox: p.bbox, limit: 10 });
+    const tiles = await t.api.tiles(t.project.projectId, { bbox: t.project.bbox, limit: 10 });
     expect(tiles.features).toHaveLength(10);
     expect(tiles.tilelens.truncated).toBe(true);
-    const one = await api.tile(p.projectId, `18-${p.minX + 3}-${p.minY + 4}`);
-    expect(one).toMatchObject({ z: 18, x: p.minX + 3, y: p.minY + 4 });
+    const one = await t.api.tile(t.project.projectId, `18-${t.project.minX + 3}-${t.project.minY + 4}`);
+    expect(one).toMatchObject({ z: 18, x: t.project.minX + 3, y: t.project.minY + 4 });
   });
 
   it('reads runs, clusters and the overlay manifest', async () => {
-    expect((await api.runs()).map((r) => r.id)).toContain(p.runId);
-    expect((await api.clusters(p.runId)).clusters.length).toBeGreaterThan(0);
-    const m = await api.overlays(p.projectId);
-    expect(m.raster[0].tiles[0].startsWith(`${BASE}/api/projects/${p.projectId}/overlay/priority/`)).toBe(
-      true,
-    );
+    expect((await t.api.runs()).map((r) => r.id)).toContain(t.project.runId);
+    expect((await t.api.clusters(t.project.runId)).clusters.length).toBeGreaterThan(0);
+    const m = await t.api.overlays(t.project.projectId);
+    expect(
+      m.raster[0].tiles[0].startsWith(`${BASE}/api/projects/${t.project.projectId}/overlay/priority/`),
+    ).toBe(true);
   });
 
   it('turns error answers into TilelensApiError with the server’s code, message and hint', async () => {
-    const err = await api.project(9999).catch((e) => e);
+    const err = await t.api.project(9999).catch((e) => e);
     expect(err).toBeInstanceOf(TilelensApiError);
     // The server's own code (whichever layer answered), not a generic http-404.
     expect(err.status).toBe(404);
@@ -62,14 +44,14 @@ describe('createApiClient', () => {
   });
 
   it('changes need the token: refused locally without one, sent as a bearer with one', async () => {
-    const local = await api.cancelJob(p.jobId).catch((e) => e);
+    const local = await t.api.cancelJob(t.project.jobId).catch((e) => e);
     expect(local).toMatchObject({ status: 401, code: 'no-token' });
-    const bad = await manager
+    const bad = await t.manager
       .createProject({
         name: 'x',
         area: { type: 'Point', coordinates: [0, 0] },
-        imageryId: p.imageryId,
-        runId: p.runId,
+        imageryId: t.project.imageryId,
+        runId: t.project.runId,
       })
       .catch((e) => e);
     // Past auth (a 401 would mean the token was not sent): the area is refused on its merits.
@@ -78,29 +60,6 @@ describe('createApiClient', () => {
   });
 
   it('export links are absolute URLs of the streamed exports', () => {
-    expect(api.exports.links(7).tilesCsv).toBe(`${BASE}/api/projects/7/exports/tiles.csv`);
-  });
-});
-
-describe('MapSwipe and Tasking Manager adapters', () => {
-  it('MapSwipe: one pack per tier — the form without geometry, the geometry as a GeoJSON file', async () => {
-    const packs = mapswipeProjects(await api.exports.mapswipeFind(p.projectId));
-    expect(packs.length).toBeGreaterThan(0);
-    for (const pack of packs) {
-      expect(pack.form).toMatchObject({ projectType: 1, zoomLevel: 18 });
-      expect('geometry' in pack.form).toBe(false);
-      expect(JSON.parse(pack.geometryFile.body).type).toBe('FeatureCollection');
-      expect(pack.geometryFile.name).toMatch(new RegExp(`-${pack.tier}\\.geojson$`));
-      expect(pack.tiles).toBeGreaterThan(0);
-    }
-  });
-
-  it('Tasking Manager: the creation body, and annotations addressed once TM has an id', async () => {
-    const pack = taskingManagerProject(await api.exports.taskingManager(p.projectId));
-    expect(pack.createProject.tasks.features.length).toBeGreaterThan(0);
-    const a = pack.annotations(4242);
-    expect(a.path).toMatch(/^\/api\/v2\/projects\/4242\/annotations\//);
-    expect(a.body.projectId).toBe(4242);
-    expect(a.body.tasks.length).toBe(pack.createProject.tasks.features.length);
+    expect(t.api.exports.links(7).tilesCsv).toBe(`${BASE}/api/projects/7/exports/tiles.csv`);
   });
 });

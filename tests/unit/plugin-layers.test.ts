@@ -5,7 +5,7 @@
 import { validateStyleMin } from '@maplibre/maplibre-gl-style-spec';
 import { describe, expect, it } from 'vitest';
 import { defaultVisibility, gridFeatureId, tilelensStyle } from '../../plugin/src/layers.ts';
-import { overlayManifest } from '../../server/routes/overlays.ts';
+import { overlayManifest } from '../../server/lib/overlays/manifest.ts';
 
 const manifest = overlayManifest(
   'http://127.0.0.1:8700',

@@ -14,7 +14,7 @@ import {
   type MaprouletteSummary,
   type MaproulettePriorityRule,
 } from '../../server/lib/exports/maproulette.ts';
-import { tierFor, type ExportProject } from '../../server/lib/exports/project-info.ts';
+import type { ExportProject } from '../../server/lib/exports/project-info.ts';
 import { PublishError } from '../../server/lib/publish/errors.ts';
 import { specificsField } from '../../server/lib/publish/mapswipe/documents.ts';
 import {
@@ -25,7 +25,8 @@ import {
 import { mapswipeSteps } from '../../server/lib/publish/mapswipe/publish-mapswipe.ts';
 import { isUlid, ulid } from '../../server/lib/publish/ulid.ts';
 import { DEFAULT_TIER_THRESHOLDS } from '../../server/lib/scoring/priority.ts';
-import { scoredTileSchema, type ScoredTile } from '../../server/lib/scoring/scored-tile.ts';
+import { scoredTileSchema, type ScoredTile } from '../../server/lib/scored-tiles/scored-tile.ts';
+import { tierFor } from '../../server/lib/scored-tiles/tiers.ts';
 
 const input = JSON.parse(
   readFileSync(new URL('../fixtures/exports/scored-tiles.geojson', import.meta.url), 'utf8'),

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import * as prettier from 'prettier';
+import { readdirSync, readFileSync } from 'node:fs';
 import { area as turfArea, intersect, featureCollection, feature } from '@turf/turf';
 import type { Feature, FeatureCollection, Polygon } from 'geojson';
 import { parseProjectArea } from '../../server/lib/projects/area.ts';
 import { countTiles, rowSpans, tileRecord, tilesCoveringArea } from '../../server/lib/projects/tile-grid.ts';
 import { tileFootprint, tilesCoveringBBox } from '../../server/lib/geo/tiles.ts';
+import { golden } from '../fixtures/golden.ts';
 
 const dir = new URL('../fixtures/areas/', import.meta.url);
 const names = readdirSync(new URL('in/', dir))
@@ -32,21 +31,12 @@ function gridOut(name: string): FeatureCollection {
   return { type: 'FeatureCollection', features: [...tiles, ...areaFeatures] };
 }
 
-describe('tilesCoveringArea golden fixtures (tests/fixtures/areas/in → out; UPDATE_FIXTURES=1 rewrites)', () => {
+describe('tilesCoveringArea golden fixtures (tests/fixtures/areas/in → out; REGEN=1 rewrites)', () => {
   it('has fixtures', () => expect(names.length).toBeGreaterThanOrEqual(5));
   for (const name of names) {
     it(name, async () => {
       const out = gridOut(name);
-      const file = new URL(`out/${name}.z${ZOOM}.geojson`, dir);
-      if (process.env.UPDATE_FIXTURES || !existsSync(file)) {
-        // Stored as prettier writes it, compared as data: formatting the fixtures never breaks the test.
-        const options = await prettier.resolveConfig(fileURLToPath(file));
-        writeFileSync(
-          file,
-          await prettier.format(JSON.stringify(out), { ...options, filepath: fileURLToPath(file) }),
-        );
-      }
-      expect(out).toEqual(JSON.parse(readFileSync(file, 'utf8')));
+      await golden(new URL(`out/${name}.z${ZOOM}.geojson`, dir), out);
     });
   }
 });

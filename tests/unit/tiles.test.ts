@@ -1,6 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { golden } from '../fixtures/golden.ts';
 import {
   lonLatToTile,
   lonLatToWorldPixel,
@@ -17,7 +16,7 @@ import {
   worldPixelToLonLat,
 } from '../../server/lib/geo/tiles.ts';
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/geo/tile-footprints.geojson', import.meta.url));
+const FIXTURE = new URL('../fixtures/geo/tile-footprints.geojson', import.meta.url);
 const round = (v: number) => Math.round(v * 1e10) / 1e10;
 
 function footprintCollection() {
@@ -55,11 +54,8 @@ describe('tiles', () => {
     expect(tileFeatureId(1, 1, 0)).toBe(1);
   });
 
-  it('matches the golden tile footprints (regenerate with UPDATE_FIXTURES=1)', () => {
-    const got = footprintCollection();
-    if (process.env.UPDATE_FIXTURES || !existsSync(FIXTURE))
-      writeFileSync(FIXTURE, JSON.stringify(got, null, 1) + '\n');
-    expect(got).toEqual(JSON.parse(readFileSync(FIXTURE, 'utf8')));
+  it('matches the golden tile footprints (regenerate with REGEN=1)', async () => {
+    await golden(FIXTURE, footprintCollection());
   });
 
   it('converts quadkeys both ways (Bing examples)', () => {

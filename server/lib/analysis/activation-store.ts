@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import { decodeHalf, encodeHalf } from './float16.ts';
+import { TilelensError } from '../errors.ts';
 
 export type ActivationDtype = 'float32' | 'float16';
 
@@ -16,10 +17,10 @@ export interface ActivationHeader {
   rows: number;
 }
 
-export class ActivationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ActivationError';
+export class ActivationError extends TilelensError {
+  override name = 'ActivationError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('activations', message, { status: 500, cause: options?.cause });
   }
 }
 

@@ -5,7 +5,14 @@
 import { basename } from 'node:path';
 import type { DatabaseHandle } from '../db/client.ts';
 import { fileSha256 } from '../file-hash.ts';
-import { getRun, latestRunFor, saveAnalysisRun, upsertDataset, upsertModel } from '../db/analysis-repo.ts';
+import {
+  getRun,
+  latestRunFor,
+  saveAnalysisRun,
+  setRunTimings,
+  upsertDataset,
+  upsertModel,
+} from '../db/analysis-repo.ts';
 import { storeRunColumns } from '../latent/run-columns.ts';
 import type { AnalysisRun, NewCluster, NewPatch } from '../db/schema.ts';
 import type { PatchSource } from '../datasets/patch-source.ts';
@@ -44,14 +51,10 @@ export function summariseRun(
   reused: boolean,
   extraSeconds: Record<string, number> = {},
 ): AnalysisSummary {
-  const est = run.estimator as Record<string, unknown> & {
-    heldOut: { r2: number; mae: number; n: number };
-    meanPredictor: { r2: number; mae: number };
-  };
-  const km = run.kmeans as { chosenK: number; silhouette: number };
-  const db = run.dbscan as { nClusters: number; noiseShare: number; adjustedRand: number } | null;
-  const quality = (run.settings as Record<string, unknown>).modelQuality as
-    { split: string; patches: number } | undefined;
+  const est = run.estimator;
+  const km = run.kmeans;
+  const db = run.dbscan;
+  const quality = run.settings.modelQuality;
   return {
     runId: run.id,
     modelId: run.modelId,
@@ -80,7 +83,7 @@ export function summariseRun(
       ? {
           nClusters: db.nClusters,
           noiseShare: round(db.noiseShare) ?? 0,
-          adjustedRand: round(db.adjustedRand) ?? 0,
+          adjustedRand: round(db.adjustedRand ?? Number.NaN) ?? 0,
         }
       : null,
     seconds: {
@@ -149,15 +152,13 @@ export async function analyzeDataset(req: AnalyzeRequest): Promise<AnalysisSumma
   // The latent view's columns are written with the run, so its first opening reads them instead of a million patches.
   storeRunColumns(db, getRun(db, runId)!);
   result.timings.store = (performance.now() - t1) / 1000;
-  db.sqlite
-    .prepare('update analysis_runs set timings = ? where id = ?')
-    .run(JSON.stringify(result.timings), runId);
+  setRunTimings(db, runId, result.timings);
   const stored = latestRunFor(db, modelRow.id, datasetRow.id)!;
   return summariseRun(stored, false);
 }
 
 function sameSettings(run: AnalysisRun, options: ReferenceOptions): boolean {
-  const s = run.settings as Record<string, unknown>;
+  const s = run.settings;
   return (
     s.pooling === options.pooling &&
     s.emptyPolicy === options.emptyPolicy &&

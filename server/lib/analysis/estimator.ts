@@ -3,6 +3,7 @@
  * `fit` learns state, `transform` / `predict` apply it, and the learned state round-trips through JSON so that a
  * stored reference analysis scores new tiles exactly as it scored its own patches.
  */
+import { TilelensError } from '../errors.ts';
 export interface EstimatorJSON {
   kind: string;
   [key: string]: unknown;
@@ -23,10 +24,10 @@ export interface Transformer extends Estimator {
 }
 
 /** Raised for misuse of an estimator: wrong shapes, unfitted state, bad parameters, foreign JSON. */
-export class EstimatorError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'EstimatorError';
+export class EstimatorError extends TilelensError {
+  override name = 'EstimatorError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('estimator', message, { status: 422, cause: options?.cause });
   }
 }
 

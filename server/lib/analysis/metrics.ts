@@ -2,6 +2,7 @@
  * Per-patch segmentation metrics. Confusion counts are the one source; every metric is a reduction of them, so
  * a patch's IoU, Dice, precision and recall can never disagree with each other.
  */
+import { TilelensError } from '../errors.ts';
 export interface ConfusionCounts {
   tp: number;
   fp: number;
@@ -22,10 +23,10 @@ export interface PatchMetrics {
   empty: boolean;
 }
 
-export class MetricsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MetricsError';
+export class MetricsError extends TilelensError {
+  override name = 'MetricsError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('metrics', message, { status: 400, cause: options?.cause });
   }
 }
 

@@ -2,13 +2,14 @@
  * Spatial pooling of bottleneck activations: a C×H×W feature map becomes one C (or 2C) vector per patch, which is
  * what PCA sees. Mean pooling follows the paper; max keeps rare strong responses (a single building) visible.
  */
+import { TilelensError } from '../errors.ts';
 export type PoolingMode = 'mean' | 'max' | 'mean+max';
 export type PoolMode = PoolingMode;
 
-export class PoolingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PoolingError';
+export class PoolingError extends TilelensError {
+  override name = 'PoolingError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('pooling', message, { status: 422, cause: options?.cause });
   }
 }
 

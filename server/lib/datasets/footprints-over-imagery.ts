@@ -5,12 +5,8 @@
 import { FootprintIndex } from '../geo/rasterize.ts';
 import { taskId, tileBounds, tilesCoveringBBox, type BBox } from '../geo/tiles.ts';
 import { decodeTileImage } from '../imagery/decode.ts';
-import {
-  createImagerySource,
-  parseImagerySpec,
-  type ImagerySource,
-  type ImagerySpec,
-} from '../imagery/source.ts';
+import { createImagerySource } from '../imagery/source-factory.ts';
+import { parseImagerySpec, type ImagerySource, type ImagerySpec } from '../imagery/source.ts';
 import { DatasetError, type Patch, type PatchSource } from './patch-source.ts';
 
 export interface FootprintsOptions {

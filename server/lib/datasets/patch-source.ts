@@ -3,6 +3,7 @@
  * building mask. Sources (the demo world, a folder of pairs, GeoTIFFs, footprints over imagery) differ only
  * in how they produce patches; the analysis never holds more than one batch of them.
  */
+import { TilelensError } from '../errors.ts';
 export interface Patch {
   /** Stable key within the dataset: a task id `18-x-y` for geo tiles, `file#window` for cut images. */
   key: string;
@@ -34,6 +35,9 @@ export interface PatchSource {
   close(): Promise<void>;
 }
 
-export class DatasetError extends Error {
+export class DatasetError extends TilelensError {
   override name = 'DatasetError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('dataset', message, { status: 422, cause: options?.cause });
+  }
 }

@@ -7,8 +7,10 @@
 import { and, asc, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { z } from 'zod';
+import { NotFoundError, TilelensError } from '../errors.ts';
 import type { DatabaseHandle } from './client.ts';
 import {
+  type Timings,
   clusterCentroidSchema,
   clusterRepresentativesSchema,
   datasetSourceSchema,
@@ -42,56 +44,64 @@ import {
 
 // ── errors ────────────────────────────────────────────────────────────────────────────────────────
 
-export class InvalidStoredJsonError extends Error {
+/** A stored JSON blob that no longer has the shape its readers need: the server's data to fix. */
+export class InvalidStoredJsonError extends TilelensError {
+  override name = 'InvalidStoredJsonError';
   constructor(
     readonly where: string,
     readonly field: string,
-    readonly issues: z.core.$ZodIssue[],
+    readonly zodIssues: z.core.$ZodIssue[],
   ) {
-    const detail = issues
+    const detail = zodIssues
       .slice(0, 3)
       .map((i) => `${[field, ...i.path.map(String)].join('.')}: ${i.message}`)
       .join('; ');
     super(
+      'invalid-stored-json',
       `${where} has an invalid '${field}' (${detail}); re-run the analysis that produced it or fix the writer`,
     );
-    this.name = 'InvalidStoredJsonError';
   }
 }
 
-export class UnknownReferenceError extends Error {
+export class UnknownReferenceError extends TilelensError {
+  override name = 'UnknownReferenceError';
   constructor(what: 'model' | 'dataset', id: number) {
     super(
+      'unknown-reference',
       `No ${what} with id ${id}; register it with upsert${what === 'model' ? 'Model' : 'Dataset'} before saving a run for it`,
+      { status: 409 },
     );
-    this.name = 'UnknownReferenceError';
   }
 }
 
-export class InvalidPatchError extends Error {
+export class InvalidPatchError extends TilelensError {
+  override name = 'InvalidPatchError';
   constructor(
     readonly position: number,
     message: string,
   ) {
-    super(`Patch #${position} of the run being saved ${message}; nothing was saved`);
-    this.name = 'InvalidPatchError';
+    super('invalid-patch', `Patch #${position} of the run being saved ${message}; nothing was saved`, {
+      status: 422,
+    });
   }
 }
 
-export class RunCountMismatchError extends Error {
+export class RunCountMismatchError extends TilelensError {
+  override name = 'RunCountMismatchError';
   constructor(field: 'patchCount' | 'emptyCount', declared: number, actual: number) {
     super(
+      'run-count-mismatch',
       `The run declares ${field} = ${declared} but its patches give ${actual}; ` +
         'set the run from the patches actually written (was the patch stream cut short?); nothing was saved',
+      { status: 422 },
     );
-    this.name = 'RunCountMismatchError';
   }
 }
 
-export class InvalidQueryError extends Error {
+export class InvalidQueryError extends TilelensError {
+  override name = 'InvalidQueryError';
   constructor(message: string) {
-    super(`Invalid query: ${message}`);
-    this.name = 'InvalidQueryError';
+    super('invalid-query', `Invalid query: ${message}`, { status: 400 });
   }
 }
 
@@ -131,6 +141,9 @@ export function upsertDataset(handle: DatabaseHandle, dataset: NewDataset): Data
 export const PATCH_BATCH_ROWS = 256;
 
 const PATCH_COLUMNS = Object.entries(getTableColumns(patches)) as [keyof Patch, SQLiteColumn][];
+
+/** Every column of a patch, by its TypeScript name. */
+export const PATCH_COLUMN_NAMES: readonly PatchColumn[] = PATCH_COLUMNS.map(([key]) => key);
 
 /**
  * Writes a complete run: the run row, every patch the iterable yields, and the clusters, in one
@@ -233,11 +246,53 @@ function encodePatch(patch: NewPatch, runId: number, position: number, out: unkn
   }
 }
 
+export function getModel(handle: DatabaseHandle, id: number): Model | undefined {
+  return handle.db.select().from(models).where(eq(models.id, id)).get();
+}
+
+export function getDataset(handle: DatabaseHandle, id: number): Dataset | undefined {
+  return handle.db.select().from(datasets).where(eq(datasets.id, id)).get();
+}
+
+/** The newest run of the newest model registered with these weights (a file's sha256). */
+export function newestRunOfWeights(handle: DatabaseHandle, sha256: string): AnalysisRun | undefined {
+  const model = handle.db
+    .select({ id: models.id })
+    .from(models)
+    .where(eq(models.sha256, sha256))
+    .orderBy(desc(models.id))
+    .limit(1)
+    .get();
+  if (!model) return undefined;
+  const run = handle.db
+    .select()
+    .from(analysisRuns)
+    .where(eq(analysisRuns.modelId, model.id))
+    .orderBy(desc(analysisRuns.createdAt), desc(analysisRuns.id))
+    .limit(1)
+    .get();
+  if (run) checkRunJson(`analysis run ${run.id}`, run);
+  return run;
+}
+
+/** Stage timings are known only once the run is stored (the store itself is one of them). */
+export function setRunTimings(handle: DatabaseHandle, runId: number, timings: Timings): void {
+  checkJson(`analysis run ${runId}`, 'timings', timingsSchema, timings);
+  handle.db.update(analysisRuns).set({ timings }).where(eq(analysisRuns.id, runId)).run();
+}
+
 // ── reading runs ──────────────────────────────────────────────────────────────────────────────────
 
 export function getRun(handle: DatabaseHandle, id: number): AnalysisRun | undefined {
   const run = handle.db.select().from(analysisRuns).where(eq(analysisRuns.id, id)).get();
   if (run) checkRunJson(`analysis run ${id}`, run);
+  return run;
+}
+
+/** The run, or a 404 that says where the stored runs are listed. */
+export function requireRun(handle: DatabaseHandle, id: number): AnalysisRun {
+  const run = getRun(handle, id);
+  if (!run) throw new NotFoundError(`analysis run ${id}`, 'GET /api/runs lists the stored runs');
   return run;
 }
 
@@ -384,6 +439,24 @@ export function getClusters(handle: DatabaseHandle, runId: number): Cluster[] {
     checkJson(where, 'centroid', clusterCentroidSchema, c.centroid);
   }
   return rows;
+}
+
+export function patchExists(handle: DatabaseHandle, runId: number, idx: number): boolean {
+  return !!handle.db
+    .select({ one: sql`1` })
+    .from(patches)
+    .where(and(eq(patches.runId, runId), eq(patches.idx, idx)))
+    .get();
+}
+
+/** Every patch's idx and key, streamed in idx order. */
+export function* iteratePatchKeys(
+  handle: DatabaseHandle,
+  runId: number,
+): Generator<{ idx: number; key: string }> {
+  yield* handle.sqlite
+    .prepare('select idx, patch_key as key from patches where run_id = ? order by idx')
+    .iterate(runId) as Iterable<{ idx: number; key: string }>;
 }
 
 // ── helpers ───────────────────────────────────────────────────────────────────────────────────────

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { TilelensError } from '../errors.ts';
 import * as schema from './schema.ts';
 
 export type Schema = typeof schema;
@@ -29,18 +30,21 @@ export interface OpenDatabaseOptions {
 // Resolved from this file, not the cwd, so the CLI, the server and tests started anywhere find the same SQL.
 export const DEFAULT_MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../migrations/', import.meta.url));
 
-export class DatabaseOpenError extends Error {
+export class DatabaseOpenError extends TilelensError {
+  override name = 'DatabaseOpenError';
   constructor(
     readonly path: string,
     reason: string,
     options?: { cause?: unknown },
   ) {
-    super(`Cannot open the tilelens database at ${path}: ${reason}`, options);
-    this.name = 'DatabaseOpenError';
+    super('database-open', `Cannot open the tilelens database at ${path}: ${reason}`, {
+      cause: options?.cause,
+    });
   }
 }
 
-export class MigrationError extends Error {
+export class MigrationError extends TilelensError {
+  override name = 'MigrationError';
   constructor(
     readonly path: string,
     readonly migrationsFolder: string,
@@ -48,16 +52,42 @@ export class MigrationError extends Error {
   ) {
     const cause = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
     super(
+      'migration',
       `Applying the migrations in ${migrationsFolder} to ${path} failed (${cause}). ` +
         'The database was left at its last complete migration; if it was made by a newer tilelens, open it with that version, ' +
         'otherwise regenerate the migrations with `npx drizzle-kit generate`.',
-      options,
+      { cause: options?.cause },
     );
-    this.name = 'MigrationError';
   }
 }
 
 const MEMORY = ':memory:';
+
+/**
+ * A migration that changes a CHECK or a column rebuilds the table (create new, copy, drop old, rename), and
+ * dropping a table others reference fails while foreign keys are enforced. SQLite ignores `PRAGMA foreign_keys`
+ * inside a transaction, and drizzle applies the migrations in one, so — as SQLite's own procedure for schema
+ * changes says — they run with enforcement off, and every reference is checked before it is back on.
+ */
+function migrateWithoutForeignKeys(
+  sqlite: Database.Database,
+  db: TilelensDb,
+  migrationsFolder: string,
+): void {
+  sqlite.pragma('foreign_keys = OFF');
+  try {
+    migrate(db, { migrationsFolder });
+    const broken = sqlite.pragma('foreign_key_check') as Array<{ table: string; parent: string }>;
+    if (broken.length > 0) {
+      const first = broken[0];
+      throw new Error(
+        `${broken.length} row(s) refer to rows that are gone (first: ${first.table} → ${first.parent}); restore a backup`,
+      );
+    }
+  } finally {
+    sqlite.pragma('foreign_keys = ON');
+  }
+}
 
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): DatabaseHandle {
   const migrationsFolder = options.migrationsFolder ?? DEFAULT_MIGRATIONS_FOLDER;
@@ -93,7 +123,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
 
   const db = drizzle({ client: sqlite, schema });
   try {
-    migrate(db, { migrationsFolder });
+    migrateWithoutForeignKeys(sqlite, db, migrationsFolder);
   } catch (cause) {
     sqlite.close();
     throw new MigrationError(path, migrationsFolder, { cause });
@@ -107,4 +137,52 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
       sqlite.close();
     },
   };
+}
+
+/** One trivial query: proves the database answers, not only the process. */
+export function ping(handle: DatabaseHandle): void {
+  handle.sqlite.prepare('select 1').get();
+}
+
+/**
+ * A read-only connection of its own over the same file, for one long read. A statement that iterates keeps
+ * better-sqlite3 from running any other on its connection — a scoring job's inserts included — so a slow
+ * download must not hold the shared one. Under WAL the reader sees one consistent snapshot while the writer
+ * goes on.
+ */
+export function openReadOnly(handle: DatabaseHandle): DatabaseHandle {
+  const file = handle.sqlite.name;
+  if (handle.sqlite.memory || !file) {
+    throw new TilelensError(
+      'no-streaming',
+      'streamed reads need a database file; this server runs on an in-memory database',
+      { status: 501, hint: 'start the server with --db PATH' },
+    );
+  }
+  const sqlite = new Database(file, { readonly: true, fileMustExist: true });
+  sqlite.pragma('busy_timeout = 5000');
+  return { db: drizzle({ client: sqlite, schema }), sqlite, close: () => sqlite.close() };
+}
+
+/**
+ * Runs `fn` in one read transaction: every repository read inside it sees the same snapshot, so an aggregate
+ * and the scan it sizes agree even while a scoring job writes.
+ */
+export function readConsistently<T>(handle: DatabaseHandle, fn: () => T): T {
+  return handle.sqlite.transaction(fn).deferred();
+}
+
+/** Runs `fn` in one transaction (IMMEDIATE: the write lock up front): its repository calls land together or not at all. */
+export function inTransaction<T>(handle: DatabaseHandle, fn: () => T): T {
+  return handle.sqlite.transaction(fn).immediate();
+}
+
+/** Copies a database file (online: a consistent snapshot even while another process writes it). */
+export async function copyDatabase(from: string, to: string): Promise<void> {
+  const source = new Database(from, { readonly: true, fileMustExist: true });
+  try {
+    await source.backup(to);
+  } finally {
+    source.close();
+  }
 }

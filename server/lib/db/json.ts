@@ -12,14 +12,31 @@ import { z } from 'zod';
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 const vector = z.array(finite);
 
+/**
+ * The options a run was made with and what it measured on the way. Older runs lack the optional fields;
+ * their readers say what the absence means.
+ */
 export const runSettingsSchema = z.looseObject({
-  /** How the bottleneck's spatial grid was reduced to one vector per patch ('mean', 'max', …). */
-  pooling: z.string().min(1),
+  /** How the bottleneck's spatial grid was reduced to one vector per patch. */
+  pooling: z.enum(['mean', 'max', 'mean+max']),
   /** What IoU an empty patch (no ground truth, no prediction) gets: null (default), 1 or 0 (the paper's artefact). */
   emptyPolicy: z.enum(['null', 'one', 'zero']),
+  /** What the IoU surface learnt from an empty patch whose IoU is undefined; absent = 'exclude'. */
+  surfaceEmpty: z.enum(['one', 'exclude']).optional(),
   seed: z.number().int(),
+  /** Probability above which a pixel counts as building; absent = 0.5. */
+  threshold: z.number().min(0).max(1).optional(),
+  batchSize: z.number().int().positive().optional(),
+  activationDtype: z.enum(['float32', 'float16']).optional(),
+  kMin: z.number().int().positive().optional(),
+  kMax: z.number().int().positive().optional(),
   /** Principal components kept; the IoU estimator reads the first 9 of them. */
   nComponents: z.number().int().positive(),
+  /** The model's own IoU, on the split it was measured on (its held-out test split when the dataset has one). */
+  modelQuality: z.object({ split: z.string(), patches: z.number().int().nonnegative() }).optional(),
+  /** Which space k-means clustered ('pcs' or the like). */
+  clusteringSpace: z.string().optional(),
+  explainedVarianceRatio: vector.optional(),
 });
 
 export const pcaStateSchema = z
@@ -78,6 +95,8 @@ export const dbscanStateSchema = z.looseObject({
   minPts: z.number().int().positive(),
   nClusters: z.number().int().nonnegative(),
   noiseShare: finite,
+  /** Agreement with k-means' labels. */
+  adjustedRand: finite.optional(),
 });
 
 export const urbanisedStateSchema = z.looseObject({
@@ -144,6 +163,40 @@ export const tileRectSchema = z.object({
 export type SampleStratum = z.infer<typeof sampleStratumSchema>;
 export type SampleDesign = z.infer<typeof sampleDesignSchema>;
 export type TileRectJson = z.infer<typeof tileRectSchema>;
+// ── the latent view's stored columns ("tilelens-columns/1", server/lib/latent/columns-format.ts) ─────────
+
+export type ColumnType = 'uint8' | 'uint16' | 'uint32' | 'float32';
+
+/** What a column holds; the layout (offset, length, null code) follows from it and the row count. */
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+  /** Quantised range: codes 0..nullCode−1 span [min, max]. */
+  min?: number;
+  max?: number;
+  categories?: string[];
+}
+
+export interface ColumnHeader extends ColumnSpec {
+  offset: number;
+  byteLength: number;
+  nullCode?: number;
+}
+
+export interface ColumnsHeader {
+  format: string;
+  rows: number;
+  columns: ColumnHeader[];
+  meta: Record<string, unknown>;
+  bodyBytes: number;
+}
+
+/** A header and the body it describes: what is stored for a run and cut into answers. */
+export interface ColumnsBody {
+  header: ColumnsHeader;
+  body: Uint8Array;
+}
+
 export type RunSettings = z.infer<typeof runSettingsSchema>;
 export type PcaState = z.infer<typeof pcaStateSchema>;
 export type EstimatorState = z.infer<typeof estimatorStateSchema>;

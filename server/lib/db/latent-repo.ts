@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { and, asc, eq, inArray, isNotNull, lte, max, min, sql } from 'drizzle-orm';
-import type { ColumnsBody, ColumnsHeader } from '../latent/columns-format.ts';
+import type { ColumnsBody, ColumnsHeader } from './json.ts';
 import type { DatabaseHandle } from './client.ts';
 import { cursor } from './cursor.ts';
 import { latentColumns, patches, tileScores } from './schema.ts';

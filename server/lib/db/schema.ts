@@ -18,8 +18,12 @@ import {
   uniqueIndex,
   type AnySQLiteColumn,
 } from 'drizzle-orm/sqlite-core';
+import type { BBox } from '../geo/tiles.ts';
+import type { ImagerySpec } from '../imagery/source.ts';
+import { TIERS, TILE_STATUSES } from '../scored-tiles/scored-tile.ts';
 import type {
   ClusterRepresentatives,
+  ColumnsHeader,
   DatasetSource,
   DbscanState,
   EstimatorState,
@@ -34,7 +38,6 @@ import type {
   Timings,
   UrbanisedState,
 } from './json.ts';
-import type { ColumnsHeader } from '../latent/columns-format.ts';
 
 /** Milliseconds since the epoch, set by SQLite so rows written outside the app get one too. */
 const createdAt = () =>
@@ -209,10 +212,8 @@ export const clusters = sqliteTable(
 
 // ── scoring: imagery, projects, jobs, tiles ─────────────────────────────────────────────────────
 
-export const IMAGERY_KINDS = ['pmtiles', 'xyz', 'geotiff'] as const;
+export const IMAGERY_KINDS = ['pmtiles', 'xyz', 'geotiff', 'geotiff-folder'] as const;
 export const JOB_STATUSES = ['queued', 'running', 'cancelled', 'done', 'failed'] as const;
-export const TILE_SCORE_STATUSES = ['scored', 'missing', 'undecodable', 'failed'] as const;
-export const TILE_TIERS = ['high', 'medium', 'low', 'skip'] as const;
 
 export const imagerySources = sqliteTable(
   'imagery_sources',
@@ -221,9 +222,9 @@ export const imagerySources = sqliteTable(
     name: text('name').notNull(),
     kind: text('kind', { enum: IMAGERY_KINDS }).notNull(),
     /** The spec the source is opened from; holds server-side paths, so it is never sent to a browser. */
-    spec: text('spec', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    spec: text('spec', { mode: 'json' }).$type<ImagerySpec>().notNull(),
     attribution: text('attribution'),
-    bounds: text('bounds', { mode: 'json' }).$type<[number, number, number, number]>(),
+    bounds: text('bounds', { mode: 'json' }).$type<BBox>(),
     minZoom: integer('min_zoom').notNull(),
     maxZoom: integer('max_zoom').notNull(),
     createdAt: createdAt(),
@@ -254,7 +255,7 @@ export const projects = sqliteTable(
     area: text('area', { mode: 'json' }).$type<ProjectAreaJson>().notNull(),
     areaKm2: real('area_km2').notNull(),
     tileCount: integer('tile_count').notNull(),
-    bbox: text('bbox', { mode: 'json' }).$type<[number, number, number, number]>().notNull(),
+    bbox: text('bbox', { mode: 'json' }).$type<BBox>().notNull(),
     lookFor: text('look_for').notNull(),
     createdAt: createdAt(),
   },
@@ -299,7 +300,7 @@ export const tileScores = sqliteTable(
     y: integer('y').notNull(),
     taskId: text('task_id').notNull(),
     quadkey: text('quadkey').notNull(),
-    status: text('status', { enum: TILE_SCORE_STATUSES }).notNull(),
+    status: text('status', { enum: TILE_STATUSES }).notNull(),
     error: text('error'),
     /** The score columns are null unless status is 'scored'. */
     buildingProb: real('building_prob'),
@@ -312,7 +313,7 @@ export const tileScores = sqliteTable(
     novelty: real('novelty'),
     /** Set for every status, so that ordering by priority covers the whole project. */
     priority: real('priority').notNull(),
-    tier: text('tier', { enum: TILE_TIERS }).notNull(),
+    tier: text('tier', { enum: TIERS }).notNull(),
     /** The smoothed IoU's conformal interval (see server/lib/insights/confidence-intervals.ts); null for older rows. */
     iouLow: real('iou_low'),
     iouHigh: real('iou_high'),
@@ -327,8 +328,8 @@ export const tileScores = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.projectId, t.z, t.x, t.y] }),
     index('tile_scores_project_priority_idx').on(t.projectId, t.priority),
-    check('tile_scores_status_check', oneOf(t.status, TILE_SCORE_STATUSES)),
-    check('tile_scores_tier_check', oneOf(t.tier, TILE_TIERS)),
+    check('tile_scores_status_check', oneOf(t.status, TILE_STATUSES)),
+    check('tile_scores_tier_check', oneOf(t.tier, TIERS)),
   ],
 );
 
@@ -576,12 +577,12 @@ export type NewPatch = Omit<typeof patches.$inferInsert, 'runId'>;
 export type Cluster = typeof clusters.$inferSelect;
 export type NewCluster = Omit<typeof clusters.$inferInsert, 'runId'>;
 export type ImagerySourceRow = typeof imagerySources.$inferSelect;
+export type NewImagerySource = typeof imagerySources.$inferInsert;
 export type Project = typeof projects.$inferSelect;
+export type NewProject = typeof projects.$inferInsert;
 export type ScoringJob = typeof scoringJobs.$inferSelect;
 export type TileScore = typeof tileScores.$inferSelect;
 export type NewTileScore = typeof tileScores.$inferInsert;
-export type PatchEvidence = typeof patchEvidence.$inferSelect;
-export type LabelErrorScore = typeof labelErrorScores.$inferSelect;
 export type ReviewMark = typeof reviewMarks.$inferSelect;
 export type ReviewMarkKind = (typeof REVIEW_MARKS)[number];
 export type CalibrationSampleRow = typeof calibrationSamples.$inferSelect;

@@ -10,9 +10,9 @@
  * challenge's `defaultPriority` (0 high, 1 medium, 2 low). Tasks are streamed most urgent first.
  */
 import { tileFootprint } from '../geo/tiles.ts';
-import { DEFAULT_TIER_THRESHOLDS, tierOf, type TierThresholds } from '../scoring/priority.ts';
-import type { ScoredTile, Tier } from '../scoring/scored-tile.ts';
-import { checkProject, checkZoom, ExportError, round6, tierFor, type ExportProject } from './project-info.ts';
+import type { ScoredTile, Tier } from '../scored-tiles/scored-tile.ts';
+import { DEFAULT_TIER_THRESHOLDS, tierFor, tierOf, type TierThresholds } from '../scored-tiles/tiers.ts';
+import { checkProject, checkZoom, ExportError, round6, type ExportProject } from './project-info.ts';
 
 export interface MaprouletteRule {
   value: string;

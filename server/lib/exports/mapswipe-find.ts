@@ -11,9 +11,9 @@
  * (a FeatureCollection of at most `maxPolygons` polygons), image.
  */
 import type { Feature, FeatureCollection, Polygon } from 'geojson';
-import type { TierThresholds } from '../scoring/priority.ts';
-import type { ScoredTile, Tier } from '../scoring/scored-tile.ts';
-import { checkProject, checkZoom, ExportError, tierFor, type ExportProject } from './project-info.ts';
+import type { ScoredTile, Tier } from '../scored-tiles/scored-tile.ts';
+import { tierFor, type TierThresholds } from '../scored-tiles/tiers.ts';
+import { checkProject, checkZoom, ExportError, type ExportProject } from './project-info.ts';
 import {
   planRectangles,
   rectPolygon,

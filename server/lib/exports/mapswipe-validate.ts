@@ -9,10 +9,10 @@
  * descending priority and the cap keeps the most urgent ones.
  */
 import type { Writable } from 'node:stream';
-import type { TierThresholds } from '../scoring/priority.ts';
-import type { ScoredTile, Tier } from '../scoring/scored-tile.ts';
+import type { ScoredTile, Tier } from '../scored-tiles/scored-tile.ts';
 import { mapswipeTileServer, type MapswipeTileServer } from './mapswipe-find.ts';
-import { checkProject, ExportError, round6, tierFor, type ExportProject } from './project-info.ts';
+import { checkProject, ExportError, round6, type ExportProject } from './project-info.ts';
+import { tierFor, type TierThresholds } from '../scored-tiles/tiers.ts';
 import { writeChunks } from './stream.ts';
 
 export const DEFAULT_VALIDATE_CAP = 100_000;

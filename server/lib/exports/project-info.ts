@@ -3,8 +3,7 @@
  * imagery volunteers will swipe through, and which model and run scored the tiles.
  */
 import { z } from 'zod';
-import { DEFAULT_TIER_THRESHOLDS, tierOf, type TierThresholds } from '../scoring/priority.ts';
-import type { ScoredTile, Tier } from '../scoring/scored-tile.ts';
+import { TilelensError } from '../errors.ts';
 
 export const exportProjectSchema = z.object({
   name: z.string().min(1),
@@ -23,8 +22,11 @@ export const exportProjectSchema = z.object({
 
 export type ExportProject = z.infer<typeof exportProjectSchema>;
 
-export class ExportError extends Error {
+export class ExportError extends TilelensError {
   override name = 'ExportError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('export', message, { status: 409, cause: options?.cause });
+  }
 }
 
 export function checkProject(project: unknown): ExportProject {
@@ -36,15 +38,6 @@ export function checkProject(project: unknown): ExportProject {
     );
   }
   return parsed.data;
-}
-
-/** The stored tier, or the one its priority earns; tiles without imagery never go to volunteers. */
-export function tierFor(
-  tile: Pick<ScoredTile, 'tier' | 'priority' | 'status'>,
-  thresholds: TierThresholds = DEFAULT_TIER_THRESHOLDS,
-): Tier {
-  if (tile.status === 'missing') return 'skip';
-  return tile.tier ?? tierOf(tile.priority, thresholds);
 }
 
 export function checkZoom(tile: { z: number; taskId: string }, zoom: number): void {

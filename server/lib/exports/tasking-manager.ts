@@ -17,9 +17,9 @@
 import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson';
 import { featureCollection, polygon as turfPolygon, union } from '@turf/turf';
 import { tileFootprint } from '../geo/tiles.ts';
-import type { TierThresholds } from '../scoring/priority.ts';
-import { TIERS, type ScoredTile, type Tier } from '../scoring/scored-tile.ts';
-import { checkProject, checkZoom, ExportError, round6, tierFor, type ExportProject } from './project-info.ts';
+import { TIERS, type ScoredTile, type Tier } from '../scored-tiles/scored-tile.ts';
+import { checkProject, checkZoom, ExportError, round6, type ExportProject } from './project-info.ts';
+import { tierFor, type TierThresholds } from '../scored-tiles/tiers.ts';
 import { planRectangles, rectPolygon } from './tile-rectangles.ts';
 
 export type TmTaskMode = 'squares' | 'clustered';

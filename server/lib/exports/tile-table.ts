@@ -7,9 +7,9 @@
  */
 import type { Writable } from 'node:stream';
 import { tileFootprint } from '../geo/tiles.ts';
-import type { TierThresholds } from '../scoring/priority.ts';
-import type { ScoredTile } from '../scoring/scored-tile.ts';
-import { round6, tierFor } from './project-info.ts';
+import type { ScoredTile } from '../scored-tiles/scored-tile.ts';
+import { round6 } from './project-info.ts';
+import { tierFor, type TierThresholds } from '../scored-tiles/tiers.ts';
 import { writeChunks } from './stream.ts';
 
 export const TILE_TABLE_COLUMNS = [

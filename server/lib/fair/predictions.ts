@@ -11,10 +11,10 @@ import { pointOnFeature } from '@turf/turf';
 import type { Feature, MultiPolygon, Polygon } from 'geojson';
 import { fairSignalsByTier, insertFairImport, type NewFairPrediction } from '../db/fair-repo.ts';
 import type { FairGeometryJson } from '../db/schema.ts';
+import { isTileStored } from '../db/tile-scores-repo.ts';
 import { lonLatToTile, taskId } from '../geo/tiles.ts';
 import type { ScoringContext } from '../scoring/context.ts';
 import { requireProject } from '../scoring/projects.ts';
-import { isTileStored } from '../scoring/tiles-repo.ts';
 import { PublishError } from '../publish/errors.ts';
 
 const MAX_REASONS = 10;
@@ -119,7 +119,7 @@ export function importFairPredictions(
       const f = features[idx];
       const [lon, lat] = pointOnFeature(f).geometry.coordinates;
       const t = lonLatToTile(lon, lat, project.zoom);
-      if (!isTileStored(ctx, projectId, project.zoom, t.x, t.y)) {
+      if (!isTileStored(ctx.db, projectId, project.zoom, t.x, t.y)) {
         outside++;
         continue;
       }

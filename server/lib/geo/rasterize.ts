@@ -9,7 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Feature, FeatureCollection, MultiPolygon, Polygon, Position } from 'geojson';
-import { lonLatToTile, lonLatToWorldPixel, tileKey, type TileCoord } from './tiles.ts';
+import { lonLatToTile, lonLatToWorldPixel, tileKey, type BBox, type TileCoord } from './tiles.ts';
+import { TilelensError } from '../errors.ts';
 
 export type PixelRing = ReadonlyArray<readonly [number, number]> | ReadonlyArray<ReadonlyArray<number>>;
 
@@ -121,8 +122,11 @@ export function rasterizePolygons(
   return out;
 }
 
-export class FootprintError extends Error {
+export class FootprintError extends TilelensError {
   override name = 'FootprintError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('footprints', message, { status: 422, cause: options?.cause });
+  }
 }
 
 export type FootprintFeature = Feature<Polygon | MultiPolygon>;
@@ -134,7 +138,7 @@ export interface FootprintIndexOptions {
   source?: string;
 }
 
-function geometryBBox(g: Polygon | MultiPolygon): [number, number, number, number] {
+function geometryBBox(g: Polygon | MultiPolygon): BBox {
   let w = Infinity;
   let s = Infinity;
   let e = -Infinity;

@@ -6,6 +6,7 @@
  * so Vite and esbuild bundle it for the browser as it is.
  */
 import type { Polygon } from 'geojson';
+import { TilelensError } from '../errors.ts';
 
 export type BBox = [west: number, south: number, east: number, north: number];
 
@@ -18,8 +19,11 @@ export interface TileCoord {
 /** Mercator is undefined at the poles; tile grids stop here. */
 export const MAX_LATITUDE = 85.0511287798066;
 
-export class TileError extends Error {
+export class TileError extends TilelensError {
   override name = 'TileError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('bad-tile', message, { status: 400, cause: options?.cause });
+  }
 }
 
 function assertTile(z: number, x: number, y: number): void {

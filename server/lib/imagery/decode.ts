@@ -2,9 +2,13 @@
  * Tile image bytes (JPEG, PNG, WebP …) ↔ raw RGB, HWC, uint8 — the layout models and masks use.
  */
 import sharp, { type OutputInfo } from 'sharp';
+import { TilelensError } from '../errors.ts';
 
-export class TileDecodeError extends Error {
+export class TileDecodeError extends TilelensError {
   override name = 'TileDecodeError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('undecodable', message, { status: 422, cause: options?.cause });
+  }
 }
 
 export interface DecodedImage {

@@ -15,7 +15,7 @@ import { basename, join } from 'node:path';
 import { fromFile } from 'geotiff';
 import proj4 from 'proj4';
 import sharp from 'sharp';
-import { tileBounds, worldPixelToLonLat } from '../geo/tiles.ts';
+import { tileBounds, worldPixelToLonLat, type BBox } from '../geo/tiles.ts';
 import {
   geoReferenceOf,
   invertAffine,
@@ -30,7 +30,6 @@ import {
   invalidTile,
   isValidTile,
   throwIfAborted,
-  type BBox,
   type GeoTiffFolderSpec,
   type ImagerySource,
   type TileFetch,
@@ -65,7 +64,7 @@ export function bboxIntersects(a: BBox, b: BBox): boolean {
   return a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
 }
 
-export function bboxUnion(boxes: BBox[]): BBox {
+export function bboxUnion(boxes: readonly BBox[]): BBox {
   const u: BBox = [Infinity, Infinity, -Infinity, -Infinity];
   for (const b of boxes) {
     u[0] = Math.min(u[0], b[0]);
@@ -101,6 +100,8 @@ export class GeoTiffMosaicSource implements ImagerySource {
   readonly bounds: BBox;
   readonly minZoom: number;
   readonly maxZoom: number;
+  /** Each file's extent: scattered chips leave empty land between them that the bounds would cover. */
+  readonly extents: readonly BBox[];
   /** The finest file's native zoom: score at it to lose no detail anywhere. */
   readonly suggestedZoom: number;
   private readonly open = new Map<string, OpenEntry>();
@@ -114,7 +115,8 @@ export class GeoTiffMosaicSource implements ImagerySource {
   ) {
     this.id = spec.id ?? `geotiff-folder:${basename(folder)}`;
     this.attribution = spec.attribution;
-    this.bounds = bboxUnion(files.map((f) => f.bounds));
+    this.extents = files.map((f) => f.bounds);
+    this.bounds = bboxUnion(this.extents);
     this.suggestedZoom = Math.max(...files.map((f) => f.suggestedZoom));
     this.maxZoom = Math.max(...files.map((f) => f.maxZoom));
     // The coarsest zoom at which every file can still cut its part of a tile.

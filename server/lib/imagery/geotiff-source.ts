@@ -13,13 +13,12 @@ import { basename } from 'node:path';
 import { fromFile, type GeoTIFF, type GeoTIFFImage, type TypedArray } from 'geotiff';
 import proj4 from 'proj4';
 import sharp from 'sharp';
-import { metresPerPixel, worldPixelToLonLat } from '../geo/tiles.ts';
+import { worldPixelToLonLat, type BBox } from '../geo/tiles.ts';
 import {
   ImageryError,
   invalidTile,
   isValidTile,
   throwIfAborted,
-  type BBox,
   type GeoTiffSpec,
   type ImagerySource,
   type TileFetch,
@@ -540,6 +539,11 @@ async function percentileStretch(
 export async function openGeoTiffSource(spec: GeoTiffSpec): Promise<GeoTiffSource> {
   const path = spec.path;
   const st = await stat(path).catch(() => undefined);
+  if (st?.isDirectory()) {
+    throw new ImageryError(
+      `GeoTIFF ${path} is a folder; give {kind: 'geotiff-folder', path} to read every GeoTIFF in it as one mosaic`,
+    );
+  }
   if (!st?.isFile())
     throw new ImageryError(`GeoTIFF ${path} does not exist or is not a file; check the path`);
   let tiff: GeoTIFF;

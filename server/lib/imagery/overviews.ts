@@ -40,6 +40,8 @@ export class OverviewSource implements ImagerySource {
   readonly kind: ImagerySource['kind'];
   readonly attribution?: string;
   readonly bounds?: ImagerySource['bounds'];
+  readonly extents?: ImagerySource['extents'];
+  readonly warnings?: ImagerySource['warnings'];
   readonly minZoom: number;
   readonly maxZoom: number;
   readonly overviewMinZoom: number;
@@ -53,6 +55,8 @@ export class OverviewSource implements ImagerySource {
     this.kind = inner.kind;
     if (inner.attribution !== undefined) this.attribution = inner.attribution;
     if (inner.bounds !== undefined) this.bounds = inner.bounds;
+    if (inner.extents !== undefined) this.extents = inner.extents;
+    if (inner.warnings !== undefined) this.warnings = inner.warnings;
     this.minZoom = inner.minZoom;
     this.maxZoom = inner.maxZoom;
     this.overviewMinZoom = overviewMinZoom(inner.minZoom);
@@ -177,11 +181,6 @@ export class OverviewSource implements ImagerySource {
       /* a cache that cannot be written only costs a rebuild next time */
     }
   }
-}
-
-/** The source as opened, without overviews (for code that asks what kind of source it is). */
-export function nativeSource(source: ImagerySource): ImagerySource {
-  return source instanceof OverviewSource ? source.inner : source;
 }
 
 let empty: Promise<Uint8Array> | undefined;

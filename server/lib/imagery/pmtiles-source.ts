@@ -8,6 +8,7 @@
 import { basename } from 'node:path';
 import { Compression, TileType } from 'pmtiles';
 import { openPMTiles, PMTilesError, type PMTilesArchive } from '../pmtiles/file-source.ts';
+import type { BBox } from '../geo/tiles.ts';
 import {
   describeLeadingBytes,
   ImageryError,
@@ -15,7 +16,6 @@ import {
   isValidTile,
   sniffImageType,
   throwIfAborted,
-  type BBox,
   type ImagerySource,
   type PMTilesSpec,
   type TileFetch,

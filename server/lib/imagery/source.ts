@@ -4,12 +4,12 @@
  *
  * A tile that is missing or cannot be used is a result (`TileFetch`), never a thrown error: the
  * scoring job records it per tile and moves on. Configuration problems throw `ImageryError` when
- * the source is created, so a job with a wrong path or URL fails before it starts.
+ * the source is created, so a job with a wrong path or URL fails before it starts. The sources are opened by
+ * `createImagerySource` (source-factory.ts); this module is what they all share.
  */
-import { stat } from 'node:fs/promises';
 import { z } from 'zod';
-
-export type BBox = [west: number, south: number, east: number, north: number];
+import { TilelensError } from '../errors.ts';
+import type { BBox } from '../geo/tiles.ts';
 
 export type TileFetch =
   | { status: 'ok'; bytes: Uint8Array; contentType: string }
@@ -17,9 +17,16 @@ export type TileFetch =
 
 export interface ImagerySource {
   readonly id: string;
-  readonly kind: 'pmtiles' | 'xyz' | 'geotiff' | 'geotiff-folder';
+  readonly kind: ImagerySpec['kind'];
   readonly attribution?: string;
   readonly bounds?: BBox;
+  /**
+   * Where within `bounds` the imagery lies, one box per part, when it is patchy (scattered GeoTIFF chips):
+   * an area drawn from the bounds alone would bring in the empty land between the parts.
+   */
+  readonly extents?: readonly BBox[];
+  /** What the source noticed at opening and skipped (files it could not use), for a person to read. */
+  readonly warnings?: readonly string[];
   readonly minZoom: number;
   readonly maxZoom: number;
   /** Rejects only when `signal` aborts (with the signal's reason); every other outcome is a TileFetch. */
@@ -27,8 +34,11 @@ export interface ImagerySource {
   close(): Promise<void>;
 }
 
-export class ImageryError extends Error {
+export class ImageryError extends TilelensError {
   override name = 'ImageryError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('imagery', message, { status: 422, cause: options?.cause });
+  }
 }
 
 const bboxSchema = z
@@ -119,31 +129,6 @@ export function parseImagerySpec(input: unknown): ImagerySpec {
     );
   }
   return parsed.data;
-}
-
-/**
- * Opens the source a spec names. Implementations load lazily so that a job on an XYZ server never
- * pays for geotiff and proj4, and so that they can import this module without a cycle at load time.
- */
-export async function createImagerySource(spec: ImagerySpec): Promise<ImagerySource> {
-  // Validated again: specs arrive from API bodies and settings files typed only by a cast.
-  const s = parseImagerySpec(spec);
-  switch (s.kind) {
-    case 'pmtiles':
-      return (await import('./pmtiles-source.ts')).openPMTilesSource(s);
-    case 'xyz':
-      return (await import('./xyz-source.ts')).createXyzSource(s);
-    case 'geotiff':
-      // A folder under the file kind too: databases made before 'geotiff-folder' accept only 'geotiff'.
-      if ((await stat(s.path).catch(() => undefined))?.isDirectory())
-        return (await import('./geotiff-mosaic-source.ts')).openGeoTiffFolderSource({
-          ...s,
-          kind: 'geotiff-folder',
-        });
-      return (await import('./geotiff-source.ts')).openGeoTiffSource(s);
-    case 'geotiff-folder':
-      return (await import('./geotiff-mosaic-source.ts')).openGeoTiffFolderSource(s);
-  }
 }
 
 export type RasterImageType = 'image/jpeg' | 'image/png' | 'image/webp';

@@ -5,7 +5,7 @@
  * What a server answers is checked, not trusted: many answer an error page or a placeholder with
  * status 200, which would otherwise be scored as if it were imagery.
  */
-import { tileBounds, tileToQuadkey } from '../geo/tiles.ts';
+import { tileBounds, tileToQuadkey, type BBox } from '../geo/tiles.ts';
 import { retry, Semaphore } from './retry.ts';
 import {
   describeLeadingBytes,
@@ -14,7 +14,6 @@ import {
   isValidTile,
   sniffImageType,
   throwIfAborted,
-  type BBox,
   type ImagerySource,
   type TileFetch,
   type XyzSpec,

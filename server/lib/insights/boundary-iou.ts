@@ -7,9 +7,13 @@
  * distance is the chessboard distance (d iterations of a 3×3 erosion), and d = round(ratio × image diagonal),
  * at least 1 pixel.
  */
+import { TilelensError } from '../errors.ts';
 
-export class BoundaryIouError extends Error {
+export class BoundaryIouError extends TilelensError {
   override name = 'BoundaryIouError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('boundary-iou', message, { status: 400, cause: options?.cause });
+  }
 }
 
 /**

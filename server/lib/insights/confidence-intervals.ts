@@ -1,134 +1,26 @@
 /**
  * Honest confidence: an interval around the smoothed IoU, by split-conformal prediction on held-out residuals,
- * Mondrian over novelty bins — each novelty bin gets its own residual quantile, so tiles far from the training
- * data get wider intervals because the residuals there are larger, not because a rule says so.
+ * Mondrian over novelty bins (the estimator: server/lib/analysis/conformal.ts), calibrated on a run.
  *
  * The residuals come for free: every patch's stored iou_hat is out-of-fold (its estimator never saw it), so
  * |target − iou_hat| is a held-out residual (target = what the surface learns: the IoU, or 1 for an empty patch
  * under the run's surfaceEmpty 'one'). Coverage is measured by calibrating on one half of the patches and
  * counting hits on the other; the stored intervals are then calibrated on all of them.
  */
+import { requireRun } from '../db/analysis-repo.ts';
 import type { DatabaseHandle } from '../db/client.ts';
-import { EstimatorError, assertKind } from '../analysis/estimator.ts';
+import { getInsightRecord } from '../db/insight-records.ts';
+import {
+  readPatchIntervals,
+  replacePatchIntervals,
+  type PatchIntervalRow,
+} from '../db/patch-insights-repo.ts';
+import { MondrianConformal, type MondrianConformalJSON, type MondrianParams } from '../analysis/conformal.ts';
+import { EstimatorError } from '../analysis/estimator.ts';
 import { KdTree } from '../analysis/kdtree.ts';
 import { createRng, permutation } from '../analysis/random.ts';
+import { InsightsError } from './errors.ts';
 import { readLatentRows, type LatentRows } from './latent-rows.ts';
-import { requireRun } from './run-dataset.ts';
-
-/** The conformal quantile: the ⌈(n+1)(1−α)⌉-th smallest residual; Infinity when n is too small for 1−α. */
-export function conformalQuantile(residuals: ArrayLike<number>, alpha: number): number {
-  const n = residuals.length;
-  const rank = Math.ceil((n + 1) * (1 - alpha));
-  if (rank > n) return Number.POSITIVE_INFINITY;
-  const sorted = Float64Array.from(residuals).sort();
-  return sorted[rank - 1];
-}
-
-export interface MondrianParams {
-  /** Miscoverage: 0.1 gives 90 % intervals. */
-  alpha?: number;
-  /** Novelty (percentile) bin edges; bins are [0, e0), [e0, e1), …, [eLast, ∞). */
-  binEdges?: number[];
-  /** Bins with fewer calibration residuals borrow the next lower bin's quantile (or the global one). */
-  minPerBin?: number;
-}
-
-export interface MondrianConformalJSON {
-  kind: 'MondrianConformal';
-  params: Required<MondrianParams>;
-  quantiles: number[];
-  globalQuantile: number;
-  counts: number[];
-}
-
-export class MondrianConformal {
-  readonly params: Required<MondrianParams>;
-  quantiles: number[] = [];
-  globalQuantile = Number.NaN;
-  counts: number[] = [];
-
-  constructor(params: MondrianParams = {}) {
-    this.params = {
-      alpha: params.alpha ?? 0.1,
-      binEdges: params.binEdges ?? [50, 80, 95],
-      minPerBin: params.minPerBin ?? 30,
-    };
-    if (!(this.params.alpha > 0 && this.params.alpha < 1)) {
-      throw new EstimatorError(`MondrianConformal: alpha must lie in (0, 1), got ${params.alpha}`);
-    }
-  }
-
-  get fitted(): boolean {
-    return this.quantiles.length > 0;
-  }
-
-  bin(novelty: number): number {
-    const e = this.params.binEdges;
-    let b = 0;
-    while (b < e.length && !(novelty < e[b])) b++;
-    return b;
-  }
-
-  /** Learns one residual quantile per novelty bin from held-out predictions and truths. */
-  fit(pred: ArrayLike<number>, truth: ArrayLike<number>, novelty: ArrayLike<number>): this {
-    if (pred.length !== truth.length || pred.length !== novelty.length) {
-      throw new EstimatorError(
-        `MondrianConformal.fit: got ${pred.length} predictions, ${truth.length} truths and ${novelty.length} novelties; pass one of each per patch`,
-      );
-    }
-    const bins: number[][] = Array.from({ length: this.params.binEdges.length + 1 }, () => []);
-    const all: number[] = [];
-    for (let i = 0; i < pred.length; i++) {
-      if (!Number.isFinite(pred[i]) || !Number.isFinite(truth[i])) continue;
-      const r = Math.abs(truth[i] - pred[i]);
-      all.push(r);
-      bins[this.bin(Number.isFinite(novelty[i]) ? novelty[i] : 100)].push(r);
-    }
-    if (all.length < 2)
-      throw new EstimatorError(
-        `MondrianConformal.fit: needs at least 2 held-out residuals, got ${all.length}`,
-      );
-    this.globalQuantile = conformalQuantile(all, this.params.alpha);
-    this.counts = bins.map((b) => b.length);
-    let previous = 0;
-    this.quantiles = bins.map((b) => {
-      const own =
-        b.length >= this.params.minPerBin
-          ? conformalQuantile(b, this.params.alpha)
-          : Math.max(previous, this.globalQuantile);
-      // Never narrower than a less novel bin: more novelty should not buy more confidence.
-      previous = Math.max(previous, own);
-      return previous;
-    });
-    return this;
-  }
-
-  interval(pred: number, novelty: number): [number, number] {
-    if (!this.fitted) throw new EstimatorError('MondrianConformal: not fitted yet; call fit() first');
-    const q = this.quantiles[this.bin(Number.isFinite(novelty) ? novelty : 100)];
-    return [Math.max(0, pred - q), Math.min(1, pred + q)];
-  }
-
-  toJSON(): MondrianConformalJSON {
-    return {
-      kind: 'MondrianConformal',
-      params: this.params,
-      quantiles: this.quantiles,
-      globalQuantile: this.globalQuantile,
-      counts: this.counts,
-    };
-  }
-
-  static fromJSON(json: MondrianConformalJSON): MondrianConformal {
-    assertKind('MondrianConformal', json, 'MondrianConformal');
-    const m = new MondrianConformal(json.params);
-    // JSON has no Infinity: a too-small bin was stored as null and means "the whole range".
-    m.quantiles = json.quantiles.map((q) => (q === null ? Number.POSITIVE_INFINITY : q));
-    m.globalQuantile = json.globalQuantile ?? Number.POSITIVE_INFINITY;
-    m.counts = json.counts;
-    return m;
-  }
-}
 
 export interface MethodReport {
   r2: number;
@@ -317,38 +209,31 @@ export function fitConfidenceIntervals(
   const rows = readLatentRows(db, runId);
   const record = evaluateConfidence(rows, options);
   const model = MondrianConformal.fromJSON(record.model);
-  const insert = db.sqlite.prepare(
-    'insert into patch_intervals (run_id, idx, iou_low, iou_high) values (?, ?, ?, ?)',
-  );
-  db.sqlite.transaction(() => {
-    db.sqlite.prepare('delete from patch_intervals where run_id = ?').run(runId);
+  function* intervals(): Generator<PatchIntervalRow> {
     for (let i = 0; i < rows.n; i++) {
       if (!Number.isFinite(rows.iouHat[i])) continue;
-      const [lo, hi] = model.interval(rows.iouHat[i], rows.novelty[i]);
-      insert.run(runId, i, lo, hi);
+      const [iouLow, iouHigh] = model.interval(rows.iouHat[i], rows.novelty[i]);
+      yield { idx: i, iouLow, iouHigh };
     }
-    db.sqlite
-      .prepare('insert or replace into insight_records (run_id, kind, record) values (?, ?, ?)')
-      .run(runId, 'confidence', JSON.stringify(record));
-  })();
+  }
+  replacePatchIntervals(db, runId, intervals(), record);
   return record;
 }
 
-/** The interval model for scoring new tiles with a run; null when the run has none yet. */
-export function loadIntervalModel(db: DatabaseHandle, runId: number): MondrianConformal | null {
-  const row = db.sqlite
-    .prepare("select record from insight_records where run_id = ? and kind = 'confidence'")
-    .get(runId) as { record: string } | undefined;
-  if (!row) return null;
-  return MondrianConformal.fromJSON((JSON.parse(row.record) as ConfidenceRecord).model);
+/** The run's stored record: method, coverage against the nominal level, the baselines, the fitted model. */
+export function getConfidenceRecord(db: DatabaseHandle, runId: number): ConfidenceRecord {
+  requireRun(db, runId);
+  const record = getInsightRecord<ConfidenceRecord>(db, runId, 'confidence');
+  if (!record) {
+    throw new InsightsError(`run ${runId} has no confidence intervals yet`, {
+      hint: `run \`npx tsx server/lib/insights/run-insights.ts --run ${runId}\` first`,
+    });
+  }
+  return record;
 }
 
-/** What a scored tile stores: the interval of its smoothed IoU at its novelty, rounded like the other scores. */
-export function tileInterval(
-  model: MondrianConformal,
-  iouHat: number,
-  novelty: number,
-): { iouLow: number; iouHigh: number } {
-  const [lo, hi] = model.interval(iouHat, novelty);
-  return { iouLow: Number(lo.toFixed(6)), iouHigh: Number(hi.toFixed(6)) };
+/** The run's per-patch intervals as columns in idx order (empty before the intervals are fitted). */
+export function getPatchIntervals(db: DatabaseHandle, runId: number) {
+  requireRun(db, runId);
+  return readPatchIntervals(db, runId);
 }

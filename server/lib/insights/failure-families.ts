@@ -8,12 +8,13 @@
  * ≤ 2000), the IoU histogram, pooled confusion counts, mean boundary IoU, the dominant error type and the mix of
  * groups (districts / datasets of origin).
  */
+import { requireRun } from '../db/analysis-repo.ts';
 import type { DatabaseHandle } from '../db/client.ts';
+import { getInsightRecord, saveInsightRecord } from '../db/insight-records.ts';
 import { createRng, sampleIndices, takeRows } from '../analysis/random.ts';
 import { sweepKMeans } from '../analysis/silhouette.ts';
 import { readLatentRows, type LatentRows } from './latent-rows.ts';
 import { medoid, mmdCritic } from './mmd-critic.ts';
-import { requireRun } from './run-dataset.ts';
 
 export type DominantError = 'false_alarms' | 'missed_buildings' | 'boundary' | 'none';
 
@@ -202,16 +203,11 @@ export function buildFamilies(
 ): FamiliesReport {
   requireRun(db, runId);
   const report = { runId, ...familiesOf(readLatentRows(db, runId), options) };
-  db.sqlite
-    .prepare('insert or replace into insight_records (run_id, kind, record) values (?, ?, ?)')
-    .run(runId, 'families', JSON.stringify(report));
+  saveInsightRecord(db, runId, 'families', report);
   return report;
 }
 
 /** The stored families, computed now when the run has none yet. */
 export function getFamilies(db: DatabaseHandle, runId: number): FamiliesReport {
-  const row = db.sqlite
-    .prepare("select record from insight_records where run_id = ? and kind = 'families'")
-    .get(runId) as { record: string } | undefined;
-  return row ? (JSON.parse(row.record) as FamiliesReport) : buildFamilies(db, runId);
+  return getInsightRecord<FamiliesReport>(db, runId, 'families') ?? buildFamilies(db, runId);
 }

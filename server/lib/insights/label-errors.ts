@@ -21,10 +21,11 @@
  * The gap needs k larger than a group of systematic look-alike errors — a construction site's nearest
  * neighbours are other construction sites, failing just as badly — hence k = 50 by default.
  */
+import { requireRun } from '../db/analysis-repo.ts';
 import type { DatabaseHandle } from '../db/client.ts';
+import { replaceLabelErrorScores } from '../db/review-repo.ts';
 import { KdTree } from '../analysis/kdtree.ts';
 import { readLatentRows, type LatentRows } from './latent-rows.ts';
-import { requireRun } from './run-dataset.ts';
 
 export interface LabelErrorOptions {
   /** Latent neighbours per patch. */
@@ -124,26 +125,21 @@ export function scoreLabelErrors(
   const order = Array.from({ length: rows.n }, (_, i) => i).sort(
     (x, y) => r.score[y] - r.score[x] || r.disagreement[y] - r.disagreement[x] || x - y,
   );
-  const insert = db.sqlite.prepare(
-    'insert into label_error_scores (run_id, idx, score, rank, disagreement, neighbour_gap, direction) values (?, ?, ?, ?, ?, ?, ?)',
-  );
-  db.sqlite.transaction(() => {
-    db.sqlite.prepare('delete from label_error_scores where run_id = ?').run(runId);
-    order.forEach((i, pos) =>
-      insert.run(runId, i, r.score[i], pos + 1, r.disagreement[i], r.neighbourGap[i], r.direction[i]),
-    );
-    db.sqlite.prepare('insert or replace into insight_records (run_id, kind, record) values (?, ?, ?)').run(
-      runId,
-      'label_errors',
-      JSON.stringify({
-        k: options.k ?? 50,
-        modelWeight: r.modelWeight,
-        areaScale: options.areaScale ?? 0.02,
-        usedEvidence: rows.hasEvidence,
-        combine: 'modelWeight × disagreement + (1 − modelWeight) × neighbour gap; modelWeight = pooled IoU',
-      }),
-    );
-  })();
+  const scores = order.map((i, pos) => ({
+    idx: i,
+    score: r.score[i],
+    rank: pos + 1,
+    disagreement: r.disagreement[i],
+    neighbourGap: r.neighbourGap[i],
+    direction: r.direction[i],
+  }));
+  replaceLabelErrorScores(db, runId, scores, {
+    k: options.k ?? 50,
+    modelWeight: r.modelWeight,
+    areaScale: options.areaScale ?? 0.02,
+    usedEvidence: rows.hasEvidence,
+    combine: 'modelWeight × disagreement + (1 − modelWeight) × neighbour gap; modelWeight = pooled IoU',
+  });
   return { patches: rows.n, usedEvidence: rows.hasEvidence, seconds: (performance.now() - t0) / 1000 };
 }
 

@@ -1,6 +1,7 @@
 /** The per-patch columns the insights read, streamed from a run in idx order into columnar arrays. */
 import type { DatabaseHandle } from '../db/client.ts';
-import { InsightsError } from './run-dataset.ts';
+import { insightRunShape, iterateInsightPatches } from '../db/patch-insights-repo.ts';
+import { InsightsError } from './errors.ts';
 
 export interface LatentRows {
   n: number;
@@ -63,27 +64,12 @@ export function emptyLatentRows(n: number, k: number): LatentRows {
 const nan = (v: number | null) => (v === null ? Number.NaN : v);
 
 export function readLatentRows(db: DatabaseHandle, runId: number): LatentRows {
-  const { n, k, surfaceEmpty } = db.sqlite
-    .prepare(
-      "select count(*) as n, coalesce(json_extract(r.settings, '$.nComponents'), 9) as k, json_extract(r.settings, '$.surfaceEmpty') as surfaceEmpty from patches p join analysis_runs r on r.id = p.run_id where p.run_id = ?",
-    )
-    .get(runId) as { n: number; k: number; surfaceEmpty: string | null };
-  if (n === 0)
-    throw new InsightsError(`analysis run ${runId} has no patches; GET /api/runs lists the stored runs`);
-  const kk = Math.min(9, k);
+  const { patches: n, components, surfaceEmpty } = insightRunShape(db, runId);
+  if (n === 0) throw new InsightsError(`analysis run ${runId} has no patches; analyse its dataset again`);
+  const kk = Math.min(9, components);
   const rows = emptyLatentRows(n, kk);
-  const pcCols = Array.from({ length: kk }, (_, j) => `p.pc${j + 1}`).join(', ');
-  const it = db.sqlite
-    .prepare(
-      `select p.idx, p.patch_key, p.group_name, p.iou, p.iou_hat, p.novelty, p.gt_fraction, p.pred_fraction, p.tp, p.fp, p.fn,
-              p.cluster, p.empty, p.estimator_holdout, e.prob_inside, e.prob_outside, e.boundary_iou, e.idx as eidx, ${pcCols}
-       from patches p left join patch_evidence e on e.run_id = p.run_id and e.idx = p.idx
-       where p.run_id = ? order by p.idx`,
-    )
-    .raw()
-    .iterate(runId) as Iterable<unknown[]>;
   let i = 0;
-  for (const r of it) {
+  for (const r of iterateInsightPatches(db, runId, kk)) {
     const idx = r[0] as number;
     if (idx !== i)
       throw new InsightsError(
@@ -115,20 +101,4 @@ export function readLatentRows(db: DatabaseHandle, runId: number): LatentRows {
     i++;
   }
   return rows;
-}
-
-/** Average ranks scaled to 0..1 (ties share their mean rank), so differently scaled evidence can be averaged. */
-export function rankPercentiles(values: ArrayLike<number>): Float64Array {
-  const n = values.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => values[a] - values[b]);
-  const out = new Float64Array(n);
-  let i = 0;
-  while (i < n) {
-    let j = i;
-    while (j + 1 < n && values[order[j + 1]] === values[order[i]]) j++;
-    const r = n === 1 ? 1 : (i + j) / 2 / (n - 1);
-    for (let t = i; t <= j; t++) out[order[t]] = r;
-    i = j + 1;
-  }
-  return out;
 }

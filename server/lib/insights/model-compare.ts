@@ -3,25 +3,19 @@
  * reference runs), matched by task id, with the per-tile change in priority and in confidence (smoothed IoU and
  * its interval width). One SQL join streams the pairs; only the summary and the largest changes are kept.
  */
+import { spearman } from '../analysis/rank-statistics.ts';
 import type { DatabaseHandle } from '../db/client.ts';
+import { getProject } from '../db/projects-repo.ts';
+import { countProjectTiles, iterateTilePairs, type TilePairRow } from '../db/tile-scores-repo.ts';
+import { NotFoundError } from '../errors.ts';
 import { tileFootprint } from '../geo/tiles.ts';
-import { InsightsError } from './run-dataset.ts';
 
-export interface TileChange {
-  taskId: string;
-  z: number;
-  x: number;
-  y: number;
-  priorityA: number;
-  priorityB: number;
+/** A tile scored in both projects (without the raw interval bounds), with what changed from A to B. */
+export interface TileChange extends Omit<TilePairRow, 'lowA' | 'highA' | 'lowB' | 'highB'> {
   dPriority: number;
-  iouHatA: number | null;
-  iouHatB: number | null;
   dIouHat: number | null;
   /** Change of the interval width (B − A); null where either side has no interval. */
   dWidth: number | null;
-  tierA: string;
-  tierB: string;
 }
 
 export interface ComparisonSummary {
@@ -38,20 +32,7 @@ export interface ComparisonSummary {
   largestChanges: TileChange[];
 }
 
-const PAIRS_SQL = `select a.task_id as taskId, a.z, a.x, a.y, a.priority as priorityA, b.priority as priorityB,
-    a.iou_hat as iouHatA, b.iou_hat as iouHatB, a.iou_low as lowA, a.iou_high as highA, b.iou_low as lowB,
-    b.iou_high as highB, a.tier as tierA, b.tier as tierB
-  from tile_scores a join tile_scores b on b.project_id = ? and b.z = a.z and b.x = a.x and b.y = a.y
-  where a.project_id = ?`;
-
-type PairRow = Omit<TileChange, 'dPriority' | 'dIouHat' | 'dWidth'> & {
-  lowA: number | null;
-  highA: number | null;
-  lowB: number | null;
-  highB: number | null;
-};
-
-function change(r: PairRow): TileChange {
+function change(r: TilePairRow): TileChange {
   const { lowA, highA, lowB, highB, ...rest } = r;
   return {
     ...rest,
@@ -65,50 +46,14 @@ function change(r: PairRow): TileChange {
 }
 
 function projectInfo(db: DatabaseHandle, id: number) {
-  const p = db.sqlite
-    .prepare(
-      'select id, model_id as model, run_id as run, (select count(*) from tile_scores t where t.project_id = p.id) as tiles from projects p where id = ?',
-    )
-    .get(id) as { id: number; model: number; run: number; tiles: number } | undefined;
-  if (!p) throw new InsightsError(`project ${id} does not exist; GET /api/projects lists them`);
-  return { project: p.id, model: p.model, run: p.run, tiles: p.tiles };
+  const p = getProject(db, id);
+  if (!p) throw new NotFoundError(`project ${id}`, 'GET /api/projects lists them');
+  return { project: p.id, model: p.modelId, run: p.runId, tiles: countProjectTiles(db, p.id) };
 }
 
 /** Streams the matched tiles' changes. */
 export function* tileChanges(db: DatabaseHandle, a: number, b: number): Generator<TileChange> {
-  for (const r of db.sqlite.prepare(PAIRS_SQL).iterate(b, a) as Iterable<PairRow>) yield change(r);
-}
-
-function ranks(values: number[]): Float64Array {
-  const order = values.map((_, i) => i).sort((x, y) => values[x] - values[y]);
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < order.length;) {
-    let j = i;
-    while (j + 1 < order.length && values[order[j + 1]] === values[order[i]]) j++;
-    for (let t = i; t <= j; t++) out[order[t]] = (i + j) / 2;
-    i = j + 1;
-  }
-  return out;
-}
-
-function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number | null {
-  const n = x.length;
-  if (n < 2) return null;
-  let mx = 0;
-  let my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i] / n;
-    my += y[i] / n;
-  }
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (x[i] - mx) * (y[i] - my);
-    sxx += (x[i] - mx) ** 2;
-    syy += (y[i] - my) ** 2;
-  }
-  return sxx === 0 || syy === 0 ? null : sxy / Math.sqrt(sxx * syy);
+  for (const r of iterateTilePairs(db, a, b)) yield change(r);
 }
 
 export function compareProjects(db: DatabaseHandle, a: number, b: number, largest = 20): ComparisonSummary {
@@ -141,6 +86,7 @@ export function compareProjects(db: DatabaseHandle, a: number, b: number, larges
   }
   top.sort((x, y) => Math.abs(y.dPriority) - Math.abs(x.dPriority));
   const n = pa.length;
+  const rho = spearman(pa, pb);
   return {
     a: infoA,
     b: infoB,
@@ -148,7 +94,7 @@ export function compareProjects(db: DatabaseHandle, a: number, b: number, larges
     meanAbsDPriority: n ? sumAbs / n : 0,
     meanDPriority: n ? sum / n : 0,
     meanDIouHat: nIou ? sumIou / nIou : null,
-    prioritySpearman: pearson(ranks(pa), ranks(pb)),
+    prioritySpearman: Number.isFinite(rho) ? rho : null,
     tierChanges: tiers,
     largestChanges: top.slice(0, largest),
   };

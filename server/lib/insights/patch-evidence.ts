@@ -4,11 +4,15 @@
  * model is inside the labelled footprints and outside them, and the boundary IoU. Patches stream in batches;
  * rows are written per batch.
  */
+import { iteratePatchKeys, requireRun } from '../db/analysis-repo.ts';
 import type { DatabaseHandle } from '../db/client.ts';
+import { saveInsightRecord } from '../db/insight-records.ts';
+import { clearPatchEvidence, writePatchEvidence, type PatchEvidenceRow } from '../db/patch-insights-repo.ts';
 import type { PatchSource, Patch } from '../datasets/patch-source.ts';
+import { defaultReferenceOptions } from '../analysis/reference.ts';
 import { resizeMask, type SegmentationModel } from '../model/runtime.ts';
 import { boundaryIou } from './boundary-iou.ts';
-import { InsightsError, requireRun } from './run-dataset.ts';
+import { InsightsError } from './errors.ts';
 
 export interface PatchEvidenceValues {
   probInside: number | null;
@@ -62,22 +66,12 @@ export async function computePatchEvidence(
 ): Promise<{ patches: number; seconds: number }> {
   const t0 = performance.now();
   const run = requireRun(db, runId);
-  const threshold = options.threshold ?? Number((run.settings as Record<string, unknown>).threshold ?? 0.5);
+  const threshold = options.threshold ?? run.settings.threshold ?? defaultReferenceOptions.threshold;
   const batchSize = options.batchSize ?? 16;
   const idxOf = new Map<string, number>();
-  for (const row of db.sqlite
-    .prepare('select idx, patch_key as key from patches where run_id = ?')
-    .iterate(runId) as Iterable<{ idx: number; key: string }>) {
-    idxOf.set(row.key, row.idx);
-  }
+  for (const { idx, key } of iteratePatchKeys(db, runId)) idxOf.set(key, idx);
   const [h, w] = model.info.inputSize;
-  const insert = db.sqlite.prepare(
-    'insert or replace into patch_evidence (run_id, idx, prob_inside, prob_outside, boundary_iou) values (?, ?, ?, ?, ?)',
-  );
-  const write = db.sqlite.transaction((rows: [number, PatchEvidenceValues][]) => {
-    for (const [idx, e] of rows) insert.run(runId, idx, e.probInside, e.probOutside, e.boundaryIou);
-  });
-  db.sqlite.prepare('delete from patch_evidence where run_id = ?').run(runId);
+  clearPatchEvidence(db, runId);
   let done = 0;
   let batch: Patch[] = [];
   const flush = async () => {
@@ -86,7 +80,7 @@ export async function computePatchEvidence(
     const pixels = new Uint8Array(batch.length * width * height * 3);
     batch.forEach((p, i) => pixels.set(p.image, i * width * height * 3));
     const out = await model.predict(pixels, batch.length, [height, width]);
-    const rows: [number, PatchEvidenceValues][] = [];
+    const rows: PatchEvidenceRow[] = [];
     batch.forEach((p, i) => {
       const idx = idxOf.get(p.key);
       if (idx === undefined) {
@@ -95,9 +89,9 @@ export async function computePatchEvidence(
         );
       }
       const gt = h === p.height && w === p.width ? p.mask : resizeMask(p.mask, p.height, p.width, h, w);
-      rows.push([idx, evidenceFor(out.probs.subarray(i * h * w, (i + 1) * h * w), gt, w, h, threshold)]);
+      rows.push({ idx, ...evidenceFor(out.probs.subarray(i * h * w, (i + 1) * h * w), gt, w, h, threshold) });
     });
-    write(rows);
+    writePatchEvidence(db, runId, rows);
     done += batch.length;
     options.onProgress?.(done, source.size);
     batch = [];
@@ -108,8 +102,6 @@ export async function computePatchEvidence(
   }
   await flush();
   const seconds = (performance.now() - t0) / 1000;
-  db.sqlite
-    .prepare('insert or replace into insight_records (run_id, kind, record) values (?, ?, ?)')
-    .run(runId, 'evidence', JSON.stringify({ patches: done, threshold, seconds }));
+  saveInsightRecord(db, runId, 'evidence', { patches: done, threshold, seconds });
   return { patches: done, seconds };
 }

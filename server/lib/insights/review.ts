@@ -2,10 +2,21 @@
  * The label review queue: patches in label-error rank order, one at a time, with the marks reviewers leave
  * ('label_wrong' | 'model_wrong' | 'unsure'), and exports of them for the OSM mappers who can fix the labels.
  */
+import { patchExists, requireRun } from '../db/analysis-repo.ts';
 import type { DatabaseHandle } from '../db/client.ts';
-import type { ReviewMarkKind } from '../db/schema.ts';
+import {
+  countLabelErrorScores,
+  iterateReviewRows,
+  nearestUnmarkedRank,
+  reviewRowAt,
+  reviewRows,
+  upsertReviewMark,
+  type ReviewRow,
+} from '../db/review-repo.ts';
+import { REVIEW_MARKS, type ReviewMarkKind } from '../db/schema.ts';
+import { NotFoundError } from '../errors.ts';
 import { tileFootprint } from '../geo/tiles.ts';
-import { InsightsError, requireRun } from './run-dataset.ts';
+import { InsightsError } from './errors.ts';
 
 export interface ReviewItem {
   rank: number;
@@ -30,21 +41,7 @@ export interface ReviewItem {
   next: number | null;
 }
 
-const ITEM_SQL = `select s.rank, s.idx, s.score, s.disagreement, s.neighbour_gap as neighbourGap, s.direction,
-    p.patch_key as patchKey, p.group_name as "group", p.z, p.x, p.y, p.lon, p.lat, p.iou,
-    p.gt_fraction as gtFraction, p.pred_fraction as predFraction, m.mark, m.note
-  from label_error_scores s
-  join patches p on p.run_id = s.run_id and p.idx = s.idx
-  left join review_marks m on m.run_id = s.run_id and m.idx = s.idx
-  where s.run_id = ?`;
-
-type ItemRow = Omit<ReviewItem, 'tile' | 'total' | 'previous' | 'next'> & {
-  z: number | null;
-  x: number | null;
-  y: number | null;
-};
-
-function toItem(r: ItemRow, total: number): ReviewItem {
+function toItem(r: ReviewRow, total: number): ReviewItem {
   const { z, x, y, ...rest } = r;
   return {
     ...rest,
@@ -57,9 +54,7 @@ function toItem(r: ItemRow, total: number): ReviewItem {
 
 function scoredCount(db: DatabaseHandle, runId: number): number {
   requireRun(db, runId);
-  const { n } = db.sqlite
-    .prepare('select count(*) as n from label_error_scores where run_id = ?')
-    .get(runId) as { n: number };
+  const n = countLabelErrorScores(db, runId);
   if (n === 0) {
     throw new InsightsError(
       `run ${runId} has no label-error scores yet; run \`npx tsx server/lib/insights/run-insights.ts --run ${runId}\` first`,
@@ -79,25 +74,17 @@ export function reviewItem(
   unmarkedOnly = false,
 ): ReviewItem {
   const total = scoredCount(db, runId);
-  if (!Number.isInteger(rank) || rank < 1 || rank > total) {
-    throw new InsightsError(
-      `rank ${rank} is outside run ${runId}'s review queue of ${total}; ask for 1..${total}`,
+  const row = Number.isInteger(rank) ? reviewRowAt(db, runId, rank) : undefined;
+  if (!row) {
+    throw new NotFoundError(
+      `rank ${rank} of run ${runId}'s review queue`,
+      `the queue holds ranks 1..${total}`,
     );
   }
-  const row = db.sqlite.prepare(`${ITEM_SQL} and s.rank = ?`).get(runId, rank) as ItemRow;
   const item = toItem(row, total);
   if (unmarkedOnly) {
-    const step = (op: '<' | '>', order: 'desc' | 'asc') =>
-      (
-        db.sqlite
-          .prepare(
-            `select s.rank from label_error_scores s left join review_marks m on m.run_id = s.run_id and m.idx = s.idx
-             where s.run_id = ? and m.mark is null and s.rank ${op} ? order by s.rank ${order} limit 1`,
-          )
-          .get(runId, rank) as { rank: number } | undefined
-      )?.rank ?? null;
-    item.previous = step('<', 'desc');
-    item.next = step('>', 'asc');
+    item.previous = nearestUnmarkedRank(db, runId, rank, 'previous');
+    item.next = nearestUnmarkedRank(db, runId, rank, 'next');
   }
   return item;
 }
@@ -105,10 +92,7 @@ export function reviewItem(
 /** A page of the queue in rank order. */
 export function reviewPage(db: DatabaseHandle, runId: number, offset: number, limit: number): ReviewItem[] {
   const total = scoredCount(db, runId);
-  const rows = db.sqlite
-    .prepare(`${ITEM_SQL} and s.rank > ? order by s.rank limit ?`)
-    .all(runId, offset, Math.min(limit, 1000)) as ItemRow[];
-  return rows.map((r) => toItem(r, total));
+  return reviewRows(db, runId, offset, Math.min(limit, 1000)).map((r) => toItem(r, total));
 }
 
 export function markPatch(
@@ -119,16 +103,9 @@ export function markPatch(
   note?: string,
 ): void {
   requireRun(db, runId);
-  const exists = db.sqlite.prepare('select 1 from patches where run_id = ? and idx = ?').get(runId, idx);
-  if (!exists)
-    throw new InsightsError(`patch ${idx} of run ${runId} does not exist; marks name a patch idx of the run`);
-  db.sqlite
-    .prepare(
-      `insert into review_marks (run_id, idx, mark, note) values (?, ?, ?, ?)
-       on conflict (run_id, idx) do update set mark = excluded.mark, note = excluded.note,
-         created_at = cast(unixepoch('subsec') * 1000 as integer)`,
-    )
-    .run(runId, idx, mark, note ?? null);
+  if (!patchExists(db, runId, idx))
+    throw new NotFoundError(`patch ${idx} of run ${runId}`, 'marks name a patch idx of the run');
+  upsertReviewMark(db, runId, idx, mark, note ?? null);
 }
 
 export interface ExportSelection {
@@ -140,12 +117,8 @@ export interface ExportSelection {
 
 function* exportRows(db: DatabaseHandle, runId: number, sel: ExportSelection): Generator<ReviewItem> {
   const total = scoredCount(db, runId);
-  const marks = sel.marks ?? ['label_wrong', 'model_wrong', 'unsure'];
-  const placeholders = marks.map(() => '?').join(', ');
-  const it = db.sqlite
-    .prepare(`${ITEM_SQL} and (s.rank <= ? or m.mark in (${placeholders || "''"})) order by s.rank`)
-    .iterate(runId, sel.top ?? 0, ...marks) as Iterable<ItemRow>;
-  for (const r of it) yield toItem(r, total);
+  for (const r of iterateReviewRows(db, runId, sel.top ?? 0, sel.marks ?? REVIEW_MARKS))
+    yield toItem(r, total);
 }
 
 const CSV_COLUMNS = [

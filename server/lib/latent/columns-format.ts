@@ -14,9 +14,12 @@
  * Pure (no Node imports): the map UI's decoder (map-ui/src/data/columns.ts) shares these types.
  */
 
-export const COLUMNS_FORMAT = 'tilelens-columns/1';
+import type { ColumnHeader, ColumnsBody, ColumnsHeader, ColumnSpec, ColumnType } from '../db/json.ts';
 
-export type ColumnType = 'uint8' | 'uint16' | 'uint32' | 'float32';
+// The header is stored with a run (server/lib/db/json.ts declares the stored shapes); the format is its API.
+export type { ColumnHeader, ColumnsBody, ColumnsHeader, ColumnSpec, ColumnType };
+
+export const COLUMNS_FORMAT = 'tilelens-columns/1';
 
 export const BYTES_PER_VALUE: Record<ColumnType, number> = { uint8: 1, uint16: 2, uint32: 4, float32: 4 };
 export const NULL_CODE: Partial<Record<ColumnType, number>> = {
@@ -24,36 +27,6 @@ export const NULL_CODE: Partial<Record<ColumnType, number>> = {
   uint16: 65535,
   uint32: 4294967295,
 };
-
-/** What a column holds; the layout (offset, length, null code) follows from it and the row count. */
-export interface ColumnSpec {
-  name: string;
-  type: ColumnType;
-  /** Quantised range: codes 0..nullCode−1 span [min, max]. */
-  min?: number;
-  max?: number;
-  categories?: string[];
-}
-
-export interface ColumnHeader extends ColumnSpec {
-  offset: number;
-  byteLength: number;
-  nullCode?: number;
-}
-
-export interface ColumnsHeader {
-  format: string;
-  rows: number;
-  columns: ColumnHeader[];
-  meta: Record<string, unknown>;
-  bodyBytes: number;
-}
-
-/** A header and the body it describes: what is stored for a run and cut into answers. */
-export interface ColumnsBody {
-  header: ColumnsHeader;
-  body: Uint8Array;
-}
 
 export type ColumnArray = Uint8Array | Uint16Array | Uint32Array | Float32Array;
 

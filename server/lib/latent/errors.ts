@@ -1,25 +1,22 @@
 /**
- * Errors of the latent view's data. Each carries a stable `code` and the HTTP status a route answers
- * with, as scoring's errors do, so the routes pass them through.
+ * Errors of the latent view's data. Each carries a stable `code` and, from it, the HTTP status a route
+ * answers with, as scoring's errors do.
  */
-export type LatentErrorCode = 'too-many-categories' | 'area-too-wide' | 'tile-not-scored' | 'data-changed';
+import { TilelensError, type ErrorStatus } from '../errors.ts';
 
-const STATUS: Record<LatentErrorCode, 409 | 422> = {
+const STATUS = {
   'too-many-categories': 422,
   'area-too-wide': 422,
   'tile-not-scored': 409,
   'data-changed': 409,
-};
+} as const satisfies Record<string, ErrorStatus>;
 
-export class LatentError extends Error {
+export type LatentErrorCode = keyof typeof STATUS;
+
+export class LatentError extends TilelensError {
   override name = 'LatentError';
-  readonly status: 409 | 422;
-  constructor(
-    readonly code: LatentErrorCode,
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-    this.status = STATUS[code];
+  declare readonly code: LatentErrorCode;
+  constructor(code: LatentErrorCode, message: string, hint?: string) {
+    super(code, message, { status: STATUS[code], hint });
   }
 }

@@ -6,9 +6,9 @@
  * Rows are the tiles placed in the space at `asOf`, north to south then west to east. A scoring job may
  * still be adding tiles: asOf (the attributes' meta carries it) pins one snapshot across requests.
  */
-import type { DatabaseHandle } from '../db/client.ts';
+import { readConsistently, type DatabaseHandle } from '../db/client.ts';
 import { projectTileComponents, projectTileRows, projectTileStats } from '../db/latent-repo.ts';
-import { TILE_TIERS } from '../db/schema.ts';
+import { TIERS } from '../scored-tiles/scored-tile.ts';
 import { ColumnsWriter, type ColumnsBody } from './columns-format.ts';
 import { LatentError } from './errors.ts';
 
@@ -36,7 +36,7 @@ export function projectPositions(
   y: number,
   asOf = Date.now(),
 ): ColumnsBody {
-  return db.sqlite.transaction(() => {
+  return readConsistently(db, () => {
     const { n } = projectTileStats(db, project.id, asOf);
     // Raw values first (16 B per tile), so the pass finds the ranges the codes are quantised over.
     const raw = [new Float64Array(n), new Float64Array(n)];
@@ -65,7 +65,7 @@ export function projectPositions(
     );
     for (let k = 0; k < 2; k++) for (let i = 0; i < n; i++) out.set(k, i, raw[k][i]);
     return out.result();
-  })();
+  });
 }
 
 /** The project's tile attributes, once per project (and again when a scoring job has added tiles). */
@@ -74,7 +74,7 @@ export function projectAttributes(
   project: LatentProject,
   asOf = Date.now(),
 ): ColumnsBody {
-  return db.sqlite.transaction(() => {
+  return readConsistently(db, () => {
     const { n, minX, minY } = projectTileStats(db, project.id, asOf);
     const ox = minX ?? 0;
     const oy = minY ?? 0;
@@ -85,7 +85,7 @@ export function projectAttributes(
         { name: 'novelty', type: 'uint8', min: 0, max: 100 },
         { name: 'priority', type: 'uint8', min: 0, max: 1 },
         { name: 'buildingProb', type: 'uint8', min: 0, max: 1 },
-        { name: 'tier', type: 'uint8', categories: [...TILE_TIERS] },
+        { name: 'tier', type: 'uint8', categories: [...TIERS] },
         { name: 'tileX', type: 'uint16' },
         { name: 'tileY', type: 'uint16' },
       ],
@@ -95,12 +95,12 @@ export function projectAttributes(
     for (const row of projectTileRows(db, project.id, asOf)) {
       if (r >= n) break;
       for (let k = 0; k < 4; k++) out.set(k, r, row[k] as number | null);
-      out.set(4, r, TILE_TIERS.indexOf(row[4] as (typeof TILE_TIERS)[number]));
+      out.set(4, r, TIERS.indexOf(row[4] as (typeof TIERS)[number]));
       out.set(5, r, (row[5] as number) - ox);
       out.set(6, r, (row[6] as number) - oy);
       r++;
     }
     checkRows(project, r, n);
     return out.result();
-  })();
+  });
 }

@@ -7,7 +7,7 @@
  * Rows are in patch idx order; every answer for one run lists them in the same order, so columns from
  * different requests line up.
  */
-import type { DatabaseHandle } from '../db/client.ts';
+import { readConsistently, type DatabaseHandle } from '../db/client.ts';
 import {
   countRunPatches,
   getStoredColumns,
@@ -70,7 +70,7 @@ export function buildRunColumns(
   run: AnalysisRun,
 ): Array<{ name: string; columns: ColumnsBody }> {
   // One read transaction: the aggregate and the scan see the same patches.
-  return db.sqlite.transaction(() => {
+  return readConsistently(db, () => {
     const stats = runPatchStats(db, run.id);
     const n = stats.n;
     const tiles = stats.tiles;
@@ -164,7 +164,7 @@ export function buildRunColumns(
       ...pcs.map((w, k) => ({ name: PC_NAMES[k], columns: w.result() })),
       { name: ATTRIBUTES, columns: attrs.result() },
     ];
-  })();
+  });
 }
 
 /** Builds and stores a run's columns: called when a run is stored, and for older runs at their first request. */

@@ -16,6 +16,7 @@
  *
  * The same stops are served to browsers as the legend, so the legend cannot drift from the tiles.
  */
+import { TilelensError } from '../errors.ts';
 
 export type Rgba = [r: number, g: number, b: number, a: number];
 
@@ -33,8 +34,11 @@ export interface ColourScale {
   lut: Uint8Array;
 }
 
-export class ColourScaleError extends Error {
+export class ColourScaleError extends TilelensError {
   override name = 'ColourScaleError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('colour-scale', message, { status: 500, cause: options?.cause });
+  }
 }
 
 function hex(h: string, alpha: number): Rgba {
@@ -116,8 +120,5 @@ export const NOVELTY_SCALE = buildScale('plasma', evenly(PLASMA, [0.12, 0.25, 0.
 
 /** Tiles whose imagery could not be read or scored. */
 export const NO_SCORE_RGBA: Rgba = [128, 128, 128, 150];
-
-/** Tile-grid outlines: dark enough on bright imagery, translucent so the imagery stays readable. */
-export const GRID_RGBA: Rgba = [20, 20, 20, 140];
 
 export const cssRgba = ([r, g, b, a]: Rgba): string => `rgba(${r}, ${g}, ${b}, ${(a / 255).toFixed(2)})`;

@@ -4,23 +4,18 @@
  * miss: the highest priority, the lowest confidence, the highest novelty.
  */
 import { CONFIDENCE_SCALE, NOVELTY_SCALE, PRIORITY_SCALE, type ColourScale } from './colour-scales.ts';
+import type { OverlayCellRow } from '../db/tile-scores-repo.ts';
 import { modelTrust } from '../scoring/priority.ts';
 
 export const OVERLAY_LAYERS = ['priority', 'confidence', 'novelty'] as const;
 export type OverlayLayer = (typeof OVERLAY_LAYERS)[number];
 
-/** The columns of a scored tile the overlays read. */
-export interface OverlayCell {
-  x: number;
-  y: number;
-  status: 'scored' | 'missing' | 'undecodable' | 'failed';
-  priority: number;
-  iouHat: number | null;
-  novelty: number | null;
-  /** The smoothed IoU's conformal interval; absent on tiles scored before the run's intervals existed. */
-  iouLow?: number | null;
-  iouHigh?: number | null;
-}
+/**
+ * The columns of a scored tile the overlays read (db/tile-scores-repo.ts reads them); the smoothed IoU's
+ * conformal interval may be absent on tiles scored before the run's intervals existed.
+ */
+export type OverlayCell = Omit<OverlayCellRow, 'iouLow' | 'iouHigh'> &
+  Partial<Pick<OverlayCellRow, 'iouLow' | 'iouHigh'>>;
 
 export interface OverlayLayerDef {
   id: OverlayLayer;
@@ -103,8 +98,4 @@ export function intervalAlpha(c: OverlayCell): number {
   const width = c.iouHigh - c.iouLow;
   if (!Number.isFinite(width)) return 1;
   return Math.min(1, Math.max(0.25, 1 - width));
-}
-
-export function isOverlayLayer(v: string): v is OverlayLayer {
-  return (OVERLAY_LAYERS as readonly string[]).includes(v);
 }

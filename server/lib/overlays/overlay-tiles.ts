@@ -4,14 +4,27 @@
  * tiles and a finished one is rendered once. The version is also the tiles' ETag.
  */
 import type { DatabaseHandle } from '../db/client.ts';
+import { latestJobOf } from '../db/jobs-repo.ts';
+import { iterateOverlayCells } from '../db/tile-scores-repo.ts';
 import { tilesCoveringBBox, type BBox } from '../geo/tiles.ts';
 import { OVERLAY_LAYER_DEFS, type OverlayLayer } from './layers.ts';
 import { rangesOverlap, scoringRange } from './overlay-grid.ts';
-import { iterateOverlayCells, overlayVersion } from './overlay-store.ts';
 import { encodeOverlayPng, rasterizeCells, transparentPng } from './rasterize.ts';
 import { buildVectorTile, type ProjectGrid } from './vector-tiles.ts';
 
 /** Bumped when colours or encodings change, so browsers drop tiles drawn the old way. */
+/**
+ * What the overlays of a project look like now, as a short string: the latest scoring job and how far it
+ * got. Tiles only ever gain rows while a job runs, so equal versions mean equal tiles; it is the ETag and
+ * the cache key. Projects whose tiles were written without a job (imports) are version "static".
+ */
+export function overlayVersion(db: DatabaseHandle, projectId: number): { version: string; final: boolean } {
+  const job = latestJobOf(db, projectId);
+  if (!job) return { version: 'static', final: true };
+  const final = job.status === 'done' || job.status === 'failed' || job.status === 'cancelled';
+  return { version: `j${job.id}-${job.done}-${job.status}`, final };
+}
+
 export const OVERLAY_STYLE_VERSION = 1;
 
 export interface OverlayProject extends ProjectGrid {

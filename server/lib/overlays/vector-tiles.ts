@@ -5,9 +5,10 @@
  */
 import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson';
 import type { DatabaseHandle } from '../db/client.ts';
+import { TilelensError } from '../errors.ts';
 import { lonLatToWorldPixel, tileFeatureId, tileFootprint } from '../geo/tiles.ts';
 import { encodeMvt, MVT_EXTENT, type MvtPolygonFeature } from './mvt.ts';
-import { iterateVectorCells, type VectorCell } from './overlay-store.ts';
+import { iterateVectorCells, type VectorCellRow as VectorCell } from '../db/tile-scores-repo.ts';
 import { scoringRange } from './overlay-grid.ts';
 
 /** Below this view zoom a map tile covers thousands of scoring tiles; the raster overlays serve it. */
@@ -17,14 +18,11 @@ export const VECTOR_MIN_ZOOM = 15;
 export const TILES_LAYER = 'tiles';
 export const FOOTPRINTS_LAYER = 'footprints';
 
-export class OverlayError extends Error {
+/** A tile asked for that the project has no overlay for; the hint says which tiles exist. */
+export class OverlayError extends TilelensError {
   override name = 'OverlayError';
-  constructor(
-    readonly code: 'zoom-out-of-range' | 'bad-tile',
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
+  constructor(code: 'zoom-out-of-range' | 'bad-tile', message: string, hint?: string) {
+    super(code, message, { status: 400, hint });
   }
 }
 

@@ -7,11 +7,15 @@ import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { Compression, PMTiles, type Header, type RangeResponse, type Source } from 'pmtiles';
 import { HEADER_BYTES } from './writer.ts';
+import { TilelensError } from '../errors.ts';
 
 const gunzipAsync = promisify(gunzip);
 
-export class PMTilesError extends Error {
+export class PMTilesError extends TilelensError {
   override name = 'PMTilesError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('pmtiles', message, { status: 422, cause: options?.cause });
+  }
 }
 
 const REBUILD_HINT =

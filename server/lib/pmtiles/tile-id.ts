@@ -2,8 +2,12 @@
  * PMTiles v3 tile ids: tiles of all lower zooms counted first, then the tile's position along
  * the zoom level's Hilbert curve. Ids reach ~2.9e15 at zoom 26, so arithmetic stays in doubles.
  */
-export class TileIdError extends Error {
+import { TilelensError } from '../errors.ts';
+export class TileIdError extends TilelensError {
   override name = 'TileIdError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('bad-tile', message, { status: 400, cause: options?.cause });
+  }
 }
 
 export const MAX_TILE_ID_ZOOM = 26;

@@ -11,8 +11,8 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import { zxyToTileId } from './tile-id.ts';
-
-export { tileIdToZxy, zxyToTileId } from './tile-id.ts';
+import { TilelensError } from '../errors.ts';
+import type { BBox } from '../geo/tiles.ts';
 
 export const HEADER_BYTES = 127;
 /** The spec lets a client fetch header + root in one 16 KiB request. */
@@ -24,8 +24,11 @@ export type InternalCompression = 'none' | 'gzip';
 const TILE_TYPE_CODE: Record<PMTilesTileType, number> = { mvt: 1, png: 2, jpeg: 3, webp: 4, avif: 5 };
 const COMPRESSION_CODE: Record<InternalCompression, number> = { none: 1, gzip: 2 };
 
-export class PMTilesWriteError extends Error {
+export class PMTilesWriteError extends TilelensError {
   override name = 'PMTilesWriteError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('pmtiles-write', message, { status: 500, cause: options?.cause });
+  }
 }
 
 export interface PMTilesWriterOptions {
@@ -42,7 +45,7 @@ export interface PMTilesFinishOptions {
   minZoom?: number;
   maxZoom?: number;
   /** [west, south, east, north] in degrees. */
-  bounds?: [number, number, number, number];
+  bounds?: BBox;
   /** [lon, lat, zoom]. */
   center?: [number, number, number];
   metadata?: Record<string, unknown>;
@@ -162,7 +165,7 @@ interface HeaderFields {
   tileType: number;
   minZoom: number;
   maxZoom: number;
-  bounds: [number, number, number, number];
+  bounds: BBox;
   center: [number, number, number];
 }
 

@@ -10,6 +10,7 @@
  */
 import type { Feature, FeatureCollection, MultiPolygon, Polygon, Position } from 'geojson';
 import { area as turfArea, kinks, lineString } from '@turf/turf';
+import { TilelensError } from '../errors.ts';
 import { MAX_LATITUDE, metresPerPixel, type BBox } from '../geo/tiles.ts';
 
 export const DEFAULT_ZOOM = 18;
@@ -27,13 +28,14 @@ export type AreaErrorCode =
   | 'invalid-coordinates'
   | 'invalid-zoom';
 
-export class AreaError extends Error {
+/** A client's area MapSwipe would refuse: 400, coded `area-<reason>`. */
+export class AreaError extends TilelensError {
   override name = 'AreaError';
   constructor(
-    readonly code: AreaErrorCode,
+    readonly reason: AreaErrorCode,
     message: string,
   ) {
-    super(message);
+    super(`area-${reason}`, message, { status: 400 });
   }
 }
 

@@ -1,22 +1,11 @@
 /**
  * Errors of publishing to volunteer tools. Like the scoring and trust errors, each carries a stable `code`
- * and the HTTP status a route answers with; the message says what to do. Messages never hold credentials:
- * a refused login says so without repeating what was sent.
+ * and, from it, the HTTP status a route answers with; the message says what to do. Messages never hold
+ * credentials: a refused login says so without repeating what was sent.
  */
-export type PublishErrorCode =
-  | 'invalid-request'
-  | 'not-configured'
-  | 'nothing-to-publish'
-  | 'publication-not-found'
-  | 'unfinished-publication'
-  | 'publication-finished'
-  | 'remote-auth'
-  | 'remote-refused'
-  | 'remote-unreachable';
+import { TilelensError, type ErrorStatus } from '../errors.ts';
 
-export type PublishErrorStatus = 400 | 404 | 409 | 422 | 502;
-
-const STATUS: Record<PublishErrorCode, PublishErrorStatus> = {
+const STATUS = {
   'invalid-request': 400,
   'not-configured': 409,
   'nothing-to-publish': 409,
@@ -26,18 +15,14 @@ const STATUS: Record<PublishErrorCode, PublishErrorStatus> = {
   'remote-auth': 422,
   'remote-refused': 422,
   'remote-unreachable': 502,
-};
+} as const satisfies Record<string, ErrorStatus>;
 
-export class PublishError extends Error {
+export type PublishErrorCode = keyof typeof STATUS;
+
+export class PublishError extends TilelensError {
   override name = 'PublishError';
-  readonly status: PublishErrorStatus;
-  constructor(
-    readonly code: PublishErrorCode,
-    message: string,
-    readonly hint?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.status = STATUS[code];
+  declare readonly code: PublishErrorCode;
+  constructor(code: PublishErrorCode, message: string, hint?: string, options?: { cause?: unknown }) {
+    super(code, message, { status: STATUS[code], hint, cause: options?.cause });
   }
 }

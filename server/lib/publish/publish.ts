@@ -23,8 +23,8 @@ import {
 } from '../db/publish-repo.ts';
 import type { PublishTarget } from '../db/schema.ts';
 import type { ExportProject } from '../exports/project-info.ts';
-import { tierFor } from '../exports/project-info.ts';
 import { taskingManagerExport } from '../exports/tasking-manager.ts';
+import { tierFor } from '../scored-tiles/tiers.ts';
 import type { ScoringContext } from '../scoring/context.ts';
 import { getImagery } from '../scoring/imagery-registry.ts';
 import { requireProject } from '../scoring/projects.ts';

@@ -7,9 +7,13 @@
  * analysis supplies a calibration table, the share of training tiles in that buildingProb bin that
  * really held buildings (models are rarely calibrated out of the box).
  */
+import { TilelensError } from '../errors.ts';
 
-export class EffortError extends Error {
+export class EffortError extends TilelensError {
   override name = 'EffortError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('effort', message, { status: 409, cause: options?.cause });
+  }
 }
 
 /** Observed building share per buildingProb bin: bin i covers [edges[i], edges[i+1]). */

@@ -1,27 +1,16 @@
 /**
- * Errors of the scoring side. Each carries a stable `code` and the HTTP status a route should answer
- * with, so the routes stay thin: they map `status` and pass the message through.
+ * Errors of the scoring side. Each carries a stable `code` and, from it, the HTTP status a route answers with.
  */
-export type ScoringErrorCode =
-  | 'invalid-request'
-  | 'imagery-not-found'
-  | 'imagery-name-taken'
-  | 'imagery-unusable'
-  | 'project-not-found'
-  | 'run-not-found'
-  | 'model-not-found'
-  | 'model-file-missing'
-  | 'run-unusable'
-  | 'job-not-found'
-  | 'job-active'
-  | 'tile-not-found';
+import { TilelensError, type ErrorStatus } from '../errors.ts';
 
-const STATUS: Record<ScoringErrorCode, 400 | 404 | 409 | 500> = {
+const STATUS = {
   'invalid-request': 400,
   'imagery-not-found': 404,
   'imagery-name-taken': 409,
   'imagery-unusable': 400,
   'project-not-found': 404,
+  /** The project refers to imagery or a model that was removed since. */
+  'project-incomplete': 409,
   'run-not-found': 404,
   'model-not-found': 404,
   'model-file-missing': 500,
@@ -29,25 +18,25 @@ const STATUS: Record<ScoringErrorCode, 400 | 404 | 409 | 500> = {
   'job-not-found': 404,
   'job-active': 409,
   'tile-not-found': 404,
-};
+  /** The evaluation needs known ground truth (a demo world); real regions have none. */
+  'no-truth': 409,
+  'not-scored': 409,
+} as const satisfies Record<string, ErrorStatus>;
 
-export class ScoringError extends Error {
+export type ScoringErrorCode = keyof typeof STATUS;
+
+export class ScoringError extends TilelensError {
   override name = 'ScoringError';
-  readonly status: 400 | 404 | 409 | 500;
-  constructor(
-    readonly code: ScoringErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.status = STATUS[code];
+  declare readonly code: ScoringErrorCode;
+  constructor(code: ScoringErrorCode, message: string, options?: { cause?: unknown; hint?: string }) {
+    super(code, message, { status: STATUS[code], ...options });
   }
 }
 
 /** Thrown into a job's batch loop when the job was cancelled; never leaves jobs.ts. */
-export class JobCancelledError extends Error {
+export class JobCancelledError extends TilelensError {
   override name = 'JobCancelledError';
   constructor(jobId: number) {
-    super(`scoring job ${jobId} was cancelled`);
+    super('job-cancelled', `scoring job ${jobId} was cancelled`, { status: 409 });
   }
 }

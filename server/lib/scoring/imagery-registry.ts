@@ -5,17 +5,12 @@
  * are costly to rebuild per tile.
  */
 import { join } from 'node:path';
-import { asc, eq } from 'drizzle-orm';
-import { imagerySources, type ImagerySourceRow } from '../db/schema.ts';
-import {
-  createImagerySource,
-  ImageryError,
-  parseImagerySpec,
-  type BBox,
-  type ImagerySource,
-  type ImagerySpec,
-} from '../imagery/source.ts';
+import * as imageryRepo from '../db/imagery-repo.ts';
+import type { ImagerySourceRow } from '../db/schema.ts';
+import type { BBox } from '../geo/tiles.ts';
 import { OverviewSource, overviewMinZoom } from '../imagery/overviews.ts';
+import { createImagerySource } from '../imagery/source-factory.ts';
+import { ImageryError, parseImagerySpec, type ImagerySource, type ImagerySpec } from '../imagery/source.ts';
 import { logTo, perDatabase, type ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
 
@@ -71,13 +66,7 @@ export async function registerImagery(
   } catch (cause) {
     throw new ScoringError('invalid-request', (cause as Error).message, { cause });
   }
-  if (
-    ctx.db.db
-      .select({ id: imagerySources.id })
-      .from(imagerySources)
-      .where(eq(imagerySources.name, name))
-      .get()
-  ) {
+  if (imageryRepo.getImageryByName(ctx.db, name)) {
     throw new ScoringError(
       'imagery-name-taken',
       `imagery "${name}" is already registered; pick another name`,
@@ -86,20 +75,15 @@ export async function registerImagery(
   // Opened without a cache folder: nothing is written on behalf of a source that may yet be refused.
   const probe = await open(spec.kind === 'xyz' ? { ...spec, cacheDir: undefined } : spec);
   try {
-    const row = ctx.db.db
-      .insert(imagerySources)
-      .values({
-        name,
-        // The kind column's CHECK predates folders; the stored spec keeps the real kind for reopening.
-        kind: spec.kind === 'geotiff-folder' ? 'geotiff' : spec.kind,
-        spec: spec as Record<string, unknown>,
-        attribution: probe.attribution ?? null,
-        bounds: probe.bounds ?? null,
-        minZoom: probe.minZoom,
-        maxZoom: probe.maxZoom,
-      })
-      .returning()
-      .get();
+    const row = imageryRepo.insertImagery(ctx.db, {
+      name,
+      kind: spec.kind,
+      spec,
+      attribution: probe.attribution ?? null,
+      bounds: probe.bounds ?? null,
+      minZoom: probe.minZoom,
+      maxZoom: probe.maxZoom,
+    });
     logTo(ctx, `registered imagery ${row.id} "${name}" (${spec.kind})`);
     return publicRow(row);
   } finally {
@@ -107,12 +91,41 @@ export async function registerImagery(
   }
 }
 
+function sameSpec(a: unknown, b: unknown): boolean {
+  const canon = (v: unknown): string =>
+    JSON.stringify(v, (_k, x: unknown) =>
+      x && typeof x === 'object' && !Array.isArray(x)
+        ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => p.localeCompare(q)))
+        : x,
+    );
+  return canon(a) === canon(b);
+}
+
+/**
+ * Registers the imagery once: the same name with the same spec is the same imagery (its row is answered);
+ * the same name with another spec is refused.
+ */
+export async function registerImageryOnce(
+  ctx: ScoringContext,
+  input: { name: string; spec: ImagerySpec },
+): Promise<ImageryRow> {
+  const row = imageryRepo.getImageryByName(ctx.db, input.name);
+  if (!row) return registerImagery(ctx, input);
+  if (!sameSpec(row.spec, input.spec)) {
+    throw new ScoringError(
+      'imagery-name-taken',
+      `imagery "${input.name}" is registered already with another source; give another name (--imagery-name)`,
+    );
+  }
+  return publicRow(row);
+}
+
 export function listImagery(ctx: ScoringContext): ImageryRow[] {
-  return ctx.db.db.select().from(imagerySources).orderBy(asc(imagerySources.id)).all().map(publicRow);
+  return imageryRepo.listImagery(ctx.db).map(publicRow);
 }
 
 export function getImagery(ctx: ScoringContext, id: number): ImageryRow | undefined {
-  const row = ctx.db.db.select().from(imagerySources).where(eq(imagerySources.id, id)).get();
+  const row = imageryRepo.getImagery(ctx.db, id);
   return row ? publicRow(row) : undefined;
 }
 
@@ -121,7 +134,7 @@ export function getImagerySource(ctx: ScoringContext, id: number): Promise<Image
   const cache = openSources(ctx);
   let source = cache.get(id);
   if (!source) {
-    const row = ctx.db.db.select().from(imagerySources).where(eq(imagerySources.id, id)).get();
+    const row = imageryRepo.getImagery(ctx.db, id);
     if (!row) {
       return Promise.reject(
         new ScoringError(

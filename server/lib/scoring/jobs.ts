@@ -10,11 +10,14 @@
  * status, so a job is never left 'running' by a live process.
  */
 import { existsSync } from 'node:fs';
-import { desc, eq, inArray } from 'drizzle-orm';
-import { getRun } from '../db/analysis-repo.ts';
-import { models, scoringJobs, type AnalysisRun, type Model, type ScoringJob } from '../db/schema.ts';
+import { getModel, getRun } from '../db/analysis-repo.ts';
+import * as jobsRepo from '../db/jobs-repo.ts';
+import type { AnalysisRun, Model, ScoringJob } from '../db/schema.ts';
+import { isTileStored } from '../db/tile-scores-repo.ts';
 import type { TileCoord } from '../geo/tiles.ts';
-import { pooledDims, type PoolingMode } from '../analysis/pooling.ts';
+import { loadIntervalModel } from '../analysis/conformal.ts';
+import { pooledDims } from '../analysis/pooling.ts';
+import { defaultReferenceOptions } from '../analysis/reference.ts';
 import { loadModel, type SegmentationModel } from '../model/runtime.ts';
 import { tilesCoveringArea } from '../projects/tile-grid.ts';
 import { loadBuildingProb, type BuildingProbCalibration } from './building-prob.ts';
@@ -24,10 +27,9 @@ import { getImagerySource } from './imagery-registry.ts';
 import { loadLatentProjector, type LatentProjector } from './latent-projection.ts';
 import { requireProject, type ProjectRow } from './projects.ts';
 import { scoreBatch, type ScoringPipeline } from './score-batch.ts';
-import { loadIntervalModel } from '../insights/confidence-intervals.ts';
-import { countScoredTiles, insertTileScores, isTileStored } from './tiles-repo.ts';
+import { countScoredTiles } from './tiles-repo.ts';
 
-export type JobStatus = ScoringJob['status'];
+export type JobStatus = jobsRepo.JobStatus;
 
 export interface JobRow {
   id: number;
@@ -66,8 +68,6 @@ const runPipelines = perDatabase(
 /** Models are shared by every database and job in the process: one session per (file, layer). */
 const modelCache = new Map<string, Promise<SegmentationModel>>();
 
-const ACTIVE: JobStatus[] = ['queued', 'running'];
-
 function toJobRow(j: ScoringJob): JobRow {
   const row: JobRow = {
     id: j.id,
@@ -86,7 +86,7 @@ function toJobRow(j: ScoringJob): JobRow {
 }
 
 export function getJob(ctx: ScoringContext, jobId: number): JobRow | undefined {
-  const j = ctx.db.db.select().from(scoringJobs).where(eq(scoringJobs.id, jobId)).get();
+  const j = jobsRepo.getJob(ctx.db, jobId);
   return j ? toJobRow(j) : undefined;
 }
 
@@ -97,22 +97,12 @@ function requireJob(ctx: ScoringContext, jobId: number): JobRow {
 }
 
 export function latestJob(ctx: ScoringContext, projectId: number): JobRow | undefined {
-  const j = ctx.db.db
-    .select()
-    .from(scoringJobs)
-    .where(eq(scoringJobs.projectId, projectId))
-    .orderBy(desc(scoringJobs.id))
-    .limit(1)
-    .get();
+  const j = jobsRepo.latestJobOf(ctx.db, projectId);
   return j ? toJobRow(j) : undefined;
 }
 
-function setJob(ctx: ScoringContext, jobId: number, values: Partial<typeof scoringJobs.$inferInsert>): void {
-  ctx.db.db
-    .update(scoringJobs)
-    .set({ ...values, updatedAt: new Date() })
-    .where(eq(scoringJobs.id, jobId))
-    .run();
+function setJob(ctx: ScoringContext, jobId: number, values: jobsRepo.JobUpdate): void {
+  jobsRepo.updateJob(ctx.db, jobId, values);
 }
 
 function checkBatchSize(batchSize: number | undefined): number {
@@ -135,12 +125,7 @@ export function startScoring(
   const project = requireProject(ctx, projectId);
   const batchSize = checkBatchSize(options.batchSize);
   const running = runningJobs(ctx);
-  const active = ctx.db.db
-    .select()
-    .from(scoringJobs)
-    .where(eq(scoringJobs.projectId, projectId))
-    .all()
-    .filter((j) => ACTIVE.includes(j.status));
+  const active = jobsRepo.activeJobsOf(ctx.db, projectId);
   for (const j of active) {
     if (running.has(j.id)) {
       throw new ScoringError(
@@ -149,34 +134,16 @@ export function startScoring(
       );
     }
   }
-  const counts = countScoredTiles(ctx, projectId);
-  const job = ctx.db.sqlite.transaction(() => {
-    for (const j of active) {
-      // Left by a process that died and was never resumed: the new job takes over its tiles.
-      setJob(ctx, j.id, {
-        status: 'failed',
-        error: 'interrupted; a newer job took over the project',
-        finishedAt: new Date(),
-      });
-    }
-    return ctx.db.db
-      .insert(scoringJobs)
-      .values({
-        projectId,
-        status: 'queued',
-        done: counts.total,
-        failed: counts.total - counts.scored,
-        total: project.tileCount,
-        batchSize,
-        updatedAt: new Date(),
-      })
-      .returning()
-      .get();
-  })();
+  // Jobs left active by a process that died and was never resumed: the new job takes over their tiles.
+  const job = jobsRepo.queueJob(
+    ctx.db,
+    { projectId, total: project.tileCount, batchSize },
+    active.map((j) => j.id),
+  );
   launch(ctx, job.id, options.onBatch);
   logTo(
     ctx,
-    `job ${job.id} queued for project ${projectId} (${project.tileCount} tiles, ${counts.total} already stored)`,
+    `job ${job.id} queued for project ${projectId} (${project.tileCount} tiles, ${job.done} already stored)`,
   );
   return toJobRow(job);
 }
@@ -209,7 +176,7 @@ export function cancelJob(ctx: ScoringContext, jobId: number): JobRow {
   if (entry) {
     entry.cancelled = true;
     entry.controller.abort(new JobCancelledError(jobId));
-  } else if (ACTIVE.includes(job.status)) {
+  } else if (jobsRepo.ACTIVE_JOB_STATUSES.includes(job.status)) {
     setJob(ctx, jobId, { status: 'cancelled', finishedAt: new Date() });
   }
   return requireJob(ctx, jobId);
@@ -224,13 +191,7 @@ export function resumeInterruptedJobs(
   options: Pick<StartScoringOptions, 'onBatch'> = {},
 ): JobRow[] {
   const running = runningJobs(ctx);
-  const stale = ctx.db.db
-    .select()
-    .from(scoringJobs)
-    .where(inArray(scoringJobs.status, ACTIVE))
-    .orderBy(desc(scoringJobs.id))
-    .all()
-    .filter((j) => !running.has(j.id));
+  const stale = jobsRepo.activeJobs(ctx.db).filter((j) => !running.has(j.id));
   const resumed: JobRow[] = [];
   const seen = new Set<number>();
   for (const j of stale) {
@@ -238,11 +199,7 @@ export function resumeInterruptedJobs(
       seen.has(j.projectId) ||
       [...running.keys()].some((id) => getJob(ctx, id)?.projectId === j.projectId)
     ) {
-      setJob(ctx, j.id, {
-        status: 'failed',
-        error: 'interrupted; a newer job took over the project',
-        finishedAt: new Date(),
-      });
+      jobsRepo.supersedeJob(ctx.db, j.id);
       continue;
     }
     seen.add(j.projectId);
@@ -294,7 +251,7 @@ async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<
       `the project's reference run ${project.runId} no longer exists; create the project again with an existing run`,
     );
   }
-  const model = ctx.db.db.select().from(models).where(eq(models.id, run.modelId)).get();
+  const model = getModel(ctx.db, run.modelId);
   if (!model)
     throw new ScoringError(
       'model-not-found',
@@ -309,7 +266,7 @@ async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<
     );
   }
   const [segmentation, latent] = await Promise.all([cachedModel(ctx, model), runLatent(ctx, run)]);
-  const pooling = run.settings.pooling as PoolingMode;
+  const pooling = run.settings.pooling;
   const dims = pooledDims(segmentation.info.layerShape[0], pooling);
   if (dims !== latent.projector.dims) {
     throw new ScoringError(
@@ -317,7 +274,6 @@ async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<
       `model ${model.id} gives ${dims} pooled values at layer ${model.layer} but run ${run.id}'s PCA expects ${latent.projector.dims}; the run was made with another model or layer`,
     );
   }
-  const threshold = (run.settings as { threshold?: unknown }).threshold;
   return {
     runId: run.id,
     modelId: model.id,
@@ -325,7 +281,7 @@ async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<
     projector: latent.projector,
     buildingProb: latent.buildingProb,
     pooling,
-    threshold: typeof threshold === 'number' ? threshold : 0.5,
+    threshold: run.settings.threshold ?? defaultReferenceOptions.threshold,
     priority: { urbanScale: latent.projector.state.urbanScale },
     intervals: loadIntervalModel(ctx.db, run.id),
   };
@@ -353,31 +309,17 @@ async function runJob(
       if (entry.cancelled) throw new JobCancelledError(jobId);
       const rows = await scoreBatch(tiles, source, pipeline, entry.controller.signal);
       const scoredAt = new Date();
-      const progress = ctx.db.sqlite.transaction(() => {
-        const written = insertTileScores(
-          ctx,
-          rows.map((r) => ({ ...r, projectId: project.id, jobId, scoredAt })),
-        );
-        const current = requireJob(ctx, jobId);
-        let { done, failed } = current;
-        if (written === rows.length) {
-          done += written;
-          failed += rows.filter((r) => r.status !== 'scored').length;
-        } else {
-          const counts = countScoredTiles(ctx, project.id);
-          done = counts.total;
-          failed = counts.total - counts.scored;
-        }
-        setJob(ctx, jobId, { done, failed });
-        return { ...current, done, failed };
-      });
-      const after = progress.immediate();
-      await onBatch?.(after);
+      const after = jobsRepo.storeBatch(
+        ctx.db,
+        jobId,
+        rows.map((r) => ({ ...r, projectId: project.id, jobId, scoredAt })),
+      );
+      await onBatch?.(toJobRow(after));
     };
 
     let batch: TileCoord[] = [];
     for (const tile of tilesCoveringArea(area, project.zoom)) {
-      if (isTileStored(ctx, project.id, tile.z, tile.x, tile.y)) continue;
+      if (isTileStored(ctx.db, project.id, tile.z, tile.x, tile.y)) continue;
       batch.push(tile);
       if (batch.length === job.batchSize) {
         await store(batch);

@@ -32,7 +32,10 @@
  * outranks a trusted empty one; a confidently empty tile (buildingProb 0, iouHat ≥ trustedIou, novelty ≤
  * noveltyFloor) gets 0 and ranks last.
  */
-import type { Tier } from './scored-tile.ts';
+import { TilelensError } from '../errors.ts';
+
+// The map UI's inspector reads the default thresholds beside modelTrust.
+export { DEFAULT_TIER_THRESHOLDS } from '../scored-tiles/tiers.ts';
 
 export interface PriorityInputs {
   buildingProb: number;
@@ -62,8 +65,11 @@ export const DEFAULT_PRIORITY_WEIGHTS: PriorityWeights = {
   untrustedPrior: 0.5,
 };
 
-export class PriorityError extends Error {
+export class PriorityError extends TilelensError {
   override name = 'PriorityError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('priority', message, { status: 500, cause: options?.cause });
+  }
 }
 
 function unit(name: string, v: number, max = 1): number {
@@ -107,42 +113,4 @@ export function computePriority(inputs: PriorityInputs, weights: Partial<Priorit
     prior = w.untrustedPrior / (1 + inputs.urbanDistance / w.urbanScale);
   }
   return Math.min(1, Math.max(0, p + (1 - p) * (1 - trust) * prior));
-}
-
-export interface TierThresholds {
-  /** priority ≥ high → 'high' */
-  high: number;
-  medium: number;
-  /** priority < low → 'skip' */
-  low: number;
-}
-
-/**
- * 'high' holds the tiles the model says likely hold buildings; a wholly untrusted empty tile scores the
- * prior (0.5 at most, about 0.25 at the training tiles' typical distance from a settlement), so it lands in
- * 'medium'; 'skip' is below a 5 % chance that volunteers find anything.
- */
-export const DEFAULT_TIER_THRESHOLDS: TierThresholds = { high: 0.5, medium: 0.15, low: 0.05 };
-
-export function tierOf(priority: number, thresholds: TierThresholds = DEFAULT_TIER_THRESHOLDS): Tier {
-  const { high, medium, low } = thresholds;
-  if (!(high >= medium && medium >= low)) {
-    throw new PriorityError(
-      `tier thresholds must satisfy high ≥ medium ≥ low (got ${high}, ${medium}, ${low})`,
-    );
-  }
-  if (priority >= high) return 'high';
-  if (priority >= medium) return 'medium';
-  if (priority >= low) return 'low';
-  return 'skip';
-}
-
-/** Tiles whose imagery is missing cannot be judged by volunteers either, so they never go out. */
-export function* assignTiers<T extends { priority: number; status?: string }>(
-  tiles: Iterable<T>,
-  thresholds: TierThresholds = DEFAULT_TIER_THRESHOLDS,
-): Generator<T & { tier: Tier }> {
-  for (const t of tiles) {
-    yield { ...t, tier: t.status === 'missing' ? 'skip' : tierOf(t.priority, thresholds) };
-  }
 }

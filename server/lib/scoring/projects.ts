@@ -3,29 +3,17 @@
  * model) whose latent space its tiles are projected into. A project row is checked once, here; the
  * job runner trusts it.
  */
-import { asc, eq } from 'drizzle-orm';
 import { getRun } from '../db/analysis-repo.ts';
-import { imagerySources, projects, type Project, type ProjectAreaJson } from '../db/schema.ts';
-import type { BBox } from '../geo/tiles.ts';
+import { getImagery } from '../db/imagery-repo.ts';
+import * as projectsRepo from '../db/projects-repo.ts';
+import type { Project, ProjectAreaJson } from '../db/schema.ts';
 import { areaToFeatureCollection, DEFAULT_ZOOM, parseProjectArea } from '../projects/area.ts';
 import { countTiles } from '../projects/tile-grid.ts';
 import { logTo, type ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
 
-export interface ProjectRow {
-  id: number;
-  name: string;
-  zoom: number;
-  imageryId: number;
-  runId: number;
-  modelId: number;
-  areaKm2: number;
-  tileCount: number;
-  bbox: BBox;
-  area: ProjectAreaJson;
-  lookFor: string;
-  createdAt: Date;
-}
+/** A project as stored; its area is a FeatureCollection of Polygons, checked once at creation. */
+export type ProjectRow = Project;
 
 export interface CreateProjectInput {
   name: string;
@@ -35,8 +23,6 @@ export interface CreateProjectInput {
   zoom?: number;
   lookFor?: string;
 }
-
-const toRow = (p: Project): ProjectRow => ({ ...p, bbox: p.bbox as BBox });
 
 function positiveId(what: string, v: unknown): number {
   if (!Number.isInteger(v) || (v as number) < 1) {
@@ -56,10 +42,7 @@ export function createProject(ctx: ScoringContext, input: CreateProjectInput): P
   const runId = positiveId('runId', input.runId);
   const area = parseProjectArea(input.area, { zoom: input.zoom ?? DEFAULT_ZOOM });
 
-  const { db } = ctx.db;
-  if (
-    !db.select({ id: imagerySources.id }).from(imagerySources).where(eq(imagerySources.id, imageryId)).get()
-  ) {
+  if (!getImagery(ctx.db, imageryId)) {
     throw new ScoringError(
       'imagery-not-found',
       `no imagery with id ${imageryId}; register the imagery first`,
@@ -72,33 +55,28 @@ export function createProject(ctx: ScoringContext, input: CreateProjectInput): P
       `no reference analysis run with id ${runId}; run \`tilelens analyze\` for the model first and pass its run id`,
     );
   }
-  const row = db
-    .insert(projects)
-    .values({
-      name,
-      zoom: area.zoom,
-      imageryId,
-      runId,
-      modelId: run.modelId,
-      area: areaToFeatureCollection(area) as ProjectAreaJson,
-      areaKm2: area.areaKm2,
-      tileCount: countTiles(area, area.zoom),
-      bbox: area.bbox,
-      lookFor: input.lookFor?.trim() || 'buildings',
-    })
-    .returning()
-    .get();
+  const row = projectsRepo.insertProject(ctx.db, {
+    name,
+    zoom: area.zoom,
+    imageryId,
+    runId,
+    modelId: run.modelId,
+    area: areaToFeatureCollection(area) as ProjectAreaJson,
+    areaKm2: area.areaKm2,
+    tileCount: countTiles(area, area.zoom),
+    bbox: area.bbox,
+    lookFor: input.lookFor?.trim() || 'buildings',
+  });
   logTo(ctx, `project ${row.id} "${name}": ${row.tileCount} tiles at z${row.zoom}, run ${runId}`);
-  return toRow(row);
+  return row;
 }
 
 export function listProjects(ctx: ScoringContext): ProjectRow[] {
-  return ctx.db.db.select().from(projects).orderBy(asc(projects.id)).all().map(toRow);
+  return projectsRepo.listProjects(ctx.db);
 }
 
 export function getProject(ctx: ScoringContext, id: number): ProjectRow | undefined {
-  const row = ctx.db.db.select().from(projects).where(eq(projects.id, id)).get();
-  return row ? toRow(row) : undefined;
+  return projectsRepo.getProject(ctx.db, id);
 }
 
 export function requireProject(ctx: ScoringContext, id: number): ProjectRow {

@@ -13,11 +13,12 @@ import { decodeTileImage, TileDecodeError } from '../imagery/decode.ts';
 import type { ImagerySource } from '../imagery/source.ts';
 import type { SegmentationModel } from '../model/runtime.ts';
 import { poolActivationsBatch, type PoolingMode } from '../analysis/pooling.ts';
-import { computePriority, tierOf, type PriorityWeights } from './priority.ts';
+import { tierOf } from '../scored-tiles/tiers.ts';
+import { computePriority, type PriorityWeights } from './priority.ts';
 import { buildingProbability, type BuildingProbCalibration } from './building-prob.ts';
 import type { LatentProjector } from './latent-projection.ts';
 import { vectorizeMask, type VectorizeOptions } from './vectorize.ts';
-import { tileInterval, type MondrianConformal } from '../insights/confidence-intervals.ts';
+import { tileInterval, type MondrianConformal } from '../analysis/conformal.ts';
 
 export const TILE_SIZE = 256;
 

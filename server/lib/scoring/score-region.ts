@@ -6,25 +6,22 @@
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { desc, eq } from 'drizzle-orm';
-import { getRun } from '../db/analysis-repo.ts';
+import { getRun, newestRunOfWeights } from '../db/analysis-repo.ts';
 import { fileSha256 } from '../file-hash.ts';
-import { analysisRuns, imagerySources, models, type Model } from '../db/schema.ts';
 import { bboxPolygon, type BBox } from '../geo/tiles.ts';
-import { GeoTiffMosaicSource } from '../imagery/geotiff-mosaic-source.ts';
 import type { ImagerySpec } from '../imagery/source.ts';
-import type { ExportProject } from '../exports/project-info.ts';
 import { mapswipeFindDrafts } from '../exports/mapswipe-find.ts';
 import { writeMapswipeValidate } from '../exports/mapswipe-validate.ts';
 import { taskingManagerExport } from '../exports/tasking-manager.ts';
 import { writeTileTableCsv, writeTileTableGeoJson } from '../exports/tile-table.ts';
 import type { ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
-import { nativeSource } from '../imagery/overviews.ts';
-import { getImagery, getImagerySource, registerImagery, type ImageryRow } from './imagery-registry.ts';
+import { projectExportInfo } from './export-info.ts';
+import { getImagerySource, registerImageryOnce } from './imagery-registry.ts';
 import { startScoring, waitForJob, type JobRow } from './jobs.ts';
 import { createProject, type ProjectRow } from './projects.ts';
 import { countScoredTiles, iterateScoredTiles, type TileCounts } from './tiles-repo.ts';
+import { TilelensError } from '../errors.ts';
 
 export interface ScoreRegionOptions {
   /** The model file; its newest analysis run is used unless `runId` is given. */
@@ -63,8 +60,11 @@ export interface ScoreRegionResult {
 }
 
 /** The scoring job stopped short; the tiles it stored stay, so scoring again resumes. */
-export class ScoreRegionError extends Error {
+export class ScoreRegionError extends TilelensError {
   override name = 'ScoreRegionError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('scoring-stopped', message, { status: 500, cause: options?.cause });
+  }
 }
 
 /** Degrees, ~1 mm: far below a pixel, far above the rounding of stored areas (1e-10°). */
@@ -96,31 +96,6 @@ function imageryNameFor(spec: ImagerySpec): string {
   return basename(spec.path);
 }
 
-function sameSpec(a: unknown, b: unknown): boolean {
-  const canon = (v: unknown): string =>
-    JSON.stringify(v, (_k, x: unknown) =>
-      x && typeof x === 'object' && !Array.isArray(x)
-        ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => p.localeCompare(q)))
-        : x,
-    );
-  return canon(a) === canon(b);
-}
-
-/** Registers the imagery once: the same name with the same spec is the same imagery. */
-async function ensureImagery(ctx: ScoringContext, name: string, spec: ImagerySpec): Promise<ImageryRow> {
-  const row = ctx.db.db.select().from(imagerySources).where(eq(imagerySources.name, name)).get();
-  if (row) {
-    if (!sameSpec(row.spec, spec)) {
-      throw new ScoringError(
-        'imagery-name-taken',
-        `imagery "${name}" is registered already with another source; give another name (--imagery-name)`,
-      );
-    }
-    return getImagery(ctx, row.id)!;
-  }
-  return registerImagery(ctx, { name, spec });
-}
-
 /** The analysis run to score with: the given one, or the newest of the model's runs. */
 async function chooseRun(
   ctx: ScoringContext,
@@ -140,17 +115,7 @@ async function chooseRun(
   const path = resolve(modelPath);
   if (!existsSync(path))
     throw new ScoringError('invalid-request', `model ${modelPath} does not exist; check the path`);
-  const digest = await fileSha256(path);
-  const known: Model[] = ctx.db.db.select().from(models).where(eq(models.sha256, digest)).all();
-  const newest = known.length
-    ? ctx.db.db
-        .select({ id: analysisRuns.id })
-        .from(analysisRuns)
-        .where(eq(analysisRuns.modelId, known[known.length - 1].id))
-        .orderBy(desc(analysisRuns.createdAt), desc(analysisRuns.id))
-        .limit(1)
-        .get()
-    : undefined;
+  const newest = newestRunOfWeights(ctx.db, await fileSha256(path));
   if (!newest) {
     throw new ScoringError(
       'run-not-found',
@@ -163,27 +128,6 @@ async function chooseRun(
 async function readArea(area: unknown): Promise<unknown> {
   if (typeof area !== 'string') return area;
   return JSON.parse(await readFile(resolve(area), 'utf8'));
-}
-
-function exportProject(
-  ctx: ScoringContext,
-  project: ProjectRow,
-  imagery: ImageryRow,
-  base: string,
-): ExportProject {
-  const model = ctx.db.db.select().from(models).where(eq(models.id, project.modelId)).get()!;
-  return {
-    name: project.name,
-    imagery: {
-      name: imagery.name,
-      url: `${base.replace(/\/+$/, '')}/imagery/${imagery.id}/{z}/{x}/{y}.jpg`,
-      credits: imagery.attribution ?? '',
-    },
-    model: { id: String(model.id), name: model.name, version: model.sha256.slice(0, 12) },
-    runId: project.runId,
-    lookFor: project.lookFor,
-    zoom: project.zoom,
-  };
 }
 
 async function writeStream(
@@ -207,12 +151,11 @@ async function writeStream(
 export async function writeProjectExports(
   ctx: ScoringContext,
   project: ProjectRow,
-  imagery: ImageryRow,
   dir: string,
   publicUrl = DEFAULT_PUBLIC_URL,
 ): Promise<Record<string, string>> {
   await mkdir(dir, { recursive: true });
-  const info = exportProject(ctx, project, imagery, publicUrl);
+  const info = projectExportInfo(ctx, project, publicUrl);
   const out: Record<string, string> = {};
   const file = (key: string, name: string) => (out[key] = join(dir, name));
 
@@ -255,15 +198,13 @@ export async function scoreRegion(
   else if (options.imagery.toLowerCase().endsWith('.json') && existsSync(options.imagery))
     spec = JSON.parse(await readFile(options.imagery, 'utf8')) as ImagerySpec;
   else spec = imagerySpecFor(options.imagery);
-  const imagery = await ensureImagery(ctx, options.imageryName ?? imageryNameFor(spec), spec);
-
-  const warnings: string[] = [];
-  const source = nativeSource(await getImagerySource(ctx, imagery.id));
-  if ('warnings' in source && Array.isArray(source.warnings)) warnings.push(...(source.warnings as string[]));
+  const imagery = await registerImageryOnce(ctx, { name: options.imageryName ?? imageryNameFor(spec), spec });
+  const source = await getImagerySource(ctx, imagery.id);
+  const warnings = [...(source.warnings ?? [])];
 
   let area = await readArea(options.area);
-  if (area === undefined && source instanceof GeoTiffMosaicSource) {
-    // Each file's extent, not their union's: scattered chips would otherwise bring the empty land between them.
+  if (area === undefined && source.extents) {
+    // Each part's extent, not their union's: scattered chips would otherwise bring the empty land between them.
     // Inset by ~1 mm: a file that ends on a tile edge (chips cut on the grid) must not pull in the next row
     // of tiles once the area's coordinates are rounded for storage.
     const inset = ([w, s, e, n]: BBox): BBox => [
@@ -274,10 +215,10 @@ export async function scoreRegion(
     ];
     area = {
       type: 'FeatureCollection',
-      features: source.files.map((f) => ({
+      features: source.extents.map((extent) => ({
         type: 'Feature',
         properties: {},
-        geometry: bboxPolygon(inset(f.bounds)),
+        geometry: bboxPolygon(inset(extent)),
       })),
     };
   }
@@ -308,7 +249,7 @@ export async function scoreRegion(
   }
   const counts: TileCounts = countScoredTiles(ctx, project.id);
   const out = options.outDir
-    ? await writeProjectExports(ctx, project, imagery, resolve(options.outDir), options.publicUrl)
+    ? await writeProjectExports(ctx, project, resolve(options.outDir), options.publicUrl)
     : {};
   return {
     projectId: project.id,

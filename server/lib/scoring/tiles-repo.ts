@@ -1,13 +1,18 @@
 /**
- * Reading and writing scored tiles (table `tile_scores`, one row per project tile, primary key
- * (project_id, z, x, y), so no tile is ever stored twice).
+ * Scored tiles as the rest of the library reads them: rows of `tile_scores` (db/tile-scores-repo.ts) turned
+ * into ScoredTile, found by task id or bbox, counted, and the effort curve over them.
  */
-import { and, asc, desc, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
-import { tileScores, type NewTileScore, type TileScore } from '../db/schema.ts';
+import type { TileScore } from '../db/schema.ts';
+import {
+  countTileStatuses,
+  getTileScore,
+  iterateTileScores,
+  type TileRange,
+} from '../db/tile-scores-repo.ts';
 import { parseTaskId, tilesCoveringBBox, type BBox } from '../geo/tiles.ts';
 import { getPatches } from '../db/analysis-repo.ts';
 import { effortCurve, fitCalibration, type BuildingCalibration, type EffortPoint } from './effort.ts';
-import type { ScoredTile } from './scored-tile.ts';
+import type { ScoredTile } from '../scored-tiles/scored-tile.ts';
 import { buildingProbability, loadBuildingProb } from './building-prob.ts';
 import type { ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
@@ -45,57 +50,21 @@ export function toScoredTile(row: TileScore): ScoredTile {
   return tile;
 }
 
-/** Rows a job writes in one transaction; a tile already stored keeps its row (first write wins). */
-export function insertTileScores(ctx: ScoringContext, rows: NewTileScore[]): number {
-  let written = 0;
-  // 22 columns × 40 rows stays far below SQLite's bound-parameter limit.
-  for (let i = 0; i < rows.length; i += 40) {
-    written += ctx.db.db
-      .insert(tileScores)
-      .values(rows.slice(i, i + 40))
-      .onConflictDoNothing()
-      .run().changes;
-  }
-  return written;
-}
-
-export function isTileStored(
-  ctx: ScoringContext,
-  projectId: number,
-  z: number,
-  x: number,
-  y: number,
-): boolean {
-  return !!ctx.db.db
-    .select({ one: sql`1` })
-    .from(tileScores)
-    .where(
-      and(eq(tileScores.projectId, projectId), eq(tileScores.z, z), eq(tileScores.x, x), eq(tileScores.y, y)),
-    )
-    .get();
-}
-
 export interface IterateOptions {
   /** Only tiles intersecting [west, south, east, north]. */
   bbox?: BBox;
-  /** 'priority': highest first (the (project_id, priority) index); default: row by row, north to south. */
+  /** 'priority': highest first; default: row by row, north to south. */
   orderBy?: 'priority';
 }
 
-const PAGE_ROWS = 500;
-
-/**
- * Rows in pages of PAGE_ROWS, each page found by keyset (the last row's sort key), so a whole region's
- * tiles never sit in memory together and no statement stays open between pages: a running job keeps
- * writing to the same connection while a route streams.
- */
-export function* iterateTileRows(
+/** A project's tiles in pages, never all in memory (see db/tile-scores-repo.ts). */
+export function* iterateScoredTiles(
   ctx: ScoringContext,
   projectId: number,
   options: IterateOptions = {},
-): Generator<TileScore> {
+): Generator<ScoredTile> {
   const project = requireProject(ctx, projectId);
-  const where: SQL[] = [eq(tileScores.projectId, projectId)];
+  let range: TileRange | undefined;
   if (options.bbox) {
     const [w, s, e, n] = options.bbox;
     if (![w, s, e, n].every(Number.isFinite) || !(w <= e && s <= n)) {
@@ -104,46 +73,11 @@ export function* iterateTileRows(
         `bbox must be [west, south, east, north] with west ≤ east and south ≤ north`,
       );
     }
-    const r = tilesCoveringBBox(options.bbox, project.zoom);
-    where.push(
-      gte(tileScores.x, r.minX),
-      lte(tileScores.x, r.maxX),
-      gte(tileScores.y, r.minY),
-      lte(tileScores.y, r.maxY),
-    );
+    range = tilesCoveringBBox(options.bbox, project.zoom);
   }
-  const byPriority = options.orderBy === 'priority';
-  const order = byPriority
-    ? [desc(tileScores.priority), asc(tileScores.y), asc(tileScores.x)]
-    : [asc(tileScores.y), asc(tileScores.x)];
-  let last: TileScore | undefined;
-  for (;;) {
-    let after: SQL | undefined;
-    if (last) {
-      const rowAfter = sql`(${tileScores.y} > ${last.y} or (${tileScores.y} = ${last.y} and ${tileScores.x} > ${last.x}))`;
-      after = byPriority
-        ? sql`(${tileScores.priority} < ${last.priority} or (${tileScores.priority} = ${last.priority} and ${rowAfter}))`
-        : rowAfter;
-    }
-    const page = ctx.db.db
-      .select()
-      .from(tileScores)
-      .where(and(...where, after))
-      .orderBy(...order)
-      .limit(PAGE_ROWS)
-      .all();
-    yield* page;
-    if (page.length < PAGE_ROWS) return;
-    last = page[page.length - 1];
+  for (const row of iterateTileScores(ctx.db, projectId, { range, orderBy: options.orderBy })) {
+    yield toScoredTile(row);
   }
-}
-
-export function* iterateScoredTiles(
-  ctx: ScoringContext,
-  projectId: number,
-  options: IterateOptions = {},
-): Generator<ScoredTile> {
-  for (const row of iterateTileRows(ctx, projectId, options)) yield toScoredTile(row);
 }
 
 export interface TileCounts {
@@ -156,15 +90,9 @@ export interface TileCounts {
 
 export function countScoredTiles(ctx: ScoringContext, projectId: number): TileCounts {
   const counts: TileCounts = { total: 0, scored: 0, missing: 0, undecodable: 0, failed: 0 };
-  const rows = ctx.db.db
-    .select({ status: tileScores.status, n: sql<number>`count(*)` })
-    .from(tileScores)
-    .where(eq(tileScores.projectId, projectId))
-    .groupBy(tileScores.status)
-    .all();
-  for (const r of rows) {
-    counts[r.status] = r.n;
-    counts.total += r.n;
+  for (const [status, n] of countTileStatuses(ctx.db, projectId)) {
+    counts[status] = n;
+    counts.total += n;
   }
   return counts;
 }
@@ -176,18 +104,7 @@ export function getTileRow(ctx: ScoringContext, projectId: number, taskId: strin
   } catch (cause) {
     throw new ScoringError('invalid-request', (cause as Error).message, { cause });
   }
-  return ctx.db.db
-    .select()
-    .from(tileScores)
-    .where(
-      and(
-        eq(tileScores.projectId, projectId),
-        eq(tileScores.z, t.z),
-        eq(tileScores.x, t.x),
-        eq(tileScores.y, t.y),
-      ),
-    )
-    .get();
+  return getTileScore(ctx.db, projectId, t.z, t.x, t.y);
 }
 
 export function getScoredTile(

@@ -1,18 +1,11 @@
 /**
  * Errors of the labelled side (calibration samples, imported answers, estimates). Like the scoring side's
- * errors, each carries a stable `code` and the HTTP status a route answers with; the message says what to do.
+ * errors, each carries a stable `code` and, from it, the HTTP status a route answers with; the message says
+ * what to do.
  */
-export type TrustErrorCode =
-  | 'invalid-request'
-  | 'project-not-found'
-  | 'sample-not-found'
-  | 'no-tiles'
-  | 'no-labels'
-  | 'sample-stale'
-  | 'results-refused'
-  | 'upload-too-large';
+import { TilelensError, type ErrorStatus } from '../errors.ts';
 
-const STATUS: Record<TrustErrorCode, 400 | 404 | 409 | 413 | 422> = {
+const STATUS = {
   'invalid-request': 400,
   'project-not-found': 404,
   'sample-not-found': 404,
@@ -21,17 +14,14 @@ const STATUS: Record<TrustErrorCode, 400 | 404 | 409 | 413 | 422> = {
   'sample-stale': 409,
   'results-refused': 422,
   'upload-too-large': 413,
-};
+} as const satisfies Record<string, ErrorStatus>;
 
-export class TrustError extends Error {
+export type TrustErrorCode = keyof typeof STATUS;
+
+export class TrustError extends TilelensError {
   override name = 'TrustError';
-  readonly status: 400 | 404 | 409 | 413 | 422;
-  constructor(
-    readonly code: TrustErrorCode,
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-    this.status = STATUS[code];
+  declare readonly code: TrustErrorCode;
+  constructor(code: TrustErrorCode, message: string, hint?: string) {
+    super(code, message, { status: STATUS[code], hint });
   }
 }

@@ -10,10 +10,10 @@
  *   trustReport(estimator, {target, delta, steps})        → its JSON for the API, the CLI and the panel
  *   afterMappingReport(ctx, projectId, {…})               → achieved recall, skip precision, disagreements
  */
+import { iterateTileScores } from '../db/tile-scores-repo.ts';
 import { parseTaskId } from '../geo/tiles.ts';
 import type { ScoringContext } from '../scoring/context.ts';
 import { requireProject } from '../scoring/projects.ts';
-import { iterateTileRows } from '../scoring/tiles-repo.ts';
 import {
   countLabels,
   getSampleRow,
@@ -46,7 +46,7 @@ import type { TrustTile } from './trust-tile.ts';
 /** The project's tiles as the labelled side reads them, streamed from the database in pages. */
 export function projectTiles(ctx: ScoringContext, projectId: number): () => Iterable<TrustTile> {
   return function* () {
-    for (const r of iterateTileRows(ctx, projectId)) {
+    for (const r of iterateTileScores(ctx.db, projectId)) {
       yield { taskId: r.taskId, priority: r.priority, buildingProb: r.buildingProb ?? 0.5, status: r.status };
     }
   };

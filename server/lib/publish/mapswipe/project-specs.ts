@@ -17,8 +17,8 @@ import type { MapswipeFindDraft } from '../../exports/mapswipe-find.ts';
 import { mapswipeFindDrafts } from '../../exports/mapswipe-find.ts';
 import type { ExportProject } from '../../exports/project-info.ts';
 import { maxAreaKm2 } from '../../projects/area.ts';
-import type { TierThresholds } from '../../scoring/priority.ts';
-import type { ScoredTile, Tier } from '../../scoring/scored-tile.ts';
+import type { ScoredTile, Tier } from '../../scored-tiles/scored-tile.ts';
+import type { TierThresholds } from '../../scored-tiles/tiers.ts';
 import type { SampleFindExport } from '../../trust/sample-exports.ts';
 import { PublishError } from '../errors.ts';
 import type {

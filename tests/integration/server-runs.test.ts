@@ -1,10 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readDemoTiles } from '../../server/lib/datasets/demo-world.ts';
-import { F32_COLUMNS } from '../../server/routes/runs.ts';
-import { json, post, serverFixture, type ServerFixture } from './server-fixture.ts';
+import { json, serverFixture, type ServerFixture } from './server-fixture.ts';
 
 let f: ServerFixture;
 let runId: number;
@@ -44,22 +40,6 @@ describe('runs', () => {
     expect((await json(bad)).error.message).toMatch(/unknown column/);
   });
 
-  it('serves the latent columns as float32 rows that match the JSON', async () => {
-    const res = await f.app.request(`/api/runs/${runId}/patches?format=f32`);
-    expect(res.headers.get('x-tilelens-columns')).toBe(F32_COLUMNS.join(','));
-    const values = new Float32Array(await res.arrayBuffer());
-    expect(values.length).toBe(144 * F32_COLUMNS.length);
-    const cols = await json(await f.app.request(`/api/runs/${runId}/patches?columns=pc1,pc9,iou,iouHat`));
-    const w = F32_COLUMNS.length;
-    for (const i of [0, 57, 143]) {
-      expect(values[i * w]).toBeCloseTo(cols.columns.pc1[i], 4);
-      expect(values[i * w + 8]).toBeCloseTo(cols.columns.pc9[i], 4);
-      expect(values[i * w + 10]).toBeCloseTo(cols.columns.iouHat[i], 4);
-      if (cols.columns.iou[i] === null) expect(Number.isNaN(values[i * w + 9])).toBe(true);
-      else expect(values[i * w + 9]).toBeCloseTo(cols.columns.iou[i], 4);
-    }
-  });
-
   it('serves clusters', async () => {
     const body = await json(await f.app.request(`/api/runs/${runId}/clusters`));
     expect(body.clusters.length).toBeGreaterThan(1);
@@ -93,48 +73,5 @@ describe('runs', () => {
     expect(on / (mask.length / 3)).toBeCloseTo(patches.columns.gtFraction[idx], 1);
     expect((await f.app.request(`/api/runs/${runId}/patches/144/image.png`)).status).toBe(404);
     expect((await f.app.request(`/api/runs/${runId}/patches/1/secret.png`)).status).toBe(400);
-  });
-});
-
-describe('imagery', () => {
-  let imageryId: number;
-  it('registers a source under the data dir and lists it', async () => {
-    const res = await post(f.app, '/api/imagery', {
-      name: 'demo',
-      spec: { kind: 'pmtiles', path: 'world/imagery.pmtiles' },
-    });
-    expect(res.status).toBe(201);
-    const row = await json(res);
-    imageryId = row.id;
-    expect(row).toMatchObject({ name: 'demo', kind: 'pmtiles' });
-    expect(JSON.stringify(row)).not.toContain('imagery.pmtiles');
-    const list = await json(await f.app.request('/api/imagery'));
-    expect(list.imagery.map((r: { id: number }) => r.id)).toContain(imageryId);
-    const again = await post(f.app, '/api/imagery', {
-      name: 'demo',
-      spec: { kind: 'pmtiles', path: 'world/imagery.pmtiles' },
-    });
-    expect(again.status).toBe(409);
-    const nothing = await post(f.app, '/api/imagery', {
-      name: 'nothing',
-      spec: { kind: 'pmtiles', path: 'no/such.pmtiles' },
-    });
-    expect(nothing.status).toBe(400);
-  });
-
-  it('serves its tiles as XYZ JPEGs with cache headers', async () => {
-    const tile = readDemoTiles(f.worldDir).find((t) => t.region === 'new')!;
-    const res = await f.app.request(`/imagery/${imageryId}/${tile.z}/${tile.x}/${tile.y}.jpg`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('image/jpeg');
-    expect(res.headers.get('cache-control')).toBe(`public, max-age=${f.settings.imageryMaxAge}`);
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    expect([...bytes.subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
-    expect((await sharp(Buffer.from(bytes)).metadata()).width).toBe(256);
-    // Far from the world: no tile there.
-    expect((await f.app.request(`/imagery/${imageryId}/18/10/10.jpg`)).status).toBe(404);
-    expect((await f.app.request(`/imagery/${imageryId}/3/9/1.jpg`)).status).toBe(400);
-    expect((await f.app.request(`/imagery/999/18/10/10.jpg`)).status).toBe(404);
-    expect(readFileSync(join(f.worldDir, 'world.json'), 'utf8')).toContain('"new"');
   });
 });

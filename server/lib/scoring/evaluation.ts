@@ -5,34 +5,31 @@
  * alone, and in random order (which skips 1 − recall in expectation: the baseline).
  */
 import { createHash } from 'node:crypto';
-import { eq } from 'drizzle-orm';
-import { getRun } from '../lib/db/analysis-repo.ts';
-import { datasets } from '../lib/db/schema.ts';
-import { readDemoTiles } from '../lib/datasets/demo-world.ts';
-import type { ScoringContext } from '../lib/scoring/context.ts';
-import { skippedAtRecall, type RecallResult, type TruthTile } from '../lib/scoring/effort.ts';
-import { iterateScoredTiles } from '../lib/scoring/tiles-repo.ts';
-import { ApiError } from '../middleware/errors.ts';
+import { getDataset, getRun } from '../db/analysis-repo.ts';
+import { readDemoTiles } from '../datasets/demo-world.ts';
+import type { ScoringContext } from './context.ts';
+import { skippedAtRecall, type RecallResult, type TruthTile } from './effort.ts';
+import { ScoringError } from './errors.ts';
+import { iterateScoredTiles } from './tiles-repo.ts';
 
-export const EVALUATION_RECALLS = [0.95, 0.99] as const;
+const EVALUATION_RECALLS = [0.95, 0.99] as const;
 
 /** A stable pseudo-random score per tile, so the random baseline is the same on every request. */
-export function randomScore(taskId: string): number {
+function randomScore(taskId: string): number {
   return createHash('sha256').update(taskId).digest().readUInt32LE(0) / 2 ** 32;
 }
 
 function truthFor(ctx: ScoringContext, runId: number): Map<string, boolean> {
   const run = getRun(ctx.db, runId);
-  const dataset = run
-    ? ctx.db.db.select().from(datasets).where(eq(datasets.id, run.datasetId)).get()
-    : undefined;
+  const dataset = run ? getDataset(ctx.db, run.datasetId) : undefined;
   const world = dataset?.kind === 'demo_world' ? dataset.source.world : undefined;
   if (typeof world !== 'string') {
-    throw new ApiError(
-      409,
+    throw new ScoringError(
       'no-truth',
       `the truth of this project's tiles is not known: its reference run ${runId} is not on a demo world`,
-      'evaluation needs known ground truth; for real regions compare with MapSwipe results through tiles.csv',
+      {
+        hint: 'evaluation needs known ground truth; for real regions compare with MapSwipe results through tiles.csv',
+      },
     );
   }
   const truth = new Map<string, boolean>();
@@ -68,12 +65,9 @@ export function evaluateProject(ctx: ScoringContext, project: { id: number; runI
   }
   for (const _ of truthTiles(true));
   if (counts.tiles === 0) {
-    throw new ApiError(
-      409,
-      'not-scored',
-      `project ${project.id} has no scored tiles with known truth yet`,
-      `score it first: POST /api/projects/${project.id}/score`,
-    );
+    throw new ScoringError('not-scored', `project ${project.id} has no scored tiles with known truth yet`, {
+      hint: `score it first: POST /api/projects/${project.id}/score`,
+    });
   }
   const random = (t: TruthTile) => randomScore((t as TruthTile & { taskId: string }).taskId);
   const skippedAtRecallBy = Object.fromEntries(

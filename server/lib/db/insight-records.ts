@@ -1,0 +1,55 @@
+/**
+ * One JSON record per run and insight kind (table `insight_records`): the settings, measurements and fitted
+ * state an insight pass keeps beside the run. A pass writes its record in the same transaction as its
+ * per-patch rows, so a record never describes rows that are not there.
+ */
+import { and, eq } from 'drizzle-orm';
+import type { DatabaseHandle } from './client.ts';
+import { insightRecords, INSIGHT_KINDS } from './schema.ts';
+
+export type InsightKind = (typeof INSIGHT_KINDS)[number];
+
+/** Stores (or replaces) the run's record of this kind. */
+export function saveInsightRecord(
+  handle: DatabaseHandle,
+  runId: number,
+  kind: InsightKind,
+  record: object,
+): void {
+  const value = record as Record<string, unknown>;
+  handle.db
+    .insert(insightRecords)
+    .values({ runId, kind, record: value })
+    .onConflictDoUpdate({
+      target: [insightRecords.runId, insightRecords.kind],
+      set: { record: value, createdAt: new Date() },
+    })
+    .run();
+}
+
+/**
+ * The run's record of this kind as its writer stored it, or undefined when the pass has not run. `T` is the
+ * writer's own record type: the insight module that wrote it reads it back.
+ */
+export function getInsightRecord<T extends object>(
+  handle: DatabaseHandle,
+  runId: number,
+  kind: InsightKind,
+): T | undefined {
+  const row = handle.db
+    .select({ record: insightRecords.record })
+    .from(insightRecords)
+    .where(and(eq(insightRecords.runId, runId), eq(insightRecords.kind, kind)))
+    .get();
+  return row?.record as T | undefined;
+}
+
+/** The kinds of record the run has, i.e. the insight passes that ran on it. */
+export function insightKinds(handle: DatabaseHandle, runId: number): InsightKind[] {
+  return handle.db
+    .select({ kind: insightRecords.kind })
+    .from(insightRecords)
+    .where(eq(insightRecords.runId, runId))
+    .all()
+    .map((r) => r.kind);
+}

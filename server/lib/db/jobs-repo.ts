@@ -1,0 +1,127 @@
+/**
+ * Scoring jobs (table `scoring_jobs`): one row per job with its progress. A batch of tiles and the job's
+ * progress are written in one transaction (`storeBatch`), so a killed process loses at most the batch in
+ * flight and the job row never claims tiles that are not there.
+ */
+import { desc, eq, inArray } from 'drizzle-orm';
+import { NotFoundError } from '../errors.ts';
+import type { DatabaseHandle } from './client.ts';
+import { scoringJobs, type NewTileScore, type ScoringJob } from './schema.ts';
+import { countTileStatuses, insertTileScores } from './tile-scores-repo.ts';
+
+export type JobStatus = ScoringJob['status'];
+export type JobUpdate = Partial<Omit<typeof scoringJobs.$inferInsert, 'id' | 'projectId' | 'createdAt'>>;
+
+/** Statuses of a job some process still means to run. */
+export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', 'running'];
+
+export function getJob(handle: DatabaseHandle, jobId: number): ScoringJob | undefined {
+  return handle.db.select().from(scoringJobs).where(eq(scoringJobs.id, jobId)).get();
+}
+
+export function latestJobOf(handle: DatabaseHandle, projectId: number): ScoringJob | undefined {
+  return handle.db
+    .select()
+    .from(scoringJobs)
+    .where(eq(scoringJobs.projectId, projectId))
+    .orderBy(desc(scoringJobs.id))
+    .limit(1)
+    .get();
+}
+
+export function activeJobsOf(handle: DatabaseHandle, projectId: number): ScoringJob[] {
+  return handle.db
+    .select()
+    .from(scoringJobs)
+    .where(eq(scoringJobs.projectId, projectId))
+    .all()
+    .filter((j) => ACTIVE_JOB_STATUSES.includes(j.status));
+}
+
+/** Every job left queued or running, newest first. */
+export function activeJobs(handle: DatabaseHandle): ScoringJob[] {
+  return handle.db
+    .select()
+    .from(scoringJobs)
+    .where(inArray(scoringJobs.status, [...ACTIVE_JOB_STATUSES]))
+    .orderBy(desc(scoringJobs.id))
+    .all();
+}
+
+/** A job row as given, for callers that write a job's history themselves (imports, fixtures). */
+export function insertJob(handle: DatabaseHandle, job: typeof scoringJobs.$inferInsert): ScoringJob {
+  return handle.db.insert(scoringJobs).values(job).returning().get();
+}
+
+export function updateJob(handle: DatabaseHandle, jobId: number, values: JobUpdate): void {
+  handle.db
+    .update(scoringJobs)
+    .set({ ...values, updatedAt: new Date() })
+    .where(eq(scoringJobs.id, jobId))
+    .run();
+}
+
+const SUPERSEDED: JobUpdate = { status: 'failed', error: 'interrupted; a newer job took over the project' };
+
+/** Closes a job a newer one takes over (left by a process that died and was never resumed). */
+export function supersedeJob(handle: DatabaseHandle, jobId: number): void {
+  updateJob(handle, jobId, { ...SUPERSEDED, finishedAt: new Date() });
+}
+
+/**
+ * Queues a job for a project in one transaction with closing the project's `superseded` jobs; its progress
+ * starts at the tiles already stored, which it will skip.
+ */
+export function queueJob(
+  handle: DatabaseHandle,
+  job: { projectId: number; total: number; batchSize: number },
+  superseded: readonly number[],
+): ScoringJob {
+  return handle.sqlite.transaction(() => {
+    for (const id of superseded) supersedeJob(handle, id);
+    const { total: stored, scored } = storedCounts(handle, job.projectId);
+    return handle.db
+      .insert(scoringJobs)
+      .values({
+        ...job,
+        status: 'queued',
+        done: stored,
+        failed: stored - scored,
+        updatedAt: new Date(),
+      })
+      .returning()
+      .get();
+  })();
+}
+
+function storedCounts(handle: DatabaseHandle, projectId: number): { total: number; scored: number } {
+  const byStatus = countTileStatuses(handle, projectId);
+  let total = 0;
+  for (const n of byStatus.values()) total += n;
+  return { total, scored: byStatus.get('scored') ?? 0 };
+}
+
+/**
+ * Stores a batch's rows and the job's progress in one transaction. Rows already stored are kept (first write
+ * wins); when some were, the progress is recounted from the table instead of added up.
+ */
+export function storeBatch(handle: DatabaseHandle, jobId: number, rows: NewTileScore[]): ScoringJob {
+  return handle.sqlite
+    .transaction(() => {
+      const current = getJob(handle, jobId);
+      if (!current) throw new NotFoundError(`scoring job ${jobId}`);
+      const written = insertTileScores(handle, rows);
+      let { done, failed } = current;
+      if (written === rows.length) {
+        done += written;
+        failed += rows.filter((r) => r.status !== 'scored').length;
+      } else {
+        const counts = storedCounts(handle, current.projectId);
+        done = counts.total;
+        failed = counts.total - counts.scored;
+      }
+      updateJob(handle, jobId, { done, failed });
+      return { ...current, done, failed };
+    })
+    .immediate();
+}

@@ -1,0 +1,279 @@
+/**
+ * Scored tiles (table `tile_scores`, one row per project tile, primary key (project_id, z, x, y), so no
+ * tile is ever stored twice): writing a job's batches and every read of them — pages for exports, cursors
+ * for overlay tiles, counts, single tiles, and two projects' tiles side by side.
+ *
+ * Nothing here holds a project's tiles at once: whole-project reads come in keyset pages (no statement
+ * stays open between pages, so a running job keeps writing to the same connection while a route streams)
+ * or as cursors over one map tile's index range.
+ */
+import { and, asc, desc, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
+import type { DatabaseHandle } from './client.ts';
+import { cursor } from './cursor.ts';
+import { tileScores, type FootprintsJson, type NewTileScore, type TileScore } from './schema.ts';
+
+/** Inclusive tile x / y ranges at the project's zoom. */
+export interface TileRange {
+  minX: number;
+  maxX: number;
+  minY: number;
+  maxY: number;
+}
+
+/** Rows a job writes; a tile already stored keeps its row (first write wins). Returns the rows written. */
+export function insertTileScores(handle: DatabaseHandle, rows: NewTileScore[]): number {
+  let written = 0;
+  // 22 columns × 40 rows stays far below SQLite's bound-parameter limit.
+  for (let i = 0; i < rows.length; i += 40) {
+    written += handle.db
+      .insert(tileScores)
+      .values(rows.slice(i, i + 40))
+      .onConflictDoNothing()
+      .run().changes;
+  }
+  return written;
+}
+
+const tileKey = (projectId: number, z: number, x: number, y: number) =>
+  and(eq(tileScores.projectId, projectId), eq(tileScores.z, z), eq(tileScores.x, x), eq(tileScores.y, y));
+
+export function isTileStored(
+  handle: DatabaseHandle,
+  projectId: number,
+  z: number,
+  x: number,
+  y: number,
+): boolean {
+  return !!handle.db
+    .select({ one: sql`1` })
+    .from(tileScores)
+    .where(tileKey(projectId, z, x, y))
+    .get();
+}
+
+export function getTileScore(
+  handle: DatabaseHandle,
+  projectId: number,
+  z: number,
+  x: number,
+  y: number,
+): TileScore | undefined {
+  return handle.db
+    .select()
+    .from(tileScores)
+    .where(tileKey(projectId, z, x, y))
+    .get();
+}
+
+export interface TilePageOptions {
+  /** Only tiles in this range (any zoom's rows are compared by x and y alone, as stored). */
+  range?: TileRange;
+  /** 'priority': highest first (the (project_id, priority) index); default: row by row, north to south. */
+  orderBy?: 'priority';
+}
+
+const PAGE_ROWS = 500;
+
+/** A project's rows in pages of PAGE_ROWS, each page found by keyset (the last row's sort key). */
+export function* iterateTileScores(
+  handle: DatabaseHandle,
+  projectId: number,
+  options: TilePageOptions = {},
+): Generator<TileScore> {
+  const where: SQL[] = [eq(tileScores.projectId, projectId)];
+  if (options.range) {
+    const r = options.range;
+    where.push(
+      gte(tileScores.x, r.minX),
+      lte(tileScores.x, r.maxX),
+      gte(tileScores.y, r.minY),
+      lte(tileScores.y, r.maxY),
+    );
+  }
+  const byPriority = options.orderBy === 'priority';
+  const order = byPriority
+    ? [desc(tileScores.priority), asc(tileScores.y), asc(tileScores.x)]
+    : [asc(tileScores.y), asc(tileScores.x)];
+  let last: TileScore | undefined;
+  for (;;) {
+    let after: SQL | undefined;
+    if (last) {
+      const rowAfter = sql`(${tileScores.y} > ${last.y} or (${tileScores.y} = ${last.y} and ${tileScores.x} > ${last.x}))`;
+      after = byPriority
+        ? sql`(${tileScores.priority} < ${last.priority} or (${tileScores.priority} = ${last.priority} and ${rowAfter}))`
+        : rowAfter;
+    }
+    const page = handle.db
+      .select()
+      .from(tileScores)
+      .where(and(...where, after))
+      .orderBy(...order)
+      .limit(PAGE_ROWS)
+      .all();
+    yield* page;
+    if (page.length < PAGE_ROWS) return;
+    last = page[page.length - 1];
+  }
+}
+
+export type TileStatus = TileScore['status'];
+
+/** Stored tiles of a project by status. */
+export function countTileStatuses(handle: DatabaseHandle, projectId: number): Map<TileStatus, number> {
+  const rows = handle.db
+    .select({ status: tileScores.status, n: sql<number>`count(*)` })
+    .from(tileScores)
+    .where(eq(tileScores.projectId, projectId))
+    .groupBy(tileScores.status)
+    .all();
+  return new Map(rows.map((r) => [r.status, r.n]));
+}
+
+// ── map tiles: cursors over one index range ─────────────────────────────────────────────────────────
+
+/** The columns of a scored tile the raster overlays read. */
+export interface OverlayCellRow {
+  x: number;
+  y: number;
+  status: TileStatus;
+  priority: number;
+  iouHat: number | null;
+  novelty: number | null;
+  iouLow: number | null;
+  iouHigh: number | null;
+}
+
+/** …and what the vector tiles add to them. */
+export interface VectorCellRow extends OverlayCellRow {
+  taskId: string;
+  tier: TileScore['tier'];
+  buildingProb: number | null;
+  footprints: FootprintsJson | null;
+}
+
+/**
+ * A range on the primary key: x as an index range, y checked inside the index, so a map tile touches only
+ * the index entries of its own columns — never the whole project — whatever the project's size.
+ */
+function inRange(projectId: number, zoom: number, r: TileRange) {
+  return and(
+    eq(tileScores.projectId, projectId),
+    eq(tileScores.z, zoom),
+    gte(tileScores.x, r.minX),
+    lte(tileScores.x, r.maxX),
+    gte(tileScores.y, r.minY),
+    lte(tileScores.y, r.maxY),
+  );
+}
+
+/** The columns every cell reads, in the order `overlayCell` expects them. */
+const CELL_COLUMNS = {
+  x: tileScores.x,
+  y: tileScores.y,
+  status: tileScores.status,
+  priority: tileScores.priority,
+  iouHat: tileScores.iouHat,
+  novelty: tileScores.novelty,
+  iouLow: tileScores.iouLow,
+  iouHigh: tileScores.iouHigh,
+};
+const CELL_WIDTH = Object.keys(CELL_COLUMNS).length;
+
+function overlayCell(row: unknown[]): OverlayCellRow {
+  return {
+    x: row[0] as number,
+    y: row[1] as number,
+    status: row[2] as TileStatus,
+    priority: row[3] as number,
+    iouHat: row[4] as number | null,
+    novelty: row[5] as number | null,
+    iouLow: row[6] as number | null,
+    iouHigh: row[7] as number | null,
+  };
+}
+
+/** Streams the raster cells of a range. */
+export function* iterateOverlayCells(
+  handle: DatabaseHandle,
+  projectId: number,
+  zoom: number,
+  r: TileRange,
+): Generator<OverlayCellRow> {
+  const query = handle.db
+    .select(CELL_COLUMNS)
+    .from(tileScores)
+    .where(inRange(projectId, zoom, r));
+  for (const row of cursor(handle, query)) yield overlayCell(row);
+}
+
+/** Streams the vector cells of a range. */
+export function* iterateVectorCells(
+  handle: DatabaseHandle,
+  projectId: number,
+  zoom: number,
+  r: TileRange,
+): Generator<VectorCellRow> {
+  const query = handle.db
+    .select({
+      ...CELL_COLUMNS,
+      taskId: tileScores.taskId,
+      tier: tileScores.tier,
+      buildingProb: tileScores.buildingProb,
+      footprints: tileScores.footprints,
+    })
+    .from(tileScores)
+    .where(inRange(projectId, zoom, r));
+  for (const row of cursor(handle, query)) {
+    const extra = row.slice(CELL_WIDTH);
+    yield {
+      ...overlayCell(row),
+      taskId: extra[0] as string,
+      tier: extra[1] as TileScore['tier'],
+      buildingProb: extra[2] as number | null,
+      // Raw rows skip drizzle's JSON column mapping.
+      footprints: extra[3] === null ? null : (JSON.parse(extra[3] as string) as FootprintsJson),
+    };
+  }
+}
+
+// ── two projects over the same tiles ────────────────────────────────────────────────────────────────
+
+/** One tile scored in both projects: A's and B's priority, smoothed IoU, interval and tier. */
+export interface TilePairRow {
+  taskId: string;
+  z: number;
+  x: number;
+  y: number;
+  priorityA: number;
+  priorityB: number;
+  iouHatA: number | null;
+  iouHatB: number | null;
+  lowA: number | null;
+  highA: number | null;
+  lowB: number | null;
+  highB: number | null;
+  tierA: string;
+  tierB: string;
+}
+
+const PAIRS_SQL = `select a.task_id as taskId, a.z, a.x, a.y, a.priority as priorityA, b.priority as priorityB,
+    a.iou_hat as iouHatA, b.iou_hat as iouHatB, a.iou_low as lowA, a.iou_high as highA, b.iou_low as lowB,
+    b.iou_high as highB, a.tier as tierA, b.tier as tierB
+  from tile_scores a join tile_scores b on b.project_id = ? and b.z = a.z and b.x = a.x and b.y = a.y
+  where a.project_id = ?`;
+
+/** Streams the tiles both projects scored, matched by z / x / y (one join over the primary keys). */
+export function* iterateTilePairs(handle: DatabaseHandle, a: number, b: number): Generator<TilePairRow> {
+  yield* handle.sqlite.prepare(PAIRS_SQL).iterate(b, a) as Iterable<TilePairRow>;
+}
+
+/** Stored tiles of a project, whatever their status. */
+export function countProjectTiles(handle: DatabaseHandle, projectId: number): number {
+  return (
+    handle.db
+      .select({ n: sql<number>`count(*)` })
+      .from(tileScores)
+      .where(eq(tileScores.projectId, projectId))
+      .get()?.n ?? 0
+  );
+}
