@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateDemoWorld } from './demo-world/generate.ts';
+import { generateDemoWorld, WORLD_VERSION } from './demo-world/generate.ts';
 import { openDatabase } from '../server/lib/db/client.ts';
 import { insightKinds } from '../server/lib/db/insight-records.ts';
 import { openDemoWorldDataset } from '../server/lib/datasets/demo-world.ts';
@@ -46,8 +46,8 @@ function worldMatches(dir: string): boolean {
   const path = join(dir, 'world.json');
   if (!existsSync(path) || !existsSync(join(dir, 'imagery.pmtiles'))) return false;
   try {
-    const world = JSON.parse(readFileSync(path, 'utf8')) as { seed: number; scale: string };
-    return world.seed === seed && world.scale === scale;
+    const world = JSON.parse(readFileSync(path, 'utf8')) as { seed: number; scale: string; version?: number };
+    return world.seed === seed && world.scale === scale && world.version === WORLD_VERSION;
   } catch {
     return false;
   }

@@ -13,8 +13,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { analyzeDataset, type AnalysisSummary } from '../server/lib/analysis/analyze-dataset.ts';
 import { MLPRegressor } from '../server/lib/analysis/mlp.ts';
-import { KnnNovelty } from '../server/lib/analysis/novelty.ts';
 import { auroc, spearman } from '../server/lib/analysis/rank-statistics.ts';
+import { KnnNovelty } from '../server/lib/analysis/novelty.ts';
 import { adjustedRandIndex } from '../server/lib/analysis/silhouette.ts';
 import { openManifestDataset, readManifest } from '../server/lib/datasets/manifest.ts';
 import { openPairsDataset, type ImagePair } from '../server/lib/datasets/folder.ts';
@@ -24,6 +24,7 @@ import { getPatches } from '../server/lib/db/analysis-repo.ts';
 import { encodePng } from '../server/lib/imagery/decode.ts';
 import { loadModel, type SegmentationModel } from '../server/lib/model/runtime.ts';
 import { repoRoot } from '../server/lib/paths.ts';
+import { trainRealModel } from './lib/train-real-model.ts';
 import { stderrProgress } from '../server/lib/progress.ts';
 import { closeImagerySources } from '../server/lib/scoring/imagery-registry.ts';
 import { disposeScoringModels } from '../server/lib/scoring/jobs.ts';
@@ -50,54 +51,6 @@ export function splitOf(pair: ImagePair, seed = 7): string {
 }
 
 const r4 = (v: number) => (Number.isFinite(v) ? Number(v.toFixed(4)) : null);
-
-// ---- training -----------------------------------------------------------------------------------------
-
-/** Writes the training datasets' patches as the trainer's arrays (images.u8, masks.u8, index.json). */
-async function exportArrays(source: PatchSource, outDir: string): Promise<Record<string, number>> {
-  mkdirSync(outDir, { recursive: true });
-  const images = await open(join(outDir, 'images.u8'), 'w');
-  const masks = await open(join(outDir, 'masks.u8'), 'w');
-  const index: Array<{ taskId: string; split: string; district: string; phenomena: string[] }> = [];
-  const counts: Record<string, number> = {};
-  const progress = stderrProgress('eval-real');
-  try {
-    for await (const p of source.patches()) {
-      await images.write(p.image);
-      await masks.write(p.mask);
-      index.push({ taskId: p.key, split: p.split, district: p.group, phenomena: [] });
-      counts[p.split] = (counts[p.split] ?? 0) + 1;
-      progress('export arrays', index.length, source.size);
-    }
-  } finally {
-    await Promise.all([images.close(), masks.close()]);
-  }
-  writeFileSync(join(outDir, 'index.json'), JSON.stringify(index) + '\n');
-  return counts;
-}
-
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((ok, fail) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: repoRoot });
-    child.on('error', fail);
-    child.on('exit', (code) =>
-      code === 0 ? ok() : fail(new Error(`${cmd} ${args.join(' ')} exited with ${code}`)),
-    );
-  });
-}
-
-/** The venv `scripts/train-demo-model.sh` makes, created the same way when missing. */
-async function ensureTrainingVenv(): Promise<string> {
-  const python = join(repoRoot, '.venv-train/bin/python');
-  try {
-    await run(python, ['-c', 'import torch, onnx']);
-  } catch {
-    process.stderr.write('eval-real: creating .venv-train (torch 2.13.0, onnx)…\n');
-    await run('python3', ['-m', 'venv', join(repoRoot, '.venv-train')]);
-    await run(join(repoRoot, '.venv-train/bin/pip'), ['install', '--quiet', 'torch==2.13.0', 'onnx']);
-  }
-  return python;
-}
 
 // ---- evaluation --------------------------------------------------------------------------------------
 
@@ -505,40 +458,18 @@ async function main(): Promise<void> {
 
   let trainSplit: Record<string, number> = {};
   if (!(values['reuse-model'] && existsSync(modelPath))) {
-    let t = performance.now();
-    const trainSource = await openManifestDataset(join(realdata, 'manifest.csv'), {
-      groupColumn: 'dataset',
+    const t = performance.now();
+    trainSplit = await trainRealModel({
+      realdata,
       groups: TRAIN_GROUPS,
-      patchSize: PATCH,
-      edge: EDGE,
       split: (p) => splitOf(p, seed),
-    });
-    const arraysDir = join(outDir, 'arrays');
-    trainSplit = await exportArrays(trainSource, arraysDir);
-    seconds.exportArrays = r4((performance.now() - t) / 1000) ?? 0;
-    process.stderr.write(`eval-real: training patches by split ${JSON.stringify(trainSplit)}\n`);
-
-    t = performance.now();
-    const python = await ensureTrainingVenv();
-    await run('nice', [
-      python,
-      'scripts/model/train_demo_unet.py',
-      '--arrays',
-      arraysDir,
-      '--out',
+      workDir: outDir,
       modelDir,
-      '--name',
-      'real-unet',
-      '--seed',
-      String(seed),
-      '--epochs',
-      String(values.epochs),
-      '--max-minutes',
-      String(values['max-minutes']),
-    ]);
+      seed,
+      epochs: Number(values.epochs),
+      maxMinutes: Number(values['max-minutes']),
+    });
     seconds.train = r4((performance.now() - t) / 1000) ?? 0;
-    // The arrays are a training by-product (hundreds of MB); the model and its sidecar stay.
-    rmSync(arraysDir, { recursive: true, force: true });
   }
 
   const ev = await evaluate({ realdata, modelPath, outDir, seed });

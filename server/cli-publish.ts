@@ -32,7 +32,7 @@ import {
   type Credentials,
   type PublishContext,
 } from './lib/publish/publish.ts';
-import { projectExportInfo } from './lib/scoring/export-info.ts';
+import { handoverInfo } from './lib/deliverables/project-exports.ts';
 import { requireProject } from './lib/scoring/projects.ts';
 import { iterateScoredTiles } from './lib/scoring/tiles-repo.ts';
 import { resolveSettings } from './settings.ts';
@@ -133,7 +133,7 @@ export async function publishCommand(argv: string[], env: NodeJS.ProcessEnv = pr
     ctx,
     urls: { mapswipe: settings.mapswipeUrl, taskingManager: settings.taskingManagerUrl },
     publicUrl,
-    info: (id) => projectExportInfo(ctx, requireProject(ctx, id), publicUrl),
+    info: (id) => handoverInfo(ctx, requireProject(ctx, id), publicUrl),
   };
   const dryRun = v['dry-run'] ?? false;
   try {

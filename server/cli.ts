@@ -30,7 +30,8 @@ import { stderrProgress } from './lib/progress.ts';
 import { dataDir, defaultDbPath, demoModelPath, runsDir } from './lib/paths.ts';
 import { closeImagerySources } from './lib/scoring/imagery-registry.ts';
 import { disposeScoringModels } from './lib/scoring/jobs.ts';
-import { scoreRegion } from './lib/scoring/score-region.ts';
+import { DEFAULT_PUBLIC_URL, scoreRegion } from './lib/scoring/score-region.ts';
+import { writeProjectExports } from './lib/deliverables/project-exports.ts';
 import { requireProject } from './lib/scoring/projects.ts';
 import {
   afterMappingReport,
@@ -425,13 +426,19 @@ async function main(argv: string[]): Promise<number> {
           ...(o['imagery-name'] ? { imageryName: o['imagery-name'] } : {}),
           ...(o.area ? { area: o.area } : {}),
           ...(o.name ? { projectName: o.name } : {}),
-          ...(o.out ? { outDir: o.out } : {}),
-          ...(o['public-url'] ? { publicUrl: o['public-url'] } : {}),
           ...(o.batch !== undefined ? { batchSize: o.batch } : {}),
           zoom: o.zoom,
           onProgress: (done, total) => progress('scoring tiles', done, total),
         });
         for (const w of r.warnings) process.stderr.write(`tilelens: warning: ${w}\n`);
+        const out = o.out
+          ? await writeProjectExports(
+              ctx,
+              requireProject(ctx, r.projectId),
+              resolve(o.out),
+              o['public-url'] ?? DEFAULT_PUBLIC_URL,
+            )
+          : {};
         const line = {
           projectId: r.projectId,
           imageryId: r.imageryId,
@@ -441,7 +448,7 @@ async function main(argv: string[]): Promise<number> {
           missing: r.missing,
           failed: r.failed,
           seconds: r.seconds,
-          out: r.out,
+          out,
           warnings: r.warnings,
           view: `npx tsx server/main.ts --db ${dbPath} then open http://127.0.0.1:8700/ and pick project ${r.projectId}`,
         };

@@ -15,6 +15,7 @@ const benches: Record<string, string[]> = {
   scoring: ['npx', 'tsx', 'scripts/bench/scoring.ts'],
   insights: ['npx', 'tsx', 'scripts/bench/insights.ts'],
   'trust-sampling': ['npx', 'tsx', 'scripts/bench/trust-sampling.ts'],
+  trust: ['npx', 'tsx', 'scripts/bench/trust.ts'],
   'ui-overlay': ['npx', 'tsx', 'scripts/bench/ui-overlay.ts'],
   'ui-latent': ['npx', 'tsx', 'scripts/bench/ui-latent.ts'],
   demo: ['bash', 'scripts/bench/demo-fresh-clone.sh'],

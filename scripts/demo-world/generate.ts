@@ -39,7 +39,11 @@ export interface TileRecord extends DemoTileRecord {
   phenomena: Phenomenon[];
 }
 
+/** Bumped whenever the generator paints other tiles for the same seed, so a stored world is rebuilt. */
+export const WORLD_VERSION = 2;
+
 export interface WorldSummary {
+  version: number;
   seed: number;
   zoom: number;
   tileSize: number;
@@ -213,6 +217,7 @@ export async function generateDemoWorld(options: GenerateOptions): Promise<World
   await rename(`${files.tiles}.part`, files.tiles);
 
   const summary: WorldSummary = {
+    version: WORLD_VERSION,
     seed,
     zoom: ZOOM,
     tileSize: TILE,

@@ -9,7 +9,7 @@ export const ZOOM = 18;
 export const TILE = 256;
 
 export type District =
-  'dense_town' | 'suburb' | 'farmland' | 'forest' | 'bare' | 'sahel_village' | 'sahel_bush';
+  'dense_town' | 'suburb' | 'farmland' | 'forest' | 'bare' | 'sahel_village' | 'sahel_bush' | 'camp';
 export type Phenomenon = 'parking_lot' | 'cemetery' | 'construction_site' | 'no_buildings';
 export type PlantedPhenomenon = Exclude<Phenomenon, 'no_buildings'>;
 export type Region = 'train' | 'new';
@@ -184,14 +184,24 @@ export function planWorld(seed: number, scale: Scale): WorldPlan {
   const nVal = Math.round(order.length * 0.125);
   order.forEach((t, i) => (t.split = i < nTrain ? 'train' : i < nTrain + nVal ? 'val' : 'test'));
 
-  // New region: sahel villages (clusters of huts) in open bush.
+  // New region: sahel villages (clusters of huts) in open bush, and a camp of canvas tents — a roof the model
+  // never saw in training, so its prediction misses them while its latent space sees something new.
   const villages = Array.from({ length: scale === 'full' ? 7 : 2 }, () => ({
     x: rng.range(1, size.next - 1),
     y: rng.range(1, size.next - 1),
     r: rng.range(1.3, scale === 'full' ? 3.2 : 2),
   }));
+  // Its own random stream, so the rest of the world (roads included) is what it was before the camp existed.
+  const campRng = mulberry32(hashInts(seed, 0xca3b));
+  const camp = {
+    x: campRng.range(0.2, 0.45) * size.next,
+    y: campRng.range(0.55, 0.8) * size.next,
+    rx: scale === 'full' ? 3.2 : 1.2,
+    ry: scale === 'full' ? 2.4 : 1,
+  };
   for (let ty = 0; ty < next.height; ty++) {
     for (let tx = 0; tx < next.width; tx++) {
+      const inCamp = Math.hypot((tx + 0.5 - camp.x) / camp.rx, (ty + 0.5 - camp.y) / camp.ry) < 1;
       const inVillage = villages.some((v) => Math.hypot(tx + 0.5 - v.x, ty + 0.5 - v.y) < v.r);
       const x = next.minX + tx;
       const y = next.minY + ty;
@@ -199,7 +209,7 @@ export function planWorld(seed: number, scale: Scale): WorldPlan {
         x,
         y,
         region: 'new',
-        district: inVillage ? 'sahel_village' : 'sahel_bush',
+        district: inCamp ? 'camp' : inVillage ? 'sahel_village' : 'sahel_bush',
         split: 'screen',
       });
     }

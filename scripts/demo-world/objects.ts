@@ -8,14 +8,14 @@ import { hashInts, mulberry32, type Rng } from './random.ts';
 
 export type RGB = [number, number, number];
 export type Ring = Array<[number, number]>;
-export type RoofStyle = 'gable' | 'flat' | 'metal' | 'thatch';
+export type RoofStyle = 'gable' | 'flat' | 'metal' | 'thatch' | 'tent';
 
 export interface Building {
   ring: Ring;
   centre: [number, number];
   /** Unit vector along the ridge (gable) or the corrugation (metal). */
   axis: [number, number];
-  kind: 'town_block' | 'house' | 'farm_building' | 'hut_round' | 'hut_rect' | 'compound_building';
+  kind: 'town_block' | 'house' | 'farm_building' | 'hut_round' | 'hut_rect' | 'compound_building' | 'shelter';
   style: RoofStyle;
   roof: RGB;
   /** Shadow length in pixels. */
@@ -76,6 +76,13 @@ const ROOFS: Record<string, RGB[]> = {
     [160, 130, 85],
     [175, 145, 95],
     [140, 112, 72],
+  ],
+  /** Canvas tents of a relief camp: khaki, olive and sand, colours no training roof has. */
+  tent: [
+    [176, 160, 120],
+    [112, 118, 80],
+    [200, 170, 125],
+    [128, 132, 108],
   ],
 };
 const CAR_COLOURS: RGB[] = [
@@ -594,6 +601,31 @@ export function objectsForTile(plan: WorldPlan, t: TilePlan): TileObjects {
     case 'sahel_village': {
       for (let i = rng.int(2, 6); i > 0; i--) hutCompound(p, rng, ...anywhere(26), rng.int(2, 7));
       for (let i = rng.int(3, 9); i > 0; i--) p.tree(...anywhere(), rng.range(3, 6.5), [70, 92, 45], rng);
+      break;
+    }
+    case 'camp': {
+      // Tents in loose rows along the camp's paths, a few trees kept for shade.
+      const rows = rng.int(4, 7);
+      const angle = rng.range(-0.15, 0.15);
+      for (let r = 0; r < rows; r++) {
+        const y = ((r + 0.5) / rows) * TILE + rng.range(-6, 6);
+        for (let x = rng.range(6, 20); x < TILE - 6; x += rng.range(13, 20)) {
+          if (rng.chance(0.15)) continue;
+          p.building(
+            rng,
+            {
+              ring: orientedRect(ox + x, oy + y, rng.range(7, 10), rng.range(5.5, 7.5), angle),
+              kind: 'shelter',
+              style: 'tent',
+              roof: rng.pick(ROOFS.tent),
+              height: 1.5,
+              angle,
+            },
+            1.5,
+          );
+        }
+      }
+      for (let i = rng.int(0, 3); i > 0; i--) p.tree(...anywhere(), rng.range(3, 5), [72, 92, 46], rng);
       break;
     }
     case 'sahel_bush': {

@@ -49,6 +49,7 @@ const GROUND: Record<District, Ground> = {
   bare: { base: [198, 176, 138], tint: [1, 0.9, 0.75], lowAmp: 45, midAmp: 30, grain: 16 },
   sahel_village: { base: [178, 110, 74], tint: [1, 0.75, 0.55], lowAmp: 40, midAmp: 22, grain: 14 },
   sahel_bush: { base: [170, 128, 84], tint: [0.9, 1, 0.6], lowAmp: 60, midAmp: 26, grain: 16 },
+  camp: { base: [186, 150, 112], tint: [1, 0.9, 0.7], lowAmp: 35, midAmp: 20, grain: 14 },
 };
 
 const FIELD_PALETTE: RGB[] = [
@@ -296,6 +297,10 @@ function paintRoof(
       } else if (b.style === 'thatch') {
         const d = Math.hypot(px, py) / radius;
         shade = 1.02 - 0.28 * d - 0.16 * ((px + py) / (radius * 1.5)) + 0.08 * Math.sin(d * 9);
+      } else if (b.style === 'tent') {
+        // Canvas over a frame: a lit ridge along the long axis, sagging sides.
+        const side = Math.abs(-px * ay + py * ax);
+        shade = side < 0.8 ? 1.1 : 0.97 - 0.03 * side;
       } else {
         shade = row - by0 < 1.2 ? 0.9 : 1; // parapet edge catches less light
       }

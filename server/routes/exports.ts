@@ -10,8 +10,9 @@ import { mapswipeFindDrafts } from '../lib/exports/mapswipe-find.ts';
 import { mapswipeValidateChunks } from '../lib/exports/mapswipe-validate.ts';
 import { taskingManagerExport } from '../lib/exports/tasking-manager.ts';
 import { tileTableCsv, tileTableGeoJson } from '../lib/exports/tile-table.ts';
+import { handoverInfo } from '../lib/deliverables/project-exports.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
-import { projectExportInfo, publicBaseUrl } from '../lib/scoring/export-info.ts';
+import { publicBaseUrl } from '../lib/scoring/export-info.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
 import { iterateScoredTiles } from '../lib/scoring/tiles-repo.ts';
 import { streamDownload } from '../middleware/stream-download.ts';
@@ -34,7 +35,8 @@ export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
   const setup = (c: Context, id: number) => {
     const project = requireProject(ctx, id);
     const base = publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin);
-    return { project, info: projectExportInfo(ctx, project, base) };
+    // Every download says what the project's figures rest on (the reference run alone, or labels from the region).
+    return { project, info: handoverInfo(ctx, project, base) };
   };
   return new Hono()
     .get('/:id/exports/mapswipe-find', validate('param', idParam), (c) => {
@@ -79,8 +81,9 @@ export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
       return streamDownload(c, ctx, chunks, 'text/csv; charset=utf-8', `${slug(project.name)}-tiles.csv`);
     })
     .get('/:id/exports/tiles.geojson', validate('param', idParam), (c) => {
-      const { project } = setup(c, c.req.valid('param').id);
-      const chunks = (r: ScoringContext) => tileTableGeoJson(iterateScoredTiles(r, project.id));
+      const { project, info } = setup(c, c.req.valid('param').id);
+      const chunks = (r: ScoringContext) =>
+        tileTableGeoJson(iterateScoredTiles(r, project.id), { figures: info.figures });
       return streamDownload(c, ctx, chunks, 'application/geo+json', `${slug(project.name)}-tiles.geojson`);
     });
 }

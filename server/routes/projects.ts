@@ -8,15 +8,11 @@ import type { ScoringContext } from '../lib/scoring/context.ts';
 import { createProject, listProjects, requireProject } from '../lib/scoring/projects.ts';
 import { evaluateProject } from '../lib/scoring/evaluation.ts';
 import { latestJob, MAX_BATCH_SIZE, startScoring } from '../lib/scoring/jobs.ts';
-import {
-  countScoredTiles,
-  effortForProject,
-  getScoredTile,
-  iterateScoredTiles,
-} from '../lib/scoring/tiles-repo.ts';
+import { countScoredTiles, getScoredTile, iterateScoredTiles } from '../lib/scoring/tiles-repo.ts';
 import { tileFootprint, type BBox } from '../lib/geo/tiles.ts';
 import { tileRow } from '../lib/exports/tile-table.ts';
 import { MAX_ZOOM } from '../lib/projects/area.ts';
+import { projectEffort } from '../lib/trust/project-effort.ts';
 import { ApiError, notFound } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
@@ -183,7 +179,7 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
       return c.json({
         projectId: project.id,
         counts: countScoredTiles(ctx, project.id),
-        points: effortForProject(ctx, project.id),
+        ...projectEffort(ctx, project.id),
       });
     })
     .get('/:id/evaluation', validate('param', idParam), (c) => {

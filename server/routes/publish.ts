@@ -26,8 +26,9 @@ import {
   type PublishContext,
   type PublishOutcome,
 } from '../lib/publish/publish.ts';
+import { handoverInfo } from '../lib/deliverables/project-exports.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
-import { projectExportInfo, publicBaseUrl } from '../lib/scoring/export-info.ts';
+import { publicBaseUrl } from '../lib/scoring/export-info.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
@@ -63,7 +64,8 @@ export function publishRoutes(ctx: ScoringContext, settings: Settings) {
       ctx,
       urls: { mapswipe: settings.mapswipeUrl, taskingManager: settings.taskingManagerUrl },
       publicUrl: base,
-      info: (projectId) => projectExportInfo(ctx, requireProject(ctx, projectId), base),
+      // What the downloads say, the published projects say: imagery, tiers and what the figures rest on.
+      info: (projectId) => handoverInfo(ctx, requireProject(ctx, projectId), base),
     };
   };
   const projects = new Hono()

@@ -8,6 +8,7 @@ import {
   DEFAULT_MIGRATIONS_FOLDER,
   MigrationError,
   openDatabase,
+  type DatabaseHandle,
 } from '../../server/lib/db/client.ts';
 import { saveAnalysisRun } from '../../server/lib/db/analysis-repo.ts';
 import {
@@ -28,6 +29,20 @@ const journal = JSON.parse(
 ) as {
   entries: { tag: string }[];
 };
+
+/** Every row of `table` from one database into another, in the columns both have. */
+function copySharedColumns(from: DatabaseHandle, to: DatabaseHandle, table: string): void {
+  const columns = (h: DatabaseHandle) =>
+    (h.sqlite.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+  const have = new Set(columns(to));
+  const shared = columns(from).filter((c) => have.has(c));
+  const list = shared.map((c) => `"${c}"`).join(', ');
+  const insert = to.sqlite.prepare(
+    `insert into ${table} (${list}) values (${shared.map(() => '?').join(', ')})`,
+  );
+  for (const row of from.sqlite.prepare(`select ${list} from ${table}`).raw().iterate())
+    insert.run(...(row as unknown[]));
+}
 
 describe('openDatabase', () => {
   it('applies the migrations to a fresh file in WAL mode with foreign keys on', () => {
@@ -124,8 +139,14 @@ describe('openDatabase', () => {
 
     const path = join(dir, 'old.db');
     const old = openDatabase(path, { migrationsFolder: before });
-    const ids = registerSampleModelAndDataset(old);
-    const runId = saveAnalysisRun(old, sampleRun(ids, 20), samplePatches(20), sampleClusters(20));
+    // The run is written with today's code into a database of today's schema, then copied column by column
+    // into the old one: later migrations may add columns the old tables do not have yet.
+    const current = openDatabase(':memory:');
+    const ids = registerSampleModelAndDataset(current);
+    const runId = saveAnalysisRun(current, sampleRun(ids, 20), samplePatches(20), sampleClusters(20));
+    for (const table of ['models', 'datasets', 'analysis_runs', 'patches', 'clusters'])
+      copySharedColumns(current, old, table);
+    current.close();
     old.sqlite
       .prepare(
         `insert into imagery_sources (name, kind, spec, min_zoom, max_zoom) values

@@ -25,9 +25,10 @@ import type { ScoringContext } from '../../server/lib/scoring/context.ts';
 import { closeImagerySources } from '../../server/lib/scoring/imagery-registry.ts';
 import { disposeScoringModels } from '../../server/lib/scoring/jobs.ts';
 import { requireProject } from '../../server/lib/scoring/projects.ts';
+import { writeProjectExports } from '../../server/lib/deliverables/project-exports.ts';
 import {
   scoreRegion,
-  writeProjectExports,
+  type ScoreRegionOptions,
   type ScoreRegionResult,
 } from '../../server/lib/scoring/score-region.ts';
 import { iterateScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
@@ -143,7 +144,14 @@ async function analysedRun(): Promise<number> {
 
 /** Every export is there and parses; returns the tile table's task ids. */
 async function checkExports(out: Record<string, string>, projectId: number): Promise<string[]> {
-  for (const key of ['mapswipeFind', 'mapswipeValidate', 'taskingManager', 'tilesCsv', 'tilesGeoJson']) {
+  for (const key of [
+    'mapswipeFind',
+    'mapswipeValidate',
+    'taskingManager',
+    'tilesCsv',
+    'tilesGeoJson',
+    'effort',
+  ]) {
     expect(out[key], key).toBeDefined();
     expect(existsSync(out[key]), out[key]).toBe(true);
   }
@@ -166,6 +174,14 @@ async function checkExports(out: Record<string, string>, projectId: number): Pro
   const ids = geo.features.map((f: { id: string }) => f.id);
   const csv = (await readFile(out.tilesCsv, 'utf8')).trim().split('\n');
   expect(csv.length - 1).toBe(ids.length);
+  // The effort curve as the panel shows it: one point per threshold, recall inside its band.
+  const effort = JSON.parse(await readFile(out.effort, 'utf8'));
+  expect(effort.projectId).toBe(projectId);
+  expect(effort.points.length).toBeGreaterThan(1);
+  for (const p of effort.points) {
+    expect(p.recallLow).toBeLessThanOrEqual(p.expectedRecall + 1e-9);
+    expect(p.recallHigh).toBeGreaterThanOrEqual(p.expectedRecall - 1e-9);
+  }
   return ids;
 }
 
@@ -191,17 +207,28 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Scored, then every export written into `outDir`, as `tilelens score --out` does. */
+async function scoreAndExport(
+  options: ScoreRegionOptions,
+  outDir: string,
+): Promise<ScoreRegionResult & { out: Record<string, string> }> {
+  const r = await scoreRegion(ctx, options);
+  return { ...r, out: await writeProjectExports(ctx, requireProject(ctx, r.projectId), outDir) };
+}
+
 describe('a folder of GeoTIFFs scored with an analysed model', () => {
-  let first: ScoreRegionResult;
+  let first: ScoreRegionResult & { out: Record<string, string> };
 
   it("scores every tile of the folder's extent and writes every export", async () => {
     const progress: number[] = [];
-    first = await scoreRegion(ctx, {
-      modelPath: demoModelPath,
-      imagery: join(dir, 'tiffs'),
-      outDir: join(dir, 'out-lib'),
-      onProgress: (done) => progress.push(done),
-    });
+    first = await scoreAndExport(
+      {
+        modelPath: demoModelPath,
+        imagery: join(dir, 'tiffs'),
+        onProgress: (done) => progress.push(done),
+      },
+      join(dir, 'out-lib'),
+    );
     expect(first.runId).toBe(runId);
     expect(first.warnings).toEqual([]);
     const expected = expectedTiles(first.projectId);
@@ -292,11 +319,7 @@ describe('a folder of GeoTIFFs scored with an analysed model', () => {
 
 describe.skipIf(!existsSync(join(RIO, 'images')))('Rio de Janeiro GeoTIFFs (real data)', () => {
   it('the folder scored with the demo model, exports written', async () => {
-    const r = await scoreRegion(ctx, {
-      runId,
-      imagery: join(RIO, 'images'),
-      outDir: join(dir, 'out-rio'),
-    });
+    const r = await scoreAndExport({ runId, imagery: join(RIO, 'images') }, join(dir, 'out-rio'));
     expect(r.tiles).toBeGreaterThan(0);
     expect(r.scored + r.missing).toBe(r.tiles);
     expect(r.scored).toBeGreaterThan(r.tiles / 2);

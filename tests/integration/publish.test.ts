@@ -147,6 +147,11 @@ describe('publish to MapSwipe', () => {
       },
     });
     expect(specifics.find.zoomLevel).toBe(18);
+    // The published project says what its figures rest on, as the downloaded drafts do.
+    const drafts = await (await app.request(`/api/projects/${projectId}/exports/mapswipe-find`)).json();
+    const promise = drafts.drafts[0].draft.projectDetails.match(/Figures [^.]+\./)?.[0];
+    expect(promise).toBeTruthy();
+    expect(find.steps[0].variables.data.description).toContain(promise);
     const validateSpecifics = plan.projects[2].steps[1].variables.data.projectTypeSpecifics.validate;
     expect(validateSpecifics.objectSource).toEqual({
       sourceType: 'OBJECT_GEOJSON_URL',

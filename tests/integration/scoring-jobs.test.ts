@@ -131,7 +131,7 @@ describe('scoring a new region', () => {
     );
     expect(byPriority).toEqual([...byPriority].sort((a, b) => b - a));
     const effort = effortForProject(ctx, scored.id);
-    expect(effort[0]).toMatchObject({ threshold: 0, sent: scored.tileCount });
+    expect(effort.points[0]).toMatchObject({ threshold: 0, sent: scored.tileCount });
   });
 
   it('resumes a job whose process was killed: no tile twice, none lost, same scores as an uninterrupted run', async () => {

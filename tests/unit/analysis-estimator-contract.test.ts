@@ -7,6 +7,8 @@ import { EstimatorError } from '../../server/lib/analysis/estimator.ts';
 import { KMeans } from '../../server/lib/analysis/kmeans.ts';
 import { MeanRegressor, MLPRegressor } from '../../server/lib/analysis/mlp.ts';
 import { KnnNovelty } from '../../server/lib/analysis/novelty.ts';
+import { LogisticRegression, type LogisticJSON } from '../../server/lib/analysis/logistic.ts';
+import { ShiftNovelty, type ShiftNoveltyJSON } from '../../server/lib/analysis/shift-novelty.ts';
 import { StreamingPCA } from '../../server/lib/analysis/pca.ts';
 import { createRng } from '../../server/lib/analysis/random.ts';
 
@@ -41,6 +43,40 @@ const cases: Case[] = [
     make: () => new KMeans({ k: 3, seed: 4 }),
     fromJSON: KMeans.fromJSON,
     apply: (m: KMeans, X, n) => m.predict(X, n),
+  },
+  {
+    name: 'LogisticRegression',
+    // Targets thresholded to 0 / 1 for the classifier.
+    make: () => {
+      const m = new LogisticRegression({ l2: 0.5 });
+      return {
+        fit: (A: Float32Array, r: number, c: number, t?: Float32Array) =>
+          m.fit(
+            A,
+            r,
+            c,
+            t!.map((v) => (v > 0 ? 1 : 0)),
+          ),
+        toJSON: () => m.toJSON(),
+        model: m,
+      };
+    },
+    fromJSON: (json: LogisticJSON) => ({ model: LogisticRegression.fromJSON(json) }),
+    apply: (m: { model: LogisticRegression }, X, n) => m.model.predict(X, n),
+  },
+  {
+    name: 'ShiftNovelty',
+    make: () => {
+      const m = new ShiftNovelty({ nComponents: 3, k: 3, seed: 4 });
+      return {
+        fit: (A: Float32Array, r: number, c: number) =>
+          m.fit({ rows: r, dims: c, chunks: () => [{ start: 0, rows: r, data: A }] }),
+        toJSON: () => m.toJSON(),
+        model: m,
+      };
+    },
+    fromJSON: (json: ShiftNoveltyJSON) => ({ model: ShiftNovelty.fromJSON(json) }),
+    apply: (m: { model: ShiftNovelty }, X, n) => m.model.score(X, n).ratio,
   },
   {
     name: 'KnnNovelty',

@@ -1,25 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import {
-  calibratedBuildingProb,
   effortCurve,
   EffortError,
-  fitCalibration,
   skippedAtRecall,
+  thresholdForRecall,
+  UNVERIFIED_SHARE,
 } from '../../server/lib/scoring/effort.ts';
+import { normalQuantile } from '../../server/lib/analysis/special-functions.ts';
 
 const tiles = [
-  { priority: 0.0, buildingProb: 0.0, iouHat: 1, predFraction: 0 },
-  { priority: 0.1, buildingProb: 0.1, iouHat: 1, predFraction: 0 },
-  { priority: 0.29, buildingProb: 0.2, iouHat: 1, predFraction: 0 },
-  { priority: 0.5, buildingProb: 0.5, iouHat: 1, predFraction: 0.1 },
-  { priority: 1.0, buildingProb: 0.9, iouHat: 1, predFraction: 0.3 },
+  { priority: 0.0, buildingProb: 0.0 },
+  { priority: 0.1, buildingProb: 0.1 },
+  { priority: 0.29, buildingProb: 0.2 },
+  { priority: 0.5, buildingProb: 0.5 },
+  { priority: 1.0, buildingProb: 0.9 },
 ];
 
 describe('effortCurve', () => {
   it('counts sent / skipped and sums buildingProb of skipped tiles at each threshold', () => {
-    const curve = effortCurve(tiles);
-    expect(curve).toHaveLength(101);
-    expect(curve[0]).toMatchObject({
+    const { points } = effortCurve(tiles);
+    expect(points).toHaveLength(101);
+    expect(points[0]).toMatchObject({
       threshold: 0,
       sent: 5,
       skipped: 0,
@@ -27,95 +28,124 @@ describe('effortCurve', () => {
       expectedRecall: 1,
     });
     // 0.29 is not skipped at threshold 0.29 (priority ≥ threshold goes out), whatever 29/100 rounds to.
-    expect(curve[29]).toMatchObject({ sent: 3, skipped: 2 });
-    expect(curve[29].expectedMissedBuildingTiles).toBeCloseTo(0.1);
-    expect(curve[30]).toMatchObject({ sent: 2, skipped: 3 });
-    expect(curve[30].expectedMissedBuildingTiles).toBeCloseTo(0.3);
-    expect(curve[100]).toMatchObject({ threshold: 1, sent: 1, skipped: 4 });
-    expect(curve[100].expectedMissedBuildingTiles).toBeCloseTo(0.8);
-    expect(curve[100].expectedRecall).toBeCloseTo(1 - 0.8 / 1.7);
-    for (let i = 1; i < curve.length; i++) {
-      expect(curve[i].skipped).toBeGreaterThanOrEqual(curve[i - 1].skipped);
-      expect(curve[i].expectedMissedBuildingTiles).toBeGreaterThanOrEqual(
-        curve[i - 1].expectedMissedBuildingTiles,
+    expect(points[29]).toMatchObject({ sent: 3, skipped: 2 });
+    expect(points[29].expectedMissedBuildingTiles).toBeCloseTo(0.1);
+    expect(points[30]).toMatchObject({ sent: 2, skipped: 3 });
+    expect(points[30].expectedMissedBuildingTiles).toBeCloseTo(0.3);
+    expect(points[100]).toMatchObject({ threshold: 1, sent: 1, skipped: 4 });
+    expect(points[100].expectedMissedBuildingTiles).toBeCloseTo(0.8);
+    expect(points[100].expectedRecall).toBeCloseTo(1 - 0.8 / 1.7);
+    expect(points.length).toBeGreaterThan(1);
+    for (let i = 1; i < points.length; i++) {
+      expect(points[i].skipped).toBeGreaterThanOrEqual(points[i - 1].skipped);
+      expect(points[i].expectedMissedBuildingTiles).toBeGreaterThanOrEqual(
+        points[i - 1].expectedMissedBuildingTiles,
       );
     }
   });
 
   it('streams a generator once, in O(steps) memory', () => {
     function* many() {
-      for (let i = 0; i < 200_000; i++)
-        yield { priority: (i % 1000) / 999, buildingProb: 0.5, iouHat: 0.5, predFraction: 0 };
+      for (let i = 0; i < 200_000; i++) yield { priority: (i % 1000) / 999, buildingProb: 0.5 };
     }
-    const curve = effortCurve(many(), { steps: 11 });
-    expect(curve).toHaveLength(11);
-    expect(curve[10].sent).toBe(200);
-    expect(curve[5].expectedMissedBuildingTiles).toBeCloseTo(0.5 * curve[5].skipped);
+    const { points } = effortCurve(many(), { steps: 11 });
+    expect(points).toHaveLength(11);
+    expect(points[10].sent).toBe(200);
+    expect(points[5].expectedMissedBuildingTiles).toBeCloseTo(0.5 * points[5].skipped);
   });
 
-  it('uses the reference calibration when given', () => {
-    const cal = fitCalibration(
-      [
-        { buildingProb: 0.05, holdsBuilding: false },
-        { buildingProb: 0.08, holdsBuilding: true },
-        { buildingProb: 0.95, holdsBuilding: true },
-      ],
-      2,
-    );
-    expect(cal.share).toEqual([0.5, 1]);
-    expect(calibratedBuildingProb(0.49, cal)).toBe(0.5);
-    expect(calibratedBuildingProb(0.5, cal)).toBe(1);
-    const curve = effortCurve(tiles, { calibration: cal, steps: 2 });
-    expect(effortCurve(tiles, cal)[100].expectedMissedBuildingTiles).toBeCloseTo(
-      curve[1].expectedMissedBuildingTiles,
-    );
-    // At threshold 1 the four skipped tiles all sit in the lower bin (share 0.5) except 0.5 → 1.
-    expect(curve[1].expectedMissedBuildingTiles).toBeCloseTo(0.5 * 3 + 1);
-    expect(() => effortCurve(tiles, { calibration: { edges: [0, 1], share: [2] } })).toThrow(EffortError);
+  it('without widening the interval is the binomial spread of the counts, around the point estimate', () => {
+    const many = Array.from({ length: 2000 }, (_, i) => ({
+      priority: i < 1000 ? 0.9 : 0.1,
+      buildingProb: i < 1000 ? 0.8 : 0.02,
+    }));
+    const p = effortCurve(many).points[50];
+    const held = 800;
+    const missed = 20;
+    expect(p.expectedRecall).toBeCloseTo(held / (held + missed));
+    const z = normalQuantile(0.95);
+    const low =
+      (held - z * Math.sqrt(1000 * 0.16)) /
+      (held - z * Math.sqrt(1000 * 0.16) + missed + z * Math.sqrt(1000 * 0.0196));
+    expect(p.recallLow).toBeCloseTo(low, 10);
+    expect(p.recallLow).toBeLessThan(p.expectedRecall);
+    expect(p.recallHigh).toBeGreaterThan(p.expectedRecall);
+    expect(p.missedLow).toBeLessThan(missed);
+    expect(p.missedHigh).toBeGreaterThan(missed);
   });
 
-  it('refuses broken scores with the tile index', () => {
+  it('widens where tiles carry a wider probability interval, and says unverified past the uncovered share', () => {
+    const base = Array.from({ length: 100 }, (_, i) => ({
+      priority: i < 50 ? 0.9 : 0.1,
+      buildingProb: i < 50 ? 0.9 : 0.01,
+    }));
+    const narrow = effortCurve(base).points[50];
+    const doubtful = base.map((t, i) =>
+      i >= 80 ? { ...t, buildingProbLow: 0, buildingProbHigh: 0.6, covered: false } : { ...t, covered: true },
+    );
+    const wide = effortCurve(doubtful);
+    expect(wide.points[50].expectedRecall).toBeCloseTo(narrow.expectedRecall);
+    expect(wide.points[50].recallLow).toBeLessThan(narrow.recallLow - 0.1);
+    expect(wide.coverage).toEqual({ tiles: 100, uncovered: 20, uncoveredShare: 0.2, verified: false });
+    expect(effortCurve(base.map((t) => ({ ...t, covered: true }))).coverage.verified).toBe(true);
+    const justCovered = base.map((t, i) => ({ ...t, covered: i >= 100 * UNVERIFIED_SHARE }));
+    expect(effortCurve(justCovered).coverage.verified).toBe(true);
+  });
+
+  it('gives the fewest tiles that reach a recall', () => {
+    const curve = effortCurve(tiles);
+    const p = thresholdForRecall(curve, 0.9)!;
+    expect(p.expectedRecall).toBeGreaterThanOrEqual(0.9);
+    const next = curve.points[curve.points.indexOf(p) + 1];
+    expect(next === undefined || next.expectedRecall < 0.9).toBe(true);
+    expect(() => thresholdForRecall(curve, 1.5)).toThrow(EffortError);
+  });
+
+  it('refuses broken scores and inconsistent intervals with the tile index', () => {
     expect(() => effortCurve([{ priority: Number.NaN, buildingProb: 0 }])).toThrow(/tile #0 has priority/);
     expect(() => effortCurve(tiles, { steps: 1 })).toThrow(/steps/);
+    expect(() =>
+      effortCurve([{ priority: 0.5, buildingProb: 0.5, buildingProbLow: 0.6, buildingProbHigh: 0.9 }]),
+    ).toThrow(/outside its interval/);
   });
 });
 
 describe('skippedAtRecall', () => {
   const truth = [
-    { priority: 0.9, buildingProb: 0.2, holdsBuilding: true },
-    { priority: 0.8, buildingProb: 0.9, holdsBuilding: true },
-    { priority: 0.7, buildingProb: 0.1, holdsBuilding: false },
-    { priority: 0.6, buildingProb: 0.02, holdsBuilding: true },
-    { priority: 0.2, buildingProb: 0.05, holdsBuilding: false },
-    { priority: 0.1, buildingProb: 0.8, holdsBuilding: false },
-    { priority: 0.05, buildingProb: 0.01, holdsBuilding: false },
-    { priority: 0.01, buildingProb: 0.0, holdsBuilding: false },
+    { priority: 0.9, buildingProb: 0.9, holdsBuilding: true },
+    { priority: 0.8, buildingProb: 0.8, holdsBuilding: true },
+    { priority: 0.5, buildingProb: 0.5, holdsBuilding: false },
+    { priority: 0.2, buildingProb: 0.2, holdsBuilding: true },
+    { priority: 0.1, buildingProb: 0.1, holdsBuilding: false },
   ];
 
-  it('finds the share volunteers can skip while seeing the asked share of building tiles', () => {
-    const r = skippedAtRecall(truth, 0.95);
-    expect(r).toMatchObject({
-      sent: 4,
-      skipped: 4,
-      skippedShare: 0.5,
-      buildingTiles: 3,
-      achievedRecall: 1,
-      threshold: 0.6,
-    });
-    const partial = skippedAtRecall(truth, 0.6);
-    expect(partial.sent).toBe(2);
-    expect(partial.achievedRecall).toBeCloseTo(2 / 3);
+  it('sends in order until the recall is reached', () => {
+    const r = skippedAtRecall(truth, 0.6);
+    expect(r).toMatchObject({ sent: 2, skipped: 3, buildingTiles: 3, threshold: 0.8 });
+    expect(r.achievedRecall).toBeCloseTo(2 / 3);
+    expect(skippedAtRecall(truth, 1)).toMatchObject({ sent: 4, skipped: 1, threshold: 0.2 });
   });
 
-  it('compares orders: buildingProb alone does worse here, a custom key works', () => {
-    const byProb = skippedAtRecall(truth, 0.99, 'buildingProb');
-    expect(byProb.skippedShare).toBeLessThan(skippedAtRecall(truth, 0.99).skippedShare);
-    const worst = skippedAtRecall(truth, 0.99, (t) => 1 - t.priority);
-    expect(worst.skipped).toBe(0);
+  it('uses exact thresholds: near-ties are told apart, exact ties go out together', () => {
+    const close = [
+      { priority: 0.50001, buildingProb: 0, holdsBuilding: true },
+      { priority: 0.5, buildingProb: 0, holdsBuilding: false },
+    ];
+    expect(skippedAtRecall(close, 1).sent).toBe(1);
+    const tied = [
+      { priority: 0.5, buildingProb: 0, holdsBuilding: true },
+      { priority: 0.5, buildingProb: 0, holdsBuilding: false },
+      { priority: 0.1, buildingProb: 0, holdsBuilding: false },
+    ];
+    expect(skippedAtRecall(tied, 1).sent).toBe(2);
   });
 
-  it('refuses a bad recall and empty input', () => {
-    expect(() => skippedAtRecall(truth, 0)).toThrow(/recall/);
+  it('ranks by any score; a region without buildings needs nobody', () => {
+    expect(skippedAtRecall(truth, 1, (t) => 1 - t.priority).sent).toBe(5);
+    expect(
+      skippedAtRecall([{ priority: 0.3, buildingProb: 0, holdsBuilding: false }], 0.95).skippedShare,
+    ).toBe(1);
     expect(() => skippedAtRecall([], 0.95)).toThrow(/no tiles/);
+    expect(() => skippedAtRecall(truth, 0)).toThrow(EffortError);
   });
 });

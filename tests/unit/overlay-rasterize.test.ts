@@ -23,6 +23,9 @@ const cell = (
   priority,
   iouHat,
   novelty: 50,
+  // The 4th argument is the confidence to draw: an interval of width 1 − c.
+  buildingProbLow: iouHat === null ? null : 0,
+  buildingProbHigh: iouHat === null ? null : 1 - iouHat,
 });
 /** The confidence colour a familiar scored tile with this smoothed IoU is drawn with (see confidenceShown). */
 const shownIou = (iouHat: number) => confidenceShown(cell(0, 0, 0, iouHat))!;

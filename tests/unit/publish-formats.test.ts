@@ -24,9 +24,8 @@ import {
 } from '../../server/lib/publish/mapswipe/project-specs.ts';
 import { mapswipeSteps } from '../../server/lib/publish/mapswipe/publish-mapswipe.ts';
 import { isUlid, ulid } from '../../server/lib/publish/ulid.ts';
-import { DEFAULT_TIER_THRESHOLDS } from '../../server/lib/scoring/priority.ts';
 import { scoredTileSchema, type ScoredTile } from '../../server/lib/scored-tiles/scored-tile.ts';
-import { tierFor } from '../../server/lib/scored-tiles/tiers.ts';
+import { DEFAULT_TIER_THRESHOLDS, tierFor } from '../../server/lib/scored-tiles/tiers.ts';
 
 const input = JSON.parse(
   readFileSync(new URL('../fixtures/exports/scored-tiles.geojson', import.meta.url), 'utf8'),
@@ -109,6 +108,16 @@ describe('MapRoulette', () => {
       defaultPriority: 2,
       mediumPriorityRule: JSON.stringify(rules.medium),
     });
+    expect(maprouletteChallenge(project).description).not.toMatch(/Figures/);
+    const figures = {
+      basis: 'reference',
+      verified: false,
+      labels: 0,
+      promise: 'rest on the reference run alone',
+    };
+    expect(maprouletteChallenge({ ...project, figures } as ExportProject).description).toMatch(
+      /\. Figures rest on the reference run alone\.$/,
+    );
   });
 
   it('refuses thresholds out of order and an empty challenge', () => {

@@ -22,7 +22,7 @@ import {
 } from '../../server/lib/trust/region-calibrator.ts';
 import { estimateRegion, unlabelled } from '../../server/lib/trust/region-estimate.ts';
 import { sampleCsv, sampleFindDrafts } from '../../server/lib/trust/sample-exports.ts';
-import { gammaCdf, gammaQuantile, normalQuantile } from '../../server/lib/trust/special-functions.ts';
+import { gammaCdf, gammaQuantile, normalQuantile } from '../../server/lib/analysis/special-functions.ts';
 import { parseTaskId, tileBounds } from '../../server/lib/geo/tiles.ts';
 
 const tiles = population('good', 3000);

@@ -1,25 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { colourAt, CONFIDENCE_SCALE } from '../../server/lib/overlays/colour-scales.ts';
-import {
-  confidenceShown,
-  intervalAlpha,
-  OVERLAY_LAYER_DEFS,
-  type OverlayCell,
-} from '../../server/lib/overlays/layers.ts';
+import { confidenceShown, OVERLAY_LAYER_DEFS, type OverlayCell } from '../../server/lib/overlays/layers.ts';
 import { scoringRange } from '../../server/lib/overlays/overlay-grid.ts';
 import { rasterizeCells } from '../../server/lib/overlays/rasterize.ts';
 import { confidenceWords } from '../../map-ui/src/panels/inspector.ts';
 import { legiblePointColour, pointOpacityFor, pointSizeFor } from '../../map-ui/src/views/latent-plot.ts';
 
-const cell = (x: number, y: number, iouHat: number, iouLow?: number, iouHigh?: number): OverlayCell => ({
+const cell = (x: number, y: number, low: number | null, high: number | null): OverlayCell => ({
   x,
   y,
   status: 'scored',
-  priority: 0.5,
-  iouHat,
+  priority: high ?? 0,
+  iouHat: 0.5,
   novelty: 50,
-  iouLow,
-  iouHigh,
+  buildingProbLow: low,
+  buildingProbHigh: high,
 });
 
 function pixel(rgba: Uint8Array, px: number, py: number): number[] {
@@ -27,47 +22,28 @@ function pixel(rgba: Uint8Array, px: number, py: number): number[] {
   return Array.from(rgba.subarray(o, o + 4));
 }
 
-describe('confidence overlay fades where the interval is wide', () => {
-  it('alpha factor is 1 − width within 0.25..1 for trusted-looking tiles, and 1 without an interval', () => {
-    expect(intervalAlpha(cell(0, 0, 0.5))).toBe(1);
-    expect(intervalAlpha(cell(0, 0, 0.8, 0.6, 0.8))).toBeCloseTo(0.8);
-    expect(intervalAlpha(cell(0, 0, 0.35, 0.3, 0.5))).toBe(1); // shown below 0.5: doubtful, never faded
+describe('confidence overlay shows how far the reference run speaks for a tile', () => {
+  it("draws 1 − doubt, the width of the tile's no-label interval", () => {
+    expect(confidenceShown(cell(0, 0, 0.2, 0.2))).toBe(1);
+    expect(confidenceShown(cell(0, 0, 0.1, 0.6))).toBeCloseTo(0.5);
+    expect(confidenceShown(cell(0, 0, 0, 1))).toBe(0);
+    expect(confidenceShown(cell(0, 0, null, null))).toBeNull();
+    expect(confidenceShown({ ...cell(0, 0, 0.2, 0.2), status: 'missing' })).toBeNull();
   });
 
-  it('draws a tile at the lower end of its interval, so extrapolation never reads as trust', () => {
-    // cell() tiles are familiar (novelty below the floor), so trust is the lower bound scaled to trustedIou 0.8.
-    expect(confidenceShown(cell(0, 0, 1, 0.4, 1))).toBeCloseTo(0.5);
-    expect(confidenceShown(cell(0, 0, 0.7))).toBeCloseTo(0.875);
-    expect(confidenceShown({ ...cell(0, 0, 1, 0.9, 1), novelty: 99.9 })!).toBeLessThan(0.25);
-  });
-
-  it('never fades a doubtful tile: in unknown land the doubt must show', () => {
-    expect(intervalAlpha(cell(0, 0, 0.2, 0, 0.9))).toBe(1);
-  });
-
-  it('a tile with a wide interval is drawn more transparent than one with the same score and a narrow one', () => {
-    const range = scoringRange(16, 10, 20, 18);
-    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [
-      cell(40, 80, 0.9, 0.8, 0.9),
-      cell(41, 80, 1, 0.8, 1),
-    ]);
-    const full = colourAt(CONFIDENCE_SCALE, 1); // lower bound 0.8 = full trust
-    expect(pixel(rgba, 10, 10)).toEqual([full[0], full[1], full[2], Math.round(full[3] * 0.9)]);
-    expect(pixel(rgba, 70, 10)).toEqual([full[0], full[1], full[2], Math.round(full[3] * 0.8)]);
-  });
-
-  it('folded pixels fade as the tile the fold keeps', () => {
+  it('keeps the least trusted tile where tiles share a pixel', () => {
     const range = scoringRange(8, 1, 1, 18);
     const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [
-      cell(1024, 1024, 0.95, 0.9, 0.95),
-      cell(1025, 1025, 0.9, 0.6, 0.95),
+      cell(1024, 1024, 0.3, 0.3),
+      cell(1025, 1025, 0.1, 0.7),
     ]);
-    const kept = colourAt(CONFIDENCE_SCALE, 0.75); // lower bound 0.6 / trusted IoU 0.8
-    expect(pixel(rgba, 0, 0)).toEqual([kept[0], kept[1], kept[2], Math.round(kept[3] * 0.65)]);
+    const kept = colourAt(CONFIDENCE_SCALE, 0.4);
+    expect(pixel(rgba, 0, 0)).toEqual(kept);
   });
 
-  it('the priority overlay is not faded', () => {
+  it('no layer fades its tiles', () => {
     expect(OVERLAY_LAYER_DEFS.priority.alpha).toBeUndefined();
+    expect(OVERLAY_LAYER_DEFS.confidence.alpha).toBeUndefined();
   });
 });
 

@@ -59,6 +59,10 @@ export interface ScoredTile {
   taskId: string;
   status: string;
   buildingProb: number;
+  /** buildingProb's interval without labels from the region; its width is the tile's doubt. */
+  buildingProbLow?: number;
+  buildingProbHigh?: number;
+  noveltyRatio?: number;
   predFraction: number;
   iouHat: number;
   /** The smoothed IoU's 90 % conformal interval; absent on tiles scored before the run had one. */
@@ -75,13 +79,9 @@ export interface ScoredTile {
 /** A training patch near a tile in the latent space, as the server's nearest-patch search gives it. */
 export type Neighbour = NearPatch;
 
-export interface EffortPoint {
-  threshold: number;
-  sent: number;
-  skipped: number;
-  expectedMissedBuildingTiles: number;
-  expectedRecall: number;
-}
+export type { EffortPoint } from '../../../server/lib/scoring/effort.ts';
+import type { ProjectEffort } from '../../../server/lib/trust/project-effort.ts';
+export type { ProjectEffort, EffortBasis } from '../../../server/lib/trust/project-effort.ts';
 
 export class ApiRequestError extends Error {
   override name = 'ApiRequestError';
@@ -148,7 +148,8 @@ export const api = {
     request<{ neighbours: Neighbour[] }>(`/api/projects/${projectId}/tiles/${taskId}/neighbours?k=${k}`).then((r) => r.neighbours),
   tilesInBBox: (projectId: number, bbox: BBox, limit: number) =>
     request<GeoJSON.FeatureCollection & { tilelens: { truncated: boolean } }>(`/api/projects/${projectId}/tiles?bbox=${bbox.join(',')}&limit=${limit}`),
-  effort: (projectId: number) => request<{ points: EffortPoint[]; counts: Project['counts'] }>(`/api/projects/${projectId}/effort`),
+  effort: (projectId: number) =>
+    request<ProjectEffort & { counts: Project['counts'] }>(`/api/projects/${projectId}/effort`),
   job: (jobId: number) => request<Job>(`/api/jobs/${jobId}`),
   startScoring: (projectId: number) => write<Job>(`/api/projects/${projectId}/score`, {}),
   patchImage: (runId: number, idx: number, kind: 'image' | 'mask' | 'prediction') => `/api/runs/${runId}/patches/${idx}/${kind}.png`,

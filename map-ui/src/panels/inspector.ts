@@ -6,7 +6,7 @@
 import { h } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Imagery, type Neighbour, type Project, type ScoredTile } from '../data/api.ts';
-import { modelTrust, DEFAULT_TIER_THRESHOLDS } from '../../../server/lib/scoring/priority.ts';
+import { DEFAULT_TIER_THRESHOLDS } from '../../../server/lib/scored-tiles/tiers.ts';
 import { lonLatToWorldPixel, parseTaskId } from '../../../server/lib/geo/tiles.ts';
 import { num, pct, Panel } from './common.ts';
 
@@ -24,16 +24,17 @@ export type Inspected =
 
 /** Why a tile has its priority, in words a mapping manager uses. */
 export function priorityReason(
-  t: Pick<ScoredTile, 'status' | 'buildingProb' | 'iouHat' | 'novelty' | 'priority'>,
+  t: Pick<ScoredTile, 'status' | 'buildingProb' | 'buildingProbLow' | 'buildingProbHigh' | 'priority'>,
 ): string {
   if (t.status !== 'scored')
     return 'The imagery could not be read, so nobody knows what is here: volunteers should look.';
-  const trust = modelTrust(t.iouHat, t.novelty);
+  // The width of the no-label interval is the tile's doubt: how little the reference run speaks for it.
+  const doubt = (t.buildingProbHigh ?? t.buildingProb) - (t.buildingProbLow ?? t.buildingProb);
   const likely = t.buildingProb >= 0.5;
-  if (trust < 0.5) {
-    return t.novelty > 80
-      ? 'This tile looks unlike anything the model was trained on, so its answer cannot be trusted: volunteers should look.'
-      : 'The model does poorly on tiles that look like this one, so its answer cannot be trusted: volunteers should look.';
+  if (doubt >= 0.5) {
+    return likely
+      ? 'The model sees buildings here, on a tile unlike those it was checked on: volunteers should map it.'
+      : 'This tile looks unlike anything the model was checked on, so its "no building" is a guess: volunteers should look.';
   }
   if (likely)
     return 'The model sees buildings here and does well on tiles like this: volunteers should map it.';

@@ -1,11 +1,19 @@
 /**
  * The manager's decision: a priority threshold, with the effort curve from the server showing, live,
  * how many tiles go to volunteers, how many are skipped and how many building tiles the skipped ones
- * are expected to hold. Then the exports, downloaded from the server's routes.
+ * are expected to hold — each with its range, and first what the figures rest on (the reference run alone,
+ * unverified where the region is unlike it, or labels from the region). Then the exports.
  */
 import { h } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, EXPORTS, type EffortPoint, type ExportKind, type Project } from '../data/api.ts';
+import {
+  api,
+  EXPORTS,
+  type EffortPoint,
+  type ExportKind,
+  type Project,
+  type ProjectEffort,
+} from '../data/api.ts';
 import { int, num, Panel, pct } from './common.ts';
 import { PublishSection } from './publish.ts';
 
@@ -17,24 +25,55 @@ export function pointAt(points: EffortPoint[], threshold: number): EffortPoint |
   return best;
 }
 
+/** The highest threshold whose expected recall still reaches `target` (the fewest tiles sent). */
+export function thresholdFor(points: EffortPoint[], target: number): EffortPoint | null {
+  let best: EffortPoint | null = null;
+  for (const p of points)
+    if (p.expectedRecall >= target - 1e-12 && (!best || p.threshold > best.threshold)) best = p;
+  return best;
+}
+
+const TARGETS = [0.9, 0.95, 0.99];
+
+/** What the figures rest on, in one line a manager reads before any number. */
+function BasisNote(props: { effort: ProjectEffort }) {
+  const { basis, coverage } = props.effort;
+  if (basis.kind === 'labels')
+    return h('p', { class: 'basis basis-labels', 'data-basis': 'labels' }, `Figures ${basis.promise}.`);
+  if (!coverage.verified)
+    return h(
+      'p',
+      { class: 'basis basis-unverified', 'data-basis': 'unverified', role: 'status' },
+      h('strong', null, 'Unverified. '),
+      `${pct(coverage.uncoveredShare)} of this region's tiles look unlike anything the reference run was checked on, ` +
+        "so these figures are estimates with wide ranges. Draw a calibration sample below and import the volunteers' answers to make them hold here.",
+    );
+  return h(
+    'p',
+    { class: 'basis basis-reference', 'data-basis': 'reference' },
+    'Figures from the reference run alone: this region looks like the tiles the model was checked on.',
+  );
+}
+
 export function ThresholdPanel(props: {
   project: Project;
   version: number;
   threshold: number;
   onThreshold: (t: number) => void;
 }) {
-  const [points, setPoints] = useState<EffortPoint[] | null>(null);
+  const [effort, setEffort] = useState<ProjectEffort | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
     api.effort(props.project.id).then(
-      (r) => live && setPoints([...r.points].sort((a, b) => a.threshold - b.threshold)),
+      (r) => live && setEffort({ ...r, points: [...r.points].sort((a, b) => a.threshold - b.threshold) }),
       (e: Error) => live && setError(e.message),
     );
     return () => {
       live = false;
     };
   }, [props.project.id, props.version]);
+  const points = effort?.points ?? null;
   const current = useMemo(
     () => (points ? pointAt(points, props.threshold) : null),
     [points, props.threshold],
@@ -45,7 +84,7 @@ export function ThresholdPanel(props: {
       { title: 'Which tiles go to volunteers', id: 'thresholds' },
       h('p', { class: 'error' }, error),
     );
-  if (!points || !current)
+  if (!effort || !points || !current)
     return h(
       Panel,
       { title: 'Which tiles go to volunteers', id: 'thresholds' },
@@ -54,16 +93,22 @@ export function ThresholdPanel(props: {
   const total = current.sent + current.skipped;
   const W = 300;
   const H = 120;
-  // Effort curve: x = share of tiles sent, y = expected share of building tiles found.
-  const path = [...points]
-    .sort((a, b) => a.sent - b.sent)
-    .map(
-      (p, i) =>
-        `${i === 0 ? 'M' : 'L'}${((p.sent / Math.max(1, total)) * W).toFixed(1)},${(H - p.expectedRecall * H).toFixed(1)}`,
-    )
-    .join('');
+  // Effort curve: x = share of tiles sent, y = share of building tiles found, with its interval as a band.
+  const bySent = [...points].sort((a, b) => a.sent - b.sent);
+  const x = (p: EffortPoint) => ((p.sent / Math.max(1, total)) * W).toFixed(1);
+  const y = (v: number) => (H - v * H).toFixed(1);
+  const path = bySent.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p)},${y(p.expectedRecall)}`).join('');
+  const band =
+    bySent.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p)},${y(p.recallHigh)}`).join('') +
+    [...bySent]
+      .reverse()
+      .map((p) => `L${x(p)},${y(p.recallLow)}`)
+      .join('') +
+    'Z';
   const cx = (current.sent / Math.max(1, total)) * W;
   const cy = H - current.expectedRecall * H;
+  const level = pct(effort.confidence);
+  const guarantee = effort.guarantee;
   return h(
     Panel,
     {
@@ -71,6 +116,7 @@ export function ThresholdPanel(props: {
       id: 'thresholds',
       subtitle: 'Tiles at or above the priority threshold go to volunteers; the rest are skipped.',
     },
+    h(BasisNote, { effort }),
     h(
       'label',
       { class: 'slider' },
@@ -87,11 +133,47 @@ export function ThresholdPanel(props: {
     ),
     h(
       'div',
+      { class: 'recall-targets' },
+      h('span', { class: 'muted' }, 'Find at least '),
+      TARGETS.map((t) => {
+        const p = thresholdFor(points, t);
+        return h(
+          'button',
+          {
+            key: t,
+            type: 'button',
+            disabled: !p,
+            'data-target': t,
+            title: p ? `threshold ${num(p.threshold)}: ${int(p.sent)} tiles to volunteers` : 'not reachable',
+            onClick: () => p && props.onThreshold(p.threshold),
+          },
+          pct(t),
+        );
+      }),
+      guarantee && guarantee.skips
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'guarantee',
+              'data-guarantee': guarantee.threshold,
+              title: guarantee.promise,
+              onClick: () => props.onThreshold(guarantee.threshold),
+            },
+            `guaranteed ≥ ${pct(guarantee.target)}`,
+          )
+        : null,
+    ),
+    h(
+      'div',
       {
         class: 'effort-figures',
         'data-sent': current.sent,
         'data-skipped': current.skipped,
         'data-missed': current.expectedMissedBuildingTiles.toFixed(2),
+        'data-recall': current.expectedRecall.toFixed(4),
+        'data-recall-low': current.recallLow.toFixed(4),
+        'data-recall-high': current.recallHigh.toFixed(4),
         'data-threshold': current.threshold,
       },
       h('div', null, h('strong', null, int(current.sent)), h('span', null, 'tiles to volunteers')),
@@ -105,9 +187,19 @@ export function ThresholdPanel(props: {
         'div',
         null,
         h('strong', null, num(current.expectedMissedBuildingTiles, 1)),
-        h('span', null, 'building tiles expected missed'),
+        h(
+          'span',
+          null,
+          `building tiles expected missed (${num(current.missedLow, 0)}–${num(current.missedHigh, 0)})`,
+        ),
       ),
     ),
+    h(
+      'p',
+      { class: 'recall-line' },
+      `Expected recall ${pct(current.expectedRecall, 1)} — ${level} range ${pct(current.recallLow, 1)} to ${pct(current.recallHigh, 1)}.`,
+    ),
+    guarantee ? h('p', { class: 'muted guarantee-line' }, guarantee.promise) : null,
     h(
       'svg',
       {
@@ -119,6 +211,7 @@ export function ThresholdPanel(props: {
         'aria-label': 'effort curve',
       },
       h('rect', { x: 0, y: 0, width: W, height: H, fill: '#fafafa', stroke: '#ddd' }),
+      h('path', { d: band, fill: '#4e79a7', 'fill-opacity': 0.18, stroke: 'none', class: 'effort-band' }),
       h('path', { d: path, fill: 'none', stroke: '#4e79a7', 'stroke-width': 2 }),
       h('circle', { cx, cy, r: 5, fill: '#f57c00' }),
       h('text', { x: 0, y: H + 14, class: 'axis' }, 'tiles sent →'),

@@ -17,7 +17,7 @@ import { storeRunColumns } from '../latent/run-columns.ts';
 import type { AnalysisRun, NewCluster, NewPatch } from '../db/schema.ts';
 import type { PatchSource } from '../datasets/patch-source.ts';
 import type { SegmentationModel } from '../model/runtime.ts';
-import { KnnNovelty } from './novelty.ts';
+import { fitTileModel, type FittedTileModel } from './tile-model.ts';
 import {
   defaultReferenceOptions,
   runReferenceAnalysis,
@@ -134,19 +134,16 @@ export async function analyzeDataset(req: AnalyzeRequest): Promise<AnalysisSumma
   }
 
   const result = await runReferenceAnalysis(model, source, req.runsDir, options, req.onProgress);
-  const t0 = performance.now();
-  const novelty = new KnnNovelty({ k: 5, sampleSize: 20_000, seed: options.seed });
-  const k = result.latent.pca.nComponents;
-  novelty.fit(result.latent.pcs, result.table.n, k);
-  // In-sample for the training patches themselves: their nearest reference point may be themselves.
-  const noveltyPct = novelty.percentile(result.latent.pcs, result.table.n);
-  result.timings.novelty = (performance.now() - t0) / 1000;
+  // Novelty in the full activation space and the tile classifier, on the run's own patches and activations.
+  const trust = await fitTileModel(result, { seed: options.seed });
+  result.timings.novelty = trust.seconds.novelty;
+  result.timings.tileClassifier = trust.seconds.classifier;
 
   const t1 = performance.now();
   const runId = saveAnalysisRun(
     db,
-    runRow(result, modelRow.id, datasetRow.id, options, novelty),
-    patchRows(result, noveltyPct),
+    runRow(result, modelRow.id, datasetRow.id, options, trust),
+    patchRows(result, trust.perPatch),
     clusterRows(result),
   );
   // The latent view's columns are written with the run, so its first opening reads them instead of a million patches.
@@ -163,7 +160,9 @@ function sameSettings(run: AnalysisRun, options: ReferenceOptions): boolean {
     s.pooling === options.pooling &&
     s.emptyPolicy === options.emptyPolicy &&
     s.seed === options.seed &&
-    (s.surfaceEmpty ?? 'exclude') === options.surfaceEmpty
+    (s.surfaceEmpty ?? 'exclude') === options.surfaceEmpty &&
+    // Runs from before the tile-level trust existed cannot score tiles: analyse again.
+    run.tileModel !== null
   );
 }
 
@@ -174,7 +173,7 @@ function runRow(
   modelId: number,
   datasetId: number,
   options: ReferenceOptions,
-  novelty: KnnNovelty,
+  trust: FittedTileModel,
 ) {
   const latent = r.latent;
   const { timings: _t, ...settings } = { ...options, timings: null };
@@ -211,7 +210,8 @@ function runRow(
     },
     dbscan: latent.dbscan,
     urbanised: latent.urbanised,
-    novelty: novelty.toJSON(),
+    novelty: trust.novelty.toJSON(),
+    tileModel: trust.state,
     activationsPath: r.activationsPath,
     activationDtype: options.activationDtype,
     dims: r.dims,
@@ -226,7 +226,7 @@ function runRow(
   } as const;
 }
 
-function* patchRows(r: ReferenceResult, novelty: Float32Array): Generator<NewPatch> {
+function* patchRows(r: ReferenceResult, trust: FittedTileModel['perPatch']): Generator<NewPatch> {
   const t = r.table;
   const k = r.latent.pca.nComponents;
   const pcs = r.latent.pcs;
@@ -259,6 +259,10 @@ function* patchRows(r: ReferenceResult, novelty: Float32Array): Generator<NewPat
       recall: finiteOrNull(t.recall[i]),
       gtFraction: t.gtFraction[i],
       predFraction: t.predFraction[i],
+      maxProb: t.maxProb[i],
+      meanProb: t.meanProb[i],
+      uncertainty: t.uncertainty[i],
+      buildingProb: trust.buildingProb[i],
       empty: t.empty[i] === 1,
       pc1: pc(0),
       pc2: pc(1),
@@ -272,7 +276,8 @@ function* patchRows(r: ReferenceResult, novelty: Float32Array): Generator<NewPat
       cluster: r.latent.kmeans.labels[i],
       dbscanCluster: dbscanLabels ? dbscanLabels[i] : null,
       iouHat: r.latent.iouHat[i],
-      novelty: novelty[i],
+      novelty: trust.noveltyPercentile[i],
+      noveltyRatio: trust.noveltyRatio[i],
       phenomena: t.phenomena[i],
     };
   }

@@ -10,6 +10,7 @@ import { resizeMask, type SegmentationModel } from '../model/runtime.ts';
 import type { Patch, PatchSource } from '../datasets/patch-source.ts';
 import { DatasetError } from '../datasets/patch-source.ts';
 import { confusionCounts, metricsFromCounts, type EmptyPolicy } from './metrics.ts';
+import { predictionEvidence } from './prediction-evidence.ts';
 import { poolActivations, type PoolingMode } from './pooling.ts';
 import { ActivationReader, ActivationWriter } from './activation-store.ts';
 import { analyzeLatentSpace, type LatentAnalysis } from './latent-analysis.ts';
@@ -68,6 +69,10 @@ export interface PatchTable {
   recall: Float32Array;
   gtFraction: Float32Array;
   predFraction: Float32Array;
+  /** Tile-level evidence of the prediction (see analysis/tile-classifier.ts): surest pixel, mean, indecision. */
+  maxProb: Float32Array;
+  meanProb: Float32Array;
+  uncertainty: Float32Array;
   empty: Uint8Array;
 }
 
@@ -123,6 +128,9 @@ export async function extractPatches(
     recall: new Float32Array(cap),
     gtFraction: new Float32Array(cap),
     predFraction: new Float32Array(cap),
+    maxProb: new Float32Array(cap),
+    meanProb: new Float32Array(cap),
+    uncertainty: new Float32Array(cap),
     empty: new Uint8Array(cap),
   };
   const [modelH, modelW] = model.info.inputSize;
@@ -182,6 +190,10 @@ export async function extractPatches(
       table.recall[j] = nanOrValue(m.recall);
       table.gtFraction[j] = m.gtFraction;
       table.predFraction[j] = m.predFraction;
+      const e = predictionEvidence(probs);
+      table.maxProb[j] = e.maxProb;
+      table.meanProb[j] = e.meanProb;
+      table.uncertainty[j] = e.uncertainty;
       table.empty[j] = m.empty ? 1 : 0;
     }
     onProgress?.('inference', table.n, cap);

@@ -112,6 +112,13 @@ export const noveltyStateSchema = z.looseObject({
 });
 
 /** Stage name → seconds. */
+/** The tile-level trust of a run (analysis/tile-model.ts): the tile classifier and the doubt parameters. */
+export const tileModelStateSchema = z.looseObject({
+  kind: z.literal('TileModel'),
+  classifier: z.looseObject({ kind: z.literal('TileClassifier') }),
+  doubt: z.object({ edge: finite, steepness: finite }),
+});
+
 export const timingsSchema = z.record(z.string(), finite);
 
 export const modelSidecarSchema = z.record(z.string(), z.unknown());
@@ -205,6 +212,7 @@ export type DbscanState = z.infer<typeof dbscanStateSchema>;
 export type UrbanisedState = z.infer<typeof urbanisedStateSchema>;
 export type NoveltyState = z.infer<typeof noveltyStateSchema>;
 export type Timings = z.infer<typeof timingsSchema>;
+export type TileModelStateJson = z.infer<typeof tileModelStateSchema>;
 export type ModelSidecar = z.infer<typeof modelSidecarSchema>;
 export type DatasetSource = z.infer<typeof datasetSourceSchema>;
 export type PatchPhenomena = z.infer<typeof patchPhenomenaSchema>;

@@ -30,6 +30,7 @@ import type {
   KmeansState,
   ModelSidecar,
   NoveltyState,
+  TileModelStateJson,
   PatchPhenomena,
   PcaState,
   RunSettings,
@@ -113,6 +114,8 @@ export const analysisRuns = sqliteTable(
     dbscan: text('dbscan', { mode: 'json' }).$type<DbscanState>(),
     urbanised: text('urbanised', { mode: 'json' }).$type<UrbanisedState>().notNull(),
     novelty: text('novelty', { mode: 'json' }).$type<NoveltyState>(),
+    /** Tile classifier and doubt parameters (analysis/tile-model.ts); null for runs made before they existed. */
+    tileModel: text('tile_model', { mode: 'json' }).$type<TileModelStateJson>(),
     /** Server-side file of pooled activations (patchCount × dims), kept for re-fitting. */
     activationsPath: text('activations_path'),
     activationDtype: text('activation_dtype', { enum: ACTIVATION_DTYPES }).notNull(),
@@ -166,6 +169,12 @@ export const patches = sqliteTable(
     recall: real('recall'),
     gtFraction: real('gt_fraction').notNull(),
     predFraction: real('pred_fraction').notNull(),
+    /** Surest pixel, mean pixel probability and mean 4p(1 − p): the prediction's tile-level evidence. */
+    maxProb: real('max_prob'),
+    meanProb: real('mean_prob'),
+    uncertainty: real('uncertainty'),
+    /** The run's tile classifier: P(the patch holds a building). */
+    buildingProb: real('building_prob'),
     empty: integer('empty', { mode: 'boolean' }).notNull(),
     pc1: real('pc1'),
     pc2: real('pc2'),
@@ -181,6 +190,8 @@ export const patches = sqliteTable(
     dbscanCluster: integer('dbscan_cluster'),
     iouHat: real('iou_hat'),
     novelty: real('novelty'),
+    /** Novelty as a multiple of the reference set's 99th percentile (shift-novelty.ts). */
+    noveltyRatio: real('novelty_ratio'),
     phenomena: text('phenomena', { mode: 'json' }).$type<PatchPhenomena>(),
   },
   (t) => [
@@ -311,6 +322,13 @@ export const tileScores = sqliteTable(
     /** urbanDistance divided by the median of the reference patches' own: 1 = as far as a typical training tile. */
     urbanDistanceScaled: real('urban_distance_scaled'),
     novelty: real('novelty'),
+    /** Novelty as a multiple of the reference set's 99th percentile: above 1 the run does not cover the tile. */
+    noveltyRatio: real('novelty_ratio'),
+    maxProb: real('max_prob'),
+    uncertainty: real('uncertainty'),
+    /** buildingProb's interval without labels from the region: it widens with novelty (analysis/doubt.ts). */
+    buildingProbLow: real('building_prob_low'),
+    buildingProbHigh: real('building_prob_high'),
     /** Set for every status, so that ordering by priority covers the whole project. */
     priority: real('priority').notNull(),
     tier: text('tier', { enum: TIERS }).notNull(),

@@ -141,6 +141,9 @@ export interface OverlayCellRow {
   novelty: number | null;
   iouLow: number | null;
   iouHigh: number | null;
+  /** P(building)'s no-label interval (analysis/doubt.ts); its width is the tile's doubt. */
+  buildingProbLow: number | null;
+  buildingProbHigh: number | null;
 }
 
 /** …and what the vector tiles add to them. */
@@ -176,6 +179,8 @@ const CELL_COLUMNS = {
   novelty: tileScores.novelty,
   iouLow: tileScores.iouLow,
   iouHigh: tileScores.iouHigh,
+  buildingProbLow: tileScores.buildingProbLow,
+  buildingProbHigh: tileScores.buildingProbHigh,
 };
 const CELL_WIDTH = Object.keys(CELL_COLUMNS).length;
 
@@ -189,6 +194,8 @@ function overlayCell(row: unknown[]): OverlayCellRow {
     novelty: row[5] as number | null,
     iouLow: row[6] as number | null,
     iouHigh: row[7] as number | null,
+    buildingProbLow: row[8] as number | null,
+    buildingProbHigh: row[9] as number | null,
   };
 }
 

@@ -12,7 +12,14 @@
 import { tileFootprint } from '../geo/tiles.ts';
 import type { ScoredTile, Tier } from '../scored-tiles/scored-tile.ts';
 import { DEFAULT_TIER_THRESHOLDS, tierFor, tierOf, type TierThresholds } from '../scored-tiles/tiers.ts';
-import { checkProject, checkZoom, ExportError, round6, type ExportProject } from './project-info.ts';
+import {
+  checkProject,
+  checkZoom,
+  ExportError,
+  figuresSentence,
+  round6,
+  type ExportProject,
+} from './project-info.ts';
 
 export interface MaprouletteRule {
   value: string;
@@ -72,7 +79,12 @@ export function maprouletteChallenge(projectInfo: ExportProject, options: Maprou
   return {
     name: `${project.name} – map ${project.lookFor}`,
     instruction: `Map the ${project.lookFor} in this tile. High-priority tiles are those ${project.model.name} found most likely to hold ${project.lookFor}, or could not judge.`,
-    description: `Tiles of ${project.name} ordered by tilelens (model ${project.model.name} ${project.model.version}, scoring run ${project.runId}); task priority follows tilelens's priority tiers at thresholds high ≥ ${thresholds.high}, medium ≥ ${thresholds.medium}.`,
+    description: [
+      `Tiles of ${project.name} ordered by tilelens (model ${project.model.name} ${project.model.version}, scoring run ${project.runId}); task priority follows tilelens's priority tiers at thresholds high ≥ ${thresholds.high}, medium ≥ ${thresholds.medium}.`,
+      figuresSentence(project),
+    ]
+      .filter(Boolean)
+      .join(' '),
     ...maprouletteRules(thresholds).challenge,
   };
 }

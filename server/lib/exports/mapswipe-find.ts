@@ -13,7 +13,7 @@
 import type { Feature, FeatureCollection, Polygon } from 'geojson';
 import type { ScoredTile, Tier } from '../scored-tiles/scored-tile.ts';
 import { tierFor, type TierThresholds } from '../scored-tiles/tiers.ts';
-import { checkProject, checkZoom, ExportError, type ExportProject } from './project-info.ts';
+import { checkProject, checkZoom, ExportError, figuresSentence, type ExportProject } from './project-info.ts';
 import {
   planRectangles,
   rectPolygon,
@@ -142,6 +142,7 @@ function draftFor(
       ? `The area also holds ${plan.extraTiles} neighbouring tiles so that MapSwipe's 3-row, 2-column groups fit.`
       : '',
     plan.note,
+    figuresSentence(project),
   ]
     .filter(Boolean)
     .join(' ');

@@ -92,7 +92,7 @@ export async function* mapswipeValidateChunks(
   const note = summary.truncated
     ? `capped at ${cap} polygons; ${summary.leftOut} more were left out — split the project or raise the tier thresholds`
     : `all ${summary.written} predicted polygons of the chosen tiers`;
-  yield `\n],"tilelens":${JSON.stringify({ ...summary, cap, note, model: project.model, runId: project.runId })}}\n`;
+  yield `\n],"tilelens":${JSON.stringify({ ...summary, cap, note, model: project.model, runId: project.runId, figures: project.figures ?? null })}}\n`;
 }
 
 export async function writeMapswipeValidate(

@@ -1,6 +1,6 @@
 /**
  * What every export needs to know about the project besides its tiles: the name managers see, the
- * imagery volunteers will swipe through, and which model and run scored the tiles.
+ * imagery volunteers will swipe through, which model and run scored the tiles, and what its figures rest on.
  */
 import { z } from 'zod';
 import { TilelensError } from '../errors.ts';
@@ -18,6 +18,18 @@ export const exportProjectSchema = z.object({
   /** What volunteers look for, e.g. "buildings". */
   lookFor: z.string().min(1),
   zoom: z.number().int().min(1).max(22),
+  /**
+   * What the project's figures rest on (trust/project-effort.ts): the reference run alone — "unverified" where the
+   * region lies outside what it covered — or labels from the region. Every export carries it.
+   */
+  figures: z
+    .object({
+      basis: z.enum(['reference', 'labels']),
+      verified: z.boolean(),
+      labels: z.number().int().min(0),
+      promise: z.string().min(1),
+    })
+    .optional(),
 });
 
 export type ExportProject = z.infer<typeof exportProjectSchema>;
@@ -50,4 +62,9 @@ export function checkZoom(tile: { z: number; taskId: string }, zoom: number): vo
 
 export function round6(v: number): number {
   return Math.round(v * 1e6) / 1e6;
+}
+
+/** One sentence for an export's description: what the figures rest on. */
+export function figuresSentence(project: ExportProject): string {
+  return project.figures ? `Figures ${project.figures.promise}.` : '';
 }

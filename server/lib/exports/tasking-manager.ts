@@ -92,6 +92,8 @@ export interface TaskingManagerExport {
   annotations: { path: string; body: TmAnnotationsBody };
   /** For the project's `priorityAreas`: outlines of the high tier. */
   priorityAreas: Polygon[];
+  /** What the figures behind the tiers rest on (null when the caller did not say). */
+  figures: ExportProject['figures'] | null;
 }
 
 interface Block {
@@ -238,7 +240,7 @@ export function taskingManagerExport(
     maxPolygons: options.maxPriorityAreas ?? 20,
   });
   const priorityAreas = plan.rects.map((r) => rectPolygon(r, project.zoom, 0));
-  return { draft, annotations: { path, body }, priorityAreas };
+  return { draft, annotations: { path, body }, priorityAreas, figures: project.figures ?? null };
 }
 
 /** Union of the chosen tiles of one task, as the MultiPolygon TM requires. */

@@ -8,7 +8,7 @@
 import type { Writable } from 'node:stream';
 import { tileFootprint } from '../geo/tiles.ts';
 import type { ScoredTile } from '../scored-tiles/scored-tile.ts';
-import { round6 } from './project-info.ts';
+import { round6, type ExportProject } from './project-info.ts';
 import { tierFor, type TierThresholds } from '../scored-tiles/tiers.ts';
 import { writeChunks } from './stream.ts';
 
@@ -22,12 +22,15 @@ export const TILE_TABLE_COLUMNS = [
   'tier',
   'priority',
   'building_prob',
+  'building_prob_low',
+  'building_prob_high',
   'pred_fraction',
   'iou_hat',
   'iou_low',
   'iou_high',
   'urban_distance',
   'novelty',
+  'novelty_ratio',
   'model_id',
   'run_id',
   'error',
@@ -38,6 +41,8 @@ type Cell = string | number | null;
 
 export interface TileTableOptions {
   thresholds?: TierThresholds;
+  /** What the figures rest on; the GeoJSON carries it beside its features. */
+  figures?: ExportProject['figures'];
 }
 
 export function tileRow(t: ScoredTile, options: TileTableOptions = {}): Record<TileTableColumn, Cell> {
@@ -52,12 +57,15 @@ export function tileRow(t: ScoredTile, options: TileTableOptions = {}): Record<T
     tier: tierFor(t, options.thresholds),
     priority: num(t.priority),
     building_prob: num(t.buildingProb),
+    building_prob_low: num(t.buildingProbLow),
+    building_prob_high: num(t.buildingProbHigh),
     pred_fraction: num(t.predFraction),
     iou_hat: num(t.iouHat),
     iou_low: num(t.iouLow),
     iou_high: num(t.iouHigh),
     urban_distance: num(t.urbanDistance),
     novelty: num(t.novelty),
+    novelty_ratio: num(t.noveltyRatio),
     model_id: t.modelId,
     run_id: String(t.runId),
     error: t.error ?? null,
@@ -102,7 +110,7 @@ export async function* tileTableGeoJson(
     yield (first ? '' : ',\n') + JSON.stringify(feature);
     first = false;
   }
-  yield '\n]}\n';
+  yield `\n],"tilelens":${JSON.stringify({ figures: options.figures ?? null })}}\n`;
 }
 
 export function writeTileTableCsv(

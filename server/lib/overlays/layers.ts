@@ -5,17 +5,16 @@
  */
 import { CONFIDENCE_SCALE, NOVELTY_SCALE, PRIORITY_SCALE, type ColourScale } from './colour-scales.ts';
 import type { OverlayCellRow } from '../db/tile-scores-repo.ts';
-import { modelTrust } from '../scoring/priority.ts';
 
 export const OVERLAY_LAYERS = ['priority', 'confidence', 'novelty'] as const;
 export type OverlayLayer = (typeof OVERLAY_LAYERS)[number];
 
 /**
  * The columns of a scored tile the overlays read (db/tile-scores-repo.ts reads them); the smoothed IoU's
- * conformal interval may be absent on tiles scored before the run's intervals existed.
+ * conformal interval and P(building)'s no-label interval may be absent on tiles scored before they existed.
  */
-export type OverlayCell = Omit<OverlayCellRow, 'iouLow' | 'iouHigh'> &
-  Partial<Pick<OverlayCellRow, 'iouLow' | 'iouHigh'>>;
+type Optional = 'iouLow' | 'iouHigh' | 'buildingProbLow' | 'buildingProbHigh';
+export type OverlayCell = Omit<OverlayCellRow, Optional> & Partial<Pick<OverlayCellRow, Optional>>;
 
 export interface OverlayLayerDef {
   id: OverlayLayer;
@@ -50,11 +49,10 @@ export const OVERLAY_LAYER_DEFS: Record<OverlayLayer, OverlayLayerDef> = {
     id: 'confidence',
     title: 'Confidence',
     description:
-      'How far the model can be trusted on each tile: the smoothed IoU from its latent space (lower end of its 90 % interval), discounted where the tile is unlike anything in the training data — the trust behind the priority: red = doubtful.',
+      "How far the reference run speaks for each tile's answer: green = like the tiles the model was checked on; red = unlike anything it was checked on, so its answer there is a guess until labels from the region confirm it — the doubt behind the priority.",
     scale: CONFIDENCE_SCALE,
     value: confidenceShown,
     keep: 'min',
-    alpha: intervalAlpha,
     lowLabel: 'doubtful',
     highLabel: 'trusted',
   },
@@ -72,30 +70,12 @@ export const OVERLAY_LAYER_DEFS: Record<OverlayLayer, OverlayLayerDef> = {
 };
 
 /**
- * The confidence a tile is drawn with: the trust that also drives its priority — the smoothed IoU (at the lower
- * end of its interval when it has one), discounted as the tile lies beyond the training data (novelty). A
- * conformal interval is calibrated on training-like tiles only; far outside them the surface extrapolates (the
- * demo's new region reads IoU ≈ 1 where the truth is ≈ 0.01), so novelty must be able to pull the colour down.
+ * The confidence a tile is drawn with: 1 − its doubt, the width of its P(building) interval without labels (the
+ * interval is [p(1 − u), p + u(1 − p)], u wide). Tiles scored before tile-level trust existed have none.
  */
 export function confidenceShown(c: OverlayCell): number | null {
   if (c.status !== 'scored') return null;
-  const iou = c.iouLow ?? c.iouHat;
-  if (iou === null || iou === undefined || !Number.isFinite(iou)) return null;
-  const novelty = c.novelty ?? 100;
-  return modelTrust(Math.min(1, Math.max(0, iou)), Math.min(100, Math.max(0, novelty)));
-}
-
-/**
- * Opacity factor from the width of the tile's confidence interval: a tile that *looks* trusted (shown confidence ≥
- * 0.5) fades by 1 − width, kept within 0.25..1, so it does not claim a confidence it has not got; a doubtful tile
- * keeps full strength whatever its interval — in a region the model has never seen (wide intervals everywhere)
- * the doubt is exactly what a manager must see. Tiles without an interval keep full strength.
- */
-export function intervalAlpha(c: OverlayCell): number {
-  if (c.iouLow === null || c.iouLow === undefined || c.iouHigh === null || c.iouHigh === undefined) return 1;
-  const shown = confidenceShown(c);
-  if (shown === null || !(shown >= 0.5)) return 1;
-  const width = c.iouHigh - c.iouLow;
-  if (!Number.isFinite(width)) return 1;
-  return Math.min(1, Math.max(0.25, 1 - width));
+  const { buildingProbLow: lo, buildingProbHigh: hi } = c;
+  if (lo === null || lo === undefined || hi === null || hi === undefined) return null;
+  return Math.min(1, Math.max(0, 1 - (hi - lo)));
 }

@@ -30,8 +30,11 @@ export const scoredTileSchema = z
     quadkey: z.string().regex(/^[0-3]*$/),
     status: z.enum(TILE_STATUSES),
     error: z.string().optional(),
-    /** Probability that the tile holds at least one building. */
+    /** Probability that the tile holds at least one building (the run's tile classifier). */
     buildingProb: unit,
+    /** That probability's interval without labels from the region: it widens where the run does not cover the tile. */
+    buildingProbLow: unit.optional(),
+    buildingProbHigh: unit.optional(),
     /** Share of the tile's pixels the model marks as building. */
     predFraction: unit,
     /** Smoothed IoU from the latent-space surface: how far the prediction can be trusted. */
@@ -42,6 +45,8 @@ export const scoredTileSchema = z
     urbanDistance: z.number().min(0),
     /** Percentile (0..100) of this tile's distance to the training set among the training set's own. */
     novelty: z.number().min(0).max(100),
+    /** Novelty as a multiple of the reference set's 99th percentile: above 1 the run does not cover the tile. */
+    noveltyRatio: z.number().min(0).optional(),
     /** 0..1, higher = volunteers see it first. */
     priority: unit,
     tier: z.enum(TIERS).optional(),

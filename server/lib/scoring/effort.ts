@@ -1,13 +1,17 @@
 /**
- * Effort curves: what a priority threshold saves volunteers, and what it costs in missed buildings.
+ * Effort curves: what a priority threshold saves volunteers, and what it costs in missed building tiles — with
+ * an interval, and with the word "unverified" where the reference run does not cover the region.
  *
- * Tiles stream through once; all state is a histogram over the threshold steps, so a region of any size
- * costs O(steps) memory. The expected number of missed building tiles at a threshold is the sum, over
- * the tiles it skips, of P(tile holds a building) — the model's buildingProb, or, when the reference
- * analysis supplies a calibration table, the share of training tiles in that buildingProb bin that
- * really held buildings (models are rarely calibrated out of the box).
+ * Tiles stream through once into a histogram over the threshold steps, so a region of any size costs O(steps)
+ * memory. Each tile brings its tile-level P(building) and, without labels from the region, the interval that
+ * probability widens to where the tile lies outside what the reference run covered (see analysis/doubt.ts). At a
+ * threshold the sent tiles hold T building tiles and the skipped ones M; recall is T / (T + M). The point estimate
+ * uses the probabilities; the interval takes the low end of the sent tiles' probabilities against the high end of
+ * the skipped ones' (and the other way round), plus the binomial spread of the counts themselves.
  */
 import { TilelensError } from '../errors.ts';
+
+import { normalQuantile } from '../analysis/special-functions.ts';
 
 export class EffortError extends TilelensError {
   override name = 'EffortError';
@@ -16,11 +20,15 @@ export class EffortError extends TilelensError {
   }
 }
 
-/** Observed building share per buildingProb bin: bin i covers [edges[i], edges[i+1]). */
-export interface BuildingCalibration {
-  edges: number[];
-  share: number[];
-  counts?: number[];
+export interface EffortTile {
+  priority: number;
+  /** P(the tile holds a building). */
+  buildingProb: number;
+  /** The no-label interval of buildingProb; both default to buildingProb (no widening). */
+  buildingProbLow?: number | null;
+  buildingProbHigh?: number | null;
+  /** False where the tile lies outside what the reference run covered (novelty beyond its own range). */
+  covered?: boolean | null;
 }
 
 export interface EffortPoint {
@@ -31,14 +39,40 @@ export interface EffortPoint {
   expectedMissedBuildingTiles: number;
   /** Expected share of all building tiles that the sent tiles hold. */
   expectedRecall: number;
+  /** The interval of that recall at the curve's confidence. */
+  recallLow: number;
+  recallHigh: number;
+  missedLow: number;
+  missedHigh: number;
 }
 
-export interface EffortTile {
-  priority: number;
-  buildingProb: number;
-  iouHat?: number;
-  predFraction?: number;
+export interface EffortCoverage {
+  tiles: number;
+  /** Tiles outside what the reference run covered. */
+  uncovered: number;
+  uncoveredShare: number;
+  /**
+   * Whether the reference run's figures can be taken as they are: false when more than `UNVERIFIED_SHARE` of the
+   * tiles lie outside its coverage (then the figures are estimates the region's labels must confirm).
+   */
+  verified: boolean;
 }
+
+export interface EffortCurve {
+  points: EffortPoint[];
+  coverage: EffortCoverage;
+  /** Two-sided confidence of recallLow / recallHigh. */
+  confidence: number;
+}
+
+export interface EffortOptions {
+  steps?: number;
+  /** Two-sided confidence of the interval (default 0.9). */
+  confidence?: number;
+}
+
+/** Above this share of uncovered tiles the figures say "unverified". */
+export const UNVERIFIED_SHARE = 0.1;
 
 function check01(name: string, v: number, i: number): void {
   if (!Number.isFinite(v) || v < 0 || v > 1) {
@@ -48,104 +82,90 @@ function check01(name: string, v: number, i: number): void {
   }
 }
 
-export function checkCalibration(cal: BuildingCalibration): void {
-  const { edges, share } = cal;
-  if (edges.length < 2 || share.length !== edges.length - 1) {
-    throw new EffortError(
-      `calibration needs n+1 bin edges for n shares (got ${edges.length} edges, ${share.length} shares)`,
-    );
-  }
-  if (edges[0] !== 0 || edges[edges.length - 1] !== 1 || edges.some((e, i) => i > 0 && !(e > edges[i - 1]))) {
-    throw new EffortError('calibration edges must rise strictly from 0 to 1');
-  }
-  if (share.some((s) => !(s >= 0 && s <= 1))) throw new EffortError('calibration shares must lie in 0..1');
-}
+/** Sums one histogram bin keeps. */
+const FIELDS = 7;
+const [COUNT, P, LO, HI, VAR_LO, VAR_HI, UNCOVERED] = [0, 1, 2, 3, 4, 5, 6];
 
-export function calibratedBuildingProb(p: number, cal?: BuildingCalibration): number {
-  if (!cal) return p;
-  const { edges, share } = cal;
-  let lo = 0;
-  let hi = share.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (edges[mid] <= p) lo = mid;
-    else hi = mid - 1;
-  }
-  return share[lo];
-}
-
-/** Builds the table from the reference analysis: training tiles with their buildingProb and their truth. */
-export function fitCalibration(
-  tiles: Iterable<{ buildingProb: number; holdsBuilding: boolean }>,
-  bins = 10,
-): BuildingCalibration {
-  const edges = Array.from({ length: bins + 1 }, (_, i) => i / bins);
-  const counts = new Array<number>(bins).fill(0);
-  const positives = new Array<number>(bins).fill(0);
-  let i = 0;
-  for (const t of tiles) {
-    check01('buildingProb', t.buildingProb, i++);
-    const b = Math.min(bins - 1, Math.floor(t.buildingProb * bins));
-    counts[b]++;
-    if (t.holdsBuilding) positives[b]++;
-  }
-  // An empty bin keeps the model's own word: its mid-point.
-  const share = counts.map((c, b) => (c > 0 ? positives[b] / c : (edges[b] + edges[b + 1]) / 2));
-  return { edges, share, counts };
-}
-
-export interface EffortOptions {
-  steps?: number;
-  calibration?: BuildingCalibration;
-}
-
-/** The second argument is either the options or, as a shorthand, the calibration table alone. */
-export function effortCurve(
-  tiles: Iterable<EffortTile>,
-  optionsOrCalibration: EffortOptions | BuildingCalibration = {},
-): EffortPoint[] {
-  const options: EffortOptions =
-    'edges' in optionsOrCalibration ? { calibration: optionsOrCalibration } : optionsOrCalibration;
+export function effortCurve(tiles: Iterable<EffortTile>, options: EffortOptions = {}): EffortCurve {
   const steps = options.steps ?? 101;
+  const confidence = options.confidence ?? 0.9;
   if (!Number.isInteger(steps) || steps < 2)
     throw new EffortError(`steps = ${steps}; use an integer ≥ 2 (101 gives thresholds 0, 0.01, …, 1)`);
-  if (options.calibration) checkCalibration(options.calibration);
+  if (!(confidence > 0 && confidence < 1))
+    throw new EffortError(`confidence = ${confidence}; use a share in (0, 1)`);
+  const z = normalQuantile(1 - (1 - confidence) / 2);
   const thresholds = Array.from({ length: steps }, (_, i) => i / (steps - 1));
-  // bin j counts tiles whose priority lies in [thresholds[j], thresholds[j+1]): skipped from step j+1 on.
-  const count = new Float64Array(steps);
-  const prob = new Float64Array(steps);
-  let i = 0;
+  // bin j holds tiles whose priority lies in [thresholds[j], thresholds[j+1]): skipped from step j+1 on.
+  const bins = new Float64Array(steps * FIELDS);
+  let n = 0;
   for (const t of tiles) {
-    check01('priority', t.priority, i);
-    check01('buildingProb', t.buildingProb, i);
-    i++;
+    check01('priority', t.priority, n);
+    check01('buildingProb', t.buildingProb, n);
+    const lo = t.buildingProbLow ?? t.buildingProb;
+    const hi = t.buildingProbHigh ?? t.buildingProb;
+    check01('buildingProbLow', lo, n);
+    check01('buildingProbHigh', hi, n);
+    if (!(lo <= t.buildingProb + 1e-9 && t.buildingProb <= hi + 1e-9))
+      throw new EffortError(
+        `tile #${n} has buildingProb ${t.buildingProb} outside its interval [${lo}, ${hi}]`,
+      );
+    n++;
     let j = Math.min(steps - 1, Math.floor(t.priority * (steps - 1)));
     // i / (steps − 1) is not always exact in floating point; settle ties the way `priority < threshold` reads.
     while (j + 1 < steps && thresholds[j + 1] <= t.priority) j++;
     while (j > 0 && thresholds[j] > t.priority) j--;
-    count[j]++;
-    prob[j] += calibratedBuildingProb(t.buildingProb, options.calibration);
+    const o = j * FIELDS;
+    bins[o + COUNT]++;
+    bins[o + P] += t.buildingProb;
+    bins[o + LO] += lo;
+    bins[o + HI] += hi;
+    bins[o + VAR_LO] += lo * (1 - lo);
+    bins[o + VAR_HI] += hi * (1 - hi);
+    if (t.covered === false) bins[o + UNCOVERED]++;
   }
-  const total = i;
-  let totalProb = 0;
-  for (const p of prob) totalProb += p;
-  const out: EffortPoint[] = [];
-  let skipped = 0;
-  let missed = 0;
+  const total = new Float64Array(FIELDS);
+  for (let j = 0; j < steps; j++) for (let f = 0; f < FIELDS; f++) total[f] += bins[j * FIELDS + f];
+  const skippedSums = new Float64Array(FIELDS);
+  const points: EffortPoint[] = [];
   for (let s = 0; s < steps; s++) {
-    if (s > 0) {
-      skipped += count[s - 1];
-      missed += prob[s - 1];
-    }
-    out.push({
+    if (s > 0) for (let f = 0; f < FIELDS; f++) skippedSums[f] += bins[(s - 1) * FIELDS + f];
+    const sent = (f: number) => total[f] - skippedSums[f];
+    const missed = skippedSums[P];
+    const held = sent(P);
+    // Low recall: the sent tiles hold as few as their low ends allow, the skipped as many as their high ends.
+    const heldLow = Math.max(0, sent(LO) - z * Math.sqrt(sent(VAR_LO)));
+    const missedHigh = skippedSums[HI] + z * Math.sqrt(skippedSums[VAR_HI]);
+    const heldHigh = sent(HI) + z * Math.sqrt(sent(VAR_HI));
+    const missedLow = Math.max(0, skippedSums[LO] - z * Math.sqrt(skippedSums[VAR_LO]));
+    const ratio = (a: number, b: number) => (a + b > 0 ? a / (a + b) : 1);
+    points.push({
       threshold: thresholds[s],
-      sent: total - skipped,
-      skipped,
+      sent: n - skippedSums[COUNT],
+      skipped: skippedSums[COUNT],
       expectedMissedBuildingTiles: missed,
-      expectedRecall: totalProb > 0 ? 1 - missed / totalProb : 1,
+      expectedRecall: ratio(held, missed),
+      recallLow: Math.min(ratio(held, missed), ratio(heldLow, missedHigh)),
+      recallHigh: Math.max(ratio(held, missed), ratio(heldHigh, missedLow)),
+      missedLow: Math.min(missed, missedLow),
+      missedHigh: Math.max(missed, missedHigh),
     });
   }
-  return out;
+  const uncovered = total[UNCOVERED];
+  const uncoveredShare = n > 0 ? uncovered / n : 0;
+  return {
+    points,
+    confidence,
+    coverage: { tiles: n, uncovered, uncoveredShare, verified: uncoveredShare <= UNVERIFIED_SHARE },
+  };
+}
+
+/** The highest threshold whose expected recall still reaches `target` (the fewest tiles sent); null if none. */
+export function thresholdForRecall(curve: EffortCurve, target: number): EffortPoint | null {
+  if (!(target > 0 && target <= 1))
+    throw new EffortError(`target recall = ${target}; pass a share in (0, 1]`);
+  let best: EffortPoint | null = null;
+  for (const p of curve.points) if (p.expectedRecall >= target - 1e-12) best = p;
+  return best;
 }
 
 export type RecallOrder = 'priority' | 'buildingProb' | ((tile: TruthTile) => number);
@@ -168,14 +188,12 @@ export interface RecallResult {
   achievedRecall: number;
 }
 
-/** Score resolution of skippedAtRecall: ties within one bin go out together. */
-const RECALL_BINS = 10_000;
-
 /**
- * Share of tiles volunteers can skip while still seeing `recall` of the building tiles, when tiles are
- * sent in descending `order` (for the demo world, whose truth is known). Streams into a histogram of
- * RECALL_BINS score bins, so ties and near-ties are sent or skipped together, as a threshold would.
- * Sending tiles in random order skips 1 − recall of them; that is the baseline to beat.
+ * Share of tiles volunteers can skip while still seeing `recall` of the building tiles, when tiles are sent in
+ * descending `order` with an exact threshold: tiles that tie with the last one needed go out together, as a
+ * threshold would send them. For benchmarks, where the truth is known. Holds one score per tile (8 bytes), so it
+ * sorts rather than bins: binning would send near-ties together and hide differences between rankings. Sending
+ * tiles in random order skips 1 − recall of them; that is the baseline to beat.
  */
 export function skippedAtRecall(
   tiles: Iterable<TruthTile>,
@@ -185,20 +203,25 @@ export function skippedAtRecall(
   if (!(recall > 0 && recall <= 1))
     throw new EffortError(`recall = ${recall}; pass a share in (0, 1], e.g. 0.95`);
   const score = typeof order === 'function' ? order : (t: TruthTile) => t[order];
-  const all = new Float64Array(RECALL_BINS + 1);
-  const pos = new Float64Array(RECALL_BINS + 1);
+  let scores = new Float64Array(1024);
+  let holds = new Uint8Array(1024);
   let n = 0;
   let buildings = 0;
   for (const t of tiles) {
     const s = score(t);
     check01('order score', s, n);
-    const b = Math.floor(s * RECALL_BINS);
-    all[b]++;
-    n++;
-    if (t.holdsBuilding) {
-      pos[b]++;
-      buildings++;
+    if (n === scores.length) {
+      const grown = new Float64Array(n * 2);
+      grown.set(scores);
+      scores = grown;
+      const h = new Uint8Array(n * 2);
+      h.set(holds);
+      holds = h;
     }
+    scores[n] = s;
+    holds[n] = t.holdsBuilding ? 1 : 0;
+    if (t.holdsBuilding) buildings++;
+    n++;
   }
   if (n === 0) throw new EffortError('no tiles to rank; score the region first');
   if (buildings === 0) {
@@ -212,18 +235,27 @@ export function skippedAtRecall(
       achievedRecall: 1,
     };
   }
+  const idx = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
   const needed = recall * buildings;
   let seen = 0;
   let sent = 0;
-  let b = RECALL_BINS;
-  for (; b >= 0; b--) {
-    seen += pos[b];
-    sent += all[b];
+  let threshold = 1;
+  for (let i = 0; i < n;) {
+    // One group of tied scores at a time.
+    const s = scores[idx[i]];
+    let j = i;
+    while (j < n && scores[idx[j]] === s) {
+      seen += holds[idx[j]];
+      j++;
+    }
+    sent = j;
+    threshold = s;
+    i = j;
     if (seen >= needed - 1e-9) break;
   }
   return {
     recall,
-    threshold: b / RECALL_BINS,
+    threshold,
     sent,
     skipped: n - sent,
     skippedShare: (n - sent) / n,

@@ -4,20 +4,15 @@
  * seeing 95 % / 99 % of the building tiles, ranked by priority, by the model's building probability
  * alone, and in random order (which skips 1 − recall in expectation: the baseline).
  */
-import { createHash } from 'node:crypto';
 import { getDataset, getRun } from '../db/analysis-repo.ts';
 import { readDemoTiles } from '../datasets/demo-world.ts';
 import type { ScoringContext } from './context.ts';
 import { skippedAtRecall, type RecallResult, type TruthTile } from './effort.ts';
 import { ScoringError } from './errors.ts';
 import { iterateScoredTiles } from './tiles-repo.ts';
+import { randomScore } from './random-order.ts';
 
 const EVALUATION_RECALLS = [0.95, 0.99] as const;
-
-/** A stable pseudo-random score per tile, so the random baseline is the same on every request. */
-function randomScore(taskId: string): number {
-  return createHash('sha256').update(taskId).digest().readUInt32LE(0) / 2 ** 32;
-}
 
 function truthFor(ctx: ScoringContext, runId: number): Map<string, boolean> {
   const run = getRun(ctx.db, runId);

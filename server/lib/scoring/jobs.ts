@@ -20,7 +20,7 @@ import { pooledDims } from '../analysis/pooling.ts';
 import { defaultReferenceOptions } from '../analysis/reference.ts';
 import { loadModel, type SegmentationModel } from '../model/runtime.ts';
 import { tilesCoveringArea } from '../projects/tile-grid.ts';
-import { loadBuildingProb, type BuildingProbCalibration } from './building-prob.ts';
+import { TileModel, type TileModelState } from '../analysis/tile-model.ts';
 import { logTo, perDatabase, type ScoringContext } from './context.ts';
 import { JobCancelledError, ScoringError } from './errors.ts';
 import { getImagerySource } from './imagery-registry.ts';
@@ -63,7 +63,7 @@ interface RunningJob {
 
 const runningJobs = perDatabase(() => new Map<number, RunningJob>());
 const runPipelines = perDatabase(
-  () => new Map<number, Promise<{ projector: LatentProjector; buildingProb: BuildingProbCalibration }>>(),
+  () => new Map<number, Promise<{ projector: LatentProjector; tileModel: TileModel }>>(),
 );
 /** Models are shared by every database and job in the process: one session per (file, layer). */
 const modelCache = new Map<string, Promise<SegmentationModel>>();
@@ -235,12 +235,22 @@ function runLatent(ctx: ScoringContext, run: AnalysisRun) {
   if (!p) {
     p = (async () => ({
       projector: loadLatentProjector(ctx.db, run),
-      buildingProb: loadBuildingProb(ctx.db, run.id),
+      tileModel: loadTileModel(run),
     }))();
     p.catch(() => cache.delete(run.id));
     cache.set(run.id, p);
   }
   return p;
+}
+
+function loadTileModel(run: AnalysisRun): TileModel {
+  if (!run.tileModel) {
+    throw new ScoringError(
+      'run-unusable',
+      `reference run ${run.id} has no tile-level trust (it predates it); re-run the reference analysis with this tilelens version`,
+    );
+  }
+  return TileModel.fromState(run.tileModel as unknown as TileModelState);
 }
 
 async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<ScoringPipeline> {
@@ -279,10 +289,9 @@ async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<
     modelId: model.id,
     model: segmentation,
     projector: latent.projector,
-    buildingProb: latent.buildingProb,
+    tileModel: latent.tileModel,
     pooling,
     threshold: run.settings.threshold ?? defaultReferenceOptions.threshold,
-    priority: { urbanScale: latent.projector.state.urbanScale },
     intervals: loadIntervalModel(ctx.db, run.id),
   };
 }

@@ -2,7 +2,8 @@
  * A new tile in the reference run's latent space: pooled bottleneck → the run's PCA → its first PCs, and
  * from them the three things the paper's space tells about a tile:
  * - iou_hat: the run's IoU surface (the MLP over the first 9 PCs), clamped to 0..1;
- * - novelty: the run's KnnNovelty percentile (0..100) among the training patches' own k-distances;
+ * - novelty: how far the pooled activations lie from the reference set's (shift-novelty.ts), as a percentile
+ *   (0..100) of the reference set's own and as a ratio to its 99th percentile (noveltyRatio, unbounded);
  * - urban_distance: Euclidean distance, in PC units, to the nearest urbanised cluster centroid (the
  *   k-means space is the PCs), and the same divided by the median distance of the reference patches
  *   (urban_distance_scaled: 1 = as far from a settlement as a typical training tile).
@@ -11,9 +12,10 @@ import type { DatabaseHandle } from '../db/client.ts';
 import { getClusters, getPatches } from '../db/analysis-repo.ts';
 import type { AnalysisRun } from '../db/schema.ts';
 import { MeanRegressor, MLPRegressor, type MeanRegressorJSON, type MLPJSON } from '../analysis/mlp.ts';
-import { KnnNovelty, type KnnNoveltyJSON } from '../analysis/novelty.ts';
+import { ShiftNovelty, type ShiftNoveltyJSON } from '../analysis/shift-novelty.ts';
 import { StreamingPCA, type StreamingPCAJSON } from '../analysis/pca.ts';
 import { ScoringError } from './errors.ts';
+import { medianDistance, urbanDistances } from '../analysis/urban-distance.ts';
 
 export interface LatentProjection {
   /** n × nComponents, row-major. */
@@ -21,6 +23,7 @@ export interface LatentProjection {
   nComponents: number;
   iouHat: Float32Array;
   novelty: Float32Array;
+  noveltyRatio: Float32Array;
   urbanDistance: Float32Array;
   urbanDistanceScaled: Float32Array;
 }
@@ -29,7 +32,7 @@ export interface LatentProjectorState {
   runId: number;
   pca: StreamingPCA;
   estimator: MLPRegressor | MeanRegressor;
-  novelty: KnnNovelty;
+  novelty: ShiftNovelty;
   /** Urbanised centroids in PC space, each of `centroidDims` values. */
   urbanCentroids: number[][];
   /** Median urban distance of the reference patches; the unit of urban_distance_scaled. */
@@ -58,21 +61,7 @@ export class LatentProjector {
 
   /** Distance of each row of `pcs` (n × k) to the nearest urbanised centroid. */
   urbanDistances(pcs: Float32Array, n: number): Float32Array {
-    const k = this.nComponents;
-    const out = new Float32Array(n);
-    for (let r = 0; r < n; r++) {
-      let best = Infinity;
-      for (const c of this.state.urbanCentroids) {
-        let s = 0;
-        for (let j = 0; j < c.length; j++) {
-          const t = pcs[r * k + j] - c[j];
-          s += t * t;
-        }
-        if (s < best) best = s;
-      }
-      out[r] = Math.sqrt(best);
-    }
-    return out;
+    return urbanDistances(pcs, n, this.nComponents, this.state.urbanCentroids);
   }
 
   /** `pooled` holds n rows of `dims` pooled activations. */
@@ -86,10 +75,18 @@ export class LatentProjector {
     const iouHat = estimator
       .predict(head, n)
       .map((v) => Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)));
-    const noveltyPct = novelty.percentile(pcs, n);
+    const shift = novelty.score(pooled, n);
     const urbanDistance = this.urbanDistances(pcs, n);
     const urbanDistanceScaled = urbanDistance.map((d) => d / urbanScale);
-    return { pcs, nComponents: k, iouHat, novelty: noveltyPct, urbanDistance, urbanDistanceScaled };
+    return {
+      pcs,
+      nComponents: k,
+      iouHat,
+      novelty: shift.percentile,
+      noveltyRatio: shift.ratio,
+      urbanDistance,
+      urbanDistanceScaled,
+    };
   }
 }
 
@@ -109,9 +106,11 @@ export function loadLatentProjector(handle: DatabaseHandle, run: AnalysisRun): L
         : unusable(run, `its IoU estimator is a "${String(model.kind)}", not an MLPRegressor`);
   if (estimator.nFeatures > k)
     unusable(run, `its IoU estimator reads ${estimator.nFeatures} PCs but the PCA keeps ${k}`);
-  if (!run.novelty) unusable(run, 'it has no novelty estimator');
-  const novelty = KnnNovelty.fromJSON(run.novelty as unknown as KnnNoveltyJSON);
-  if (novelty.dims !== k) unusable(run, `its novelty estimator has ${novelty.dims} dims for ${k} PCs`);
+  if (!run.novelty || run.novelty.kind !== 'ShiftNovelty')
+    unusable(run, 'it has no shift-novelty estimator (it predates tile-level trust)');
+  const novelty = ShiftNovelty.fromJSON(run.novelty as unknown as ShiftNoveltyJSON);
+  if (novelty.dims !== pca.dims)
+    unusable(run, `its novelty estimator reads ${novelty.dims} pooled values but its PCA ${pca.dims}`);
 
   const centroids = run.kmeans.centroids;
   if (centroids.some((c) => c.length > k))
@@ -162,8 +161,5 @@ function medianReferenceDistance(
     }
     if (page.length < PAGE) break;
   }
-  if (distances.length === 0) return 1;
-  distances.sort((a, b) => a - b);
-  const median = distances[distances.length >> 1];
-  return median > 0 ? median : 1;
+  return medianDistance(distances);
 }

@@ -14,8 +14,9 @@ import type { ImagerySource } from '../imagery/source.ts';
 import type { SegmentationModel } from '../model/runtime.ts';
 import { poolActivationsBatch, type PoolingMode } from '../analysis/pooling.ts';
 import { tierOf } from '../scored-tiles/tiers.ts';
-import { computePriority, type PriorityWeights } from './priority.ts';
-import { buildingProbability, type BuildingProbCalibration } from './building-prob.ts';
+import { UNREADABLE_PRIORITY } from '../analysis/doubt.ts';
+import { predictionEvidence } from '../analysis/prediction-evidence.ts';
+import type { TileModel } from '../analysis/tile-model.ts';
 import type { LatentProjector } from './latent-projection.ts';
 import { vectorizeMask, type VectorizeOptions } from './vectorize.ts';
 import { tileInterval, type MondrianConformal } from '../analysis/conformal.ts';
@@ -27,11 +28,11 @@ export interface ScoringPipeline {
   modelId: number;
   model: SegmentationModel;
   projector: LatentProjector;
-  buildingProb: BuildingProbCalibration;
+  /** The run's tile classifier and doubt: P(building), its interval and the priority. */
+  tileModel: TileModel;
   pooling: PoolingMode;
   /** Probability at and above which a pixel counts as building (the run's own threshold). */
   threshold: number;
-  priority: Partial<PriorityWeights>;
   vectorize?: VectorizeOptions;
   /** The run's conformal interval model (null until `tilelens insights` calibrated one). */
   intervals?: MondrianConformal | null;
@@ -77,18 +78,15 @@ function identity(tile: TileCoord) {
 
 /**
  * The row of a tile the model never saw. Missing imagery cannot be judged by volunteers either, so it
- * gets priority 0; unreadable imagery gets the priority of a wholly untrusted tile, so a person looks.
+ * gets priority 0; unreadable imagery gets an even chance, so a person looks.
  */
 export function unscoredRow(
-  pipeline: Pick<ScoringPipeline, 'runId' | 'modelId' | 'priority'>,
+  pipeline: Pick<ScoringPipeline, 'runId' | 'modelId'>,
   tile: TileCoord,
   status: 'missing' | 'undecodable' | 'failed',
   error: string,
 ): TileScoreValues {
-  const priority =
-    status === 'missing'
-      ? 0
-      : computePriority({ buildingProb: 0, iouHat: 0, novelty: 100, urbanDistance: 0 }, pipeline.priority);
+  const priority = status === 'missing' ? 0 : UNREADABLE_PRIORITY;
   return {
     ...identity(tile),
     status,
@@ -126,37 +124,48 @@ export async function scoreBatch(
     const latent = pipeline.projector.project(pooled, n);
     const k = latent.nComponents;
     const mask = new Uint8Array(plane);
-    for (let i = 0; i < n; i++) {
+    const evidence = ok.map((_, i) => {
       const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
       let positive = 0;
-      for (let p = 0; p < plane; p++) {
-        const on = probs[p] >= pipeline.threshold ? 1 : 0;
-        mask[p] = on;
-        positive += on;
-      }
-      const predFraction = positive / plane;
-      const buildingProb = buildingProbability(pipeline.buildingProb, predFraction);
+      for (let p = 0; p < plane; p++) if (probs[p] >= pipeline.threshold) positive++;
+      return {
+        predFraction: positive / plane,
+        ...predictionEvidence(probs),
+        pcs: latent.pcs.subarray(i * k, (i + 1) * k),
+        iouHat: latent.iouHat[i],
+        noveltyRatio: latent.noveltyRatio[i],
+        urbanDistanceScaled: latent.urbanDistanceScaled[i],
+      };
+    });
+    const trust = pipeline.tileModel.trust(evidence);
+    for (let i = 0; i < n; i++) {
+      const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
+      for (let p = 0; p < plane; p++) mask[p] = probs[p] >= pipeline.threshold ? 1 : 0;
+      const e = evidence[i];
       const iouHat = latent.iouHat[i];
       const novelty = Math.min(100, Math.max(0, latent.novelty[i]));
-      const urbanDistance = latent.urbanDistance[i];
-      const priority = round(
-        computePriority({ buildingProb, iouHat, novelty, urbanDistance }, pipeline.priority),
-      );
+      const t = trust[i];
+      const priority = round(t.priority);
       const tile = ok[i].tile;
       rows.set(tile, {
         ...identity(tile),
         status: 'scored',
-        buildingProb: round(buildingProb),
-        predFraction: round(predFraction),
+        buildingProb: round(t.buildingProb),
+        buildingProbLow: round(t.buildingProbLow),
+        buildingProbHigh: round(t.buildingProbHigh),
+        predFraction: round(e.predFraction),
+        maxProb: round(e.maxProb),
+        uncertainty: round(e.uncertainty),
         iouHat: round(iouHat),
         ...(pipeline.intervals ? tileInterval(pipeline.intervals, iouHat, novelty) : {}),
-        urbanDistance: round(urbanDistance),
+        urbanDistance: round(latent.urbanDistance[i]),
         urbanDistanceScaled: round(latent.urbanDistanceScaled[i]),
         novelty: round(novelty, 3),
+        noveltyRatio: round(latent.noveltyRatio[i], 4),
         priority,
         tier: tierOf(priority),
         pcs: Array.from(latent.pcs.subarray(i * k, (i + 1) * k), (v) => round(v, 5)),
-        footprints: positive > 0 ? vectorizeMask(mask, w, h, tile, pipeline.vectorize) : null,
+        footprints: e.predFraction > 0 ? vectorizeMask(mask, w, h, tile, pipeline.vectorize) : null,
         runId: pipeline.runId,
         modelId: pipeline.modelId,
       });

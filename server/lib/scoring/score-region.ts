@@ -3,24 +3,19 @@
  * project over an area (by default the imagery's extent), the scoring job run to its end, and every
  * export written to a folder. `tilelens score` is this function on the command line.
  */
-import { createWriteStream, existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { getRun, newestRunOfWeights } from '../db/analysis-repo.ts';
 import { fileSha256 } from '../file-hash.ts';
 import { bboxPolygon, type BBox } from '../geo/tiles.ts';
 import type { ImagerySpec } from '../imagery/source.ts';
-import { mapswipeFindDrafts } from '../exports/mapswipe-find.ts';
-import { writeMapswipeValidate } from '../exports/mapswipe-validate.ts';
-import { taskingManagerExport } from '../exports/tasking-manager.ts';
-import { writeTileTableCsv, writeTileTableGeoJson } from '../exports/tile-table.ts';
 import type { ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
-import { projectExportInfo } from './export-info.ts';
 import { getImagerySource, registerImageryOnce } from './imagery-registry.ts';
 import { startScoring, waitForJob, type JobRow } from './jobs.ts';
-import { createProject, type ProjectRow } from './projects.ts';
-import { countScoredTiles, iterateScoredTiles, type TileCounts } from './tiles-repo.ts';
+import { createProject } from './projects.ts';
+import { countScoredTiles, type TileCounts } from './tiles-repo.ts';
 import { TilelensError } from '../errors.ts';
 
 export interface ScoreRegionOptions {
@@ -35,10 +30,6 @@ export interface ScoreRegionOptions {
   area?: unknown;
   zoom?: number;
   projectName?: string;
-  /** Folder the exports are written to; none written when absent. */
-  outDir?: string;
-  /** Base URL of the server that will show the project; written into the exports' tile-server URL. */
-  publicUrl?: string;
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -53,8 +44,6 @@ export interface ScoreRegionResult {
   failed: number;
   job: JobRow;
   seconds: number;
-  /** Written files, by export. */
-  out: Record<string, string>;
   /** What the imagery source reported at opening (files skipped in a folder). */
   warnings: string[];
 }
@@ -130,63 +119,6 @@ async function readArea(area: unknown): Promise<unknown> {
   return JSON.parse(await readFile(resolve(area), 'utf8'));
 }
 
-async function writeStream(
-  path: string,
-  write: (out: NodeJS.WritableStream) => Promise<unknown>,
-): Promise<void> {
-  const out = createWriteStream(path);
-  const closed = new Promise<void>((ok, fail) => {
-    out.on('close', ok);
-    out.on('error', fail);
-  });
-  try {
-    await write(out);
-  } finally {
-    out.end();
-  }
-  await closed;
-}
-
-/** Every export of a scored project into `dir`; returns the files by export. */
-export async function writeProjectExports(
-  ctx: ScoringContext,
-  project: ProjectRow,
-  dir: string,
-  publicUrl = DEFAULT_PUBLIC_URL,
-): Promise<Record<string, string>> {
-  await mkdir(dir, { recursive: true });
-  const info = projectExportInfo(ctx, project, publicUrl);
-  const out: Record<string, string> = {};
-  const file = (key: string, name: string) => (out[key] = join(dir, name));
-
-  const finds = mapswipeFindDrafts(iterateScoredTiles(ctx, project.id), info);
-  await writeFile(
-    file('mapswipeFind', 'mapswipe-find.json'),
-    `${JSON.stringify({ projectId: project.id, drafts: finds })}\n`,
-  );
-  for (const f of finds) {
-    await writeFile(
-      file(`mapswipeFindArea:${f.tier}`, `mapswipe-find-${f.tier}.geojson`),
-      `${JSON.stringify(f.draft.geometry)}\n`,
-    );
-  }
-  await writeStream(file('mapswipeValidate', 'mapswipe-validate.geojson'), (s) =>
-    writeMapswipeValidate(iterateScoredTiles(ctx, project.id, { orderBy: 'priority' }), info, s as never),
-  );
-  const tm = taskingManagerExport(iterateScoredTiles(ctx, project.id), info);
-  await writeFile(
-    file('taskingManager', 'tasking-manager.json'),
-    `${JSON.stringify({ projectId: project.id, ...tm })}\n`,
-  );
-  await writeStream(file('tilesCsv', 'tiles.csv'), (s) =>
-    writeTileTableCsv(iterateScoredTiles(ctx, project.id), s as never),
-  );
-  await writeStream(file('tilesGeoJson', 'tiles.geojson'), (s) =>
-    writeTileTableGeoJson(iterateScoredTiles(ctx, project.id), s as never),
-  );
-  return out;
-}
-
 export async function scoreRegion(
   ctx: ScoringContext,
   options: ScoreRegionOptions,
@@ -248,9 +180,6 @@ export async function scoreRegion(
     );
   }
   const counts: TileCounts = countScoredTiles(ctx, project.id);
-  const out = options.outDir
-    ? await writeProjectExports(ctx, project, resolve(options.outDir), options.publicUrl)
-    : {};
   return {
     projectId: project.id,
     imageryId: imagery.id,
@@ -261,7 +190,6 @@ export async function scoreRegion(
     failed: counts.failed + counts.undecodable,
     job,
     seconds: Math.round((performance.now() - started) / 10) / 100,
-    out,
     warnings,
   };
 }

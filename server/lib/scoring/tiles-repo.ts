@@ -10,10 +10,8 @@ import {
   type TileRange,
 } from '../db/tile-scores-repo.ts';
 import { parseTaskId, tilesCoveringBBox, type BBox } from '../geo/tiles.ts';
-import { getPatches } from '../db/analysis-repo.ts';
-import { effortCurve, fitCalibration, type BuildingCalibration, type EffortPoint } from './effort.ts';
+import { effortCurve, type EffortCurve } from './effort.ts';
 import type { ScoredTile } from '../scored-tiles/scored-tile.ts';
-import { buildingProbability, loadBuildingProb } from './building-prob.ts';
 import type { ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
 import { requireProject } from './projects.ts';
@@ -46,6 +44,9 @@ export function toScoredTile(row: TileScore): ScoredTile {
   if (row.error) tile.error = row.error;
   if (scored && row.iouLow !== null && row.iouHigh !== null)
     Object.assign(tile, { iouLow: row.iouLow, iouHigh: row.iouHigh });
+  if (scored && row.buildingProbLow !== null && row.buildingProbHigh !== null)
+    Object.assign(tile, { buildingProbLow: row.buildingProbLow, buildingProbHigh: row.buildingProbHigh });
+  if (scored && row.noveltyRatio !== null) tile.noveltyRatio = row.noveltyRatio;
   if (row.footprints) tile.footprints = row.footprints;
   return tile;
 }
@@ -116,32 +117,20 @@ export function getScoredTile(
   return row ? toScoredTile(row) : undefined;
 }
 
-/**
- * The table that turns a tile's building_prob into the share of training tiles that really held a
- * building, from the run's own patches. building_prob is already calibrated on them, so this mostly
- * confirms it; it matters for tiles whose building_prob came from elsewhere (an imported score table).
- */
-export function referenceCalibration(ctx: ScoringContext, runId: number): BuildingCalibration {
-  const cal = loadBuildingProb(ctx.db, runId);
+/** The project's effort curve from its stored tiles (one pass), with the reference run's no-label interval. */
+export function effortForProject(ctx: ScoringContext, projectId: number): EffortCurve {
+  requireProject(ctx, projectId);
   function* tiles() {
-    for (let offset = 0; ; offset += 10_000) {
-      const page = getPatches(ctx.db, runId, {
-        columns: ['predFraction', 'tp', 'fn'],
-        limit: 10_000,
-        offset,
-      });
-      for (const p of page) {
-        yield { buildingProb: buildingProbability(cal, p.predFraction), holdsBuilding: p.tp + p.fn > 0 };
-      }
-      if (page.length < 10_000) return;
+    for (const t of iterateScoredTiles(ctx, projectId)) {
+      if (t.status !== 'scored') continue;
+      yield {
+        priority: t.priority,
+        buildingProb: t.buildingProb,
+        buildingProbLow: t.buildingProbLow,
+        buildingProbHigh: t.buildingProbHigh,
+        covered: t.noveltyRatio === undefined ? null : t.noveltyRatio <= 1,
+      };
     }
   }
-  return fitCalibration(tiles());
-}
-
-export function effortForProject(ctx: ScoringContext, projectId: number): EffortPoint[] {
-  const project = requireProject(ctx, projectId);
-  return effortCurve(iterateScoredTiles(ctx, projectId), {
-    calibration: referenceCalibration(ctx, project.runId),
-  });
+  return effortCurve(tiles());
 }

@@ -17,7 +17,7 @@
  */
 import type { SampleDesign, SampleStratum } from '../db/json.ts';
 import { TrustError } from './errors.ts';
-import { normalQuantile } from './special-functions.ts';
+import { normalQuantile } from '../analysis/special-functions.ts';
 import { edgeThreshold, forEachScored, PRIORITY_BINS, type TileSource } from './trust-tile.ts';
 
 export type { SampleDesign, SampleStratum };

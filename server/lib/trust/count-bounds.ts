@@ -19,7 +19,7 @@
  * the domain but no usable label contributes its model estimate to Ẑ and its whole size to the
  * bounds' width. Bounds never leave [positives seen, domain size].
  */
-import { gammaQuantile } from './special-functions.ts';
+import { gammaQuantile } from '../analysis/special-functions.ts';
 
 export interface DomainCount {
   /** Tiles in the domain. */

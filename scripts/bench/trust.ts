@@ -1,0 +1,293 @@
+/**
+ * `npm run bench -- trust`: are the numbers a manager sees on a new region true?
+ *
+ * Every case is a region with known truth, scored through `scoreRegion` (the path `tilelens score` and the API
+ * take) against a reference run that never saw it. Per case it prints the effort panel's expected recall and its
+ * interval against the true recall (at the default threshold and at the thresholds the panel gives for 90 / 95 /
+ * 99 %), whether the figures say "unverified", the share volunteers may skip at 95 / 99 % true recall by each
+ * ranking, and novelty's AUROC against familiar tiles; with labels from a calibration sample (many seeded draws)
+ * the interval's coverage and the guaranteed-recall mode.
+ *
+ *   npx tsx scripts/bench/trust.ts                  demo cases, and real-data cases when ../shared/realdata exists
+ *   npx tsx scripts/bench/trust.ts --demo-only | --real-only [--leave-one-out]
+ *   npx tsx scripts/bench/trust.ts --draws 100      calibration-sample draws per case (default 40)
+ *
+ * Benchmarks print figures; they never fail on them (the closing JSON line holds every figure).
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
+import { readDemoTiles } from '../../server/lib/datasets/demo-world.ts';
+import { repoRoot } from '../../server/lib/paths.ts';
+import type { ScoringContext } from '../../server/lib/scoring/context.ts';
+import { closeImagerySources } from '../../server/lib/scoring/imagery-registry.ts';
+import { disposeScoringModels } from '../../server/lib/scoring/jobs.ts';
+import { scoreRegion } from '../../server/lib/scoring/score-region.ts';
+import { effortForProject, iterateScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
+import { generateDemoWorld } from '../demo-world/generate.ts';
+import type { TrustCase } from './trust/cases.ts';
+import {
+  caseRows,
+  labelledStudy,
+  noveltyAuroc,
+  panelChecks,
+  predictionMissShare,
+  skippedShares,
+  type CaseTileRow,
+  type LabelledStudy,
+  type PanelCheck,
+} from './trust/report.ts';
+import { realDataCases } from './trust/real-cases.ts';
+
+const { values } = parseArgs({
+  options: {
+    'demo-only': { type: 'boolean', default: false },
+    'real-only': { type: 'boolean', default: false },
+    'leave-one-out': { type: 'boolean', default: false },
+    draws: { type: 'string', default: '40' },
+    out: { type: 'string', default: join(repoRoot, 'data/bench/trust') },
+  },
+});
+const outDir = values.out!;
+const draws = Number(values.draws);
+if (!Number.isInteger(draws) || draws < 1) {
+  console.error(`--draws must be a positive integer, got "${values.draws}"`);
+  process.exit(2);
+}
+mkdirSync(outDir, { recursive: true });
+
+interface CaseResult {
+  name: string;
+  kind: TrustCase['kind'];
+  reference: string;
+  tiles: number;
+  buildingTiles: number;
+  uncoveredShare: number;
+  verified: boolean;
+  panel: PanelCheck[];
+  /** Share of building tiles the model's own output misses (paints nothing on). */
+  predictionMisses: number;
+  skipped: Record<string, Record<string, number>>;
+  noveltyAuroc: number | null;
+  labelled: LabelledStudy;
+}
+
+const r3 = (v: number) => Number(v.toFixed(3));
+
+/** Scores one case as a project and measures it. */
+async function runCase(
+  ctx: ScoringContext,
+  runId: number,
+  reference: string,
+  c: TrustCase,
+  familiar: CaseTileRow[] | null,
+): Promise<{ result: CaseResult; rows: CaseTileRow[] }> {
+  const scored = await scoreRegion(ctx, {
+    runId,
+    imagery: { kind: 'pmtiles', path: c.archive },
+    imageryName: `${c.name}-${Date.now()}`,
+    area: c.area,
+    zoom: 18,
+    projectName: `trust bench: ${c.name}`,
+  });
+  const rows = caseRows(iterateScoredTiles(ctx, scored.projectId), c.truth);
+  const curve = effortForProject(ctx, scored.projectId);
+  const result: CaseResult = {
+    name: c.name,
+    kind: c.kind,
+    reference,
+    tiles: rows.length,
+    buildingTiles: rows.filter((r) => r.holdsBuilding).length,
+    uncoveredShare: r3(curve.coverage.uncoveredShare),
+    verified: curve.coverage.verified,
+    panel: panelChecks(rows, curve).map((p) => ({
+      ...p,
+      expected: r3(p.expected),
+      low: r3(p.low),
+      high: r3(p.high),
+      truth: r3(p.truth),
+      error: r3(p.error),
+    })),
+    predictionMisses: r3(predictionMissShare(rows)),
+    skipped: Object.fromEntries(
+      [0.95, 0.99].map((recall) => [
+        String(recall),
+        Object.fromEntries(Object.entries(skippedShares(rows, recall)).map(([k, v]) => [k, r3(v)])),
+      ]),
+    ),
+    noveltyAuroc: familiar && c.kind !== 'in-distribution' ? r3(noveltyAuroc(rows, familiar)) : null,
+    labelled: labelledStudy(rows, draws),
+  };
+  return { result, rows };
+}
+
+function printCase(r: CaseResult): void {
+  const out = process.stdout;
+  out.write(
+    `\n${r.name} (${r.kind}; reference ${r.reference}): ${r.tiles} tiles, ${r.buildingTiles} with buildings; ` +
+      `outside the reference's coverage ${(r.uncoveredShare * 100).toFixed(1)} % → ${r.verified ? 'verified' : 'UNVERIFIED'}; ` +
+      `model output misses ${(r.predictionMisses * 100).toFixed(1)} % of building tiles` +
+      (r.noveltyAuroc === null ? '' : `; novelty AUROC vs familiar ${r.noveltyAuroc}`) +
+      '\n',
+  );
+  out.write('  panel at      threshold  sent   expected (interval)        true     error\n');
+  for (const p of r.panel) {
+    out.write(
+      `  ${p.at.padEnd(12)} ${p.threshold.toFixed(2).padStart(9)} ${String(p.sent).padStart(5)}   ` +
+        `${(p.expected * 100).toFixed(1).padStart(5)} % (${(p.low * 100).toFixed(1)}–${(p.high * 100).toFixed(1)} %)`.padEnd(
+          28,
+        ) +
+        `${(p.truth * 100).toFixed(1).padStart(6)} % ${(p.error * 100).toFixed(1).padStart(6)} pts ${p.inside ? 'inside' : 'OUTSIDE'}\n`,
+    );
+  }
+  const l = r.labelled;
+  out.write(
+    `  with ${l.sampleSize} labels (${l.draws} draws): ` +
+      l.coverage
+        .map(
+          (c) =>
+            `${c.at} true ${(c.truth * 100).toFixed(1)} % inside ${(c.covered * 100).toFixed(0)} % of draws ` +
+            `(mean ${(c.meanLow * 100).toFixed(1)}–${(c.meanHigh * 100).toFixed(1)} %)`,
+        )
+        .join('; ') +
+      '\n',
+  );
+  out.write(
+    `  guarantee ${l.guarantee.target * 100} % at δ ${l.guarantee.delta}: reached in ${(l.guarantee.achieved * 100).toFixed(0)} % of draws ` +
+      `(mean recall ${(l.guarantee.meanAchievedRecall * 100).toFixed(1)} %), mean skipped ${(l.guarantee.meanSkipped * 100).toFixed(1)} %\n`,
+  );
+  for (const [recall, by] of Object.entries(r.skipped)) {
+    out.write(
+      `  skippable at ${Number(recall) * 100} % true recall: ` +
+        Object.entries(by)
+          .map(([k, v]) => `${k} ${(v * 100).toFixed(1)} %`)
+          .join(', ') +
+        '\n',
+    );
+  }
+}
+
+// ---- the demo world ---------------------------------------------------------------------------------------
+
+function prepareDemo(): { dbPath: string; runId: number } {
+  const prep = spawnSync('npx', ['tsx', 'scripts/demo.ts', '--prepare-only'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
+  if (prep.status !== 0) throw new Error('demo preparation failed');
+  const line = JSON.parse(prep.stdout.trim().split('\n').pop()!) as { runId: number; dataDir: string };
+  const dbPath = join(outDir, 'demo.db');
+  rmSync(dbPath, { force: true });
+  copyFileSync(join(line.dataDir, 'tilelens.db'), dbPath);
+  return { dbPath, runId: line.runId };
+}
+
+function regionArea(worldDir: string, region: 'train' | 'new'): TrustCase['area'] {
+  const world = JSON.parse(readFileSync(join(worldDir, 'world.json'), 'utf8')) as {
+    regions: Record<string, { bbox: [number, number, number, number] }>;
+  };
+  const [w, s, e, n] = world.regions[region].bbox;
+  const d = 1e-7;
+  return {
+    type: 'Polygon',
+    coordinates: [
+      [
+        [w + d, s + d],
+        [e - d, s + d],
+        [e - d, n - d],
+        [w + d, n - d],
+        [w + d, s + d],
+      ],
+    ],
+  };
+}
+
+function demoCase(
+  worldDir: string,
+  region: 'train' | 'new',
+  name: string,
+  kind: TrustCase['kind'],
+): TrustCase {
+  const truth = new Map<string, boolean>();
+  for (const t of readDemoTiles(worldDir)) if (t.region === region) truth.set(t.taskId, t.gtFraction > 0);
+  return {
+    name,
+    kind,
+    archive: join(worldDir, 'imagery.pmtiles'),
+    area: regionArea(worldDir, region),
+    truth,
+  };
+}
+
+async function demoCases(): Promise<CaseResult[]> {
+  const { dbPath, runId } = prepareDemo();
+  // A second world from the same recipe with another seed: places the reference run never saw, in its own style.
+  const twinDir = join(outDir, 'world-seed-8');
+  if (!existsSync(join(twinDir, 'world.json'))) await generateDemoWorld({ seed: 8, outDir: twinDir });
+  const ctx = contextFor(openDatabase(dbPath));
+  try {
+    const twin = await runCase(
+      ctx,
+      runId,
+      'demo run',
+      demoCase(twinDir, 'train', 'demo-twin-region', 'in-distribution'),
+      null,
+    );
+    const fresh = await runCase(
+      ctx,
+      runId,
+      'demo run',
+      demoCase(join(repoRoot, 'data/demo'), 'new', 'demo-new-region', 'shifted'),
+      twin.rows,
+    );
+    return [twin.result, fresh.result];
+  } finally {
+    await closeContext(ctx);
+  }
+}
+
+function contextFor(db: DatabaseHandle): ScoringContext {
+  return { db, dataDir: join(outDir, 'data') };
+}
+
+async function closeContext(ctx: ScoringContext): Promise<void> {
+  await closeImagerySources(ctx);
+  ctx.db.close();
+}
+
+// ---- main -------------------------------------------------------------------------------------------------
+
+const started = performance.now();
+const results: CaseResult[] = [];
+try {
+  if (!values['real-only']) {
+    results.push(...(await demoCases()));
+    for (const r of results) printCase(r);
+  }
+  if (!values['demo-only']) {
+    for await (const { db, runId, reference, cases } of realDataCases(outDir, {
+      leaveOneOut: values['leave-one-out'],
+    })) {
+      const ctx = contextFor(db);
+      try {
+        let familiar: CaseTileRow[] | null = null;
+        for (const c of cases) {
+          const { result, rows } = await runCase(ctx, runId, reference, c, familiar);
+          if (c.kind === 'in-distribution' && familiar === null) familiar = rows;
+          printCase(result);
+          results.push(result);
+        }
+      } finally {
+        await closeContext(ctx);
+      }
+    }
+  }
+} finally {
+  await disposeScoringModels();
+}
+process.stdout.write(
+  `${JSON.stringify({ bench: 'trust', seconds: Number(((performance.now() - started) / 1000).toFixed(1)), cases: results })}\n`,
+);

@@ -1,0 +1,250 @@
+/**
+ * What the trust benchmark measures on one scored case: the effort panel's figures against the truth, how much
+ * each ranking lets volunteers skip, and how well novelty tells this case from familiar tiles.
+ */
+import { auroc } from '../../../server/lib/analysis/rank-statistics.ts';
+import {
+  effortCurve,
+  skippedAtRecall,
+  thresholdForRecall,
+  type EffortCurve,
+  type EffortPoint,
+  type TruthTile,
+} from '../../../server/lib/scoring/effort.ts';
+import type { ScoredTile } from '../../../server/lib/scored-tiles/scored-tile.ts';
+import { randomScore } from '../../../server/lib/scoring/random-order.ts';
+import { drawCalibrationSample, DEFAULT_SAMPLE_SIZE } from '../../../server/lib/trust/calibration-sample.ts';
+import { estimateRegion } from '../../../server/lib/trust/region-estimate.ts';
+
+export interface CaseTileRow {
+  taskId: string;
+  priority: number;
+  buildingProb: number;
+  buildingProbLow: number;
+  buildingProbHigh: number;
+  predFraction: number;
+  maxProb: number;
+  novelty: number;
+  noveltyRatio: number;
+  holdsBuilding: boolean;
+}
+
+export function caseRows(
+  tiles: Iterable<ScoredTile & { maxProb?: number }>,
+  truth: Map<string, boolean>,
+): CaseTileRow[] {
+  const rows: CaseTileRow[] = [];
+  for (const t of tiles) {
+    const holds = truth.get(t.taskId);
+    if (t.status !== 'scored' || holds === undefined) continue;
+    rows.push({
+      taskId: t.taskId,
+      priority: t.priority,
+      buildingProb: t.buildingProb,
+      buildingProbLow: t.buildingProbLow ?? t.buildingProb,
+      buildingProbHigh: t.buildingProbHigh ?? t.buildingProb,
+      predFraction: t.predFraction,
+      maxProb: t.maxProb ?? 0,
+      novelty: t.novelty,
+      noveltyRatio: t.noveltyRatio ?? 0,
+      holdsBuilding: holds,
+    });
+  }
+  return rows;
+}
+
+/** True recall of sending every tile with priority ≥ threshold. */
+export function trueRecall(rows: CaseTileRow[], threshold: number): number {
+  let held = 0;
+  let all = 0;
+  for (const r of rows) {
+    if (!r.holdsBuilding) continue;
+    all++;
+    if (r.priority >= threshold) held++;
+  }
+  return all === 0 ? 1 : held / all;
+}
+
+export interface PanelCheck {
+  /** 'default' or the recall the panel was asked for. */
+  at: string;
+  threshold: number;
+  sent: number;
+  expected: number;
+  low: number;
+  high: number;
+  truth: number;
+  inside: boolean;
+  error: number;
+}
+
+function check(label: string, p: EffortPoint, rows: CaseTileRow[]): PanelCheck {
+  const truth = trueRecall(rows, p.threshold);
+  return {
+    at: label,
+    threshold: p.threshold,
+    sent: p.sent,
+    expected: p.expectedRecall,
+    low: p.recallLow,
+    high: p.recallHigh,
+    truth,
+    inside: truth >= p.recallLow - 1e-9 && truth <= p.recallHigh + 1e-9,
+    error: p.expectedRecall - truth,
+  };
+}
+
+export const DEFAULT_THRESHOLD = 0.5;
+export const PANEL_TARGETS = [0.9, 0.95, 0.99];
+
+/** The panel (the same effort curve the API serves) at the default threshold and at its thresholds for 90/95/99 %. */
+export function panelChecks(rows: CaseTileRow[], curve: EffortCurve = effortCurveOf(rows)): PanelCheck[] {
+  const at = curve.points.find((p) => Math.abs(p.threshold - DEFAULT_THRESHOLD) < 1e-9)!;
+  const out = [check('default', at, rows)];
+  for (const target of PANEL_TARGETS) {
+    const p = thresholdForRecall(curve, target);
+    if (p) out.push(check(`${Math.round(target * 100)} %`, p, rows));
+  }
+  return out;
+}
+
+export function effortCurveOf(rows: CaseTileRow[]): EffortCurve {
+  return effortCurve(
+    rows.map((r) => ({
+      priority: r.priority,
+      buildingProb: r.buildingProb,
+      buildingProbLow: r.buildingProbLow,
+      buildingProbHigh: r.buildingProbHigh,
+      covered: r.noveltyRatio <= 1,
+    })),
+  );
+}
+
+export const RANKINGS = ['priority', 'buildingProb', 'modelOutput', 'random', 'oracle'] as const;
+export type Ranking = (typeof RANKINGS)[number];
+
+/** The model's own output alone: the share it paints, its surest pixel breaking ties. */
+const modelOutput = (r: CaseTileRow) => Math.min(1, 0.999 * r.predFraction + 0.001 * r.maxProb);
+
+export function skippedShares(rows: CaseTileRow[], recall: number): Record<Ranking, number> {
+  const truthTiles = (score: (r: CaseTileRow) => number): TruthTile[] =>
+    rows.map((r) => ({ priority: score(r), buildingProb: r.buildingProb, holdsBuilding: r.holdsBuilding }));
+  const share = (score: (r: CaseTileRow) => number) =>
+    skippedAtRecall(truthTiles(score), recall, 'priority').skippedShare;
+  return {
+    priority: share((r) => r.priority),
+    buildingProb: share((r) => r.buildingProb),
+    modelOutput: share(modelOutput),
+    random: share((r) => randomScore(r.taskId)),
+    oracle: share((r) => (r.holdsBuilding ? 1 : 0)),
+  };
+}
+
+/** Share of building tiles the model's own output misses at its threshold (nothing painted). */
+export function predictionMissShare(rows: CaseTileRow[]): number {
+  const b = rows.filter((r) => r.holdsBuilding);
+  return b.length === 0 ? 0 : b.filter((r) => r.predFraction === 0).length / b.length;
+}
+
+/** How well novelty tells this case's tiles from the familiar ones. */
+export function noveltyAuroc(rows: CaseTileRow[], familiar: CaseTileRow[]): number {
+  return auroc(
+    rows.map((r) => r.noveltyRatio),
+    familiar.map((r) => r.noveltyRatio),
+  );
+}
+
+export interface LabelledStudy {
+  draws: number;
+  sampleSize: number;
+  /** Per threshold checked: share of draws whose interval held the true recall, and the mean interval. */
+  coverage: Array<{
+    at: string;
+    threshold: number;
+    truth: number;
+    covered: number;
+    meanLow: number;
+    meanHigh: number;
+  }>;
+  guarantee: {
+    target: number;
+    delta: number;
+    achieved: number;
+    meanSkipped: number;
+    meanAchievedRecall: number;
+  };
+}
+
+/**
+ * Many seeded calibration samples of one scored case, labelled from the truth as volunteers would answer them:
+ * how often the labelled interval holds the true recall (at the default threshold and at the thresholds the
+ * panel gives for 90 / 95 / 99 %), and what the recall guarantee delivers.
+ */
+export function labelledStudy(
+  rows: CaseTileRow[],
+  draws: number,
+  options: { size?: number; target?: number; delta?: number; level?: number } = {},
+): LabelledStudy {
+  const target = options.target ?? 0.95;
+  const delta = options.delta ?? 0.1;
+  const level = options.level ?? 0.9;
+  const size = Math.min(options.size ?? DEFAULT_SAMPLE_SIZE, rows.length);
+  const tiles = rows.map((r) => ({ taskId: r.taskId, priority: r.priority, buildingProb: r.buildingProb }));
+  const truth = new Map(rows.map((r) => [r.taskId, r.holdsBuilding]));
+  const checks = new Map<
+    string,
+    { threshold: number; truth: number; covered: number; low: number; high: number }
+  >();
+  let achieved = 0;
+  let skipped = 0;
+  let achievedRecall = 0;
+  for (let d = 0; d < draws; d++) {
+    const sample = drawCalibrationSample(tiles, { size, seed: 1000 + d });
+    const labelled = {
+      design: sample.design,
+      tiles: sample.tiles.map((t) => ({ ...t, label: (truth.get(t.taskId) ? 1 : 0) as 0 | 1 })),
+    };
+    const est = estimateRegion(tiles, labelled, { level });
+    const curve = est.curve(101);
+    const at: Array<[string, number]> = [['default', DEFAULT_THRESHOLD]];
+    for (const want of PANEL_TARGETS) {
+      let best: number | null = null;
+      for (const p of curve) if (p.estimate >= want) best = p.threshold;
+      if (best !== null) at.push([`${Math.round(want * 100)} %`, best]);
+    }
+    for (const [label, threshold] of at) {
+      const f = est.recallAt(threshold);
+      const t = trueRecall(rows, f.threshold);
+      const c = checks.get(label) ?? { threshold: 0, truth: 0, covered: 0, low: 0, high: 0 };
+      c.threshold += f.threshold;
+      c.truth += t;
+      c.covered += t >= f.low - 1e-9 && t <= f.high + 1e-9 ? 1 : 0;
+      c.low += f.low;
+      c.high += f.high;
+      checks.set(label, c);
+    }
+    const g = est.guaranteedThreshold(target, delta);
+    const t = trueRecall(rows, g.threshold);
+    achievedRecall += t;
+    if (t >= target - 1e-12) achieved++;
+    skipped += g.skippedShare;
+  }
+  return {
+    draws,
+    sampleSize: size,
+    coverage: [...checks.entries()].map(([at, c]) => ({
+      at,
+      threshold: c.threshold / draws,
+      truth: c.truth / draws,
+      covered: c.covered / draws,
+      meanLow: c.low / draws,
+      meanHigh: c.high / draws,
+    })),
+    guarantee: {
+      target,
+      delta,
+      achieved: achieved / draws,
+      meanSkipped: skipped / draws,
+      meanAchievedRecall: achievedRecall / draws,
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * How far a reference-only probability can be believed on a tile, from how far the tile lies outside what the
+ * reference run covered — and what that does to the tile's probability and its priority.
+ *
+ * A tile's doubt u ∈ [0, 1) rises smoothly with its novelty ratio r (1 = as far out as the reference set's own
+ * 99th-percentile tile): u = 1 / (1 + (edge / r)^steepness). Well inside the reference set u ≈ 0 and the tile
+ * classifier's probability p stands; at the edge u = ½; far outside u → 1 and nothing is known. Without labels
+ * from the region the tile's P(building) is then only known to lie in
+ *
+ *   [p · (1 − u),  p + u · (1 − p)]
+ *
+ * — the probability is p where the reference run speaks for the tile, anything where it does not. Priority is the
+ * upper end: how likely a volunteer is to find a building there, as far as anyone can tell before mapping. Where
+ * every tile is alike that is the model's own ranking; where some tiles are stranger than the rest, they go out
+ * before the tiles the model confidently calls empty.
+ */
+import { TilelensError } from '../errors.ts';
+export interface DoubtParams {
+  /** Novelty ratio at which doubt reaches ½ (1 = the reference set's 99th percentile). */
+  edge: number;
+  /** How sharply doubt rises around the edge. */
+  steepness: number;
+}
+
+export const DEFAULT_DOUBT: DoubtParams = { edge: 1, steepness: 12 };
+
+/** Priority of a tile whose imagery could not be read: nobody knows what is there, so an even chance. */
+export const UNREADABLE_PRIORITY = 0.5;
+
+/** Doubt asked of values outside its domain: a programming error upstream, so the server's (500). */
+export class DoubtError extends TilelensError {
+  override name = 'DoubtError';
+  constructor(message: string) {
+    super('doubt', message);
+  }
+}
+
+export function checkDoubtParams(p: DoubtParams): void {
+  if (!(p.edge > 0) || !(p.steepness > 0))
+    throw new DoubtError(`doubt needs edge > 0 and steepness > 0 (got ${p.edge}, ${p.steepness})`);
+}
+
+export function doubt(noveltyRatio: number, params: DoubtParams = DEFAULT_DOUBT): number {
+  if (!(noveltyRatio >= 0))
+    throw new DoubtError(`novelty ratio ${noveltyRatio} must be a non-negative number`);
+  if (noveltyRatio === 0) return 0;
+  return 1 / (1 + (params.edge / noveltyRatio) ** params.steepness);
+}
+
+/** Whether the reference run speaks for the tile: it lies no farther out than the reference set's edge. */
+export function covered(noveltyRatio: number, params: DoubtParams = DEFAULT_DOUBT): boolean {
+  return noveltyRatio <= params.edge;
+}
+
+export interface TileTrust {
+  buildingProb: number;
+  buildingProbLow: number;
+  buildingProbHigh: number;
+  doubt: number;
+  covered: boolean;
+  /** Volunteers first where a building is most plausible: p widened by doubt alone, p + u(1 − p). */
+  priority: number;
+}
+
+/**
+ * `band` is the classifier's own uncertainty about p on tiles like its training tiles ([p, p] when left out); the
+ * doubt widens that band further. Priority uses p itself, so the fit's band never reorders familiar tiles.
+ */
+export function tileTrust(
+  buildingProb: number,
+  noveltyRatio: number,
+  params: DoubtParams = DEFAULT_DOUBT,
+  band: { low: number; high: number } = { low: buildingProb, high: buildingProb },
+): TileTrust {
+  if (!(buildingProb >= 0 && buildingProb <= 1))
+    throw new DoubtError(`buildingProb ${buildingProb} must lie in 0..1`);
+  if (!(band.low <= buildingProb + 1e-6 && buildingProb <= band.high + 1e-6))
+    throw new DoubtError(`buildingProb ${buildingProb} lies outside its band [${band.low}, ${band.high}]`);
+  const u = doubt(noveltyRatio, params);
+  return {
+    buildingProb,
+    buildingProbLow: Math.min(buildingProb, band.low) * (1 - u),
+    buildingProbHigh: Math.max(buildingProb, band.high) + u * (1 - Math.max(buildingProb, band.high)),
+    doubt: u,
+    covered: covered(noveltyRatio, params),
+    priority: buildingProb + u * (1 - buildingProb),
+  };
+}

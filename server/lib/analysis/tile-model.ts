@@ -1,0 +1,126 @@
+/**
+ * The tile-level trust of a reference run, fitted once after its latent analysis and stored with it: the shift
+ * detector (novelty in the full activation space), the tile classifier (P(building) on a tile), and the doubt that
+ * turns novelty into an interval and a priority. Scoring reads it back with `TileModel.fromState`.
+ */
+import { ActivationReader } from './activation-store.ts';
+import type { EstimatorJSON } from './estimator.ts';
+import { ShiftNovelty, type ShiftNoveltyJSON } from './shift-novelty.ts';
+import type { ReferenceResult } from './reference.ts';
+import { medianDistance, urbanDistances } from './urban-distance.ts';
+import { DEFAULT_DOUBT, tileTrust, type DoubtParams, type TileTrust } from './doubt.ts';
+import { TileClassifier, type TileClassifierJSON, type TileEvidence } from './tile-classifier.ts';
+
+export interface TileModelState extends EstimatorJSON {
+  kind: 'TileModel';
+  classifier: TileClassifierJSON;
+  doubt: DoubtParams;
+}
+
+export interface FittedTileModel {
+  novelty: ShiftNovelty;
+  state: TileModelState;
+  /** Per reference patch, in table order. */
+  perPatch: { noveltyPercentile: Float32Array; noveltyRatio: Float32Array; buildingProb: Float32Array };
+  seconds: { novelty: number; classifier: number };
+}
+
+/** The reference run's urbanised centroids (the most built-up cluster when none qualified) and their unit. */
+function urbanGeometry(result: ReferenceResult): { centroids: number[][]; scale: number } {
+  const { kmeans, urbanised, clusters } = result.latent;
+  let ids = urbanised.clusters.filter((c) => c < kmeans.centroids.length);
+  if (ids.length === 0) {
+    const top = clusters.reduce((a, b) => (b.meanGtFraction > a.meanGtFraction ? b : a));
+    ids = [top.cluster];
+  }
+  const centroids = ids.map((c) => kmeans.centroids[c]);
+  const k = result.latent.pca.nComponents;
+  const d = urbanDistances(result.latent.pcs, result.table.n, k, centroids);
+  return { centroids, scale: medianDistance(d) };
+}
+
+export async function fitTileModel(
+  result: ReferenceResult,
+  options: { seed: number; doubt?: DoubtParams },
+): Promise<FittedTileModel> {
+  const t0 = performance.now();
+  const { table, latent } = result;
+  const n = table.n;
+  const reader = ActivationReader.open(result.activationsPath);
+  let novelty: ShiftNovelty;
+  const noveltyPercentile = new Float32Array(n);
+  const noveltyRatio = new Float32Array(n);
+  try {
+    const source = { rows: reader.rows, dims: reader.dims, chunks: () => reader.chunks(4096) };
+    novelty = await new ShiftNovelty({ seed: options.seed }).fit(source);
+    for (const c of reader.chunks(4096)) {
+      const s = novelty.score(c.data, c.rows);
+      noveltyPercentile.set(s.percentile, c.start);
+      noveltyRatio.set(s.ratio, c.start);
+    }
+  } finally {
+    reader.close();
+  }
+  const t1 = performance.now();
+
+  const k = latent.pca.nComponents;
+  const urban = urbanGeometry(result);
+  const urbanDistance = urbanDistances(latent.pcs, n, k, urban.centroids);
+  const evidence: TileEvidence[] = Array.from({ length: n }, (_, i) => ({
+    predFraction: table.predFraction[i],
+    maxProb: table.maxProb[i],
+    meanProb: table.meanProb[i],
+    uncertainty: table.uncertainty[i],
+    pcs: latent.pcs.subarray(i * k, (i + 1) * k),
+    iouHat: latent.iouHat[i],
+    noveltyRatio: noveltyRatio[i],
+    urbanDistanceScaled: urbanDistance[i] / urban.scale,
+  }));
+  const holds = Array.from({ length: n }, (_, i) => table.tp[i] + table.fn[i] > 0);
+  // Tiles the segmentation model never trained on say how it behaves on tiles it has not seen.
+  const heldOut = [...Array(n).keys()].filter((i) => table.splits[i] !== 'train');
+  const kinds = new Set(heldOut.map((i) => holds[i]));
+  const rows = heldOut.length >= 40 && kinds.size === 2 ? heldOut : [...Array(n).keys()];
+  const fittedOn =
+    rows === heldOut
+      ? `${rows.length} reference tiles outside the model's training split (${[...new Set(rows.map((i) => table.splits[i]))].join(', ')})`
+      : `all ${n} reference tiles (the dataset names no held-out split: the probabilities may be optimistic)`;
+  const classifier = TileClassifier.fit(
+    rows.map((i) => evidence[i]),
+    rows.map((i) => holds[i]),
+    fittedOn,
+    { seed: options.seed },
+  );
+  const buildingProb = classifier.predict(evidence);
+  return {
+    novelty,
+    state: { kind: 'TileModel', classifier: classifier.toJSON(), doubt: options.doubt ?? DEFAULT_DOUBT },
+    perPatch: { noveltyPercentile, noveltyRatio, buildingProb },
+    seconds: { novelty: (t1 - t0) / 1000, classifier: (performance.now() - t1) / 1000 },
+  };
+}
+
+/** Two-sided level of the classifier's own band around each tile's probability. */
+export const BAND_LEVEL = 0.9;
+
+/** The stored tile model, ready to score tiles. */
+export class TileModel {
+  private constructor(
+    readonly classifier: TileClassifier,
+    readonly doubt: DoubtParams,
+  ) {}
+
+  static fromState(state: TileModelState): TileModel {
+    return new TileModel(TileClassifier.fromJSON(state.classifier), state.doubt);
+  }
+
+  /** P(building), its no-label interval, doubt, coverage and priority per tile. */
+  trust(evidence: readonly TileEvidence[]): TileTrust[] {
+    const { p, low, high } = this.classifier.predictInterval(evidence, BAND_LEVEL);
+    return evidence.map((e, i) =>
+      tileTrust(p[i], e.noveltyRatio, this.doubt, { low: low[i], high: high[i] }),
+    );
+  }
+}
+
+export type { ShiftNoveltyJSON };

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { covered, DEFAULT_DOUBT, doubt, DoubtError, tileTrust } from '../../server/lib/analysis/doubt.ts';
+
+describe('doubt', () => {
+  it('is ½ at the edge of the reference set, near 0 well inside it, near 1 far outside, and rises with novelty', () => {
+    expect(doubt(DEFAULT_DOUBT.edge)).toBeCloseTo(0.5);
+    expect(doubt(0.5)).toBeLessThan(0.01);
+    expect(doubt(3)).toBeGreaterThan(0.99);
+    expect(doubt(0)).toBe(0);
+    const ratios = [0, 0.2, 0.6, 0.9, 1, 1.1, 1.5, 4];
+    const u = ratios.map((r) => doubt(r));
+    for (let i = 1; i < u.length; i++) expect(u[i]).toBeGreaterThanOrEqual(u[i - 1]);
+    expect(covered(1)).toBe(true);
+    expect(covered(1.01)).toBe(false);
+  });
+
+  it('widens P(building) to [p(1 − u), p + u(1 − p)]; priority is the upper end', () => {
+    const t = tileTrust(0.2, 1);
+    expect(t.doubt).toBeCloseTo(0.5);
+    expect(t.buildingProbLow).toBeCloseTo(0.1);
+    expect(t.buildingProbHigh).toBeCloseTo(0.6);
+    expect(t.priority).toBe(t.buildingProbHigh);
+    expect(t.buildingProbHigh - t.buildingProbLow).toBeCloseTo(t.doubt);
+    const familiar = tileTrust(0.2, 0.1);
+    expect(familiar.priority).toBeCloseTo(0.2, 6);
+    expect(familiar.covered).toBe(true);
+  });
+
+  it('keeps the model ranking among alike tiles, and puts a strange empty tile before a familiar empty one', () => {
+    expect(tileTrust(0.3, 0.3).priority).toBeGreaterThan(tileTrust(0.1, 0.3).priority);
+    expect(tileTrust(0.01, 1.5).priority).toBeGreaterThan(tileTrust(0.05, 0.3).priority);
+  });
+
+  it('refuses values outside their range', () => {
+    expect(() => tileTrust(1.2, 0.5)).toThrow(DoubtError);
+    expect(() => doubt(Number.NaN)).toThrow(/novelty ratio/);
+  });
+});

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { LogisticRegression, logLoss } from '../../server/lib/analysis/logistic.ts';
+import { createRng } from '../../server/lib/analysis/random.ts';
+import { TileClassifier, type TileEvidence } from '../../server/lib/analysis/tile-classifier.ts';
+
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+
+describe('LogisticRegression', () => {
+  it('recovers known coefficients from data drawn from them', () => {
+    const rng = createRng(3);
+    const n = 6000;
+    const X = new Float32Array(n * 2);
+    const y = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      X[2 * i] = rng.normal();
+      X[2 * i + 1] = rng.normal();
+      y[i] = rng.next() < sigmoid(-1 + 2 * X[2 * i] - 0.5 * X[2 * i + 1]) ? 1 : 0;
+    }
+    const m = new LogisticRegression({ l2: 1e-3 }).fit(X, n, 2, y);
+    // P at the origin and along each axis, against the generating model.
+    const probe = Float32Array.from([0, 0, 1, 0, 0, 1]);
+    const p = m.predict(probe, 3);
+    expect(p[0]).toBeCloseTo(sigmoid(-1), 1);
+    expect(p[1]).toBeCloseTo(sigmoid(1), 1);
+    expect(p[2]).toBeCloseTo(sigmoid(-1.5), 1);
+  });
+
+  it('clips features to the range it was fitted on: no certainty extrapolated far outside', () => {
+    const X = Float32Array.from([0, 1, 2, 3, 4, 5]);
+    const y = Float32Array.from([0, 0, 0, 1, 1, 1]);
+    const m = new LogisticRegression({ l2: 0.1 }).fit(X, 6, 1, y);
+    const [edge, far] = m.predict(Float32Array.from([5, 500]), 2);
+    expect(far).toBe(edge);
+  });
+
+  it('scores log-loss as the mean negative log-likelihood', () => {
+    expect(logLoss([0.5, 0.5], [0, 1])).toBeCloseTo(Math.log(2));
+  });
+});
+
+/** Tiles where the painted share says most, the uncertainty a little, and pc1 nothing. */
+function synthetic(n: number, seed: number): { tiles: TileEvidence[]; holds: boolean[] } {
+  const rng = createRng(seed);
+  const tiles: TileEvidence[] = [];
+  const holds: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const has = rng.next() < 0.3;
+    const share = has ? Math.max(0, 0.05 + 0.04 * rng.normal()) : Math.max(0, 0.004 * rng.normal());
+    const uncertainty = Math.min(1, Math.max(0, (has ? 0.12 : 0.05) + 0.04 * rng.normal()));
+    tiles.push({
+      predFraction: share,
+      maxProb: Math.min(0.999, share > 0 ? 0.6 + 0.4 * rng.next() : 0.3 * rng.next()),
+      meanProb: share,
+      uncertainty,
+      pcs: [rng.normal(), rng.normal()],
+      iouHat: rng.next(),
+      noveltyRatio: 0.5 * rng.next(),
+      urbanDistanceScaled: rng.next(),
+    });
+    holds.push(has);
+  }
+  return { tiles, holds };
+}
+
+describe('TileClassifier', () => {
+  it('adds a group only when it beats the current model by more than the noise, and stays calibrated', () => {
+    const { tiles, holds } = synthetic(1500, 5);
+    const c = TileClassifier.fit(tiles, holds, 'synthetic held-out tiles', { seed: 1 });
+    expect(c.groups[0]).toBe('prediction');
+    expect(c.groups).toContain('uncertainty');
+    expect(c.groups).not.toContain('latent');
+    expect(c.groups).not.toContain('surface');
+    const info = c.toJSON();
+    expect(info.crossValidated.logLoss).toBeLessThan(info.crossValidated.baselineLogLoss);
+    expect(info.selection.length).toBeGreaterThan(1);
+    // Calibration on fresh tiles: predicted and observed building shares agree.
+    const fresh = synthetic(3000, 9);
+    const p = c.predict(fresh.tiles);
+    const predicted = p.reduce((a, b) => a + b, 0);
+    const observed = fresh.holds.filter(Boolean).length;
+    expect(Math.abs(predicted - observed) / observed).toBeLessThan(0.08);
+  });
+
+  it('round-trips through JSON; truth of one kind only gives about the smoothed share', () => {
+    const { tiles, holds } = synthetic(400, 6);
+    const c = TileClassifier.fit(tiles, holds, 'synthetic');
+    const back = TileClassifier.fromJSON(JSON.parse(JSON.stringify(c.toJSON())));
+    expect(Array.from(back.predict(tiles.slice(0, 20)))).toEqual(Array.from(c.predict(tiles.slice(0, 20))));
+    const band = c.predictInterval(tiles.slice(0, 20));
+    band.p.forEach((v, i) => {
+      expect(band.low[i]).toBeLessThanOrEqual(v);
+      expect(band.high[i]).toBeGreaterThanOrEqual(v);
+    });
+    const none = TileClassifier.fit(
+      tiles,
+      tiles.map(() => false),
+      'none',
+    );
+    expect(none.toJSON().fittedOn).toMatch(/hold no building.*pseudo-tile/);
+    const p = none.predict(tiles);
+    expect(Math.max(...p)).toBeLessThan(0.05);
+    expect(() => TileClassifier.fit([], [], 'nothing')).toThrow(/no reference tiles/);
+    expect(() => TileClassifier.fromJSON({ kind: 'Other' } as never)).toThrow(/expected kind/);
+  });
+});
