@@ -2,11 +2,14 @@
  * The tilelens HTTP app: a factory that tests call with a temporary database and run in-process with
  * `app.request()`, and that `server/main.ts` serves on a port. Routes are thin over the library.
  */
+import { resolve } from 'node:path';
 import { Hono } from 'hono';
+import { OutboundPolicy } from './lib/imagery/outbound.ts';
 import { ping, type DatabaseHandle } from './lib/db/client.ts';
 import { PatchImageStore } from './lib/insights/patch-images.ts';
 import type { ScoringContext } from './lib/scoring/context.ts';
 import { requireManagerForChanges } from './middleware/auth.ts';
+import { limitBodies } from './middleware/body-limit.ts';
 import { errorHandler, notFoundHandler } from './middleware/errors.ts';
 import { exportRoutes } from './routes/exports.ts';
 import { fairRoutes } from './routes/fair.ts';
@@ -40,6 +43,21 @@ export type TilelensApp = Hono & {
   close(): Promise<void>;
 };
 
+/** The scoring context a server with these settings works in: where imagery may be fetched from, how fast. */
+export function scoringContextFor(
+  db: DatabaseHandle,
+  settings: Settings,
+  log?: (msg: string) => void,
+): ScoringContext {
+  return {
+    db,
+    dataDir: resolve(settings.dataDir),
+    outbound: OutboundPolicy.fromSetting(settings.imageryAllowHosts),
+    imageryConcurrency: settings.imageryConcurrency,
+    log,
+  };
+}
+
 export function createApp(options: AppOptions): TilelensApp {
   const { db, settings, scoring } = options;
   if (scoring.db !== db) {
@@ -53,7 +71,9 @@ export function createApp(options: AppOptions): TilelensApp {
   const app = new Hono();
   app.onError(errorHandler(log));
   app.notFound(notFoundHandler);
+  // The token first: a body from someone without it is refused before a byte of it is read.
   app.use('*', requireManagerForChanges(options.token));
+  app.use('*', limitBodies(settings));
 
   app.get('/api/health', (c) => {
     ping(db);
@@ -61,7 +81,7 @@ export function createApp(options: AppOptions): TilelensApp {
   });
   app.route('/api/runs', runRoutes(db, settings));
   app.route('/api/runs', patchImageRoutes(images));
-  app.route('/api/imagery', imageryApiRoutes(scoring));
+  app.route('/api/imagery', imageryApiRoutes(scoring, settings));
   app.route('/imagery', imageryTileRoutes(scoring, settings));
   app.route('/api/projects', projectRoutes(scoring, settings));
   app.route('/api/projects', exportRoutes(scoring, settings));

@@ -8,6 +8,7 @@
  *   tilelens expose --model m.onnx --tensor NAME --out m-exposed.onnx
  *   tilelens runs
  *   tilelens score --model m.onnx --imagery path/to/geotiffs --out exports/
+ *   tilelens retry --project ID
  *   tilelens sample --project 1 --size 200 --seed 1 --out exports/
  *   tilelens import-results --project 1 --file agg_results_-NXYZ.csv.gz --purpose sample --mapswipe-project=-NXYZ
  *   tilelens trust --project 1 --target 0.95 --delta 0.1
@@ -19,7 +20,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { openDatabase } from './lib/db/client.ts';
+import { openDatabase, type DatabaseHandle } from './lib/db/client.ts';
+import { OutboundPolicy } from './lib/imagery/outbound.ts';
+import type { ScoringContext } from './lib/scoring/context.ts';
+import { countScoredTiles } from './lib/scoring/tiles-repo.ts';
 import { listRuns } from './lib/db/analysis-repo.ts';
 import { openDataset } from './lib/datasets/open-dataset.ts';
 import { listLayers, loadModel } from './lib/model/runtime.ts';
@@ -29,9 +33,10 @@ import { analyzeDataset } from './lib/analysis/analyze-dataset.ts';
 import { stderrProgress } from './lib/progress.ts';
 import { dataDir, defaultDbPath, demoModelPath, runsDir } from './lib/paths.ts';
 import { closeImagerySources } from './lib/scoring/imagery-registry.ts';
-import { disposeScoringModels } from './lib/scoring/jobs.ts';
+import { disposeScoringModels, startScoring, waitForJob } from './lib/scoring/jobs.ts';
 import { DEFAULT_PUBLIC_URL, scoreRegion } from './lib/scoring/score-region.ts';
 import { writeProjectExports } from './lib/deliverables/project-exports.ts';
+import { TilelensError } from './lib/errors.ts';
 import { requireProject } from './lib/scoring/projects.ts';
 import {
   afterMappingReport,
@@ -102,6 +107,11 @@ Commands
               [--public-url URL]  where the server will run, for tile URLs in the exports
                                   (default http://127.0.0.1:8700)
             prints one line of JSON; then \`npx tsx server/main.ts --db PATH\` and open / to see it
+            XYZ imagery is fetched from public addresses only; TILELENS_IMAGERY_ALLOW_HOSTS lists others
+            (as the server's --imagery-allow-hosts)
+  retry     score again the tiles of a project whose imagery failed or did not decode; prints one line
+            of JSON (retried, healed, still failing, the project's counts)
+              --project ID  [--batch N]
   sample    draw a project's calibration sample (stratified by priority, reproducible by seed) and store it
               --project ID  [--size 200 | --half-width 0.1]  [--seed 1]
               [--out DIR]         its tiles.csv and the MapSwipe Find drafts (mapswipe-find.json)
@@ -146,6 +156,12 @@ const analyzeOptions = z.object({
   batch: z.coerce.number().int().min(1).max(512).default(16),
   seed: z.coerce.number().int().default(7),
   reuse: z.boolean().default(false),
+  db: z.string().default(defaultDbPath),
+});
+
+const retryOptions = z.object({
+  project: int(1),
+  batch: z.coerce.number().int().min(1).max(256).optional(),
   db: z.string().default(defaultDbPath),
 });
 
@@ -232,12 +248,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'analyze': {
-      const parsed = analyzeOptions.safeParse(values);
-      if (!parsed.success)
-        throw new UsageError(
-          parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '),
-        );
-      const o = parsed.data;
+      const o = parseOptions(analyzeOptions, values);
       const source = await openDataset({
         ...(o.world ? { world: o.world } : {}),
         ...(o.images ? { images: o.images } : {}),
@@ -403,20 +414,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'score': {
-      const parsed = scoreOptions.safeParse(values);
-      if (!parsed.success)
-        throw new UsageError(
-          parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '),
-        );
-      const o = parsed.data;
+      const o = parseOptions(scoreOptions, values);
       if (!o.model && o.run === undefined) throw new UsageError('score needs --model PATH or --run ID');
       const dbPath = resolve(o.db);
       const db = openDatabase(dbPath);
-      const ctx = {
-        db,
-        dataDir: process.env.TILELENS_DATA_DIR ?? dataDir,
-        log: (m: string) => process.stderr.write(`${m}\n`),
-      };
+      const ctx = commandContext(db);
       const progress = stderrProgress();
       try {
         const r = await scoreRegion(ctx, {
@@ -454,9 +456,37 @@ async function main(argv: string[]): Promise<number> {
         };
         process.stdout.write(`${JSON.stringify(line)}\n`);
       } finally {
-        await closeImagerySources(ctx);
-        await disposeScoringModels();
-        db.close();
+        await closeCommandContext(ctx);
+      }
+      return 0;
+    }
+    case 'retry': {
+      const o = parseOptions(retryOptions, values);
+      const ctx = commandContext(openDatabase(resolve(o.db)));
+      const progress = stderrProgress();
+      try {
+        const queued = startScoring(ctx, o.project, {
+          retryFailed: true,
+          ...(o.batch !== undefined ? { batchSize: o.batch } : {}),
+          onBatch: (j) => progress('retrying tiles', j.done, j.total),
+        });
+        const job = await waitForJob(ctx, queued.id);
+        if (job.status !== 'done')
+          throw new TilelensError(
+            'scoring-stopped',
+            `retrying ended ${job.status}${job.error ? `: ${job.error}` : ''}; the tiles not retried keep their failed rows — run it again`,
+          );
+        const line = {
+          projectId: o.project,
+          jobId: job.id,
+          retried: job.done,
+          healed: job.done - job.failed,
+          stillFailing: job.failed,
+          counts: countScoredTiles(ctx, o.project),
+        };
+        process.stdout.write(`${JSON.stringify(line)}\n`);
+      } finally {
+        await closeCommandContext(ctx);
       }
       return 0;
     }
@@ -469,6 +499,31 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
+}
+
+/** A command's options read by its schema; what is wrong is a usage error naming the flags. */
+function parseOptions<T extends z.ZodType>(schema: T, values: unknown): z.output<T> {
+  const parsed = schema.safeParse(values);
+  if (!parsed.success)
+    throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+/** What the scoring commands run in: the server's rules for imagery, read from the environment. */
+function commandContext(db: DatabaseHandle): ScoringContext {
+  return {
+    db,
+    dataDir: process.env.TILELENS_DATA_DIR ?? dataDir,
+    outbound: OutboundPolicy.fromSetting(process.env.TILELENS_IMAGERY_ALLOW_HOSTS),
+    log: (m: string) => process.stderr.write(`${m}\n`),
+  };
+}
+
+async function closeCommandContext(ctx: ScoringContext): Promise<void> {
+  await closeImagerySources(ctx);
+  await disposeScoringModels();
+  ctx.outbound?.close();
+  ctx.db.close();
 }
 
 const share = z.coerce.number().gt(0).lt(1);
@@ -493,10 +548,7 @@ const trustOptions = z.object({
 
 /** The labelled side's verbs: thin over server/lib/trust/project-trust.ts, one line of JSON each. */
 function trustCommand(command: string, values: Record<string, unknown>): number {
-  const parsed = trustOptions.safeParse(values);
-  if (!parsed.success)
-    throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; '));
-  const o = parsed.data;
+  const o = parseOptions(trustOptions, values);
   const db = openDatabase(resolve(o.db));
   const ctx = { db, dataDir: process.env.TILELENS_DATA_DIR ?? dataDir };
   const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);

@@ -63,23 +63,23 @@ export async function ensureDemoImagery(ctx: ScoringContext, worldDir: string): 
 }
 
 /** The demo project of this run, created if absent; its scoring started unless it is done or under way. */
-export function ensureDemoProject(
+export async function ensureDemoProject(
   ctx: ScoringContext,
   worldDir: string,
   imageryId: number,
   runId: number,
-): ProjectRow {
+): Promise<ProjectRow> {
   const project =
     listProjects(ctx).find(
       (p) => p.name === DEMO_PROJECT_NAME && p.runId === runId && p.imageryId === imageryId,
     ) ??
-    createProject(ctx, {
+    (await createProject(ctx, {
       name: DEMO_PROJECT_NAME,
       area: { type: 'Feature', properties: {}, geometry: bboxPolygon(demoNewRegionBBox(worldDir)) },
       imageryId,
       runId,
       zoom: 18,
-    });
+    }));
   const job = latestJob(ctx, project.id);
   if (!job || job.status === 'failed' || job.status === 'cancelled') startScoring(ctx, project.id, {});
   return project;
@@ -96,7 +96,7 @@ export async function startDemoServer(o: {
   const running = await startServer({ settings, log });
   try {
     const imagery = await ensureDemoImagery(running.scoring, worldDir);
-    const project = ensureDemoProject(running.scoring, worldDir, imagery.id, o.runId);
+    const project = await ensureDemoProject(running.scoring, worldDir, imagery.id, o.runId);
     log(
       `project ${project.id} "${project.name}": ${project.tileCount} tiles, scoring progress at ${running.url}/api/projects/${project.id}`,
     );

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
-import { createApp, type TilelensApp } from './app.ts';
+import { createApp, scoringContextFor, type TilelensApp } from './app.ts';
 import { openDatabase, type DatabaseHandle } from './lib/db/client.ts';
 import type { ScoringContext } from './lib/scoring/context.ts';
 import { closeImagerySources } from './lib/scoring/imagery-registry.ts';
@@ -57,7 +57,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const dataDir = resolve(settings.dataDir);
   const token = resolveManagerToken(dataDir, options.env ?? process.env);
   const db = openDatabase(resolve(settings.db));
-  const scoring: ScoringContext = { db, dataDir, log };
+  const scoring: ScoringContext = scoringContextFor(db, settings, log);
   let server: ServerType | undefined;
   let app: TilelensApp | undefined;
   try {
@@ -84,6 +84,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           });
           await app!.close();
           await closeImagerySources(scoring);
+          scoring.outbound?.close();
           db.close();
         })();
         return closed;

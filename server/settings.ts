@@ -5,6 +5,8 @@
  */
 import { dataDir as defaultDataDir, defaultDbPath } from './lib/paths.ts';
 import { TilelensError } from './lib/errors.ts';
+import { AllowList } from './lib/imagery/outbound.ts';
+import { DEFAULT_HOST_CONCURRENCY } from './lib/imagery/source.ts';
 
 type Kind = 'string' | 'int' | 'optional-string';
 
@@ -16,6 +18,8 @@ interface SettingDef<K extends Kind = Kind> {
   env?: string;
   min?: number;
   max?: number;
+  /** Throws with the reason when a value cannot be used. */
+  check?: (value: string) => void;
 }
 
 /** The table itself. Names are the CLI flags; `settingKey` turns them into the camelCase keys of `Settings`. */
@@ -117,6 +121,45 @@ export const SETTINGS = [
     max: 256,
     help: 'Tiles per model batch in scoring jobs started through the API.',
   },
+  {
+    name: 'imagery-allow-hosts',
+    kind: 'optional-string',
+    default: undefined,
+    env: 'TILELENS_IMAGERY_ALLOW_HOSTS',
+    check: (v: string) => void AllowList.parse(v),
+    help: 'XYZ imagery is fetched only from public addresses; this comma-separated list of host names, IP addresses and CIDR ranges (127.0.0.1, 10.0.0.0/8, tiles.lan) may be reached although loopback, private or link-local.',
+  },
+  {
+    name: 'imagery-dirs',
+    kind: 'optional-string',
+    default: undefined,
+    env: 'TILELENS_IMAGERY_DIRS',
+    help: 'Folders besides the data dir (separated by : as in PATH) that PMTiles and GeoTIFF imagery and XYZ tile caches registered over the API may lie in. Nothing else on the server can be named.',
+  },
+  {
+    name: 'imagery-concurrency',
+    kind: 'int',
+    default: DEFAULT_HOST_CONCURRENCY,
+    min: 1,
+    max: 64,
+    help: 'Requests in flight per XYZ imagery source (its host) unless its spec says; a stalled request then holds up one tile, not the job.',
+  },
+  {
+    name: 'max-body-bytes',
+    kind: 'int',
+    default: 65_536,
+    min: 1024,
+    max: 16 * 1024 * 1024,
+    help: 'Largest request body the API reads, except project areas; a larger one is refused with 413 before it is parsed.',
+  },
+  {
+    name: 'max-area-bytes',
+    kind: 'int',
+    default: 8 * 1024 * 1024,
+    min: 1024,
+    max: 256 * 1024 * 1024,
+    help: 'Largest body of POST /api/projects (the area GeoJSON); areas are also held to 100,000 vertices.',
+  },
 ] as const satisfies readonly SettingDef[];
 
 type Def = (typeof SETTINGS)[number];
@@ -141,7 +184,14 @@ export function settingKey(name: string): string {
 }
 
 function parseValue(def: SettingDef, raw: string, from: string): string | number {
-  if (def.kind !== 'int') return raw;
+  if (def.kind !== 'int') {
+    try {
+      def.check?.(raw);
+    } catch (err) {
+      throw new SettingsError(`${from}: ${(err as Error).message}; see --help`);
+    }
+    return raw;
+  }
   const n = Number(raw);
   const min = def.min ?? Number.MIN_SAFE_INTEGER;
   const max = def.max ?? Number.MAX_SAFE_INTEGER;

@@ -72,6 +72,7 @@ export function App(props: { initial: ViewState; loaded: Loaded; store: Selectio
     trainingTiles: data?.training.n ?? 0,
     job: scoring.job,
     onStartScoring: scoring.start,
+    onRetryFailed: scoring.retryFailed,
     volunteerHref: `/?${toQuery({ ...view, mode: 'volunteer', layers: { priority: false, confidence: true, footprints: true }, patches: [], tiles: [] })}`,
   });
   const mapPanel = h(MapPanel, {
@@ -82,6 +83,7 @@ export function App(props: { initial: ViewState; loaded: Loaded; store: Selectio
     setView,
     data,
     volunteer,
+    jobKey: `${scoring.job?.id ?? ''}-${scoring.job?.status ?? ''}`,
     onPickTile: (taskId) => setInspected({ kind: 'tile', taskId }),
   });
   const inspector = h(Inspector, { project, imagery, inspected, onClose: () => setInspected(null) });

@@ -163,6 +163,8 @@ export function createApiClient(options: ApiClientOptions) {
     /** Starts (or resumes) the project's scoring job. */
     score: (projectId: number, body: { batchSize?: number } = {}) =>
       request<Job>('POST', `/api/projects/${projectId}/score`, body),
+    /** Scores again the tiles whose imagery failed or did not decode (409 when there are none). */
+    retryFailed: (projectId: number) => request<Job>('POST', `/api/projects/${projectId}/retry-failed`, {}),
 
     /** Scored tiles in a bbox as GeoJSON, capped by the server (`tilelens.truncated`). */
     tiles: (projectId: number, q: { bbox?: [number, number, number, number]; limit?: number } = {}) =>

@@ -61,6 +61,7 @@ export class TilelensControl implements IControl {
   private style?: TilelensStyle;
   private manifest?: OverlayManifest;
   private timer?: ReturnType<typeof setTimeout>;
+  private round = 0;
   private removed = false;
 
   constructor(private readonly options: TilelensControlOptions) {
@@ -164,20 +165,39 @@ export class TilelensControl implements IControl {
     }
   }
 
+  /**
+   * Reads the manifest again now and follows it while a job runs: for a host that has just started a job
+   * on a project whose last one had finished (the control stops polling a finished project).
+   */
+  refresh(): void {
+    if (!this.map || !this.manifest || this.removed) return;
+    clearTimeout(this.timer);
+    // A poll already in flight belongs to the old round: its follow-up is dropped.
+    const round = ++this.round;
+    void this.poll().then(() => round === this.round && this.scheduleRefresh());
+  }
+
   private scheduleRefresh(): void {
     const every = this.options.refreshMs ?? 5000;
-    if (!every || this.manifest?.final) return;
-    this.timer = setTimeout(async () => {
+    if (!every || this.manifest?.final || this.removed) return;
+    const round = this.round;
+    this.timer = setTimeout(
+      () => void this.poll().then(() => round === this.round && this.scheduleRefresh()),
+      every,
+    );
+  }
+
+  /** One read of the manifest; a new version repoints the sources. */
+  private async poll(): Promise<void> {
+    if (this.removed) return;
+    try {
+      const next = await this.api.overlays(this.options.projectId);
       if (this.removed) return;
-      try {
-        const next = await this.api.overlays(this.options.projectId);
-        if (this.removed) return;
-        if (next.version !== this.manifest?.version) this.pointSourcesAt(next);
-      } catch {
-        // A server restart mid-job: try again next round.
-      }
-      this.scheduleRefresh();
-    }, every);
+      if (next.version !== this.manifest?.version) this.pointSourcesAt(next);
+      else this.manifest = next;
+    } catch {
+      // A server restart mid-job: try again next round.
+    }
   }
 
   /** New version → new tile URLs, so the map refetches without a full style reload. */

@@ -13,6 +13,7 @@ const benches: Record<string, string[]> = {
   inference: ['npx', 'tsx', 'scripts/bench/inference.ts'],
   analysis: ['npx', 'tsx', 'scripts/bench/analysis-scale.ts'],
   scoring: ['npx', 'tsx', 'scripts/bench/scoring.ts'],
+  faults: ['npx', 'tsx', 'scripts/bench/faults.ts'],
   insights: ['npx', 'tsx', 'scripts/bench/insights.ts'],
   'trust-sampling': ['npx', 'tsx', 'scripts/bench/trust-sampling.ts'],
   trust: ['npx', 'tsx', 'scripts/bench/trust.ts'],

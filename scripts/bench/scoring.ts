@@ -69,7 +69,7 @@ try {
     name: 'demo world',
     spec: { kind: 'pmtiles', path: imageryPath },
   });
-  const project = createProject(ctx, {
+  const project = await createProject(ctx, {
     name: 'bench: new region',
     area,
     imageryId: imagery.id,

@@ -17,9 +17,8 @@ import { requireProject } from '../lib/scoring/projects.ts';
 import { iterateScoredTiles } from '../lib/scoring/tiles-repo.ts';
 import { streamDownload } from '../middleware/stream-download.ts';
 import { validate } from '../middleware/validate.ts';
+import { idParam } from '../middleware/params.ts';
 import type { Settings } from '../settings.ts';
-
-const idParam = z.object({ id: z.coerce.number().int().positive() });
 
 function slug(name: string): string {
   return (

@@ -2,11 +2,13 @@
  * Imagery sources: registered by the manager, then served as a plain XYZ tile server so MapSwipe and the
  * Tasking Manager can show volunteers exactly the imagery the model scored.
  */
-import { isAbsolute, relative, resolve } from 'node:path';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { imagerySpecSchema, isValidTile, type ImagerySpec } from '../lib/imagery/source.ts';
-import type { ScoringContext } from '../lib/scoring/context.ts';
+import { imageProblem } from '../lib/imagery/decode.ts';
+import { imageryRoots, LocalPathError, placeImagerySpec } from '../lib/imagery/local-files.ts';
+import { imagerySpecSchema } from '../lib/imagery/source.ts';
+import { logTo, type ScoringContext } from '../lib/scoring/context.ts';
+import { ScoringError } from '../lib/scoring/errors.ts';
 import {
   getImagery,
   getImagerySource,
@@ -14,6 +16,7 @@ import {
   registerImagery,
 } from '../lib/scoring/imagery-registry.ts';
 import { ApiError } from '../middleware/errors.ts';
+import { idParam, tileParams as tileParamsOf } from '../middleware/params.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
 
@@ -22,45 +25,9 @@ export const registerImageryBody = z.object({
   spec: imagerySpecSchema,
 });
 
-/**
- * Where a file-backed source may live. A relative path is read under the data dir and may not climb out
- * of it; an absolute path is taken as given.
- *
- * Risk, accepted on purpose: the manager token can point the server at any image file the server process
- * can read, and then serve its pixels over the XYZ route to anyone. The token is the manager's, the
- * server binds 127.0.0.1 by default, and only files that open as PMTiles or GeoTIFF are served — but a
- * shared deployment should run the server as a user that can read nothing else.
- */
-export function placeSpec(spec: ImagerySpec, dataDir: string): ImagerySpec {
-  const inside = (p: string, field: string): string => {
-    if (isAbsolute(p)) return p;
-    const full = resolve(dataDir, p);
-    const rel = relative(resolve(dataDir), full);
-    if (rel.startsWith('..') || isAbsolute(rel)) {
-      throw new ApiError(
-        400,
-        'invalid-request',
-        `spec.${field} "${p}" leaves the data dir`,
-        'give a path relative to the data dir without "..", or an absolute path on the server',
-      );
-    }
-    return full;
-  };
-  if (spec.kind === 'xyz')
-    return spec.cacheDir ? { ...spec, cacheDir: inside(spec.cacheDir, 'cacheDir') } : spec;
-  return { ...spec, path: inside(spec.path, 'path') };
-}
+const tileParams = tileParamsOf('jpg|jpeg|png|webp');
 
-const idParam = z.object({ id: z.coerce.number().int().positive() });
-
-const tileParams = z.object({
-  id: z.coerce.number().int().positive(),
-  z: z.coerce.number().int().min(0).max(30),
-  x: z.coerce.number().int().min(0),
-  file: z.string().regex(/^\d+\.(jpg|jpeg|png|webp)$/, 'the tile must be named {y}.jpg'),
-});
-
-export function imageryApiRoutes(ctx: ScoringContext): Hono {
+export function imageryApiRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono()
     .get('/', (c) => c.json({ imagery: listImagery(ctx) }))
     .post(
@@ -72,8 +39,16 @@ export function imageryApiRoutes(ctx: ScoringContext): Hono {
       ),
       async (c) => {
         const body = c.req.valid('json');
-        const row = await registerImagery(ctx, { name: body.name, spec: placeSpec(body.spec, ctx.dataDir) });
-        return c.json(row, 201);
+        // Local paths only under the data folder or the imagery-dirs setting's folders.
+        const { spec } = await placeImagerySpec(
+          body.spec,
+          imageryRoots(ctx.dataDir, settings.imageryDirs),
+        ).catch((err: unknown) => {
+          // Refused like every other source that cannot be used.
+          if (err instanceof LocalPathError) throw new ScoringError('imagery-unusable', err.message);
+          throw err;
+        });
+        return c.json(await registerImagery(ctx, { name: body.name, spec }), 201);
       },
     )
     .get('/:id', validate('param', idParam), (c) => {
@@ -93,18 +68,27 @@ export function imageryApiRoutes(ctx: ScoringContext): Hono {
 /** `/imagery/:id/:z/:x/:y.jpg`, mounted at the root so the template is short and conventional. */
 export function imageryTileRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono().get('/:id/:z/:x/:file', validate('param', tileParams), async (c) => {
-    const { id, z: zoom, x, file } = c.req.valid('param');
-    const y = Number(file.slice(0, file.indexOf('.')));
-    if (!isValidTile(zoom, x, y)) {
-      throw new ApiError(
-        400,
-        'invalid-tile',
-        `tile ${zoom}/${x}/${y} is not on the slippy-map grid`,
-        'x and y run from 0 to 2^z − 1',
-      );
+    const { id, z: zoom, x, y } = c.req.valid('param');
+    const source = await getImagerySource(ctx, id).catch((err: unknown) => {
+      // Registered and accepted once, unreadable now (a file moved, a cache folder gone): the server's fault.
+      if (err instanceof ScoringError && err.code === 'imagery-unusable') {
+        logTo(ctx, `imagery ${id} cannot be opened: ${err.message}`);
+        throw new ApiError(
+          503,
+          'imagery-unavailable',
+          `imagery ${id} cannot be read at the moment`,
+          'the server log says why; ask the server manager',
+        );
+      }
+      throw err;
+    });
+    let tile = await source.getTile(zoom, x, y, c.req.raw.signal);
+    if (tile.status === 'ok') {
+      // Never serve what does not decode: clients cache a tile for max-age, a bad one with it.
+      const problem = await imageProblem(tile.bytes);
+      if (problem)
+        tile = { status: 'undecodable', reason: `imagery ${id} tile ${zoom}/${x}/${y}: ${problem}` };
     }
-    const source = await getImagerySource(ctx, id);
-    const tile = await source.getTile(zoom, x, y, c.req.raw.signal);
     if (tile.status === 'ok') {
       return c.body(tile.bytes as Uint8Array<ArrayBuffer>, 200, {
         'Content-Type': tile.contentType,

@@ -23,20 +23,20 @@ import { comparisonGeoJson, compareProjects } from '../lib/insights/model-compar
 import type { PatchImageStore } from '../lib/insights/patch-images.ts';
 import { markPatch, reviewCsv, reviewGeoJson, reviewItem, reviewPage } from '../lib/insights/review.ts';
 import { validate } from '../middleware/validate.ts';
+import { decimalId, decimalInt, idParam } from '../middleware/params.ts';
 
-const idParam = z.object({ id: z.coerce.number().int().positive() });
-const markParam = idParam.extend({ idx: z.coerce.number().int().nonnegative() });
+const markParam = idParam.extend({ idx: decimalInt(0) });
 const itemQuery = z.object({
-  rank: z.coerce.number().int().positive().default(1),
+  rank: decimalId.default(1),
   unmarked: z.enum(['true', 'false']).default('false'),
 });
 const pageQuery = z.object({
-  offset: z.coerce.number().int().nonnegative().default(0),
-  limit: z.coerce.number().int().positive().max(1000).default(50),
+  offset: decimalInt(0).default(0),
+  limit: decimalInt(1, 1000).default(50),
 });
 const markBody = z.object({ mark: z.enum(REVIEW_MARKS), note: z.string().max(2000).optional() });
 const exportQuery = z.object({
-  top: z.coerce.number().int().nonnegative().max(100_000).default(50),
+  top: decimalInt(0, 100_000).default(50),
   marks: z
     .string()
     .optional()
@@ -44,8 +44,8 @@ const exportQuery = z.object({
     .pipe(z.array(z.enum(REVIEW_MARKS)).optional()),
 });
 const compareParam = z.object({
-  a: z.coerce.number().int().positive(),
-  b: z.coerce.number().int().positive(),
+  a: decimalId,
+  b: decimalId,
 });
 
 /**

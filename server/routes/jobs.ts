@@ -5,8 +5,7 @@ import type { ScoringContext } from '../lib/scoring/context.ts';
 import { cancelJob, getJob } from '../lib/scoring/jobs.ts';
 import { notFound } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
-
-const idParam = z.object({ id: z.coerce.number().int().positive() });
+import { idParam } from '../middleware/params.ts';
 
 export function jobRoutes(ctx: ScoringContext): Hono {
   return new Hono()

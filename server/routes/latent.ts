@@ -26,6 +26,7 @@ import type { ScoringContext } from '../lib/scoring/context.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
 import { getTileRow } from '../lib/scoring/tiles-repo.ts';
 import { notFound } from '../middleware/errors.ts';
+import { decimalId, decimalInt, idParam, taskIdText } from '../middleware/params.ts';
 import { validate } from '../middleware/validate.ts';
 
 const SEND_CHUNK = 1 << 20;
@@ -46,16 +47,15 @@ function sendColumns(c: Context, { header, body }: ColumnsBody) {
   });
 }
 
-const idParam = z.object({ id: z.coerce.number().int().positive() });
 const axesQuery = z.object({
-  x: z.coerce.number().int().min(1).max(PC_COUNT).default(1),
-  y: z.coerce.number().int().min(1).max(PC_COUNT).default(2),
+  x: decimalInt(1, PC_COUNT).default(1),
+  y: decimalInt(1, PC_COUNT).default(2),
 });
-const asOfQuery = z.object({ asOf: z.coerce.number().int().positive().optional() });
 const tileParam = idParam.extend({
-  taskId: z.string().regex(/^\d+-\d+-\d+$/, 'a task id is z-x-y, e.g. 18-155703-141324'),
+  taskId: taskIdText,
 });
-const neighbourQuery = z.object({ k: z.coerce.number().int().min(1).max(50).default(6) });
+const asOfQuery = z.object({ asOf: decimalId.optional() });
+const neighbourQuery = z.object({ k: decimalInt(1, 50).default(6) });
 
 function requireRun(db: DatabaseHandle, id: number): AnalysisRun {
   const run = getRun(db, id);

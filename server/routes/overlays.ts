@@ -23,23 +23,19 @@ import { getImagery } from '../lib/scoring/imagery-registry.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
 import { ApiError } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
+import { decimalInt, idParam, onTileGrid, tileFields, tileParams } from '../middleware/params.ts';
 import type { Settings } from '../settings.ts';
 
 const MAX_FOOTPRINT_FEATURES = 5000;
 
-const tileParams = (ext: string) =>
-  z.object({
-    id: z.coerce.number().int().positive(),
-    z: z.coerce.number().int().min(0).max(30),
-    x: z.coerce.number().int().min(0),
-    file: z.string().regex(new RegExp(`^\\d+\\.${ext}$`), `the tile must be named {y}.${ext}`),
-  });
-const rasterParams = tileParams('png').extend({
-  layer: z.enum(OVERLAY_LAYERS, { message: `layer must be one of ${OVERLAY_LAYERS.join(', ')}` }),
-});
-const idParam = z.object({ id: z.coerce.number().int().positive() });
+const rasterParams = z
+  .object({
+    ...tileFields('png'),
+    layer: z.enum(OVERLAY_LAYERS, { message: `layer must be one of ${OVERLAY_LAYERS.join(', ')}` }),
+  })
+  .transform(onTileGrid);
 const footprintQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_FOOTPRINT_FEATURES).default(MAX_FOOTPRINT_FEATURES),
+  limit: decimalInt(1, MAX_FOOTPRINT_FEATURES).default(MAX_FOOTPRINT_FEATURES),
   tiles: z.enum(['0', '1']).default('0'),
 });
 
@@ -95,13 +91,13 @@ export function overlayRoutes(ctx: ScoringContext, settings: Settings): Hono {
     .get('/api/projects/:id/overlay/:layer/:z/:x/:file', validate('param', rasterParams), async (c) => {
       const q = c.req.valid('param');
       const project = overlayProject(ctx, q.id);
-      const tile = await tiles.raster(project, q.layer, q.z, q.x, Number.parseInt(q.file, 10));
+      const tile = await tiles.raster(project, q.layer, q.z, q.x, q.y);
       return tileResponse(c, tile, tiles.version(project.id).version);
     })
     .get('/api/projects/:id/vector/:z/:x/:file', validate('param', tileParams('mvt')), (c) => {
       const q = c.req.valid('param');
       const project = overlayProject(ctx, q.id);
-      const tile = tiles.vector(project, q.z, q.x, Number.parseInt(q.file, 10));
+      const tile = tiles.vector(project, q.z, q.x, q.y);
       return tileResponse(c, tile, tiles.version(project.id).version);
     })
     .get(
@@ -112,7 +108,7 @@ export function overlayRoutes(ctx: ScoringContext, settings: Settings): Hono {
         const q = c.req.valid('param');
         const { limit, tiles: withTiles } = c.req.valid('query');
         const project = overlayProject(ctx, q.id);
-        const fc = buildFootprintGeoJson(ctx.db, project, q.z, q.x, Number.parseInt(q.file, 10), {
+        const fc = buildFootprintGeoJson(ctx.db, project, q.z, q.x, q.y, {
           limit,
           includeTiles: withTiles === '1',
         });

@@ -3,10 +3,11 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { PatchImageKind, PatchImageStore } from '../lib/insights/patch-images.ts';
 import { validate } from '../middleware/validate.ts';
+import { decimalId, decimalInt } from '../middleware/params.ts';
 
 const params = z.object({
-  id: z.coerce.number().int().positive(),
-  idx: z.coerce.number().int().nonnegative(),
+  id: decimalId,
+  idx: decimalInt(0),
   file: z.enum(['image.png', 'mask.png', 'prediction.png'], {
     error: 'ask for image.png, mask.png or prediction.png',
   }),

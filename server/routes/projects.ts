@@ -15,6 +15,7 @@ import { MAX_ZOOM } from '../lib/projects/area.ts';
 import { projectEffort } from '../lib/trust/project-effort.ts';
 import { ApiError, notFound } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
+import { decimalInt, idParam, taskIdText } from '../middleware/params.ts';
 import type { Settings } from '../settings.ts';
 
 export const createProjectBody = z.object({
@@ -32,9 +33,8 @@ export const createProjectBody = z.object({
   lookFor: z.string().trim().min(1).max(100).optional(),
 });
 
-const idParam = z.object({ id: z.coerce.number().int().positive() });
 const tileParam = idParam.extend({
-  taskId: z.string().regex(/^\d+-\d+-\d+$/, 'a task id is z-x-y, e.g. 18-155703-141324'),
+  taskId: taskIdText,
 });
 
 const bboxText = z.string().transform((s, ctx) => {
@@ -61,7 +61,7 @@ const bboxText = z.string().transform((s, ctx) => {
 function tilesQuery(max: number) {
   return z.object({
     bbox: bboxText.optional(),
-    limit: z.coerce.number().int().min(1).max(max).default(max),
+    limit: decimalInt(1, max).default(max),
   });
 }
 
@@ -73,11 +73,7 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
     .post(
       '/',
       validate('json', createProjectBody, 'send { name, area (GeoJSON), imageryId, runId, zoom? }'),
-      (c) => {
-        const body = c.req.valid('json');
-        const project = createProject(ctx, body);
-        return c.json(project, 201);
-      },
+      async (c) => c.json(await createProject(ctx, c.req.valid('json')), 201),
     )
     .get('/:id', validate('param', idParam), (c) => {
       const project = requireProject(ctx, c.req.valid('param').id);
@@ -116,6 +112,11 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
       const job = startScoring(ctx, project.id, {
         batchSize: parsed.data.batchSize ?? settings.scoringBatch,
       });
+      return c.json(job, 202, { Location: `/api/jobs/${job.id}` });
+    })
+    .post('/:id/retry-failed', validate('param', idParam), (c) => {
+      const project = requireProject(ctx, c.req.valid('param').id);
+      const job = startScoring(ctx, project.id, { batchSize: settings.scoringBatch, retryFailed: true });
       return c.json(job, 202, { Location: `/api/jobs/${job.id}` });
     })
     .get('/:id/job', validate('param', idParam), (c) => {

@@ -15,6 +15,7 @@ import {
 } from '../lib/db/analysis-repo.ts';
 import type { DatabaseHandle } from '../lib/db/client.ts';
 import { validate } from '../middleware/validate.ts';
+import { decimalId, decimalInt, idParam } from '../middleware/params.ts';
 import type { Settings } from '../settings.ts';
 
 /** Columns a client may ask for: everything but the run id the path already names. */
@@ -33,12 +34,10 @@ const DEFAULT_COLUMNS: PatchColumn[] = [
   'empty',
 ];
 
-const idParam = z.object({ id: z.coerce.number().int().positive() });
-
 const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
-  modelId: z.coerce.number().int().positive().optional(),
+  limit: decimalInt(1, 1000).default(100),
+  offset: decimalInt(0).default(0),
+  modelId: decimalId.optional(),
 });
 
 function patchQuery(maxRows: number) {
@@ -59,9 +58,9 @@ function patchQuery(maxRows: number) {
         }
         return [...new Set(names)] as PatchColumn[];
       }),
-    cluster: z.coerce.number().int().min(0).optional(),
-    limit: z.coerce.number().int().min(1).max(maxRows).default(maxRows),
-    offset: z.coerce.number().int().min(0).default(0),
+    cluster: decimalInt(0).optional(),
+    limit: decimalInt(1, maxRows).default(maxRows),
+    offset: decimalInt(0).default(0),
   });
 }
 

@@ -32,13 +32,13 @@ import {
   trustReport,
 } from '../lib/trust/project-trust.ts';
 import { sampleCsv, sampleFindDrafts } from '../lib/trust/sample-exports.ts';
+import { decimalId, decimalInt, idParam, taskIdText } from '../middleware/params.ts';
 import { boundedBody } from '../middleware/bounded-body.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
 
-const idParam = z.object({ id: z.coerce.number().int().positive() });
-const sampleParam = idParam.extend({ sampleId: z.coerce.number().int().positive() });
-const taskParam = idParam.extend({ taskId: z.string().regex(/^\d+-\d+-\d+$/, 'a task id is z-x-y') });
+const sampleParam = idParam.extend({ sampleId: decimalId });
+const taskParam = idParam.extend({ taskId: taskIdText });
 
 const drawBody = z
   .object({
@@ -57,17 +57,17 @@ const drawBody = z
   .default({});
 const share = z.coerce.number().gt(0).lt(1);
 const trustQuery = z.object({
-  sampleId: z.coerce.number().int().positive().optional(),
+  sampleId: decimalId.optional(),
   level: share.default(0.9),
   target: share.default(0.95),
   delta: share.default(0.1),
-  steps: z.coerce.number().int().min(2).max(1001).default(21),
+  steps: decimalInt(2, 1001).default(21),
   threshold: z.coerce.number().min(0).max(1).optional(),
 });
 const afterQuery = z.object({
-  sampleId: z.coerce.number().int().positive().optional(),
+  sampleId: decimalId.optional(),
   level: share.default(0.9),
-  top: z.coerce.number().int().min(1).max(1000).default(50),
+  top: decimalInt(1, 1000).default(50),
 });
 const importQuery = z.object({
   purpose: z.enum(LABEL_PURPOSES),
@@ -82,7 +82,7 @@ const labelBody = z.object({
   label: z.enum(LABEL_VALUES),
   purpose: z.enum(LABEL_PURPOSES).default('sample'),
 });
-const findQuery = z.object({ drafts: z.coerce.number().int().min(1).max(1000).optional() });
+const findQuery = z.object({ drafts: decimalInt(1, 1000).optional() });
 
 export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono()

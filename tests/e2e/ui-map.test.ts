@@ -4,13 +4,9 @@
  * those computed here from the same binary columns), drawing on the map, the inspector, the threshold
  * against the effort curve, every export, and the volunteer view. Screenshots go to screenshots/.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoImagery, ensureDemoProject } from '../../server/demo-server.ts';
 import { latestJob, waitForJob } from '../../server/lib/scoring/jobs.ts';
@@ -19,18 +15,23 @@ import { decodeColumns, dequantise } from '../../map-ui/src/data/columns.ts';
 import { pointInPolygon } from '../../map-ui/src/data/latent-data.ts';
 import { parseTaskId, tileCentre } from '../../server/lib/geo/tiles.ts';
 import { serverFixture, TOKEN, type ServerFixture } from '../integration/server-fixture.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/lib/headless-chromium.ts';
+import {
+  ensureUiBuilt,
+  freshChromium,
+  serveOnLoopback,
+  type FreshChromium,
+  type LoopbackServer,
+} from '../fixtures/ui-browser.ts';
 
-const CHROMIUM = CHROMIUM_PATH;
 const SHOTS = join(process.cwd(), 'screenshots');
 
 let fx: ServerFixture;
-let server: ServerType;
+let server: LoopbackServer;
 let base: string;
 let projectId: number;
 let context: BrowserContext;
 let page: Page;
-let userDir: string;
+let browser: FreshChromium;
 
 interface Points {
   train: { x: Float32Array; y: Float32Array; tiles: string[] };
@@ -111,21 +112,17 @@ function expectedInScreenPolygon(
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: run \`bash scripts/setup.sh --browser\``);
-  if (!existsSync('map-ui/dist/index.html'))
-    execFileSync('npm', ['run', '--silent', 'build:ui'], { stdio: 'inherit' });
+  ensureUiBuilt();
   mkdirSync(SHOTS, { recursive: true });
   fx = await serverFixture({ world: true });
   // Review queue, families and the confidence intervals the scored tiles carry come from the insights pass.
   await runInsights(fx.db, fx.runId!);
   const imagery = await ensureDemoImagery(fx.scoring, fx.worldDir);
-  const project = ensureDemoProject(fx.scoring, fx.worldDir, imagery.id, fx.runId!);
+  const project = await ensureDemoProject(fx.scoring, fx.worldDir, imagery.id, fx.runId!);
   projectId = project.id;
   await waitForJob(fx.scoring, latestJob(fx.scoring, project.id)!.id);
-  server = serve({ fetch: fx.app.fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise<void>((r) => server.once('listening', () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await serveOnLoopback(fx.app.fetch);
+  base = server.base;
 
   const tp = await columns(`/api/runs/${fx.runId}/latent?x=1&y=2`);
   const ta = await columns(`/api/runs/${fx.runId}/latent/attributes`);
@@ -136,18 +133,8 @@ beforeAll(async () => {
     project: { x: dequantise(pp.columns.x), y: dequantise(pp.columns.y), tiles: tileIds(pa) },
   };
 
-  userDir = mkdtempSync(join(tmpdir(), 'tilelens-chromium-'));
-  context = await chromium.launchPersistentContext(userDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1600, height: 1000 },
-    acceptDownloads: true,
-    args: CHROMIUM_ARGS,
-  });
-  // The app exposes its state on window.__tilelens only to a page that asks for it before it starts.
-  await context.addInitScript(() => {
-    (window as any).__tilelensTestHooks = true;
-  });
+  browser = await freshChromium({ acceptDownloads: true });
+  context = browser.context;
   page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(`${base}/?project=${projectId}`);
@@ -155,9 +142,8 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (userDir) rmSync(userDir, { recursive: true, force: true });
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await browser?.close();
+  await server?.close();
   await fx?.close();
 });
 

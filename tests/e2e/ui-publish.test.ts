@@ -5,17 +5,20 @@
  * (the dry run) lists the projects, Publish creates them, and the publication shows each remote id.
  * Screenshots go to screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoImagery, ensureDemoProject } from '../../server/demo-server.ts';
 import { latestJob, waitForJob } from '../../server/lib/scoring/jobs.ts';
 import { runInsights } from '../../server/lib/insights/run-insights.ts';
-import { CHROMIUM_ARGS, requireChromium } from '../../scripts/lib/headless-chromium.ts';
+import {
+  ensureUiBuilt,
+  freshChromium,
+  serveOnLoopback,
+  type FreshChromium,
+  type LoopbackServer,
+} from '../fixtures/ui-browser.ts';
 import { serverFixture, TOKEN, type ServerFixture } from '../integration/server-fixture.ts';
 import { startMapswipeStandIn, type MapswipeStandIn } from '../support/mapswipe-stand-in.ts';
 
@@ -24,46 +27,31 @@ const PASSWORD = 'stand-in password 0123';
 
 let fx: ServerFixture;
 let ms: MapswipeStandIn;
-let server: ServerType;
+let server: LoopbackServer;
 let base: string;
 let projectId: number;
+let browser: FreshChromium;
 let context: BrowserContext;
-let userDir: string;
 
 beforeAll(async () => {
-  const chromiumPath = requireChromium();
+  ensureUiBuilt();
   mkdirSync(SHOTS, { recursive: true });
   ms = await startMapswipeStandIn({ users: { manager: PASSWORD } });
   fx = await serverFixture({ world: true, settings: { 'mapswipe-url': ms.url } });
   // The review queue and families come from the insights pass, as `npm run demo` runs it.
   await runInsights(fx.db, fx.runId!);
   const imagery = await ensureDemoImagery(fx.scoring, fx.worldDir);
-  projectId = ensureDemoProject(fx.scoring, fx.worldDir, imagery.id, fx.runId!).id;
+  projectId = (await ensureDemoProject(fx.scoring, fx.worldDir, imagery.id, fx.runId!)).id;
   await waitForJob(fx.scoring, latestJob(fx.scoring, projectId)!.id);
-  server = serve({ fetch: fx.app.fetch, hostname: '127.0.0.1', port: 0 });
-  await new Promise<void>((r) => server.once('listening', () => r()));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  userDir = mkdtempSync(join(tmpdir(), 'tilelens-chromium-'));
-  context = await chromium.launchPersistentContext(userDir, {
-    executablePath: chromiumPath,
-    headless: true,
-    viewport: { width: 1600, height: 1000 },
-    args: CHROMIUM_ARGS,
-  });
-  await context.addInitScript(
-    (token: string) => sessionStorage.setItem('tilelens.managerToken', token),
-    TOKEN,
-  );
-  // The app exposes its state on window.__tilelens only to a page that asks for it before it starts.
-  await context.addInitScript(() => {
-    (window as any).__tilelensTestHooks = true;
-  });
+  server = await serveOnLoopback(fx.app.fetch);
+  base = server.base;
+  browser = await freshChromium({ token: TOKEN });
+  context = browser.context;
 }, 600_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (userDir) rmSync(userDir, { recursive: true, force: true });
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await browser?.close();
+  await server?.close();
   await ms?.close();
   await fx?.close();
 });
@@ -170,6 +158,3 @@ describe('publishing from the export panel', () => {
     await page.close();
   });
 });
-
-// Guard the guard: a missing dist fails loudly rather than testing a stale UI.
-if (!existsSync('map-ui/dist/index.html')) throw new Error('map-ui/dist is missing: run `npm run build:ui`');

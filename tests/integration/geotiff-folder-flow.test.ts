@@ -317,6 +317,94 @@ describe('a folder of GeoTIFFs scored with an analysed model', () => {
   });
 });
 
+/** `n` one-tile EPSG:4326 chips in a row, cut on the z18 grid, a tile apart (scattered, not a mosaic). */
+async function writeChips(folder: string, n: number): Promise<void> {
+  await mkdir(folder, { recursive: true });
+  const t = lonLatToTile(16.0005, 46.0005, Z);
+  for (let i = 0; i < n; i++) {
+    const [w, s, e, north] = tileBounds(Z, t.x + 2 * i, t.y);
+    await writeTiff(join(folder, `chip-${String(i).padStart(2, '0')}.tif`), 256, 256, 20 + i, {
+      GTModelTypeGeoKey: 2,
+      GeographicTypeGeoKey: 4326,
+      ModelPixelScale: [(e - w) / 256, (north - s) / 256, 0],
+      ModelTiepoint: [0, 0, 0, w, north, 0],
+    });
+  }
+}
+
+const imageryCount = () =>
+  (db.sqlite.prepare('select count(*) as n from imagery_sources').get() as { n: number }).n;
+const projectCount = () => (db.sqlite.prepare('select count(*) as n from projects').get() as { n: number }).n;
+
+describe('more than 20 GeoTIFFs, and commands that fail half-way', () => {
+  it('scores a folder of 24 chips without --area: one polygon per file, MapSwipe drafts still within 20', async () => {
+    await writeChips(join(dir, 'chips'), 24);
+    const r = await scoreAndExport(
+      { modelPath: demoModelPath, imagery: join(dir, 'chips') },
+      join(dir, 'out-chips'),
+    );
+    expect(r.warnings).toEqual([]);
+    expect(requireProject(ctx, r.projectId).area.features).toHaveLength(24);
+    expect(r.tiles).toBe(24);
+    expect(r.scored).toBe(24);
+    const find = JSON.parse(await readFile(r.out.mapswipeFind, 'utf8'));
+    for (const d of find.drafts) {
+      const areaFile = JSON.parse(await readFile(r.out[`mapswipeFindArea:${d.tier}`], 'utf8'));
+      expect(areaFile.features.length).toBeLessThanOrEqual(20);
+    }
+  }, 120_000);
+
+  it('registers nothing when the area is refused', async () => {
+    const before = [imageryCount(), projectCount()];
+    const bowtie = join(dir, 'bowtie.geojson');
+    const [w, s, e, n] = tileBounds(
+      Z,
+      lonLatToTile(16.0005, 46.0005, Z).x,
+      lonLatToTile(16.0005, 46.0005, Z).y,
+    );
+    await writeFile(
+      bowtie,
+      JSON.stringify({
+        type: 'Polygon',
+        coordinates: [
+          [
+            [w, s],
+            [e, n],
+            [e, s],
+            [w, n],
+            [w, s],
+          ],
+        ],
+      }),
+    );
+    await writeChips(join(dir, 'chips-2'), 2);
+    await expect(scoreRegion(ctx, { runId, imagery: join(dir, 'chips-2'), area: bowtie })).rejects.toThrow(
+      /crosses or touches itself/,
+    );
+    expect([imageryCount(), projectCount()]).toEqual(before);
+  });
+
+  it('takes back the project and the imagery it registered when the scoring job fails', async () => {
+    await writeChips(join(dir, 'chips-3'), 2);
+    const before = [imageryCount(), projectCount()];
+    const { modelId } = db.sqlite
+      .prepare('select model_id as modelId from analysis_runs where id = ?')
+      .get(runId) as {
+      modelId: number;
+    };
+    // The model's weights gone from where they were registered: the job fails before its first tile.
+    db.sqlite.prepare('update models set path = ? where id = ?').run(join(dir, 'moved.onnx'), modelId);
+    try {
+      await expect(scoreRegion(ctx, { runId, imagery: join(dir, 'chips-3') })).rejects.toThrow(
+        /ended failed: the weights of model .* are not where they were registered.*nothing was kept/,
+      );
+    } finally {
+      db.sqlite.prepare('update models set path = ? where id = ?').run(demoModelPath, modelId);
+    }
+    expect([imageryCount(), projectCount()]).toEqual(before);
+  });
+});
+
 describe.skipIf(!existsSync(join(RIO, 'images')))('Rio de Janeiro GeoTIFFs (real data)', () => {
   it('the folder scored with the demo model, exports written', async () => {
     const r = await scoreAndExport({ runId, imagery: join(RIO, 'images') }, join(dir, 'out-rio'));

@@ -14,11 +14,12 @@ import { buildSchema, parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyntheticProject } from '../fixtures/synthetic-project.ts';
 import { createApp, type TilelensApp } from '../../server/app.ts';
+import { tileBounds } from '../../server/lib/geo/tiles.ts';
 import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
 import { closeImagerySources } from '../../server/lib/scoring/imagery-registry.ts';
 import { resolveSettings } from '../../server/settings.ts';
-import { serveOnLoopback, type Loopback } from '../support/loopback.ts';
+import { serveOnLoopback, type LoopbackServer } from '../support/loopback.ts';
 import { startMapswipeStandIn, type MapswipeStandIn } from '../support/mapswipe-stand-in.ts';
 import {
   startTaskingManagerStandIn,
@@ -37,7 +38,7 @@ let dir: string;
 let db: DatabaseHandle;
 let scoring: ScoringContext;
 let app: TilelensApp;
-let server: Loopback;
+let server: LoopbackServer;
 let base: string;
 let ms: MapswipeStandIn;
 let tm: TaskingManagerStandIn;
@@ -63,7 +64,7 @@ beforeAll(async () => {
   let handler: (req: Request) => Response | Promise<Response> = () =>
     new Response('starting', { status: 503 });
   server = await serveOnLoopback((req) => handler(req));
-  base = server.url;
+  base = server.base;
   const settings = resolveSettings({
     'data-dir': dir,
     db: join(dir, 'tilelens.db'),
@@ -401,5 +402,40 @@ describe('publish to the Tasking Manager', () => {
     expect(res.status).toBe(422);
     db.sqlite.pragma('wal_checkpoint(PASSIVE)');
     expect(persisted()).not.toContain(TM_TOKEN);
+  });
+});
+
+describe('fAIr predictions over the API', () => {
+  it('takes a prediction file larger than an ordinary request body, read under the upload limit', async () => {
+    // One polygon in the middle of each of 600 project tiles: well past max-body-bytes (64 KiB by default).
+    const features = [];
+    for (let i = 0; i < 30; i++) {
+      for (let j = 0; j < 20; j++) {
+        const [w, s, e, n] = tileBounds(18, 150_100 + i, 120_100 + j);
+        const [dx, dy] = [(e - w) / 4, (n - s) / 4];
+        const ring = [
+          [w + dx, s + dy],
+          [e - dx, s + dy],
+          [e - dx, n - dy],
+          [w + dx, n - dy],
+          [w + dx, s + dy],
+        ];
+        features.push({
+          type: 'Feature',
+          properties: { confidence: 0.5 + ((i + j) % 5) / 10 },
+          geometry: { type: 'Polygon', coordinates: [ring] },
+        });
+      }
+    }
+    const body = JSON.stringify({ type: 'FeatureCollection', features });
+    expect(body.length).toBeGreaterThan(65_536);
+    const res = await fetch(`${base}/api/projects/${projectId}/fair?name=large`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/geo+json' },
+      body,
+    });
+    expect(res.status).toBe(201);
+    const summary = await res.json();
+    expect([summary.features, summary.stored, summary.outside, summary.tiles]).toEqual([600, 600, 0, 600]);
   });
 });

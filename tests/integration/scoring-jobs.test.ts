@@ -15,6 +15,7 @@ import { openDemoWorldDataset } from '../../server/lib/datasets/demo-world.ts';
 import { loadModel } from '../../server/lib/model/runtime.ts';
 import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
 import { bboxPolygon, tileBounds, tileRangeBBox, taskId } from '../../server/lib/geo/tiles.ts';
+import type { ImagerySource } from '../../server/lib/imagery/source.ts';
 import { createImagerySource } from '../../server/lib/imagery/source-factory.ts';
 import { tilesCoveringArea } from '../../server/lib/projects/tile-grid.ts';
 import { demoModelPath, repoRoot } from '../../server/lib/paths.ts';
@@ -30,6 +31,7 @@ import {
   waitForJob,
 } from '../../server/lib/scoring/jobs.ts';
 import { createProject, type ProjectRow } from '../../server/lib/scoring/projects.ts';
+import { OutboundPolicy } from '../../server/lib/imagery/outbound.ts';
 import { scoredTileSchema, type ScoredTile } from '../../server/lib/scored-tiles/scored-tile.ts';
 import {
   countScoredTiles,
@@ -50,7 +52,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tilelens-scoring-'));
   world = await generateDemoWorld({ seed: 7, outDir: join(dir, 'world'), scale: 'small' });
   db = openDatabase(join(dir, 'tilelens.db'));
-  ctx = { db, dataDir: join(dir, 'data') };
+  // The flaky tile server below listens on loopback, which only an allow-list opens.
+  ctx = { db, dataDir: join(dir, 'data'), outbound: OutboundPolicy.fromSetting('127.0.0.1') };
   const model = await loadModel(demoModelPath);
   const source = openDemoWorldDataset(join(dir, 'world'), 'train');
   try {
@@ -84,7 +87,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const project = (name: string, imagery = imageryId): ProjectRow =>
+const project = (name: string, imagery = imageryId): Promise<ProjectRow> =>
   createProject(ctx, { name, area, imageryId: imagery, runId });
 
 function tilesOf(projectId: number): ScoredTile[] {
@@ -95,7 +98,7 @@ describe('scoring a new region', () => {
   let scored: ProjectRow;
 
   it('scores every tile exactly once, with scores in range and valid footprints inside their tile', async () => {
-    scored = project('new region');
+    scored = await project('new region');
     expect(scored.tileCount).toBe(world.regions.new.tileCount);
     const queued = startScoring(ctx, scored.id, { batchSize: 8 });
     expect(queued.status).toBe('queued');
@@ -135,7 +138,7 @@ describe('scoring a new region', () => {
   });
 
   it('resumes a job whose process was killed: no tile twice, none lost, same scores as an uninterrupted run', async () => {
-    const killed = project('killed');
+    const killed = await project('killed');
     const child = spawn(
       join(repoRoot, 'node_modules', '.bin', 'tsx'),
       [
@@ -197,7 +200,7 @@ describe('scoring a new region', () => {
   }, 90_000);
 
   it('stops a cancelled job after the batch in flight, and a new job scores only the rest', async () => {
-    const p = project('cancelled');
+    const p = await project('cancelled');
     let jobId = 0;
     const first = startScoring(ctx, p.id, { batchSize: 2, onBatch: () => void cancelJob(ctx, jobId) });
     jobId = first.id;
@@ -219,10 +222,16 @@ describe('scoring a new region', () => {
 
 describe('imagery that fails per tile', () => {
   let server: Server;
-  afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+  let healed = false;
+  let flaky: ProjectRow;
+  let pmtiles: ImagerySource | undefined;
+  afterAll(async () => {
+    await pmtiles?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  });
 
   it('records 404 tiles as missing and HTML answers as undecodable, and the job still finishes', async () => {
-    const pmtiles = await createImagerySource({
+    pmtiles = await createImagerySource({
       kind: 'pmtiles',
       path: join(dir, 'world', 'imagery.pmtiles'),
     });
@@ -231,12 +240,12 @@ describe('imagery that fails per tile', () => {
       const [z, x, y] = m ? m.slice(1).map(Number) : [0, 0, 0];
       if (!m || (x + y) % 5 === 0) {
         res.writeHead(404).end('not found');
-      } else if ((x + y) % 5 === 1) {
+      } else if ((x + y) % 5 === 1 && !healed) {
         res
           .writeHead(200, { 'content-type': 'text/html' })
           .end('<html><body>Rate limit exceeded</body></html>');
       } else {
-        const tile = await pmtiles.getTile(z, x, y);
+        const tile = await pmtiles!.getTile(z, x, y);
         if (tile.status !== 'ok') res.writeHead(404).end();
         else res.writeHead(200, { 'content-type': 'image/jpeg' }).end(tile.bytes);
       }
@@ -253,9 +262,8 @@ describe('imagery that fails per tile', () => {
         maxZoom: 22,
       },
     });
-    const p = project('flaky', xyz.id);
+    const p = (flaky = await project('flaky', xyz.id));
     const job = await waitForJob(ctx, startScoring(ctx, p.id, { batchSize: 8 }).id);
-    await pmtiles.close();
     const tiles = tilesOf(p.id);
     const expect404 = tiles.filter((t) => (t.x + t.y) % 5 === 0).length;
     const expectHtml = tiles.filter((t) => (t.x + t.y) % 5 === 1).length;
@@ -280,13 +288,51 @@ describe('imagery that fails per tile', () => {
       }
     }
   });
+
+  it('`tilelens retry` scores the failed tiles again once the server heals; missing ones stay missing', async () => {
+    healed = true;
+    const before = countScoredTiles(ctx, flaky.id);
+    const child = spawn(
+      join(repoRoot, 'node_modules', '.bin', 'tsx'),
+      [
+        join(repoRoot, 'server/cli.ts'),
+        'retry',
+        '--project',
+        String(flaky.id),
+        '--db',
+        join(dir, 'tilelens.db'),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, TILELENS_DATA_DIR: ctx.dataDir, TILELENS_IMAGERY_ALLOW_HOSTS: '127.0.0.1' },
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code, err).toBe(0);
+    const line = JSON.parse(out.trim());
+    expect(line).toMatchObject({
+      projectId: flaky.id,
+      retried: before.undecodable,
+      healed: before.undecodable,
+      stillFailing: 0,
+      counts: { total: flaky.tileCount, missing: before.missing, undecodable: 0, failed: 0 },
+    });
+    for (const t of tilesOf(flaky.id)) {
+      if ((t.x + t.y) % 5 === 1) expect(t).toMatchObject({ status: 'scored', attempts: 2 });
+      if ((t.x + t.y) % 5 === 0) expect(t.status).toBe('missing');
+    }
+  });
 });
 
 describe('a project that cannot be scored', () => {
-  it('refuses a reference run that does not exist, with a 404 that says what to do', () => {
+  it('refuses a reference run that does not exist, with a 404 that says what to do', async () => {
     let error: unknown;
     try {
-      createProject(ctx, { name: 'no run', area, imageryId, runId: 9999 });
+      await createProject(ctx, { name: 'no run', area, imageryId, runId: 9999 });
     } catch (e) {
       error = e;
     }
@@ -296,7 +342,7 @@ describe('a project that cannot be scored', () => {
   });
 
   it("fails the job, never leaves it running, when the model's file has gone", async () => {
-    const p = project('model gone');
+    const p = await project('model gone');
     const modelId = p.modelId;
     const { path } = db.sqlite.prepare('select path from models where id = ?').get(modelId) as {
       path: string;

@@ -106,7 +106,7 @@ describe('validation', () => {
       spec: { kind: 'pmtiles', path: '../../etc/passwd' },
     });
     expect(res.status).toBe(400);
-    expect((await json(res)).error.message).toMatch(/leaves the data dir/);
+    expect((await json(res)).error.message).toMatch(/"..\/..\/etc\/passwd" is not usable/);
   });
 
   it('answers unknown routes with JSON and unexpected failures without internals', async () => {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDemoWorld } from '../../scripts/demo-world/generate.ts';
-import { createApp, type TilelensApp } from '../../server/app.ts';
+import { createApp, scoringContextFor, type TilelensApp } from '../../server/app.ts';
 import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
 import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
 import { openDemoWorldDataset } from '../../server/lib/datasets/demo-world.ts';
@@ -60,7 +60,7 @@ export async function serverFixture(o: {
   const logs: string[] = [];
   const log = (m: string) => logs.push(m);
   const settings = resolveSettings({ 'data-dir': dir, db: join(dir, 'tilelens.db'), ...o.settings });
-  const scoring: ScoringContext = { db, dataDir: dir, log };
+  const scoring: ScoringContext = scoringContextFor(db, settings, log);
   const app = createApp({ db, settings, scoring, token: TOKEN, log });
   return {
     dir,
@@ -74,6 +74,7 @@ export async function serverFixture(o: {
     async close() {
       await app.close();
       await closeImagerySources(scoring);
+      scoring.outbound?.close();
       db.close();
       rmSync(dir, { recursive: true, force: true });
     },

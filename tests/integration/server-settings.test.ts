@@ -49,6 +49,17 @@ describe('settings table', () => {
     for (const s of SETTINGS) expect(out).toContain(`--${s.name}`);
   });
 
+  it('refuses an imagery allow-list entry it cannot read, and opens nothing by default', () => {
+    expect(resolveSettings().imageryAllowHosts).toBeUndefined();
+    expect(
+      resolveSettings({ 'imagery-allow-hosts': '127.0.0.1, 10.0.0.0/8, tiles.lan' }).imageryAllowHosts,
+    ).toBe('127.0.0.1, 10.0.0.0/8, tiles.lan');
+    expect(() => resolveSettings({ 'imagery-allow-hosts': '10.0.0.0/99' })).toThrow(SettingsError);
+    expect(() => resolveSettings({}, { TILELENS_IMAGERY_ALLOW_HOSTS: 'http://x/' })).toThrow(
+      /TILELENS_IMAGERY_ALLOW_HOSTS: "http:\/\/x\/" in the imagery allow-list is neither/,
+    );
+  });
+
   it('binds 127.0.0.1 unless told otherwise', () => {
     expect(resolveSettings().host).toBe('127.0.0.1');
     expect(resolveSettings({ host: '0.0.0.0' }).host).toBe('0.0.0.0');

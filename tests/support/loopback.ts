@@ -1,21 +1,21 @@
-/** A fetch handler served on a free loopback port, for the stand-ins and the servers tests talk to. */
+/** Servers on a free loopback port, for the stand-ins, the app under browser tests and what tests talk to. */
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { serve, type ServerType } from '@hono/node-server';
 
-export interface Loopback {
-  url: string;
+export interface LoopbackServer {
+  base: string;
   close(): Promise<void>;
 }
 
+/** Serves `fetch` on 127.0.0.1 at a free port. */
 export async function serveOnLoopback(
   fetch: (req: Request) => Response | Promise<Response>,
-): Promise<Loopback> {
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
+): Promise<LoopbackServer> {
+  const server: ServerType = serve({ fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => server.once('listening', () => r()));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
 

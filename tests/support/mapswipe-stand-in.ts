@@ -523,7 +523,7 @@ export async function startMapswipeStandIn(o: MapswipeStandInOptions = {}): Prom
 
   const server = await serveOnLoopback(app.fetch);
   const standIn: MapswipeStandIn = {
-    url: server.url,
+    url: server.base,
     projects,
     assets,
     calls,

@@ -208,7 +208,7 @@ export async function startTaskingManagerStandIn(
 
   const server = await serveOnLoopback(app.fetch);
   const standIn: TaskingManagerStandIn = {
-    url: server.url,
+    url: server.base,
     projects,
     calls,
     received,

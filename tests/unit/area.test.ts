@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { AreaError, maxAreaKm2, parseProjectArea } from '../../server/lib/projects/area.ts';
+import {
+  AreaError,
+  checkProjectArea,
+  MAX_AREA_POLYGONS,
+  MAX_AREA_VERTICES,
+  maxAreaKm2,
+  parseProjectArea,
+} from '../../server/lib/projects/area.ts';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../fixtures/areas/in/${name}.geojson`, import.meta.url), 'utf8'));
@@ -102,14 +109,80 @@ describe('parseProjectArea', () => {
     ).toBe('empty');
   });
 
-  it('refuses more than 20 polygons, counting MultiPolygon parts', () => {
-    const parts = Array.from({ length: 21 }, (_, i) => square(30 + i * 0.01, 0, 0.005).coordinates);
-    const err = refusal({ type: 'MultiPolygon', coordinates: parts });
-    expect(err.reason).toBe('too-many-polygons');
-    expect(err.message).toMatch(/21 polygons/);
-    expect(parseProjectArea({ type: 'MultiPolygon', coordinates: parts.slice(0, 20) }).polygons).toHaveLength(
-      20,
+  it("takes any number of polygons up to the project's limit (MapSwipe's 20 belong to its export)", () => {
+    const parts = Array.from({ length: 60 }, (_, i) => square(30 + i * 0.01, 0, 0.005).coordinates);
+    expect(parseProjectArea({ type: 'MultiPolygon', coordinates: parts }).polygons).toHaveLength(60);
+    const many = Array.from(
+      { length: MAX_AREA_POLYGONS + 1 },
+      (_, i) => square(30 + (i % 100) * 0.001, (i / 100) * 0.001, 0.0005).coordinates,
     );
+    const err = refusal({ type: 'MultiPolygon', coordinates: many });
+    expect(err.reason).toBe('too-many-polygons');
+    expect(err.message).toMatch(/10,001 polygons; a project takes at most 10,000/);
+  });
+
+  it('refuses an area with more vertices than the limit, before checking its edges', () => {
+    const n = MAX_AREA_VERTICES + 1;
+    const ring = Array.from({ length: n - 1 }, (_, i) => [
+      30 + 0.01 * Math.cos((2 * Math.PI * i) / (n - 1)),
+      0.01 * Math.sin((2 * Math.PI * i) / (n - 1)),
+    ]);
+    const err = refusal({ type: 'Polygon', coordinates: [[...ring, ring[0]]] });
+    expect(err.reason).toBe('too-many-vertices');
+    expect(err.message).toMatch(/100,001 vertices; a project takes at most 100,000\. Simplify/);
+  });
+
+  it('refuses collinear and one-spot polygons anywhere on the globe, alone or beside a good one', () => {
+    // Three points on one straight line, away from the equator: the sphere's formula finds km² here.
+    const diagonal = JSON.parse(
+      readFileSync(new URL('../fixtures/areas/refused/collinear.geojson', import.meta.url), 'utf8'),
+    );
+    const err = refusal(diagonal);
+    expect(err.reason).toBe('empty');
+    expect(err.message).toMatch(/polygon 0 has no surface/);
+    const spot = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [10, 50],
+          [10, 50],
+          [10, 50],
+          [10, 50],
+        ],
+      ],
+    };
+    expect(refusal(spot).reason).toBe('empty');
+    const mixed = {
+      type: 'MultiPolygon',
+      coordinates: [square(33, -13, 0.01).coordinates, diagonal.coordinates],
+    };
+    expect(refusal(mixed).message).toMatch(/polygon 1 has no surface/);
+  });
+
+  it('checks a 100,000-vertex boundary, and hands the thread back while it does', async () => {
+    const n = MAX_AREA_VERTICES - 1;
+    const ring = Array.from({ length: n - 1 }, (_, i) => [
+      33.7 + 0.05 * Math.cos((2 * Math.PI * i) / (n - 1)),
+      -13.9 + 0.05 * Math.sin((2 * Math.PI * i) / (n - 1)),
+    ]);
+    const circle = { type: 'Polygon', coordinates: [[...ring, ring[0]]] };
+    let turns = 0;
+    let counting = true;
+    const tick = () => {
+      if (!counting) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const area = await checkProjectArea(circle);
+    counting = false;
+    expect(area.polygons[0].coordinates[0]).toHaveLength(n);
+    expect(turns).toBeGreaterThan(1);
+    // One vertex pushed across the far side of the circle makes it cross itself.
+    const crossed = [...ring];
+    crossed[10] = [33.7 - 0.06, -13.9];
+    const err = refusal({ type: 'Polygon', coordinates: [[...crossed, crossed[0]]] });
+    expect(err.reason).toBe('self-intersection');
   });
 
   it('names the ring and the point where a ring crosses itself', () => {

@@ -20,6 +20,7 @@ import {
   type ImagerySource,
   type ImagerySpec,
 } from '../../server/lib/imagery/source.ts';
+import { OutboundPolicy } from '../../server/lib/imagery/outbound.ts';
 
 /** A tile each kind holds, and one it does not. */
 const PRESENT = { z: 17, x: 70000, y: 48000 };
@@ -85,7 +86,8 @@ afterAll(async () => {
 describe.each(['pmtiles', 'xyz', 'geotiff'])('%s source', (kind) => {
   let src: ImagerySource;
   beforeAll(async () => {
-    src = await createImagerySource(specs[kind]);
+    // The xyz server listens on loopback, which only an allow-list opens.
+    src = await createImagerySource(specs[kind], { outbound: OutboundPolicy.fromSetting('127.0.0.1') });
   });
   afterAll(() => src.close());
 

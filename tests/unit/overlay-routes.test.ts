@@ -130,7 +130,7 @@ describe('GET /api/projects/:id/overlay/:layer/:z/:x/:y.png', () => {
     expect((await layer.json()).error.message).toMatch(/priority, confidence, novelty/);
     const tile = await s.app.request(`/api/projects/${p.projectId}/overlay/priority/3/9/0.png`);
     expect(tile.status).toBe(400);
-    expect((await tile.json()).error.message).toMatch(/outside the zoom-3 grid/);
+    expect((await tile.json()).error.message).toMatch(/tile 3\/9\/0 is not on the slippy-map grid/);
     const project = await s.app.request(`/api/projects/999/overlay/priority/3/1/1.png`);
     expect(project.status).toBe(404);
   });

@@ -152,6 +152,7 @@ export const api = {
     request<ProjectEffort & { counts: Project['counts'] }>(`/api/projects/${projectId}/effort`),
   job: (jobId: number) => request<Job>(`/api/jobs/${jobId}`),
   startScoring: (projectId: number) => write<Job>(`/api/projects/${projectId}/score`, {}),
+  retryFailed: (projectId: number) => write<Job>(`/api/projects/${projectId}/retry-failed`, {}),
   patchImage: (runId: number, idx: number, kind: 'image' | 'mask' | 'prediction') => `/api/runs/${runId}/patches/${idx}/${kind}.png`,
   tileImage: (imageryId: number, z: number, x: number, y: number) => `/imagery/${imageryId}/${z}/${x}/${y}.jpg`,
   exportUrl: (projectId: number, kind: ExportKind) => `/api/projects/${projectId}/exports/${EXPORTS[kind].path}`,

@@ -24,5 +24,7 @@ export function useScoringJob(project: Project) {
     /** Grows only when a job finishes while the app is open: the latent data reload on it. */
     finished,
     start: async () => setJob(await api.startScoring(project.id)),
+    /** Scores again the tiles whose imagery failed; followed like any job. */
+    retryFailed: async () => setJob(await api.retryFailed(project.id)),
   };
 }

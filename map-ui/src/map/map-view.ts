@@ -50,6 +50,8 @@ export interface MapView {
   highlighted(): string[];
   /** Whether an overlay's MapLibre layers are shown (for the test). */
   overlayVisible(name: OverlayName): boolean;
+  /** A scoring job started: the overlays follow it. */
+  refreshOverlays(): void;
   fitTiles(taskIds: string[]): void;
   destroy(): void;
 }
@@ -306,6 +308,7 @@ export function createMapView(o: MapViewOptions): MapView {
     setDrawMode,
     highlighted: () => [...new Set(highlighted.map((t) => taskId(t.z, t.x, t.y)))].sort(),
     overlayVisible: (name) => !!debugOverlays?.isVisible(name),
+    refreshOverlays: () => overlays?.refresh(),
     fitTiles: (ids) => fitTiles(ids.map(parseTaskId)),
     destroy() {
       unsubscribe();

@@ -25,6 +25,8 @@ export type OverlayStatus = {
 
 export interface Overlays {
   setVisible(name: OverlayName, visible: boolean): void;
+  /** A job started: follow the project's overlays again until it ends. */
+  refresh(): void;
   isVisible(name: OverlayName): boolean;
   destroy(): void;
 }
@@ -70,6 +72,7 @@ export function createOverlays(
       if (ready) control.setVisible(name, v);
     },
     isVisible: (name) => ready && control.isVisible(name),
+    refresh: () => control.refresh(),
     destroy() {
       if (map.hasControl(control)) map.removeControl(control);
     },

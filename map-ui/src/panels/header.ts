@@ -3,6 +3,7 @@ import { h } from 'preact';
 import { useState } from 'preact/hooks';
 import { managerToken, setManagerToken, type Job, type Project } from '../data/api.ts';
 import { int, num } from './common.ts';
+import { FailedTiles } from './failed-tiles.ts';
 
 function JobBar(props: { job: Job | null }) {
   const j = props.job;
@@ -58,6 +59,7 @@ export function Header(props: {
   trainingTiles: number;
   job: Job | null;
   onStartScoring: () => Promise<void>;
+  onRetryFailed: () => Promise<void>;
   /** The volunteer view of what is shown, as a link. */
   volunteerHref: string;
 }) {
@@ -86,6 +88,7 @@ export function Header(props: {
       `${int(project.tileCount)} tiles · ${num(project.areaKm2, 1)} km² · model trust map from ${int(props.trainingTiles)} training tiles`,
     ),
     h(JobBar, { job }),
+    h(FailedTiles, { project, job, canRetry: !volunteer, onRetry: props.onRetryFailed, onError: setMessage }),
     h(
       'div',
       { class: 'top-actions' },

@@ -71,6 +71,8 @@ export function MapPanel(props: {
   /** The latent data: the map highlights training patches by their tiles and selects them by drawing. */
   data: LatentData | null;
   volunteer: boolean;
+  /** The scoring job in view (id and status): when it changes, the overlays follow the new one. */
+  jobKey: string;
   onPickTile: (taskId: string) => void;
 }) {
   const { project, view, setView, volunteer } = props;
@@ -115,6 +117,8 @@ export function MapPanel(props: {
     });
     return () => mv.destroy();
   }, [project.id]);
+
+  useEffect(() => mapView.current?.refreshOverlays(), [props.jobKey]);
 
   useEffect(() => {
     for (const name of Object.keys(view.layers) as OverlayName[])

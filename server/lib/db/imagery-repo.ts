@@ -21,3 +21,7 @@ export function getImagery(handle: DatabaseHandle, id: number): ImagerySourceRow
 export function getImageryByName(handle: DatabaseHandle, name: string): ImagerySourceRow | undefined {
   return handle.db.select().from(imagerySources).where(eq(imagerySources.name, name)).get();
 }
+
+export function deleteImagery(handle: DatabaseHandle, id: number): void {
+  handle.db.delete(imagerySources).where(eq(imagerySources.id, id)).run();
+}

@@ -7,7 +7,7 @@ import { desc, eq, inArray } from 'drizzle-orm';
 import { NotFoundError } from '../errors.ts';
 import type { DatabaseHandle } from './client.ts';
 import { scoringJobs, type NewTileScore, type ScoringJob } from './schema.ts';
-import { countTileStatuses, insertTileScores } from './tile-scores-repo.ts';
+import { countTileStatuses, insertTileScores, replaceFailedTileScores } from './tile-scores-repo.ts';
 
 export type JobStatus = ScoringJob['status'];
 export type JobUpdate = Partial<Omit<typeof scoringJobs.$inferInsert, 'id' | 'projectId' | 'createdAt'>>;
@@ -69,26 +69,25 @@ export function supersedeJob(handle: DatabaseHandle, jobId: number): void {
 }
 
 /**
- * Queues a job for a project in one transaction with closing the project's `superseded` jobs; its progress
- * starts at the tiles already stored, which it will skip.
+ * Queues a job for a project in one transaction with closing the project's `superseded` jobs. A scoring
+ * job's progress starts at the tiles already stored, which it will skip; a retry's at none of the `total`
+ * tiles it takes up again.
  */
 export function queueJob(
   handle: DatabaseHandle,
-  job: { projectId: number; total: number; batchSize: number },
+  job: { projectId: number; mode: ScoringJob['mode']; total: number; batchSize: number },
   superseded: readonly number[],
 ): ScoringJob {
   return handle.sqlite.transaction(() => {
     for (const id of superseded) supersedeJob(handle, id);
-    const { total: stored, scored } = storedCounts(handle, job.projectId);
+    let progress = { done: 0, failed: 0 };
+    if (job.mode === 'score') {
+      const { total: stored, scored } = storedCounts(handle, job.projectId);
+      progress = { done: stored, failed: stored - scored };
+    }
     return handle.db
       .insert(scoringJobs)
-      .values({
-        ...job,
-        status: 'queued',
-        done: stored,
-        failed: stored - scored,
-        updatedAt: new Date(),
-      })
+      .values({ ...job, status: 'queued', ...progress, updatedAt: new Date() })
       .returning()
       .get();
   })();
@@ -102,18 +101,23 @@ function storedCounts(handle: DatabaseHandle, projectId: number): { total: numbe
 }
 
 /**
- * Stores a batch's rows and the job's progress in one transaction. Rows already stored are kept (first write
- * wins); when some were, the progress is recounted from the table instead of added up.
+ * Stores a batch's rows and the job's progress in one transaction. A scoring job's rows never replace one
+ * already stored (first write wins; when some were, the progress is recounted from the table instead of
+ * added up); a retry job's rows replace the tiles' failed rows.
  */
 export function storeBatch(handle: DatabaseHandle, jobId: number, rows: NewTileScore[]): ScoringJob {
   return handle.sqlite
     .transaction(() => {
       const current = getJob(handle, jobId);
       if (!current) throw new NotFoundError(`scoring job ${jobId}`);
-      const written = insertTileScores(handle, rows);
+      const retry = current.mode === 'retry';
+      // A retry counts every tile it took up, whether or not a row was left to replace.
+      const whole = retry
+        ? (replaceFailedTileScores(handle, rows), true)
+        : insertTileScores(handle, rows) === rows.length;
       let { done, failed } = current;
-      if (written === rows.length) {
-        done += written;
+      if (whole) {
+        done += rows.length;
         failed += rows.filter((r) => r.status !== 'scored').length;
       } else {
         const counts = storedCounts(handle, current.projectId);

@@ -14,3 +14,8 @@ export function listProjects(handle: DatabaseHandle): Project[] {
 export function getProject(handle: DatabaseHandle, id: number): Project | undefined {
   return handle.db.select().from(projects).where(eq(projects.id, id)).get();
 }
+
+/** Removes a project; its jobs and scored tiles go with it (foreign keys cascade). */
+export function deleteProject(handle: DatabaseHandle, id: number): void {
+  handle.db.delete(projects).where(eq(projects.id, id)).run();
+}

@@ -225,6 +225,7 @@ export const clusters = sqliteTable(
 
 export const IMAGERY_KINDS = ['pmtiles', 'xyz', 'geotiff', 'geotiff-folder'] as const;
 export const JOB_STATUSES = ['queued', 'running', 'cancelled', 'done', 'failed'] as const;
+export const JOB_MODES = ['score', 'retry'] as const;
 
 export const imagerySources = sqliteTable(
   'imagery_sources',
@@ -281,7 +282,13 @@ export const scoringJobs = sqliteTable(
       .notNull()
       .references(() => projects.id, { onDelete: 'cascade' }),
     status: text('status', { enum: JOB_STATUSES }).notNull(),
-    /** Tiles of the project with a stored row, whatever their status. */
+    /**
+     * 'score' walks the project's grid and stores every tile without a row; 'retry' takes the tiles whose
+     * imagery failed (failed / undecodable) and scores them again. done / failed / total count the grid
+     * for 'score', the tiles to retry for 'retry'.
+     */
+    mode: text('mode', { enum: JOB_MODES }).notNull().default('score'),
+    /** Tiles of the project with a stored row, whatever their status ('retry': tiles retried so far). */
     done: integer('done').notNull().default(0),
     /** Of those, the tiles that could not be scored (missing, undecodable or failed imagery). */
     failed: integer('failed').notNull().default(0),
@@ -296,6 +303,8 @@ export const scoringJobs = sqliteTable(
   (t) => [
     index('scoring_jobs_project_idx').on(t.projectId, t.id),
     index('scoring_jobs_status_idx').on(t.status),
+    // No CHECK on mode: adding one to an existing table makes drizzle-kit rebuild it, copying a column the
+    // old table lacks. The column's enum type keeps the values in line.
     check('scoring_jobs_status_check', oneOf(t.status, JOB_STATUSES)),
   ],
 );
@@ -312,7 +321,10 @@ export const tileScores = sqliteTable(
     taskId: text('task_id').notNull(),
     quadkey: text('quadkey').notNull(),
     status: text('status', { enum: TILE_STATUSES }).notNull(),
+    /** Why the tile could not be scored (null when scored). */
     error: text('error'),
+    /** Imagery reads spent on the tile over every job, retries included (0 when it came from a cache). */
+    attempts: integer('attempts').notNull().default(1),
     /** The score columns are null unless status is 'scored'. */
     buildingProb: real('building_prob'),
     predFraction: real('pred_fraction'),

@@ -7,9 +7,10 @@
  * stays open between pages, so a running job keeps writing to the same connection while a route streams)
  * or as cursors over one map tile's index range.
  */
-import { and, asc, desc, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gte, inArray, lte, ne, sql, type SQL } from 'drizzle-orm';
 import type { DatabaseHandle } from './client.ts';
 import { cursor } from './cursor.ts';
+import type { TileCoord } from '../geo/tiles.ts';
 import { tileScores, type FootprintsJson, type NewTileScore, type TileScore } from './schema.ts';
 
 /** Inclusive tile x / y ranges at the project's zoom. */
@@ -32,6 +33,73 @@ export function insertTileScores(handle: DatabaseHandle, rows: NewTileScore[]): 
       .run().changes;
   }
   return written;
+}
+
+/** Statuses a retry takes up again: the imagery failed or was unreadable (missing imagery stays missing). */
+export const RETRYABLE_STATUSES = ['failed', 'undecodable'] as const;
+
+/** Every column a row may leave null (the scores, the error), set to null. */
+const CLEARED = Object.fromEntries(
+  Object.entries(getTableColumns(tileScores))
+    .filter(([, column]) => !column.notNull)
+    .map(([key]) => [key, null]),
+) as { [K in keyof NewTileScore as null extends NewTileScore[K] ? K : never]?: null };
+
+/**
+ * Rows of a retry job: each replaces the tile's failed row, adding the reads it took to the tile's
+ * attempts. A tile scored in the meantime keeps its row. Returns the rows written.
+ */
+export function replaceFailedTileScores(handle: DatabaseHandle, rows: NewTileScore[]): number {
+  let written = 0;
+  for (const row of rows) {
+    const { projectId: _p, z: _z, x: _x, y: _y, taskId: _t, quadkey: _q, ...values } = row;
+    written += handle.db
+      .insert(tileScores)
+      .values(row)
+      .onConflictDoUpdate({
+        target: [tileScores.projectId, tileScores.z, tileScores.x, tileScores.y],
+        // Every nullable column cleared first, so a healed tile loses its error and a tile failing again
+        // keeps no score of an earlier one.
+        set: {
+          ...CLEARED,
+          ...values,
+          attempts: sql`${tileScores.attempts} + ${row.attempts ?? 1}`,
+        },
+        setWhere: inArray(tileScores.status, [...RETRYABLE_STATUSES]),
+      })
+      .run().changes;
+  }
+  return written;
+}
+
+/** Tiles of the project a retry job still has to take up: failed or undecodable, not yet retried by `jobId`. */
+export function* retryableTiles(
+  handle: DatabaseHandle,
+  projectId: number,
+  jobId: number,
+): Generator<TileCoord> {
+  let last: { y: number; x: number } | undefined;
+  for (;;) {
+    const page = handle.db
+      .select({ z: tileScores.z, x: tileScores.x, y: tileScores.y })
+      .from(tileScores)
+      .where(
+        and(
+          eq(tileScores.projectId, projectId),
+          inArray(tileScores.status, [...RETRYABLE_STATUSES]),
+          ne(tileScores.jobId, jobId),
+          last
+            ? sql`(${tileScores.y} > ${last.y} or (${tileScores.y} = ${last.y} and ${tileScores.x} > ${last.x}))`
+            : undefined,
+        ),
+      )
+      .orderBy(asc(tileScores.y), asc(tileScores.x))
+      .limit(PAGE_ROWS)
+      .all();
+    yield* page;
+    if (page.length < PAGE_ROWS) return;
+    last = page[page.length - 1];
+  }
 }
 
 const tileKey = (projectId: number, z: number, x: number, y: number) =>

@@ -56,6 +56,21 @@ export async function decodeTileImage(bytes: Uint8Array, options: DecodeOptions 
   return { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength), width, height };
 }
 
+/**
+ * Why `bytes` cannot be used as an image, or undefined when every pixel decodes. A JPEG cut short still
+ * starts `FF D8 FF`, and decoders fill the missing rows with grey unless asked to fail, so only a full
+ * decode tells a whole tile from a truncated one: tiles are checked this way before they are cached or served.
+ */
+export async function imageProblem(bytes: Uint8Array): Promise<string | undefined> {
+  if (bytes.length === 0) return 'it is empty';
+  try {
+    await sharp(bytes, { failOn: 'error' }).raw().toBuffer();
+    return undefined;
+  } catch (err) {
+    return `it does not decode (${(err as Error).message.replace(/\s+/g, ' ').trim()})`;
+  }
+}
+
 /** Encodes RGB HWC pixels as baseline JPEG with 4:2:0 chroma, as imagery services serve it. */
 export async function encodeJpeg(
   rgb: Uint8Array,

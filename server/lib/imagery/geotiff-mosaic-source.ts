@@ -30,6 +30,7 @@ import {
   invalidTile,
   isValidTile,
   throwIfAborted,
+  withFileName,
   type GeoTiffFolderSpec,
   type ImagerySource,
   type TileFetch,
@@ -210,7 +211,7 @@ export class GeoTiffMosaicSource implements ImagerySource {
       if (signal?.aborted) throw signal.reason;
       return {
         status: 'error',
-        reason: `${basename(file.path)} of ${this.id} could not be opened (${(err as Error).message}); check the file is still there and readable`,
+        reason: `${basename(file.path)} of ${this.id} could not be opened (${withFileName((err as Error).message, file.path)}); check the file is still there and readable`,
       };
     } finally {
       entry.users--;
@@ -310,6 +311,11 @@ export async function openGeoTiffFolderSource(spec: GeoTiffFolderSpec): Promise<
   const files: MosaicFile[] = [];
   const warnings: string[] = [];
   for (const name of names) {
+    // Opening a FIFO or a device named *.tif could block forever; only regular files are read.
+    if (!(await stat(join(folder, name)).catch(() => undefined))?.isFile()) {
+      warnings.push(`${name} skipped: not a regular file`);
+      continue;
+    }
     try {
       files.push(await indexFile(join(folder, name), spec));
     } catch (err) {

@@ -19,6 +19,7 @@ import {
   invalidTile,
   isValidTile,
   throwIfAborted,
+  withFileName,
   type GeoTiffSpec,
   type ImagerySource,
   type TileFetch,
@@ -287,7 +288,7 @@ export class GeoTiffSource implements ImagerySource {
       if (signal?.aborted) throw signal.reason;
       return {
         status: 'error',
-        reason: `reading tile ${z}/${x}/${y} from ${this.id} failed: ${(err as Error).message}`,
+        reason: `reading tile ${z}/${x}/${y} from ${this.id} failed: ${withFileName((err as Error).message, this.path)}`,
       };
     }
     const alpha = this.alphaSample === undefined ? undefined : bands[wanted.indexOf(this.alphaSample)];

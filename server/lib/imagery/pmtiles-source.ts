@@ -48,10 +48,16 @@ export class PMTilesSource implements ImagerySource {
   async getTile(z: number, x: number, y: number, signal?: AbortSignal): Promise<TileFetch> {
     if (!isValidTile(z, x, y)) return invalidTile(z, x, y);
     throwIfAborted(signal);
+    if (z < this.minZoom || z > this.maxZoom)
+      return {
+        status: 'missing',
+        reason: `zoom ${z} is outside ${this.id}'s zoom range ${this.minZoom}..${this.maxZoom}`,
+      };
     let bytes: Uint8Array | undefined;
     try {
       bytes = await this.archive.getTile(z, x, y);
     } catch (err) {
+      // Messages name the archive by its file name (opened so), never by its server path.
       if (err instanceof PMTilesError) return { status: 'error', reason: err.message };
       throw err;
     }
@@ -75,7 +81,7 @@ export class PMTilesSource implements ImagerySource {
 export async function openPMTilesSource(spec: PMTilesSpec): Promise<PMTilesSource> {
   let archive: PMTilesArchive;
   try {
-    archive = await openPMTiles(spec.path);
+    archive = await openPMTiles(spec.path, { name: basename(spec.path) });
   } catch (err) {
     if (err instanceof PMTilesError) throw new ImageryError(err.message);
     throw err;
@@ -84,13 +90,13 @@ export async function openPMTilesSource(spec: PMTilesSpec): Promise<PMTilesSourc
   if (!RASTER_TYPES.has(tileType)) {
     await archive.close();
     throw new ImageryError(
-      `${spec.path} holds ${TileType[tileType] ?? `type-${tileType}`} tiles, not raster imagery; give an archive of JPEG, PNG or WebP tiles`,
+      `${basename(spec.path)} holds ${TileType[tileType] ?? `type-${tileType}`} tiles, not raster imagery; give an archive of JPEG, PNG or WebP tiles`,
     );
   }
   if (tileCompression !== Compression.None && tileCompression !== Compression.Unknown) {
     await archive.close();
     throw new ImageryError(
-      `${spec.path} compresses its image tiles with ${Compression[tileCompression]}; image tiles are stored uncompressed, so rebuild the archive with tile compression none`,
+      `${basename(spec.path)} compresses its image tiles with ${Compression[tileCompression]}; image tiles are stored uncompressed, so rebuild the archive with tile compression none`,
     );
   }
   return new PMTilesSource(archive, spec.id);

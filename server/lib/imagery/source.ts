@@ -7,13 +7,21 @@
  * the source is created, so a job with a wrong path or URL fails before it starts. The sources are opened by
  * `createImagerySource` (source-factory.ts); this module is what they all share.
  */
+import { basename } from 'node:path';
 import { z } from 'zod';
 import { TilelensError } from '../errors.ts';
 import type { BBox } from '../geo/tiles.ts';
 
+/**
+ * `attempts`: reads it took (an XYZ source retries transient failures); absent means one. Reasons name
+ * the source by its id, never by a server path: they are stored per tile and shown in the browser.
+ */
 export type TileFetch =
-  | { status: 'ok'; bytes: Uint8Array; contentType: string }
-  | { status: 'missing' | 'undecodable' | 'error'; reason: string };
+  | { status: 'ok'; bytes: Uint8Array; contentType: string; attempts?: number }
+  | { status: 'missing' | 'undecodable' | 'error'; reason: string; attempts?: number };
+
+/** Deepest zoom any route or source accepts: 2^24 tiles a side, far past any imagery's resolution. */
+export const MAX_TILE_ZOOM = 24;
 
 export interface ImagerySource {
   readonly id: string;
@@ -64,9 +72,9 @@ export const pmtilesSpecSchema = z.object({
 export const xyzSpecSchema = z.object({
   kind: z.literal('xyz'),
   /** `{z}` `{x}` `{y}` | `{-y}` (TMS) | `{quadkey}` (Bing) and optional `{s}` (one of `subdomains`). */
-  url: z.string().min(1),
-  id: z.string().min(1).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  url: z.string().min(1).max(2048),
+  id: z.string().min(1).max(200).optional(),
+  headers: z.record(z.string().max(200), z.string().max(4096)).optional(),
   subdomains: z.array(z.string().min(1)).min(1).optional(),
   concurrency: z.number().int().min(1).max(64).optional(),
   retries: z.number().int().min(0).max(10).optional(),
@@ -131,6 +139,16 @@ export function parseImagerySpec(input: unknown): ImagerySpec {
   return parsed.data;
 }
 
+/** Requests in flight to one imagery host unless a spec or the server's settings say otherwise. */
+export const DEFAULT_HOST_CONCURRENCY = 8;
+
+export interface OpenSourceOptions {
+  /** Where XYZ requests may go (server/lib/imagery/outbound.ts); default: public addresses only. */
+  outbound?: import('./outbound.ts').OutboundPolicy;
+  /** Requests in flight per XYZ source (its host) when the spec does not say. */
+  concurrency?: number;
+}
+
 export type RasterImageType = 'image/jpeg' | 'image/png' | 'image/webp';
 
 /** The image type the leading bytes announce, whatever a server or archive header claims. */
@@ -156,7 +174,7 @@ export function describeLeadingBytes(bytes: Uint8Array, n = 8): string {
 
 /** The tile coordinates a source must accept before it does any work. */
 export function isValidTile(z: number, x: number, y: number): boolean {
-  if (!Number.isInteger(z) || z < 0 || z > 30) return false;
+  if (!Number.isInteger(z) || z < 0 || z > MAX_TILE_ZOOM) return false;
   const n = 2 ** z;
   return Number.isInteger(x) && Number.isInteger(y) && x >= 0 && y >= 0 && x < n && y < n;
 }
@@ -164,8 +182,13 @@ export function isValidTile(z: number, x: number, y: number): boolean {
 export function invalidTile(z: number, x: number, y: number): TileFetch {
   return {
     status: 'error',
-    reason: `tile ${z}/${x}/${y} is not on the slippy-map grid (zoom 0..30, x and y in 0..2^z-1)`,
+    reason: `tile ${z}/${x}/${y} is not on the slippy-map grid (zoom 0..${MAX_TILE_ZOOM}, x and y in 0..2^z-1)`,
   };
+}
+
+/** `message` with a server path cut down to the file's name: tile reasons are stored and shown in browsers. */
+export function withFileName(message: string, path: string): string {
+  return message.split(path).join(basename(path));
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -2,8 +2,9 @@
  * Disk cache of fetched tiles, so that a resumed or repeated scoring job does not fetch again.
  *
  * Files are named by the SHA-256 of the URL: URLs often carry API keys, which must not end up in
- * file names, and a hash gives a fixed-length, filesystem-safe name. Only verified images are
- * stored, so the content type is read back from the bytes and needs no sidecar. The cache stays
+ * file names, and a hash gives a fixed-length, filesystem-safe name. Only images that decoded whole
+ * are stored (the caller checks, and checks again on reading: a file may have been damaged since), so
+ * the content type is read back from the bytes and needs no sidecar. The cache stays
  * under `maxBytes` by deleting the least recently used files (a hit refreshes a file's time).
  *
  * The size index is built from the folder when the cache opens; several processes may share a
@@ -120,6 +121,13 @@ export class TileCache {
     this.index.set(key, { bytes: bytes.length, usedMs: Date.now() });
     this.total += bytes.length;
     await this.evictIfNeeded();
+  }
+
+  /** Drops a cached tile, e.g. one that no longer decodes. */
+  async delete(url: string): Promise<void> {
+    const key = TileCache.keyOf(url);
+    await rm(this.pathOf(key), { force: true });
+    this.forget(key);
   }
 
   private pathOf(key: string): string {

@@ -3,11 +3,16 @@
  * a per-request timeout, retries with backoff on transient failures, and an optional disk cache.
  *
  * What a server answers is checked, not trusted: many answer an error page or a placeholder with
- * status 200, which would otherwise be scored as if it were imagery.
+ * status 200, which would otherwise be scored as if it were imagery, and a tile cut short still starts
+ * like a JPEG. Every tile is decoded to its last pixel before it is cached or handed on. Requests go
+ * only where the outbound policy allows (server/lib/imagery/outbound.ts).
  */
 import { tileBounds, tileToQuadkey, type BBox } from '../geo/tiles.ts';
+import { imageProblem } from './decode.ts';
+import { OutboundPolicy, OutboundRefusedError, outboundGet, type OutboundResponse } from './outbound.ts';
 import { retry, Semaphore } from './retry.ts';
 import {
+  DEFAULT_HOST_CONCURRENCY,
   describeLeadingBytes,
   ImageryError,
   invalidTile,
@@ -21,7 +26,7 @@ import {
 import { TileCache } from './tile-cache.ts';
 
 export const XYZ_DEFAULTS = {
-  concurrency: 4,
+  concurrency: DEFAULT_HOST_CONCURRENCY,
   retries: 3,
   timeoutMs: 15_000,
   retryBaseMs: 250,
@@ -114,7 +119,22 @@ export interface XyzStats {
   requests: number;
   retries: number;
   cacheHits: number;
+  /** Cached tiles that no longer decoded, dropped and fetched again. */
+  cacheRejected: number;
 }
+
+export interface XyzOptions {
+  /** Where requests may go; the default refuses every address that is not public. */
+  outbound?: OutboundPolicy;
+  /** Requests in flight to this source's host when the spec does not say (`spec.concurrency`). */
+  concurrency?: number;
+  /** Injectable so that tests can make backoff deterministic. */
+  random?: () => number;
+}
+
+/** One policy for sources opened without one: nothing but public addresses. */
+let strictPolicy: OutboundPolicy | undefined;
+const defaultPolicy = () => (strictPolicy ??= new OutboundPolicy());
 
 export class XyzSource implements ImagerySource {
   readonly kind = 'xyz' as const;
@@ -123,19 +143,30 @@ export class XyzSource implements ImagerySource {
   readonly bounds?: BBox;
   readonly minZoom: number;
   readonly maxZoom: number;
-  readonly stats: XyzStats = { requests: 0, retries: 0, cacheHits: 0 };
+  readonly stats: XyzStats = { requests: 0, retries: 0, cacheHits: 0, cacheRejected: 0 };
   private readonly template: string;
   private readonly host: string;
   private readonly slots: Semaphore;
+  private readonly outbound: OutboundPolicy;
+  private readonly random: () => number;
 
   constructor(
     private readonly spec: XyzSpec,
     private readonly cache: TileCache | undefined,
-    /** Injectable so that tests can make backoff deterministic. */
-    private readonly random: () => number = Math.random,
+    options: XyzOptions = {},
   ) {
     this.template = parseUrlTemplate(spec.url);
-    this.host = new URL(expandUrlTemplate(this.template, 0, 0, 0, spec.subdomains)).host;
+    this.outbound = options.outbound ?? defaultPolicy();
+    this.random = options.random ?? Math.random;
+    const first = new URL(expandUrlTemplate(this.template, 0, 0, 0, spec.subdomains));
+    this.host = first.host;
+    try {
+      // Refused at once when the template itself names a local address; names are checked per request.
+      this.outbound.checkUrl(first);
+    } catch (err) {
+      if (err instanceof OutboundRefusedError) throw new ImageryError(err.message);
+      throw err;
+    }
     this.id = spec.id ?? `xyz:${this.host}`;
     this.attribution = spec.attribution;
     this.bounds = spec.bounds as BBox | undefined;
@@ -146,7 +177,7 @@ export class XyzSource implements ImagerySource {
         `XYZ source ${this.id} has minZoom ${this.minZoom} above maxZoom ${this.maxZoom}; swap them`,
       );
     }
-    this.slots = new Semaphore(spec.concurrency ?? XYZ_DEFAULTS.concurrency);
+    this.slots = new Semaphore(spec.concurrency ?? options.concurrency ?? XYZ_DEFAULTS.concurrency);
   }
 
   urlFor(z: number, x: number, y: number): string {
@@ -166,12 +197,8 @@ export class XyzSource implements ImagerySource {
       return { status: 'missing', reason: `tile ${z}/${x}/${y} lies outside ${this.id}'s bounds` };
     }
     const url = this.urlFor(z, x, y);
-    const cached = await this.cache?.get(url);
-    const cachedType = cached && sniffImageType(cached);
-    if (cached && cachedType) {
-      this.stats.cacheHits++;
-      return { status: 'ok', bytes: cached, contentType: cachedType };
-    }
+    const cached = await this.cachedTile(url);
+    if (cached) return cached;
     const { value, attempts } = await retry(
       () => this.slots.run(() => this.fetchOnce(url, z, x, y, signal), signal),
       (a) => a.retryable,
@@ -186,16 +213,31 @@ export class XyzSource implements ImagerySource {
     );
     const result = value.fetch;
     if (result.status === 'ok') {
+      // Only a tile that decoded to its last pixel reaches the cache (fetchOnce checked it).
       await this.cache?.put(url, result.bytes);
-      return result;
+      return { ...result, attempts };
     }
     if (value.retryable && attempts > 1)
-      return { ...result, reason: `${result.reason} (gave up after ${attempts} attempts)` };
-    return result;
+      return { ...result, attempts, reason: `${result.reason} (gave up after ${attempts} attempts)` };
+    return { ...result, attempts };
   }
 
   async close(): Promise<void> {
-    // Nothing held open: fetch keeps no per-source connections we own, and the cache is files.
+    // Nothing held open: connections belong to the outbound policy's agents, and the cache is files.
+  }
+
+  /** A cached tile that still decodes; one that does not (a cache written before tiles were checked) is dropped. */
+  private async cachedTile(url: string): Promise<TileFetch | undefined> {
+    const cached = await this.cache?.get(url);
+    if (!cached) return undefined;
+    const type = sniffImageType(cached);
+    if (type && (await imageProblem(cached)) === undefined) {
+      this.stats.cacheHits++;
+      return { status: 'ok', bytes: cached, contentType: type, attempts: 0 };
+    }
+    this.stats.cacheRejected++;
+    await this.cache?.delete(url);
+    return undefined;
   }
 
   private async fetchOnce(
@@ -213,10 +255,13 @@ export class XyzSource implements ImagerySource {
     const tile = `tile ${z}/${x}/${y}`;
     this.stats.requests++;
     try {
-      const res = await fetch(url, { headers: this.spec.headers, signal: combined, redirect: 'follow' });
       // The body is read under the same timeout: a server may send headers quickly and stall.
-      const body = await readBody(res, XYZ_DEFAULTS.maxBodyBytes);
-      if (body === undefined) {
+      const res = await outboundGet(this.outbound, url, {
+        headers: this.spec.headers,
+        signal: combined,
+        maxBytes: XYZ_DEFAULTS.maxBodyBytes,
+      });
+      if (res.tooLarge) {
         return {
           retryable: false,
           fetch: {
@@ -225,7 +270,7 @@ export class XyzSource implements ImagerySource {
           },
         };
       }
-      return classify(res, body, `${this.host} for ${tile}`);
+      return await classify(res, `${this.host} for ${tile}`);
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       if (timeout.signal.aborted) {
@@ -233,6 +278,9 @@ export class XyzSource implements ImagerySource {
           retryable: true,
           fetch: { status: 'error', reason: `${this.host} did not answer ${tile} within ${timeoutMs} ms` },
         };
+      }
+      if (err instanceof OutboundRefusedError) {
+        return { retryable: false, fetch: { status: 'error', reason: `${tile}: ${err.message}` } };
       }
       const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
       return {
@@ -245,47 +293,32 @@ export class XyzSource implements ImagerySource {
   }
 }
 
-async function readBody(res: Response, limit: number): Promise<Uint8Array | undefined> {
-  const declared = Number(res.headers.get('content-length'));
-  if (declared > limit) {
-    await res.body?.cancel();
-    return undefined;
-  }
-  if (!res.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+/** Words for a content type a person recognises; never the body itself, which is the remote server's to say. */
+function answerKind(declared: string): string {
+  if (declared === 'text/html' || declared === 'application/xhtml+xml') return 'an HTML page';
+  if (declared === 'application/json' || declared.endsWith('+json')) return 'JSON';
+  if (declared === 'text/xml' || declared === 'application/xml' || declared.endsWith('+xml')) return 'XML';
+  if (declared.startsWith('text/')) return 'text';
+  return declared;
 }
 
-function classify(res: Response, body: Uint8Array, where: string): Attempt {
+/**
+ * What an answer is worth. Anything that is not a whole image (an error page with status 200, a rate
+ * limit notice, bytes cut short) is transient as far as we can tell, so it is retried like a 503.
+ */
+async function classify(res: OutboundResponse, where: string): Promise<Attempt> {
   const status = res.status;
+  const statusText = res.statusText;
   if (status === 404 || status === 410 || status === 204) {
     return {
       retryable: false,
-      fetch: { status: 'missing', reason: `${where}: ${status} ${res.statusText}`.trim() },
+      fetch: { status: 'missing', reason: `${where}: ${status} ${statusText}`.trim() },
     };
   }
   if (status === 408 || status === 429 || status >= 500) {
     return {
       retryable: true,
-      fetch: { status: 'error', reason: `${where}: ${status} ${res.statusText}`.trim() },
+      fetch: { status: 'error', reason: `${where}: ${status} ${statusText}`.trim() },
     };
   }
   if (status < 200 || status >= 300) {
@@ -293,49 +326,57 @@ function classify(res: Response, body: Uint8Array, where: string): Attempt {
       retryable: false,
       fetch: {
         status: 'error',
-        reason: `${where}: ${status} ${res.statusText}; check the URL template and the headers (an API key?)`,
+        reason: `${where}: ${status} ${statusText}; check the URL template and the headers (an API key?)`,
       },
     };
   }
-  const declared = (res.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  const body = res.body;
+  const declared = String(res.headers['content-type'] ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
   // Object stores often label tiles application/octet-stream; the bytes decide in that case.
   const mayBeImage =
     declared === '' || declared.startsWith('image/') || declared === 'application/octet-stream';
   if (!mayBeImage) {
-    const label = declared === 'text/html' ? 'HTML' : declared;
     return {
-      retryable: false,
-      fetch: { status: 'undecodable', reason: `${where}: server answered ${label}: ${textPreview(body)}` },
+      retryable: true,
+      fetch: {
+        status: 'undecodable',
+        reason: `${where}: the server answered ${answerKind(declared)} (${body.length} bytes) instead of an image`,
+      },
     };
   }
   const sniffed = sniffImageType(body);
   if (!sniffed) {
     return {
-      retryable: false,
+      retryable: true,
       fetch: {
         status: 'undecodable',
         reason: `${where}: bytes are not JPEG, PNG or WebP (${describeLeadingBytes(body)}, labelled ${declared || 'without a content type'})`,
       },
     };
   }
+  const problem = await imageProblem(body);
+  if (problem) {
+    return {
+      retryable: true,
+      fetch: {
+        status: 'undecodable',
+        reason: `${where}: the ${sniffed.slice(6).toUpperCase()} answered (${body.length} bytes) is damaged or cut short: ${problem}`,
+      },
+    };
+  }
   return { retryable: false, fetch: { status: 'ok', bytes: body, contentType: sniffed } };
-}
-
-function textPreview(body: Uint8Array): string {
-  const text = new TextDecoder('utf-8', { fatal: false })
-    .decode(body.subarray(0, 400))
-    .replace(/\s+/g, ' ')
-    .trim();
-  return JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
 }
 
 function intersects(a: BBox, b: BBox): boolean {
   return a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
 }
 
-export async function createXyzSource(spec: XyzSpec): Promise<XyzSource> {
-  const cache = spec.cacheDir
-    ? await TileCache.open(spec.cacheDir, { maxBytes: spec.cacheMaxBytes })
-    : undefined;
-  return new XyzSource(spec, cache);
+export async function createXyzSource(spec: XyzSpec, options: XyzOptions = {}): Promise<XyzSource> {
+  // Checked before the cache folder is made, so a refused source leaves nothing behind.
+  const probe = new XyzSource(spec, undefined, options);
+  if (!spec.cacheDir) return probe;
+  return new XyzSource(spec, await TileCache.open(spec.cacheDir, { maxBytes: spec.cacheMaxBytes }), options);
 }

@@ -2,7 +2,7 @@
  * Reads a local PMTiles v3 archive through the `pmtiles` package, with a Source that reads byte
  * ranges from the file (the package's own FileSource wraps the browser File API).
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { Compression, PMTiles, type Header, type RangeResponse, type Source } from 'pmtiles';
@@ -27,17 +27,27 @@ export class NodeFileSource implements Source {
     readonly path: string,
     private readonly fh: FileHandle,
     readonly size: number,
+    /** How messages name the archive: its path, or only its file name where messages reach a browser. */
+    readonly label: string = path,
   ) {}
 
-  static async open(path: string): Promise<NodeFileSource> {
+  static async open(path: string, label: string = path): Promise<NodeFileSource> {
+    // Opening a FIFO or a device can block a thread forever, and a folder fails only at the first read.
+    const st = await stat(path).catch((err: NodeJS.ErrnoException) => err);
+    if (st instanceof Error || !st.isFile()) {
+      const why = st instanceof Error ? (st.code ?? 'unreadable') : 'not a regular file';
+      throw new PMTilesError(`cannot open PMTiles archive ${label}: ${why}`);
+    }
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');
     } catch (err) {
-      throw new PMTilesError(`cannot open PMTiles archive ${path}: ${(err as Error).message}`);
+      throw new PMTilesError(
+        `cannot open PMTiles archive ${label}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+      );
     }
     const { size } = await fh.stat();
-    return new NodeFileSource(path, fh, size);
+    return new NodeFileSource(path, fh, size, label);
   }
 
   getKey(): string {
@@ -51,7 +61,7 @@ export class NodeFileSource implements Source {
     const buf = new Uint8Array(n);
     const { bytesRead } = await this.fh.read(buf, 0, n, offset);
     if (bytesRead < n) {
-      throw new PMTilesError(`${this.path} is truncated at byte ${offset + bytesRead}; ${REBUILD_HINT}`);
+      throw new PMTilesError(`${this.label} is truncated at byte ${offset + bytesRead}; ${REBUILD_HINT}`);
     }
     return { data: buf.buffer };
   }
@@ -115,12 +125,14 @@ function checkHeader(path: string, bytes: Uint8Array, size: number): void {
   }
 }
 
-export async function openPMTiles(path: string): Promise<PMTilesArchive> {
-  const source = await NodeFileSource.open(path);
+/** `options.name` replaces the path in every message (a source serving browsers passes the file name). */
+export async function openPMTiles(path: string, options: { name?: string } = {}): Promise<PMTilesArchive> {
+  const label = options.name ?? path;
+  const source = await NodeFileSource.open(path, label);
   try {
     const head = new Uint8Array(Math.min(HEADER_BYTES, source.size));
     if (head.length > 0) head.set(new Uint8Array((await source.getBytes(0, head.length)).data));
-    checkHeader(path, head, source.size);
+    checkHeader(label, head, source.size);
     const pm = new PMTiles(source, undefined, decompress);
     const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
       try {
@@ -128,7 +140,7 @@ export async function openPMTiles(path: string): Promise<PMTilesArchive> {
       } catch (err) {
         if (err instanceof PMTilesError) throw err;
         throw new PMTilesError(
-          `${path} is corrupt: reading ${what} failed (${(err as Error).message}); ${REBUILD_HINT}`,
+          `${label} is corrupt: reading ${what} failed (${(err as Error).message}); ${REBUILD_HINT}`,
         );
       }
     };

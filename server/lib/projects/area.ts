@@ -1,20 +1,34 @@
 /**
- * A project area: the GeoJSON a manager draws or uploads, checked the way MapSwipe checks a project
- * draft before it builds groups, so an area tilelens accepts is one MapSwipe will accept too.
+ * A project area: the GeoJSON a manager draws or uploads, checked for what a project needs — valid
+ * polygons (no self-crossings, a surface), MapSwipe's area limit at the zoom, and bounded size — so the
+ * tile grid, the scoring job and every export can trust it.
  *
  * MapSwipe's rules (python-mapswipe-workers, utils/validate_input.py): Polygon / MultiPolygon only,
- * valid geometry (no self-intersections), a capped number of input geometries, zoom ≤ 22, and an area
- * limit that scales with the tile count: 5 · 4^(23 − zoom) km², i.e. 20 km² at z22 and 5,120 km² at z18.
- * MapSwipe measures area in Mollweide; we measure geodesic area on the sphere (turf), which is also
- * equal-area, and we sum every polygon (MapSwipe's own loop keeps only the last feature's area).
+ * valid geometry (no self-intersections), zoom ≤ 22, and an area limit that scales with the tile count:
+ * 5 · 4^(23 − zoom) km², i.e. 20 km² at z22 and 5,120 km² at z18. MapSwipe measures area in Mollweide; we
+ * measure geodesic area on the sphere (turf), which is also equal-area, and we sum every polygon
+ * (MapSwipe's own loop keeps only the last feature's area). MapSwipe's cap of 20 input geometries is a
+ * rule of its project drafts, kept by the MapSwipe export (which snaps and merges the area into at most
+ * 20 rectangles), not of a project: a folder of 60 GeoTIFFs is a 60-polygon area.
+ *
+ * Checking is bounded: at most MAX_AREA_VERTICES positions, edges checked for crossings by a sweep line
+ * in O(n log n), and `checkProjectArea` hands the thread back every few milliseconds so a server keeps
+ * answering other requests while it checks a large area.
  */
 import type { Feature, FeatureCollection, MultiPolygon, Polygon, Position } from 'geojson';
-import { area as turfArea, kinks, lineString } from '@turf/turf';
+import { area as turfArea } from '@turf/turf';
+import { runToEnd, runYielding } from '../cooperative.ts';
 import { TilelensError } from '../errors.ts';
+import { findCrossing } from '../geo/crossings.ts';
 import { MAX_LATITUDE, metresPerPixel, type BBox } from '../geo/tiles.ts';
 
 export const DEFAULT_ZOOM = 18;
-export const DEFAULT_MAX_POLYGONS = 20;
+/** Polygons one area may hold; each becomes a row of the tile grid's scanline. */
+export const MAX_AREA_POLYGONS = 10_000;
+/** Positions one area may hold, over every ring: enough for any hand-drawn or traced boundary. */
+export const MAX_AREA_VERTICES = 100_000;
+/** A polygon enclosing less than this (m²) is degenerate: a line, a point or a rounding error. */
+const MIN_POLYGON_M2 = 1;
 /** MapSwipe refuses zoom levels above 22. */
 export const MAX_ZOOM = 22;
 
@@ -23,12 +37,13 @@ export type AreaErrorCode =
   | 'wrong-geometry-type'
   | 'empty'
   | 'too-many-polygons'
+  | 'too-many-vertices'
   | 'self-intersection'
   | 'too-large'
   | 'invalid-coordinates'
   | 'invalid-zoom';
 
-/** A client's area MapSwipe would refuse: 400, coded `area-<reason>`. */
+/** A client's area a project cannot take: 400, coded `area-<reason>`. */
 export class AreaError extends TilelensError {
   override name = 'AreaError';
   constructor(
@@ -60,9 +75,19 @@ export function maxAreaKm2(zoom: number): number {
 
 type Geometry = Polygon | MultiPolygon;
 
+/** The area checked on the calling thread, start to end; for scripts and tests. */
 export function parseProjectArea(input: unknown, options: ParseAreaOptions = {}): ProjectArea {
+  return runToEnd(areaSteps(input, options));
+}
+
+/** The same check, handing the thread back every few milliseconds (for servers). */
+export function checkProjectArea(input: unknown, options: ParseAreaOptions = {}): Promise<ProjectArea> {
+  return runYielding(areaSteps(input, options));
+}
+
+function* areaSteps(input: unknown, options: ParseAreaOptions): Generator<void, ProjectArea> {
   const zoom = options.zoom ?? DEFAULT_ZOOM;
-  const maxPolygons = options.maxPolygons ?? DEFAULT_MAX_POLYGONS;
+  const maxPolygons = options.maxPolygons ?? MAX_AREA_POLYGONS;
   if (!Number.isInteger(zoom) || zoom < 1 || zoom > MAX_ZOOM) {
     throw new AreaError(
       'invalid-zoom',
@@ -81,18 +106,24 @@ export function parseProjectArea(input: unknown, options: ParseAreaOptions = {})
   if (polygons.length > maxPolygons) {
     throw new AreaError(
       'too-many-polygons',
-      `the area holds ${polygons.length} polygons; MapSwipe takes at most ${maxPolygons}. Merge neighbouring polygons or split the area into several projects`,
+      `the area holds ${polygons.length.toLocaleString('en')} polygons; a project takes at most ${maxPolygons.toLocaleString('en')}. Merge neighbouring polygons or split the area into several projects`,
     );
   }
-  polygons.forEach((p, i) => checkPolygon(p, i));
+  let vertices = 0;
+  for (const p of polygons) for (const ring of p.coordinates) vertices += ring.length;
+  if (vertices > MAX_AREA_VERTICES) {
+    throw new AreaError(
+      'too-many-vertices',
+      `the area has ${vertices.toLocaleString('en')} vertices; a project takes at most ${MAX_AREA_VERTICES.toLocaleString('en')}. Simplify it (QGIS: Vector › Geometry Tools › Simplify, a tolerance of 1 m keeps the tiles the same)`,
+    );
+  }
+  yield;
+  for (let i = 0; i < polygons.length; i++) {
+    checkSurface(polygons[i], i);
+    yield* checkCrossings(polygons[i], i);
+  }
 
   const areaKm2 = polygons.reduce((sum, p) => sum + turfArea(p), 0) / 1e6;
-  if (!(areaKm2 > 0)) {
-    throw new AreaError(
-      'empty',
-      'the area has no surface (every polygon is degenerate); draw a polygon with a non-zero area',
-    );
-  }
   const limit = maxAreaKm2(zoom);
   if (areaKm2 > limit) {
     throw new AreaError(
@@ -228,48 +259,64 @@ function checkRing(ring: unknown, where: string): void {
   }
 }
 
-function checkPolygon(p: Polygon, index: number): void {
-  p.coordinates.forEach((ring, r) => {
-    const crossings = kinks(lineString(ring)).features;
-    if (crossings.length > 0) {
-      const [lon, lat] = crossings[0].geometry.coordinates;
-      throw new AreaError(
-        'self-intersection',
-        `polygon ${index}, ring ${r} (${r === 0 ? 'outer' : 'hole'}) crosses itself near [${lon.toFixed(6)}, ${lat.toFixed(6)}]${crossings.length > 1 ? ` and at ${crossings.length - 1} more places` : ''}; redraw it so its edges do not cross (QGIS: Vector › Geometry Tools › Check Validity)`,
-      );
-    }
-  });
-  // Holes crossing the outer ring or each other make the polygon invalid in MapSwipe's check too.
-  for (let a = 0; a < p.coordinates.length; a++) {
-    for (let b = a + 1; b < p.coordinates.length; b++) {
-      const at = firstCrossing(p.coordinates[a], p.coordinates[b]);
-      if (at) {
-        throw new AreaError(
-          'self-intersection',
-          `polygon ${index}: ring ${a} and ring ${b} cross near [${at[0].toFixed(6)}, ${at[1].toFixed(6)}]; a hole must lie inside the outer ring without touching it`,
-        );
-      }
-    }
+/**
+ * A polygon needs a surface: its outer ring's points must not all lie on one line or one spot. Measured
+ * by their convex hull in the plane of lon/lat, where the tile grid draws edges: collinear points enclose
+ * exactly nothing there, where the sphere's formula finds a sliver of many km². (A ring that encloses
+ * something but crosses itself, like a bow tie, is the crossing check's to refuse.)
+ */
+function checkSurface(p: Polygon, index: number): void {
+  const ring = p.coordinates[0];
+  const lat = ring.reduce((sum, c) => sum + c[1], 0) / ring.length;
+  const m2 = hullArea(ring) * 111_320 ** 2 * Math.cos((lat * Math.PI) / 180);
+  if (!(m2 >= MIN_POLYGON_M2)) {
+    throw new AreaError(
+      'empty',
+      `polygon ${index} has no surface (its outer ring encloses ${m2 < 0.01 ? 'nothing' : `${m2.toFixed(2)} m²`}: its points lie on a line or on one spot); draw a polygon with a non-zero area`,
+    );
   }
 }
 
-function firstCrossing(a: Position[], b: Position[]): Position | null {
-  for (let i = 0; i + 1 < a.length; i++) {
-    for (let j = 0; j + 1 < b.length; j++) {
-      const hit = segmentCrossing(a[i], a[i + 1], b[j], b[j + 1]);
-      if (hit) return hit;
+/** Area of the convex hull of `points` (Andrew's monotone chain), in squared coordinate units. */
+function hullArea(points: Position[]): number {
+  const pts = points.map((c) => [c[0], c[1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const cross = (o: number[], a: number[], b: number[]) =>
+    (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const half = (list: number[][]) => {
+    const h: number[][] = [];
+    for (const q of list) {
+      while (h.length >= 2 && cross(h[h.length - 2], h[h.length - 1], q) <= 0) h.pop();
+      h.push(q);
     }
+    h.pop();
+    return h;
+  };
+  const hull = [...half(pts), ...half([...pts].reverse())];
+  let twice = 0;
+  for (let i = 0; i < hull.length; i++) {
+    const a = hull[i];
+    const b = hull[(i + 1) % hull.length];
+    twice += a[0] * b[1] - b[0] * a[1];
   }
-  return null;
+  return Math.abs(twice) / 2;
 }
 
-function segmentCrossing(p1: Position, p2: Position, q1: Position, q2: Position): Position | null {
-  const d = (p2[0] - p1[0]) * (q2[1] - q1[1]) - (p2[1] - p1[1]) * (q2[0] - q1[0]);
-  if (d === 0) return null;
-  const t = ((q1[0] - p1[0]) * (q2[1] - q1[1]) - (q1[1] - p1[1]) * (q2[0] - q1[0])) / d;
-  const u = ((q1[0] - p1[0]) * (p2[1] - p1[1]) - (q1[1] - p1[1]) * (p2[0] - p1[0])) / d;
-  if (t < 0 || t > 1 || u < 0 || u > 1) return null;
-  return [p1[0] + t * (p2[0] - p1[0]), p1[1] + t * (p2[1] - p1[1])];
+function* checkCrossings(p: Polygon, index: number): Generator<void, void> {
+  const crossing = yield* findCrossing(p.coordinates);
+  if (!crossing) return;
+  const [a, b] = crossing.rings;
+  const [lon, lat] = crossing.at;
+  const near = `near [${lon.toFixed(6)}, ${lat.toFixed(6)}]`;
+  if (a === b) {
+    throw new AreaError(
+      'self-intersection',
+      `polygon ${index}, ring ${a} (${a === 0 ? 'outer' : 'hole'}) crosses or touches itself ${near}; redraw it so its edges do not cross (QGIS: Vector › Geometry Tools › Check Validity)`,
+    );
+  }
+  throw new AreaError(
+    'self-intersection',
+    `polygon ${index}: ring ${a} and ring ${b} cross or touch ${near}; a hole must lie inside the outer ring without touching it`,
+  );
 }
 
 export function bboxOf(polygons: Polygon[]): BBox {

@@ -45,16 +45,61 @@ export interface TileRecord extends TileCoord {
  */
 const SNAP = 1e-7;
 
-interface Ring {
-  lon: Float64Array;
-  lat: Float64Array;
+/**
+ * A polygon's edges (every ring), sorted north to south by their northern end, so that each strip
+ * visits only the edges that reach into it (an active-edge table): O(E log E + Σ active) for a whole
+ * area instead of O(rows × E).
+ */
+interface Edges {
+  lon0: Float64Array;
+  lat0: Float64Array;
+  lon1: Float64Array;
+  lat1: Float64Array;
+  /** Edge indices by northern end, north first. */
+  byNorth: Int32Array;
+  next: number;
+  active: number[];
 }
 
-function ringsOf(p: Polygon): Ring[] {
-  return p.coordinates.map((ring) => ({
-    lon: Float64Array.from(ring, (c) => c[0]),
-    lat: Float64Array.from(ring, (c) => c[1]),
-  }));
+function edgesOf(p: Polygon): Edges {
+  let count = 0;
+  for (const ring of p.coordinates) count += Math.max(0, ring.length - 1);
+  const e: Edges = {
+    lon0: new Float64Array(count),
+    lat0: new Float64Array(count),
+    lon1: new Float64Array(count),
+    lat1: new Float64Array(count),
+    byNorth: new Int32Array(count),
+    next: 0,
+    active: [],
+  };
+  let k = 0;
+  for (const ring of p.coordinates) {
+    for (let i = 0; i + 1 < ring.length; i++, k++) {
+      e.lon0[k] = ring[i][0];
+      e.lat0[k] = ring[i][1];
+      e.lon1[k] = ring[i + 1][0];
+      e.lat1[k] = ring[i + 1][1];
+      e.byNorth[k] = k;
+    }
+  }
+  const north = (i: number) => Math.max(e.lat0[i], e.lat1[i]);
+  e.byNorth.sort((a, b) => north(b) - north(a));
+  return e;
+}
+
+/** Brings `e.active` to the edges that reach into the strip latS..latN (strips come north to south). */
+function activate(e: Edges, latS: number, latN: number): void {
+  while (e.next < e.byNorth.length) {
+    const i = e.byNorth[e.next];
+    if (Math.max(e.lat0[i], e.lat1[i]) < latS) break;
+    e.active.push(i);
+    e.next++;
+  }
+  // An edge wholly north of this strip is north of every later one too.
+  let kept = 0;
+  for (const i of e.active) if (Math.min(e.lat0[i], e.lat1[i]) <= latN) e.active[kept++] = i;
+  e.active.length = kept;
 }
 
 function snapped(v: number): number {
@@ -66,7 +111,7 @@ export function* rowSpans(area: GridArea, zoom: number): Generator<RowSpans> {
   const bbox = area.bbox ?? bboxOf(area.polygons);
   const { minY, maxY } = tilesCoveringBBox(bbox, zoom);
   const n = 2 ** zoom;
-  const polygons = area.polygons.map(ringsOf);
+  const polygons = area.polygons.map(edgesOf);
   const toX = (lon: number) => snapped(((lon + 180) / 360) * n);
   const ranges: Array<[number, number]> = [];
   const pushLon = (a: number, b: number) => {
@@ -94,31 +139,31 @@ export function* rowSpans(area: GridArea, zoom: number): Generator<RowSpans> {
     const hi = latN - eps;
     const mid = (latN + latS) / 2;
     ranges.length = 0;
-    for (const rings of polygons) {
+    for (const edges of polygons) {
       crossings.length = 0;
-      for (const { lon, lat } of rings) {
-        for (let i = 0; i + 1 < lon.length; i++) {
-          const lon0 = lon[i];
-          const lat0 = lat[i];
-          const lon1 = lon[i + 1];
-          const lat1 = lat[i + 1];
-          // Boundary inside the strip: every tile its x-extent passes through shares surface with the area.
-          if (lat0 === lat1) {
-            if (lat0 > lo && lat0 < hi) pushLon(Math.min(lon0, lon1), Math.max(lon0, lon1));
-          } else {
-            const ta = (lo - lat0) / (lat1 - lat0);
-            const tb = (hi - lat0) / (lat1 - lat0);
-            const t0 = Math.max(0, Math.min(ta, tb));
-            const t1 = Math.min(1, Math.max(ta, tb));
-            if (t1 > t0) {
-              const a = lon0 + t0 * (lon1 - lon0);
-              const b = lon0 + t1 * (lon1 - lon0);
-              pushLon(Math.min(a, b), Math.max(a, b));
-            }
-            // Where no boundary enters the strip, the strip is wholly in or out: the mid-line decides.
-            if (lat0 > mid !== lat1 > mid)
-              crossings.push(lon0 + ((mid - lat0) / (lat1 - lat0)) * (lon1 - lon0));
+      activate(edges, latS, latN);
+      const { lon0: lons0, lat0: lats0, lon1: lons1, lat1: lats1 } = edges;
+      for (const i of edges.active) {
+        const lon0 = lons0[i];
+        const lat0 = lats0[i];
+        const lon1 = lons1[i];
+        const lat1 = lats1[i];
+        // Boundary inside the strip: every tile its x-extent passes through shares surface with the area.
+        if (lat0 === lat1) {
+          if (lat0 > lo && lat0 < hi) pushLon(Math.min(lon0, lon1), Math.max(lon0, lon1));
+        } else {
+          const ta = (lo - lat0) / (lat1 - lat0);
+          const tb = (hi - lat0) / (lat1 - lat0);
+          const t0 = Math.max(0, Math.min(ta, tb));
+          const t1 = Math.min(1, Math.max(ta, tb));
+          if (t1 > t0) {
+            const a = lon0 + t0 * (lon1 - lon0);
+            const b = lon0 + t1 * (lon1 - lon0);
+            pushLon(Math.min(a, b), Math.max(a, b));
           }
+          // Where no boundary enters the strip, the strip is wholly in or out: the mid-line decides.
+          if (lat0 > mid !== lat1 > mid)
+            crossings.push(lon0 + ((mid - lat0) / (lat1 - lat0)) * (lon1 - lon0));
         }
       }
       crossings.sort((a, b) => a - b);

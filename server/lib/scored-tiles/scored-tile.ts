@@ -30,6 +30,8 @@ export const scoredTileSchema = z
     quadkey: z.string().regex(/^[0-3]*$/),
     status: z.enum(TILE_STATUSES),
     error: z.string().optional(),
+    /** Imagery reads the tile took over every job, retries included. */
+    attempts: z.number().int().min(0).optional(),
     /** Probability that the tile holds at least one building (the run's tile classifier). */
     buildingProb: unit,
     /** That probability's interval without labels from the region: it widens where the run does not cover the tile. */

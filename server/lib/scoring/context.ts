@@ -4,11 +4,16 @@
  * contexts over the same handle share them and a test's fresh database starts with none.
  */
 import type { DatabaseHandle } from '../db/client.ts';
+import type { OutboundPolicy } from '../imagery/outbound.ts';
 
 export interface ScoringContext {
   db: DatabaseHandle;
   /** Server-side folder for imagery caches and other per-source files; never named to a browser. */
   dataDir: string;
+  /** Where XYZ imagery requests may go; without one, only to public addresses. */
+  outbound?: OutboundPolicy;
+  /** Requests in flight per XYZ imagery source (its host) when its spec does not say. */
+  imageryConcurrency?: number;
   log?: (msg: string) => void;
 }
 

@@ -17,6 +17,7 @@ const STATUS = {
   'run-unusable': 500,
   'job-not-found': 404,
   'job-active': 409,
+  'nothing-to-retry': 409,
   'tile-not-found': 404,
   /** The evaluation needs known ground truth (a demo world); real regions have none. */
   'no-truth': 409,

@@ -10,7 +10,13 @@ import type { ImagerySourceRow } from '../db/schema.ts';
 import type { BBox } from '../geo/tiles.ts';
 import { OverviewSource, overviewMinZoom } from '../imagery/overviews.ts';
 import { createImagerySource } from '../imagery/source-factory.ts';
-import { ImageryError, parseImagerySpec, type ImagerySource, type ImagerySpec } from '../imagery/source.ts';
+import {
+  ImageryError,
+  parseImagerySpec,
+  type ImagerySource,
+  type ImagerySpec,
+  withFileName,
+} from '../imagery/source.ts';
 import { logTo, perDatabase, type ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
 
@@ -43,21 +49,35 @@ function specForOpening(ctx: ScoringContext, id: number, spec: ImagerySpec): Ima
   return spec;
 }
 
-async function open(spec: ImagerySpec): Promise<ImagerySource> {
+/** Opens a spec; a refusal names files by their name only, since it may reach a browser. */
+async function open(ctx: ScoringContext, spec: ImagerySpec): Promise<ImagerySource> {
   try {
-    return await createImagerySource(spec);
+    return await createImagerySource(spec, {
+      outbound: ctx.outbound,
+      concurrency: ctx.imageryConcurrency,
+    });
   } catch (cause) {
     if (cause instanceof ImageryError) {
-      throw new ScoringError('imagery-unusable', cause.message, { cause });
+      const local = spec.kind === 'xyz' ? spec.cacheDir : spec.path;
+      const message = local ? withFileName(cause.message, local) : cause.message;
+      throw new ScoringError('imagery-unusable', message, { cause });
     }
     throw cause;
   }
 }
 
-export async function registerImagery(
+/** A spec checked and opened, not yet stored; close it once its row is written (or not). */
+export interface ProbedImagery {
+  name: string;
+  spec: ImagerySpec;
+  source: ImagerySource;
+}
+
+/** Checks a name and spec and opens the source once, writing nothing (not even a cache folder). */
+export async function probeImagery(
   ctx: ScoringContext,
   input: { name: string; spec: unknown },
-): Promise<ImageryRow> {
+): Promise<ProbedImagery> {
   const name = typeof input.name === 'string' ? input.name.trim() : '';
   if (!name) throw new ScoringError('invalid-request', 'imagery needs a non-empty name');
   let spec: ImagerySpec;
@@ -72,22 +92,35 @@ export async function registerImagery(
       `imagery "${name}" is already registered; pick another name`,
     );
   }
-  // Opened without a cache folder: nothing is written on behalf of a source that may yet be refused.
-  const probe = await open(spec.kind === 'xyz' ? { ...spec, cacheDir: undefined } : spec);
+  const source = await open(ctx, spec.kind === 'xyz' ? { ...spec, cacheDir: undefined } : spec);
+  return { name, spec, source };
+}
+
+/** Stores probed imagery; synchronous, so a caller can store it in one transaction with its project. */
+export function insertImagery(ctx: ScoringContext, probed: ProbedImagery): ImageryRow {
+  const { name, spec, source } = probed;
+  const row = imageryRepo.insertImagery(ctx.db, {
+    name,
+    kind: spec.kind,
+    spec,
+    attribution: source.attribution ?? null,
+    bounds: source.bounds ?? null,
+    minZoom: source.minZoom,
+    maxZoom: source.maxZoom,
+  });
+  logTo(ctx, `registered imagery ${row.id} "${name}" (${spec.kind})`);
+  return publicRow(row);
+}
+
+export async function registerImagery(
+  ctx: ScoringContext,
+  input: { name: string; spec: unknown },
+): Promise<ImageryRow> {
+  const probed = await probeImagery(ctx, input);
   try {
-    const row = imageryRepo.insertImagery(ctx.db, {
-      name,
-      kind: spec.kind,
-      spec,
-      attribution: probe.attribution ?? null,
-      bounds: probe.bounds ?? null,
-      minZoom: probe.minZoom,
-      maxZoom: probe.maxZoom,
-    });
-    logTo(ctx, `registered imagery ${row.id} "${name}" (${spec.kind})`);
-    return publicRow(row);
+    return insertImagery(ctx, probed);
   } finally {
-    await probe.close();
+    await probed.source.close();
   }
 }
 
@@ -102,22 +135,32 @@ function sameSpec(a: unknown, b: unknown): boolean {
 }
 
 /**
- * Registers the imagery once: the same name with the same spec is the same imagery (its row is answered);
- * the same name with another spec is refused.
+ * The imagery of a name: registered already with the same spec (its row; another spec is refused), or
+ * probed anew — opened and checked but not stored, so a command that fails before its project exists
+ * registers nothing.
  */
-export async function registerImageryOnce(
+export async function findOrProbeImagery(
   ctx: ScoringContext,
   input: { name: string; spec: ImagerySpec },
-): Promise<ImageryRow> {
+): Promise<{ known: ImageryRow } | { probed: ProbedImagery }> {
   const row = imageryRepo.getImageryByName(ctx.db, input.name);
-  if (!row) return registerImagery(ctx, input);
+  if (!row) return { probed: await probeImagery(ctx, input) };
   if (!sameSpec(row.spec, input.spec)) {
     throw new ScoringError(
       'imagery-name-taken',
       `imagery "${input.name}" is registered already with another source; give another name (--imagery-name)`,
     );
   }
-  return publicRow(row);
+  return { known: publicRow(row) };
+}
+
+/** Removes imagery no project uses (a command that failed half-way takes back what it registered). */
+export async function deleteImagery(ctx: ScoringContext, id: number): Promise<void> {
+  const open = openSources(ctx);
+  const source = open.get(id);
+  open.delete(id);
+  await (await source?.catch(() => null))?.close();
+  imageryRepo.deleteImagery(ctx.db, id);
 }
 
 export function listImagery(ctx: ScoringContext): ImageryRow[] {
@@ -144,7 +187,7 @@ export function getImagerySource(ctx: ScoringContext, id: number): Promise<Image
       );
     }
     // Wrapped so zoomed-out maps get overviews; scoring reads native zooms, which pass straight through.
-    source = open(specForOpening(ctx, id, parseImagerySpec(row.spec))).then(
+    source = open(ctx, specForOpening(ctx, id, parseImagerySpec(row.spec))).then(
       (s) => new OverviewSource(s, { cacheDir: join(ctx.dataDir, 'imagery-overviews', String(id)) }),
     );
     // A failed open is not cached, so fixing the file and retrying works without a restart.

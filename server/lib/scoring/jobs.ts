@@ -1,6 +1,8 @@
 /**
  * The in-process job runner: one scoring job per project at a time, tiles streamed from the project's
- * grid in a fixed order (north to south, west to east), scored in batches.
+ * grid in a fixed order (north to south, west to east), their imagery fetched a window ahead and scored
+ * in batches as it arrives, so a stalled request holds up one tile and not the job. A retry job takes the
+ * project's failed tiles instead and replaces their rows.
  *
  * Each batch is stored in one transaction with the job's progress, so a killed process loses at most
  * the batch in flight, and the job row never claims tiles that are not there. A job left 'running' by
@@ -9,15 +11,16 @@
  * twice and none is lost. Every way out of the loop — done, cancelled, any error — ends in a final
  * status, so a job is never left 'running' by a live process.
  */
+import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { getModel, getRun } from '../db/analysis-repo.ts';
 import * as jobsRepo from '../db/jobs-repo.ts';
 import type { AnalysisRun, Model, ScoringJob } from '../db/schema.ts';
-import { isTileStored } from '../db/tile-scores-repo.ts';
-import type { TileCoord } from '../geo/tiles.ts';
+import { isTileStored, retryableTiles } from '../db/tile-scores-repo.ts';
 import { loadIntervalModel } from '../analysis/conformal.ts';
 import { pooledDims } from '../analysis/pooling.ts';
 import { defaultReferenceOptions } from '../analysis/reference.ts';
+import { DEFAULT_HOST_CONCURRENCY } from '../imagery/source.ts';
 import { loadModel, type SegmentationModel } from '../model/runtime.ts';
 import { tilesCoveringArea } from '../projects/tile-grid.ts';
 import { TileModel, type TileModelState } from '../analysis/tile-model.ts';
@@ -26,7 +29,8 @@ import { JobCancelledError, ScoringError } from './errors.ts';
 import { getImagerySource } from './imagery-registry.ts';
 import { loadLatentProjector, type LatentProjector } from './latent-projection.ts';
 import { requireProject, type ProjectRow } from './projects.ts';
-import { scoreBatch, type ScoringPipeline } from './score-batch.ts';
+import { fetchAhead } from './fetch-ahead.ts';
+import { fetchTile, scoreFetched, type FetchedTile, type ScoringPipeline } from './score-batch.ts';
 import { countScoredTiles } from './tiles-repo.ts';
 
 export type JobStatus = jobsRepo.JobStatus;
@@ -35,6 +39,8 @@ export interface JobRow {
   id: number;
   projectId: number;
   status: JobStatus;
+  /** 'score': the project's grid (done / failed / total count it); 'retry': its failed tiles again. */
+  mode: ScoringJob['mode'];
   done: number;
   failed: number;
   total: number;
@@ -48,6 +54,8 @@ export interface JobRow {
 export interface StartScoringOptions {
   /** Tiles per model call and per transaction. */
   batchSize?: number;
+  /** Score again the tiles whose imagery failed or did not decode, instead of the tiles without a row. */
+  retryFailed?: boolean;
   /** Called after each batch is stored, with the job's progress; awaited, so it can also pace the job. */
   onBatch?: (job: JobRow) => void | Promise<void>;
 }
@@ -73,6 +81,7 @@ function toJobRow(j: ScoringJob): JobRow {
     id: j.id,
     projectId: j.projectId,
     status: j.status,
+    mode: j.mode,
     done: j.done,
     failed: j.failed,
     total: j.total,
@@ -134,16 +143,28 @@ export function startScoring(
       );
     }
   }
+  const counts = countScoredTiles(ctx, projectId);
+  const retrying = counts.failed + counts.undecodable;
+  if (options.retryFailed && retrying === 0) {
+    throw new ScoringError(
+      'nothing-to-retry',
+      `project ${projectId} has no failed tiles to retry (${counts.scored} scored, ${counts.missing} without imagery, ${project.tileCount - counts.total} not yet scored)`,
+    );
+  }
   // Jobs left active by a process that died and was never resumed: the new job takes over their tiles.
   const job = jobsRepo.queueJob(
     ctx.db,
-    { projectId, total: project.tileCount, batchSize },
+    options.retryFailed
+      ? { projectId, mode: 'retry', total: retrying, batchSize }
+      : { projectId, mode: 'score', total: project.tileCount, batchSize },
     active.map((j) => j.id),
   );
   launch(ctx, job.id, options.onBatch);
   logTo(
     ctx,
-    `job ${job.id} queued for project ${projectId} (${project.tileCount} tiles, ${job.done} already stored)`,
+    options.retryFailed
+      ? `job ${job.id} queued for project ${projectId}: retrying ${retrying} failed tiles`
+      : `job ${job.id} queued for project ${projectId} (${project.tileCount} tiles, ${job.done} already stored)`,
   );
   return toJobRow(job);
 }
@@ -154,6 +175,8 @@ function launch(ctx: ScoringContext, jobId: number, onBatch?: StartScoringOption
     cancelled: false,
     promise: Promise.resolve(),
   };
+  // Every tile in flight (a window of them) listens for the job's cancel: many listeners, none leaked.
+  setMaxListeners(0, entry.controller.signal);
   const running = runningJobs(ctx);
   running.set(jobId, entry);
   entry.promise = runJob(ctx, jobId, entry, onBatch).finally(() => running.delete(jobId));
@@ -313,10 +336,11 @@ async function runJob(
     const pipeline = await buildPipeline(ctx, project);
     const source = await getImagerySource(ctx, project.imageryId);
     const area = { polygons: project.area.features.map((f) => f.geometry), bbox: project.bbox };
+    const retrying = job.mode === 'retry';
 
-    const store = async (tiles: TileCoord[]) => {
+    const store = async (fetched: FetchedTile[]) => {
       if (entry.cancelled) throw new JobCancelledError(jobId);
-      const rows = await scoreBatch(tiles, source, pipeline, entry.controller.signal);
+      const rows = await scoreFetched(fetched, pipeline);
       const scoredAt = new Date();
       const after = jobsRepo.storeBatch(
         ctx.db,
@@ -326,10 +350,21 @@ async function runJob(
       await onBatch?.(toJobRow(after));
     };
 
-    let batch: TileCoord[] = [];
-    for (const tile of tilesCoveringArea(area, project.zoom)) {
-      if (isTileStored(ctx.db, project.id, tile.z, tile.x, tile.y)) continue;
-      batch.push(tile);
+    // Tiles come in as their imagery arrives, not in grid order: a stalled fetch holds up its own tile only.
+    const todo = retrying
+      ? retryableTiles(ctx.db, project.id, jobId)
+      : (function* () {
+          for (const tile of tilesCoveringArea(area, project.zoom))
+            if (!isTileStored(ctx.db, project.id, tile.z, tile.x, tile.y)) yield tile;
+        })();
+    const ahead = Math.max(2 * job.batchSize, 2 * (ctx.imageryConcurrency ?? DEFAULT_HOST_CONCURRENCY));
+    let batch: FetchedTile[] = [];
+    for await (const fetched of fetchAhead(
+      todo,
+      (tile) => fetchTile(source, tile, entry.controller.signal),
+      ahead,
+    )) {
+      batch.push(fetched);
       if (batch.length === job.batchSize) {
         await store(batch);
         batch = [];
@@ -338,15 +373,17 @@ async function runJob(
     if (batch.length > 0) await store(batch);
     if (entry.cancelled) throw new JobCancelledError(jobId);
     const counts = countScoredTiles(ctx, project.id);
+    const final = requireJob(ctx, jobId);
     setJob(ctx, jobId, {
       status: 'done',
-      done: counts.total,
-      failed: counts.total - counts.scored,
+      ...(retrying ? {} : { done: counts.total, failed: counts.total - counts.scored }),
       finishedAt: new Date(),
     });
     logTo(
       ctx,
-      `job ${jobId} done: ${counts.total} tiles (${counts.scored} scored) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      retrying
+        ? `job ${jobId} done: retried ${final.done} tiles, ${final.done - final.failed} healed, ${final.failed} still failing, in ${((performance.now() - started) / 1000).toFixed(1)} s`
+        : `job ${jobId} done: ${counts.total} tiles (${counts.scored} scored) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
   } catch (err) {
     const cancelled = entry.cancelled || err instanceof JobCancelledError;

@@ -7,7 +7,12 @@ import { getRun } from '../db/analysis-repo.ts';
 import { getImagery } from '../db/imagery-repo.ts';
 import * as projectsRepo from '../db/projects-repo.ts';
 import type { Project, ProjectAreaJson } from '../db/schema.ts';
-import { areaToFeatureCollection, DEFAULT_ZOOM, parseProjectArea } from '../projects/area.ts';
+import {
+  areaToFeatureCollection,
+  checkProjectArea,
+  DEFAULT_ZOOM,
+  type ProjectArea,
+} from '../projects/area.ts';
 import { countTiles } from '../projects/tile-grid.ts';
 import { logTo, type ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
@@ -34,20 +39,29 @@ function positiveId(what: string, v: unknown): number {
   return v as number;
 }
 
-/** Throws AreaError (server/lib/projects/area.ts) for an unusable area, ScoringError for the rest. */
-export function createProject(ctx: ScoringContext, input: CreateProjectInput): ProjectRow {
+/** A project checked and measured, ready to store (see `insertProject`). */
+export interface PreparedProject {
+  name: string;
+  runId: number;
+  modelId: number;
+  area: ProjectArea;
+  tileCount: number;
+  lookFor: string;
+}
+
+/**
+ * Checks everything but the imagery: name, run, and the area (valid, bounded, within MapSwipe's size
+ * limit at the zoom). The area check hands the thread back while it works, so a server keeps answering.
+ * Throws AreaError (server/lib/projects/area.ts) for an unusable area, ScoringError for the rest.
+ */
+export async function prepareProject(
+  ctx: ScoringContext,
+  input: Omit<CreateProjectInput, 'imageryId'>,
+): Promise<PreparedProject> {
   const name = typeof input.name === 'string' ? input.name.trim() : '';
   if (!name) throw new ScoringError('invalid-request', 'a project needs a non-empty name');
-  const imageryId = positiveId('imageryId', input.imageryId);
   const runId = positiveId('runId', input.runId);
-  const area = parseProjectArea(input.area, { zoom: input.zoom ?? DEFAULT_ZOOM });
-
-  if (!getImagery(ctx.db, imageryId)) {
-    throw new ScoringError(
-      'imagery-not-found',
-      `no imagery with id ${imageryId}; register the imagery first`,
-    );
-  }
+  const area = await checkProjectArea(input.area, { zoom: input.zoom ?? DEFAULT_ZOOM });
   const run = getRun(ctx.db, runId);
   if (!run) {
     throw new ScoringError(
@@ -55,20 +69,54 @@ export function createProject(ctx: ScoringContext, input: CreateProjectInput): P
       `no reference analysis run with id ${runId}; run \`tilelens analyze\` for the model first and pass its run id`,
     );
   }
-  const row = projectsRepo.insertProject(ctx.db, {
+  return {
     name,
-    zoom: area.zoom,
-    imageryId,
     runId,
     modelId: run.modelId,
+    area,
+    tileCount: countTiles(area, area.zoom),
+    lookFor: input.lookFor?.trim() || 'buildings',
+  };
+}
+
+/** Stores a prepared project over registered imagery; synchronous, so it can share a transaction. */
+export function insertProject(ctx: ScoringContext, prepared: PreparedProject, imageryId: number): ProjectRow {
+  positiveId('imageryId', imageryId);
+  if (!getImagery(ctx.db, imageryId)) {
+    throw new ScoringError(
+      'imagery-not-found',
+      `no imagery with id ${imageryId}; register the imagery first`,
+    );
+  }
+  const { area } = prepared;
+  const row = projectsRepo.insertProject(ctx.db, {
+    name: prepared.name,
+    zoom: area.zoom,
+    imageryId,
+    runId: prepared.runId,
+    modelId: prepared.modelId,
     area: areaToFeatureCollection(area) as ProjectAreaJson,
     areaKm2: area.areaKm2,
-    tileCount: countTiles(area, area.zoom),
+    tileCount: prepared.tileCount,
     bbox: area.bbox,
-    lookFor: input.lookFor?.trim() || 'buildings',
+    lookFor: prepared.lookFor,
   });
-  logTo(ctx, `project ${row.id} "${name}": ${row.tileCount} tiles at z${row.zoom}, run ${runId}`);
+  logTo(
+    ctx,
+    `project ${row.id} "${row.name}": ${row.tileCount} tiles at z${row.zoom}, run ${prepared.runId}`,
+  );
   return row;
+}
+
+/** Throws AreaError (server/lib/projects/area.ts) for an unusable area, ScoringError for the rest. */
+export async function createProject(ctx: ScoringContext, input: CreateProjectInput): Promise<ProjectRow> {
+  const imageryId = positiveId('imageryId', input.imageryId);
+  return insertProject(ctx, await prepareProject(ctx, input), imageryId);
+}
+
+/** Removes a project with its jobs and tiles (a command that failed half-way takes back what it made). */
+export function deleteProject(ctx: ScoringContext, id: number): void {
+  projectsRepo.deleteProject(ctx.db, id);
 }
 
 export function listProjects(ctx: ScoringContext): ProjectRow[] {

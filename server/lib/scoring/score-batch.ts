@@ -1,7 +1,8 @@
 /**
- * One batch of tiles, from imagery to the rows a job stores: fetch (concurrently; the source handles
- * retries and caching), decode, one model call for the whole batch, pool the bottleneck the way the
- * reference run did, project into its latent space, derive the tile's numbers and its footprints.
+ * Tiles from imagery to the rows a job stores: each tile fetched and decoded on its own (the source handles
+ * retries and caching; the job keeps a window of them in flight), then per batch one model call, the
+ * bottleneck pooled the way the reference run did and projected into its latent space, and the tile's
+ * numbers and footprints derived.
  *
  * A tile whose imagery is missing or broken is a row too (status 'missing' / 'undecodable' / 'failed'),
  * so the project is complete and volunteers' tile lists have no silent holes. A model failure is not a
@@ -41,27 +42,42 @@ export interface ScoringPipeline {
 /** A stored row before the job stamps it with its project, job and time. */
 export type TileScoreValues = Omit<NewTileScore, 'projectId' | 'jobId' | 'scoredAt'>;
 
-type Fetched =
-  | { tile: TileCoord; ok: true; rgb: Uint8Array }
-  | { tile: TileCoord; ok: false; status: 'missing' | 'undecodable' | 'failed'; error: string };
+/** One tile's imagery, fetched and decoded (or why not), with the reads it took. */
+export type FetchedTile =
+  | { tile: TileCoord; ok: true; rgb: Uint8Array; attempts: number }
+  | {
+      tile: TileCoord;
+      ok: false;
+      status: 'missing' | 'undecodable' | 'failed';
+      error: string;
+      attempts: number;
+    };
 
-async function fetchAndDecode(
+export async function fetchTile(
   source: ImagerySource,
   tile: TileCoord,
   signal?: AbortSignal,
-): Promise<Fetched> {
+): Promise<FetchedTile> {
   const got = await source.getTile(tile.z, tile.x, tile.y, signal);
+  const attempts = got.attempts ?? 1;
   if (got.status !== 'ok') {
-    return { tile, ok: false, status: got.status === 'error' ? 'failed' : got.status, error: got.reason };
+    return {
+      tile,
+      ok: false,
+      status: got.status === 'error' ? 'failed' : got.status,
+      error: got.reason,
+      attempts,
+    };
   }
   try {
     const img = await decodeTileImage(got.bytes, {
       expectedSize: TILE_SIZE,
       label: `tile ${tileTaskId(tile.z, tile.x, tile.y)}`,
     });
-    return { tile, ok: true, rgb: img.data };
+    return { tile, ok: true, rgb: img.data, attempts };
   } catch (err) {
-    if (err instanceof TileDecodeError) return { tile, ok: false, status: 'undecodable', error: err.message };
+    if (err instanceof TileDecodeError)
+      return { tile, ok: false, status: 'undecodable', error: err.message, attempts };
     throw err;
   }
 }
@@ -85,12 +101,14 @@ export function unscoredRow(
   tile: TileCoord,
   status: 'missing' | 'undecodable' | 'failed',
   error: string,
+  attempts = 1,
 ): TileScoreValues {
   const priority = status === 'missing' ? 0 : UNREADABLE_PRIORITY;
   return {
     ...identity(tile),
     status,
     error,
+    attempts,
     priority,
     tier: status === 'missing' ? 'skip' : tierOf(priority),
     runId: pipeline.runId,
@@ -100,17 +118,15 @@ export function unscoredRow(
 
 const round = (v: number, digits = 6) => Number(v.toFixed(digits));
 
-export async function scoreBatch(
-  tiles: TileCoord[],
-  source: ImagerySource,
+/** Rows for tiles already fetched: one model call for those that decoded, an unscored row for the rest. */
+export async function scoreFetched(
+  fetched: FetchedTile[],
   pipeline: ScoringPipeline,
-  signal?: AbortSignal,
 ): Promise<TileScoreValues[]> {
-  const fetched = await Promise.all(tiles.map((t) => fetchAndDecode(source, t, signal)));
-  const ok = fetched.filter((f): f is Extract<Fetched, { ok: true }> => f.ok);
+  const ok = fetched.filter((f): f is Extract<FetchedTile, { ok: true }> => f.ok);
   const rows = new Map<TileCoord, TileScoreValues>();
-  for (const f of fetched) if (!f.ok) rows.set(f.tile, unscoredRow(pipeline, f.tile, f.status, f.error));
-
+  for (const f of fetched)
+    if (!f.ok) rows.set(f.tile, unscoredRow(pipeline, f.tile, f.status, f.error, f.attempts));
   if (ok.length > 0) {
     const n = ok.length;
     const tileBytes = TILE_SIZE * TILE_SIZE * 3;
@@ -150,6 +166,7 @@ export async function scoreBatch(
       rows.set(tile, {
         ...identity(tile),
         status: 'scored',
+        attempts: ok[i].attempts,
         buildingProb: round(t.buildingProb),
         buildingProbLow: round(t.buildingProbLow),
         buildingProbHigh: round(t.buildingProbHigh),
@@ -171,5 +188,5 @@ export async function scoreBatch(
       });
     }
   }
-  return tiles.map((t) => rows.get(t)!);
+  return fetched.map((f) => rows.get(f.tile)!);
 }

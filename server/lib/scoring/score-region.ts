@@ -7,14 +7,21 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { getRun, newestRunOfWeights } from '../db/analysis-repo.ts';
+import { inTransaction } from '../db/client.ts';
 import { fileSha256 } from '../file-hash.ts';
 import { bboxPolygon, type BBox } from '../geo/tiles.ts';
-import type { ImagerySpec } from '../imagery/source.ts';
+import type { ImagerySource, ImagerySpec } from '../imagery/source.ts';
 import type { ScoringContext } from './context.ts';
 import { ScoringError } from './errors.ts';
-import { getImagerySource, registerImageryOnce } from './imagery-registry.ts';
+import {
+  deleteImagery,
+  findOrProbeImagery,
+  getImagerySource,
+  insertImagery,
+  type ImageryRow,
+} from './imagery-registry.ts';
 import { startScoring, waitForJob, type JobRow } from './jobs.ts';
-import { createProject } from './projects.ts';
+import { deleteProject, insertProject, prepareProject, type ProjectRow } from './projects.ts';
 import { countScoredTiles, type TileCounts } from './tiles-repo.ts';
 import { TilelensError } from '../errors.ts';
 
@@ -48,7 +55,7 @@ export interface ScoreRegionResult {
   warnings: string[];
 }
 
-/** The scoring job stopped short; the tiles it stored stay, so scoring again resumes. */
+/** The scoring job stopped short; the call took back the project (and the imagery) it stored. */
 export class ScoreRegionError extends TilelensError {
   override name = 'ScoreRegionError';
   constructor(message: string, options?: { cause?: unknown }) {
@@ -130,53 +137,48 @@ export async function scoreRegion(
   else if (options.imagery.toLowerCase().endsWith('.json') && existsSync(options.imagery))
     spec = JSON.parse(await readFile(options.imagery, 'utf8')) as ImagerySpec;
   else spec = imagerySpecFor(options.imagery);
-  const imagery = await registerImageryOnce(ctx, { name: options.imageryName ?? imageryNameFor(spec), spec });
-  const source = await getImagerySource(ctx, imagery.id);
-  const warnings = [...(source.warnings ?? [])];
-
-  let area = await readArea(options.area);
-  if (area === undefined && source.extents) {
-    // Each part's extent, not their union's: scattered chips would otherwise bring the empty land between them.
-    // Inset by ~1 mm: a file that ends on a tile edge (chips cut on the grid) must not pull in the next row
-    // of tiles once the area's coordinates are rounded for storage.
-    const inset = ([w, s, e, n]: BBox): BBox => [
-      w + EDGE_INSET,
-      s + EDGE_INSET,
-      e - EDGE_INSET,
-      n - EDGE_INSET,
-    ];
-    area = {
-      type: 'FeatureCollection',
-      features: source.extents.map((extent) => ({
-        type: 'Feature',
-        properties: {},
-        geometry: bboxPolygon(inset(extent)),
-      })),
-    };
+  const found = await findOrProbeImagery(ctx, { name: options.imageryName ?? imageryNameFor(spec), spec });
+  let imagery: ImageryRow;
+  let project: ProjectRow;
+  let warnings: string[];
+  try {
+    const source = 'probed' in found ? found.probed.source : await getImagerySource(ctx, found.known.id);
+    warnings = [...(source.warnings ?? [])];
+    const name = 'probed' in found ? found.probed.name : found.known.name;
+    const prepared = await prepareProject(ctx, {
+      name: options.projectName ?? `${name} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+      area: defaultArea(await readArea(options.area), source, name),
+      runId,
+      ...(options.zoom !== undefined ? { zoom: options.zoom } : {}),
+    });
+    // Imagery and project are stored together or not at all.
+    ({ imagery, project } = inTransaction(ctx.db, () => {
+      const row = 'probed' in found ? insertImagery(ctx, found.probed) : found.known;
+      return { imagery: row, project: insertProject(ctx, prepared, row.id) };
+    }));
+  } finally {
+    if ('probed' in found) await found.probed.source.close();
   }
-  if (area === undefined) {
-    if (!imagery.bounds)
-      throw new ScoringError(
-        'invalid-request',
-        `imagery "${imagery.name}" does not say where it lies; give the area (--area GEOJSON)`,
-      );
-    area = bboxPolygon(imagery.bounds);
+  // A job that stops short leaves nothing behind: the project, and the imagery if this call registered it.
+  const takeBack = async () => {
+    deleteProject(ctx, project.id);
+    if ('probed' in found) await deleteImagery(ctx, imagery.id);
+  };
+  let job: JobRow;
+  try {
+    const queued = startScoring(ctx, project.id, {
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      onBatch: (j) => options.onProgress?.(j.done, j.total),
+    });
+    job = await waitForJob(ctx, queued.id);
+  } catch (err) {
+    await takeBack();
+    throw err;
   }
-  const project = createProject(ctx, {
-    name: options.projectName ?? `${imagery.name} ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
-    area,
-    imageryId: imagery.id,
-    runId,
-    ...(options.zoom !== undefined ? { zoom: options.zoom } : {}),
-  });
-  const queued = startScoring(ctx, project.id, {
-    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
-    onBatch: (j) => options.onProgress?.(j.done, j.total),
-  });
-  const job = await waitForJob(ctx, queued.id);
   if (job.status !== 'done') {
+    await takeBack();
     throw new ScoreRegionError(
-      `scoring project ${project.id} ended ${job.status}${job.error ? `: ${job.error}` : ''}; fix that and score again (tiles already stored are kept)`,
+      `scoring ${project.tileCount} tiles ended ${job.status}${job.error ? `: ${job.error}` : ''}; nothing was kept — fix that and score again`,
     );
   }
   const counts: TileCounts = countScoredTiles(ctx, project.id);
@@ -192,4 +194,34 @@ export async function scoreRegion(
     seconds: Math.round((performance.now() - started) / 10) / 100,
     warnings,
   };
+}
+
+/** Without an area: each part's own extent (a folder's GeoTIFFs), else the imagery's bounds. */
+function defaultArea(area: unknown, source: ImagerySource, name: string): unknown {
+  if (area !== undefined) return area;
+  if (source.extents) {
+    // Each part's extent, not their union's: scattered chips would otherwise bring the empty land between them.
+    // Inset by ~1 mm: a file that ends on a tile edge (chips cut on the grid) must not pull in the next row
+    // of tiles once the area's coordinates are rounded for storage.
+    const inset = ([w, s, e, n]: BBox): BBox => [
+      w + EDGE_INSET,
+      s + EDGE_INSET,
+      e - EDGE_INSET,
+      n - EDGE_INSET,
+    ];
+    return {
+      type: 'FeatureCollection',
+      features: source.extents.map((extent) => ({
+        type: 'Feature',
+        properties: {},
+        geometry: bboxPolygon(inset(extent)),
+      })),
+    };
+  }
+  if (!source.bounds)
+    throw new ScoringError(
+      'invalid-request',
+      `imagery "${name}" does not say where it lies; give the area (--area GEOJSON)`,
+    );
+  return bboxPolygon(source.bounds);
 }

@@ -42,6 +42,7 @@ export function toScoredTile(row: TileScore): ScoredTile {
     runId: row.runId,
   };
   if (row.error) tile.error = row.error;
+  tile.attempts = row.attempts;
   if (scored && row.iouLow !== null && row.iouHigh !== null)
     Object.assign(tile, { iouLow: row.iouLow, iouHigh: row.iouHigh });
   if (scored && row.buildingProbLow !== null && row.buildingProbHigh !== null)
