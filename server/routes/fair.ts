@@ -17,11 +17,11 @@ import { requireProject } from '../lib/scoring/projects.ts';
 import { boundedBody } from '../middleware/bounded-body.ts';
 import { notFound } from '../middleware/errors.ts';
 import { streamDownload } from '../middleware/stream-download.ts';
+import { decimalId, idParam } from '../middleware/params.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
 
-const idParam = z.object({ id: z.coerce.number().int().positive() });
-const importParam = idParam.extend({ importId: z.coerce.number().int().positive() });
+const importParam = idParam.extend({ importId: decimalId });
 const importQuery = z.object({ name: z.string().trim().min(1).max(200).default('fAIr predictions') });
 
 export function fairRoutes(ctx: ScoringContext, settings: Settings): Hono {

@@ -30,11 +30,11 @@ import { handoverInfo } from '../lib/deliverables/project-exports.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
 import { publicBaseUrl } from '../lib/scoring/export-info.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
+import { decimalId, idParam } from '../middleware/params.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
 
-const idParam = z.object({ id: z.coerce.number().int().positive() });
-const pubParam = z.object({ pub: z.coerce.number().int().positive() });
+const pubParam = z.object({ pub: decimalId });
 
 const mapswipeCredentials = z.union([
   z.object({ username: z.string().min(1), password: z.string().min(1) }).strict(),

@@ -439,3 +439,19 @@ describe('fAIr predictions over the API', () => {
     expect([summary.features, summary.stored, summary.outside, summary.tiles]).toEqual([600, 600, 0, 600]);
   });
 });
+
+describe('ids in publishing paths', () => {
+  it('are read strictly: another spelling of an id names nothing', async () => {
+    for (const path of [
+      '/api/publications/0x1',
+      '/api/publications/01',
+      `/api/projects/${projectId}e0/publications`,
+      `/api/projects/+${projectId}/fair`,
+      `/api/projects/${projectId}/fair/1e0/tiles`,
+    ]) {
+      const res = await fetch(`${base}${path}`);
+      expect([path, res.status]).toEqual([path, 400]);
+    }
+    expect((await fetch(`${base}/api/projects/${projectId}/publications`)).status).toBe(200);
+  });
+});
