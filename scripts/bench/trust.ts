@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
 import { readDemoTiles } from '../../server/lib/datasets/demo-world.ts';
+import { bboxPolygon } from '../../server/lib/geo/tiles.ts';
 import { repoRoot } from '../../server/lib/paths.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
 import { closeImagerySources } from '../../server/lib/scoring/imagery-registry.ts';
@@ -190,19 +191,9 @@ function regionArea(worldDir: string, region: 'train' | 'new'): TrustCase['area'
     regions: Record<string, { bbox: [number, number, number, number] }>;
   };
   const [w, s, e, n] = world.regions[region].bbox;
+  // Inset a hair so the tiles on the edge are the region's, not their neighbours'.
   const d = 1e-7;
-  return {
-    type: 'Polygon',
-    coordinates: [
-      [
-        [w + d, s + d],
-        [e - d, s + d],
-        [e - d, n - d],
-        [w + d, n - d],
-        [w + d, s + d],
-      ],
-    ],
-  };
+  return bboxPolygon([w + d, s + d, e - d, n - d]);
 }
 
 function demoCase(

@@ -31,7 +31,21 @@ describe('doubt', () => {
     expect(tileTrust(0.01, 1.5).priority).toBeGreaterThan(tileTrust(0.05, 0.3).priority);
   });
 
+  it('lets imagery novelty widen the interval and uncover the tile without reordering it', () => {
+    const shifted = tileTrust(0.2, 0.3, DEFAULT_DOUBT, { low: 0.2, high: 0.2 }, 2);
+    expect(shifted.covered).toBe(false);
+    expect(shifted.doubt).toBeGreaterThan(0.99);
+    expect(shifted.buildingProbLow).toBeLessThan(0.01);
+    expect(shifted.buildingProbHigh).toBeGreaterThan(0.99);
+    // Priority follows the content's novelty only: the same as without the imagery's.
+    expect(shifted.priority).toBe(tileTrust(0.2, 0.3).priority);
+    expect(tileTrust(0.2, 0.3).covered).toBe(true);
+    // Content novelty still lifts.
+    expect(tileTrust(0.2, 2, DEFAULT_DOUBT, { low: 0.2, high: 0.2 }, 0).priority).toBeGreaterThan(0.99);
+  });
+
   it('refuses values outside their range', () => {
+    expect(() => tileTrust(0.5, 0.5, DEFAULT_DOUBT, { low: 0.5, high: 0.5 }, -1)).toThrow(/image ratio/);
     expect(() => tileTrust(1.2, 0.5)).toThrow(DoubtError);
     expect(() => doubt(Number.NaN)).toThrow(/novelty ratio/);
   });

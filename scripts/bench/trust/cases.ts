@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { lonLatToTile, tileBounds, taskId } from '../../../server/lib/geo/tiles.ts';
+import { bboxPolygon, lonLatToTile, tileBounds, taskId } from '../../../server/lib/geo/tiles.ts';
 import { PMTilesWriter } from '../../../server/lib/pmtiles/writer.ts';
 import type { Patch, PatchSource } from '../../../server/lib/datasets/patch-source.ts';
 import { resizeMask } from '../../../server/lib/model/runtime.ts';
@@ -81,18 +81,7 @@ export async function writeCase(
     name,
     kind,
     archive,
-    area: {
-      type: 'Polygon',
-      coordinates: [
-        [
-          [w + inset, s + inset],
-          [e - inset, s + inset],
-          [e - inset, n - inset],
-          [w + inset, n - inset],
-          [w + inset, s + inset],
-        ],
-      ],
-    },
+    area: bboxPolygon([w + inset, s + inset, e - inset, n - inset]),
     truth,
   };
 }

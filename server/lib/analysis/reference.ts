@@ -3,6 +3,7 @@
  * store one complete analysis run. Patches stream through in batches; pooled activations go to disk; only
  * per-patch scalars (counts, metrics, keys) stay in memory.
  */
+import { IMAGE_STATISTIC_COUNT, imageStatistics } from './image-shift.ts';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -73,6 +74,8 @@ export interface PatchTable {
   maxProb: Float32Array;
   meanProb: Float32Array;
   uncertainty: Float32Array;
+  /** IMAGE_STATISTIC_COUNT statistics per patch of its imagery (image-shift.ts). */
+  imageStats: Float32Array;
   empty: Uint8Array;
 }
 
@@ -131,6 +134,7 @@ export async function extractPatches(
     maxProb: new Float32Array(cap),
     meanProb: new Float32Array(cap),
     uncertainty: new Float32Array(cap),
+    imageStats: new Float32Array(cap * IMAGE_STATISTIC_COUNT),
     empty: new Uint8Array(cap),
   };
   const [modelH, modelW] = model.info.inputSize;
@@ -194,6 +198,7 @@ export async function extractPatches(
       table.maxProb[j] = e.maxProb;
       table.meanProb[j] = e.meanProb;
       table.uncertainty[j] = e.uncertainty;
+      imageStatistics(p.image, p.width, p.height, table.imageStats, j * IMAGE_STATISTIC_COUNT);
       table.empty[j] = m.empty ? 1 : 0;
     }
     onProgress?.('inference', table.n, cap);

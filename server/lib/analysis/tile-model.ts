@@ -5,6 +5,7 @@
  */
 import { ActivationReader } from './activation-store.ts';
 import type { EstimatorJSON } from './estimator.ts';
+import { IMAGE_STATISTIC_COUNT, ImageShift, type ImageShiftJSON } from './image-shift.ts';
 import { ShiftNovelty, type ShiftNoveltyJSON } from './shift-novelty.ts';
 import type { ReferenceResult } from './reference.ts';
 import { medianDistance, urbanDistances } from './urban-distance.ts';
@@ -15,6 +16,8 @@ export interface TileModelState extends EstimatorJSON {
   kind: 'TileModel';
   classifier: TileClassifierJSON;
   doubt: DoubtParams;
+  /** Novelty of the imagery itself; absent in runs fitted before it existed (then novelty is the activations' alone). */
+  imageShift?: ImageShiftJSON;
 }
 
 export interface FittedTileModel {
@@ -61,6 +64,9 @@ export async function fitTileModel(
   } finally {
     reader.close();
   }
+  const stats = table.imageStats.subarray(0, n * IMAGE_STATISTIC_COUNT);
+  const imageShift = ImageShift.fit(stats, n, { seed: options.seed });
+  const imageRatio = imageShift.ratio(stats, n);
   const t1 = performance.now();
 
   const k = latent.pca.nComponents;
@@ -94,8 +100,18 @@ export async function fitTileModel(
   const buildingProb = classifier.predict(evidence);
   return {
     novelty,
-    state: { kind: 'TileModel', classifier: classifier.toJSON(), doubt: options.doubt ?? DEFAULT_DOUBT },
-    perPatch: { noveltyPercentile, noveltyRatio, buildingProb },
+    state: {
+      kind: 'TileModel',
+      classifier: classifier.toJSON(),
+      doubt: options.doubt ?? DEFAULT_DOUBT,
+      imageShift: imageShift.toJSON(),
+    },
+    // A patch is as novel as the stranger of its activations and its imagery (see doubt.ts for why they differ).
+    perPatch: {
+      noveltyPercentile,
+      noveltyRatio: noveltyRatio.map((v, i) => Math.max(v, imageRatio[i])),
+      buildingProb,
+    },
     seconds: { novelty: (t1 - t0) / 1000, classifier: (performance.now() - t1) / 1000 },
   };
 }
@@ -108,17 +124,27 @@ export class TileModel {
   private constructor(
     readonly classifier: TileClassifier,
     readonly doubt: DoubtParams,
+    readonly imageShift: ImageShift | null,
   ) {}
 
   static fromState(state: TileModelState): TileModel {
-    return new TileModel(TileClassifier.fromJSON(state.classifier), state.doubt);
+    return new TileModel(
+      TileClassifier.fromJSON(state.classifier),
+      state.doubt,
+      state.imageShift ? ImageShift.fromJSON(state.imageShift) : null,
+    );
+  }
+
+  /** The imagery's novelty ratio per tile (`stats`: IMAGE_STATISTIC_COUNT per tile); zeros for runs without one. */
+  imageRatio(stats: Float32Array, n: number): Float32Array {
+    return this.imageShift ? this.imageShift.ratio(stats, n) : new Float32Array(n);
   }
 
   /** P(building), its no-label interval, doubt, coverage and priority per tile. */
-  trust(evidence: readonly TileEvidence[]): TileTrust[] {
+  trust(evidence: readonly TileEvidence[], imageRatio?: Float32Array): TileTrust[] {
     const { p, low, high } = this.classifier.predictInterval(evidence, BAND_LEVEL);
     return evidence.map((e, i) =>
-      tileTrust(p[i], e.noveltyRatio, this.doubt, { low: low[i], high: high[i] }),
+      tileTrust(p[i], e.noveltyRatio, this.doubt, { low: low[i], high: high[i] }, imageRatio?.[i] ?? 0),
     );
   }
 }

@@ -16,6 +16,7 @@ import type { SegmentationModel } from '../model/runtime.ts';
 import { poolActivationsBatch, type PoolingMode } from '../analysis/pooling.ts';
 import { tierOf } from '../scored-tiles/tiers.ts';
 import { UNREADABLE_PRIORITY } from '../analysis/doubt.ts';
+import { IMAGE_STATISTIC_COUNT, imageStatistics } from '../analysis/image-shift.ts';
 import { predictionEvidence } from '../analysis/prediction-evidence.ts';
 import type { TileModel } from '../analysis/tile-model.ts';
 import type { LatentProjector } from './latent-projection.ts';
@@ -139,6 +140,9 @@ export async function scoreFetched(
     const pooled = poolActivationsBatch(prediction.activations, [n, C, ah, aw], pipeline.pooling);
     const latent = pipeline.projector.project(pooled, n);
     const k = latent.nComponents;
+    const stats = new Float32Array(n * IMAGE_STATISTIC_COUNT);
+    ok.forEach((f, i) => imageStatistics(f.rgb, TILE_SIZE, TILE_SIZE, stats, i * IMAGE_STATISTIC_COUNT));
+    const imageRatio = pipeline.tileModel.imageRatio(stats, n);
     const mask = new Uint8Array(plane);
     const evidence = ok.map((_, i) => {
       const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
@@ -153,7 +157,7 @@ export async function scoreFetched(
         urbanDistanceScaled: latent.urbanDistanceScaled[i],
       };
     });
-    const trust = pipeline.tileModel.trust(evidence);
+    const trust = pipeline.tileModel.trust(evidence, imageRatio);
     for (let i = 0; i < n; i++) {
       const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
       for (let p = 0; p < plane; p++) mask[p] = probs[p] >= pipeline.threshold ? 1 : 0;
@@ -178,7 +182,7 @@ export async function scoreFetched(
         urbanDistance: round(latent.urbanDistance[i]),
         urbanDistanceScaled: round(latent.urbanDistanceScaled[i]),
         novelty: round(novelty, 3),
-        noveltyRatio: round(latent.noveltyRatio[i], 4),
+        noveltyRatio: round(Math.max(latent.noveltyRatio[i], imageRatio[i]), 4),
         priority,
         tier: tierOf(priority),
         pcs: Array.from(latent.pcs.subarray(i * k, (i + 1) * k), (v) => round(v, 5)),
