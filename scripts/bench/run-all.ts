@@ -15,6 +15,7 @@ const benches: Record<string, string[]> = {
   scoring: ['npx', 'tsx', 'scripts/bench/scoring.ts'],
   faults: ['npx', 'tsx', 'scripts/bench/faults.ts'],
   insights: ['npx', 'tsx', 'scripts/bench/insights.ts'],
+  'label-objects': ['npx', 'tsx', 'scripts/bench/label-objects.ts'],
   'trust-sampling': ['npx', 'tsx', 'scripts/bench/trust-sampling.ts'],
   trust: ['npx', 'tsx', 'scripts/bench/trust.ts'],
   'ui-overlay': ['npx', 'tsx', 'scripts/bench/ui-overlay.ts'],

@@ -6,6 +6,10 @@
  *   GET  /api/runs/:id/review/list?offset=0&limit=50  a page of the queue
  *   POST /api/runs/:id/review/:idx  {mark, note?}     mark 'label_wrong' | 'model_wrong' | 'unsure' (manager token)
  *   GET  /api/runs/:id/review.geojson | review.csv    marked patches and the first `top` ranks, for OSM mappers
+ *   GET  /api/runs/:id/label-objects                  label errors per object: how many of each kind
+ *   GET  /api/runs/:id/label-objects/list?kind=phantom&offset&limit   one kind's queue, strongest first
+ *   GET  /api/runs/:id/label-objects.geojson?kinds=&limit=&minScore=  outlines, fixes, JOSM links
+ *   GET  /api/runs/:id/label-objects.maproulette.geojson?…            a MapRoulette challenge (line by line)
  *   GET  /api/runs/:id/families | families.html       failure families (JSON / self-contained HTML)
  *   GET  /api/runs/:id/confidence                     interval method, coverage vs nominal, baselines
  *   GET  /api/runs/:id/intervals                      per-patch iou_low / iou_high, idx order
@@ -15,7 +19,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { DatabaseHandle } from '../lib/db/client.ts';
-import { REVIEW_MARKS } from '../lib/db/schema.ts';
+import { LABEL_OBJECT_KINDS, REVIEW_MARKS } from '../lib/db/schema.ts';
+import { labelFixesGeoJson, labelFixesMapRoulette } from '../lib/exports/label-fixes.ts';
+import { labelObjectCounts, labelObjectQueue } from '../lib/insights/object-queue.ts';
 import { getConfidenceRecord, getPatchIntervals } from '../lib/insights/confidence-intervals.ts';
 import { getFamilies } from '../lib/insights/failure-families.ts';
 import { familiesHtml } from '../lib/insights/families-html.ts';
@@ -42,6 +48,16 @@ const exportQuery = z.object({
     .optional()
     .transform((s) => (s ? s.split(',') : undefined))
     .pipe(z.array(z.enum(REVIEW_MARKS)).optional()),
+});
+const objectPageQuery = pageQuery.extend({ kind: z.enum(LABEL_OBJECT_KINDS) });
+const objectExportQuery = z.object({
+  kinds: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',') : undefined))
+    .pipe(z.array(z.enum(LABEL_OBJECT_KINDS)).optional()),
+  limit: z.coerce.number().int().positive().max(100_000).default(1000),
+  minScore: z.coerce.number().min(0).max(1).default(0),
 });
 const compareParam = z.object({
   a: decimalId,
@@ -98,6 +114,46 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
         'Content-Disposition': `attachment; filename="run-${id}-review.csv"`,
       });
     })
+    .get('/:id/label-objects', validate('param', idParam), (c) =>
+      c.json(labelObjectCounts(db, c.req.valid('param').id), 200, { 'Cache-Control': 'no-store' }),
+    )
+    .get('/:id/label-objects/list', validate('param', idParam), validate('query', objectPageQuery), (c) => {
+      const { id } = c.req.valid('param');
+      const { kind, offset, limit } = c.req.valid('query');
+      const items = labelObjectQueue(db, id, kind, offset, limit).map((o) => ({
+        ...o,
+        images: imageUrls(id, o.idx),
+      }));
+      return c.json({ kind, items }, 200, { 'Cache-Control': 'no-store' });
+    })
+    .get(
+      '/:id/label-objects.geojson',
+      validate('param', idParam),
+      validate('query', objectExportQuery),
+      (c) => {
+        const { id } = c.req.valid('param');
+        labelObjectCounts(db, id);
+        const body = readAll(labelFixesGeoJson(db, id, c.req.valid('query')));
+        return c.body(body, 200, {
+          'Content-Type': 'application/geo+json',
+          'Content-Disposition': `attachment; filename="run-${id}-label-fixes.geojson"`,
+        });
+      },
+    )
+    .get(
+      '/:id/label-objects.maproulette.geojson',
+      validate('param', idParam),
+      validate('query', objectExportQuery),
+      (c) => {
+        const { id } = c.req.valid('param');
+        labelObjectCounts(db, id);
+        const body = readAll(labelFixesMapRoulette(db, id, c.req.valid('query')));
+        return c.body(body, 200, {
+          'Content-Type': 'application/geo+json-seq',
+          'Content-Disposition': `attachment; filename="run-${id}-maproulette.geojson"`,
+        });
+      },
+    )
     .get('/:id/families', validate('param', idParam), (c) => {
       const { id } = c.req.valid('param');
       const { assignment, ...report } = getFamilies(db, id);

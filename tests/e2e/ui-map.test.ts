@@ -457,6 +457,66 @@ describe('map UI in the browser', () => {
     await families.screenshot({ path: join(SHOTS, 'ui-9-families.png') });
   });
 
+  it('label errors by object: a tab per kind with its count, outlines over the patch, fixes and mapper links', async () => {
+    // What the panel does must log no error and fail no request.
+    const problems: string[] = [];
+    const onConsole = (m: { type(): string; text(): string }) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    };
+    const onResponse = (r: { status(): number; url(): string }) => {
+      if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
+    };
+    const onFailed = (r: { url(): string }) => problems.push(`failed ${r.url()}`);
+    page.on('console', onConsole);
+    page.on('response', onResponse);
+    page.on('requestfailed', onFailed);
+    const panel = page.locator('#label-objects');
+    await panel.scrollIntoViewIfNeeded();
+    const counts = (await (await fetch(`${base}/api/runs/${fx.runId}/label-objects`)).json()) as Record<
+      string,
+      number
+    >;
+    await expect
+      .poll(async () => panel.locator('button[data-kind="phantom"]').textContent(), { timeout: 15_000 })
+      .toBe(`Phantom (${counts.phantom})`);
+    expect(counts.phantom).toBeGreaterThan(0);
+    await panel.locator('.object-item').first().waitFor({ timeout: 15_000 });
+    expect(await panel.locator('.object-item').count()).toBe(Math.min(8, counts.phantom));
+    expect(await panel.locator('.object-item[data-kind="phantom"] strong').first().textContent()).toBe(
+      'delete',
+    );
+    await panel.locator('.object-item svg polygon').first().waitFor({ timeout: 15_000 });
+    expect(await panel.locator('a[href^="http://127.0.0.1:8111/load_and_zoom"]').count()).toBeGreaterThan(0);
+    // The page's sticky header would cover an element screenshot's top: scroll the panel below it instead.
+    await panel.evaluate((el) => {
+      el.scrollIntoView({ block: 'start' });
+      window.scrollBy(0, -60);
+    });
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(SHOTS, 'ui-10-label-objects.png') });
+    // Another kind replaces the list; a kind with none says so.
+    await panel.locator('button[data-kind="offset"]').click();
+    await expect
+      .poll(
+        async () =>
+          (await panel.locator('.object-item[data-kind="offset"]').count()) +
+          (await panel.locator('.object-none').count()),
+        {
+          timeout: 15_000,
+        },
+      )
+      .toBe(counts.offset > 0 ? Math.min(8, counts.offset) : 1);
+    const mr = await panel.locator('a[data-object-export="maproulette"]').getAttribute('href');
+    expect(mr).toBe(`/api/runs/${fx.runId}/label-objects.maproulette.geojson?kinds=offset`);
+    expect((await fetch(`${base}${mr}`)).status).toBe(200);
+    await panel.locator('button[data-kind="phantom"]').click();
+    await panel.locator('.object-item[data-kind="phantom"] svg polygon').first().waitFor({ timeout: 15_000 });
+    page.off('console', onConsole);
+    page.off('response', onResponse);
+    page.off('requestfailed', onFailed);
+    expect(problems).toEqual([]);
+  });
+
   it('a link reproduces the view, and the volunteer view shows nothing that changes anything', async () => {
     const link = page.url();
     const other = await context.newPage();

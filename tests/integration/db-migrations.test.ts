@@ -68,6 +68,7 @@ describe('openDatabase', () => {
       'insight_records',
       'label_error_scores',
       'label_imports',
+      'label_objects',
       'latent_columns',
       'models',
       'patch_evidence',

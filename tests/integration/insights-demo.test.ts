@@ -112,6 +112,59 @@ describe('label errors and the review queue', () => {
   });
 });
 
+describe('label errors per object', () => {
+  it('keeps kinds apart: the construction sites come first in the phantom queue, each with its fix', async () => {
+    expect(summary.skipped).toEqual([]);
+    const counts = await json(await f.app.request(`/api/runs/${runId}/label-objects`));
+    expect(Object.keys(counts)).toEqual(['phantom', 'missing', 'offset', 'area_offset']);
+    expect(counts.phantom).toBeGreaterThan(0);
+    const positives = planted();
+    const page = await json(
+      await f.app.request(`/api/runs/${runId}/label-objects/list?kind=phantom&limit=10`),
+    );
+    expect(page.kind).toBe('phantom');
+    expect(page.items.length).toBeGreaterThan(0);
+    const onSites = page.items.filter((o: { idx: number }) => positives.has(o.idx)).length;
+    // Construction sites are a few per cent of the tiles; the rest of the top holds footprints the model misses.
+    const base = positives.size / summary.labelErrors.patches;
+    expect(onSites / page.items.length).toBeGreaterThanOrEqual(Math.min(0.5, 5 * base));
+    const top = page.items[0];
+    expect(top).toMatchObject({ kind: 'phantom', fix: 'delete', rank: 1 });
+    expect(top.outline.length).toBeGreaterThanOrEqual(4);
+    expect(top.tile).not.toBeNull();
+    for (let i = 1; i < page.items.length; i++)
+      expect(page.items[i].score).toBeLessThanOrEqual(page.items[i - 1].score);
+    expect((await f.app.request(`/api/runs/${runId}/label-objects/list?kind=wrong`)).status).toBe(400);
+  });
+
+  it('exports GeoJSON with a JOSM link per object and a MapRoulette challenge, one task per line', async () => {
+    const gj = await json(
+      await f.app.request(`/api/runs/${runId}/label-objects.geojson?kinds=phantom&limit=5`),
+    );
+    expect(gj.features.length).toBeGreaterThan(0);
+    expect(gj.features.length).toBeLessThanOrEqual(5);
+    const p = gj.features[0].properties;
+    expect(p).toMatchObject({ kind: 'phantom', fix: 'delete', rank: 1 });
+    expect(p.josm).toMatch(/^http:\/\/127\.0\.0\.1:8111\/load_and_zoom\?left=-?\d/);
+    const ring = gj.features[0].geometry.coordinates[0];
+    expect(ring[0]).toEqual(ring[ring.length - 1]);
+
+    const mr = await (
+      await f.app.request(`/api/runs/${runId}/label-objects.maproulette.geojson?minScore=0.5`)
+    ).text();
+    const lines = mr.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line.startsWith('\x1e')).toBe(true);
+      const task = JSON.parse(line.slice(1));
+      expect(task.type).toBe('FeatureCollection');
+      expect(task.features).toHaveLength(1);
+      expect(['high', 'medium', 'low']).toContain(task.features[0].properties.priority);
+      expect(task.features[0].properties.confidence).toBeGreaterThanOrEqual(0.5);
+    }
+  });
+});
+
 describe('families and confidence', () => {
   it('serves families, with a self-contained HTML export', async () => {
     const fam = await json(await f.app.request(`/api/runs/${runId}/families`));

@@ -11,6 +11,7 @@ import {
   maprouletteChallenge,
   maprouletteRules,
   maprouletteTaskLines,
+  RECORD_SEPARATOR,
   type MaprouletteSummary,
   type MaproulettePriorityRule,
 } from '../../server/lib/exports/maproulette.ts';
@@ -86,7 +87,8 @@ describe('MapRoulette', () => {
     let last = Infinity;
     for (const line of lines) {
       expect(line.endsWith('\n')).toBe(true);
-      const fc = JSON.parse(line);
+      expect(line.startsWith(RECORD_SEPARATOR)).toBe(true);
+      const fc = JSON.parse(line.slice(RECORD_SEPARATOR.length));
       expect(fc.type).toBe('FeatureCollection');
       expect(fc.features).toHaveLength(1);
       const f = fc.features[0];

@@ -3,6 +3,8 @@ import { managerToken } from '../data/api.ts';
 // The families report is the server's own type (type-only import: nothing of the server reaches the bundle).
 import type { FamiliesReport } from '../../../server/lib/insights/failure-families.ts';
 export type { Family, FamiliesReport } from '../../../server/lib/insights/failure-families.ts';
+import type { LabelObjectKind } from '../../../server/lib/db/label-objects-repo.ts';
+import type { LabelObjectItem as ServerLabelObjectItem } from '../../../server/lib/insights/object-queue.ts';
 
 export type ReviewMark = 'label_wrong' | 'model_wrong' | 'unsure';
 
@@ -26,6 +28,13 @@ export interface ReviewItem {
   next: number | null;
   images: { image: string; mask: string; prediction: string };
 }
+
+export type { LabelObjectKind } from '../../../server/lib/db/label-objects-repo.ts';
+
+/** One suspected label error (GET /api/runs/:id/label-objects/list): the server's queue item and its image URLs. */
+export type LabelObjectItem = ServerLabelObjectItem & {
+  images: { image: string; mask: string; prediction: string };
+};
 
 export class InsightsRequestError extends Error {
   override name = 'InsightsRequestError';
@@ -71,4 +80,12 @@ export const insightsApi = {
   families: (runId: number) => call<FamiliesReport>(`/api/runs/${runId}/families`),
   reviewExport: (runId: number, format: 'geojson' | 'csv') => `/api/runs/${runId}/review.${format}?top=100`,
   familiesHtml: (runId: number) => `/api/runs/${runId}/families.html`,
+  labelObjectCounts: (runId: number) =>
+    call<Record<LabelObjectKind, number>>(`/api/runs/${runId}/label-objects`),
+  labelObjects: (runId: number, kind: LabelObjectKind, limit: number) =>
+    call<{ kind: LabelObjectKind; items: LabelObjectItem[] }>(
+      `/api/runs/${runId}/label-objects/list?kind=${kind}&limit=${limit}`,
+    ),
+  labelObjectsExport: (runId: number, kind: LabelObjectKind, format: 'geojson' | 'maproulette') =>
+    `/api/runs/${runId}/label-objects${format === 'maproulette' ? '.maproulette' : ''}.geojson?kinds=${kind}`,
 };

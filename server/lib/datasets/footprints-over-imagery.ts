@@ -87,6 +87,8 @@ export async function openFootprintsDataset(
   const description: Record<string, unknown> = {
     footprints: footprintsPath,
     imagery: source.id,
+    // The spec itself, so that a later pass (the evidence pass) can reopen the same imagery.
+    imagerySpec: 'getTile' in imagery ? null : imagery,
     zoom: z,
     bbox,
     tiles: count,

@@ -407,6 +407,50 @@ export const labelErrorScores = sqliteTable(
   ],
 );
 
+/** The errors one labelled or predicted object can be (server/lib/insights/label-objects.ts), and the whole-area one. */
+export const LABEL_OBJECT_KINDS = ['phantom', 'missing', 'offset', 'area_offset'] as const;
+
+/**
+ * Label errors per object, found by the evidence pass: a footprint the model sees nothing under (phantom, fix:
+ * delete), a predicted building no footprint covers (missing, fix: add), a footprint that fits moved (offset,
+ * fix: move by dx, dy) and a patch whose whole label fits moved the same way (area_offset, reported once in
+ * place of its footprints). Only objects tagged with a kind are kept.
+ */
+export const labelObjects = sqliteTable(
+  'label_objects',
+  {
+    runId: integer('run_id')
+      .notNull()
+      .references(() => analysisRuns.id, { onDelete: 'cascade' }),
+    idx: integer('idx').notNull(),
+    /** Object number within the patch. */
+    n: integer('n').notNull(),
+    kind: text('kind', { enum: LABEL_OBJECT_KINDS }).notNull(),
+    /** Evidence of its kind, 0..1; each kind is ranked by its own. */
+    score: real('score').notNull(),
+    /** Pixels of the patch as the dataset holds it. */
+    areaPx: real('area_px').notNull(),
+    /** Suggested move (offset, area_offset) in patch pixels, x right, y down; metres east / north when known. */
+    dxPx: real('dx_px'),
+    dyPx: real('dy_px'),
+    eastM: real('east_m'),
+    northM: real('north_m'),
+    /** Outline in patch pixels (not closed); for area_offset the patch's outline. */
+    outlinePx: text('outline_px', { mode: 'json' }).$type<Array<[number, number]>>().notNull(),
+    /** The outline in lon/lat (closed ring) when the patch is on a map. */
+    outline: text('outline', { mode: 'json' }).$type<Array<[number, number]>>(),
+    lon: real('lon'),
+    lat: real('lat'),
+    /** area_offset: footprints that fit best moved the same way. */
+    members: integer('members'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.runId, t.idx, t.n] }),
+    index('label_objects_kind_score_idx').on(t.runId, t.kind, t.score),
+    check('label_objects_kind_check', oneOf(t.kind, LABEL_OBJECT_KINDS)),
+  ],
+);
+
 export const reviewMarks = sqliteTable(
   'review_marks',
   {

@@ -34,6 +34,14 @@ export interface MaproulettePriorityRule {
 
 export const PRIORITY_PROPERTY = 'tilelens_priority';
 
+/** RFC 7464's record separator: MapRoulette (3.6.5 on) wants it at the start of every line. */
+export const RECORD_SEPARATOR = '\x1e';
+
+/** One task of a line-by-line GeoJSON challenge file: a FeatureCollection on its own line. */
+export function maprouletteLine(features: object[]): string {
+  return `${RECORD_SEPARATOR}${JSON.stringify({ type: 'FeatureCollection', features })}\n`;
+}
+
 /** The three rules for tilelens's tiers at the given thresholds, as MapRoulette's challenge takes them. */
 export function maprouletteRules(thresholds: TierThresholds = DEFAULT_TIER_THRESHOLDS) {
   tierOf(0, thresholds); // refuses thresholds out of order
@@ -118,7 +126,7 @@ export function* maprouletteTaskLines(
       },
       geometry: tileFootprint(tile.z, tile.x, tile.y),
     };
-    yield `${JSON.stringify({ type: 'FeatureCollection', features: [feature] })}\n`;
+    yield maprouletteLine([feature]);
   }
   if (summary.tasks === 0) {
     throw new ExportError(

@@ -1,18 +1,20 @@
 /**
  * The evidence pass: the run's model over the run's dataset once more, keeping per patch only the few numbers
  * the label-error score and the failure families need that confusion counts cannot give — how confident the
- * model is inside the labelled footprints and outside them, and the boundary IoU. Patches stream in batches;
- * rows are written per batch.
+ * model is inside the labelled footprints and outside them, and the boundary IoU — and the label errors per
+ * object (patch-objects.ts). Patches stream in batches; rows are written per batch.
  */
 import { iteratePatchKeys, requireRun } from '../db/analysis-repo.ts';
 import type { DatabaseHandle } from '../db/client.ts';
 import { saveInsightRecord } from '../db/insight-records.ts';
+import { clearLabelObjects, writeLabelObjects, type LabelObjectRow } from '../db/label-objects-repo.ts';
 import { clearPatchEvidence, writePatchEvidence, type PatchEvidenceRow } from '../db/patch-insights-repo.ts';
 import type { PatchSource, Patch } from '../datasets/patch-source.ts';
 import { defaultReferenceOptions } from '../analysis/reference.ts';
 import { resizeMask, type SegmentationModel } from '../model/runtime.ts';
 import { boundaryIou } from './boundary-iou.ts';
 import { InsightsError } from './errors.ts';
+import { patchLabelObjects, type PatchObjectOptions } from './patch-objects.ts';
 
 export interface PatchEvidenceValues {
   probInside: number | null;
@@ -55,6 +57,8 @@ export interface EvidenceOptions {
   batchSize?: number;
   threshold?: number;
   onProgress?: (done: number, total: number) => void;
+  /** How label objects are found and measured. */
+  objects?: PatchObjectOptions;
 }
 
 export async function computePatchEvidence(
@@ -63,7 +67,7 @@ export async function computePatchEvidence(
   model: SegmentationModel,
   source: PatchSource,
   options: EvidenceOptions = {},
-): Promise<{ patches: number; seconds: number }> {
+): Promise<{ patches: number; objects: number; seconds: number }> {
   const t0 = performance.now();
   const run = requireRun(db, runId);
   const threshold = options.threshold ?? run.settings.threshold ?? defaultReferenceOptions.threshold;
@@ -72,7 +76,9 @@ export async function computePatchEvidence(
   for (const { idx, key } of iteratePatchKeys(db, runId)) idxOf.set(key, idx);
   const [h, w] = model.info.inputSize;
   clearPatchEvidence(db, runId);
+  clearLabelObjects(db, runId);
   let done = 0;
+  let objectCount = 0;
   let batch: Patch[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
@@ -81,6 +87,7 @@ export async function computePatchEvidence(
     batch.forEach((p, i) => pixels.set(p.image, i * width * height * 3));
     const out = await model.predict(pixels, batch.length, [height, width]);
     const rows: PatchEvidenceRow[] = [];
+    const objectRows: LabelObjectRow[] = [];
     batch.forEach((p, i) => {
       const idx = idxOf.get(p.key);
       if (idx === undefined) {
@@ -89,9 +96,13 @@ export async function computePatchEvidence(
         );
       }
       const gt = h === p.height && w === p.width ? p.mask : resizeMask(p.mask, p.height, p.width, h, w);
-      rows.push({ idx, ...evidenceFor(out.probs.subarray(i * h * w, (i + 1) * h * w), gt, w, h, threshold) });
+      const probs = out.probs.subarray(i * h * w, (i + 1) * h * w);
+      rows.push({ idx, ...evidenceFor(probs, gt, w, h, threshold) });
+      objectRows.push(...patchLabelObjects(idx, p, probs, gt, w, h, { threshold, ...options.objects }).rows);
     });
     writePatchEvidence(db, runId, rows);
+    writeLabelObjects(db, runId, objectRows);
+    objectCount += objectRows.length;
     done += batch.length;
     options.onProgress?.(done, source.size);
     batch = [];
@@ -102,6 +113,6 @@ export async function computePatchEvidence(
   }
   await flush();
   const seconds = (performance.now() - t0) / 1000;
-  saveInsightRecord(db, runId, 'evidence', { patches: done, threshold, seconds });
-  return { patches: done, seconds };
+  saveInsightRecord(db, runId, 'evidence', { patches: done, threshold, objects: objectCount, seconds });
+  return { patches: done, objects: objectCount, seconds };
 }

@@ -1,0 +1,358 @@
+/**
+ * Per-object label errors against errors planted in real masks, each kind on its own:
+ *
+ *   npx tsx scripts/bench/label-objects.ts [--model data/eval-real/model/real-unet.onnx] [--real ../shared/realdata]
+ *                                          [--seed 1313] [--share 0.3] [--kinds missing,phantom,offset,area_offset]
+ *                                          [--cache FILE]   (keeps the model's output for re-runs while tuning)
+ *
+ * The real-data model (the eval-real recipe: Accra + Dubai, seed 7) runs once over the held-out Accra and Dubai
+ * windows (the 30 % of source images it was not trained on), 256-px windows at its 128-px input. Then, for each
+ * kind — missing (footprints erased), phantom (a real footprint's shape drawn on open ground), offset (footprints
+ * moved 1–3 m) and area offset (the whole window's label moved 1–3 m) — a seeded share of the windows gets that
+ * error planted and the rest stay as they are, and the per-object evidence is scored:
+ *
+ * - objects: average precision and precision@k of the kind's evidence over every candidate object of every
+ *   window (k = objects planted), tagging accuracy (planted objects found and tagged with their kind), and for
+ *   offsets the error of the estimated shift against the planted one, in model pixels;
+ * - windows: average precision of the window's summary (its largest evidence of the kind) beside `1 − IoU`, the
+ *   baseline, over the same windows.
+ *
+ * Metres per pixel: Accra's tiles are zoom-19 1024-px tiles at 5.6° N (0.074 m / px) halved to 512 px; Dubai's
+ * imagery states none, so 0.5 m / px (the MBRSC satellites' class) is assumed. The real masks hold real label
+ * errors (unmapped blocks in Accra), which count here as false positives. Skips cleanly without the real data or
+ * the model. Ends with one line of JSON.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createRng } from '../../server/lib/analysis/random.ts';
+import { openManifestDataset } from '../../server/lib/datasets/manifest.ts';
+import { averagePrecision, precisionAtK } from '../../server/lib/insights/label-errors.ts';
+import { findAreaOffset } from '../../server/lib/insights/area-offset.ts';
+import { findLabelObjects, type FoundObject } from '../../server/lib/insights/label-objects.ts';
+import { loadModel, resizeMask } from '../../server/lib/model/runtime.ts';
+import { repoRoot } from '../../server/lib/paths.ts';
+import {
+  footprints,
+  plant,
+  shapeOf,
+  type PlantKind,
+  type PlantedObject,
+  type Shape,
+} from '../lib/plant-label-errors.ts';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: join(repoRoot, 'data/eval-real/model/real-unet.onnx') },
+    real: { type: 'string', default: process.env.REALDATA ?? resolve(repoRoot, '../shared/realdata') },
+    seed: { type: 'string', default: '1313' },
+    share: { type: 'string', default: '0.3' },
+    /** Keeps the model's output over the windows in this file and reuses it (for tuning, not for figures). */
+    cache: { type: 'string' },
+    kinds: { type: 'string', default: 'missing,phantom,offset,area_offset' },
+  },
+});
+
+const manifest = join(values.real, 'manifest.csv');
+if (!existsSync(manifest) || !existsSync(values.model)) {
+  const why = !existsSync(manifest)
+    ? `no ${manifest}`
+    : `no model at ${values.model} (npm run eval:real trains one)`;
+  console.log(JSON.stringify({ skipped: why }));
+  process.exit(0);
+}
+
+/** Metres per pixel of the source imagery as the manifest's images hold it. */
+const SOURCE_GSD: Record<string, number> = { accra: 0.148, dubai: 0.5 };
+const WINDOW = 256;
+
+const r3 = (v: number) => (Number.isFinite(v) ? Number(v.toFixed(3)) : null);
+
+// ── the model over the held-out windows, once ────────────────────────────────────────────────────────
+/** The eval-real split: a source image is held out when its seeded hash falls past 70 %. */
+const heldOut = (image: string) => {
+  const h = createHash('sha1')
+    .update(`7:${image.split('/').slice(-2).join('/')}`)
+    .digest();
+  return h.readUInt32BE(0) / 2 ** 32 >= 0.7;
+};
+
+interface Window {
+  key: string;
+  group: string;
+  probs: Float32Array;
+  mask: Uint8Array;
+  /** Metres per model pixel. */
+  gsd: number;
+}
+
+const t0 = performance.now();
+const model = await loadModel(values.model);
+const [H, W] = model.info.inputSize;
+const windows: Window[] =
+  values.cache && existsSync(values.cache) ? readCache(values.cache) : await inferWindows();
+if (values.cache && !existsSync(values.cache)) writeCache(values.cache, windows);
+await model.dispose();
+const inferenceSeconds = (performance.now() - t0) / 1000;
+
+function writeCache(path: string, ws: Window[]) {
+  const meta = ws.map(({ key, group, gsd }) => ({ key, group, gsd }));
+  const body = Buffer.alloc(ws.length * W * H * 5);
+  ws.forEach((w, i) => {
+    Buffer.from(w.probs.buffer, w.probs.byteOffset, W * H * 4).copy(body, i * W * H * 5);
+    Buffer.from(w.mask).copy(body, i * W * H * 5 + W * H * 4);
+  });
+  writeFileSync(path, body);
+  writeFileSync(`${path}.json`, JSON.stringify(meta));
+}
+
+function readCache(path: string): Window[] {
+  const meta = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as Array<
+    Pick<Window, 'key' | 'group' | 'gsd'>
+  >;
+  const body = readFileSync(path);
+  return meta.map((m, i) => ({
+    ...m,
+    probs: new Float32Array(
+      body.buffer.slice(body.byteOffset + i * W * H * 5, body.byteOffset + i * W * H * 5 + W * H * 4),
+    ),
+    mask: new Uint8Array(body.subarray(i * W * H * 5 + W * H * 4, (i + 1) * W * H * 5)),
+  }));
+}
+
+async function inferWindows(): Promise<Window[]> {
+  const source = await openManifestDataset(manifest, {
+    groupColumn: 'dataset',
+    groups: ['accra', 'dubai'],
+    patchSize: WINDOW,
+    edge: 'shift',
+    split: (p) => (heldOut(p.image) ? 'held-out' : 'train'),
+  });
+  const windows: Window[] = [];
+  let batch: Array<{ key: string; group: string; image: Uint8Array; mask: Uint8Array }> = [];
+  const flush = async () => {
+    if (!batch.length) return;
+    const pixels = new Uint8Array(batch.length * WINDOW * WINDOW * 3);
+    batch.forEach((b, i) => pixels.set(b.image, i * WINDOW * WINDOW * 3));
+    const out = await model.predict(pixels, batch.length, [WINDOW, WINDOW]);
+    batch.forEach((b, i) =>
+      windows.push({
+        key: b.key,
+        group: b.group,
+        probs: out.probs.slice(i * H * W, (i + 1) * H * W),
+        mask: resizeMask(b.mask, WINDOW, WINDOW, H, W),
+        gsd: (SOURCE_GSD[b.group] ?? Number.NaN) * (WINDOW / W),
+      }),
+    );
+    batch = [];
+  };
+  for await (const p of source.patches()) {
+    if (p.split !== 'held-out') continue;
+    batch.push({ key: p.key, group: p.group, image: p.image, mask: p.mask });
+    if (batch.length === 16) await flush();
+  }
+  await flush();
+  await source.close();
+  return windows;
+}
+
+// ── planting and scoring, a kind at a time ───────────────────────────────────────────────────────────
+const seed = Number(values.seed);
+const share = Number(values.share);
+const shapes: Shape[] = windows.flatMap((w) =>
+  footprints(w.mask, W, H, 20, 600)
+    .slice(0, 3)
+    .map((c) => shapeOf(c, W)),
+);
+
+function iou(probs: Float32Array, mask: Uint8Array): number {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < mask.length; i++) {
+    const p = probs[i] >= 0.5;
+    if (p && mask[i]) inter++;
+    if (p || mask[i]) union++;
+  }
+  return union ? inter / union : 1;
+}
+
+interface Candidate {
+  window: number;
+  object: FoundObject;
+  evidence: number;
+  planted: number;
+}
+
+function runKind(kind: PlantKind) {
+  const rng = createRng(seed + kind.length * 7919);
+  const plantedAll: Array<PlantedObject & { window: number; found: boolean }> = [];
+  const candidates: Candidate[] = [];
+  const windowScore: number[] = [];
+  const windowBaseline: number[] = [];
+  const windowPositive: boolean[] = [];
+  const tagged = { right: 0, wrong: 0 };
+  const shiftErrors: number[] = [];
+  const areaFindings = { planted: 0, found: 0, shiftWithin2px: 0, reportedOnce: 0, cleanWithFinding: 0 };
+  let cleanWindows = 0;
+  windows.forEach((w, wi) => {
+    const gsd = w.gsd;
+    const pxPerMetre = 1 / gsd;
+    let mask = w.mask;
+    let planted: PlantedObject[] = [];
+    if (rng.next() < share) {
+      const r = plant(kind, w.mask, W, H, rng, {
+        minArea: 20,
+        maxArea: 2000,
+        count: 1 + rng.int(2),
+        shift: [1 * pxPerMetre, 3 * pxPerMetre],
+        margin: 4,
+        shapes,
+      });
+      mask = r.mask;
+      planted = r.planted;
+    }
+    if (planted.length === 0) cleanWindows++;
+    // Which planted object each pixel belongs to (dilated by 2 px so a found object's centre may miss a little).
+    const owner = new Int32Array(W * H).fill(-1);
+    planted.forEach((p, k) => {
+      for (const q of p.pixels) {
+        const x = q % W;
+        const y = (q - x) / W;
+        for (let dy = -2; dy <= 2; dy++)
+          for (let dx = -2; dx <= 2; dx++) {
+            const xx = x + dx;
+            const yy = y + dy;
+            if (xx >= 0 && yy >= 0 && xx < W && yy < H && owner[yy * W + xx] < 0)
+              owner[yy * W + xx] = plantedAll.length + k;
+          }
+      }
+    });
+    plantedAll.push(...planted.map((p) => ({ ...p, window: wi, found: false })));
+    const objects = findLabelObjects(w.probs, mask, W, H);
+    const area = findAreaOffset(objects, w.probs, mask, W, H);
+    let summary = 0;
+    if (kind === 'area_offset') {
+      summary = area?.score ?? 0;
+      if (planted.length) {
+        areaFindings.planted++;
+        if (area && area.kind === 'area_offset') {
+          areaFindings.found++;
+          if (Math.hypot(area.dx + planted[0].dx, area.dy + planted[0].dy) <= 2)
+            areaFindings.shiftWithin2px++;
+          if (area.members > 0) areaFindings.reportedOnce++;
+        }
+      } else if (area && area.kind === 'area_offset') areaFindings.cleanWithFinding++;
+    } else {
+      const evidenceKey = kind === 'offset' ? 'offset' : kind === 'phantom' ? 'phantom' : 'missing';
+      for (const o of objects) {
+        const ev = o[evidenceKey];
+        if ((kind === 'missing') !== (o.from === 'prediction')) continue;
+        const cx = Math.min(W - 1, Math.floor(o.centre[0]));
+        const cy = Math.min(H - 1, Math.floor(o.centre[1]));
+        const who = owner[cy * W + cx];
+        const fresh = who >= 0 && !plantedAll[who].found;
+        if (fresh) {
+          plantedAll[who].found = true;
+          if (o.kind === kind) tagged.right++;
+          else tagged.wrong++;
+          if (kind === 'offset' && o.shift) {
+            shiftErrors.push(Math.hypot(o.shift.dx + plantedAll[who].dx, o.shift.dy + plantedAll[who].dy));
+          }
+        }
+        candidates.push({ window: wi, object: o, evidence: ev, planted: fresh ? who : -1 });
+        summary = Math.max(summary, ev);
+      }
+    }
+    windowScore.push(summary);
+    windowBaseline.push(1 - iou(w.probs, mask));
+    windowPositive.push(planted.length > 0);
+  });
+  const order = candidates.map((_, i) => i).sort((a, b) => candidates[b].evidence - candidates[a].evidence);
+  const isPos = (i: number) => candidates[i].planted >= 0;
+  // Planted objects never found as a candidate count as missed: AP over all of them, not over those found.
+  const found = candidates.filter((c) => c.planted >= 0).length;
+  const apObjects = (averagePrecision(order, isPos) * found) / Math.max(1, plantedAll.length);
+  const apObjectsOf = (g: string) => {
+    const mine = order.filter((i) => windows[candidates[i].window].group === g);
+    const hits = mine.filter(isPos).length;
+    const planted = plantedAll.filter((p) => windows[p.window].group === g).length;
+    return r3((averagePrecision(mine, isPos) * hits) / Math.max(1, planted));
+  };
+  const wOrder = (s: number[]) => s.map((_, i) => i).sort((a, b) => s[b] - s[a] || a - b);
+  const wPos = (i: number) => windowPositive[i];
+  const positives = windowPositive.filter(Boolean).length;
+  shiftErrors.sort((a, b) => a - b);
+  return {
+    windows: windows.length,
+    plantedWindows: positives,
+    ...(kind === 'area_offset'
+      ? { areaFindings }
+      : {
+          objects: {
+            planted: plantedAll.length,
+            candidates: candidates.length,
+            ap: r3(apObjects),
+            apByGroup: { accra: apObjectsOf('accra'), dubai: apObjectsOf('dubai') },
+            precisionAtPlanted: r3(precisionAtK(order, isPos, plantedAll.length)),
+            precisionAt20: r3(precisionAtK(order, isPos, 20)),
+            foundAsCandidate: found,
+            taggingAccuracy: r3(tagged.right / Math.max(1, tagged.right + tagged.wrong)),
+            ...(kind === 'offset'
+              ? {
+                  shiftErrorPx: {
+                    median: r3(shiftErrors[Math.floor(shiftErrors.length / 2)]),
+                    within2px: r3(shiftErrors.filter((e) => e <= 2).length / Math.max(1, shiftErrors.length)),
+                  },
+                }
+              : {}),
+          },
+        }),
+    windowsAp: {
+      evidence: r3(averagePrecision(wOrder(windowScore), wPos)),
+      oneMinusIou: r3(averagePrecision(wOrder(windowBaseline), wPos)),
+      baseRate: r3(positives / windows.length),
+      evidencePrecisionAtPlanted: r3(precisionAtK(wOrder(windowScore), wPos, positives)),
+      oneMinusIouPrecisionAtPlanted: r3(precisionAtK(wOrder(windowBaseline), wPos, positives)),
+    },
+    windowsApByGroup: Object.fromEntries(
+      ['accra', 'dubai'].map((g) => {
+        const inGroup = (i: number) => windows[i].group === g;
+        const order = (sc: number[]) => wOrder(sc).filter(inGroup);
+        return [
+          g,
+          {
+            evidence: r3(averagePrecision(order(windowScore), wPos)),
+            oneMinusIou: r3(averagePrecision(order(windowBaseline), wPos)),
+            baseRate: r3(
+              windowPositive.filter((v, i) => v && inGroup(i)).length /
+                windows.filter((w) => w.group === g).length,
+            ),
+          },
+        ];
+      }),
+    ),
+    cleanWindows,
+  };
+}
+
+const kinds = values.kinds.split(',') as PlantKind[];
+const result: Record<string, unknown> = {
+  model: relative(repoRoot, resolve(values.model)),
+  seed,
+  windows: windows.length,
+  byGroup: Object.fromEntries(
+    ['accra', 'dubai'].map((g) => [g, windows.filter((w) => w.group === g).length]),
+  ),
+  metresPerModelPixel: Object.fromEntries(
+    Object.entries(SOURCE_GSD).map(([g, v]) => [g, r3(v * (WINDOW / W))]),
+  ),
+  inferenceSeconds: r3(inferenceSeconds),
+};
+for (const kind of kinds) {
+  const t = performance.now();
+  const r = runKind(kind);
+  result[kind] = { ...r, seconds: r3((performance.now() - t) / 1000) };
+  console.error(`${kind}:`, JSON.stringify(r));
+}
+console.log(JSON.stringify(result));

@@ -1,0 +1,131 @@
+/**
+ * Label errors per object (table `label_objects`): written by the evidence pass batch by batch, read per kind
+ * in the order of that kind's own evidence.
+ */
+import type { DatabaseHandle } from './client.ts';
+import { LABEL_OBJECT_KINDS } from './schema.ts';
+
+export type LabelObjectKind = (typeof LABEL_OBJECT_KINDS)[number];
+
+export interface LabelObjectRow {
+  idx: number;
+  n: number;
+  kind: LabelObjectKind;
+  score: number;
+  areaPx: number;
+  dxPx: number | null;
+  dyPx: number | null;
+  eastM: number | null;
+  northM: number | null;
+  outlinePx: Array<[number, number]>;
+  outline: Array<[number, number]> | null;
+  lon: number | null;
+  lat: number | null;
+  members: number | null;
+}
+
+/** A stored object with the patch it lies in. */
+export interface LabelObjectListed extends LabelObjectRow {
+  /** 1-based rank within its kind. */
+  rank: number;
+  patchKey: string;
+  group: string | null;
+  z: number | null;
+  x: number | null;
+  y: number | null;
+}
+
+export function clearLabelObjects(handle: DatabaseHandle, runId: number): void {
+  handle.sqlite.prepare('delete from label_objects where run_id = ?').run(runId);
+}
+
+export function writeLabelObjects(handle: DatabaseHandle, runId: number, rows: LabelObjectRow[]): void {
+  const insert = handle.sqlite.prepare(
+    `insert or replace into label_objects
+       (run_id, idx, n, kind, score, area_px, dx_px, dy_px, east_m, north_m, outline_px, outline, lon, lat, members)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  handle.sqlite.transaction(() => {
+    for (const r of rows) {
+      insert.run(
+        runId,
+        r.idx,
+        r.n,
+        r.kind,
+        r.score,
+        r.areaPx,
+        r.dxPx,
+        r.dyPx,
+        r.eastM,
+        r.northM,
+        JSON.stringify(r.outlinePx),
+        r.outline ? JSON.stringify(r.outline) : null,
+        r.lon,
+        r.lat,
+        r.members,
+      );
+    }
+  })();
+}
+
+/** Objects of each kind the run holds (every kind present, 0 when none). */
+export function countLabelObjects(handle: DatabaseHandle, runId: number): Record<LabelObjectKind, number> {
+  const out = Object.fromEntries(LABEL_OBJECT_KINDS.map((k) => [k, 0])) as Record<LabelObjectKind, number>;
+  const rows = handle.sqlite
+    .prepare('select kind, count(*) from label_objects where run_id = ? group by kind')
+    .raw()
+    .all(runId) as Array<[LabelObjectKind, number]>;
+  for (const [kind, n] of rows) out[kind] = n;
+  return out;
+}
+
+type RawRow = Omit<LabelObjectListed, 'outlinePx' | 'outline'> & {
+  outlinePx: string;
+  outline: string | null;
+};
+
+const SELECT = `select o.idx as idx, o.n as n, o.kind as kind, o.score as score, o.area_px as areaPx,
+    o.dx_px as dxPx, o.dy_px as dyPx, o.east_m as eastM, o.north_m as northM, o.outline_px as outlinePx,
+    o.outline as outline, o.lon as lon, o.lat as lat, o.members as members,
+    p.patch_key as patchKey, p.group_name as "group", p.z as z, p.x as x, p.y as y
+  from label_objects o join patches p on p.run_id = o.run_id and p.idx = o.idx
+  where o.run_id = ? and o.kind = ?
+  order by o.score desc, o.idx, o.n`;
+
+function parse(r: RawRow, rank: number): LabelObjectListed {
+  return {
+    ...r,
+    rank,
+    outlinePx: JSON.parse(r.outlinePx) as Array<[number, number]>,
+    outline: r.outline ? (JSON.parse(r.outline) as Array<[number, number]>) : null,
+  };
+}
+
+/** A page of one kind's objects, strongest evidence first. */
+export function labelObjectPage(
+  handle: DatabaseHandle,
+  runId: number,
+  kind: LabelObjectKind,
+  offset: number,
+  limit: number,
+): LabelObjectListed[] {
+  const rows = handle.sqlite
+    .prepare(`${SELECT} limit ? offset ?`)
+    .all(runId, kind, limit, offset) as RawRow[];
+  return rows.map((r, i) => parse(r, offset + i + 1));
+}
+
+/** Every object of one kind, strongest first, streamed (exports). */
+export function* iterateLabelObjects(
+  handle: DatabaseHandle,
+  runId: number,
+  kind: LabelObjectKind,
+  limit = Number.MAX_SAFE_INTEGER,
+): Generator<LabelObjectListed> {
+  let rank = 0;
+  for (const r of handle.sqlite
+    .prepare(`${SELECT} limit ?`)
+    .iterate(runId, kind, limit) as Iterable<RawRow>) {
+    yield parse(r, ++rank);
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Label errors per object on synthetic patches with a known answer: the model sees the true buildings (high
+ * probability inside them, low outside), the label is the truth with one kind of error planted.
+ */
+import { describe, expect, it } from 'vitest';
+import { findAreaOffset } from '../../server/lib/insights/area-offset.ts';
+import { findLabelObjects } from '../../server/lib/insights/label-objects.ts';
+import { patchLabelObjects } from '../../server/lib/insights/patch-objects.ts';
+import { metresPerPixel, tileBounds } from '../../server/lib/geo/tiles.ts';
+
+const W = 96;
+const H = 96;
+type Rect = [x0: number, y0: number, w: number, h: number];
+const BUILDINGS: Rect[] = [
+  [8, 8, 14, 10],
+  [40, 10, 12, 16],
+  [70, 12, 16, 12],
+  [10, 50, 18, 14],
+  [48, 56, 12, 12],
+  [72, 60, 14, 18],
+];
+
+function draw(rects: Rect[], shift: [number, number] = [0, 0]): Uint8Array {
+  const m = new Uint8Array(W * H);
+  for (const [x0, y0, w, h] of rects)
+    for (let y = y0 + shift[1]; y < y0 + h + shift[1]; y++)
+      for (let x = x0 + shift[0]; x < x0 + w + shift[0]; x++)
+        if (x >= 0 && y >= 0 && x < W && y < H) m[y * W + x] = 1;
+  return m;
+}
+
+/** What a good model says about the true buildings: sure inside, sure outside, a soft pixel at the edges. */
+function probsOf(truth: Uint8Array): Float32Array {
+  const p = new Float32Array(W * H);
+  for (let i = 0; i < p.length; i++) p[i] = truth[i] ? 0.92 : 0.04;
+  return p;
+}
+
+const tagged = (objects: ReturnType<typeof findLabelObjects>) => objects.filter((o) => o.kind !== 'ok');
+
+describe('label objects', () => {
+  const probs = probsOf(draw(BUILDINGS));
+
+  it('finds no error where the label is the truth', () => {
+    expect(tagged(findLabelObjects(probs, draw(BUILDINGS), W, H))).toEqual([]);
+    const area = findAreaOffset(findLabelObjects(probs, draw(BUILDINGS), W, H), probs, draw(BUILDINGS), W, H);
+    expect(area?.kind).toBe('ok');
+  });
+
+  it('tags a footprint drawn where the model sees nothing as phantom', () => {
+    const label = draw([...BUILDINGS, [30, 34, 10, 8]]);
+    const found = tagged(findLabelObjects(probs, label, W, H));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ kind: 'phantom', from: 'label', area: 80 });
+    expect(found[0].centre[0]).toBeCloseTo(35, 0);
+    expect(found[0].centre[1]).toBeCloseTo(38, 0);
+  });
+
+  it('tags a building the label lacks as missing', () => {
+    const label = draw(BUILDINGS.filter((_, i) => i !== 4));
+    const found = tagged(findLabelObjects(probs, label, W, H));
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ kind: 'missing', from: 'prediction' });
+    expect(found[0].centre[0]).toBeCloseTo(54, 0);
+    expect(found[0].centre[1]).toBeCloseTo(62, 0);
+  });
+
+  it('tags a footprint drawn beside its building as offset, with the shift back onto it', () => {
+    const moved: Rect[] = BUILDINGS.map((b, i) => (i === 3 ? [b[0] + 4, b[1] - 3, b[2], b[3]] : b));
+    const found = tagged(findLabelObjects(probs, draw(moved), W, H));
+    expect(found).toHaveLength(1);
+    expect(found[0].kind).toBe('offset');
+    expect(found[0].shift!.dx).toBeCloseTo(-4, 0);
+    expect(found[0].shift!.dy).toBeCloseTo(3, 0);
+  });
+
+  it('reports a whole label moved one way once, as an area offset', () => {
+    const label = draw(BUILDINGS, [3, 2]);
+    const objects = findLabelObjects(probs, label, W, H);
+    const area = findAreaOffset(objects, probs, label, W, H);
+    expect(area).toMatchObject({ kind: 'area_offset', members: BUILDINGS.length });
+    expect(area!.dx).toBeCloseTo(-3, 0);
+    expect(area!.dy).toBeCloseTo(-2, 0);
+    const { rows } = patchLabelObjects(0, { width: W, height: H }, probs, label, W, H);
+    expect(rows.map((r) => r.kind)).toEqual(['area_offset']);
+    expect(rows[0].members).toBe(BUILDINGS.length);
+  });
+
+  it('carries objects to the patch pixels, lon/lat and metres of a map tile', () => {
+    const moved: Rect[] = BUILDINGS.map((b, i) => (i === 3 ? [b[0] + 4, b[1] - 3, b[2], b[3]] : b));
+    // The model ran at a third of the tile's 288 px: every pixel it saw is 3 of the tile's.
+    const tile = { z: 18, x: 146_000, y: 123_000 };
+    const { rows } = patchLabelObjects(7, { width: 288, height: 288, tile }, probs, draw(moved), W, H);
+    expect(rows).toHaveLength(1);
+    const r = rows[0];
+    expect(r).toMatchObject({ idx: 7, n: 0, kind: 'offset' });
+    expect(r.dxPx).toBeCloseTo(-12, 0);
+    expect(r.dyPx).toBeCloseTo(9, 0);
+    const [w, s, e, n] = tileBounds(tile.z, tile.x, tile.y);
+    const mpp = metresPerPixel((s + n) / 2, tile.z, 288);
+    expect(r.eastM).toBeCloseTo(-12 * mpp, 1);
+    // y runs down the image, north up the map.
+    expect(r.northM).toBeCloseTo(-9 * mpp, 1);
+    expect(r.outline![0]).toEqual(r.outline![r.outline!.length - 1]);
+    for (const [lon, lat] of r.outline!) {
+      expect(lon).toBeGreaterThanOrEqual(w);
+      expect(lon).toBeLessThanOrEqual(e);
+      expect(lat).toBeGreaterThanOrEqual(s);
+      expect(lat).toBeLessThanOrEqual(n);
+    }
+  });
+
+  it('leaves metres unknown off a map unless the pixel size is given', () => {
+    const moved: Rect[] = BUILDINGS.map((b, i) => (i === 3 ? [b[0] + 4, b[1] - 3, b[2], b[3]] : b));
+    const off = patchLabelObjects(0, { width: W, height: H }, probs, draw(moved), W, H).rows[0];
+    expect(off).toMatchObject({ kind: 'offset', eastM: null, northM: null, outline: null, lon: null });
+    const known = patchLabelObjects(0, { width: W, height: H }, probs, draw(moved), W, H, {
+      metresPerPixel: 0.5,
+    }).rows[0];
+    expect(known.eastM).toBeCloseTo(-2, 0);
+    expect(known.northM).toBeCloseTo(-1.5, 0);
+  });
+
+  it('refuses probabilities and a label of the wrong size', () => {
+    expect(() => findLabelObjects(probs, new Uint8Array(10), W, H)).toThrow(/needs 9216/);
+  });
+});
