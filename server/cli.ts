@@ -13,6 +13,8 @@
  *   tilelens import-results --project 1 --file agg_results_-NXYZ.csv.gz --purpose sample --mapswipe-project=-NXYZ
  *   tilelens trust --project 1 --target 0.95 --delta 0.1
  *   tilelens after-mapping --project 1
+ *   tilelens publish mapswipe --project 1 --organisation 1 --region Lilongwe --project-number 1 --dry-run
+ *   tilelens fair-model --stac path/to/stac-item.json --write
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -47,6 +49,8 @@ import {
 import { sampleCsv, sampleFindDrafts } from './lib/trust/sample-exports.ts';
 import { projectExportInfo } from './lib/scoring/export-info.ts';
 import { resolveSettings } from './settings.ts';
+import { fairImportCommand, fairModelCommand, publishCommand, publishUsage } from './cli-publish.ts';
+import { UsageError } from './cli-usage.ts';
 
 const usage = `tilelens <command> [options]
 
@@ -122,7 +126,7 @@ Commands
               --project ID  [--sample ID] [--level 0.9] [--target 0.95] [--delta 0.1] [--threshold T]
   after-mapping   achieved recall and skip precision of a finished project, disagreements, bad imagery
               --project ID  [--sample ID] [--top 50]
-
+${publishUsage}
 Common options
   --db PATH        SQLite database (default data/tilelens.db)
 `;
@@ -177,6 +181,10 @@ const scoreOptions = z.object({
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // These parse their own options (publish has sub-commands).
+  if (command === 'publish') return publishCommand(rest);
+  if (command === 'fair-model') return fairModelCommand(rest);
+  if (command === 'fair-import') return fairImportCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -490,14 +498,6 @@ async function main(argv: string[]): Promise<number> {
       return trustCommand(command, values);
     default:
       throw new UsageError(`unknown command '${command}'`);
-  }
-}
-
-/** The command line was used wrongly: the usage follows the message. */
-class UsageError extends TilelensError {
-  override name = 'UsageError';
-  constructor(message: string) {
-    super('usage', message, { status: 400 });
   }
 }
 

@@ -100,6 +100,20 @@ export const SETTINGS = [
     help: 'Largest file an import takes (MapSwipe results, as sent; gzip welcome, expanding to at most 4× this). Larger uploads are refused with 413 and nothing stored.',
   },
   {
+    name: 'mapswipe-url',
+    kind: 'optional-string',
+    default: undefined,
+    env: 'TILELENS_MAPSWIPE_URL',
+    help: "MapSwipe's backend that `publish mapswipe` creates projects in (its GraphQL API at /graphql/). Unset: publishing to MapSwipe is off; dry runs still show the plan.",
+  },
+  {
+    name: 'tasking-manager-url',
+    kind: 'optional-string',
+    default: undefined,
+    env: 'TILELENS_TASKING_MANAGER_URL',
+    help: 'Tasking Manager that `publish tasking-manager` creates drafts in (its API at /api/v2/). Unset: publishing to the Tasking Manager is off; dry runs still show the plan.',
+  },
+  {
     name: 'scoring-batch',
     kind: 'int',
     default: 16,

@@ -20,6 +20,7 @@ const READS_NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS']);
 const LARGER: Array<{ method: string; path: RegExp; setting: keyof Limits | null }> = [
   { method: 'POST', path: /^\/api\/projects\/?$/, setting: 'maxAreaBytes' },
   { method: 'POST', path: /^\/api\/projects\/[^/]+\/labels\/mapswipe\/?$/, setting: null },
+  { method: 'POST', path: /^\/api\/projects\/[^/]+\/fair\/?$/, setting: null },
   { method: 'POST', path: /^\/api\/projects\/[^/]+\/labels\/?$/, setting: 'maxUploadBytes' },
 ];
 

@@ -4,10 +4,9 @@
  * per tier, task squares), never the scores of every tile at once.
  */
 import { Hono, type Context } from 'hono';
-import { stream } from 'hono/streaming';
 import { z } from 'zod';
-import { openReadOnly } from '../lib/db/client.ts';
 import { mapswipeCompletenessDrafts } from '../lib/exports/mapswipe-completeness.ts';
+import { maprouletteChallenge, maprouletteTaskLines } from '../lib/exports/maproulette.ts';
 import { mapswipeFindDrafts } from '../lib/exports/mapswipe-find.ts';
 import { tileUrlVersion } from '../lib/overlays/overlay-tiles.ts';
 import { completenessOverlay, overlayCredits } from '../lib/overlays/tool-templates.ts';
@@ -19,6 +18,7 @@ import type { ScoringContext } from '../lib/scoring/context.ts';
 import { publicBaseUrl } from '../lib/scoring/export-info.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
 import { iterateScoredTiles } from '../lib/scoring/tiles-repo.ts';
+import { streamDownload } from '../middleware/stream-download.ts';
 import { validate } from '../middleware/validate.ts';
 import { idParam } from '../middleware/params.ts';
 import type { Settings } from '../settings.ts';
@@ -30,44 +30,6 @@ function slug(name: string): string {
       .replace(/[^a-z0-9]+/g, '-')
       .replace(/^-|-$/g, '')
       .slice(0, 60) || 'project'
-  );
-}
-
-/** Streams an export from a read-only connection of its own (see openReadOnly), closed when the body ends. */
-async function streamTiles(
-  c: Context,
-  ctx: ScoringContext,
-  chunksFor: (reader: ScoringContext) => AsyncIterable<string>,
-  type: string,
-  filename: string,
-) {
-  const db = openReadOnly(ctx.db);
-  const reader = { ctx: { ...ctx, db }, close: () => db.close() };
-  const chunks = chunksFor(reader.ctx)[Symbol.asyncIterator]();
-  let first: IteratorResult<string>;
-  try {
-    // Pulled before any byte is sent, so a project that cannot be exported gets a JSON error, not a short file.
-    first = await chunks.next();
-  } catch (err) {
-    reader.close();
-    throw err;
-  }
-  c.header('Content-Type', type);
-  c.header('Content-Disposition', `attachment; filename="${filename}"`);
-  return stream(
-    c,
-    async (s) => {
-      try {
-        for (let r = first; !r.done && !s.aborted; r = await chunks.next()) await s.write(r.value);
-      } finally {
-        reader.close();
-      }
-    },
-    async (err, s) => {
-      // Headers are gone already: break the transfer so the client sees a failed download, not a complete-looking file.
-      ctx.log?.(`export ${filename} failed mid-stream: ${err.message}`);
-      s.abort();
-    },
   );
 }
 
@@ -98,7 +60,7 @@ export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
       // Most urgent first, so the polygon cap keeps the tiles that matter.
       const chunks = (r: ScoringContext) =>
         mapswipeValidateChunks(iterateScoredTiles(r, project.id, { orderBy: 'priority' }), info);
-      return streamTiles(c, ctx, chunks, 'application/geo+json', `${slug(project.name)}-validate.geojson`);
+      return streamDownload(c, ctx, chunks, 'application/geo+json', `${slug(project.name)}-validate.geojson`);
     })
     .get('/:id/exports/tasking-manager', validate('param', idParam), (c) => {
       const { project, info } = setup(c, c.req.valid('param').id);
@@ -107,15 +69,32 @@ export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
         ...taskingManagerExport(iterateScoredTiles(ctx, project.id), info),
       });
     })
+    .get('/:id/exports/maproulette-challenge', validate('param', idParam), (c) => {
+      const { project, info } = setup(c, c.req.valid('param').id);
+      return c.json({ projectId: project.id, ...maprouletteChallenge(info) });
+    })
+    .get('/:id/exports/maproulette-tasks.geojsonl', validate('param', idParam), (c) => {
+      const { project, info } = setup(c, c.req.valid('param').id);
+      // Most urgent first, as MapRoulette lists tasks of equal priority in upload order.
+      const chunks = (r: ScoringContext) =>
+        maprouletteTaskLines(iterateScoredTiles(r, project.id, { orderBy: 'priority' }), info);
+      return streamDownload(
+        c,
+        ctx,
+        chunks,
+        'application/x-ndjson; charset=utf-8',
+        `${slug(project.name)}-maproulette-tasks.geojsonl`,
+      );
+    })
     .get('/:id/exports/tiles.csv', validate('param', idParam), (c) => {
       const { project } = setup(c, c.req.valid('param').id);
       const chunks = (r: ScoringContext) => tileTableCsv(iterateScoredTiles(r, project.id));
-      return streamTiles(c, ctx, chunks, 'text/csv; charset=utf-8', `${slug(project.name)}-tiles.csv`);
+      return streamDownload(c, ctx, chunks, 'text/csv; charset=utf-8', `${slug(project.name)}-tiles.csv`);
     })
     .get('/:id/exports/tiles.geojson', validate('param', idParam), (c) => {
       const { project, info } = setup(c, c.req.valid('param').id);
       const chunks = (r: ScoringContext) =>
         tileTableGeoJson(iterateScoredTiles(r, project.id), { figures: info.figures });
-      return streamTiles(c, ctx, chunks, 'application/geo+json', `${slug(project.name)}-tiles.geojson`);
+      return streamDownload(c, ctx, chunks, 'application/geo+json', `${slug(project.name)}-tiles.geojson`);
     });
 }

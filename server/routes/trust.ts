@@ -13,7 +13,7 @@
  *   GET  /:id/trust?sampleId&level&target&delta&steps&threshold             the region's figures with intervals
  *   GET  /:id/trust/after-mapping?sampleId&level&top                        achieved recall, skip precision, disagreements
  */
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { z } from 'zod';
 import { LABEL_PURPOSES, LABEL_VALUES } from '../lib/db/schema.ts';
 import { countLabels } from '../lib/db/trust-repo.ts';
@@ -33,6 +33,7 @@ import {
 } from '../lib/trust/project-trust.ts';
 import { sampleCsv, sampleFindDrafts } from '../lib/trust/sample-exports.ts';
 import { decimalId, decimalInt, idParam, taskIdText } from '../middleware/params.ts';
+import { boundedBody } from '../middleware/bounded-body.ts';
 import { validate } from '../middleware/validate.ts';
 import type { Settings } from '../settings.ts';
 
@@ -82,39 +83,6 @@ const labelBody = z.object({
   purpose: z.enum(LABEL_PURPOSES).default('sample'),
 });
 const findQuery = z.object({ drafts: decimalInt(1, 1000).optional() });
-
-/**
- * The request body, read chunk by chunk and refused as soon as it passes the limit, so an oversized
- * upload never sits in memory whole.
- */
-async function boundedBody(c: Context, max: number): Promise<Uint8Array> {
-  const declared = Number(c.req.header('content-length'));
-  if (Number.isFinite(declared) && declared > max) throw uploadTooLarge(declared, max);
-  const stream = c.req.raw.body;
-  if (!stream) return new Uint8Array();
-  const reader = stream.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw uploadTooLarge(size, max);
-    }
-    parts.push(value);
-  }
-  return Buffer.concat(parts);
-}
-
-function uploadTooLarge(size: number, max: number): TrustError {
-  return new TrustError(
-    'upload-too-large',
-    `the upload is over ${max.toLocaleString('en')} bytes (at least ${size.toLocaleString('en')}); nothing was stored`,
-    'send the gzip-compressed file, or start the server with a larger --max-upload-bytes',
-  );
-}
 
 export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono()

@@ -55,6 +55,9 @@ function send(c: Context, file: string, cache: string) {
   });
 }
 
+/** A lens over a tile grid. Browsers ask for /favicon.ico on every page; answering saves a failed request. */
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1f2a37"/><path d="M4 11h24M4 21h24M11 4v24M21 4v24" stroke="#55606e" stroke-width="1.5"/><circle cx="15" cy="15" r="7" fill="none" stroke="#f5b942" stroke-width="3"/><path d="M20 20l6 6" stroke="#f5b942" stroke-width="3.5" stroke-linecap="round"/></svg>`;
+
 export function uiStaticRoutes(options: { uiDir?: string } = {}): Hono {
   const uiDir = resolve(options.uiDir ?? defaultUiDir);
   const vendor = maplibreDir();
@@ -77,6 +80,9 @@ export function uiStaticRoutes(options: { uiDir?: string } = {}): Hono {
   return new Hono()
     .get('/', app)
     .get('/volunteer', app)
+    .get('/favicon.ico', (c) =>
+      c.body(FAVICON, 200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=86400' }),
+    )
     .get('/assets/*', (c) => {
       const file = safeFile(uiDir, c.req.path);
       if (!file) return c.notFound();

@@ -391,6 +391,8 @@ describe('map UI in the browser', () => {
       'mapswipe-completeness',
       'mapswipe-validate',
       'tasking-manager',
+      'maproulette-tasks',
+      'maproulette-challenge',
       'csv',
       'geojson',
     ]);

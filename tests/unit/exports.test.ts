@@ -264,6 +264,13 @@ describe('tasking-manager', () => {
       tm.draft.tasks.features.reduce((s, f) => s + f.properties.extra_properties.tilelens_tiles, 0),
     ).toBe(high);
     for (const f of tm.draft.tasks.features) expect(f.properties.isSquare).toBe(false);
+    // With arbitrary tasks TM makes each area feature a task, so the area carries the scores.
+    expect(tm.draft.areaOfInterest.features.map((f) => f.properties)).toEqual(
+      tm.draft.tasks.features.map((f) => f.properties),
+    );
+    for (const f of tm.draft.tasks.features) {
+      expect(f.properties.extra_properties.tilelens_confidence).toBeGreaterThanOrEqual(0);
+    }
     expect(() => taskingManagerExport(tiles, project, { tiers: [] })).toThrow(/no tile falls/);
   });
 });

@@ -29,6 +29,8 @@ export interface Imagery {
   bounds: BBox | null;
   minZoom: number;
   maxZoom: number;
+  /** Lowest zoom the server serves, overviews included. */
+  overviewMinZoom: number;
 }
 
 export interface Cluster {
@@ -169,6 +171,8 @@ export const EXPORTS = {
   },
   'mapswipe-validate': { path: 'mapswipe-validate.geojson', label: 'MapSwipe Validate', help: 'predicted buildings to check (GeoJSON)' },
   'tasking-manager': { path: 'tasking-manager', label: 'Tasking Manager', help: 'task grid and instructions (JSON)' },
+  'maproulette-tasks': { path: 'maproulette-tasks.geojsonl', label: 'MapRoulette tasks', help: 'line-by-line GeoJSON, one task per tile (priority as a property)' },
+  'maproulette-challenge': { path: 'maproulette-challenge', label: 'MapRoulette rules', help: 'challenge fields with the priority rules that map the tiers (JSON)' },
   csv: { path: 'tiles.csv', label: 'CSV', help: 'every tile with its scores' },
   geojson: { path: 'tiles.geojson', label: 'GeoJSON', help: 'every tile as a square with its scores' },
 } as const;

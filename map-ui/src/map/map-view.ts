@@ -84,10 +84,9 @@ export function createMapView(o: MapViewOptions): MapView {
         imagery: {
           type: 'raster',
           tiles: [`/imagery/${o.imagery.id}/{z}/{x}/{y}.jpg`],
-          // Imagery that exists only at the scoring zoom (the demo world's) is drawn smaller from lower map
-          // zooms: a tile size below 256 makes MapLibre fetch the deeper tiles, five levels out at 16 px.
-          tileSize: o.imagery.minZoom >= 16 ? 16 : 256,
-          minzoom: o.imagery.minZoom,
+          tileSize: 256,
+          // The server builds overviews below the imagery's own zooms; further out the map asks for nothing.
+          minzoom: o.imagery.overviewMinZoom,
           maxzoom: o.imagery.maxZoom,
           ...(o.imagery.bounds ? { bounds: o.imagery.bounds } : {}),
           attribution: o.imagery.attribution ?? '',

@@ -15,6 +15,7 @@ import {
   type ProjectEffort,
 } from '../data/api.ts';
 import { int, num, Panel, pct } from './common.ts';
+import { PublishSection } from './publish.ts';
 import { OverlayTemplates } from './overlay-templates.ts';
 
 export function pointAt(points: EffortPoint[], threshold: number): EffortPoint | null {
@@ -232,7 +233,8 @@ export function ExportsPanel(props: { project: Project }) {
     {
       title: 'Export for the mapping tools',
       id: 'exports',
-      subtitle: 'Downloads use the tiers of the scored project (high / medium / low / skip).',
+      subtitle:
+        'Downloads use the tiers of the scored project (high / medium / low / skip); publishing creates the projects in the tool itself.',
     },
     h(
       'div',
@@ -252,6 +254,7 @@ export function ExportsPanel(props: { project: Project }) {
         ),
       ),
     ),
+    h(PublishSection, { project: props.project }),
     h(OverlayTemplates, { project: props.project }),
   );
 }

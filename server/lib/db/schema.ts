@@ -666,3 +666,150 @@ export type TileLabelRow = typeof tileLabels.$inferSelect;
 export type LabelValue = (typeof LABEL_VALUES)[number];
 export type LabelPurpose = (typeof LABEL_PURPOSES)[number];
 export type LabelSource = (typeof LABEL_SOURCES)[number];
+
+// ── publishing: projects handed to MapSwipe and the Tasking Manager; fAIr predictions brought in ─────────
+
+export const PUBLISH_TARGETS = ['mapswipe', 'tasking-manager'] as const;
+export const PUBLICATION_STATUSES = ['in-progress', 'done', 'failed'] as const;
+/**
+ * How far one remote project got. MapSwipe: planned → created → asset-uploaded (Find) → configured →
+ * submitted. Tasking Manager: planned → created → priority-areas-set → annotated.
+ */
+export const PUBLISHED_STAGES = [
+  'planned',
+  'created',
+  'asset-uploaded',
+  'configured',
+  'submitted',
+  'priority-areas-set',
+  'annotated',
+] as const;
+
+/**
+ * One publishing of a project to one tool. Written before the first remote call, so a failure half-way
+ * leaves a record of what exists; credentials are never part of it.
+ */
+export const publications = sqliteTable(
+  'publications',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    target: text('target', { enum: PUBLISH_TARGETS }).notNull(),
+    /** The tool's base URL, as the server setting gave it. */
+    baseUrl: text('base_url').notNull(),
+    /** What the manager asked for (tiers, organisation, …), credentials never included. */
+    request: text('request', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: PUBLICATION_STATUSES }).notNull(),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    index('publications_project_idx').on(t.projectId, t.id),
+    check('publications_target_check', oneOf(t.target, PUBLISH_TARGETS)),
+    check('publications_status_check', oneOf(t.status, PUBLICATION_STATUSES)),
+  ],
+);
+
+/** A project a publication makes in the remote tool: its ids, how far it got, and its last polled status. */
+export const publishedProjects = sqliteTable(
+  'published_projects',
+  {
+    publicationId: integer('publication_id')
+      .notNull()
+      .references(() => publications.id, { onDelete: 'cascade' }),
+    /** Stable within the publication: `find:high`, `validate`, `sample:3:1`, `tm`. */
+    key: text('key').notNull(),
+    position: integer('position').notNull(),
+    /** The remote project type (FIND, VALIDATE, …; DRAFT for the Tasking Manager). */
+    kind: text('kind').notNull(),
+    /** The ULID sent as clientId, made once; the same on every retry. */
+    clientId: text('client_id').notNull(),
+    assetClientId: text('asset_client_id'),
+    remoteId: text('remote_id'),
+    assetRemoteId: text('asset_remote_id'),
+    stage: text('stage', { enum: PUBLISHED_STAGES }).notNull(),
+    /** Everything the steps send (area, specifics, task bodies), fixed when planned so a resume sends the same. */
+    spec: text('spec', { mode: 'json' }).$type<Record<string, unknown>>().notNull(),
+    remoteStatus: text('remote_status'),
+    processingStatus: text('processing_status'),
+    statusMessage: text('status_message'),
+    polledAt: integer('polled_at', { mode: 'timestamp_ms' }),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.publicationId, t.key] }),
+    uniqueIndex('published_projects_client_id_unique').on(t.clientId),
+    check('published_projects_stage_check', oneOf(t.stage, PUBLISHED_STAGES)),
+  ],
+);
+
+/** A fAIr prediction file brought into a project. */
+export const fairImports = sqliteTable(
+  'fair_imports',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    projectId: integer('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** Polygons in the file, stored (inside the project's tiles), and left out (outside them). */
+    features: integer('features').notNull(),
+    stored: integer('stored').notNull(),
+    outside: integer('outside').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('fair_imports_project_idx').on(t.projectId, t.id)],
+);
+
+/** One predicted polygon, filed under the project tile that holds its representative point. */
+export const fairPredictions = sqliteTable(
+  'fair_predictions',
+  {
+    importId: integer('import_id')
+      .notNull()
+      .references(() => fairImports.id, { onDelete: 'cascade' }),
+    idx: integer('idx').notNull(),
+    z: integer('z').notNull(),
+    x: integer('x').notNull(),
+    y: integer('y').notNull(),
+    taskId: text('task_id').notNull(),
+    /** fAIr's mean probability inside the polygon; null when the file gave none. */
+    confidence: real('confidence'),
+    geometry: text('geometry', { mode: 'json' }).$type<FairGeometryJson>().notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.importId, t.idx] }),
+    index('fair_predictions_tile_idx').on(t.importId, t.z, t.x, t.y),
+  ],
+);
+
+/** The per-tile signal of a fAIr import: how many polygons fAIr found there, and how sure it was. */
+export const fairTileSignals = sqliteTable(
+  'fair_tile_signals',
+  {
+    importId: integer('import_id')
+      .notNull()
+      .references(() => fairImports.id, { onDelete: 'cascade' }),
+    z: integer('z').notNull(),
+    x: integer('x').notNull(),
+    y: integer('y').notNull(),
+    taskId: text('task_id').notNull(),
+    polygons: integer('polygons').notNull(),
+    confidenceMax: real('confidence_max'),
+    confidenceMean: real('confidence_mean'),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.z, t.x, t.y] })],
+);
+
+export type FairGeometryJson =
+  { type: 'Polygon'; coordinates: number[][][] } | { type: 'MultiPolygon'; coordinates: number[][][][] };
+
+export type PublicationRow = typeof publications.$inferSelect;
+export type PublishedProjectRow = typeof publishedProjects.$inferSelect;
+export type PublishTarget = (typeof PUBLISH_TARGETS)[number];
+export type PublishedStage = (typeof PUBLISHED_STAGES)[number];
+export type FairImportRow = typeof fairImports.$inferSelect;
+export type FairTileSignalRow = typeof fairTileSignals.$inferSelect;

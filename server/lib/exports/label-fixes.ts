@@ -11,6 +11,7 @@
  * left out; `skippedOffMap` counts them.
  */
 import type { DatabaseHandle } from '../db/client.ts';
+import { maprouletteLine } from './maproulette.ts';
 import {
   iterateLabelObjects,
   type LabelObjectKind,
@@ -141,10 +142,6 @@ export function* labelFixesMapRoulette(
 ): Generator<string> {
   for (const o of selected(db, runId, sel, skipped)) {
     const f = feature(runId, o);
-    const task = {
-      type: 'FeatureCollection',
-      features: [{ ...f, properties: { ...f.properties, priority: priorityOf(o.score) } }],
-    };
-    yield `\x1e${JSON.stringify(task)}\n`;
+    yield maprouletteLine([{ ...f, properties: { ...f.properties, priority: priorityOf(o.score) } }]);
   }
 }

@@ -6,7 +6,8 @@
  * holds the 4^(zoom − taskZoom) scored tiles beneath it. TM stores a square's `x`, `y` in TMS order
  * (y counted from the south: yTMS = 2^z − 1 − y) with `zoom` and `isSquare: true`, and wants every task
  * geometry as a MultiPolygon. In "clustered" mode a task is only the chosen tiles of its square (their
- * union), flagged `isSquare: false` with `arbitraryTasks: true` on the project.
+ * union), flagged `isSquare: false` with `arbitraryTasks: true` on the project; TM then makes each
+ * feature of the area of interest one task, so those features carry the same properties.
  *
  * TM numbers tasks 1..n in the order of the `tasks` FeatureCollection, so tasks are written most urgent
  * first and the annotations refer to those numbers. Annotations go to
@@ -48,6 +49,8 @@ export interface TmTaskProperties {
 
 export interface TmTaskScores {
   tilelens_priority: number;
+  /** Mean smoothed IoU of the task's tiles: how far the model's outlines there can be trusted. */
+  tilelens_confidence: number;
   tilelens_tier: Tier;
   tilelens_tiles: number;
 }
@@ -176,6 +179,7 @@ export function taskingManagerExport(
       isSquare: mode === 'squares',
       extra_properties: {
         tilelens_priority: round6(b.priorityMax),
+        tilelens_confidence: round6(b.iouSum / b.tiles),
         tilelens_tier: b.tier,
         tilelens_tiles: b.tiles,
       },
@@ -190,7 +194,12 @@ export function taskingManagerExport(
     ...(options.organisation !== undefined ? { organisation: options.organisation } : {}),
     areaOfInterest: {
       type: 'FeatureCollection',
-      features: features.map((f) => ({ type: 'Feature', properties: {}, geometry: f.geometry })),
+      // With arbitraryTasks TM makes each area feature one task, keeping its properties: they carry the scores.
+      features: features.map((f) => ({
+        type: 'Feature',
+        properties: mode === 'clustered' ? f.properties : {},
+        geometry: f.geometry,
+      })),
     },
     tasks: { type: 'FeatureCollection', features },
     arbitraryTasks: mode === 'clustered',

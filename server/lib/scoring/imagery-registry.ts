@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as imageryRepo from '../db/imagery-repo.ts';
 import type { ImagerySourceRow } from '../db/schema.ts';
 import type { BBox } from '../geo/tiles.ts';
+import { OverviewSource, overviewMinZoom } from '../imagery/overviews.ts';
 import { createImagerySource } from '../imagery/source-factory.ts';
 import {
   ImageryError,
@@ -28,6 +29,8 @@ export interface ImageryRow {
   bounds: BBox | null;
   minZoom: number;
   maxZoom: number;
+  /** The lowest zoom served, overviews built from the native tiles included; a map asks for nothing below. */
+  overviewMinZoom: number;
   createdAt: Date;
 }
 
@@ -35,7 +38,7 @@ const openSources = perDatabase(() => new Map<number, Promise<ImagerySource>>())
 
 function publicRow(row: ImagerySourceRow): ImageryRow {
   const { spec: _spec, ...rest } = row;
-  return rest;
+  return { ...rest, overviewMinZoom: overviewMinZoom(row.minZoom) };
 }
 
 /** XYZ sources without their own cache folder get one under the data folder, per registered id. */
@@ -183,7 +186,10 @@ export function getImagerySource(ctx: ScoringContext, id: number): Promise<Image
         ),
       );
     }
-    source = open(ctx, specForOpening(ctx, id, parseImagerySpec(row.spec)));
+    // Wrapped so zoomed-out maps get overviews; scoring reads native zooms, which pass straight through.
+    source = open(ctx, specForOpening(ctx, id, parseImagerySpec(row.spec))).then(
+      (s) => new OverviewSource(s, { cacheDir: join(ctx.dataDir, 'imagery-overviews', String(id)) }),
+    );
     // A failed open is not cached, so fixing the file and retrying works without a restart.
     source.catch(() => cache.delete(id));
     cache.set(id, source);

@@ -1,0 +1,163 @@
+/**
+ * Storage of publications (tables `publications` and `published_projects` in schema.ts): what tilelens
+ * asked a volunteer tool to make, the ids the tool gave back, how far each project got, and its last
+ * polled status. A publication and its planned projects are written in one transaction before the first
+ * remote call; each step's result is written the moment it is known.
+ */
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import type { DatabaseHandle } from './client.ts';
+import {
+  publications,
+  publishedProjects,
+  type PublicationRow,
+  type PublishedProjectRow,
+  type PublishedStage,
+  type PublishTarget,
+} from './schema.ts';
+
+export interface NewPublishedProject {
+  key: string;
+  kind: string;
+  clientId: string;
+  assetClientId?: string | null;
+  spec: Record<string, unknown>;
+}
+
+export interface PublicationRecord {
+  publication: PublicationRow;
+  projects: PublishedProjectRow[];
+}
+
+export function insertPublication(
+  db: DatabaseHandle,
+  input: {
+    projectId: number;
+    target: PublishTarget;
+    baseUrl: string;
+    request: Record<string, unknown>;
+    projects: NewPublishedProject[];
+  },
+): number {
+  const now = new Date();
+  return db.sqlite.transaction(() => {
+    const { id } = db.db
+      .insert(publications)
+      .values({
+        projectId: input.projectId,
+        target: input.target,
+        baseUrl: input.baseUrl,
+        request: input.request,
+        status: 'in-progress',
+        updatedAt: now,
+      })
+      .returning({ id: publications.id })
+      .get();
+    input.projects.forEach((p, position) => {
+      db.db
+        .insert(publishedProjects)
+        .values({
+          publicationId: id,
+          key: p.key,
+          position,
+          kind: p.kind,
+          clientId: p.clientId,
+          assetClientId: p.assetClientId ?? null,
+          stage: 'planned',
+          spec: p.spec,
+          updatedAt: now,
+        })
+        .run();
+    });
+    return id;
+  })();
+}
+
+export function getPublication(db: DatabaseHandle, id: number): PublicationRecord | undefined {
+  const publication = db.db.select().from(publications).where(eq(publications.id, id)).get();
+  if (!publication) return undefined;
+  const projects = db.db
+    .select()
+    .from(publishedProjects)
+    .where(eq(publishedProjects.publicationId, id))
+    .orderBy(asc(publishedProjects.position))
+    .all();
+  return { publication, projects };
+}
+
+export function listPublications(db: DatabaseHandle, projectId: number): PublicationRecord[] {
+  const ids = db.db
+    .select({ id: publications.id })
+    .from(publications)
+    .where(eq(publications.projectId, projectId))
+    .orderBy(desc(publications.id))
+    .all();
+  return ids.map(({ id }) => getPublication(db, id)!);
+}
+
+/** The newest publication of a project to a tool that has not finished, if any. */
+export function unfinishedPublication(
+  db: DatabaseHandle,
+  projectId: number,
+  target: PublishTarget,
+): PublicationRow | undefined {
+  return db.db
+    .select()
+    .from(publications)
+    .where(
+      and(
+        eq(publications.projectId, projectId),
+        eq(publications.target, target),
+        // 'failed' is unfinished too: what it made exists remotely, and a resume completes it.
+        inArray(publications.status, ['in-progress', 'failed']),
+      ),
+    )
+    .orderBy(desc(publications.id))
+    .get();
+}
+
+export function setPublicationStatus(
+  db: DatabaseHandle,
+  id: number,
+  status: PublicationRow['status'],
+  error: string | null = null,
+): void {
+  db.db
+    .update(publications)
+    .set({ status, error, updatedAt: new Date() })
+    .where(eq(publications.id, id))
+    .run();
+}
+
+export interface PublishedProjectPatch {
+  stage?: PublishedStage;
+  remoteId?: string;
+  assetRemoteId?: string;
+  remoteStatus?: string | null;
+  processingStatus?: string | null;
+  statusMessage?: string | null;
+  polledAt?: Date;
+}
+
+export function updatePublishedProject(
+  db: DatabaseHandle,
+  publicationId: number,
+  key: string,
+  patch: PublishedProjectPatch,
+): void {
+  db.db
+    .update(publishedProjects)
+    .set({ ...patch, updatedAt: new Date() })
+    .where(and(eq(publishedProjects.publicationId, publicationId), eq(publishedProjects.key, key)))
+    .run();
+}
+
+/** Remote ids a tool gave earlier publications of any project, so a name search never adopts one of them. */
+export function knownRemoteIds(db: DatabaseHandle, target: PublishTarget): Set<string> {
+  const rows = db.db
+    .select({ remoteId: publishedProjects.remoteId })
+    .from(publishedProjects)
+    .innerJoin(publications, eq(publications.id, publishedProjects.publicationId))
+    .where(eq(publications.target, target))
+    .all();
+  return new Set(rows.map((r) => r.remoteId).filter((v): v is string => v !== null));
+}
