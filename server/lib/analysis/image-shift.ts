@@ -13,6 +13,7 @@
  * need not have been, and a detector that flags every served tile says nothing.
  */
 import { assertFeatures, assertKind, EstimatorError, type EstimatorJSON } from './estimator.ts';
+import { invertSpd } from './cholesky.ts';
 import { createRng } from './random.ts';
 
 export const IMAGE_STATISTICS = [
@@ -134,18 +135,19 @@ export class ImageShift {
     const calRows = inSample ? fitRows : [...Array(n).keys()].filter((i) => held[i]);
     const mean = new Array<number>(k).fill(0);
     for (const i of fitRows) for (let j = 0; j < k; j++) mean[j] += stats[i * k + j] / fitRows.length;
-    const cov = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+    const cov = new Float64Array(k * k);
     for (const i of fitRows)
       for (let a = 0; a < k; a++)
         for (let b = 0; b < k; b++)
-          cov[a][b] +=
+          cov[a * k + b] +=
             ((stats[i * k + a] - mean[a]) * (stats[i * k + b] - mean[b])) / Math.max(1, fitRows.length - 1);
-    for (let a = 0; a < k; a++) cov[a][a] += 1e-6 + RIDGE * cov[a][a];
-    const precision = invert(cov);
+    for (let a = 0; a < k; a++) cov[a * k + a] += 1e-6 + RIDGE * cov[a * k + a];
+    const precision = invertSpd(cov, k);
+    if (!precision) throw new EstimatorError('ImageShift: the reference statistics are degenerate');
     const model = new ImageShift({
       kind: 'ImageShift',
       mean,
-      precision: precision.flat(),
+      precision: Array.from(precision),
       unit: 1,
       calibration: inSample ? 'in-sample' : 'held-out',
     });
@@ -187,25 +189,4 @@ export class ImageShift {
     }
     return Math.sqrt(Math.max(0, s));
   }
-}
-
-/** Gauss–Jordan inverse with partial pivoting of a small symmetric positive-definite matrix. */
-function invert(m: number[][]): number[][] {
-  const k = m.length;
-  const a = m.map((row, i) => [...row, ...Array.from({ length: k }, (_, j) => (i === j ? 1 : 0))]);
-  for (let c = 0; c < k; c++) {
-    let p = c;
-    for (let r = c + 1; r < k; r++) if (Math.abs(a[r][c]) > Math.abs(a[p][c])) p = r;
-    [a[c], a[p]] = [a[p], a[c]];
-    const d = a[c][c];
-    if (!(Math.abs(d) > 1e-12))
-      throw new EstimatorError('ImageShift: the reference statistics are degenerate');
-    for (let j = 0; j < 2 * k; j++) a[c][j] /= d;
-    for (let r = 0; r < k; r++) {
-      if (r === c) continue;
-      const f = a[r][c];
-      if (f !== 0) for (let j = 0; j < 2 * k; j++) a[r][j] -= f * a[c][j];
-    }
-  }
-  return a.map((row) => row.slice(k));
 }

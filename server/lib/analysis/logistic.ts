@@ -6,6 +6,7 @@
  * training rows covered: a tile far outside that range (a region the model never saw) gets the prediction of the
  * nearest edge of what was learned instead of an extrapolated certainty.
  */
+import { invertSpd, solveSpd } from './cholesky.ts';
 import {
   assertFeatures,
   assertFitted,
@@ -40,33 +41,7 @@ export interface LogisticJSON extends EstimatorJSON {
 
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
-/** Solves the symmetric positive-definite system A x = b in place (Cholesky); A is n×n row-major. */
-function solveSpd(A: Float64Array, b: Float64Array, n: number): Float64Array {
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = A[i * n + j];
-      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
-      if (i === j) {
-        if (!(s > 0)) throw new EstimatorError('LogisticRegression: the Newton system is singular');
-        L[i * n + i] = Math.sqrt(s);
-      } else L[i * n + j] = s / L[j * n + j];
-    }
-  }
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= L[i * n + k] * y[k];
-    y[i] = s / L[i * n + i];
-  }
-  const x = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let k = i + 1; k < n; k++) s -= L[k * n + i] * x[k];
-    x[i] = s / L[i * n + i];
-  }
-  return x;
-}
+const SINGULAR = 'LogisticRegression: the Newton system is singular';
 
 export class LogisticRegression implements Predictor {
   readonly params: Required<LogisticParams>;
@@ -142,6 +117,7 @@ export class LogisticRegression implements Predictor {
       }
       H[0] += 1e-9;
       const step = solveSpd(H, g, p);
+      if (!step) throw new EstimatorError(SINGULAR);
       let largest = 0;
       for (let j = 0; j < p; j++) {
         w[j] -= step[j];
@@ -150,14 +126,10 @@ export class LogisticRegression implements Predictor {
       if (largest < this.params.tol) break;
     }
     this.coef = w;
-    // The Hessian of the last step is the penalised information at the fit; its inverse, column by column.
-    this.covariance = new Float64Array(p * p);
-    for (let j = 0; j < p; j++) {
-      const e = new Float64Array(p);
-      e[j] = 1;
-      const col = solveSpd(H, e, p);
-      for (let i = 0; i < p; i++) this.covariance[i * p + j] = col[i];
-    }
+    // The Hessian of the last step is the penalised information at the fit; its inverse is the covariance.
+    const covariance = invertSpd(H, p);
+    if (!covariance) throw new EstimatorError(SINGULAR);
+    this.covariance = covariance;
     return this;
   }
 
