@@ -108,7 +108,7 @@ export class InvalidQueryError extends TilelensError {
 // ── models and datasets ───────────────────────────────────────────────────────────────────────────
 
 /** Registers a model, or refreshes the row that has the same name and weights (sha256). */
-export function upsertModel(handle: DatabaseHandle, model: NewModel): Model {
+export async function upsertModel(handle: DatabaseHandle, model: NewModel): Promise<Model> {
   checkJson('the model being registered', 'sidecar', modelSidecarSchema, model.sidecar);
   const { name: _name, sha256: _sha256, createdAt: _createdAt, id: _id, ...rest } = model;
   return handle.db
@@ -120,7 +120,7 @@ export function upsertModel(handle: DatabaseHandle, model: NewModel): Model {
 }
 
 /** Registers a dataset, or refreshes the row with the same name. */
-export function upsertDataset(handle: DatabaseHandle, dataset: NewDataset): Dataset {
+export async function upsertDataset(handle: DatabaseHandle, dataset: NewDataset): Promise<Dataset> {
   checkJson('the dataset being registered', 'source', datasetSourceSchema, dataset.source);
   const { name: _name, createdAt: _createdAt, id: _id, ...rest } = dataset;
   return handle.db
@@ -150,12 +150,12 @@ export const PATCH_COLUMN_NAMES: readonly PatchColumn[] = PATCH_COLUMNS.map(([ke
  * IMMEDIATE transaction. Patches are consumed lazily in batches, so a million of them never sit in
  * memory together; an exception from the iterable (or anywhere else) rolls everything back.
  */
-export function saveAnalysisRun(
+export async function saveAnalysisRun(
   handle: DatabaseHandle,
   run: NewAnalysisRun,
   patchRows: Iterable<NewPatch>,
   clusterRows: NewCluster[],
-): number {
+): Promise<number> {
   checkRunJson('the run being saved', run);
   clusterRows.forEach((c, i) => {
     checkJson(
@@ -246,16 +246,16 @@ function encodePatch(patch: NewPatch, runId: number, position: number, out: unkn
   }
 }
 
-export function getModel(handle: DatabaseHandle, id: number): Model | undefined {
+export async function getModel(handle: DatabaseHandle, id: number): Promise<Model | undefined> {
   return handle.db.select().from(models).where(eq(models.id, id)).get();
 }
 
-export function getDataset(handle: DatabaseHandle, id: number): Dataset | undefined {
+export async function getDataset(handle: DatabaseHandle, id: number): Promise<Dataset | undefined> {
   return handle.db.select().from(datasets).where(eq(datasets.id, id)).get();
 }
 
 /** The newest run of the newest model registered with these weights (a file's sha256). */
-export function newestRunOfWeights(handle: DatabaseHandle, sha256: string): AnalysisRun | undefined {
+export async function newestRunOfWeights(handle: DatabaseHandle, sha256: string): Promise<AnalysisRun | undefined> {
   const model = handle.db
     .select({ id: models.id })
     .from(models)
@@ -276,32 +276,32 @@ export function newestRunOfWeights(handle: DatabaseHandle, sha256: string): Anal
 }
 
 /** Stage timings are known only once the run is stored (the store itself is one of them). */
-export function setRunTimings(handle: DatabaseHandle, runId: number, timings: Timings): void {
+export async function setRunTimings(handle: DatabaseHandle, runId: number, timings: Timings): Promise<void> {
   checkJson(`analysis run ${runId}`, 'timings', timingsSchema, timings);
   handle.db.update(analysisRuns).set({ timings }).where(eq(analysisRuns.id, runId)).run();
 }
 
 // ── reading runs ──────────────────────────────────────────────────────────────────────────────────
 
-export function getRun(handle: DatabaseHandle, id: number): AnalysisRun | undefined {
+export async function getRun(handle: DatabaseHandle, id: number): Promise<AnalysisRun | undefined> {
   const run = handle.db.select().from(analysisRuns).where(eq(analysisRuns.id, id)).get();
   if (run) checkRunJson(`analysis run ${id}`, run);
   return run;
 }
 
 /** The run, or a 404 that says where the stored runs are listed. */
-export function requireRun(handle: DatabaseHandle, id: number): AnalysisRun {
+export async function requireRun(handle: DatabaseHandle, id: number): Promise<AnalysisRun> {
   const run = getRun(handle, id);
   if (!run) throw new NotFoundError(`analysis run ${id}`, 'GET /api/runs lists the stored runs');
   return run;
 }
 
 /** The newest run of a model over a dataset: the one scoring uses unless told otherwise. */
-export function latestRunFor(
+export async function latestRunFor(
   handle: DatabaseHandle,
   modelId: number,
   datasetId: number,
-): AnalysisRun | undefined {
+): Promise<AnalysisRun | undefined> {
   const run = handle.db
     .select()
     .from(analysisRuns)
@@ -340,7 +340,7 @@ export interface RunSummary {
 }
 
 /** Runs newest first, without their large JSON blobs. */
-export function listRuns(handle: DatabaseHandle, filter: RunFilter = {}): RunSummary[] {
+export async function listRuns(handle: DatabaseHandle, filter: RunFilter = {}): Promise<RunSummary[]> {
   const where: SQL[] = [];
   if (filter.modelId !== undefined) where.push(eq(analysisRuns.modelId, filter.modelId));
   if (filter.datasetId !== undefined) where.push(eq(analysisRuns.datasetId, filter.datasetId));
@@ -373,7 +373,7 @@ export function listRuns(handle: DatabaseHandle, filter: RunFilter = {}): RunSum
 }
 
 /** Deletes a run with its patches and clusters (foreign keys cascade). Returns whether it existed. */
-export function deleteRun(handle: DatabaseHandle, id: number): boolean {
+export async function deleteRun(handle: DatabaseHandle, id: number): Promise<boolean> {
   return handle.db.delete(analysisRuns).where(eq(analysisRuns.id, id)).run().changes > 0;
 }
 
@@ -394,11 +394,11 @@ export interface PatchQuery<K extends PatchColumn> {
 export const MAX_PATCH_PAGE = 200_000;
 
 /** Patches of a run in idx order, one page at a time. */
-export function getPatches<K extends PatchColumn = PatchColumn>(
+export async function getPatches<K extends PatchColumn = PatchColumn>(
   handle: DatabaseHandle,
   runId: number,
   query: PatchQuery<K>,
-): Pick<Patch, K>[] {
+): Promise<Pick<Patch, K>[]> {
   const all = getTableColumns(patches);
   const names = query.columns ?? (Object.keys(all) as K[]);
   if (names.length === 0) throw new InvalidQueryError('columns is empty; leave it out to read every column');
@@ -426,7 +426,7 @@ export function getPatches<K extends PatchColumn = PatchColumn>(
     .all() as unknown as Pick<Patch, K>[];
 }
 
-export function getClusters(handle: DatabaseHandle, runId: number): Cluster[] {
+export async function getClusters(handle: DatabaseHandle, runId: number): Promise<Cluster[]> {
   const rows = handle.db
     .select()
     .from(clusters)
@@ -441,7 +441,7 @@ export function getClusters(handle: DatabaseHandle, runId: number): Cluster[] {
   return rows;
 }
 
-export function patchExists(handle: DatabaseHandle, runId: number, idx: number): boolean {
+export async function patchExists(handle: DatabaseHandle, runId: number, idx: number): Promise<boolean> {
   return !!handle.db
     .select({ one: sql`1` })
     .from(patches)
@@ -450,10 +450,10 @@ export function patchExists(handle: DatabaseHandle, runId: number, idx: number):
 }
 
 /** Every patch's idx and key, streamed in idx order. */
-export function* iteratePatchKeys(
+export async function* iteratePatchKeys(
   handle: DatabaseHandle,
   runId: number,
-): Generator<{ idx: number; key: string }> {
+): AsyncGenerator<{ idx: number; key: string }> {
   yield* handle.sqlite
     .prepare('select idx, patch_key as key from patches where run_id = ? order by idx')
     .iterate(runId) as Iterable<{ idx: number; key: string }>;

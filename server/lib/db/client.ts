@@ -1,6 +1,12 @@
 /**
- * Opening the database: one better-sqlite3 connection, drizzle over it, migrations applied.
+ * Opening the database: one better-sqlite3 connection, drizzle over it, migrations applied — and the one way
+ * to run several repository calls together (`inTransaction`, `readConsistently`).
+ *
+ * Every function the data layer exports returns a Promise (or an async iterator), whatever the store does
+ * underneath: better-sqlite3 answers synchronously, an embedded or a shared Postgres does not, and callers
+ * written against Promises need no change when the store does.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +23,7 @@ export interface DatabaseHandle {
   db: TilelensDb;
   sqlite: Database.Database;
   /** Folds the WAL back into the main file and closes the connection; safe to call twice. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 export interface OpenDatabaseOptions {
@@ -89,7 +95,7 @@ function migrateWithoutForeignKeys(
   }
 }
 
-export function openDatabase(path: string, options: OpenDatabaseOptions = {}): DatabaseHandle {
+export async function openDatabase(path: string, options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
   const migrationsFolder = options.migrationsFolder ?? DEFAULT_MIGRATIONS_FOLDER;
   if (!existsSync(resolve(migrationsFolder, 'meta', '_journal.json'))) {
     throw new DatabaseOpenError(
@@ -131,7 +137,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   return {
     db,
     sqlite,
-    close() {
+    async close() {
       if (!sqlite.open) return;
       if (path !== MEMORY) sqlite.pragma('wal_checkpoint(TRUNCATE)');
       sqlite.close();
@@ -140,8 +146,13 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
 }
 
 /** One trivial query: proves the database answers, not only the process. */
-export function ping(handle: DatabaseHandle): void {
+export async function ping(handle: DatabaseHandle): Promise<void> {
   handle.sqlite.prepare('select 1').get();
+}
+
+/** The path of the database file behind a handle (undefined for an in-memory database). */
+export function databaseFile(handle: DatabaseHandle): string | undefined {
+  return handle.sqlite.memory || !handle.sqlite.name ? undefined : handle.sqlite.name;
 }
 
 /**
@@ -150,9 +161,9 @@ export function ping(handle: DatabaseHandle): void {
  * download must not hold the shared one. Under WAL the reader sees one consistent snapshot while the writer
  * goes on.
  */
-export function openReadOnly(handle: DatabaseHandle): DatabaseHandle {
-  const file = handle.sqlite.name;
-  if (handle.sqlite.memory || !file) {
+export async function openReadOnly(handle: DatabaseHandle): Promise<DatabaseHandle> {
+  const file = databaseFile(handle);
+  if (!file) {
     throw new TilelensError(
       'no-streaming',
       'streamed reads need a database file; this server runs on an in-memory database',
@@ -161,20 +172,85 @@ export function openReadOnly(handle: DatabaseHandle): DatabaseHandle {
   }
   const sqlite = new Database(file, { readonly: true, fileMustExist: true });
   sqlite.pragma('busy_timeout = 5000');
-  return { db: drizzle({ client: sqlite, schema }), sqlite, close: () => sqlite.close() };
+  return {
+    db: drizzle({ client: sqlite, schema }),
+    sqlite,
+    close: async () => {
+      sqlite.close();
+    },
+  };
+}
+
+// ── transactions ──────────────────────────────────────────────────────────────────────────────────────
+
+/** The transaction the current async context runs in, per connection: a nested call becomes a savepoint. */
+const openTransaction = new AsyncLocalStorage<Database.Database>();
+/** Transactions of one connection run one after another: the tail of each connection's queue. */
+const queues = new WeakMap<Database.Database, Promise<unknown>>();
+let savepoints = 0;
+
+/**
+ * Runs `fn` in one transaction of the handle's connection and commits when it resolves, rolls back when it
+ * throws. Pass `tx` (the handle the body receives) to every repository call inside.
+ *
+ * SQLite has one connection per handle: transactions from different callers wait for each other, and one
+ * started inside another's body is a savepoint of it. A body awaits only the data layer — no network, no
+ * files — because a statement run meanwhile by another caller on the same connection lands inside the open
+ * transaction (a Postgres store gives each transaction a connection of its own).
+ */
+async function transaction<T>(
+  handle: DatabaseHandle,
+  begin: 'begin immediate' | 'begin deferred',
+  fn: (tx: DatabaseHandle) => Promise<T>,
+): Promise<T> {
+  const sqlite = handle.sqlite;
+  if (openTransaction.getStore() === sqlite) {
+    const name = `tilelens_${++savepoints}`;
+    sqlite.exec(`savepoint ${name}`);
+    try {
+      const result = await fn(handle);
+      sqlite.exec(`release ${name}`);
+      return result;
+    } catch (err) {
+      sqlite.exec(`rollback to ${name}`);
+      sqlite.exec(`release ${name}`);
+      throw err;
+    }
+  }
+  const previous = queues.get(sqlite) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => (release = resolve));
+  queues.set(
+    sqlite,
+    previous.then(() => mine),
+  );
+  await previous;
+  try {
+    sqlite.exec(begin);
+    try {
+      const result = await openTransaction.run(sqlite, () => fn(handle));
+      sqlite.exec('commit');
+      return result;
+    } catch (err) {
+      if (sqlite.inTransaction) sqlite.exec('rollback');
+      throw err;
+    }
+  } finally {
+    release();
+  }
 }
 
 /**
  * Runs `fn` in one read transaction: every repository read inside it sees the same snapshot, so an aggregate
  * and the scan it sizes agree even while a scoring job writes.
  */
-export function readConsistently<T>(handle: DatabaseHandle, fn: () => T): T {
-  return handle.sqlite.transaction(fn).deferred();
+export function readConsistently<T>(handle: DatabaseHandle, fn: (tx: DatabaseHandle) => Promise<T>): Promise<T> {
+  return transaction(handle, 'begin deferred', fn);
 }
 
 /** Runs `fn` in one transaction (IMMEDIATE: the write lock up front): its repository calls land together or not at all. */
-export function inTransaction<T>(handle: DatabaseHandle, fn: () => T): T {
-  return handle.sqlite.transaction(fn).immediate();
+export function inTransaction<T>(handle: DatabaseHandle, fn: (tx: DatabaseHandle) => Promise<T>): Promise<T> {
+  return transaction(handle, 'begin immediate', fn);
 }
 
 /** Copies a database file (online: a consistent snapshot even while another process writes it). */

@@ -5,10 +5,10 @@
  */
 import type { DatabaseHandle } from './client.ts';
 
-export function* cursor(
+export async function* cursor(
   db: DatabaseHandle,
   query: { toSQL(): { sql: string; params: unknown[] } },
-): Generator<unknown[]> {
+): AsyncGenerator<unknown[]> {
   const { sql, params } = query.toSQL();
   yield* db.sqlite
     .prepare(sql)

@@ -24,11 +24,11 @@ export interface NewFairPrediction {
   geometry: FairGeometryJson;
 }
 
-export function insertFairImport(
+export async function insertFairImport(
   db: DatabaseHandle,
   input: { projectId: number; name: string; features: number },
   predictions: Iterable<NewFairPrediction>,
-): number {
+): Promise<number> {
   return db.sqlite.transaction(() => {
     const { id } = db.db
       .insert(fairImports)
@@ -69,11 +69,11 @@ export function insertFairImport(
   })();
 }
 
-export function getFairImport(db: DatabaseHandle, importId: number): FairImportRow | undefined {
+export async function getFairImport(db: DatabaseHandle, importId: number): Promise<FairImportRow | undefined> {
   return db.db.select().from(fairImports).where(eq(fairImports.id, importId)).get();
 }
 
-export function listFairImports(db: DatabaseHandle, projectId: number): FairImportRow[] {
+export async function listFairImports(db: DatabaseHandle, projectId: number): Promise<FairImportRow[]> {
   return db.db
     .select()
     .from(fairImports)
@@ -82,7 +82,7 @@ export function listFairImports(db: DatabaseHandle, projectId: number): FairImpo
     .all();
 }
 
-export function fairTileSignalRows(db: DatabaseHandle, importId: number): FairTileSignalRow[] {
+export async function fairTileSignalRows(db: DatabaseHandle, importId: number): Promise<FairTileSignalRow[]> {
   return db.db
     .select()
     .from(fairTileSignals)
@@ -92,11 +92,11 @@ export function fairTileSignalRows(db: DatabaseHandle, importId: number): FairTi
 }
 
 /** How the import's tiles fall in tilelens's tiers: the cross-check a manager reads first. */
-export function fairSignalsByTier(
+export async function fairSignalsByTier(
   db: DatabaseHandle,
   importId: number,
   projectId: number,
-): Array<{ tier: string; tiles: number; polygons: number }> {
+): Promise<Array<{ tier: string; tiles: number; polygons: number }>> {
   return db.sqlite
     .prepare(
       `select coalesce(t.tier, 'unscored') as tier, count(*) as tiles, sum(s.polygons) as polygons
@@ -122,11 +122,11 @@ const PAGE_ROWS = 500;
  * The import's polygons, most urgent tile first (tilelens's priority of the tile holding each), in file
  * order within a tile; in pages found by keyset, so no region's polygons sit in memory together.
  */
-export function* iterateFairObjects(
+export async function* iterateFairObjects(
   db: DatabaseHandle,
   projectId: number,
   importId: number,
-): Generator<FairObjectRow> {
+): AsyncGenerator<FairObjectRow> {
   const page = db.sqlite.prepare(
     `select p.idx, p.task_id as taskId, p.confidence, p.geometry, t.priority, t.tier,
             coalesce(t.priority, -1) as sortKey
@@ -158,7 +158,7 @@ export function* iterateFairObjects(
   }
 }
 
-export function countFairObjects(db: DatabaseHandle, importId: number): number {
+export async function countFairObjects(db: DatabaseHandle, importId: number): Promise<number> {
   return (
     db.db
       .select({ n: sql<number>`count(*)` })

@@ -6,22 +6,22 @@ import { asc, eq } from 'drizzle-orm';
 import type { DatabaseHandle } from './client.ts';
 import { imagerySources, type ImagerySourceRow, type NewImagerySource } from './schema.ts';
 
-export function insertImagery(handle: DatabaseHandle, row: NewImagerySource): ImagerySourceRow {
+export async function insertImagery(handle: DatabaseHandle, row: NewImagerySource): Promise<ImagerySourceRow> {
   return handle.db.insert(imagerySources).values(row).returning().get();
 }
 
-export function listImagery(handle: DatabaseHandle): ImagerySourceRow[] {
+export async function listImagery(handle: DatabaseHandle): Promise<ImagerySourceRow[]> {
   return handle.db.select().from(imagerySources).orderBy(asc(imagerySources.id)).all();
 }
 
-export function getImagery(handle: DatabaseHandle, id: number): ImagerySourceRow | undefined {
+export async function getImagery(handle: DatabaseHandle, id: number): Promise<ImagerySourceRow | undefined> {
   return handle.db.select().from(imagerySources).where(eq(imagerySources.id, id)).get();
 }
 
-export function getImageryByName(handle: DatabaseHandle, name: string): ImagerySourceRow | undefined {
+export async function getImageryByName(handle: DatabaseHandle, name: string): Promise<ImagerySourceRow | undefined> {
   return handle.db.select().from(imagerySources).where(eq(imagerySources.name, name)).get();
 }
 
-export function deleteImagery(handle: DatabaseHandle, id: number): void {
+export async function deleteImagery(handle: DatabaseHandle, id: number): Promise<void> {
   handle.db.delete(imagerySources).where(eq(imagerySources.id, id)).run();
 }

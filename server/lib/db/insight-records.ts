@@ -10,12 +10,12 @@ import { insightRecords, INSIGHT_KINDS } from './schema.ts';
 export type InsightKind = (typeof INSIGHT_KINDS)[number];
 
 /** Stores (or replaces) the run's record of this kind. */
-export function saveInsightRecord(
+export async function saveInsightRecord(
   handle: DatabaseHandle,
   runId: number,
   kind: InsightKind,
   record: object,
-): void {
+): Promise<void> {
   const value = record as Record<string, unknown>;
   handle.db
     .insert(insightRecords)
@@ -31,11 +31,11 @@ export function saveInsightRecord(
  * The run's record of this kind as its writer stored it, or undefined when the pass has not run. `T` is the
  * writer's own record type: the insight module that wrote it reads it back.
  */
-export function getInsightRecord<T extends object>(
+export async function getInsightRecord<T extends object>(
   handle: DatabaseHandle,
   runId: number,
   kind: InsightKind,
-): T | undefined {
+): Promise<T | undefined> {
   const row = handle.db
     .select({ record: insightRecords.record })
     .from(insightRecords)
@@ -45,7 +45,7 @@ export function getInsightRecord<T extends object>(
 }
 
 /** The kinds of record the run has, i.e. the insight passes that ran on it. */
-export function insightKinds(handle: DatabaseHandle, runId: number): InsightKind[] {
+export async function insightKinds(handle: DatabaseHandle, runId: number): Promise<InsightKind[]> {
   return handle.db
     .select({ kind: insightRecords.kind })
     .from(insightRecords)

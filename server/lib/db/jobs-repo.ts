@@ -15,11 +15,11 @@ export type JobUpdate = Partial<Omit<typeof scoringJobs.$inferInsert, 'id' | 'pr
 /** Statuses of a job some process still means to run. */
 export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', 'running'];
 
-export function getJob(handle: DatabaseHandle, jobId: number): ScoringJob | undefined {
+export async function getJob(handle: DatabaseHandle, jobId: number): Promise<ScoringJob | undefined> {
   return handle.db.select().from(scoringJobs).where(eq(scoringJobs.id, jobId)).get();
 }
 
-export function latestJobOf(handle: DatabaseHandle, projectId: number): ScoringJob | undefined {
+export async function latestJobOf(handle: DatabaseHandle, projectId: number): Promise<ScoringJob | undefined> {
   return handle.db
     .select()
     .from(scoringJobs)
@@ -29,7 +29,7 @@ export function latestJobOf(handle: DatabaseHandle, projectId: number): ScoringJ
     .get();
 }
 
-export function activeJobsOf(handle: DatabaseHandle, projectId: number): ScoringJob[] {
+export async function activeJobsOf(handle: DatabaseHandle, projectId: number): Promise<ScoringJob[]> {
   return handle.db
     .select()
     .from(scoringJobs)
@@ -39,7 +39,7 @@ export function activeJobsOf(handle: DatabaseHandle, projectId: number): Scoring
 }
 
 /** Every job left queued or running, newest first. */
-export function activeJobs(handle: DatabaseHandle): ScoringJob[] {
+export async function activeJobs(handle: DatabaseHandle): Promise<ScoringJob[]> {
   return handle.db
     .select()
     .from(scoringJobs)
@@ -49,11 +49,11 @@ export function activeJobs(handle: DatabaseHandle): ScoringJob[] {
 }
 
 /** A job row as given, for callers that write a job's history themselves (imports, fixtures). */
-export function insertJob(handle: DatabaseHandle, job: typeof scoringJobs.$inferInsert): ScoringJob {
+export async function insertJob(handle: DatabaseHandle, job: typeof scoringJobs.$inferInsert): Promise<ScoringJob> {
   return handle.db.insert(scoringJobs).values(job).returning().get();
 }
 
-export function updateJob(handle: DatabaseHandle, jobId: number, values: JobUpdate): void {
+export async function updateJob(handle: DatabaseHandle, jobId: number, values: JobUpdate): Promise<void> {
   handle.db
     .update(scoringJobs)
     .set({ ...values, updatedAt: new Date() })
@@ -64,7 +64,7 @@ export function updateJob(handle: DatabaseHandle, jobId: number, values: JobUpda
 const SUPERSEDED: JobUpdate = { status: 'failed', error: 'interrupted; a newer job took over the project' };
 
 /** Closes a job a newer one takes over (left by a process that died and was never resumed). */
-export function supersedeJob(handle: DatabaseHandle, jobId: number): void {
+export async function supersedeJob(handle: DatabaseHandle, jobId: number): Promise<void> {
   updateJob(handle, jobId, { ...SUPERSEDED, finishedAt: new Date() });
 }
 
@@ -73,11 +73,11 @@ export function supersedeJob(handle: DatabaseHandle, jobId: number): void {
  * job's progress starts at the tiles already stored, which it will skip; a retry's at none of the `total`
  * tiles it takes up again.
  */
-export function queueJob(
+export async function queueJob(
   handle: DatabaseHandle,
   job: { projectId: number; mode: ScoringJob['mode']; total: number; batchSize: number },
   superseded: readonly number[],
-): ScoringJob {
+): Promise<ScoringJob> {
   return handle.sqlite.transaction(() => {
     for (const id of superseded) supersedeJob(handle, id);
     let progress = { done: 0, failed: 0 };
@@ -105,7 +105,7 @@ function storedCounts(handle: DatabaseHandle, projectId: number): { total: numbe
  * already stored (first write wins; when some were, the progress is recounted from the table instead of
  * added up); a retry job's rows replace the tiles' failed rows.
  */
-export function storeBatch(handle: DatabaseHandle, jobId: number, rows: NewTileScore[]): ScoringJob {
+export async function storeBatch(handle: DatabaseHandle, jobId: number, rows: NewTileScore[]): Promise<ScoringJob> {
   return handle.sqlite
     .transaction(() => {
       const current = getJob(handle, jobId);

@@ -35,11 +35,11 @@ export interface LabelObjectListed extends LabelObjectRow {
   y: number | null;
 }
 
-export function clearLabelObjects(handle: DatabaseHandle, runId: number): void {
+export async function clearLabelObjects(handle: DatabaseHandle, runId: number): Promise<void> {
   handle.sqlite.prepare('delete from label_objects where run_id = ?').run(runId);
 }
 
-export function writeLabelObjects(handle: DatabaseHandle, runId: number, rows: LabelObjectRow[]): void {
+export async function writeLabelObjects(handle: DatabaseHandle, runId: number, rows: LabelObjectRow[]): Promise<void> {
   const insert = handle.sqlite.prepare(
     `insert or replace into label_objects
        (run_id, idx, n, kind, score, area_px, dx_px, dy_px, east_m, north_m, outline_px, outline, lon, lat, members)
@@ -69,7 +69,7 @@ export function writeLabelObjects(handle: DatabaseHandle, runId: number, rows: L
 }
 
 /** Objects of each kind the run holds (every kind present, 0 when none). */
-export function countLabelObjects(handle: DatabaseHandle, runId: number): Record<LabelObjectKind, number> {
+export async function countLabelObjects(handle: DatabaseHandle, runId: number): Promise<Record<LabelObjectKind, number>> {
   const out = Object.fromEntries(LABEL_OBJECT_KINDS.map((k) => [k, 0])) as Record<LabelObjectKind, number>;
   const rows = handle.sqlite
     .prepare('select kind, count(*) from label_objects where run_id = ? group by kind')
@@ -102,13 +102,13 @@ function parse(r: RawRow, rank: number): LabelObjectListed {
 }
 
 /** A page of one kind's objects, strongest evidence first. */
-export function labelObjectPage(
+export async function labelObjectPage(
   handle: DatabaseHandle,
   runId: number,
   kind: LabelObjectKind,
   offset: number,
   limit: number,
-): LabelObjectListed[] {
+): Promise<LabelObjectListed[]> {
   const rows = handle.sqlite
     .prepare(`${SELECT} limit ? offset ?`)
     .all(runId, kind, limit, offset) as RawRow[];
@@ -116,12 +116,12 @@ export function labelObjectPage(
 }
 
 /** Every object of one kind, strongest first, streamed (exports). */
-export function* iterateLabelObjects(
+export async function* iterateLabelObjects(
   handle: DatabaseHandle,
   runId: number,
   kind: LabelObjectKind,
   limit = Number.MAX_SAFE_INTEGER,
-): Generator<LabelObjectListed> {
+): AsyncGenerator<LabelObjectListed> {
   let rank = 0;
   for (const r of handle.sqlite
     .prepare(`${SELECT} limit ?`)

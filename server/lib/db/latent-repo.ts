@@ -38,7 +38,7 @@ export interface RunPatchStats {
 }
 
 /** What a single pass over the run needs to know before it starts: counts and ranges, in one aggregate read. */
-export function runPatchStats(db: DatabaseHandle, runId: number): RunPatchStats {
+export async function runPatchStats(db: DatabaseHandle, runId: number): Promise<RunPatchStats> {
   const row = db.db
     .select({
       n: sql<number>`count(*)`,
@@ -80,7 +80,7 @@ export function runPatchStats(db: DatabaseHandle, runId: number): RunPatchStats 
 const componentFields = () => Object.fromEntries(PC_COLUMNS.map((c, k) => [`pc${k + 1}`, c]));
 
 /** Every patch of a run in idx order, as raw rows [pc1 … pc9, iou, iouHat, novelty, cluster, groupName, split, x, y, idx]. */
-export function runPatchRows(db: DatabaseHandle, runId: number): Generator<unknown[]> {
+export function runPatchRows(db: DatabaseHandle, runId: number): AsyncGenerator<unknown[]> {
   const query = db.db
     .select({
       ...componentFields(),
@@ -101,7 +101,7 @@ export function runPatchRows(db: DatabaseHandle, runId: number): Generator<unkno
 }
 
 /** Patches of a run, counted on the primary-key index (no table reads). */
-export function countRunPatches(db: DatabaseHandle, runId: number): number {
+export async function countRunPatches(db: DatabaseHandle, runId: number): Promise<number> {
   return db.db
     .select({ n: sql<number>`count(*)` })
     .from(patches)
@@ -110,7 +110,7 @@ export function countRunPatches(db: DatabaseHandle, runId: number): number {
 }
 
 /** Every patch of a run as raw rows [idx, pc1, …, pc9], in idx order. */
-export function runPatchComponents(db: DatabaseHandle, runId: number): Generator<unknown[]> {
+export function runPatchComponents(db: DatabaseHandle, runId: number): AsyncGenerator<unknown[]> {
   const query = db.db
     .select({ idx: patches.idx, ...componentFields() })
     .from(patches)
@@ -129,7 +129,7 @@ export interface PatchSummary {
 }
 
 /** A few patches of a run by idx (any order). */
-export function patchSummaries(db: DatabaseHandle, runId: number, idx: number[]): PatchSummary[] {
+export async function patchSummaries(db: DatabaseHandle, runId: number, idx: number[]): Promise<PatchSummary[]> {
   if (idx.length === 0) return [];
   return db.db
     .select({
@@ -148,12 +148,12 @@ export function patchSummaries(db: DatabaseHandle, runId: number, idx: number[])
 // ── columns stored with a run ─────────────────────────────────────────────────────────────────────
 
 /** Stored columns by name, for those of `names` that exist at this builder version. */
-export function getStoredColumns(
+export async function getStoredColumns(
   db: DatabaseHandle,
   runId: number,
   names: string[],
   version: number,
-): Map<string, ColumnsBody> {
+): Promise<Map<string, ColumnsBody>> {
   const rows = db.db
     .select({ name: latentColumns.name, header: latentColumns.header, body: latentColumns.body })
     .from(latentColumns)
@@ -177,12 +177,12 @@ export function getStoredColumns(
  * Replaces a run's stored columns of these names, in one transaction. Returns false when SQLite refused
  * the write (a read-only or busy database): the columns are then built again when next asked for.
  */
-export function putStoredColumns(
+export async function putStoredColumns(
   db: DatabaseHandle,
   runId: number,
   items: Array<{ name: string; columns: ColumnsBody }>,
   version: number,
-): boolean {
+): Promise<boolean> {
   const write = db.sqlite.transaction(() => {
     for (const { name, columns } of items) {
       const row = {
@@ -223,7 +223,7 @@ const placedTiles = (projectId: number, asOf: number) =>
   );
 
 /** Tiles placed in the latent space at asOf, and the north-west corner of their range. */
-export function projectTileStats(db: DatabaseHandle, projectId: number, asOf: number) {
+export async function projectTileStats(db: DatabaseHandle, projectId: number, asOf: number) {
   return db.db
     .select({ n: sql<number>`count(*)`, minX: min(tileScores.x), minY: min(tileScores.y) })
     .from(tileScores)
@@ -238,7 +238,7 @@ export function projectTileComponents(
   asOf: number,
   x: number,
   y: number,
-): Generator<unknown[]> {
+): AsyncGenerator<unknown[]> {
   // pcs is a JSON array; SQLite's json_extract reads one component without parsing rows in JS.
   const component = (pc: number) => sql<number | null>`json_extract(${tileScores.pcs}, ${`$[${pc - 1}]`})`;
   return cursor(
@@ -252,7 +252,7 @@ export function projectTileComponents(
 }
 
 /** Each placed tile as a raw row [iouHat, novelty, priority, buildingProb, tier, x, y], in the order of `projectTileComponents`. */
-export function projectTileRows(db: DatabaseHandle, projectId: number, asOf: number): Generator<unknown[]> {
+export function projectTileRows(db: DatabaseHandle, projectId: number, asOf: number): AsyncGenerator<unknown[]> {
   return cursor(
     db,
     db.db

@@ -13,12 +13,12 @@ export interface PatchEvidenceRow {
 }
 
 /** Clears the run's evidence before a pass writes it again batch by batch (`writePatchEvidence`). */
-export function clearPatchEvidence(handle: DatabaseHandle, runId: number): void {
+export async function clearPatchEvidence(handle: DatabaseHandle, runId: number): Promise<void> {
   handle.sqlite.prepare('delete from patch_evidence where run_id = ?').run(runId);
 }
 
 /** One batch of evidence rows in one transaction. */
-export function writePatchEvidence(handle: DatabaseHandle, runId: number, rows: PatchEvidenceRow[]): void {
+export async function writePatchEvidence(handle: DatabaseHandle, runId: number, rows: PatchEvidenceRow[]): Promise<void> {
   const insert = handle.sqlite.prepare(
     'insert or replace into patch_evidence (run_id, idx, prob_inside, prob_outside, boundary_iou) values (?, ?, ?, ?, ?)',
   );
@@ -34,12 +34,12 @@ export interface PatchIntervalRow {
 }
 
 /** Replaces the run's intervals and its 'confidence' record in one transaction. */
-export function replacePatchIntervals(
+export async function replacePatchIntervals(
   handle: DatabaseHandle,
   runId: number,
   rows: Iterable<PatchIntervalRow>,
   record: object,
-): void {
+): Promise<void> {
   const insert = handle.sqlite.prepare(
     'insert into patch_intervals (run_id, idx, iou_low, iou_high) values (?, ?, ?, ?)',
   );
@@ -51,10 +51,10 @@ export function replacePatchIntervals(
 }
 
 /** The run's intervals as columns, in idx order. */
-export function readPatchIntervals(
+export async function readPatchIntervals(
   handle: DatabaseHandle,
   runId: number,
-): { idx: number[]; iouLow: number[]; iouHigh: number[] } {
+): Promise<{ idx: number[]; iouLow: number[]; iouHigh: number[] }> {
   const out = { idx: [] as number[], iouLow: [] as number[], iouHigh: [] as number[] };
   const rows = handle.sqlite
     .prepare('select idx, iou_low, iou_high from patch_intervals where run_id = ? order by idx')
@@ -76,7 +76,7 @@ export interface InsightRunShape {
   surfaceEmpty: string | null;
 }
 
-export function insightRunShape(handle: DatabaseHandle, runId: number): InsightRunShape {
+export async function insightRunShape(handle: DatabaseHandle, runId: number): Promise<InsightRunShape> {
   return handle.sqlite
     .prepare(
       `select count(*) as patches, coalesce(json_extract(r.settings, '$.nComponents'), 9) as components,
@@ -94,11 +94,11 @@ export function insightRunShape(handle: DatabaseHandle, runId: number): InsightR
 export type InsightPatchTuple = unknown[];
 
 /** Streams the patches in idx order with their evidence, as raw tuples (see InsightPatchTuple): one pass, no objects. */
-export function iterateInsightPatches(
+export async function iterateInsightPatches(
   handle: DatabaseHandle,
   runId: number,
   components: number,
-): Iterable<InsightPatchTuple> {
+): Promise<Iterable<InsightPatchTuple>> {
   const k = Math.max(0, Math.min(9, Math.floor(components)));
   const pcCols = Array.from({ length: k }, (_, j) => `, p.pc${j + 1}`).join('');
   return handle.sqlite

@@ -28,7 +28,7 @@ export interface PublicationRecord {
   projects: PublishedProjectRow[];
 }
 
-export function insertPublication(
+export async function insertPublication(
   db: DatabaseHandle,
   input: {
     projectId: number;
@@ -37,7 +37,7 @@ export function insertPublication(
     request: Record<string, unknown>;
     projects: NewPublishedProject[];
   },
-): number {
+): Promise<number> {
   const now = new Date();
   return db.sqlite.transaction(() => {
     const { id } = db.db
@@ -72,7 +72,7 @@ export function insertPublication(
   })();
 }
 
-export function getPublication(db: DatabaseHandle, id: number): PublicationRecord | undefined {
+export async function getPublication(db: DatabaseHandle, id: number): Promise<PublicationRecord | undefined> {
   const publication = db.db.select().from(publications).where(eq(publications.id, id)).get();
   if (!publication) return undefined;
   const projects = db.db
@@ -84,7 +84,7 @@ export function getPublication(db: DatabaseHandle, id: number): PublicationRecor
   return { publication, projects };
 }
 
-export function listPublications(db: DatabaseHandle, projectId: number): PublicationRecord[] {
+export async function listPublications(db: DatabaseHandle, projectId: number): Promise<PublicationRecord[]> {
   const ids = db.db
     .select({ id: publications.id })
     .from(publications)
@@ -95,11 +95,11 @@ export function listPublications(db: DatabaseHandle, projectId: number): Publica
 }
 
 /** The newest publication of a project to a tool that has not finished, if any. */
-export function unfinishedPublication(
+export async function unfinishedPublication(
   db: DatabaseHandle,
   projectId: number,
   target: PublishTarget,
-): PublicationRow | undefined {
+): Promise<PublicationRow | undefined> {
   return db.db
     .select()
     .from(publications)
@@ -115,12 +115,12 @@ export function unfinishedPublication(
     .get();
 }
 
-export function setPublicationStatus(
+export async function setPublicationStatus(
   db: DatabaseHandle,
   id: number,
   status: PublicationRow['status'],
   error: string | null = null,
-): void {
+): Promise<void> {
   db.db
     .update(publications)
     .set({ status, error, updatedAt: new Date() })
@@ -138,12 +138,12 @@ export interface PublishedProjectPatch {
   polledAt?: Date;
 }
 
-export function updatePublishedProject(
+export async function updatePublishedProject(
   db: DatabaseHandle,
   publicationId: number,
   key: string,
   patch: PublishedProjectPatch,
-): void {
+): Promise<void> {
   db.db
     .update(publishedProjects)
     .set({ ...patch, updatedAt: new Date() })
@@ -152,7 +152,7 @@ export function updatePublishedProject(
 }
 
 /** Remote ids a tool gave earlier publications of any project, so a name search never adopts one of them. */
-export function knownRemoteIds(db: DatabaseHandle, target: PublishTarget): Set<string> {
+export async function knownRemoteIds(db: DatabaseHandle, target: PublishTarget): Promise<Set<string>> {
   const rows = db.db
     .select({ remoteId: publishedProjects.remoteId })
     .from(publishedProjects)

@@ -50,12 +50,12 @@ const ROW_SQL = `select s.rank, s.idx, s.score, s.disagreement, s.neighbour_gap 
  * Replaces the run's scores, and its record of how they were made (insight kind 'label_errors'), in one
  * transaction.
  */
-export function replaceLabelErrorScores(
+export async function replaceLabelErrorScores(
   handle: DatabaseHandle,
   runId: number,
   rows: Iterable<LabelErrorScoreRow>,
   record: object,
-): void {
+): Promise<void> {
   const insert = handle.sqlite.prepare(
     'insert into label_error_scores (run_id, idx, score, rank, disagreement, neighbour_gap, direction) values (?, ?, ?, ?, ?, ?, ?)',
   );
@@ -67,24 +67,24 @@ export function replaceLabelErrorScores(
   })();
 }
 
-export function countLabelErrorScores(handle: DatabaseHandle, runId: number): number {
+export async function countLabelErrorScores(handle: DatabaseHandle, runId: number): Promise<number> {
   const { n } = handle.sqlite
     .prepare('select count(*) as n from label_error_scores where run_id = ?')
     .get(runId) as { n: number };
   return n;
 }
 
-export function reviewRowAt(handle: DatabaseHandle, runId: number, rank: number): ReviewRow | undefined {
+export async function reviewRowAt(handle: DatabaseHandle, runId: number, rank: number): Promise<ReviewRow | undefined> {
   return handle.sqlite.prepare(`${ROW_SQL} and s.rank = ?`).get(runId, rank) as ReviewRow | undefined;
 }
 
 /** The nearest rank before ('previous') or after ('next') `rank` that has no mark; null at either end. */
-export function nearestUnmarkedRank(
+export async function nearestUnmarkedRank(
   handle: DatabaseHandle,
   runId: number,
   rank: number,
   direction: 'previous' | 'next',
-): number | null {
+): Promise<number | null> {
   const [op, order] = direction === 'previous' ? ['<', 'desc'] : ['>', 'asc'];
   const row = handle.sqlite
     .prepare(
@@ -96,24 +96,24 @@ export function nearestUnmarkedRank(
 }
 
 /** Up to `limit` rows after the first `offset` ranks, in rank order. */
-export function reviewRows(
+export async function reviewRows(
   handle: DatabaseHandle,
   runId: number,
   offset: number,
   limit: number,
-): ReviewRow[] {
+): Promise<ReviewRow[]> {
   return handle.sqlite
     .prepare(`${ROW_SQL} and s.rank > ? order by s.rank limit ?`)
     .all(runId, offset, limit) as ReviewRow[];
 }
 
 /** Streams the first `top` ranks and every patch carrying one of `marks`, in rank order. */
-export function* iterateReviewRows(
+export async function* iterateReviewRows(
   handle: DatabaseHandle,
   runId: number,
   top: number,
   marks: readonly ReviewMarkKind[],
-): Generator<ReviewRow> {
+): AsyncGenerator<ReviewRow> {
   const placeholders = marks.map(() => '?').join(', ');
   yield* handle.sqlite
     .prepare(`${ROW_SQL} and (s.rank <= ? or m.mark in (${placeholders || "''"})) order by s.rank`)
@@ -121,13 +121,13 @@ export function* iterateReviewRows(
 }
 
 /** Sets (or replaces) a patch's mark; the mark's time is the time of the last change. */
-export function upsertReviewMark(
+export async function upsertReviewMark(
   handle: DatabaseHandle,
   runId: number,
   idx: number,
   mark: ReviewMarkKind,
   note: string | null,
-): void {
+): Promise<void> {
   handle.sqlite
     .prepare(
       `insert into review_marks (run_id, idx, mark, note) values (?, ?, ?, ?)

@@ -22,7 +22,7 @@ export interface TileRange {
 }
 
 /** Rows a job writes; a tile already stored keeps its row (first write wins). Returns the rows written. */
-export function insertTileScores(handle: DatabaseHandle, rows: NewTileScore[]): number {
+export async function insertTileScores(handle: DatabaseHandle, rows: NewTileScore[]): Promise<number> {
   let written = 0;
   // 22 columns × 40 rows stays far below SQLite's bound-parameter limit.
   for (let i = 0; i < rows.length; i += 40) {
@@ -49,7 +49,7 @@ const CLEARED = Object.fromEntries(
  * Rows of a retry job: each replaces the tile's failed row, adding the reads it took to the tile's
  * attempts. A tile scored in the meantime keeps its row. Returns the rows written.
  */
-export function replaceFailedTileScores(handle: DatabaseHandle, rows: NewTileScore[]): number {
+export async function replaceFailedTileScores(handle: DatabaseHandle, rows: NewTileScore[]): Promise<number> {
   let written = 0;
   for (const row of rows) {
     const { projectId: _p, z: _z, x: _x, y: _y, taskId: _t, quadkey: _q, ...values } = row;
@@ -73,11 +73,11 @@ export function replaceFailedTileScores(handle: DatabaseHandle, rows: NewTileSco
 }
 
 /** Tiles of the project a retry job still has to take up: failed or undecodable, not yet retried by `jobId`. */
-export function* retryableTiles(
+export async function* retryableTiles(
   handle: DatabaseHandle,
   projectId: number,
   jobId: number,
-): Generator<TileCoord> {
+): AsyncGenerator<TileCoord> {
   let last: { y: number; x: number } | undefined;
   for (;;) {
     const page = handle.db
@@ -105,13 +105,13 @@ export function* retryableTiles(
 const tileKey = (projectId: number, z: number, x: number, y: number) =>
   and(eq(tileScores.projectId, projectId), eq(tileScores.z, z), eq(tileScores.x, x), eq(tileScores.y, y));
 
-export function isTileStored(
+export async function isTileStored(
   handle: DatabaseHandle,
   projectId: number,
   z: number,
   x: number,
   y: number,
-): boolean {
+): Promise<boolean> {
   return !!handle.db
     .select({ one: sql`1` })
     .from(tileScores)
@@ -119,13 +119,13 @@ export function isTileStored(
     .get();
 }
 
-export function getTileScore(
+export async function getTileScore(
   handle: DatabaseHandle,
   projectId: number,
   z: number,
   x: number,
   y: number,
-): TileScore | undefined {
+): Promise<TileScore | undefined> {
   return handle.db
     .select()
     .from(tileScores)
@@ -143,11 +143,11 @@ export interface TilePageOptions {
 const PAGE_ROWS = 500;
 
 /** A project's rows in pages of PAGE_ROWS, each page found by keyset (the last row's sort key). */
-export function* iterateTileScores(
+export async function* iterateTileScores(
   handle: DatabaseHandle,
   projectId: number,
   options: TilePageOptions = {},
-): Generator<TileScore> {
+): AsyncGenerator<TileScore> {
   const where: SQL[] = [eq(tileScores.projectId, projectId)];
   if (options.range) {
     const r = options.range;
@@ -187,7 +187,7 @@ export function* iterateTileScores(
 export type TileStatus = TileScore['status'];
 
 /** Stored tiles of a project by status. */
-export function countTileStatuses(handle: DatabaseHandle, projectId: number): Map<TileStatus, number> {
+export async function countTileStatuses(handle: DatabaseHandle, projectId: number): Promise<Map<TileStatus, number>> {
   const rows = handle.db
     .select({ status: tileScores.status, n: sql<number>`count(*)` })
     .from(tileScores)
@@ -268,12 +268,12 @@ function overlayCell(row: unknown[]): OverlayCellRow {
 }
 
 /** Streams the raster cells of a range. */
-export function* iterateOverlayCells(
+export async function* iterateOverlayCells(
   handle: DatabaseHandle,
   projectId: number,
   zoom: number,
   r: TileRange,
-): Generator<OverlayCellRow> {
+): AsyncGenerator<OverlayCellRow> {
   const query = handle.db
     .select(CELL_COLUMNS)
     .from(tileScores)
@@ -282,12 +282,12 @@ export function* iterateOverlayCells(
 }
 
 /** Streams the vector cells of a range. */
-export function* iterateVectorCells(
+export async function* iterateVectorCells(
   handle: DatabaseHandle,
   projectId: number,
   zoom: number,
   r: TileRange,
-): Generator<VectorCellRow> {
+): AsyncGenerator<VectorCellRow> {
   const query = handle.db
     .select({
       ...CELL_COLUMNS,
@@ -338,12 +338,12 @@ const PAIRS_SQL = `select a.task_id as taskId, a.z, a.x, a.y, a.priority as prio
   where a.project_id = ?`;
 
 /** Streams the tiles both projects scored, matched by z / x / y (one join over the primary keys). */
-export function* iterateTilePairs(handle: DatabaseHandle, a: number, b: number): Generator<TilePairRow> {
+export async function* iterateTilePairs(handle: DatabaseHandle, a: number, b: number): AsyncGenerator<TilePairRow> {
   yield* handle.sqlite.prepare(PAIRS_SQL).iterate(b, a) as Iterable<TilePairRow>;
 }
 
 /** Stored tiles of a project, whatever their status. */
-export function countProjectTiles(handle: DatabaseHandle, projectId: number): number {
+export async function countProjectTiles(handle: DatabaseHandle, projectId: number): Promise<number> {
   return (
     handle.db
       .select({ n: sql<number>`count(*)` })

@@ -29,13 +29,13 @@ export interface NewSampleTile {
   buildingProb: number;
 }
 
-export function insertSample(
+export async function insertSample(
   db: DatabaseHandle,
   projectId: number,
   design: SampleDesign,
   rects: TileRectJson[],
   tiles: NewSampleTile[],
-): number {
+): Promise<number> {
   return db.sqlite.transaction(() => {
     const { id } = db.db
       .insert(calibrationSamples)
@@ -53,11 +53,11 @@ export function insertSample(
   })();
 }
 
-export function getSampleRow(db: DatabaseHandle, sampleId: number): CalibrationSampleRow | undefined {
+export async function getSampleRow(db: DatabaseHandle, sampleId: number): Promise<CalibrationSampleRow | undefined> {
   return db.db.select().from(calibrationSamples).where(eq(calibrationSamples.id, sampleId)).get();
 }
 
-export function sampleTileRows(db: DatabaseHandle, sampleId: number): CalibrationSampleTileRow[] {
+export async function sampleTileRows(db: DatabaseHandle, sampleId: number): Promise<CalibrationSampleTileRow[]> {
   return db.db
     .select()
     .from(calibrationSampleTiles)
@@ -66,7 +66,7 @@ export function sampleTileRows(db: DatabaseHandle, sampleId: number): Calibratio
     .all();
 }
 
-export function latestSampleId(db: DatabaseHandle, projectId: number): number | undefined {
+export async function latestSampleId(db: DatabaseHandle, projectId: number): Promise<number | undefined> {
   return db.db
     .select({ id: calibrationSamples.id })
     .from(calibrationSamples)
@@ -86,7 +86,7 @@ export interface SampleSummaryRow {
   badImagery: number;
 }
 
-export function listSamples(db: DatabaseHandle, projectId: number): SampleSummaryRow[] {
+export async function listSamples(db: DatabaseHandle, projectId: number): Promise<SampleSummaryRow[]> {
   const rows = db.sqlite
     .prepare(
       `select s.id, s.seed, s.size, s.created_at as createdAt,
@@ -108,7 +108,7 @@ export function listSamples(db: DatabaseHandle, projectId: number): SampleSummar
 }
 
 /** Every sample rectangle of the project, for recognising answers to a sample draft's extra tiles. */
-export function sampleRects(db: DatabaseHandle, projectId: number): TileRectJson[] {
+export async function sampleRects(db: DatabaseHandle, projectId: number): Promise<TileRectJson[]> {
   return db.db
     .select({ rects: calibrationSamples.rects })
     .from(calibrationSamples)
@@ -118,11 +118,11 @@ export function sampleRects(db: DatabaseHandle, projectId: number): TileRectJson
 }
 
 /** The label a sample tile counts with: a calibration answer if there is one, else the mapping's. */
-export function sampleLabels(
+export async function sampleLabels(
   db: DatabaseHandle,
   projectId: number,
   sampleId: number,
-): Map<string, LabelValue> {
+): Promise<Map<string, LabelValue>> {
   const rows = db.sqlite
     .prepare(
       `select t.task_id as taskId, coalesce(ls.label, lm.label) as label
@@ -136,11 +136,11 @@ export function sampleLabels(
 }
 
 /** Which of these tiles the project holds (any status), by task id. */
-export function projectTilesAmong(
+export async function projectTilesAmong(
   db: DatabaseHandle,
   projectId: number,
   tiles: ReadonlyArray<{ z: number; x: number; y: number }>,
-): Set<string> {
+): Promise<Set<string>> {
   const found = new Set<string>();
   const stmt = (n: number) =>
     db.sqlite.prepare(
@@ -181,11 +181,11 @@ export interface NewImport {
 }
 
 /** One import and its labels in one transaction; a label already there for the tile and purpose is replaced. */
-export function storeLabels(
+export async function storeLabels(
   db: DatabaseHandle,
   imp: NewImport,
   labels: NewLabel[],
-): { importId: number; stored: number } {
+): Promise<{ importId: number; stored: number }> {
   return db.sqlite.transaction(() => {
     const { id } = db.db
       .insert(labelImports)
@@ -232,11 +232,11 @@ export function storeLabels(
   })();
 }
 
-export function countLabels(
+export async function countLabels(
   db: DatabaseHandle,
   projectId: number,
   purpose: LabelPurpose,
-): Record<LabelValue, number> {
+): Promise<Record<LabelValue, number>> {
   const out: Record<LabelValue, number> = { building: 0, no_building: 0, bad_imagery: 0 };
   const rows = db.db
     .select({ label: tileLabels.label, n: sql<number>`count(*)` })
@@ -267,7 +267,7 @@ export interface MappedTileRow {
  * Every tile of the project with its mapping answer, if any: keyset pages of 1,000 by (y, x), so a region
  * never sits in memory and no statement stays open between pages.
  */
-export function* tilesWithMappingLabels(db: DatabaseHandle, projectId: number): Generator<MappedTileRow> {
+export async function* tilesWithMappingLabels(db: DatabaseHandle, projectId: number): AsyncGenerator<MappedTileRow> {
   const page = db.sqlite.prepare(
     `select s.task_id as taskId, s.z, s.x, s.y, s.status, s.priority, s.building_prob as buildingProb,
        l.label, l.yes_count as yesCount, l.maybe_count as maybeCount, l.no_count as noCount, l.bad_count as badCount
