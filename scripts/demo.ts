@@ -84,7 +84,7 @@ async function prepare(): Promise<DemoPrepared> {
   t0 = performance.now();
   const model = await loadModel(demoModelPath);
   const source = openDemoWorldDataset(demoWorldDir, 'train');
-  const db = openDatabase(defaultDbPath);
+  const db = await openDatabase(defaultDbPath);
   try {
     const analysis = await analyzeDataset({
       db,
@@ -99,7 +99,7 @@ async function prepare(): Promise<DemoPrepared> {
     // Label-error scores, failure families and confidence intervals: once per run, so the review queue, the
     // families panel and the intervals on the map are there when the demo project is scored.
     t0 = performance.now();
-    const done = insightKinds(db, analysis.runId).length > 0;
+    const done = (await insightKinds(db, analysis.runId)).length > 0;
     let insights: DemoPrepared['insights'] = { computed: false };
     if (!done) {
       const s = await runInsights(db, analysis.runId, { model, onProgress: stderrProgress('insights') });
@@ -117,7 +117,7 @@ async function prepare(): Promise<DemoPrepared> {
   } finally {
     await source.close();
     await model.dispose();
-    db.close();
+    await db.close();
   }
 }
 

@@ -108,7 +108,7 @@ export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
   // A fresh database each time; the activation files of earlier runs would be orphans of the old one.
   rmSync(dbPath, { force: true });
   rmSync(join(input.outDir, 'runs'), { recursive: true, force: true });
-  const db = openDatabase(dbPath);
+  const db = await openDatabase(dbPath);
   const model = await loadModel(input.modelPath);
   const manifest = join(input.realdata, 'manifest.csv');
   const pairs = limitPairs(readManifest(manifest, { groupColumn: 'dataset' }), input.limitPerGroup);
@@ -133,7 +133,7 @@ export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
     });
     const tAnalysis = (performance.now() - t0) / 1000;
     const t1 = performance.now();
-    const rows = getPatches(db, summary.runId, {
+    const rows = await getPatches(db, summary.runId, {
       limit: 200_000,
       columns: [
         'idx',
@@ -284,7 +284,7 @@ export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
   } finally {
     await source.close();
     await model.dispose();
-    db.close();
+    await db.close();
   }
 }
 
@@ -399,7 +399,7 @@ export const NOVEL_PERCENTILE = 95;
  * manager would get from `tilelens score`, summarised.
  */
 export async function scoreRioProject(dbPath: string, runId: number, rioImages: string, dataDir: string) {
-  const db = openDatabase(dbPath);
+  const db = await openDatabase(dbPath);
   const ctx = { db, dataDir };
   try {
     const r = await scoreRegion(ctx, {
@@ -410,7 +410,7 @@ export async function scoreRioProject(dbPath: string, runId: number, rioImages: 
     let priority = 0;
     let novel = 0;
     let n = 0;
-    for (const t of iterateScoredTiles(ctx, r.projectId)) {
+    for await (const t of iterateScoredTiles(ctx, r.projectId)) {
       if (t.status !== 'scored') continue;
       n++;
       priority += t.priority;
@@ -427,7 +427,7 @@ export async function scoreRioProject(dbPath: string, runId: number, rioImages: 
   } finally {
     await closeImagerySources(ctx);
     await disposeScoringModels();
-    db.close();
+    await db.close();
   }
 }
 

@@ -75,8 +75,8 @@ export function createApp(options: AppOptions): TilelensApp {
   app.use('*', requireManagerForChanges(options.token));
   app.use('*', limitBodies(settings));
 
-  app.get('/api/health', (c) => {
-    ping(db);
+  app.get('/api/health', async (c) => {
+    await ping(db);
     return c.json({ status: 'ok', version: API_VERSION }, 200, { 'Cache-Control': 'no-store' });
   });
   app.route('/api/runs', runRoutes(db, settings));

@@ -127,13 +127,13 @@ export async function publishCommand(argv: string[], env: NodeJS.ProcessEnv = pr
     env,
   );
   const publicUrl = settings.publicUrl ?? 'http://127.0.0.1:8700';
-  const db = openDatabase(resolve(v.db ?? env.TILELENS_DB ?? defaultDbPath));
+  const db = await openDatabase(resolve(v.db ?? env.TILELENS_DB ?? defaultDbPath));
   const ctx = { db, dataDir: env.TILELENS_DATA_DIR ?? dataDir };
   const pc: PublishContext = {
     ctx,
     urls: { mapswipe: settings.mapswipeUrl, taskingManager: settings.taskingManagerUrl },
     publicUrl,
-    info: (id) => handoverInfo(ctx, requireProject(ctx, id), publicUrl),
+    info: async (id) => await handoverInfo(ctx, await requireProject(ctx, id), publicUrl),
   };
   const dryRun = v['dry-run'] ?? false;
   try {
@@ -200,7 +200,7 @@ export async function publishCommand(argv: string[], env: NodeJS.ProcessEnv = pr
       }
       case 'resume': {
         const id = int('publication', v.publication)!;
-        const target = requirePublication(pc, id).publication.target;
+        const target = (await requirePublication(pc, id)).publication.target;
         const out = await resumePublication(pc, id, {
           dryRun,
           credentials: dryRun ? undefined : credentialsFor(target, env),
@@ -211,7 +211,7 @@ export async function publishCommand(argv: string[], env: NodeJS.ProcessEnv = pr
       case 'status': {
         if (v.publication) {
           const id = int('publication', v.publication)!;
-          const record = requirePublication(pc, id);
+          const record = await requirePublication(pc, id);
           if (v.poll) {
             const creds = credentialsFor(record.publication.target, env);
             if (!creds)
@@ -221,7 +221,7 @@ export async function publishCommand(argv: string[], env: NodeJS.ProcessEnv = pr
             print(await pollPublication(pc, id, creds));
           } else print(publicationView(record));
         } else {
-          print({ publications: projectPublications(pc, int('project', v.project)!) });
+          print({ publications: await projectPublications(pc, int('project', v.project)!) });
         }
         return 0;
       }
@@ -259,7 +259,7 @@ export async function publishCommand(argv: string[], env: NodeJS.ProcessEnv = pr
         );
     }
   } finally {
-    db.close();
+    await db.close();
   }
 }
 
@@ -293,7 +293,7 @@ export async function fairModelCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-export function fairImportCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): number {
+export async function fairImportCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values: v } = parseArgs({
     args: argv,
     options: {
@@ -305,17 +305,17 @@ export function fairImportCommand(argv: string[], env: NodeJS.ProcessEnv = proce
     strict: true,
   });
   if (!v.file) throw new UsageError('fair-import needs --file PATH');
-  const db = openDatabase(resolve(v.db ?? env.TILELENS_DB ?? defaultDbPath));
+  const db = await openDatabase(resolve(v.db ?? env.TILELENS_DB ?? defaultDbPath));
   try {
     const ctx = { db, dataDir: env.TILELENS_DATA_DIR ?? dataDir };
     print(
-      importFairPredictions(ctx, int('project', v.project)!, readFileSync(resolve(v.file)), {
+      await importFairPredictions(ctx, int('project', v.project)!, readFileSync(resolve(v.file)), {
         name: v.name ?? v.file,
         maxBytes: resolveSettings({}, env).maxUploadBytes,
       }),
     );
   } finally {
-    db.close();
+    await db.close();
   }
   return 0;
 }

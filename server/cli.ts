@@ -184,7 +184,7 @@ async function main(argv: string[]): Promise<number> {
   // These parse their own options (publish has sub-commands).
   if (command === 'publish') return publishCommand(rest);
   if (command === 'fair-model') return fairModelCommand(rest);
-  if (command === 'fair-import') return fairImportCommand(rest);
+  if (command === 'fair-import') return await fairImportCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -268,7 +268,7 @@ async function main(argv: string[]): Promise<number> {
         throw err;
       });
       const model = await loadModel(resolve(o.model), { layer: o.layer });
-      const db = openDatabase(resolve(o.db));
+      const db = await openDatabase(resolve(o.db));
       try {
         const summary = await analyzeDataset({
           db,
@@ -291,7 +291,7 @@ async function main(argv: string[]): Promise<number> {
       } finally {
         await source.close();
         await model.dispose();
-        db.close();
+        await db.close();
       }
       return 0;
     }
@@ -405,11 +405,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'runs': {
-      const db = openDatabase(resolve(values.db ?? defaultDbPath));
+      const db = await openDatabase(resolve(values.db ?? defaultDbPath));
       try {
-        process.stdout.write(`${JSON.stringify(listRuns(db), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(await listRuns(db), null, 2)}\n`);
       } finally {
-        db.close();
+        await db.close();
       }
       return 0;
     }
@@ -417,7 +417,7 @@ async function main(argv: string[]): Promise<number> {
       const o = parseOptions(scoreOptions, values);
       if (!o.model && o.run === undefined) throw new UsageError('score needs --model PATH or --run ID');
       const dbPath = resolve(o.db);
-      const db = openDatabase(dbPath);
+      const db = await openDatabase(dbPath);
       const ctx = commandContext(db);
       const progress = stderrProgress();
       try {
@@ -436,7 +436,7 @@ async function main(argv: string[]): Promise<number> {
         const out = o.out
           ? await writeProjectExports(
               ctx,
-              requireProject(ctx, r.projectId),
+              await requireProject(ctx, r.projectId),
               resolve(o.out),
               o['public-url'] ?? DEFAULT_PUBLIC_URL,
             )
@@ -462,10 +462,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'retry': {
       const o = parseOptions(retryOptions, values);
-      const ctx = commandContext(openDatabase(resolve(o.db)));
+      const ctx = commandContext(await openDatabase(resolve(o.db)));
       const progress = stderrProgress();
       try {
-        const queued = startScoring(ctx, o.project, {
+        const queued = await startScoring(ctx, o.project, {
           retryFailed: true,
           ...(o.batch !== undefined ? { batchSize: o.batch } : {}),
           onBatch: (j) => progress('retrying tiles', j.done, j.total),
@@ -482,7 +482,7 @@ async function main(argv: string[]): Promise<number> {
           retried: job.done,
           healed: job.done - job.failed,
           stillFailing: job.failed,
-          counts: countScoredTiles(ctx, o.project),
+          counts: await countScoredTiles(ctx, o.project),
         };
         process.stdout.write(`${JSON.stringify(line)}\n`);
       } finally {
@@ -495,7 +495,7 @@ async function main(argv: string[]): Promise<number> {
     case 'labels':
     case 'trust':
     case 'after-mapping':
-      return trustCommand(command, values);
+      return await trustCommand(command, values);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -523,7 +523,7 @@ async function closeCommandContext(ctx: ScoringContext): Promise<void> {
   await closeImagerySources(ctx);
   await disposeScoringModels();
   ctx.outbound?.close();
-  ctx.db.close();
+  await ctx.db.close();
 }
 
 const share = z.coerce.number().gt(0).lt(1);
@@ -547,9 +547,9 @@ const trustOptions = z.object({
 });
 
 /** The labelled side's verbs: thin over server/lib/trust/project-trust.ts, one line of JSON each. */
-function trustCommand(command: string, values: Record<string, unknown>): number {
+async function trustCommand(command: string, values: Record<string, unknown>): Promise<number> {
   const o = parseOptions(trustOptions, values);
-  const db = openDatabase(resolve(o.db));
+  const db = await openDatabase(resolve(o.db));
   const ctx = { db, dataDir: process.env.TILELENS_DATA_DIR ?? dataDir };
   const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
   const needFile = () => {
@@ -558,7 +558,7 @@ function trustCommand(command: string, values: Record<string, unknown>): number 
   };
   try {
     if (command === 'sample') {
-      const s = drawProjectSample(ctx, o.project, {
+      const s = await drawProjectSample(ctx, o.project, {
         ...(o.size !== undefined ? { size: o.size } : {}),
         ...(o['half-width'] !== undefined ? { halfWidth: o['half-width'] } : {}),
         ...(o.seed !== undefined ? { seed: o.seed } : {}),
@@ -568,7 +568,7 @@ function trustCommand(command: string, values: Record<string, unknown>): number 
         mkdirSync(resolve(o.out), { recursive: true });
         const csv = join(resolve(o.out), `calibration-sample-${s.id}.csv`);
         writeFileSync(csv, [...sampleCsv(s)].join(''));
-        const info = projectExportInfo(ctx, requireProject(ctx, o.project), o['public-url']);
+        const info = await projectExportInfo(ctx, await requireProject(ctx, o.project), o['public-url']);
         const drafts = join(resolve(o.out), `calibration-sample-${s.id}-mapswipe-find.json`);
         writeFileSync(drafts, `${JSON.stringify(sampleFindDrafts(s, info, s.id), null, 2)}\n`);
         out.push(csv, drafts);
@@ -583,22 +583,22 @@ function trustCommand(command: string, values: Record<string, unknown>): number 
     } else if (command === 'import-results') {
       if (!o.purpose) throw new UsageError('import-results needs --purpose sample|mapping');
       print(
-        importMapswipeResults(ctx, o.project, needFile(), {
+        await importMapswipeResults(ctx, o.project, needFile(), {
           purpose: o.purpose,
           mapswipeProjectId: o['mapswipe-project'],
           maxBytes: resolveSettings().maxUploadBytes,
         }),
       );
     } else if (command === 'labels') {
-      print(setTileLabels(ctx, o.project, JSON.parse(needFile().toString('utf8')), o.purpose ?? 'sample'));
+      print(await setTileLabels(ctx, o.project, JSON.parse(needFile().toString('utf8')), o.purpose ?? 'sample'));
     } else if (command === 'trust') {
-      const est = projectRegionEstimate(ctx, o.project, { sampleId: o.sample, level: o.level });
+      const est = await projectRegionEstimate(ctx, o.project, { sampleId: o.sample, level: o.level });
       print(trustReport(est, { target: o.target, delta: o.delta, threshold: o.threshold }));
     } else {
-      print(afterMappingReport(ctx, o.project, { sampleId: o.sample, level: o.level, top: o.top }));
+      print(await afterMappingReport(ctx, o.project, { sampleId: o.sample, level: o.level, top: o.top }));
     }
   } finally {
-    db.close();
+    await db.close();
   }
   return 0;
 }

@@ -54,7 +54,7 @@ export function demoNewRegionBBox(worldDir: string): BBox {
 export { bboxPolygon };
 
 export async function ensureDemoImagery(ctx: ScoringContext, worldDir: string): Promise<ImageryRow> {
-  const existing = listImagery(ctx).find((r) => r.name === DEMO_IMAGERY_NAME);
+  const existing = (await listImagery(ctx)).find((r) => r.name === DEMO_IMAGERY_NAME);
   if (existing) return existing;
   return registerImagery(ctx, {
     name: DEMO_IMAGERY_NAME,
@@ -70,7 +70,7 @@ export async function ensureDemoProject(
   runId: number,
 ): Promise<ProjectRow> {
   const project =
-    listProjects(ctx).find(
+    (await listProjects(ctx)).find(
       (p) => p.name === DEMO_PROJECT_NAME && p.runId === runId && p.imageryId === imageryId,
     ) ??
     (await createProject(ctx, {
@@ -80,8 +80,8 @@ export async function ensureDemoProject(
       runId,
       zoom: 18,
     }));
-  const job = latestJob(ctx, project.id);
-  if (!job || job.status === 'failed' || job.status === 'cancelled') startScoring(ctx, project.id, {});
+  const job = await latestJob(ctx, project.id);
+  if (!job || job.status === 'failed' || job.status === 'cancelled') await startScoring(ctx, project.id, {});
   return project;
 }
 

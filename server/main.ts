@@ -56,12 +56,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const log = options.log ?? ((msg: string) => process.stderr.write(`tilelens: ${msg}\n`));
   const dataDir = resolve(settings.dataDir);
   const token = resolveManagerToken(dataDir, options.env ?? process.env);
-  const db = openDatabase(resolve(settings.db));
+  const db = await openDatabase(resolve(settings.db));
   const scoring: ScoringContext = scoringContextFor(db, settings, log);
   let server: ServerType | undefined;
   let app: TilelensApp | undefined;
   try {
-    resumeInterruptedJobs(scoring);
+    await resumeInterruptedJobs(scoring);
     app = createApp({ db, settings, scoring, token: token.token, log });
     server = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port });
     const address = await listen(server);
@@ -85,7 +85,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           await app!.close();
           await closeImagerySources(scoring);
           scoring.outbound?.close();
-          db.close();
+          await db.close();
         })();
         return closed;
       },
@@ -94,7 +94,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   } catch (err) {
     server?.close();
     await app?.close();
-    db.close();
+    await db.close();
     throw err;
   }
 }

@@ -116,7 +116,7 @@ const area = bboxPolygon(tileRangeBBox(18, world.regions.new.tiles, 0.01));
 const tmp = mkdtempSync(join(tmpdir(), 'tilelens-bench-faults-'));
 const dbPath = join(tmp, 'bench.db');
 await copyDatabase(values.db, dbPath);
-const db = openDatabase(dbPath);
+const db = await openDatabase(dbPath);
 // The tile server is on loopback: the allow-list names it, exactly as a manager's setting would.
 const ctx: ScoringContext = {
   db,
@@ -133,18 +133,18 @@ async function scoreThroughServer(name: string, runId: number) {
   });
   const project = await createProject(ctx, { name, area, imageryId: imagery.id, runId });
   const t0 = performance.now();
-  const job = await waitForJob(ctx, startScoring(ctx, project.id, { batchSize }).id);
+  const job = await waitForJob(ctx, (await startScoring(ctx, project.id, { batchSize })).id);
   const seconds = (performance.now() - t0) / 1000;
   if (job.status !== 'done') throw new Error(`${name}: the job ended ${job.status}: ${job.error ?? ''}`);
   const source = (await getImagerySource(ctx, imagery.id)) as XyzSource;
   return { project, job, seconds, stats: { ...source.stats } };
 }
 
-function priorities(
+async function priorities(
   projectId: number,
-): Map<string, { status: string; priority: number; error: string | null }> {
+): Promise<Map<string, { status: string; priority: number; error: string | null }>> {
   const out = new Map();
-  for (const r of iterateTileScores(db, projectId))
+  for await (const r of iterateTileScores(db, projectId))
     out.set(r.taskId, { status: r.status, priority: r.priority, error: r.error });
   return out;
 }
@@ -161,7 +161,7 @@ function reasonKind(error: string | null): string {
 }
 
 try {
-  const run = listRuns(db, { limit: 1 })[0];
+  const run = (await listRuns(db, { limit: 1 }))[0];
   if (!run)
     throw new Error(
       `${values.db} holds no analysis run; run \`npx tsx scripts/demo.ts --prepare-only\` first`,
@@ -184,18 +184,18 @@ try {
       .id,
     runId: run.id,
   });
-  await waitForJob(ctx, startScoring(ctx, warm.id).id);
+  await waitForJob(ctx, (await startScoring(ctx, warm.id)).id);
 
   faultRate = 0;
   const clean = await scoreThroughServer('clean', run.id);
-  const cleanScores = priorities(clean.project.id);
+  const cleanScores = await priorities(clean.project.id);
 
   faultRate = rate;
   served = 0;
   const faulty = await scoreThroughServer('faulty', run.id);
   const faultyServed = served;
-  const faultyScores = priorities(faulty.project.id);
-  const counts = countScoredTiles(ctx, faulty.project.id);
+  const faultyScores = await priorities(faulty.project.id);
+  const counts = await countScoredTiles(ctx, faulty.project.id);
   const withoutRow = faulty.project.tileCount - counts.total;
   const reasons: Record<string, number> = {};
   let equal = 0;
@@ -224,13 +224,13 @@ try {
     const t0 = performance.now();
     const job = await waitForJob(
       ctx,
-      startScoring(ctx, faulty.project.id, { batchSize, retryFailed: true }).id,
+      (await startScoring(ctx, faulty.project.id, { batchSize, retryFailed: true })).id,
     );
     retry = { job, seconds: (performance.now() - t0) / 1000 };
   }
-  const after = countScoredTiles(ctx, faulty.project.id);
+  const after = await countScoredTiles(ctx, faulty.project.id);
   let equalAfter = 0;
-  for (const [id, t] of priorities(faulty.project.id)) {
+  for (const [id, t] of await priorities(faulty.project.id)) {
     const c = cleanScores.get(id);
     if (c && t.status === 'scored' && Math.abs(c.priority - t.priority) <= 1e-6) equalAfter++;
   }
@@ -294,6 +294,6 @@ try {
   await closeImagerySources(ctx);
   await disposeScoringModels();
   ctx.outbound?.close();
-  db.close();
+  await db.close();
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -43,8 +43,8 @@ const { values } = parseArgs({
 const r3 = (v: number | null | undefined) =>
   v === null || v === undefined || !Number.isFinite(v) ? null : Number(v.toFixed(3));
 
-function rankingFigures(db: DatabaseHandle, runId: number, positives: Set<number>) {
-  const rows = readLatentRows(db, runId);
+async function rankingFigures(db: DatabaseHandle, runId: number, positives: Set<number>) {
+  const rows = await readLatentRows(db, runId);
   const n = rows.n;
   const pos = (i: number) => positives.has(i);
   const figures = (score: ArrayLike<number>) => {
@@ -105,8 +105,8 @@ let failed = false;
 try {
   const dbPath = join(tmp, 'bench.db');
   await copyDatabase(values.db, dbPath);
-  const db = openDatabase(dbPath);
-  const run = listRuns(db, { limit: 1000 }).find((r) => r.datasetName === 'demo-world:train');
+  const db = await openDatabase(dbPath);
+  const run = (await listRuns(db, { limit: 1000 })).find((r) => r.datasetName === 'demo-world:train');
   if (!run)
     throw new Error(
       `bench/insights: ${values.db} holds no demo-world:train run; run \`npx tsx scripts/demo.ts --prepare-only\``,
@@ -114,11 +114,11 @@ try {
   const t0 = performance.now();
   const s = await runInsights(db, run.id);
   const seconds = { ...s.seconds, total: (performance.now() - t0) / 1000 };
-  const phen = getPatches(db, run.id, { columns: ['phenomena'], limit: run.patchCount }).map(
+  const phen = (await getPatches(db, run.id, { columns: ['phenomena'], limit: run.patchCount })).map(
     (r) => r.phenomena ?? [],
   );
   const positives = new Set(phen.flatMap((p, i) => (p.includes('construction_site') ? [i] : [])));
-  const labelErrors = rankingFigures(db, run.id, positives);
+  const labelErrors = await rankingFigures(db, run.id, positives);
 
   const familyOf = new Map(s.families.families.map((f) => [f.id, f]));
   const lookAlikes = phen.flatMap((p, i) => (p.includes('parking_lot') || p.includes('cemetery') ? [i] : []));
@@ -149,7 +149,7 @@ try {
     seconds: Object.fromEntries(Object.entries(seconds).map(([k, v]) => [k, r3(v)])),
   };
   console.log('demo world:', JSON.stringify(out.demo, null, 2));
-  db.close();
+  await db.close();
 
   // ── 2. real masks with planted errors ──────────────────────────────────────────────────────────────
   const manifestPath = join(values.real, 'manifest.csv');
@@ -158,7 +158,7 @@ try {
     console.log(`real data: skipped (${(out.real as { skipped: string }).skipped})`);
   } else {
     const source = plantedAccra(values.real, Number(values['real-limit']), 11);
-    const rdb = openDatabase(join(tmp, 'real.db'));
+    const rdb = await openDatabase(join(tmp, 'real.db'));
     const model = await loadModel(demoModelPath);
     try {
       const t1 = performance.now();
@@ -178,7 +178,7 @@ try {
         model: 'demo U-Net (trained on the synthetic demo world only)',
         modelMeanIou: r3(summary.modelHeldOutIou.mean),
         planted: { erased: source.erased, added: source.added },
-        labelErrors: rankingFigures(rdb, summary.runId, pos),
+        labelErrors: await rankingFigures(rdb, summary.runId, pos),
         confidence: confidenceFigures(rs),
         seconds: {
           analysis: r3(analysisSeconds),
@@ -188,7 +188,7 @@ try {
       console.log('real masks with planted errors:', JSON.stringify(out.real, null, 2));
     } finally {
       await model.dispose();
-      rdb.close();
+      await rdb.close();
     }
   }
 } finally {

@@ -56,11 +56,11 @@ const area = bboxPolygon(tileRangeBBox(18, t));
 const tmp = mkdtempSync(join(tmpdir(), 'tilelens-bench-scoring-'));
 const dbPath = join(tmp, 'bench.db');
 await copyDatabase(values.db, dbPath);
-const db = openDatabase(dbPath);
+const db = await openDatabase(dbPath);
 const ctx = { db, dataDir: join(tmp, 'data') };
 
 try {
-  const run = listRuns(db, { limit: 1 })[0];
+  const run = (await listRuns(db, { limit: 1 }))[0];
   if (!run)
     throw new Error(
       `${values.db} holds no analysis run; run \`npx tsx scripts/demo.ts --prepare-only\` first`,
@@ -78,12 +78,12 @@ try {
 
   // ── end to end, through the job runner ──
   const t0 = performance.now();
-  const job = await waitForJob(ctx, startScoring(ctx, project.id, { batchSize }).id);
+  const job = await waitForJob(ctx, (await startScoring(ctx, project.id, { batchSize })).id);
   const endToEndS = (performance.now() - t0) / 1000;
   if (job.status !== 'done') throw new Error(`the scoring job ended ${job.status}: ${job.error ?? ''}`);
 
   // ── bare inference on the same tiles: decode untimed, predict timed ──
-  const modelRow = getModel(db, run.modelId);
+  const modelRow = await getModel(db, run.modelId);
   if (!modelRow) throw new Error(`bench/scoring: model ${run.modelId} of run ${run.id} is not registered`);
   const { path: modelPath, layer } = modelRow;
   const model = await loadModel(modelPath, { layer });
@@ -116,8 +116,8 @@ try {
     const r = JSON.parse(line) as { z: number; x: number; y: number; region: string; gtFraction: number };
     if (r.region === 'new') truth.set(taskId(r.z, r.x, r.y), r.gtFraction > 0);
   }
-  const truthTiles = function* (): Generator<TruthTile> {
-    for (const tile of iterateScoredTiles(ctx, project.id)) {
+  const truthTiles = async function* (): AsyncGenerator<TruthTile> {
+    for await (const tile of iterateScoredTiles(ctx, project.id)) {
       yield {
         priority: tile.priority,
         buildingProb: tile.buildingProb,
@@ -180,6 +180,6 @@ try {
 } finally {
   await closeImagerySources(ctx);
   await disposeScoringModels();
-  db.close();
+  await db.close();
   rmSync(tmp, { recursive: true, force: true });
 }

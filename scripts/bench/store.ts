@@ -212,8 +212,8 @@ try {
     if (rows.length) written += await write(rows);
     return { msTaken: ms(start), written };
   }
-  const sqliteWrite = (rows: NewTileScore[]) => insertTileScores(sqliteHandle, rows);
-  const pgWrite = (rows: NewTileScore[]) => insertTileScoresPg(pg, rows);
+  const sqliteWrite = async (rows: NewTileScore[]) => await insertTileScores(sqliteHandle, rows);
+  const pgWrite = async (rows: NewTileScore[]) => await insertTileScoresPg(pg, rows);
   // The synthetic project holds one tile at its own origin; the block written here does not overlap it.
   const before = await countProjectTiles(sqliteHandle, project.id);
   for (const batch of [16, 512]) {

@@ -94,7 +94,7 @@ async function runCase(
     projectName: `trust bench: ${c.name}`,
   });
   const rows = caseRows(iterateScoredTiles(ctx, scored.projectId), c.truth);
-  const curve = effortForProject(ctx, scored.projectId);
+  const curve = await effortForProject(ctx, scored.projectId);
   const result: CaseResult = {
     name: c.name,
     kind: c.kind,
@@ -218,7 +218,7 @@ async function demoCases(): Promise<CaseResult[]> {
   // A second world from the same recipe with another seed: places the reference run never saw, in its own style.
   const twinDir = join(outDir, 'world-seed-8');
   if (!existsSync(join(twinDir, 'world.json'))) await generateDemoWorld({ seed: 8, outDir: twinDir });
-  const ctx = contextFor(openDatabase(dbPath));
+  const ctx = contextFor(await openDatabase(dbPath));
   try {
     const twin = await runCase(
       ctx,
@@ -246,7 +246,7 @@ function contextFor(db: DatabaseHandle): ScoringContext {
 
 async function closeContext(ctx: ScoringContext): Promise<void> {
   await closeImagerySources(ctx);
-  ctx.db.close();
+  await ctx.db.close();
 }
 
 // ---- main -------------------------------------------------------------------------------------------------

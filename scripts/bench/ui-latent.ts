@@ -130,18 +130,18 @@ async function brushes(p: Page): Promise<{ lasso: Brush[]; rectangle: Brush[] }>
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function measure(n: number) {
-  const s = syntheticServer();
+  const s = await syntheticServer();
   let t = performance.now();
-  const p = createSyntheticProject(s.db, { side: 4, runPatches: n, latentColumns: 'lazy' });
+  const p = await createSyntheticProject(s.db, { side: 4, runPatches: n, latentColumns: 'lazy' });
   const writeSeconds = (performance.now() - t) / 1000;
-  const run = getRun(s.db, p.runId)!;
+  const run = (await getRun(s.db, p.runId))!;
   // The old path: every cold open scanned the patches. Now the same pass runs once, when the run is stored.
   t = performance.now();
-  storeRunColumns(s.db, run);
+  await storeRunColumns(s.db, run);
   const columnsPassMs = performance.now() - t;
   t = performance.now();
-  runPositions(s.db, run, 1, 2);
-  runAttributes(s.db, run);
+  await runPositions(s.db, run, 1, 2);
+  await runAttributes(s.db, run);
   const storedAnswerMs = performance.now() - t;
 
   const http = await new Promise<ServerType>((resolve) => {

@@ -30,9 +30,9 @@ if (!existsSync(CHROMIUM)) {
   process.exit(2);
 }
 
-const s = syntheticServer();
+const s = await syntheticServer();
 let t = performance.now();
-const project = createSyntheticProject(s.db, { side, name: `bench ${side}²` });
+const project = await createSyntheticProject(s.db, { side, name: `bench ${side}²` });
 const createSeconds = (performance.now() - t) / 1000;
 
 interface Served {

@@ -15,8 +15,8 @@ export async function streamDownload(
   type: string,
   filename: string,
 ) {
-  const db = openReadOnly(ctx.db);
-  const reader = { ctx: { ...ctx, db }, close: () => db.close() };
+  const db = await openReadOnly(ctx.db);
+  const reader = { ctx: { ...ctx, db }, close: async () => await db.close() };
   let chunks: AsyncIterator<string> | Iterator<string>;
   let first: IteratorResult<string>;
   try {
@@ -25,7 +25,7 @@ export async function streamDownload(
     // Pulled before any byte is sent, so a project that cannot be exported gets a JSON error, not a short file.
     first = await chunks.next();
   } catch (err) {
-    reader.close();
+    await reader.close();
     throw err;
   }
   c.header('Content-Type', type);
@@ -36,7 +36,7 @@ export async function streamDownload(
       try {
         for (let r = first; !r.done && !s.aborted; r = await chunks.next()) await s.write(r.value);
       } finally {
-        reader.close();
+        await reader.close();
       }
     },
     async (err, s) => {

@@ -34,47 +34,47 @@ function slug(name: string): string {
 }
 
 export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
-  const setup = (c: Context, id: number) => {
-    const project = requireProject(ctx, id);
+  const setup = async (c: Context, id: number) => {
+    const project = await requireProject(ctx, id);
     const base = publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin);
     // Every download says what the project's figures rest on (the reference run alone, or labels from the region).
-    return { project, base, info: handoverInfo(ctx, project, base) };
+    return { project, base, info: await handoverInfo(ctx, project, base) };
   };
   return new Hono()
-    .get('/:id/exports/mapswipe-find', validate('param', idParam), (c) => {
-      const { project, info } = setup(c, c.req.valid('param').id);
+    .get('/:id/exports/mapswipe-find', validate('param', idParam), async (c) => {
+      const { project, info } = await setup(c, c.req.valid('param').id);
       const drafts = mapswipeFindDrafts(iterateScoredTiles(ctx, project.id), info);
       return c.json({ projectId: project.id, drafts });
     })
-    .get('/:id/exports/mapswipe-completeness.json', validate('param', idParam), (c) => {
-      const { project, base, info } = setup(c, c.req.valid('param').id);
-      const { version } = tileUrlVersion(ctx.db, project.id);
+    .get('/:id/exports/mapswipe-completeness.json', validate('param', idParam), async (c) => {
+      const { project, base, info } = await setup(c, c.req.valid('param').id);
+      const { version } = await tileUrlVersion(ctx.db, project.id);
       const overlay = completenessOverlay(base, project, version, overlayCredits(project.name));
       const drafts = mapswipeCompletenessDrafts(iterateScoredTiles(ctx, project.id), info, overlay);
       return c.json({ projectId: project.id, drafts }, 200, {
         'Content-Disposition': `attachment; filename="${slug(project.name)}-mapswipe-completeness.json"`,
       });
     })
-    .get('/:id/exports/mapswipe-validate.geojson', validate('param', idParam), (c) => {
-      const { project, info } = setup(c, c.req.valid('param').id);
+    .get('/:id/exports/mapswipe-validate.geojson', validate('param', idParam), async (c) => {
+      const { project, info } = await setup(c, c.req.valid('param').id);
       // Most urgent first, so the polygon cap keeps the tiles that matter.
       const chunks = (r: ScoringContext) =>
         mapswipeValidateChunks(iterateScoredTiles(r, project.id, { orderBy: 'priority' }), info);
       return streamDownload(c, ctx, chunks, 'application/geo+json', `${slug(project.name)}-validate.geojson`);
     })
-    .get('/:id/exports/tasking-manager', validate('param', idParam), (c) => {
-      const { project, info } = setup(c, c.req.valid('param').id);
+    .get('/:id/exports/tasking-manager', validate('param', idParam), async (c) => {
+      const { project, info } = await setup(c, c.req.valid('param').id);
       return c.json({
         projectId: project.id,
         ...taskingManagerExport(iterateScoredTiles(ctx, project.id), info),
       });
     })
-    .get('/:id/exports/maproulette-challenge', validate('param', idParam), (c) => {
-      const { project, info } = setup(c, c.req.valid('param').id);
+    .get('/:id/exports/maproulette-challenge', validate('param', idParam), async (c) => {
+      const { project, info } = await setup(c, c.req.valid('param').id);
       return c.json({ projectId: project.id, ...maprouletteChallenge(info) });
     })
-    .get('/:id/exports/maproulette-tasks.geojsonl', validate('param', idParam), (c) => {
-      const { project, info } = setup(c, c.req.valid('param').id);
+    .get('/:id/exports/maproulette-tasks.geojsonl', validate('param', idParam), async (c) => {
+      const { project, info } = await setup(c, c.req.valid('param').id);
       // Most urgent first, as MapRoulette lists tasks of equal priority in upload order.
       const chunks = (r: ScoringContext) =>
         maprouletteTaskLines(iterateScoredTiles(r, project.id, { orderBy: 'priority' }), info);
@@ -86,13 +86,13 @@ export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
         `${slug(project.name)}-maproulette-tasks.geojsonl`,
       );
     })
-    .get('/:id/exports/tiles.csv', validate('param', idParam), (c) => {
-      const { project } = setup(c, c.req.valid('param').id);
+    .get('/:id/exports/tiles.csv', validate('param', idParam), async (c) => {
+      const { project } = await setup(c, c.req.valid('param').id);
       const chunks = (r: ScoringContext) => tileTableCsv(iterateScoredTiles(r, project.id));
       return streamDownload(c, ctx, chunks, 'text/csv; charset=utf-8', `${slug(project.name)}-tiles.csv`);
     })
-    .get('/:id/exports/tiles.geojson', validate('param', idParam), (c) => {
-      const { project, info } = setup(c, c.req.valid('param').id);
+    .get('/:id/exports/tiles.geojson', validate('param', idParam), async (c) => {
+      const { project, info } = await setup(c, c.req.valid('param').id);
       const chunks = (r: ScoringContext) =>
         tileTableGeoJson(iterateScoredTiles(r, project.id), { figures: info.figures });
       return streamDownload(c, ctx, chunks, 'application/geo+json', `${slug(project.name)}-tiles.geojson`);

@@ -25,9 +25,9 @@ const importParam = idParam.extend({ importId: decimalId });
 const importQuery = z.object({ name: z.string().trim().min(1).max(200).default('fAIr predictions') });
 
 export function fairRoutes(ctx: ScoringContext, settings: Settings): Hono {
-  const requireImport = (projectId: number, importId: number) => {
-    requireProject(ctx, projectId);
-    const imp = getFairImport(ctx.db, importId);
+  const requireImport = async (projectId: number, importId: number) => {
+    await requireProject(ctx, projectId);
+    const imp = await getFairImport(ctx.db, importId);
     if (!imp || imp.projectId !== projectId) {
       throw notFound(
         `fAIr import ${importId} of project ${projectId}`,
@@ -39,27 +39,27 @@ export function fairRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono()
     .post('/:id/fair', validate('param', idParam), validate('query', importQuery), async (c) => {
       const { id } = c.req.valid('param');
-      requireProject(ctx, id);
+      await requireProject(ctx, id);
       const body = await boundedBody(c, settings.maxUploadBytes);
-      const summary = importFairPredictions(ctx, id, body, {
+      const summary = await importFairPredictions(ctx, id, body, {
         name: c.req.valid('query').name,
         maxBytes: settings.maxUploadBytes,
       });
       return c.json(summary, 201);
     })
-    .get('/:id/fair', validate('param', idParam), (c) => {
+    .get('/:id/fair', validate('param', idParam), async (c) => {
       const { id } = c.req.valid('param');
-      requireProject(ctx, id);
-      return c.json({ imports: listFairImports(ctx.db, id) });
+      await requireProject(ctx, id);
+      return c.json({ imports: await listFairImports(ctx.db, id) });
     })
-    .get('/:id/fair/:importId/tiles', validate('param', importParam), (c) => {
+    .get('/:id/fair/:importId/tiles', validate('param', importParam), async (c) => {
       const { id, importId } = c.req.valid('param');
-      const imp = requireImport(id, importId);
-      return c.json({ import: imp, tiles: fairTileSignalRows(ctx.db, importId) });
+      const imp = await requireImport(id, importId);
+      return c.json({ import: imp, tiles: await fairTileSignalRows(ctx.db, importId) });
     })
-    .get('/:id/fair/:importId/objects.geojson', validate('param', importParam), (c) => {
+    .get('/:id/fair/:importId/objects.geojson', validate('param', importParam), async (c) => {
       const { id, importId } = c.req.valid('param');
-      requireImport(id, importId);
+      await requireImport(id, importId);
       return streamDownload(
         c,
         ctx,

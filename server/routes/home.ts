@@ -12,9 +12,9 @@ const fmt = (v: number | null | undefined, digits = 3) =>
   v === null || v === undefined ? '–' : v.toFixed(digits);
 
 export function homeRoutes(ctx: ScoringContext): Hono {
-  return new Hono().get('/', (c) => {
-    const runs = listRuns(ctx.db, { limit: 50 });
-    const projects = listProjects(ctx);
+  return new Hono().get('/', async (c) => {
+    const runs = await listRuns(ctx.db, { limit: 50 });
+    const projects = await listProjects(ctx);
     const page = html`<!doctype html>
       <html lang="en">
         <head>

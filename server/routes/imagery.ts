@@ -29,7 +29,7 @@ const tileParams = tileParamsOf('jpg|jpeg|png|webp');
 
 export function imageryApiRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono()
-    .get('/', (c) => c.json({ imagery: listImagery(ctx) }))
+    .get('/', async (c) => c.json({ imagery: await listImagery(ctx) }))
     .post(
       '/',
       validate(
@@ -51,9 +51,9 @@ export function imageryApiRoutes(ctx: ScoringContext, settings: Settings): Hono 
         return c.json(await registerImagery(ctx, { name: body.name, spec }), 201);
       },
     )
-    .get('/:id', validate('param', idParam), (c) => {
+    .get('/:id', validate('param', idParam), async (c) => {
       const id = c.req.valid('param').id;
-      const row = getImagery(ctx, id);
+      const row = await getImagery(ctx, id);
       if (!row)
         throw new ApiError(
           404,
@@ -69,7 +69,7 @@ export function imageryApiRoutes(ctx: ScoringContext, settings: Settings): Hono 
 export function imageryTileRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono().get('/:id/:z/:x/:file', validate('param', tileParams), async (c) => {
     const { id, z: zoom, x, y } = c.req.valid('param');
-    const source = await getImagerySource(ctx, id).catch((err: unknown) => {
+    const source = await (await getImagerySource(ctx, id)).catch((err: unknown) => {
       // Registered and accepted once, unreadable now (a file moved, a cache folder gone): the server's fault.
       if (err instanceof ScoringError && err.code === 'imagery-unusable') {
         logTo(ctx, `imagery ${id} cannot be opened: ${err.message}`);

@@ -79,23 +79,23 @@ const imageUrls = (runId: number, idx: number) => ({
 /** Mounted under /api/runs. */
 export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): Hono {
   return new Hono()
-    .get('/:id/review', validate('param', idParam), validate('query', itemQuery), (c) => {
+    .get('/:id/review', validate('param', idParam), validate('query', itemQuery), async (c) => {
       const { id } = c.req.valid('param');
       const q = c.req.valid('query');
-      const item = reviewItem(db, id, q.rank, q.unmarked === 'true');
+      const item = await reviewItem(db, id, q.rank, q.unmarked === 'true');
       return c.json({ ...item, images: imageUrls(id, item.idx) }, 200, { 'Cache-Control': 'no-store' });
     })
-    .get('/:id/review/list', validate('param', idParam), validate('query', pageQuery), (c) => {
+    .get('/:id/review/list', validate('param', idParam), validate('query', pageQuery), async (c) => {
       const { id } = c.req.valid('param');
       const { offset, limit } = c.req.valid('query');
-      return c.json({ items: reviewPage(db, id, offset, limit) }, 200, {
+      return c.json({ items: await reviewPage(db, id, offset, limit) }, 200, {
         'Cache-Control': 'no-store',
       });
     })
-    .post('/:id/review/:idx', validate('param', markParam), validate('json', markBody), (c) => {
+    .post('/:id/review/:idx', validate('param', markParam), validate('json', markBody), async (c) => {
       const { id, idx } = c.req.valid('param');
       const { mark, note } = c.req.valid('json');
-      markPatch(db, id, idx, mark, note);
+      await markPatch(db, id, idx, mark, note);
       return c.json({ runId: id, idx, mark, note: note ?? null });
     })
     .get('/:id/review.geojson', validate('param', idParam), validate('query', exportQuery), (c) => {
@@ -114,13 +114,13 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
         'Content-Disposition': `attachment; filename="run-${id}-review.csv"`,
       });
     })
-    .get('/:id/label-objects', validate('param', idParam), (c) =>
-      c.json(labelObjectCounts(db, c.req.valid('param').id), 200, { 'Cache-Control': 'no-store' }),
+    .get('/:id/label-objects', validate('param', idParam), async (c) =>
+      c.json(await labelObjectCounts(db, c.req.valid('param').id), 200, { 'Cache-Control': 'no-store' }),
     )
-    .get('/:id/label-objects/list', validate('param', idParam), validate('query', objectPageQuery), (c) => {
+    .get('/:id/label-objects/list', validate('param', idParam), validate('query', objectPageQuery), async (c) => {
       const { id } = c.req.valid('param');
       const { kind, offset, limit } = c.req.valid('query');
-      const items = labelObjectQueue(db, id, kind, offset, limit).map((o) => ({
+      const items = (await labelObjectQueue(db, id, kind, offset, limit)).map((o) => ({
         ...o,
         images: imageUrls(id, o.idx),
       }));
@@ -130,9 +130,9 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
       '/:id/label-objects.geojson',
       validate('param', idParam),
       validate('query', objectExportQuery),
-      (c) => {
+      async (c) => {
         const { id } = c.req.valid('param');
-        labelObjectCounts(db, id);
+        await labelObjectCounts(db, id);
         const body = readAll(labelFixesGeoJson(db, id, c.req.valid('query')));
         return c.body(body, 200, {
           'Content-Type': 'application/geo+json',
@@ -144,9 +144,9 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
       '/:id/label-objects.maproulette.geojson',
       validate('param', idParam),
       validate('query', objectExportQuery),
-      (c) => {
+      async (c) => {
         const { id } = c.req.valid('param');
-        labelObjectCounts(db, id);
+        await labelObjectCounts(db, id);
         const body = readAll(labelFixesMapRoulette(db, id, c.req.valid('query')));
         return c.body(body, 200, {
           'Content-Type': 'application/geo+json-seq',
@@ -154,31 +154,31 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
         });
       },
     )
-    .get('/:id/families', validate('param', idParam), (c) => {
+    .get('/:id/families', validate('param', idParam), async (c) => {
       const { id } = c.req.valid('param');
-      const { assignment, ...report } = getFamilies(db, id);
+      const { assignment, ...report } = await getFamilies(db, id);
       return c.json({ ...report, assignment });
     })
     .get('/:id/families.html', validate('param', idParam), async (c) => {
       const { id } = c.req.valid('param');
-      const report = getFamilies(db, id);
+      const report = await getFamilies(db, id);
       const html = await familiesHtml(report, (idx) => images.png(id, idx, 'image'));
       return c.html(html);
     })
-    .get('/:id/confidence', validate('param', idParam), (c) =>
-      c.json(getConfidenceRecord(db, c.req.valid('param').id)),
+    .get('/:id/confidence', validate('param', idParam), async (c) =>
+      c.json(await getConfidenceRecord(db, c.req.valid('param').id)),
     )
-    .get('/:id/intervals', validate('param', idParam), (c) =>
-      c.json(getPatchIntervals(db, c.req.valid('param').id)),
+    .get('/:id/intervals', validate('param', idParam), async (c) =>
+      c.json(await getPatchIntervals(db, c.req.valid('param').id)),
     );
 }
 
 /** Mounted under /api/projects. */
 export function insightProjectRoutes(db: DatabaseHandle): Hono {
   return new Hono()
-    .get('/:a/compare/:b', validate('param', compareParam), (c) => {
+    .get('/:a/compare/:b', validate('param', compareParam), async (c) => {
       const { a, b } = c.req.valid('param');
-      return c.json(compareProjects(db, a, b));
+      return c.json(await compareProjects(db, a, b));
     })
     .get('/:a/compare/:b/layer.geojson', validate('param', compareParam), (c) => {
       const { a, b } = c.req.valid('param');

@@ -9,15 +9,15 @@ import { idParam } from '../middleware/params.ts';
 
 export function jobRoutes(ctx: ScoringContext): Hono {
   return new Hono()
-    .get('/:id', validate('param', idParam), (c) => {
+    .get('/:id', validate('param', idParam), async (c) => {
       const id = c.req.valid('param').id;
-      const job = getJob(ctx, id);
+      const job = await getJob(ctx, id);
       if (!job) throw notFound(`job ${id}`, 'POST /api/projects/:id/score starts one and answers its id');
       return c.json(job, 200, { 'Cache-Control': 'no-store' });
     })
-    .post('/:id/cancel', validate('param', idParam), (c) => {
+    .post('/:id/cancel', validate('param', idParam), async (c) => {
       const id = c.req.valid('param').id;
-      if (!getJob(ctx, id)) throw notFound(`job ${id}`);
-      return c.json(cancelJob(ctx, id));
+      if (!await getJob(ctx, id)) throw notFound(`job ${id}`);
+      return c.json(await cancelJob(ctx, id));
     });
 }

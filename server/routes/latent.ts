@@ -57,20 +57,20 @@ const tileParam = idParam.extend({
 const asOfQuery = z.object({ asOf: decimalId.optional() });
 const neighbourQuery = z.object({ k: decimalInt(1, 50).default(6) });
 
-function requireRun(db: DatabaseHandle, id: number): AnalysisRun {
-  const run = getRun(db, id);
+async function requireRun(db: DatabaseHandle, id: number): Promise<AnalysisRun> {
+  const run = await getRun(db, id);
   if (!run) throw notFound(`analysis run ${id}`, 'GET /api/runs lists the stored runs');
   return run;
 }
 
 export function runLatentRoutes(db: DatabaseHandle): Hono {
   return new Hono()
-    .get('/:id/latent', validate('param', idParam), validate('query', axesQuery), (c) => {
+    .get('/:id/latent', validate('param', idParam), validate('query', axesQuery), async (c) => {
       const { x, y } = c.req.valid('query');
-      return sendColumns(c, runPositions(db, requireRun(db, c.req.valid('param').id), x, y));
+      return sendColumns(c, await runPositions(db, await requireRun(db, c.req.valid('param').id), x, y));
     })
-    .get('/:id/latent/attributes', validate('param', idParam), (c) =>
-      sendColumns(c, runAttributes(db, requireRun(db, c.req.valid('param').id))),
+    .get('/:id/latent/attributes', validate('param', idParam), async (c) =>
+      sendColumns(c, await runAttributes(db, await requireRun(db, c.req.valid('param').id))),
     );
 }
 
@@ -80,24 +80,24 @@ export function projectLatentRoutes(ctx: ScoringContext): Hono {
       '/:id/latent',
       validate('param', idParam),
       validate('query', axesQuery.extend(asOfQuery.shape)),
-      (c) => {
+      async (c) => {
         const { x, y, asOf } = c.req.valid('query');
-        const project = requireProject(ctx, c.req.valid('param').id);
+        const project = await requireProject(ctx, c.req.valid('param').id);
         return sendColumns(c, projectPositions(ctx.db, project, x, y, asOf));
       },
     )
-    .get('/:id/latent/attributes', validate('param', idParam), validate('query', asOfQuery), (c) => {
-      const project = requireProject(ctx, c.req.valid('param').id);
+    .get('/:id/latent/attributes', validate('param', idParam), validate('query', asOfQuery), async (c) => {
+      const project = await requireProject(ctx, c.req.valid('param').id);
       return sendColumns(c, projectAttributes(ctx.db, project, c.req.valid('query').asOf));
     })
     .get(
       '/:id/tiles/:taskId/neighbours',
       validate('param', tileParam),
       validate('query', neighbourQuery),
-      (c) => {
+      async (c) => {
         const { id, taskId } = c.req.valid('param');
-        const project = requireProject(ctx, id);
-        const row = getTileRow(ctx, project.id, taskId);
+        const project = await requireProject(ctx, id);
+        const row = await getTileRow(ctx, project.id, taskId);
         if (!row)
           throw notFound(
             `tile ${taskId} of project ${project.id}`,
@@ -113,7 +113,7 @@ export function projectLatentRoutes(ctx: ScoringContext): Hono {
           projectId: project.id,
           runId: project.runId,
           taskId,
-          neighbours: nearestPatches(ctx.db, project.runId, row.pcs, c.req.valid('query').k),
+          neighbours: await nearestPatches(ctx.db, project.runId, row.pcs, c.req.valid('query').k),
         });
       },
     );

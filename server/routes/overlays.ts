@@ -41,8 +41,8 @@ const footprintQuery = z.object({
   tiles: z.enum(['0', '1']).default('0'),
 });
 
-function overlayProject(ctx: ScoringContext, id: number): OverlayProject {
-  const p = requireProject(ctx, id);
+async function overlayProject(ctx: ScoringContext, id: number): Promise<OverlayProject> {
+  const p = await requireProject(ctx, id);
   return { id: p.id, zoom: p.zoom, bbox: p.bbox };
 }
 
@@ -86,46 +86,46 @@ export function overlayRoutes(ctx: ScoringContext, settings: Settings): Hono {
   const tiles = new OverlayTileService(ctx.db);
 
   return new Hono()
-    .get('/api/projects/:id/overlays', validate('param', idParam), (c) => {
-      const p = requireProject(ctx, c.req.valid('param').id);
+    .get('/api/projects/:id/overlays', validate('param', idParam), async (c) => {
+      const p = await requireProject(ctx, c.req.valid('param').id);
       const base = publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin);
       const project = { id: p.id, zoom: p.zoom, bbox: p.bbox, imageryId: p.imageryId };
       const drawn = {
-        def: (layer: OverlayLayer) => tiles.layerDef(project, layer),
-        confidence: tiles.confidenceSpread(project),
+        def: async (layer: OverlayLayer) => await tiles.layerDef(project, layer),
+        confidence: await tiles.confidenceSpread(project),
       };
-      const imagery = getImagery(ctx, p.imageryId);
-      const manifest = overlayManifest(base, project, tiles.version(p.id), imagery, drawn);
+      const imagery = await getImagery(ctx, p.imageryId);
+      const manifest = overlayManifest(base, project, await tiles.version(p.id), imagery, drawn);
       return c.json(manifest, 200, { 'Cache-Control': 'no-cache' });
     })
-    .get('/api/projects/:id/overlays/tools', validate('param', idParam), (c) => {
-      const p = requireProject(ctx, c.req.valid('param').id);
+    .get('/api/projects/:id/overlays/tools', validate('param', idParam), async (c) => {
+      const p = await requireProject(ctx, c.req.valid('param').id);
       const base = publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin);
-      const { version, final } = tiles.version(p.id);
+      const { version, final } = await tiles.version(p.id);
       const layers = toolTemplates(base, p, version, overlayCredits(p.name));
       return c.json({ projectId: p.id, version, final, layers }, 200, { 'Cache-Control': 'no-cache' });
     })
     .get('/api/projects/:id/overlay/:layer/:z/:x/:file', validate('param', rasterParams), async (c) => {
       const q = c.req.valid('param');
-      const project = overlayProject(ctx, q.id);
+      const project = await overlayProject(ctx, q.id);
       const tile = await tiles.raster(project, q.layer, q.z, q.x, q.y);
-      return tileResponse(c, tile, tiles.version(project.id).version);
+      return tileResponse(c, tile, (await tiles.version(project.id)).version);
     })
-    .get('/api/projects/:id/vector/:z/:x/:file', validate('param', tileParams('mvt')), (c) => {
+    .get('/api/projects/:id/vector/:z/:x/:file', validate('param', tileParams('mvt')), async (c) => {
       const q = c.req.valid('param');
-      const project = overlayProject(ctx, q.id);
-      const tile = tiles.vector(project, q.z, q.x, q.y);
-      return tileResponse(c, tile, tiles.version(project.id).version);
+      const project = await overlayProject(ctx, q.id);
+      const tile = await tiles.vector(project, q.z, q.x, q.y);
+      return tileResponse(c, tile, (await tiles.version(project.id)).version);
     })
     .get(
       '/api/projects/:id/footprints/:z/:x/:file',
       validate('param', tileParams('json')),
       validate('query', footprintQuery),
-      (c) => {
+      async (c) => {
         const q = c.req.valid('param');
         const { limit, tiles: withTiles } = c.req.valid('query');
-        const project = overlayProject(ctx, q.id);
-        const fc = buildFootprintGeoJson(ctx.db, project, q.z, q.x, q.y, {
+        const project = await overlayProject(ctx, q.id);
+        const fc = await buildFootprintGeoJson(ctx.db, project, q.z, q.x, q.y, {
           limit,
           includeTiles: withTiles === '1',
         });

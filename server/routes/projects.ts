@@ -69,22 +69,22 @@ const scoreBody = z.object({ batchSize: z.number().int().min(1).max(MAX_BATCH_SI
 
 export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono()
-    .get('/', (c) => c.json({ projects: listProjects(ctx) }))
+    .get('/', async (c) => c.json({ projects: await listProjects(ctx) }))
     .post(
       '/',
       validate('json', createProjectBody, 'send { name, area (GeoJSON), imageryId, runId, zoom? }'),
       async (c) => c.json(await createProject(ctx, c.req.valid('json')), 201),
     )
-    .get('/:id', validate('param', idParam), (c) => {
-      const project = requireProject(ctx, c.req.valid('param').id);
+    .get('/:id', validate('param', idParam), async (c) => {
+      const project = await requireProject(ctx, c.req.valid('param').id);
       return c.json({
         ...project,
-        job: latestJob(ctx, project.id) ?? null,
-        counts: countScoredTiles(ctx, project.id),
+        job: await latestJob(ctx, project.id) ?? null,
+        counts: await countScoredTiles(ctx, project.id),
       });
     })
     .post('/:id/score', validate('param', idParam), async (c) => {
-      const project = requireProject(ctx, c.req.valid('param').id);
+      const project = await requireProject(ctx, c.req.valid('param').id);
       // An empty body means the defaults; a body that is there must be valid.
       const raw = (await c.req.text()).trim();
       let json: unknown = {};
@@ -109,19 +109,19 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
           `send { "batchSize": 1..${MAX_BATCH_SIZE} } or no body`,
         );
       }
-      const job = startScoring(ctx, project.id, {
+      const job = await startScoring(ctx, project.id, {
         batchSize: parsed.data.batchSize ?? settings.scoringBatch,
       });
       return c.json(job, 202, { Location: `/api/jobs/${job.id}` });
     })
-    .post('/:id/retry-failed', validate('param', idParam), (c) => {
-      const project = requireProject(ctx, c.req.valid('param').id);
-      const job = startScoring(ctx, project.id, { batchSize: settings.scoringBatch, retryFailed: true });
+    .post('/:id/retry-failed', validate('param', idParam), async (c) => {
+      const project = await requireProject(ctx, c.req.valid('param').id);
+      const job = await startScoring(ctx, project.id, { batchSize: settings.scoringBatch, retryFailed: true });
       return c.json(job, 202, { Location: `/api/jobs/${job.id}` });
     })
-    .get('/:id/job', validate('param', idParam), (c) => {
-      const project = requireProject(ctx, c.req.valid('param').id);
-      const job = latestJob(ctx, project.id);
+    .get('/:id/job', validate('param', idParam), async (c) => {
+      const project = await requireProject(ctx, c.req.valid('param').id);
+      const job = await latestJob(ctx, project.id);
       if (!job)
         throw notFound(
           `a scoring job of project ${project.id}`,
@@ -133,12 +133,12 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
       '/:id/tiles',
       validate('param', idParam),
       validate('query', tilesQuery(settings.maxTileFeatures)),
-      (c) => {
-        const project = requireProject(ctx, c.req.valid('param').id);
+      async (c) => {
+        const project = await requireProject(ctx, c.req.valid('param').id);
         const q = c.req.valid('query');
         const features = [];
         let truncated = false;
-        for (const t of iterateScoredTiles(ctx, project.id, { bbox: q.bbox })) {
+        for await (const t of iterateScoredTiles(ctx, project.id, { bbox: q.bbox })) {
           if (features.length >= q.limit) {
             truncated = true;
             break;
@@ -164,10 +164,10 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
         });
       },
     )
-    .get('/:id/tiles/:taskId', validate('param', tileParam), (c) => {
+    .get('/:id/tiles/:taskId', validate('param', tileParam), async (c) => {
       const { id, taskId } = c.req.valid('param');
-      const project = requireProject(ctx, id);
-      const tile = getScoredTile(ctx, project.id, taskId);
+      const project = await requireProject(ctx, id);
+      const tile = await getScoredTile(ctx, project.id, taskId);
       if (!tile)
         throw notFound(
           `tile ${taskId} of project ${project.id}`,
@@ -175,16 +175,16 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
         );
       return c.json(tile);
     })
-    .get('/:id/effort', validate('param', idParam), (c) => {
-      const project = requireProject(ctx, c.req.valid('param').id);
+    .get('/:id/effort', validate('param', idParam), async (c) => {
+      const project = await requireProject(ctx, c.req.valid('param').id);
       return c.json({
         projectId: project.id,
-        counts: countScoredTiles(ctx, project.id),
-        ...projectEffort(ctx, project.id),
+        counts: await countScoredTiles(ctx, project.id),
+        ...await projectEffort(ctx, project.id),
       });
     })
-    .get('/:id/evaluation', validate('param', idParam), (c) => {
-      const project = requireProject(ctx, c.req.valid('param').id);
-      return c.json(evaluateProject(ctx, project));
+    .get('/:id/evaluation', validate('param', idParam), async (c) => {
+      const project = await requireProject(ctx, c.req.valid('param').id);
+      return c.json(await evaluateProject(ctx, project));
     });
 }

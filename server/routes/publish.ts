@@ -65,7 +65,7 @@ export function publishRoutes(ctx: ScoringContext, settings: Settings) {
       urls: { mapswipe: settings.mapswipeUrl, taskingManager: settings.taskingManagerUrl },
       publicUrl: base,
       // What the downloads say, the published projects say: imagery, tiers and what the figures rest on.
-      info: (projectId) => handoverInfo(ctx, requireProject(ctx, projectId), base),
+      info: async (projectId) => await handoverInfo(ctx, await requireProject(ctx, projectId), base),
     };
   };
   const projects = new Hono()
@@ -100,12 +100,12 @@ export function publishRoutes(ctx: ScoringContext, settings: Settings) {
         );
       },
     )
-    .get('/:id/publications', validate('param', idParam), (c) =>
-      c.json({ publications: projectPublications(context(c), c.req.valid('param').id) }),
+    .get('/:id/publications', validate('param', idParam), async (c) =>
+      c.json({ publications: await projectPublications(context(c), c.req.valid('param').id) }),
     );
   const publications = new Hono()
-    .get('/:pub', validate('param', pubParam), (c) =>
-      c.json(publicationView(requirePublication(context(c), c.req.valid('param').pub))),
+    .get('/:pub', validate('param', pubParam), async (c) =>
+      c.json(publicationView(await requirePublication(context(c), c.req.valid('param').pub))),
     )
     .post('/:pub/resume', validate('param', pubParam), validate('json', resumeBody), async (c) => {
       const { dryRun, credentials } = c.req.valid('json');

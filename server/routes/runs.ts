@@ -66,30 +66,30 @@ function patchQuery(maxRows: number) {
 
 export function runRoutes(db: DatabaseHandle, settings: Settings): Hono {
   return new Hono()
-    .get('/', validate('query', listQuery), (c) => {
+    .get('/', validate('query', listQuery), async (c) => {
       const q = c.req.valid('query');
-      return c.json({ runs: listRuns(db, q) });
+      return c.json({ runs: await listRuns(db, q) });
     })
-    .get('/:id', validate('param', idParam), (c) => {
-      const run = requireRun(db, c.req.valid('param').id);
-      return c.json(runDetail(db, run));
+    .get('/:id', validate('param', idParam), async (c) => {
+      const run = await requireRun(db, c.req.valid('param').id);
+      return c.json(await runDetail(db, run));
     })
-    .get('/:id/clusters', validate('param', idParam), (c) => {
-      const run = requireRun(db, c.req.valid('param').id);
+    .get('/:id/clusters', validate('param', idParam), async (c) => {
+      const run = await requireRun(db, c.req.valid('param').id);
       return c.json({
         runId: run.id,
         urbanisedReason: run.urbanised.reason,
-        clusters: getClusters(db, run.id).map(clusterJson),
+        clusters: (await getClusters(db, run.id)).map(clusterJson),
       });
     })
     .get(
       '/:id/patches',
       validate('param', idParam),
       validate('query', patchQuery(settings.maxPatchRows)),
-      (c) => {
-        const run = requireRun(db, c.req.valid('param').id);
+      async (c) => {
+        const run = await requireRun(db, c.req.valid('param').id);
         const q = c.req.valid('query');
-        const rows = getPatches(db, run.id, {
+        const rows = await getPatches(db, run.id, {
           columns: q.columns,
           cluster: q.cluster,
           limit: q.limit,

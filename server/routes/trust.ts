@@ -109,25 +109,25 @@ export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
           'send { size?, halfWidth?, level?, seed?, strata? }',
         );
       }
-      const sample = drawProjectSample(ctx, id, parsed.data);
+      const sample = await drawProjectSample(ctx, id, parsed.data);
       return c.json(sample, 201, { Location: `/api/projects/${id}/calibration-samples/${sample.id}` });
     })
-    .get('/:id/calibration-samples', validate('param', idParam), (c) => {
+    .get('/:id/calibration-samples', validate('param', idParam), async (c) => {
       const { id } = c.req.valid('param');
-      requireProject(ctx, id);
+      await requireProject(ctx, id);
       return c.json({
         projectId: id,
-        samples: listSamples(ctx.db, id),
-        labels: { sample: countLabels(ctx.db, id, 'sample'), mapping: countLabels(ctx.db, id, 'mapping') },
+        samples: await listSamples(ctx.db, id),
+        labels: { sample: await countLabels(ctx.db, id, 'sample'), mapping: await countLabels(ctx.db, id, 'mapping') },
       });
     })
-    .get('/:id/calibration-samples/:sampleId', validate('param', sampleParam), (c) => {
+    .get('/:id/calibration-samples/:sampleId', validate('param', sampleParam), async (c) => {
       const { id, sampleId } = c.req.valid('param');
-      return c.json(loadSample(ctx, id, sampleId));
+      return c.json(await loadSample(ctx, id, sampleId));
     })
-    .get('/:id/calibration-samples/:sampleId/tiles.csv', validate('param', sampleParam), (c) => {
+    .get('/:id/calibration-samples/:sampleId/tiles.csv', validate('param', sampleParam), async (c) => {
       const { id, sampleId } = c.req.valid('param');
-      const sample = loadSample(ctx, id, sampleId);
+      const sample = await loadSample(ctx, id, sampleId);
       c.header('Content-Type', 'text/csv; charset=utf-8');
       c.header(
         'Content-Disposition',
@@ -139,11 +139,11 @@ export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
       '/:id/calibration-samples/:sampleId/mapswipe-find',
       validate('param', sampleParam),
       validate('query', findQuery),
-      (c) => {
+      async (c) => {
         const { id, sampleId } = c.req.valid('param');
-        const project = requireProject(ctx, id);
-        const sample = loadSample(ctx, id, sampleId);
-        const info = projectExportInfo(
+        const project = await requireProject(ctx, id);
+        const sample = await loadSample(ctx, id, sampleId);
+        const info = await projectExportInfo(
           ctx,
           project,
           publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin),
@@ -159,9 +159,9 @@ export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
     .post('/:id/labels/mapswipe', validate('param', idParam), validate('query', importQuery), async (c) => {
       const { id } = c.req.valid('param');
       const q = c.req.valid('query');
-      requireProject(ctx, id);
+      await requireProject(ctx, id);
       const body = await boundedBody(c, settings.maxUploadBytes);
-      const summary = importMapswipeResults(ctx, id, body, {
+      const summary = await importMapswipeResults(ctx, id, body, {
         purpose: q.purpose,
         mapswipeProjectId: q.mapswipeProject,
         maxBytes: settings.maxUploadBytes,
@@ -173,31 +173,31 @@ export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
       '/:id/labels',
       validate('param', idParam),
       validate('json', labelsBody, 'send { labels: [{ taskId, label }], purpose? }'),
-      (c) => {
+      async (c) => {
         const { id } = c.req.valid('param');
         const b = c.req.valid('json');
-        return c.json(setTileLabels(ctx, id, b.labels, b.purpose), 201);
+        return c.json(await setTileLabels(ctx, id, b.labels, b.purpose), 201);
       },
     )
     .put(
       '/:id/labels/:taskId',
       validate('param', taskParam),
       validate('json', labelBody, `send { label: ${LABEL_VALUES.join(' | ')} }`),
-      (c) => {
+      async (c) => {
         const { id, taskId } = c.req.valid('param');
         const b = c.req.valid('json');
-        return c.json(setTileLabels(ctx, id, [{ taskId, label: b.label }], b.purpose));
+        return c.json(await setTileLabels(ctx, id, [{ taskId, label: b.label }], b.purpose));
       },
     )
-    .get('/:id/trust', validate('param', idParam), validate('query', trustQuery), (c) => {
+    .get('/:id/trust', validate('param', idParam), validate('query', trustQuery), async (c) => {
       const { id } = c.req.valid('param');
       const q = c.req.valid('query');
-      const est = projectRegionEstimate(ctx, id, { sampleId: q.sampleId, level: q.level });
+      const est = await projectRegionEstimate(ctx, id, { sampleId: q.sampleId, level: q.level });
       return c.json({ projectId: id, ...trustReport(est, q) }, 200, { 'Cache-Control': 'no-store' });
     })
-    .get('/:id/trust/after-mapping', validate('param', idParam), validate('query', afterQuery), (c) => {
+    .get('/:id/trust/after-mapping', validate('param', idParam), validate('query', afterQuery), async (c) => {
       const { id } = c.req.valid('param');
       const q = c.req.valid('query');
-      return c.json(afterMappingReport(ctx, id, q), 200, { 'Cache-Control': 'no-store' });
+      return c.json(await afterMappingReport(ctx, id, q), 200, { 'Cache-Control': 'no-store' });
     });
 }

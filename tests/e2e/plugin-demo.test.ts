@@ -41,7 +41,7 @@ describe('plugin demo page in headless Chromium', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tilelens-plugin-e2e-'));
     const world = await generateDemoWorld({ seed: 7, outDir: join(dir, 'world'), scale: 'small' });
-    server = syntheticServer();
+    server = await syntheticServer();
     const imagery = await registerImagery(server.scoring, {
       name: 'demo world',
       spec: { kind: 'pmtiles', path: world.files.imagery },
@@ -49,7 +49,7 @@ describe('plugin demo page in headless Chromium', () => {
     const [w, , , n] = world.regions.new.bbox;
     const nw = lonLatToTile(w + 1e-9, n - 1e-9, 18);
     const r = world.regions.new.tiles;
-    project = createSyntheticProject(server.db, {
+    project = await createSyntheticProject(server.db, {
       side: Math.min(r.maxX - r.minX + 1, r.maxY - r.minY + 1),
       origin: { x: Math.max(nw.x, r.minX), y: Math.max(nw.y, r.minY) },
       imageryId: imagery.id,

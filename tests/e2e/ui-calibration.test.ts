@@ -35,8 +35,8 @@ const truth = new Map<string, boolean>();
 let tiles: Array<{ task_id: string; priority: number; status: string; building_prob: number }> = [];
 
 beforeAll(async () => {
-  s = syntheticServer();
-  p = createSyntheticProject(s.db, {
+  s = await syntheticServer();
+  p = await createSyntheticProject(s.db, {
     side: 40,
     origin: { x: 150_000, y: 120_000 },
     name: 'Calibration demo',

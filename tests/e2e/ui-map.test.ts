@@ -120,7 +120,7 @@ beforeAll(async () => {
   const imagery = await ensureDemoImagery(fx.scoring, fx.worldDir);
   const project = await ensureDemoProject(fx.scoring, fx.worldDir, imagery.id, fx.runId!);
   projectId = project.id;
-  await waitForJob(fx.scoring, latestJob(fx.scoring, project.id)!.id);
+  await waitForJob(fx.scoring, (await latestJob(fx.scoring, project.id))!.id);
   server = await serveOnLoopback(fx.app.fetch);
   base = server.base;
 

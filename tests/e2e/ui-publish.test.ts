@@ -42,7 +42,7 @@ beforeAll(async () => {
   await runInsights(fx.db, fx.runId!);
   const imagery = await ensureDemoImagery(fx.scoring, fx.worldDir);
   projectId = (await ensureDemoProject(fx.scoring, fx.worldDir, imagery.id, fx.runId!)).id;
-  await waitForJob(fx.scoring, latestJob(fx.scoring, projectId)!.id);
+  await waitForJob(fx.scoring, (await latestJob(fx.scoring, projectId))!.id);
   server = await serveOnLoopback(fx.app.fetch);
   base = server.base;
   browser = await freshChromium({ token: TOKEN });

@@ -94,7 +94,7 @@ beforeAll(async () => {
   projectId = project.id;
   const job = await json(await post(fx.app, `/api/projects/${projectId}/score`, {}));
   await waitForJob(fx.scoring, job.id);
-  const counts = countScoredTiles(fx.scoring, projectId);
+  const counts = await countScoredTiles(fx.scoring, projectId);
   failing = counts.failed + counts.undecodable;
   expect(failing).toBeGreaterThan(0);
   // Back up before the browser opens: the map's own imagery requests then all succeed.
@@ -129,9 +129,9 @@ describe('failed tiles in the map UI', () => {
     await page.screenshot({ path: join(SHOTS, 'ui-failed-tiles-before.png') });
     await page.click('#failed-tiles button');
     await page.waitForSelector('#failed-tiles', { state: 'detached', timeout: 60_000 });
-    expect(countScoredTiles(fx.scoring, projectId)).toMatchObject({ failed: 0, undecodable: 0 });
+    expect(await countScoredTiles(fx.scoring, projectId)).toMatchObject({ failed: 0, undecodable: 0 });
     // The overlays follow the retry job: their tile URLs carry its finished version.
-    const retried = latestJob(fx.scoring, projectId)!;
+    const retried = (await latestJob(fx.scoring, projectId))!;
     expect(retried).toMatchObject({ mode: 'retry', status: 'done' });
     await page.waitForFunction(
       (version) =>

@@ -61,8 +61,8 @@ describe('overlay templates in a plain MapLibre map on another origin', () => {
   const tileRequests: string[] = [];
 
   beforeAll(async () => {
-    server = syntheticServer();
-    projectId = createSyntheticProject(server.db, { side: 24, origin: ORIGIN }).projectId;
+    server = await syntheticServer();
+    projectId = (await createSyntheticProject(server.db, { side: 24, origin: ORIGIN })).projectId;
     http = await serveOnLoopback(server.app.fetch);
     base = http.base;
     tool = createServer((req, res) => {

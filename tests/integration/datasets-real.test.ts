@@ -41,7 +41,7 @@ describe.skipIf(!present)('real data: Dubai 6-class masks through the demo model
       { patchSize: 256, targetClass: 1 },
     );
     expect(source.size).toBeGreaterThan(20);
-    const db = openDatabase(join(dir, 'real.db'));
+    const db = await openDatabase(join(dir, 'real.db'));
     const model = await loadModel(demoModelPath);
     try {
       const summary = await analyzeDataset({
@@ -57,7 +57,7 @@ describe.skipIf(!present)('real data: Dubai 6-class masks through the demo model
       expect(summary.chosenK).toBeGreaterThanOrEqual(2);
     } finally {
       await model.dispose();
-      db.close();
+      await db.close();
     }
   });
 });

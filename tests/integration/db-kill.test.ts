@@ -26,10 +26,10 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 it('leaves no trace of a run whose writer is SIGKILLed mid-transaction', async () => {
   const path = join(dir, 'tilelens.db');
-  const setup = openDatabase(path);
-  const ids = registerSampleModelAndDataset(setup);
-  const kept = saveAnalysisRun(setup, sampleRun(ids, 500), samplePatches(500), sampleClusters(500));
-  setup.close();
+  const setup = await openDatabase(path);
+  const ids = await registerSampleModelAndDataset(setup);
+  const kept = await saveAnalysisRun(setup, sampleRun(ids, 500), samplePatches(500), sampleClusters(500));
+  await setup.close();
 
   // node --import tsx rather than npx tsx: both of those start the script in a child of their own,
   // and SIGKILL must reach the process that holds the transaction.
@@ -64,22 +64,22 @@ it('leaves no trace of a run whose writer is SIGKILLed mid-transaction', async (
   // Uncommitted pages had already spilled into the WAL, so recovery really had something to discard.
   expect(walBytesAtKill).toBeGreaterThan(1_000_000);
 
-  const after = openDatabase(path);
+  const after = await openDatabase(path);
   try {
     expect(after.sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(after.sqlite.pragma('foreign_key_check')).toEqual([]);
-    expect(listRuns(after).map((r) => r.id)).toEqual([kept]);
+    expect((await listRuns(after)).map((r) => r.id)).toEqual([kept]);
     expect(after.sqlite.prepare('select count(*) from patches').pluck().get()).toBe(500);
     expect(after.sqlite.prepare('select count(*) from clusters').pluck().get()).toBe(
       sampleClusters(500).length,
     );
-    expect(getPatches(after, kept, { limit: 1000, columns: ['idx'] }).map((p) => p.idx)).toEqual(
+    expect((await getPatches(after, kept, { limit: 1000, columns: ['idx'] })).map((p) => p.idx)).toEqual(
       Array.from({ length: 500 }, (_, i) => i),
     );
     // And the database takes the next run as if nothing had happened.
-    const next = saveAnalysisRun(after, sampleRun(ids, 50), samplePatches(50), sampleClusters(50));
-    expect(listRuns(after).map((r) => r.id)).toEqual([next, kept]);
+    const next = await saveAnalysisRun(after, sampleRun(ids, 50), samplePatches(50), sampleClusters(50));
+    expect((await listRuns(after)).map((r) => r.id)).toEqual([next, kept]);
   } finally {
-    after.close();
+    await after.close();
   }
 });

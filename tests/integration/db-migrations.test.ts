@@ -45,9 +45,9 @@ function copySharedColumns(from: DatabaseHandle, to: DatabaseHandle, table: stri
 }
 
 describe('openDatabase', () => {
-  it('applies the migrations to a fresh file in WAL mode with foreign keys on', () => {
+  it('applies the migrations to a fresh file in WAL mode with foreign keys on', async () => {
     const path = join(dir, 'nested', 'tilelens.db');
-    const handle = openDatabase(path);
+    const handle = await openDatabase(path);
     const tables = handle.sqlite
       .prepare(
         `select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`,
@@ -92,26 +92,26 @@ describe('openDatabase', () => {
       .pluck()
       .all();
     expect(indexes).toEqual(expect.arrayContaining(['patches_run_cluster_idx', 'patches_run_patch_key_idx']));
-    handle.close();
+    await handle.close();
   });
 
-  it('reopens an existing database without re-applying migrations or losing rows', () => {
+  it('reopens an existing database without re-applying migrations or losing rows', async () => {
     const path = join(dir, 'tilelens.db');
-    const first = openDatabase(path);
-    const ids = registerSampleModelAndDataset(first);
-    saveAnalysisRun(first, sampleRun(ids, 20), samplePatches(20), sampleClusters(20));
-    first.close();
+    const first = await openDatabase(path);
+    const ids = await registerSampleModelAndDataset(first);
+    await saveAnalysisRun(first, sampleRun(ids, 20), samplePatches(20), sampleClusters(20));
+    await first.close();
 
-    const again = openDatabase(path);
+    const again = await openDatabase(path);
     expect(again.sqlite.prepare('select count(*) from __drizzle_migrations').pluck().get()).toBe(
       journal.entries.length,
     );
     expect(again.sqlite.prepare('select count(*) from patches').pluck().get()).toBe(20);
-    again.close();
+    await again.close();
   });
 
-  it('enforces foreign keys and CHECK constraints for writers that bypass the repository', () => {
-    const handle = openDatabase(join(dir, 'tilelens.db'));
+  it('enforces foreign keys and CHECK constraints for writers that bypass the repository', async () => {
+    const handle = await openDatabase(join(dir, 'tilelens.db'));
     const orphan = handle.sqlite.prepare(
       `insert into patches (run_id, idx, patch_key, split, image_ref, tp, fp, fn, tn, gt_fraction, pred_fraction, empty)
        values (999, 0, '18-1-1', 'train', 'demo:0', 1, 0, 0, 0, 0, 0, 0)`,
@@ -121,10 +121,10 @@ describe('openDatabase', () => {
       `insert into models (name, runtime, path, sha256, input_size, layer, sidecar) values ('m', 'pytorch', '/m', 'x', 1, 'l', '{}')`,
     );
     expect(() => badRuntime.run()).toThrow(/CHECK constraint failed: models_runtime_check/);
-    handle.close();
+    await handle.close();
   });
 
-  it('upgrades a database with imagery in use: folders get their own kind, no row or reference lost', () => {
+  it('upgrades a database with imagery in use: folders get their own kind, no row or reference lost', async () => {
     // The migrations as they were before the imagery kind 'geotiff-folder' existed.
     const before = join(dir, 'migrations-before');
     cpSync(DEFAULT_MIGRATIONS_FOLDER, before, { recursive: true });
@@ -139,15 +139,15 @@ describe('openDatabase', () => {
     writeFileSync(join(before, 'meta', '_journal.json'), JSON.stringify(metaJournal));
 
     const path = join(dir, 'old.db');
-    const old = openDatabase(path, { migrationsFolder: before });
+    const old = await openDatabase(path, { migrationsFolder: before });
     // The run is written with today's code into a database of today's schema, then copied column by column
     // into the old one: later migrations may add columns the old tables do not have yet.
-    const current = openDatabase(':memory:');
-    const ids = registerSampleModelAndDataset(current);
-    const runId = saveAnalysisRun(current, sampleRun(ids, 20), samplePatches(20), sampleClusters(20));
+    const current = await openDatabase(':memory:');
+    const ids = await registerSampleModelAndDataset(current);
+    const runId = await saveAnalysisRun(current, sampleRun(ids, 20), samplePatches(20), sampleClusters(20));
     for (const table of ['models', 'datasets', 'analysis_runs', 'patches', 'clusters'])
       copySharedColumns(current, old, table);
-    current.close();
+    await current.close();
     old.sqlite
       .prepare(
         `insert into imagery_sources (name, kind, spec, min_zoom, max_zoom) values
@@ -161,9 +161,9 @@ describe('openDatabase', () => {
          values ('p', 18, 1, ?, ?, '{}', 1, 1, '[0,0,1,1]', 'buildings')`,
       )
       .run(runId, ids.modelId);
-    old.close();
+    await old.close();
 
-    const upgraded = openDatabase(path);
+    const upgraded = await openDatabase(path);
     expect(upgraded.sqlite.prepare('select name, kind from imagery_sources order by id').all()).toEqual([
       { name: 'chips', kind: 'geotiff-folder' },
       { name: 'ortho', kind: 'geotiff' },
@@ -175,11 +175,11 @@ describe('openDatabase', () => {
     expect(() => upgraded.sqlite.prepare('delete from imagery_sources where id = 1').run()).toThrow(
       /FOREIGN KEY constraint failed/,
     );
-    upgraded.close();
+    await upgraded.close();
   });
 
   it('says what is missing when the migrations folder is wrong, and what failed when one does not apply', () => {
-    expect(() => openDatabase(':memory:', { migrationsFolder: join(dir, 'nowhere') })).toThrow(
+    expect(async () => await openDatabase(':memory:', { migrationsFolder: join(dir, 'nowhere') })).toThrow(
       DatabaseOpenError,
     );
 
@@ -187,7 +187,7 @@ describe('openDatabase', () => {
     cpSync(DEFAULT_MIGRATIONS_FOLDER, broken, { recursive: true });
     const sqlFile = readdirSync(broken).find((f) => f.endsWith('.sql'))!;
     rmSync(join(broken, sqlFile));
-    expect(() => openDatabase(':memory:', { migrationsFolder: broken })).toThrow(MigrationError);
+    expect(async () => await openDatabase(':memory:', { migrationsFolder: broken })).toThrow(MigrationError);
   });
 
   it('has migrations that match the schema (drizzle-kit would generate nothing new)', () => {

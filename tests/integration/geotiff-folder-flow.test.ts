@@ -185,8 +185,8 @@ async function checkExports(out: Record<string, string>, projectId: number): Pro
   return ids;
 }
 
-function expectedTiles(projectId: number): string[] {
-  const project = requireProject(ctx, projectId);
+async function expectedTiles(projectId: number): Promise<string[]> {
+  const project = await requireProject(ctx, projectId);
   // The grid the job walks: the stored area's polygons.
   const area = { polygons: project.area.features.map((f) => f.geometry), bbox: project.bbox };
   return [...tilesCoveringArea(area, project.zoom)].map((t) => taskId(t.z, t.x, t.y)).sort();
@@ -194,7 +194,7 @@ function expectedTiles(projectId: number): string[] {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tilelens-folder-flow-'));
-  db = openDatabase(join(dir, 'tilelens.db'));
+  db = await openDatabase(join(dir, 'tilelens.db'));
   ctx = { db, dataDir: join(dir, 'data') };
   await writeFolder(join(dir, 'tiffs'));
   runId = await analysedRun();
@@ -203,7 +203,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeImagerySources(ctx);
   await disposeScoringModels();
-  db?.close();
+  await db?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -213,7 +213,7 @@ async function scoreAndExport(
   outDir: string,
 ): Promise<ScoreRegionResult & { out: Record<string, string> }> {
   const r = await scoreRegion(ctx, options);
-  return { ...r, out: await writeProjectExports(ctx, requireProject(ctx, r.projectId), outDir) };
+  return { ...r, out: await writeProjectExports(ctx, await requireProject(ctx, r.projectId), outDir) };
 }
 
 describe('a folder of GeoTIFFs scored with an analysed model', () => {
@@ -231,7 +231,7 @@ describe('a folder of GeoTIFFs scored with an analysed model', () => {
     );
     expect(first.runId).toBe(runId);
     expect(first.warnings).toEqual([]);
-    const expected = expectedTiles(first.projectId);
+    const expected = await expectedTiles(first.projectId);
     // 2×2 + 2×2 tiles for the EPSG:4326 files, and the UTM file's few more.
     expect(first.tiles).toBe(expected.length);
     expect(first.tiles).toBeGreaterThanOrEqual(10);
@@ -247,7 +247,7 @@ describe('a folder of GeoTIFFs scored with an analysed model', () => {
     const publicUrl = 'http://tiles.example.org:8700/';
     const out = await writeProjectExports(
       ctx,
-      requireProject(ctx, first.projectId),
+      await requireProject(ctx, first.projectId),
       join(dir, 'out-same'),
       publicUrl,
     );
@@ -305,7 +305,7 @@ describe('a folder of GeoTIFFs scored with an analysed model', () => {
     expect(r.imageryId).toBe(first.imageryId);
     expect(r).toMatchObject({ tiles: first.tiles, scored: first.tiles, failed: 0 });
     expect(r.view).toMatch(/npx tsx server\/main\.ts --db /);
-    expect((await checkExports(r.out, r.projectId)).sort()).toEqual(expectedTiles(r.projectId));
+    expect((await checkExports(r.out, r.projectId)).sort()).toEqual(await expectedTiles(r.projectId));
   }, 60_000);
 
   it('a model with no analysis says to analyse it first', async () => {
@@ -344,7 +344,7 @@ describe('more than 20 GeoTIFFs, and commands that fail half-way', () => {
       join(dir, 'out-chips'),
     );
     expect(r.warnings).toEqual([]);
-    expect(requireProject(ctx, r.projectId).area.features).toHaveLength(24);
+    expect((await requireProject(ctx, r.projectId)).area.features).toHaveLength(24);
     expect(r.tiles).toBe(24);
     expect(r.scored).toBe(24);
     const find = JSON.parse(await readFile(r.out.mapswipeFind, 'utf8'));
@@ -412,6 +412,6 @@ describe.skipIf(!existsSync(join(RIO, 'images')))('Rio de Janeiro GeoTIFFs (real
     expect(r.scored + r.missing).toBe(r.tiles);
     expect(r.scored).toBeGreaterThan(r.tiles / 2);
     expect(r.failed).toBe(0);
-    expect((await checkExports(r.out, r.projectId)).sort()).toEqual(expectedTiles(r.projectId));
+    expect((await checkExports(r.out, r.projectId)).sort()).toEqual(await expectedTiles(r.projectId));
   }, 120_000);
 });

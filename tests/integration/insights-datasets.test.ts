@@ -90,12 +90,12 @@ async function analyse(spec: DatasetSpec, name: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  db = openDatabase(join(dir, 'tilelens.db'));
+  db = await openDatabase(join(dir, 'tilelens.db'));
   model = await loadModel(demoModelPath);
 });
 afterAll(async () => {
   await model?.dispose();
-  db?.close();
+  await db?.close();
 });
 
 const evidenceRows = (runId: number) =>

@@ -24,9 +24,9 @@ let ms: MapswipeStandIn;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tilelens-publish-cli-'));
   dbPath = join(dir, 'tilelens.db');
-  const db = openDatabase(dbPath);
-  projectId = createSyntheticProject(db, { side: 16, origin: { x: 150_200, y: 120_200 } }).projectId;
-  db.close();
+  const db = await openDatabase(dbPath);
+  projectId = (await createSyntheticProject(db, { side: 16, origin: { x: 150_200, y: 120_200 } })).projectId;
+  await db.close();
   ms = await startMapswipeStandIn({ users: { manager: PASSWORD } });
 });
 afterAll(async () => {

@@ -52,14 +52,14 @@ beforeAll(async () => {
   });
   tm = await startTaskingManagerStandIn({ tokens: { [TM_TOKEN]: 'manager' }, organisations: [7] });
   dir = mkdtempSync(join(tmpdir(), 'tilelens-publish-'));
-  db = openDatabase(join(dir, 'tilelens.db'));
+  db = await openDatabase(join(dir, 'tilelens.db'));
   scoring = { db, dataDir: dir, log: (m) => logs.push(m) };
   // 30 × 30 synthetic tiles with a town in the middle: every tier, footprints on the likely tiles.
-  projectId = createSyntheticProject(db, {
+  projectId = (await createSyntheticProject(db, {
     side: 30,
     origin: { x: 150_100, y: 120_100 },
     name: 'Flood response',
-  }).projectId;
+  })).projectId;
   // The app is served on a real port: the MapSwipe stand-in fetches the Validate objects from it.
   let handler: (req: Request) => Response | Promise<Response> = () =>
     new Response('starting', { status: 503 });
@@ -82,7 +82,7 @@ afterAll(async () => {
   await tm?.close();
   await app?.close();
   if (scoring) await closeImagerySources(scoring);
-  db?.close();
+  await db?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

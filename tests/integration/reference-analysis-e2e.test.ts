@@ -36,7 +36,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tilelens-e2e-'));
   // The full-size world: the small one has too few building tiles for a meaningful held-out R².
   await generateDemoWorld({ seed: 7, outDir: join(dir, 'world'), scale: 'full' });
-  db = openDatabase(join(dir, 'tilelens.db'));
+  db = await openDatabase(join(dir, 'tilelens.db'));
   const model = await loadModel(demoModelPath);
   const source = openDemoWorldDataset(join(dir, 'world'), 'train');
   try {
@@ -51,7 +51,7 @@ beforeAll(async () => {
     await source.close();
     await model.dispose();
   }
-  rows = getPatches(db, summary.runId, {
+  rows = await getPatches(db, summary.runId, {
     limit: 10_000,
     columns: [
       'patchKey',
@@ -68,8 +68,8 @@ beforeAll(async () => {
   }) as Row[];
 });
 
-afterAll(() => {
-  db?.close();
+afterAll(async () => {
+  await db?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -81,10 +81,10 @@ const median = (xs: number[]) => {
 const has = (r: Row, p: string) => (r.phenomena ?? []).includes(p);
 
 describe('reference analysis of the demo U-Net on the demo world', () => {
-  it('stores one complete run with every training tile', () => {
+  it('stores one complete run with every training tile', async () => {
     expect(summary.patchesAnalysed).toBe(1600);
     expect(rows).toHaveLength(1600);
-    const run = getRun(db, summary.runId)!;
+    const run = (await getRun(db, summary.runId))!;
     expect(run.pca.components).toHaveLength(9);
     expect(rows.every((r) => r.pc1 !== null && r.cluster !== null && r.iouHat !== null)).toBe(true);
   });
@@ -123,7 +123,7 @@ describe('reference analysis of the demo U-Net on the demo world', () => {
     expect(summary.estimator.mae).toBeLessThan(summary.estimator.meanPredictorMae);
   });
 
-  it('puts the dense districts in the urbanised clusters', () => {
+  it('puts the dense districts in the urbanised clusters', async () => {
     const urban = new Set(summary.urbanisedClusters);
     expect(urban.size).toBeGreaterThan(0);
     const dense = rows.filter((r) => r.groupName === 'dense_town' && r.gtFraction > 0);
@@ -131,7 +131,7 @@ describe('reference analysis of the demo U-Net on the demo world', () => {
     expect(inUrban.length / dense.length).toBeGreaterThan(0.8);
     const forest = rows.filter((r) => r.groupName === 'forest' && !has(r, 'construction_site'));
     expect(forest.filter((r) => urban.has(r.cluster!)).length / forest.length).toBeLessThan(0.2);
-    const clusters = getClusters(db, summary.runId);
+    const clusters = await getClusters(db, summary.runId);
     expect(
       clusters
         .filter((c) => c.urbanised)

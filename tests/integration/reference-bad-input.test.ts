@@ -25,13 +25,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tilelens-bad-'));
   world = join(dir, 'world');
   await generateDemoWorld({ seed: 3, outDir: world, scale: 'small' });
-  db = openDatabase(join(dir, 'tilelens.db'));
+  db = await openDatabase(join(dir, 'tilelens.db'));
   model = await loadModel(demoModelPath);
 });
 
 afterAll(async () => {
   await model?.dispose();
-  db?.close();
+  await db?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

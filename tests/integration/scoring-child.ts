@@ -7,9 +7,9 @@ import { openDatabase } from '../../server/lib/db/client.ts';
 import { startScoring, waitForJob } from '../../server/lib/scoring/jobs.ts';
 
 const [dbPath, dataDir, projectId, batchSize, pauseMs] = process.argv.slice(2);
-const db = openDatabase(dbPath);
+const db = await openDatabase(dbPath);
 const ctx = { db, dataDir };
-const job = startScoring(ctx, Number(projectId), {
+const job = await startScoring(ctx, Number(projectId), {
   batchSize: Number(batchSize),
   onBatch: async (j) => {
     process.stdout.write(`done ${j.done}\n`);
@@ -18,4 +18,4 @@ const job = startScoring(ctx, Number(projectId), {
 });
 const end = await waitForJob(ctx, job.id);
 process.stdout.write(`finished ${end.status}\n`);
-db.close();
+await db.close();

@@ -51,7 +51,7 @@ let area: { type: 'Polygon'; coordinates: number[][][] };
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tilelens-scoring-'));
   world = await generateDemoWorld({ seed: 7, outDir: join(dir, 'world'), scale: 'small' });
-  db = openDatabase(join(dir, 'tilelens.db'));
+  db = await openDatabase(join(dir, 'tilelens.db'));
   // The flaky tile server below listens on loopback, which only an allow-list opens.
   ctx = { db, dataDir: join(dir, 'data'), outbound: OutboundPolicy.fromSetting('127.0.0.1') };
   const model = await loadModel(demoModelPath);
@@ -83,7 +83,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeImagerySources(ctx);
   await disposeScoringModels();
-  db?.close();
+  await db?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -100,9 +100,9 @@ describe('scoring a new region', () => {
   it('scores every tile exactly once, with scores in range and valid footprints inside their tile', async () => {
     scored = await project('new region');
     expect(scored.tileCount).toBe(world.regions.new.tileCount);
-    const queued = startScoring(ctx, scored.id, { batchSize: 8 });
+    const queued = await startScoring(ctx, scored.id, { batchSize: 8 });
     expect(queued.status).toBe('queued');
-    expect(() => startScoring(ctx, scored.id)).toThrow(ScoringError);
+    expect(async () => await startScoring(ctx, scored.id)).toThrow(ScoringError);
     const job = await waitForJob(ctx, queued.id);
     expect(job).toMatchObject({ status: 'done', done: scored.tileCount, failed: 0, total: scored.tileCount });
 
@@ -128,12 +128,12 @@ describe('scoring a new region', () => {
       }
     }
     expect(withFootprints).toBeGreaterThan(0);
-    expect(getScoredTile(ctx, scored.id, tiles[0].taskId)).toEqual(tiles[0]);
+    expect(await getScoredTile(ctx, scored.id, tiles[0].taskId)).toEqual(tiles[0]);
     const byPriority = [...iterateScoredTiles(ctx, scored.id, { orderBy: 'priority' })].map(
       (t) => t.priority,
     );
     expect(byPriority).toEqual([...byPriority].sort((a, b) => b - a));
-    const effort = effortForProject(ctx, scored.id);
+    const effort = await effortForProject(ctx, scored.id);
     expect(effort.points[0]).toMatchObject({ threshold: 0, sent: scored.tileCount });
   });
 
@@ -175,9 +175,9 @@ describe('scoring a new region', () => {
     expect(stuck.status).toBe('running');
     expect(stuck.done).toBeGreaterThanOrEqual(12);
     expect(stuck.done).toBeLessThan(killed.tileCount);
-    expect(countScoredTiles(ctx, killed.id).total).toBe(stuck.done);
+    expect((await countScoredTiles(ctx, killed.id)).total).toBe(stuck.done);
 
-    const resumed = resumeInterruptedJobs(ctx);
+    const resumed = await resumeInterruptedJobs(ctx);
     expect(resumed.map((j) => j.id)).toEqual([stuck.id]);
     const job = await waitForJob(ctx, stuck.id);
     expect(job).toMatchObject({ status: 'done', done: killed.tileCount, total: killed.tileCount });
@@ -202,13 +202,13 @@ describe('scoring a new region', () => {
   it('stops a cancelled job after the batch in flight, and a new job scores only the rest', async () => {
     const p = await project('cancelled');
     let jobId = 0;
-    const first = startScoring(ctx, p.id, { batchSize: 2, onBatch: () => void cancelJob(ctx, jobId) });
+    const first = await startScoring(ctx, p.id, { batchSize: 2, onBatch: async () => void await cancelJob(ctx, jobId) });
     jobId = first.id;
     const cancelled = await waitForJob(ctx, first.id);
     expect(cancelled.status).toBe('cancelled');
     expect(cancelled.done).toBe(2);
-    expect(countScoredTiles(ctx, p.id).total).toBe(2);
-    const second = await waitForJob(ctx, startScoring(ctx, p.id, { batchSize: 8 }).id);
+    expect((await countScoredTiles(ctx, p.id)).total).toBe(2);
+    const second = await waitForJob(ctx, (await startScoring(ctx, p.id, { batchSize: 8 })).id);
     expect(second).toMatchObject({ status: 'done', done: p.tileCount });
     const jobs = db.sqlite
       .prepare('select job_id, count(*) n from tile_scores where project_id = ? group by job_id')
@@ -263,7 +263,7 @@ describe('imagery that fails per tile', () => {
       },
     });
     const p = (flaky = await project('flaky', xyz.id));
-    const job = await waitForJob(ctx, startScoring(ctx, p.id, { batchSize: 8 }).id);
+    const job = await waitForJob(ctx, (await startScoring(ctx, p.id, { batchSize: 8 })).id);
     const tiles = tilesOf(p.id);
     const expect404 = tiles.filter((t) => (t.x + t.y) % 5 === 0).length;
     const expectHtml = tiles.filter((t) => (t.x + t.y) % 5 === 1).length;
@@ -271,7 +271,7 @@ describe('imagery that fails per tile', () => {
     expect(expect404).toBeGreaterThan(0);
     expect(expectHtml).toBeGreaterThan(0);
     expect(job).toMatchObject({ status: 'done', done: p.tileCount, failed: expect404 + expectHtml });
-    expect(countScoredTiles(ctx, p.id)).toEqual({
+    expect(await countScoredTiles(ctx, p.id)).toEqual({
       total: p.tileCount,
       scored: p.tileCount - expect404 - expectHtml,
       missing: expect404,
@@ -291,7 +291,7 @@ describe('imagery that fails per tile', () => {
 
   it('`tilelens retry` scores the failed tiles again once the server heals; missing ones stay missing', async () => {
     healed = true;
-    const before = countScoredTiles(ctx, flaky.id);
+    const before = await countScoredTiles(ctx, flaky.id);
     const child = spawn(
       join(repoRoot, 'node_modules', '.bin', 'tsx'),
       [
@@ -349,12 +349,12 @@ describe('a project that cannot be scored', () => {
     };
     db.sqlite.prepare('update models set path = ? where id = ?').run(join(dir, 'gone.onnx'), modelId);
     try {
-      const job = await waitForJob(ctx, startScoring(ctx, p.id).id);
+      const job = await waitForJob(ctx, (await startScoring(ctx, p.id)).id);
       expect(job.status).toBe('failed');
       expect(job.error).toMatch(/weights of model .* are not where they were registered/);
       expect(job.error).not.toContain(dir);
-      expect(getJob(ctx, job.id)?.finishedAt).toBeInstanceOf(Date);
-      expect(countScoredTiles(ctx, p.id).total).toBe(0);
+      expect((await getJob(ctx, job.id))?.finishedAt).toBeInstanceOf(Date);
+      expect((await countScoredTiles(ctx, p.id)).total).toBe(0);
     } finally {
       db.sqlite.prepare('update models set path = ? where id = ?').run(path, modelId);
     }

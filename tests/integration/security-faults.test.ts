@@ -587,7 +587,7 @@ describe('faults that heal', () => {
     expect(job).toMatchObject({ status: 'done', done: failing.length, failed: 0 });
     const after = await json(await f.app.request(`/api/projects/${projectId}`));
     expect(after.counts).toMatchObject({ total: 12, scored: 12, failed: 0, undecodable: 0 });
-    for (const t of iterateScoredTiles(f.scoring, projectId)) {
+    for await (const t of iterateScoredTiles(f.scoring, projectId)) {
       expect(Math.abs(t.priority - clean.get(t.taskId)!), t.taskId).toBeLessThanOrEqual(2e-6);
       if (failing.some((ft) => ft.taskId === t.taskId)) expect(t.attempts).toBe(3);
     }

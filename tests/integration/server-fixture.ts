@@ -42,7 +42,7 @@ export async function serverFixture(o: {
 }): Promise<ServerFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'tilelens-server-'));
   const worldDir = join(dir, 'world');
-  const db = openDatabase(join(dir, 'tilelens.db'));
+  const db = await openDatabase(join(dir, 'tilelens.db'));
   let runId: number | null = null;
   if (o.world) await generateDemoWorld({ seed: 7, outDir: worldDir, scale: 'small' });
   if (o.world && o.analyse !== false) {
@@ -75,7 +75,7 @@ export async function serverFixture(o: {
       await app.close();
       await closeImagerySources(scoring);
       scoring.outbound?.close();
-      db.close();
+      await db.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -31,10 +31,10 @@ const truth = new Map<string, boolean>();
 let tiles: Array<{ taskId: string; priority: number; status: string }> = [];
 
 beforeAll(async () => {
-  s = syntheticServer();
+  s = await syntheticServer();
   auth = { Authorization: `Bearer ${s.token}` };
-  p = createSyntheticProject(s.db, { side: 40, origin: { x: 150_000, y: 120_000 } });
-  other = createSyntheticProject(s.db, { side: 10, origin: { x: 160_000, y: 120_000 } });
+  p = await createSyntheticProject(s.db, { side: 40, origin: { x: 150_000, y: 120_000 } });
+  other = await createSyntheticProject(s.db, { side: 10, origin: { x: 160_000, y: 120_000 } });
   const rng = createRng(17);
   const fc = await (await s.app.request(`/api/projects/${p.projectId}/tiles?limit=5000`)).json();
   for (const f of fc.features) truth.set(f.properties.task_id, rng.next() < f.properties.building_prob);

@@ -26,9 +26,9 @@ async function patchJson(cols: string): Promise<Record<string, Array<number | st
   return ((await res.json()) as { columns: Record<string, Array<number | string | null>> }).columns;
 }
 
-beforeAll(() => {
-  s = syntheticServer();
-  runId = createSyntheticProject(s.db, { side: 2, runPatches: N }).runId;
+beforeAll(async () => {
+  s = await syntheticServer();
+  runId = (await createSyntheticProject(s.db, { side: 2, runPatches: N })).runId;
 });
 afterAll(async () => {
   await s?.close();
@@ -74,10 +74,10 @@ describe('run latent columns from one pass', () => {
   });
 
   it('answers from the columns stored with the run, and a run stored without them the same, byte for byte', async () => {
-    const stored = getStoredColumns(s.db, runId, ['pc1', 'pc3', 'attributes'], RUN_COLUMNS_VERSION);
+    const stored = await getStoredColumns(s.db, runId, ['pc1', 'pc3', 'attributes'], RUN_COLUMNS_VERSION);
     expect([...stored.keys()].sort()).toEqual(['attributes', 'pc1', 'pc3']);
-    const lazyRun = createSyntheticProject(s.db, { side: 2, runPatches: N, latentColumns: 'lazy' }).runId;
-    expect(getStoredColumns(s.db, lazyRun, ['attributes'], RUN_COLUMNS_VERSION).size).toBe(0);
+    const lazyRun = (await createSyntheticProject(s.db, { side: 2, runPatches: N, latentColumns: 'lazy' })).runId;
+    expect((await getStoredColumns(s.db, lazyRun, ['attributes'], RUN_COLUMNS_VERSION)).size).toBe(0);
     const answer = async (id: number, path: string) => {
       const d = await columns(`/api/runs/${id}/${path}`);
       return {
@@ -88,7 +88,7 @@ describe('run latent columns from one pass', () => {
     for (const path of ['latent?x=3&y=1', 'latent/attributes'])
       expect(await answer(lazyRun, path)).toEqual(await answer(runId, path));
     // The first request stored them.
-    expect(getStoredColumns(s.db, lazyRun, ['attributes', 'pc3'], RUN_COLUMNS_VERSION).size).toBe(2);
+    expect((await getStoredColumns(s.db, lazyRun, ['attributes', 'pc3'], RUN_COLUMNS_VERSION)).size).toBe(2);
   });
 
   it('a run whose idx have a gap gets an idx column', async () => {

@@ -30,11 +30,11 @@ import {
 let handle: DatabaseHandle;
 let ids: { modelId: number; datasetId: number };
 
-beforeEach(() => {
-  handle = openDatabase(':memory:');
-  ids = registerSampleModelAndDataset(handle);
+beforeEach(async () => {
+  handle = await openDatabase(':memory:');
+  ids = await registerSampleModelAndDataset(handle);
 });
-afterEach(() => handle.close());
+afterEach(async () => await handle.close());
 
 const count = (table: string): number =>
   (handle.sqlite.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
@@ -43,8 +43,8 @@ const count = (table: string): number =>
 const N = PATCH_BATCH_ROWS * 3 + 17;
 
 describe('models and datasets', () => {
-  it('upserts a model by name and sha256', () => {
-    const first = upsertModel(handle, {
+  it('upserts a model by name and sha256', async () => {
+    const first = await upsertModel(handle, {
       name: 'm',
       runtime: 'onnx',
       path: '/a.onnx',
@@ -53,16 +53,16 @@ describe('models and datasets', () => {
       layer: 'enc4',
       sidecar: {},
     });
-    const same = upsertModel(handle, { ...first, id: undefined, path: '/moved/a.onnx', layer: 'enc5' });
+    const same = await upsertModel(handle, { ...first, id: undefined, path: '/moved/a.onnx', layer: 'enc5' });
     expect(same.id).toBe(first.id);
     expect(same.path).toBe('/moved/a.onnx');
     expect(same.layer).toBe('enc5');
-    const retrained = upsertModel(handle, { ...first, id: undefined, sha256: '2'.repeat(64) });
+    const retrained = await upsertModel(handle, { ...first, id: undefined, sha256: '2'.repeat(64) });
     expect(retrained.id).not.toBe(first.id);
   });
 
-  it('upserts a dataset by name', () => {
-    const again = upsertDataset(handle, {
+  it('upserts a dataset by name', async () => {
+    const again = await upsertDataset(handle, {
       name: 'demo-world',
       kind: 'folder',
       source: { dir: 'x' },
@@ -75,15 +75,15 @@ describe('models and datasets', () => {
 });
 
 describe('saveAnalysisRun', () => {
-  it('saves a run, its patches and clusters, and reads them back as written', () => {
-    const runId = saveAnalysisRun(handle, sampleRun(ids, N), samplePatches(N), sampleClusters(N));
+  it('saves a run, its patches and clusters, and reads them back as written', async () => {
+    const runId = await saveAnalysisRun(handle, sampleRun(ids, N), samplePatches(N), sampleClusters(N));
 
-    const run = getRun(handle, runId)!;
+    const run = (await getRun(handle, runId))!;
     expect(run).toMatchObject({ ...sampleRun(ids, N), id: runId, status: 'complete' });
     expect(run.createdAt).toBeInstanceOf(Date);
     expect(Math.abs(run.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
 
-    const all = getPatches(handle, runId, { limit: N });
+    const all = await getPatches(handle, runId, { limit: N });
     expect(all).toHaveLength(N);
     all.forEach((p, i) => expect(p).toEqual({ runId, ...samplePatch(i) }));
     // Null JSON stays SQL NULL rather than the string 'null'.
@@ -92,12 +92,12 @@ describe('saveAnalysisRun', () => {
       .get() as { n: number };
     expect(nullPhenomena.n).toBe(all.filter((p) => p.phenomena === null).length);
 
-    expect(getClusters(handle, runId)).toEqual(sampleClusters(N).map((c) => ({ runId, ...c })));
+    expect(await getClusters(handle, runId)).toEqual(sampleClusters(N).map((c) => ({ runId, ...c })));
   });
 
-  it('pages, filters by cluster and projects columns', () => {
-    const runId = saveAnalysisRun(handle, sampleRun(ids, N), samplePatches(N), sampleClusters(N));
-    const page = getPatches(handle, runId, {
+  it('pages, filters by cluster and projects columns', async () => {
+    const runId = await saveAnalysisRun(handle, sampleRun(ids, N), samplePatches(N), sampleClusters(N));
+    const page = await getPatches(handle, runId, {
       cluster: 1,
       limit: 5,
       offset: 2,
@@ -108,31 +108,31 @@ describe('saveAnalysisRun', () => {
     expect(page.every((p) => p.cluster === 1)).toBe(true);
     const clusterSizes = Array.from(
       { length: SAMPLE_K },
-      (_, k) => getPatches(handle, runId, { cluster: k, limit: N, columns: ['idx'] }).length,
+      async (_, k) => (await getPatches(handle, runId, { cluster: k, limit: N, columns: ['idx'] })).length,
     );
     expect(clusterSizes).toEqual(sampleClusters(N).map((c) => c.size));
   });
 
-  it('rolls everything back when the patch stream throws part-way', () => {
+  it('rolls everything back when the patch stream throws part-way', async () => {
     function* failingAfter1000(): Generator<NewPatch> {
       for (let i = 0; i < 1000; i++) yield samplePatch(i);
       throw new Error('activation file truncated');
     }
-    expect(() =>
-      saveAnalysisRun(handle, sampleRun(ids, 5000), failingAfter1000(), sampleClusters(5000)),
+    expect(async () =>
+      await saveAnalysisRun(handle, sampleRun(ids, 5000), failingAfter1000(), sampleClusters(5000)),
     ).toThrow('activation file truncated');
     expect([count('analysis_runs'), count('patches'), count('clusters')]).toEqual([0, 0, 0]);
     // The connection is still usable: no transaction was left open.
-    const runId = saveAnalysisRun(handle, sampleRun(ids, 10), samplePatches(10), sampleClusters(10));
-    expect(getPatches(handle, runId, { limit: 100 })).toHaveLength(10);
+    const runId = await saveAnalysisRun(handle, sampleRun(ids, 10), samplePatches(10), sampleClusters(10));
+    expect(await getPatches(handle, runId, { limit: 100 })).toHaveLength(10);
   });
 
   it('rolls back when the declared counts disagree with the patches written', () => {
-    expect(() => saveAnalysisRun(handle, sampleRun(ids, N + 1), samplePatches(N), sampleClusters(N))).toThrow(
+    expect(async () => await saveAnalysisRun(handle, sampleRun(ids, N + 1), samplePatches(N), sampleClusters(N))).toThrow(
       RunCountMismatchError,
     );
     const run = { ...sampleRun(ids, N), emptyCount: 0 };
-    expect(() => saveAnalysisRun(handle, run, samplePatches(N), sampleClusters(N))).toThrow(/emptyCount = 0/);
+    expect(async () => await saveAnalysisRun(handle, run, samplePatches(N), sampleClusters(N))).toThrow(/emptyCount = 0/);
     expect([count('analysis_runs'), count('patches')]).toEqual([0, 0]);
   });
 
@@ -142,7 +142,7 @@ describe('saveAnalysisRun', () => {
       const { tp: _tp, ...noTp } = samplePatch(1);
       yield noTp as NewPatch;
     }
-    expect(() => saveAnalysisRun(handle, sampleRun(ids, 2), withHole(), [])).toThrow(
+    expect(async () => await saveAnalysisRun(handle, sampleRun(ids, 2), withHole(), [])).toThrow(
       new InvalidPatchError(1, "has no value for 'tp', which is required"),
     );
     expect(count('patches')).toBe(0);
@@ -150,36 +150,36 @@ describe('saveAnalysisRun', () => {
 
   it('rejects a duplicate patch idx and leaves nothing behind', () => {
     const twice = [samplePatch(0), samplePatch(1), samplePatch(1)];
-    expect(() => saveAnalysisRun(handle, sampleRun(ids, 3), twice, [])).toThrow(/UNIQUE constraint failed/);
+    expect(async () => await saveAnalysisRun(handle, sampleRun(ids, 3), twice, [])).toThrow(/UNIQUE constraint failed/);
     expect([count('analysis_runs'), count('patches')]).toEqual([0, 0]);
   });
 
   it('refuses runs for unknown models and malformed blobs before writing', () => {
-    expect(() =>
-      saveAnalysisRun(handle, sampleRun({ ...ids, modelId: 99 }, 1), samplePatches(1), []),
+    expect(async () =>
+      await saveAnalysisRun(handle, sampleRun({ ...ids, modelId: 99 }, 1), samplePatches(1), []),
     ).toThrow(UnknownReferenceError);
     const badPca = sampleRun(ids, 1);
     badPca.pca = { ...badPca.pca, mean: [1, 2] };
-    expect(() => saveAnalysisRun(handle, badPca, samplePatches(1), [])).toThrow(
+    expect(async () => await saveAnalysisRun(handle, badPca, samplePatches(1), [])).toThrow(
       /pca\.components\.0: component 0 has 16 values/,
     );
     const badKmeans = sampleRun(ids, 1);
     badKmeans.kmeans = { ...badKmeans.kmeans, chosenK: 5 };
-    expect(() => saveAnalysisRun(handle, badKmeans, samplePatches(1), [])).toThrow(InvalidStoredJsonError);
+    expect(async () => await saveAnalysisRun(handle, badKmeans, samplePatches(1), [])).toThrow(InvalidStoredJsonError);
     expect(count('analysis_runs')).toBe(0);
   });
 });
 
 describe('reading runs', () => {
-  it('finds the latest run of a model over a dataset and lists runs newest first', () => {
-    const other = registerSampleModelAndDataset(handle, '-b');
-    const first = saveAnalysisRun(handle, sampleRun(ids, 3), samplePatches(3), []);
-    const second = saveAnalysisRun(handle, sampleRun(ids, 4), samplePatches(4), []);
-    const elsewhere = saveAnalysisRun(handle, sampleRun(other, 2), samplePatches(2), []);
-    expect(latestRunFor(handle, ids.modelId, ids.datasetId)?.id).toBe(second);
-    expect(latestRunFor(handle, ids.modelId, other.datasetId)).toBeUndefined();
-    expect(listRuns(handle).map((r) => r.id)).toEqual([elsewhere, second, first]);
-    const mine = listRuns(handle, { modelId: ids.modelId });
+  it('finds the latest run of a model over a dataset and lists runs newest first', async () => {
+    const other = await registerSampleModelAndDataset(handle, '-b');
+    const first = await saveAnalysisRun(handle, sampleRun(ids, 3), samplePatches(3), []);
+    const second = await saveAnalysisRun(handle, sampleRun(ids, 4), samplePatches(4), []);
+    const elsewhere = await saveAnalysisRun(handle, sampleRun(other, 2), samplePatches(2), []);
+    expect((await latestRunFor(handle, ids.modelId, ids.datasetId))?.id).toBe(second);
+    expect(await latestRunFor(handle, ids.modelId, other.datasetId)).toBeUndefined();
+    expect((await listRuns(handle)).map((r) => r.id)).toEqual([elsewhere, second, first]);
+    const mine = await listRuns(handle, { modelId: ids.modelId });
     expect(mine.map((r) => r.id)).toEqual([second, first]);
     expect(mine[0]).toMatchObject({
       modelName: 'unet-w16',
@@ -187,30 +187,30 @@ describe('reading runs', () => {
       heldOutR2: 0.61,
       chosenK: 3,
     });
-    expect(getRun(handle, 12345)).toBeUndefined();
+    expect(await getRun(handle, 12345)).toBeUndefined();
   });
 
-  it('refuses a stored run whose blobs were damaged', () => {
-    const runId = saveAnalysisRun(handle, sampleRun(ids, 1), samplePatches(1), []);
+  it('refuses a stored run whose blobs were damaged', async () => {
+    const runId = await saveAnalysisRun(handle, sampleRun(ids, 1), samplePatches(1), []);
     handle.sqlite.prepare(`update analysis_runs set estimator = '{"heldOut":{}}' where id = ?`).run(runId);
-    expect(() => getRun(handle, runId)).toThrow(
+    expect(async () => await getRun(handle, runId)).toThrow(
       new RegExp(`analysis run ${runId} has an invalid 'estimator'`),
     );
   });
 
-  it('rejects bad pages and unknown columns with a message naming them', () => {
-    const runId = saveAnalysisRun(handle, sampleRun(ids, 1), samplePatches(1), []);
-    expect(() => getPatches(handle, runId, { limit: 0 })).toThrow(InvalidQueryError);
-    expect(() => getPatches(handle, runId, { limit: 10, offset: -1 })).toThrow(/offset/);
-    expect(() => getPatches(handle, runId, { limit: 10, columns: ['idx', 'path' as 'idx'] })).toThrow(
+  it('rejects bad pages and unknown columns with a message naming them', async () => {
+    const runId = await saveAnalysisRun(handle, sampleRun(ids, 1), samplePatches(1), []);
+    expect(async () => await getPatches(handle, runId, { limit: 0 })).toThrow(InvalidQueryError);
+    expect(async () => await getPatches(handle, runId, { limit: 10, offset: -1 })).toThrow(/offset/);
+    expect(async () => await getPatches(handle, runId, { limit: 10, columns: ['idx', 'path' as 'idx'] })).toThrow(
       /unknown column 'path'/,
     );
   });
 
-  it('deletes a run with its patches and clusters', () => {
-    const runId = saveAnalysisRun(handle, sampleRun(ids, 5), samplePatches(5), sampleClusters(5));
-    expect(deleteRun(handle, runId)).toBe(true);
+  it('deletes a run with its patches and clusters', async () => {
+    const runId = await saveAnalysisRun(handle, sampleRun(ids, 5), samplePatches(5), sampleClusters(5));
+    expect(await deleteRun(handle, runId)).toBe(true);
     expect([count('analysis_runs'), count('patches'), count('clusters')]).toEqual([0, 0, 0]);
-    expect(deleteRun(handle, runId)).toBe(false);
+    expect(await deleteRun(handle, runId)).toBe(false);
   });
 });

@@ -153,12 +153,12 @@ describe('fAIr predictions', () => {
   const side = 12;
   const origin = { x: 150_400, y: 120_400 };
 
-  beforeAll(() => {
-    db = openDatabase(join(dir, 'predictions.db'));
+  beforeAll(async () => {
+    db = await openDatabase(join(dir, 'predictions.db'));
     ctx = { db, dataDir: dir };
-    projectId = createSyntheticProject(db, { side, origin }).projectId;
+    projectId = (await createSyntheticProject(db, { side, origin })).projectId;
   });
-  afterAll(() => db.close());
+  afterAll(async () => await db.close());
 
   /** A small square inside tile (x, y) at fraction (fx, fy) of it. */
   function square(x: number, y: number, fx: number, fy: number) {
@@ -175,7 +175,7 @@ describe('fAIr predictions', () => {
     ];
   }
 
-  it('files each polygon under the tile holding it and counts them per tile', () => {
+  it('files each polygon under the tile holding it and counts them per tile', async () => {
     const features: unknown[] = [];
     const truth = new Map<string, { n: number; max: number }>();
     for (let k = 0; k < 60; k++) {
@@ -204,14 +204,14 @@ describe('fAIr predictions', () => {
     const t0 = truth.get(`18-${origin.x}-${origin.y}`) ?? { n: 0, max: 0 };
     truth.set(`18-${origin.x}-${origin.y}`, { n: t0.n + 1, max: Math.max(t0.max, 0.5) });
 
-    const summary = importFairPredictions(
+    const summary = await importFairPredictions(
       ctx,
       projectId,
       new TextEncoder().encode(JSON.stringify({ type: 'FeatureCollection', features })),
       { name: 'fAIr run 1', maxBytes: 1e7 },
     );
     expect(summary).toMatchObject({ features: 62, stored: 61, outside: 1, tiles: truth.size });
-    const rows = fairTileSignalRows(db, summary.importId);
+    const rows = await fairTileSignalRows(db, summary.importId);
     expect(rows).toHaveLength(truth.size);
     for (const r of rows) {
       expect(r.polygons).toBe(truth.get(r.taskId)!.n);
@@ -244,20 +244,20 @@ describe('fAIr predictions', () => {
         { type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [0, 0] } },
       ],
     };
-    expect(() =>
-      importFairPredictions(ctx, projectId, new TextEncoder().encode(JSON.stringify(bad)), {
+    expect(async () =>
+      await importFairPredictions(ctx, projectId, new TextEncoder().encode(JSON.stringify(bad)), {
         name: 'bad',
         maxBytes: 1e7,
       }),
     ).toThrow(/feature 0: confidence 1.7.*feature 1: geometry is Point/);
-    expect(() =>
-      importFairPredictions(ctx, projectId, new TextEncoder().encode('{"type":"Feature'), {
+    expect(async () =>
+      await importFairPredictions(ctx, projectId, new TextEncoder().encode('{"type":"Feature'), {
         name: 'x',
         maxBytes: 1e7,
       }),
     ).toThrow(/not JSON/);
-    expect(() =>
-      importFairPredictions(ctx, projectId, new Uint8Array(100), { name: 'x', maxBytes: 10 }),
+    expect(async () =>
+      await importFairPredictions(ctx, projectId, new Uint8Array(100), { name: 'x', maxBytes: 10 }),
     ).toThrow(/over the 10-byte limit/);
     const after = db.sqlite.prepare('select count(*) as n from fair_predictions').get() as { n: number };
     expect(after.n).toBe(before.n);

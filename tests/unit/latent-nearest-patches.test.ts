@@ -17,19 +17,19 @@ const N = 2000;
 let db: DatabaseHandle;
 let runId: number;
 
-beforeAll(() => {
-  db = openDatabase(':memory:');
-  runId = saveAnalysisRun(
+beforeAll(async () => {
+  db = await openDatabase(':memory:');
+  runId = await saveAnalysisRun(
     db,
-    sampleRun(registerSampleModelAndDataset(db), N),
+    sampleRun(await registerSampleModelAndDataset(db), N),
     samplePatches(N),
     sampleClusters(N),
   );
 });
-afterAll(() => db?.close());
+afterAll(async () => await db?.close());
 
 describe('nearest patches', () => {
-  it('returns the k patches nearest in the 9 components, nearest first, with their scores', () => {
+  it('returns the k patches nearest in the 9 components, nearest first, with their scores', async () => {
     const query = Array.from({ length: 9 }, (_, i) => Math.sin(0.3 * (i + 1)));
     const distance = (idx: number) => {
       const p = samplePatch(idx) as unknown as Record<string, number>;
@@ -38,7 +38,7 @@ describe('nearest patches', () => {
     const want = Array.from({ length: N }, (_, idx) => ({ idx, d: distance(idx) }))
       .sort((a, b) => a.d - b.d)
       .slice(0, 6);
-    const got = nearestPatches(db, runId, query, 6);
+    const got = await nearestPatches(db, runId, query, 6);
     expect(got.map((g) => g.idx)).toEqual(want.map((w) => w.idx));
     got.forEach((g, k) => expect(g.distance).toBeCloseTo(want[k].d, 9));
     const first = samplePatch(got[0].idx);
@@ -49,8 +49,8 @@ describe('nearest patches', () => {
     });
   });
 
-  it('uses only the components given, and never more than the run holds', () => {
-    expect(nearestPatches(db, runId, [Math.sin(5)], 1)[0].idx).toBe(5);
-    expect(nearestPatches(db, runId, Array(12).fill(0), 3)).toHaveLength(3);
+  it('uses only the components given, and never more than the run holds', async () => {
+    expect((await nearestPatches(db, runId, [Math.sin(5)], 1))[0].idx).toBe(5);
+    expect(await nearestPatches(db, runId, Array(12).fill(0), 3)).toHaveLength(3);
   });
 });

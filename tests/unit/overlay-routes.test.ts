@@ -28,10 +28,10 @@ let s: SyntheticServer;
 let p: SyntheticProject;
 const SIDE = 40;
 
-beforeAll(() => {
-  s = syntheticServer();
+beforeAll(async () => {
+  s = await syntheticServer();
   // Aligned to a z13 tile (32 × 32 z18 tiles) so tile maths below stays readable.
-  p = createSyntheticProject(s.db, { side: SIDE, origin: { x: 32 * 4000, y: 32 * 3000 } });
+  p = await createSyntheticProject(s.db, { side: SIDE, origin: { x: 32 * 4000, y: 32 * 3000 } });
 });
 afterAll(() => s.close());
 

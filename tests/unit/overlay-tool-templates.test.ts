@@ -118,9 +118,9 @@ describe('tool templates', () => {
 describe('over the API, without the token', () => {
   let s: SyntheticServer;
   let id: number;
-  beforeAll(() => {
-    s = syntheticServer();
-    id = createSyntheticProject(s.db, { side: 30, origin: { x: 32 * 4000, y: 32 * 3000 } }).projectId;
+  beforeAll(async () => {
+    s = await syntheticServer();
+    id = (await createSyntheticProject(s.db, { side: 30, origin: { x: 32 * 4000, y: 32 * 3000 } })).projectId;
   });
   afterAll(() => s.close());
 

@@ -4,8 +4,8 @@ import { mapswipeProjects, taskingManagerProject } from '../../plugin/src/adapte
 import { syntheticApi, type SyntheticApi } from '../fixtures/synthetic-project.ts';
 
 let t: SyntheticApi;
-beforeAll(() => {
-  t = syntheticApi();
+beforeAll(async () => {
+  t = await syntheticApi();
 });
 afterAll(() => t.close());
 

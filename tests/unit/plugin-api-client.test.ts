@@ -5,8 +5,8 @@ import { syntheticApi, type SyntheticApi } from '../fixtures/synthetic-project.t
 
 const BASE = 'http://tilelens.test';
 let t: SyntheticApi;
-beforeAll(() => {
-  t = syntheticApi(BASE);
+beforeAll(async () => {
+  t = await syntheticApi(BASE);
 });
 afterAll(() => t.close());
 

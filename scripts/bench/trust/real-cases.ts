@@ -72,7 +72,7 @@ async function reference(
     });
   }
   const model = await loadModel(modelPath);
-  const db = openDatabase(join(dir, `${name}.db`));
+  const db = await openDatabase(join(dir, `${name}.db`));
   try {
     const pairs = pairsOf(realdata, trainGroups).filter((p) => ['train', 'val'].includes(split(p)));
     const src = await source(`${name}-reference`, pairs, split);
@@ -89,7 +89,7 @@ async function reference(
     await src.close?.();
     return { db, runId: summary.runId, modelSide: model.info.inputSize[0] };
   } catch (err) {
-    db.close();
+    await db.close();
     throw err;
   } finally {
     await model.dispose();

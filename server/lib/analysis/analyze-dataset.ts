@@ -109,7 +109,7 @@ export interface AnalyzeRequest {
 export async function analyzeDataset(req: AnalyzeRequest): Promise<AnalysisSummary> {
   const { db, model, source } = req;
   const options = { ...defaultReferenceOptions, ...req.options };
-  const modelRow = upsertModel(db, {
+  const modelRow = await upsertModel(db, {
     name: model.info.name,
     runtime: model.info.runtime,
     path: req.modelPath,
@@ -122,14 +122,14 @@ export async function analyzeDataset(req: AnalyzeRequest): Promise<AnalysisSumma
       layerShape: model.info.layerShape,
     },
   });
-  const datasetRow = upsertDataset(db, {
+  const datasetRow = await upsertDataset(db, {
     name: source.name,
     kind: source.kind,
     source: source.description,
     patchCount: source.size,
   });
   if (req.reuse) {
-    const previous = latestRunFor(db, modelRow.id, datasetRow.id);
+    const previous = await latestRunFor(db, modelRow.id, datasetRow.id);
     if (previous && sameSettings(previous, options)) return summariseRun(previous, true);
   }
 
@@ -140,17 +140,17 @@ export async function analyzeDataset(req: AnalyzeRequest): Promise<AnalysisSumma
   result.timings.tileClassifier = trust.seconds.classifier;
 
   const t1 = performance.now();
-  const runId = saveAnalysisRun(
+  const runId = await saveAnalysisRun(
     db,
     runRow(result, modelRow.id, datasetRow.id, options, trust),
     patchRows(result, trust.perPatch),
     clusterRows(result),
   );
   // The latent view's columns are written with the run, so its first opening reads them instead of a million patches.
-  storeRunColumns(db, getRun(db, runId)!);
+  await storeRunColumns(db, (await getRun(db, runId))!);
   result.timings.store = (performance.now() - t1) / 1000;
-  setRunTimings(db, runId, result.timings);
-  const stored = latestRunFor(db, modelRow.id, datasetRow.id)!;
+  await setRunTimings(db, runId, result.timings);
+  const stored = (await latestRunFor(db, modelRow.id, datasetRow.id))!;
   return summariseRun(stored, false);
 }
 

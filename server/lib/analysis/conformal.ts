@@ -124,8 +124,8 @@ export class MondrianConformal {
 }
 
 /** The interval model for scoring new tiles with a run; null when the run has none yet. */
-export function loadIntervalModel(db: DatabaseHandle, runId: number): MondrianConformal | null {
-  const record = getInsightRecord<{ model: MondrianConformalJSON }>(db, runId, 'confidence');
+export async function loadIntervalModel(db: DatabaseHandle, runId: number): Promise<MondrianConformal | null> {
+  const record = await getInsightRecord<{ model: MondrianConformalJSON }>(db, runId, 'confidence');
   return record ? MondrianConformal.fromJSON(record.model) : null;
 }
 

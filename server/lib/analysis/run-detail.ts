@@ -12,7 +12,7 @@ export function clusterJson(c: Cluster): Omit<Cluster, 'runId'> {
   return rest;
 }
 
-export function runDetail(db: DatabaseHandle, run: AnalysisRun) {
+export async function runDetail(db: DatabaseHandle, run: AnalysisRun) {
   const summary = summariseRun(run, false);
   return {
     ...summary,
@@ -27,7 +27,7 @@ export function runDetail(db: DatabaseHandle, run: AnalysisRun) {
     // The verdict a person needs first: does the IoU surface beat answering the mean?
     estimatorBeatsMean: summary.estimator.r2 > summary.estimator.meanPredictorR2,
     sweep: run.kmeans.sweep,
-    clusters: getClusters(db, run.id).map(clusterJson),
+    clusters: (await getClusters(db, run.id)).map(clusterJson),
     urbanised: {
       clusters: run.urbanised.clusters,
       threshold: run.urbanised.threshold,

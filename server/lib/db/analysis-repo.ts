@@ -291,7 +291,7 @@ export async function getRun(handle: DatabaseHandle, id: number): Promise<Analys
 
 /** The run, or a 404 that says where the stored runs are listed. */
 export async function requireRun(handle: DatabaseHandle, id: number): Promise<AnalysisRun> {
-  const run = getRun(handle, id);
+  const run = await getRun(handle, id);
   if (!run) throw new NotFoundError(`analysis run ${id}`, 'GET /api/runs lists the stored runs');
   return run;
 }

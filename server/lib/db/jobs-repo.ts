@@ -7,7 +7,7 @@ import { desc, eq, inArray } from 'drizzle-orm';
 import { NotFoundError } from '../errors.ts';
 import type { DatabaseHandle } from './client.ts';
 import { scoringJobs, type NewTileScore, type ScoringJob } from './schema.ts';
-import { countTileStatuses, insertTileScores, replaceFailedTileScores } from './tile-scores-repo.ts';
+import { insertTileScoreRows, replaceFailedTileScoreRows, tileStatusCounts } from './tile-scores-repo.ts';
 
 export type JobStatus = ScoringJob['status'];
 export type JobUpdate = Partial<Omit<typeof scoringJobs.$inferInsert, 'id' | 'projectId' | 'createdAt'>>;
@@ -16,8 +16,11 @@ export type JobUpdate = Partial<Omit<typeof scoringJobs.$inferInsert, 'id' | 'pr
 export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', 'running'];
 
 export async function getJob(handle: DatabaseHandle, jobId: number): Promise<ScoringJob | undefined> {
-  return handle.db.select().from(scoringJobs).where(eq(scoringJobs.id, jobId)).get();
+  return jobRow(handle, jobId);
 }
+
+const jobRow = (handle: DatabaseHandle, jobId: number) =>
+  handle.db.select().from(scoringJobs).where(eq(scoringJobs.id, jobId)).get();
 
 export async function latestJobOf(handle: DatabaseHandle, projectId: number): Promise<ScoringJob | undefined> {
   return handle.db
@@ -54,6 +57,10 @@ export async function insertJob(handle: DatabaseHandle, job: typeof scoringJobs.
 }
 
 export async function updateJob(handle: DatabaseHandle, jobId: number, values: JobUpdate): Promise<void> {
+  setJob(handle, jobId, values);
+}
+
+function setJob(handle: DatabaseHandle, jobId: number, values: JobUpdate): void {
   handle.db
     .update(scoringJobs)
     .set({ ...values, updatedAt: new Date() })
@@ -65,7 +72,7 @@ const SUPERSEDED: JobUpdate = { status: 'failed', error: 'interrupted; a newer j
 
 /** Closes a job a newer one takes over (left by a process that died and was never resumed). */
 export async function supersedeJob(handle: DatabaseHandle, jobId: number): Promise<void> {
-  updateJob(handle, jobId, { ...SUPERSEDED, finishedAt: new Date() });
+  setJob(handle, jobId, { ...SUPERSEDED, finishedAt: new Date() });
 }
 
 /**
@@ -79,7 +86,7 @@ export async function queueJob(
   superseded: readonly number[],
 ): Promise<ScoringJob> {
   return handle.sqlite.transaction(() => {
-    for (const id of superseded) supersedeJob(handle, id);
+    for (const id of superseded) setJob(handle, id, { ...SUPERSEDED, finishedAt: new Date() });
     let progress = { done: 0, failed: 0 };
     if (job.mode === 'score') {
       const { total: stored, scored } = storedCounts(handle, job.projectId);
@@ -94,7 +101,7 @@ export async function queueJob(
 }
 
 function storedCounts(handle: DatabaseHandle, projectId: number): { total: number; scored: number } {
-  const byStatus = countTileStatuses(handle, projectId);
+  const byStatus = tileStatusCounts(handle, projectId);
   let total = 0;
   for (const n of byStatus.values()) total += n;
   return { total, scored: byStatus.get('scored') ?? 0 };
@@ -108,13 +115,13 @@ function storedCounts(handle: DatabaseHandle, projectId: number): { total: numbe
 export async function storeBatch(handle: DatabaseHandle, jobId: number, rows: NewTileScore[]): Promise<ScoringJob> {
   return handle.sqlite
     .transaction(() => {
-      const current = getJob(handle, jobId);
+      const current = jobRow(handle, jobId);
       if (!current) throw new NotFoundError(`scoring job ${jobId}`);
       const retry = current.mode === 'retry';
       // A retry counts every tile it took up, whether or not a row was left to replace.
       const whole = retry
-        ? (replaceFailedTileScores(handle, rows), true)
-        : insertTileScores(handle, rows) === rows.length;
+        ? (replaceFailedTileScoreRows(handle, rows), true)
+        : insertTileScoreRows(handle, rows) === rows.length;
       let { done, failed } = current;
       if (whole) {
         done += rows.length;
@@ -124,7 +131,7 @@ export async function storeBatch(handle: DatabaseHandle, jobId: number, rows: Ne
         done = counts.total;
         failed = counts.total - counts.scored;
       }
-      updateJob(handle, jobId, { done, failed });
+      setJob(handle, jobId, { done, failed });
       return { ...current, done, failed };
     })
     .immediate();

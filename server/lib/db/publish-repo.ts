@@ -91,7 +91,9 @@ export async function listPublications(db: DatabaseHandle, projectId: number): P
     .where(eq(publications.projectId, projectId))
     .orderBy(desc(publications.id))
     .all();
-  return ids.map(({ id }) => getPublication(db, id)!);
+  const records: PublicationRecord[] = [];
+  for (const { id } of ids) records.push((await getPublication(db, id))!);
+  return records;
 }
 
 /** The newest publication of a project to a tool that has not finished, if any. */

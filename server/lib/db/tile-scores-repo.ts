@@ -23,6 +23,11 @@ export interface TileRange {
 
 /** Rows a job writes; a tile already stored keeps its row (first write wins). Returns the rows written. */
 export async function insertTileScores(handle: DatabaseHandle, rows: NewTileScore[]): Promise<number> {
+  return insertTileScoreRows(handle, rows);
+}
+
+/** `insertTileScores` inside a transaction of this layer (SQLite's run synchronously). */
+export function insertTileScoreRows(handle: DatabaseHandle, rows: NewTileScore[]): number {
   let written = 0;
   // 22 columns × 40 rows stays far below SQLite's bound-parameter limit.
   for (let i = 0; i < rows.length; i += 40) {
@@ -50,6 +55,11 @@ const CLEARED = Object.fromEntries(
  * attempts. A tile scored in the meantime keeps its row. Returns the rows written.
  */
 export async function replaceFailedTileScores(handle: DatabaseHandle, rows: NewTileScore[]): Promise<number> {
+  return replaceFailedTileScoreRows(handle, rows);
+}
+
+/** `replaceFailedTileScores` inside a transaction of this layer. */
+export function replaceFailedTileScoreRows(handle: DatabaseHandle, rows: NewTileScore[]): number {
   let written = 0;
   for (const row of rows) {
     const { projectId: _p, z: _z, x: _x, y: _y, taskId: _t, quadkey: _q, ...values } = row;
@@ -187,7 +197,15 @@ export async function* iterateTileScores(
 export type TileStatus = TileScore['status'];
 
 /** Stored tiles of a project by status. */
-export async function countTileStatuses(handle: DatabaseHandle, projectId: number): Promise<Map<TileStatus, number>> {
+export async function countTileStatuses(
+  handle: DatabaseHandle,
+  projectId: number,
+): Promise<Map<TileStatus, number>> {
+  return tileStatusCounts(handle, projectId);
+}
+
+/** `countTileStatuses` inside a transaction of this layer. */
+export function tileStatusCounts(handle: DatabaseHandle, projectId: number): Map<TileStatus, number> {
   const rows = handle.db
     .select({ status: tileScores.status, n: sql<number>`count(*)` })
     .from(tileScores)
@@ -278,7 +296,7 @@ export async function* iterateOverlayCells(
     .select(CELL_COLUMNS)
     .from(tileScores)
     .where(inRange(projectId, zoom, r));
-  for (const row of cursor(handle, query)) yield overlayCell(row);
+  for await (const row of cursor(handle, query)) yield overlayCell(row);
 }
 
 /** Streams the vector cells of a range. */
@@ -298,7 +316,7 @@ export async function* iterateVectorCells(
     })
     .from(tileScores)
     .where(inRange(projectId, zoom, r));
-  for (const row of cursor(handle, query)) {
+  for await (const row of cursor(handle, query)) {
     const extra = row.slice(CELL_WIDTH);
     yield {
       ...overlayCell(row),

@@ -37,8 +37,8 @@ async function writeStream(
 }
 
 /** What every export says about the project: its imagery and tiers, and what its figures rest on. */
-export function handoverInfo(ctx: ScoringContext, project: ProjectRow, publicUrl: string): ExportProject {
-  return { ...projectExportInfo(ctx, project, publicUrl), figures: projectFigures(ctx, project.id) };
+export async function handoverInfo(ctx: ScoringContext, project: ProjectRow, publicUrl: string): Promise<ExportProject> {
+  return { ...await projectExportInfo(ctx, project, publicUrl), figures: await projectFigures(ctx, project.id) };
 }
 
 /** Every export of a scored project into `dir`; returns the files by export. */
@@ -49,7 +49,7 @@ export async function writeProjectExports(
   publicUrl = DEFAULT_PUBLIC_URL,
 ): Promise<Record<string, string>> {
   await mkdir(dir, { recursive: true });
-  const info = handoverInfo(ctx, project, publicUrl);
+  const info = await handoverInfo(ctx, project, publicUrl);
   const out: Record<string, string> = {};
   const file = (key: string, name: string) => (out[key] = join(dir, name));
 
@@ -81,7 +81,7 @@ export async function writeProjectExports(
   // The effort panel's curve, its intervals and what they rest on, as the API serves it.
   await writeFile(
     file('effort', 'effort.json'),
-    `${JSON.stringify({ projectId: project.id, ...projectEffort(ctx, project.id) })}\n`,
+    `${JSON.stringify({ projectId: project.id, ...await projectEffort(ctx, project.id) })}\n`,
   );
   return out;
 }

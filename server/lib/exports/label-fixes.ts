@@ -99,14 +99,14 @@ function feature(runId: number, o: LabelObjectListed) {
   };
 }
 
-function* selected(
+async function* selected(
   db: DatabaseHandle,
   runId: number,
   sel: LabelFixSelection,
   skipped: { offMap: number },
-): Generator<LabelObjectListed> {
+): AsyncGenerator<LabelObjectListed> {
   for (const kind of sel.kinds ?? LABEL_OBJECT_KINDS) {
-    for (const o of iterateLabelObjects(db, runId, kind, sel.limit)) {
+    for await (const o of iterateLabelObjects(db, runId, kind, sel.limit)) {
       if (o.score < (sel.minScore ?? 0)) break;
       if (!o.outline) {
         skipped.offMap++;
@@ -118,15 +118,15 @@ function* selected(
 }
 
 /** GeoJSON FeatureCollection, streamed: kinds in turn, each strongest first. */
-export function* labelFixesGeoJson(
+export async function* labelFixesGeoJson(
   db: DatabaseHandle,
   runId: number,
   sel: LabelFixSelection = {},
   skipped = { offMap: 0 },
-): Generator<string> {
+): AsyncGenerator<string> {
   yield '{"type":"FeatureCollection","features":[';
   let first = true;
-  for (const o of selected(db, runId, sel, skipped)) {
+  for await (const o of selected(db, runId, sel, skipped)) {
     yield `${first ? '' : ','}\n${JSON.stringify(feature(runId, o))}`;
     first = false;
   }
@@ -134,13 +134,13 @@ export function* labelFixesGeoJson(
 }
 
 /** MapRoulette line-by-line GeoJSON: one task per object, `priority` and `confidence` for the challenge's rules. */
-export function* labelFixesMapRoulette(
+export async function* labelFixesMapRoulette(
   db: DatabaseHandle,
   runId: number,
   sel: LabelFixSelection = {},
   skipped = { offMap: 0 },
-): Generator<string> {
-  for (const o of selected(db, runId, sel, skipped)) {
+): AsyncGenerator<string> {
+  for await (const o of selected(db, runId, sel, skipped)) {
     const f = feature(runId, o);
     yield maprouletteLine([{ ...f, properties: { ...f.properties, priority: priorityOf(o.score) } }]);
   }

@@ -10,20 +10,20 @@ import { MAX_VALIDATE_OBJECTS } from '../publish/mapswipe/project-specs.ts';
 import { PublishError } from '../publish/errors.ts';
 import type { ScoringContext } from '../scoring/context.ts';
 
-export function* fairObjectsChunks(
+export async function* fairObjectsChunks(
   ctx: ScoringContext,
   projectId: number,
   importId: number,
   cap = MAX_VALIDATE_OBJECTS,
-): Generator<string> {
-  const imp = getFairImport(ctx.db, importId);
+): AsyncGenerator<string> {
+  const imp = await getFairImport(ctx.db, importId);
   if (!imp || imp.projectId !== projectId) {
     throw new PublishError('invalid-request', `fAIr import ${importId} is not one of project ${projectId}'s`);
   }
   yield '{"type":"FeatureCollection","features":[\n';
   let written = 0;
   let leftOut = 0;
-  for (const o of iterateFairObjects(ctx.db, projectId, importId)) {
+  for await (const o of iterateFairObjects(ctx.db, projectId, importId)) {
     if (written >= cap) {
       leftOut++;
       continue;

@@ -105,21 +105,21 @@ export function parseFairPredictions(bytes: Uint8Array, maxBytes: number): Featu
 }
 
 /** Stores a fAIr prediction file in a project: its polygons, and the per-tile signal they give. */
-export function importFairPredictions(
+export async function importFairPredictions(
   ctx: ScoringContext,
   projectId: number,
   bytes: Uint8Array,
   o: { name: string; maxBytes: number },
-): FairImportSummary {
-  const project = requireProject(ctx, projectId);
+): Promise<FairImportSummary> {
+  const project = await requireProject(ctx, projectId);
   const features = parseFairPredictions(bytes, o.maxBytes);
   let outside = 0;
-  function* rows(): Generator<NewFairPrediction> {
+  async function* rows(): AsyncGenerator<NewFairPrediction> {
     for (let idx = 0; idx < features.length; idx++) {
       const f = features[idx];
       const [lon, lat] = pointOnFeature(f).geometry.coordinates;
       const t = lonLatToTile(lon, lat, project.zoom);
-      if (!isTileStored(ctx.db, projectId, project.zoom, t.x, t.y)) {
+      if (!await isTileStored(ctx.db, projectId, project.zoom, t.x, t.y)) {
         outside++;
         continue;
       }
@@ -135,8 +135,8 @@ export function importFairPredictions(
       };
     }
   }
-  const importId = insertFairImport(ctx.db, { projectId, name: o.name, features: features.length }, rows());
-  const byTier = fairSignalsByTier(ctx.db, importId, projectId);
+  const importId = await insertFairImport(ctx.db, { projectId, name: o.name, features: features.length }, rows());
+  const byTier = await fairSignalsByTier(ctx.db, importId, projectId);
   return {
     importId,
     name: o.name,

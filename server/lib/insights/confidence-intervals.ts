@@ -200,13 +200,13 @@ export function evaluateConfidence(rows: LatentRows, options: ConfidenceOptions 
 }
 
 /** Calibrates the run's intervals, stores them per patch and the record beside the run. */
-export function fitConfidenceIntervals(
+export async function fitConfidenceIntervals(
   db: DatabaseHandle,
   runId: number,
   options: ConfidenceOptions = {},
-): ConfidenceRecord {
-  requireRun(db, runId);
-  const rows = readLatentRows(db, runId);
+): Promise<ConfidenceRecord> {
+  await requireRun(db, runId);
+  const rows = await readLatentRows(db, runId);
   const record = evaluateConfidence(rows, options);
   const model = MondrianConformal.fromJSON(record.model);
   function* intervals(): Generator<PatchIntervalRow> {
@@ -216,14 +216,14 @@ export function fitConfidenceIntervals(
       yield { idx: i, iouLow, iouHigh };
     }
   }
-  replacePatchIntervals(db, runId, intervals(), record);
+  await replacePatchIntervals(db, runId, intervals(), record);
   return record;
 }
 
 /** The run's stored record: method, coverage against the nominal level, the baselines, the fitted model. */
-export function getConfidenceRecord(db: DatabaseHandle, runId: number): ConfidenceRecord {
-  requireRun(db, runId);
-  const record = getInsightRecord<ConfidenceRecord>(db, runId, 'confidence');
+export async function getConfidenceRecord(db: DatabaseHandle, runId: number): Promise<ConfidenceRecord> {
+  await requireRun(db, runId);
+  const record = await getInsightRecord<ConfidenceRecord>(db, runId, 'confidence');
   if (!record) {
     throw new InsightsError(`run ${runId} has no confidence intervals yet`, {
       hint: `run \`npx tsx server/lib/insights/run-insights.ts --run ${runId}\` first`,
@@ -233,7 +233,7 @@ export function getConfidenceRecord(db: DatabaseHandle, runId: number): Confiden
 }
 
 /** The run's per-patch intervals as columns in idx order (empty before the intervals are fitted). */
-export function getPatchIntervals(db: DatabaseHandle, runId: number) {
-  requireRun(db, runId);
-  return readPatchIntervals(db, runId);
+export async function getPatchIntervals(db: DatabaseHandle, runId: number) {
+  await requireRun(db, runId);
+  return await readPatchIntervals(db, runId);
 }

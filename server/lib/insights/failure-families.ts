@@ -196,18 +196,18 @@ export function familiesOf(rows: LatentRows, options: FamilyOptions = {}): Omit<
 }
 
 /** Computes the run's families and keeps them beside the run. */
-export function buildFamilies(
+export async function buildFamilies(
   db: DatabaseHandle,
   runId: number,
   options: FamilyOptions = {},
-): FamiliesReport {
-  requireRun(db, runId);
-  const report = { runId, ...familiesOf(readLatentRows(db, runId), options) };
-  saveInsightRecord(db, runId, 'families', report);
+): Promise<FamiliesReport> {
+  await requireRun(db, runId);
+  const report = { runId, ...familiesOf(await readLatentRows(db, runId), options) };
+  await saveInsightRecord(db, runId, 'families', report);
   return report;
 }
 
 /** The stored families, computed now when the run has none yet. */
-export function getFamilies(db: DatabaseHandle, runId: number): FamiliesReport {
-  return getInsightRecord<FamiliesReport>(db, runId, 'families') ?? buildFamilies(db, runId);
+export async function getFamilies(db: DatabaseHandle, runId: number): Promise<FamiliesReport> {
+  return await getInsightRecord<FamiliesReport>(db, runId, 'families') ?? await buildFamilies(db, runId);
 }

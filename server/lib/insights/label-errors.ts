@@ -113,14 +113,14 @@ export function labelErrorScores(rows: LatentRows, options: LabelErrorOptions = 
 }
 
 /** Scores every patch of a stored run and stores the scores with their ranks (1 = most likely a wrong label). */
-export function scoreLabelErrors(
+export async function scoreLabelErrors(
   db: DatabaseHandle,
   runId: number,
   options: LabelErrorOptions = {},
-): { patches: number; usedEvidence: boolean; seconds: number } {
+): Promise<{ patches: number; usedEvidence: boolean; seconds: number }> {
   const t0 = performance.now();
-  requireRun(db, runId);
-  const rows = readLatentRows(db, runId);
+  await requireRun(db, runId);
+  const rows = await readLatentRows(db, runId);
   const r = labelErrorScores(rows, options);
   const order = Array.from({ length: rows.n }, (_, i) => i).sort(
     (x, y) => r.score[y] - r.score[x] || r.disagreement[y] - r.disagreement[x] || x - y,
@@ -133,7 +133,7 @@ export function scoreLabelErrors(
     neighbourGap: r.neighbourGap[i],
     direction: r.direction[i],
   }));
-  replaceLabelErrorScores(db, runId, scores, {
+  await replaceLabelErrorScores(db, runId, scores, {
     k: options.k ?? 50,
     modelWeight: r.modelWeight,
     areaScale: options.areaScale ?? 0.02,

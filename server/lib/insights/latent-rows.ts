@@ -63,13 +63,13 @@ export function emptyLatentRows(n: number, k: number): LatentRows {
 
 const nan = (v: number | null) => (v === null ? Number.NaN : v);
 
-export function readLatentRows(db: DatabaseHandle, runId: number): LatentRows {
-  const { patches: n, components, surfaceEmpty } = insightRunShape(db, runId);
+export async function readLatentRows(db: DatabaseHandle, runId: number): Promise<LatentRows> {
+  const { patches: n, components, surfaceEmpty } = await insightRunShape(db, runId);
   if (n === 0) throw new InsightsError(`analysis run ${runId} has no patches; analyse its dataset again`);
   const kk = Math.min(9, components);
   const rows = emptyLatentRows(n, kk);
   let i = 0;
-  for (const r of iterateInsightPatches(db, runId, kk)) {
+  for (const r of await iterateInsightPatches(db, runId, kk)) {
     const idx = r[0] as number;
     if (idx !== i)
       throw new InsightsError(

@@ -45,20 +45,20 @@ function change(r: TilePairRow): TileChange {
   };
 }
 
-function projectInfo(db: DatabaseHandle, id: number) {
-  const p = getProject(db, id);
+async function projectInfo(db: DatabaseHandle, id: number) {
+  const p = await getProject(db, id);
   if (!p) throw new NotFoundError(`project ${id}`, 'GET /api/projects lists them');
-  return { project: p.id, model: p.modelId, run: p.runId, tiles: countProjectTiles(db, p.id) };
+  return { project: p.id, model: p.modelId, run: p.runId, tiles: await countProjectTiles(db, p.id) };
 }
 
 /** Streams the matched tiles' changes. */
-export function* tileChanges(db: DatabaseHandle, a: number, b: number): Generator<TileChange> {
-  for (const r of iterateTilePairs(db, a, b)) yield change(r);
+export async function* tileChanges(db: DatabaseHandle, a: number, b: number): AsyncGenerator<TileChange> {
+  for await (const r of iterateTilePairs(db, a, b)) yield change(r);
 }
 
-export function compareProjects(db: DatabaseHandle, a: number, b: number, largest = 20): ComparisonSummary {
-  const infoA = projectInfo(db, a);
-  const infoB = projectInfo(db, b);
+export async function compareProjects(db: DatabaseHandle, a: number, b: number, largest = 20): Promise<ComparisonSummary> {
+  const infoA = await projectInfo(db, a);
+  const infoB = await projectInfo(db, b);
   const pa: number[] = [];
   const pb: number[] = [];
   let sumAbs = 0;
@@ -67,7 +67,7 @@ export function compareProjects(db: DatabaseHandle, a: number, b: number, larges
   let nIou = 0;
   const tiers: Record<string, Record<string, number>> = {};
   let top: TileChange[] = [];
-  for (const c of tileChanges(db, a, b)) {
+  for await (const c of tileChanges(db, a, b)) {
     // Priorities are 8 bytes each per side: a project of a million tiles costs 16 MB for the rank correlation.
     pa.push(c.priorityA);
     pb.push(c.priorityB);
@@ -101,12 +101,12 @@ export function compareProjects(db: DatabaseHandle, a: number, b: number, larges
 }
 
 /** The Δpriority layer: one polygon per matched tile, as GeoJSON text chunks. */
-export function* comparisonGeoJson(db: DatabaseHandle, a: number, b: number): Generator<string> {
-  projectInfo(db, a);
-  projectInfo(db, b);
+export async function* comparisonGeoJson(db: DatabaseHandle, a: number, b: number): AsyncGenerator<string> {
+  await projectInfo(db, a);
+  await projectInfo(db, b);
   yield '{"type":"FeatureCollection","features":[';
   let first = true;
-  for (const c of tileChanges(db, a, b)) {
+  for await (const c of tileChanges(db, a, b)) {
     const props = {
       task_id: c.taskId,
       d_priority: Number(c.dPriority.toFixed(4)),

@@ -22,9 +22,9 @@ export interface LabelObjectItem extends Omit<LabelObjectListed, 'z' | 'x' | 'y'
   josm: string | null;
 }
 
-function requireEvidence(db: DatabaseHandle, runId: number): void {
-  requireRun(db, runId);
-  if (!getInsightRecord(db, runId, 'evidence')) {
+async function requireEvidence(db: DatabaseHandle, runId: number): Promise<void> {
+  await requireRun(db, runId);
+  if (!await getInsightRecord(db, runId, 'evidence')) {
     throw new InsightsError(
       `run ${runId} has no label errors per object yet: the evidence pass has not run`,
       { hint: `npx tsx server/lib/insights/run-insights.ts --run ${runId}` },
@@ -33,21 +33,21 @@ function requireEvidence(db: DatabaseHandle, runId: number): void {
 }
 
 /** Objects of each kind. */
-export function labelObjectCounts(db: DatabaseHandle, runId: number): Record<LabelObjectKind, number> {
-  requireEvidence(db, runId);
-  return countLabelObjects(db, runId);
+export async function labelObjectCounts(db: DatabaseHandle, runId: number): Promise<Record<LabelObjectKind, number>> {
+  await requireEvidence(db, runId);
+  return await countLabelObjects(db, runId);
 }
 
 /** A page of one kind's queue. */
-export function labelObjectQueue(
+export async function labelObjectQueue(
   db: DatabaseHandle,
   runId: number,
   kind: LabelObjectKind,
   offset: number,
   limit: number,
-): LabelObjectItem[] {
-  requireEvidence(db, runId);
-  return labelObjectPage(db, runId, kind, offset, Math.min(limit, 1000)).map(({ z, x, y, ...o }) => ({
+): Promise<LabelObjectItem[]> {
+  await requireEvidence(db, runId);
+  return (await labelObjectPage(db, runId, kind, offset, Math.min(limit, 1000))).map(({ z, x, y, ...o }) => ({
     ...o,
     tile: z === null || x === null || y === null ? null : { z, x, y },
     fix: FIX_OF_KIND[o.kind],

@@ -69,14 +69,14 @@ export async function computePatchEvidence(
   options: EvidenceOptions = {},
 ): Promise<{ patches: number; objects: number; seconds: number }> {
   const t0 = performance.now();
-  const run = requireRun(db, runId);
+  const run = await requireRun(db, runId);
   const threshold = options.threshold ?? run.settings.threshold ?? defaultReferenceOptions.threshold;
   const batchSize = options.batchSize ?? 16;
   const idxOf = new Map<string, number>();
-  for (const { idx, key } of iteratePatchKeys(db, runId)) idxOf.set(key, idx);
+  for await (const { idx, key } of iteratePatchKeys(db, runId)) idxOf.set(key, idx);
   const [h, w] = model.info.inputSize;
-  clearPatchEvidence(db, runId);
-  clearLabelObjects(db, runId);
+  await clearPatchEvidence(db, runId);
+  await clearLabelObjects(db, runId);
   let done = 0;
   let objectCount = 0;
   let batch: Patch[] = [];
@@ -100,8 +100,8 @@ export async function computePatchEvidence(
       rows.push({ idx, ...evidenceFor(probs, gt, w, h, threshold) });
       objectRows.push(...patchLabelObjects(idx, p, probs, gt, w, h, { threshold, ...options.objects }).rows);
     });
-    writePatchEvidence(db, runId, rows);
-    writeLabelObjects(db, runId, objectRows);
+    await writePatchEvidence(db, runId, rows);
+    await writeLabelObjects(db, runId, objectRows);
     objectCount += objectRows.length;
     done += batch.length;
     options.onProgress?.(done, source.size);
@@ -113,6 +113,6 @@ export async function computePatchEvidence(
   }
   await flush();
   const seconds = (performance.now() - t0) / 1000;
-  saveInsightRecord(db, runId, 'evidence', { patches: done, threshold, objects: objectCount, seconds });
+  await saveInsightRecord(db, runId, 'evidence', { patches: done, threshold, objects: objectCount, seconds });
   return { patches: done, objects: objectCount, seconds };
 }

@@ -60,19 +60,19 @@ export class PatchImageStore {
     this.predictions = new Lru(predictionCacheEntries);
   }
 
-  private locate(runId: number, idx: number): PatchLocation {
-    const run = requireRun(this.handle, runId);
+  private async locate(runId: number, idx: number): Promise<PatchLocation> {
+    const run = await requireRun(this.handle, runId);
     if (idx >= run.patchCount) {
       throw new NotFoundError(`patch ${idx} of run ${runId}`, `the run has patches 0..${run.patchCount - 1}`);
     }
     // Patch idx values are 0..n−1 in order, so the offset reads exactly that row through the index.
-    const [patch] = getPatches(this.handle, runId, {
+    const [patch] = await getPatches(this.handle, runId, {
       columns: ['idx', 'z', 'x', 'y'],
       limit: 1,
       offset: idx,
     });
     if (!patch || patch.idx !== idx) throw new NotFoundError(`patch ${idx} of run ${runId}`);
-    const dataset = getDataset(this.handle, run.datasetId);
+    const dataset = await getDataset(this.handle, run.datasetId);
     const world = dataset?.kind === 'demo_world' ? dataset.source.world : undefined;
     if (typeof world !== 'string' || patch.z === null || patch.x === null || patch.y === null) {
       throw new TilelensError(
@@ -107,10 +107,10 @@ export class PatchImageStore {
     return decodeTileImage(bytes, { label, expectedSize: null });
   }
 
-  private model(modelId: number): Promise<SegmentationModel> {
+  private async model(modelId: number): Promise<SegmentationModel> {
     let m = this.modelsById.get(modelId);
     if (!m) {
-      const row = getModel(this.handle, modelId);
+      const row = await getModel(this.handle, modelId);
       if (!row || !existsSync(row.path)) {
         throw new TilelensError(
           'model-missing',
@@ -129,7 +129,7 @@ export class PatchImageStore {
   }
 
   async png(runId: number, idx: number, kind: PatchImageKind): Promise<Uint8Array> {
-    const loc = this.locate(runId, idx);
+    const loc = await this.locate(runId, idx);
     const label = `patch ${idx} of run ${runId} (tile ${loc.z}-${loc.x}-${loc.y})`;
     if (kind === 'image') {
       const img = await this.rgb(loc, label);
@@ -147,7 +147,7 @@ export class PatchImageStore {
     const key = `${runId}/${idx}`;
     const cached = this.predictions.get(key);
     if (cached) return cached;
-    const [img, model] = await Promise.all([this.rgb(loc, label), this.model(loc.modelId)]);
+    const [img, model] = await Promise.all([this.rgb(loc, label), await this.model(loc.modelId)]);
     const out = await model.predict(img.data, 1, [img.height, img.width]);
     const [h, w] = model.info.inputSize;
     const png = await encodePng(grey(out.probs, 255), w, h);

@@ -52,9 +52,9 @@ function toItem(r: ReviewRow, total: number): ReviewItem {
   };
 }
 
-function scoredCount(db: DatabaseHandle, runId: number): number {
-  requireRun(db, runId);
-  const n = countLabelErrorScores(db, runId);
+async function scoredCount(db: DatabaseHandle, runId: number): Promise<number> {
+  await requireRun(db, runId);
+  const n = await countLabelErrorScores(db, runId);
   if (n === 0) {
     throw new InsightsError(
       `run ${runId} has no label-error scores yet; run \`npx tsx server/lib/insights/run-insights.ts --run ${runId}\` first`,
@@ -67,14 +67,14 @@ function scoredCount(db: DatabaseHandle, runId: number): number {
  * The item at a rank (1 = most suspicious). `unmarkedOnly` steps over reviewed patches: `next` / `previous`
  * then point at the nearest unmarked ranks.
  */
-export function reviewItem(
+export async function reviewItem(
   db: DatabaseHandle,
   runId: number,
   rank: number,
   unmarkedOnly = false,
-): ReviewItem {
-  const total = scoredCount(db, runId);
-  const row = Number.isInteger(rank) ? reviewRowAt(db, runId, rank) : undefined;
+): Promise<ReviewItem> {
+  const total = await scoredCount(db, runId);
+  const row = Number.isInteger(rank) ? await reviewRowAt(db, runId, rank) : undefined;
   if (!row) {
     throw new NotFoundError(
       `rank ${rank} of run ${runId}'s review queue`,
@@ -83,29 +83,29 @@ export function reviewItem(
   }
   const item = toItem(row, total);
   if (unmarkedOnly) {
-    item.previous = nearestUnmarkedRank(db, runId, rank, 'previous');
-    item.next = nearestUnmarkedRank(db, runId, rank, 'next');
+    item.previous = await nearestUnmarkedRank(db, runId, rank, 'previous');
+    item.next = await nearestUnmarkedRank(db, runId, rank, 'next');
   }
   return item;
 }
 
 /** A page of the queue in rank order. */
-export function reviewPage(db: DatabaseHandle, runId: number, offset: number, limit: number): ReviewItem[] {
-  const total = scoredCount(db, runId);
-  return reviewRows(db, runId, offset, Math.min(limit, 1000)).map((r) => toItem(r, total));
+export async function reviewPage(db: DatabaseHandle, runId: number, offset: number, limit: number): Promise<ReviewItem[]> {
+  const total = await scoredCount(db, runId);
+  return (await reviewRows(db, runId, offset, Math.min(limit, 1000))).map((r) => toItem(r, total));
 }
 
-export function markPatch(
+export async function markPatch(
   db: DatabaseHandle,
   runId: number,
   idx: number,
   mark: ReviewMarkKind,
   note?: string,
-): void {
-  requireRun(db, runId);
-  if (!patchExists(db, runId, idx))
+): Promise<void> {
+  await requireRun(db, runId);
+  if (!await patchExists(db, runId, idx))
     throw new NotFoundError(`patch ${idx} of run ${runId}`, 'marks name a patch idx of the run');
-  upsertReviewMark(db, runId, idx, mark, note ?? null);
+  await upsertReviewMark(db, runId, idx, mark, note ?? null);
 }
 
 export interface ExportSelection {
@@ -115,9 +115,9 @@ export interface ExportSelection {
   marks?: ReviewMarkKind[];
 }
 
-function* exportRows(db: DatabaseHandle, runId: number, sel: ExportSelection): Generator<ReviewItem> {
-  const total = scoredCount(db, runId);
-  for (const r of iterateReviewRows(db, runId, sel.top ?? 0, sel.marks ?? REVIEW_MARKS))
+async function* exportRows(db: DatabaseHandle, runId: number, sel: ExportSelection): AsyncGenerator<ReviewItem> {
+  const total = await scoredCount(db, runId);
+  for await (const r of iterateReviewRows(db, runId, sel.top ?? 0, sel.marks ?? REVIEW_MARKS))
     yield toItem(r, total);
 }
 
@@ -143,9 +143,9 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function* reviewCsv(db: DatabaseHandle, runId: number, sel: ExportSelection = {}): Generator<string> {
+export async function* reviewCsv(db: DatabaseHandle, runId: number, sel: ExportSelection = {}): AsyncGenerator<string> {
   yield `${CSV_COLUMNS.join(',')}\n`;
-  for (const r of exportRows(db, runId, sel)) {
+  for await (const r of exportRows(db, runId, sel)) {
     const taskId = r.tile ? `${r.tile.z}-${r.tile.x}-${r.tile.y}` : '';
     yield `${[
       r.rank,
@@ -168,14 +168,14 @@ export function* reviewCsv(db: DatabaseHandle, runId: number, sel: ExportSelecti
 }
 
 /** Tile footprints with their review state; patches without a tile are left out (they have no place on a map). */
-export function* reviewGeoJson(
+export async function* reviewGeoJson(
   db: DatabaseHandle,
   runId: number,
   sel: ExportSelection = {},
-): Generator<string> {
+): AsyncGenerator<string> {
   yield '{"type":"FeatureCollection","features":[';
   let first = true;
-  for (const r of exportRows(db, runId, sel)) {
+  for await (const r of exportRows(db, runId, sel)) {
     if (!r.tile) continue;
     const feature = {
       type: 'Feature',

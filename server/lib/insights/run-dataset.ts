@@ -18,9 +18,9 @@ import { parseImagerySpec } from '../imagery/source.ts';
 import { InsightsError } from './errors.ts';
 
 /** The model file a run was made with (server-side path). */
-export function runModelPath(db: DatabaseHandle, runId: number): string {
-  const run = requireRun(db, runId);
-  const model = getModel(db, run.modelId);
+export async function runModelPath(db: DatabaseHandle, runId: number): Promise<string> {
+  const run = await requireRun(db, runId);
+  const model = await getModel(db, run.modelId);
   if (!model) throw new InsightsError(`model ${run.modelId} of run ${runId} is gone; re-run the analysis`);
   return model.path;
 }
@@ -42,8 +42,8 @@ function pairOptions(src: Record<string, unknown>): PairPatchOptions {
 }
 
 export async function openRunDataset(db: DatabaseHandle, runId: number): Promise<PatchSource> {
-  const run = requireRun(db, runId);
-  const ds = getDataset(db, run.datasetId);
+  const run = await requireRun(db, runId);
+  const ds = await getDataset(db, run.datasetId);
   if (!ds) throw new InsightsError(`dataset ${run.datasetId} of run ${runId} is gone; re-run the analysis`);
   const src = ds.source;
   const gone = (path: string) =>

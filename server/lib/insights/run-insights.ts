@@ -62,7 +62,7 @@ export async function runInsights(
       skipped.push({ step: 'evidence', why: (err as Error).message });
     }
     if (source) {
-      const model = options.model ?? (await loadModel(runModelPath(db, runId)));
+      const model = options.model ?? (await loadModel(await runModelPath(db, runId)));
       try {
         evidence = await computePatchEvidence(db, runId, model, source, {
           onProgress: (d, t) => options.onProgress?.('evidence', d, t),
@@ -76,15 +76,15 @@ export async function runInsights(
     }
   }
   let t0 = performance.now();
-  const labelErrors = scoreLabelErrors(db, runId);
+  const labelErrors = await scoreLabelErrors(db, runId);
   seconds.labelErrors = (performance.now() - t0) / 1000;
   t0 = performance.now();
-  const confidence = fitConfidenceIntervals(db, runId);
+  const confidence = await fitConfidenceIntervals(db, runId);
   seconds.confidence = (performance.now() - t0) / 1000;
   t0 = performance.now();
-  const families = buildFamilies(db, runId);
+  const families = await buildFamilies(db, runId);
   seconds.families = (performance.now() - t0) / 1000;
-  const labelObjects = countLabelObjects(db, runId);
+  const labelObjects = await countLabelObjects(db, runId);
   return { runId, evidence, labelObjects, skipped, labelErrors, confidence, families, seconds };
 }
 
@@ -105,7 +105,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     );
     process.exit(2);
   }
-  const db = openDatabase(values.db ?? defaultDbPath);
+  const db = await openDatabase(values.db ?? defaultDbPath);
   try {
     const mpp = values['metres-per-pixel'] === undefined ? undefined : Number(values['metres-per-pixel']);
     if (mpp !== undefined && !(mpp > 0)) {
@@ -137,6 +137,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       }),
     );
   } finally {
-    db.close();
+    await db.close();
   }
 }

@@ -17,10 +17,10 @@ export interface NearPatch {
 }
 
 /** The k patches nearest `pcs` (the first 9 components count), nearest first; patches without components never count. */
-export function nearestPatches(db: DatabaseHandle, runId: number, pcs: number[], k: number): NearPatch[] {
+export async function nearestPatches(db: DatabaseHandle, runId: number, pcs: number[], k: number): Promise<NearPatch[]> {
   const dims = Math.min(PC_COUNT, pcs.length);
   const best: Array<{ d: number; idx: number }> = [];
-  for (const row of runPatchComponents(db, runId)) {
+  for await (const row of runPatchComponents(db, runId)) {
     let d = 0;
     for (let i = 0; i < dims; i++) {
       const v = row[i + 1] as number | null;
@@ -37,11 +37,11 @@ export function nearestPatches(db: DatabaseHandle, runId: number, pcs: number[],
     if (best.length > k) best.pop();
   }
   const byIdx = new Map(
-    patchSummaries(
+    (await patchSummaries(
       db,
       runId,
       best.map((b) => b.idx),
-    ).map((p) => [p.idx, p]),
+    )).map((p) => [p.idx, p]),
   );
   return best.map(({ d, idx }) => {
     const p = byIdx.get(idx)!;

@@ -36,14 +36,14 @@ export function projectPositions(
   y: number,
   asOf = Date.now(),
 ): ColumnsBody {
-  return readConsistently(db, () => {
-    const { n } = projectTileStats(db, project.id, asOf);
+  return readConsistently(db, async () => {
+    const { n } = await projectTileStats(db, project.id, asOf);
     // Raw values first (16 B per tile), so the pass finds the ranges the codes are quantised over.
     const raw = [new Float64Array(n), new Float64Array(n)];
     const lo = [Infinity, Infinity];
     const hi = [-Infinity, -Infinity];
     let r = 0;
-    for (const row of projectTileComponents(db, project.id, asOf, x, y)) {
+    for await (const row of projectTileComponents(db, project.id, asOf, x, y)) {
       if (r >= n) break;
       for (let k = 0; k < 2; k++) {
         const v = row[k] as number | null;
@@ -74,8 +74,8 @@ export function projectAttributes(
   project: LatentProject,
   asOf = Date.now(),
 ): ColumnsBody {
-  return readConsistently(db, () => {
-    const { n, minX, minY } = projectTileStats(db, project.id, asOf);
+  return readConsistently(db, async () => {
+    const { n, minX, minY } = await projectTileStats(db, project.id, asOf);
     const ox = minX ?? 0;
     const oy = minY ?? 0;
     const out = new ColumnsWriter(
@@ -92,7 +92,7 @@ export function projectAttributes(
       { projectId: project.id, runId: project.runId, tileOrigin: { z: project.zoom, x: ox, y: oy }, asOf },
     );
     let r = 0;
-    for (const row of projectTileRows(db, project.id, asOf)) {
+    for await (const row of projectTileRows(db, project.id, asOf)) {
       if (r >= n) break;
       for (let k = 0; k < 4; k++) out.set(k, r, row[k] as number | null);
       out.set(4, r, TIERS.indexOf(row[4] as (typeof TIERS)[number]));

@@ -70,8 +70,8 @@ export function buildRunColumns(
   run: AnalysisRun,
 ): Array<{ name: string; columns: ColumnsBody }> {
   // One read transaction: the aggregate and the scan see the same patches.
-  return readConsistently(db, () => {
-    const stats = runPatchStats(db, run.id);
+  return readConsistently(db, async () => {
+    const stats = await runPatchStats(db, run.id);
     const n = stats.n;
     const tiles = stats.tiles;
     if (tiles && (tiles.maxX - tiles.minX >= 65535 || tiles.maxY - tiles.minY >= 65535)) {
@@ -126,7 +126,7 @@ export function buildRunColumns(
     const ox = tiles?.minX ?? 0;
     const oy = tiles?.minY ?? 0;
     let r = 0;
-    for (const row of runPatchRows(db, run.id)) {
+    for await (const row of runPatchRows(db, run.id)) {
       if (r >= n) break;
       for (let k = 0; k < PC_COUNT; k++) pcs[k].set(0, r, row[k] as number | null);
       attrs.set(A.iou, r, row[9] as number | null);
@@ -168,10 +168,10 @@ export function buildRunColumns(
 }
 
 /** Builds and stores a run's columns: called when a run is stored, and for older runs at their first request. */
-export function storeRunColumns(db: DatabaseHandle, run: AnalysisRun): Map<string, ColumnsBody> {
+export async function storeRunColumns(db: DatabaseHandle, run: AnalysisRun): Promise<Map<string, ColumnsBody>> {
   const built = buildRunColumns(db, run);
   // A database that refuses the write (read-only, busy) only costs the next request another pass.
-  putStoredColumns(db, run.id, built, RUN_COLUMNS_VERSION);
+  await putStoredColumns(db, run.id, built, RUN_COLUMNS_VERSION);
   return new Map(built.map((b) => [b.name, b.columns]));
 }
 
@@ -179,17 +179,17 @@ export function storeRunColumns(db: DatabaseHandle, run: AnalysisRun): Map<strin
  * The stored columns a request needs, built first when absent, of an older builder, or for a run whose
  * patches no longer match them in number (patches deleted by hand).
  */
-function runColumns(db: DatabaseHandle, run: AnalysisRun, wanted: string[]): Map<string, ColumnsBody> {
+async function runColumns(db: DatabaseHandle, run: AnalysisRun, wanted: string[]): Promise<Map<string, ColumnsBody>> {
   const names = [...new Set(wanted)];
-  const stored = getStoredColumns(db, run.id, names, RUN_COLUMNS_VERSION);
+  const stored = await getStoredColumns(db, run.id, names, RUN_COLUMNS_VERSION);
   const rows = new Set([...stored.values()].map((c) => c.header.rows));
-  const fresh = stored.size === names.length && rows.size === 1 && rows.has(countRunPatches(db, run.id));
-  return fresh ? stored : storeRunColumns(db, run);
+  const fresh = stored.size === names.length && rows.size === 1 && rows.has(await countRunPatches(db, run.id));
+  return fresh ? stored : await storeRunColumns(db, run);
 }
 
 /** The run's patches on components x and y (1-based): columns `x` and `y`. */
-export function runPositions(db: DatabaseHandle, run: AnalysisRun, x: number, y: number): ColumnsBody {
-  const cols = runColumns(db, run, [`pc${x}`, `pc${y}`]);
+export async function runPositions(db: DatabaseHandle, run: AnalysisRun, x: number, y: number): Promise<ColumnsBody> {
+  const cols = await runColumns(db, run, [`pc${x}`, `pc${y}`]);
   return pickColumns(
     [
       { from: cols.get(`pc${x}`)!, column: `pc${x}`, as: 'x' },
@@ -200,6 +200,6 @@ export function runPositions(db: DatabaseHandle, run: AnalysisRun, x: number, y:
 }
 
 /** The run's attribute columns, once per run. */
-export function runAttributes(db: DatabaseHandle, run: AnalysisRun): ColumnsBody {
-  return runColumns(db, run, [ATTRIBUTES]).get(ATTRIBUTES)!;
+export async function runAttributes(db: DatabaseHandle, run: AnalysisRun): Promise<ColumnsBody> {
+  return (await runColumns(db, run, [ATTRIBUTES])).get(ATTRIBUTES)!;
 }

@@ -19,8 +19,8 @@ import { buildVectorTile, type ProjectGrid } from './vector-tiles.ts';
  * got. Tiles only ever gain rows while a job runs, so equal versions mean equal tiles; it is the ETag and
  * the cache key. Projects whose tiles were written without a job (imports) are version "static".
  */
-export function overlayVersion(db: DatabaseHandle, projectId: number): { version: string; final: boolean } {
-  const job = latestJobOf(db, projectId);
+export async function overlayVersion(db: DatabaseHandle, projectId: number): Promise<{ version: string; final: boolean }> {
+  const job = await latestJobOf(db, projectId);
   if (!job) return { version: 'static', final: true };
   const final = job.status === 'done' || job.status === 'failed' || job.status === 'cancelled';
   return { version: `j${job.id}-${job.done}-${job.status}`, final };
@@ -33,8 +33,8 @@ export const OVERLAY_STYLE_VERSION = 2;
  * The token tile URLs carry as `?v=`: the style version and the project's overlay version. A URL with
  * the current token of a finished job names tiles that will never change, so they may be cached hard.
  */
-export function tileUrlVersion(db: DatabaseHandle, projectId: number): { version: string; final: boolean } {
-  const v = overlayVersion(db, projectId);
+export async function tileUrlVersion(db: DatabaseHandle, projectId: number): Promise<{ version: string; final: boolean }> {
+  const v = await overlayVersion(db, projectId);
   return { version: `s${OVERLAY_STYLE_VERSION}-${v.version}`, final: v.final };
 }
 
@@ -74,19 +74,19 @@ export class OverlayTileService {
   }
 
   /** The ETag a tile of this project would have now, without rendering it (answers If-None-Match). */
-  etag(projectId: number, kind: string): { etag: string; final: boolean; version: string } {
-    const version = this.version(projectId);
+  async etag(projectId: number, kind: string): Promise<{ etag: string; final: boolean; version: string }> {
+    const version = await this.version(projectId);
     return { etag: `"${kind}-${version.version}"`, final: version.final, version: version.version };
   }
 
   /** See tileUrlVersion. */
-  version(projectId: number): { version: string; final: boolean } {
-    return tileUrlVersion(this.db, projectId);
+  async version(projectId: number): Promise<{ version: string; final: boolean }> {
+    return await tileUrlVersion(this.db, projectId);
   }
 
   /** How doubtful the project's region is as a whole (confidence-spread.ts), for the current version. */
-  confidenceSpread(project: OverlayProject): ConfidenceSpread {
-    const { version } = this.version(project.id);
+  async confidenceSpread(project: OverlayProject): Promise<ConfidenceSpread> {
+    const { version } = await this.version(project.id);
     const hit = this.spreads.get(project.id);
     if (hit?.version === version) return hit.spread;
     const range = tilesCoveringBBox(project.bbox, project.zoom);
@@ -96,10 +96,10 @@ export class OverlayTileService {
   }
 
   /** The layer as drawn for this project: confidence on the region's own scale where the region is doubtful. */
-  layerDef(project: OverlayProject, layer: OverlayLayer): OverlayLayerDef {
+  async layerDef(project: OverlayProject, layer: OverlayLayer): Promise<OverlayLayerDef> {
     const def = OVERLAY_LAYER_DEFS[layer];
     if (layer !== 'confidence') return def;
-    const scale = regionConfidenceScale(CONFIDENCE_SCALE, this.confidenceSpread(project));
+    const scale = regionConfidenceScale(CONFIDENCE_SCALE, await this.confidenceSpread(project));
     return scale === def.scale ? def : { ...def, scale };
   }
 
@@ -110,7 +110,7 @@ export class OverlayTileService {
     x: number,
     y: number,
   ): Promise<OverlayTile> {
-    const { etag, final } = this.etag(project.id, layer);
+    const { etag, final } = await this.etag(project.id, layer);
     const key = `${project.id}/${layer}/${z}/${x}/${y}/${etag}`;
     const hit = this.get(key);
     if (hit) return { ...hit, final, cached: true };
@@ -122,7 +122,7 @@ export class OverlayTileService {
       body = await transparentPng();
     } else {
       const r = rasterizeCells(
-        this.layerDef(project, layer),
+        await this.layerDef(project, layer),
         range,
         iterateOverlayCells(this.db, project.id, project.zoom, range),
       );
@@ -134,12 +134,12 @@ export class OverlayTileService {
     return { ...tile, final, cached: false };
   }
 
-  vector(project: OverlayProject, z: number, x: number, y: number): OverlayTile {
-    const { etag, final } = this.etag(project.id, 'mvt');
+  async vector(project: OverlayProject, z: number, x: number, y: number): Promise<OverlayTile> {
+    const { etag, final } = await this.etag(project.id, 'mvt');
     const key = `${project.id}/mvt/${z}/${x}/${y}/${etag}`;
     const hit = this.get(key);
     if (hit) return { ...hit, final, cached: true };
-    const v = buildVectorTile(this.db, project, z, x, y);
+    const v = await buildVectorTile(this.db, project, z, x, y);
     const tile = {
       body: v.bytes,
       contentType: 'application/vnd.mapbox-vector-tile' as const,

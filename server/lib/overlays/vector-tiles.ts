@@ -63,13 +63,13 @@ export interface VectorTileResult {
 }
 
 /** MVT of map tile z/x/y: layer `tiles` (one square per scored tile) and layer `footprints`. */
-export function buildVectorTile(
+export async function buildVectorTile(
   db: DatabaseHandle,
   project: ProjectGrid,
   z: number,
   x: number,
   y: number,
-): VectorTileResult {
+): Promise<VectorTileResult> {
   assertVectorZoom(project, z);
   const range = scoringRange(z, x, y, project.zoom);
   const scale = MVT_EXTENT * 2 ** (z - project.zoom);
@@ -79,7 +79,7 @@ export function buildVectorTile(
   };
   const tiles: MvtPolygonFeature[] = [];
   const footprints: MvtPolygonFeature[] = [];
-  for (const c of iterateVectorCells(db, project.id, project.zoom, range)) {
+  for await (const c of iterateVectorCells(db, project.id, project.zoom, range)) {
     const x0 = (c.x - range.minX) * scale;
     const y0 = (c.y - range.minY) * scale;
     tiles.push({
@@ -118,19 +118,19 @@ export interface FootprintCollection extends FeatureCollection<MultiPolygon | Po
  * GeoJSON of map tile z/x/y: one MultiPolygon feature of predicted buildings per scoring tile, capped at
  * `limit` features; `includeTiles` adds the scoring tiles' squares (with their scores) as well.
  */
-export function buildFootprintGeoJson(
+export async function buildFootprintGeoJson(
   db: DatabaseHandle,
   project: ProjectGrid,
   z: number,
   x: number,
   y: number,
   options: { limit: number; includeTiles?: boolean },
-): FootprintCollection {
+): Promise<FootprintCollection> {
   assertVectorZoom(project, z);
   const range = scoringRange(z, x, y, project.zoom);
   const features: Array<Feature<MultiPolygon | Polygon>> = [];
   let truncated = false;
-  for (const c of iterateVectorCells(db, project.id, project.zoom, range)) {
+  for await (const c of iterateVectorCells(db, project.id, project.zoom, range)) {
     const wanted = (c.footprints?.coordinates.length ? 1 : 0) + (options.includeTiles ? 1 : 0);
     if (features.length + wanted > options.limit) {
       truncated = true;

@@ -193,13 +193,13 @@ function reachabilityNotes(publicUrl: string, tool: string): string[] {
   return [];
 }
 
-function planMapswipe(pc: PublishContext, projectId: number, request: MapswipeRequest): Planned {
+async function planMapswipe(pc: PublishContext, projectId: number, request: MapswipeRequest): Promise<Planned> {
   const baseUrl = pc.urls.mapswipe
     ? checkBaseUrl(pc.urls.mapswipe, 'mapswipe-url', 'MapSwipe backend')
     : null;
-  const project = requireProject(pc.ctx, projectId);
+  const project = await requireProject(pc.ctx, projectId);
   const info = pc.info(projectId);
-  const imagery = getImagery(pc.ctx, project.imageryId);
+  const imagery = await getImagery(pc.ctx, project.imageryId);
   const tileServer = tilelensTileServer(info, {
     minZoom: imagery?.minZoom ?? project.zoom,
     maxZoom: imagery?.maxZoom ?? project.zoom,
@@ -235,13 +235,13 @@ function planMapswipe(pc: PublishContext, projectId: number, request: MapswipeRe
       specs.push(
         validateSpec(info, common(v), {
           objectsUrl: `${base}/api/projects/${projectId}/exports/mapswipe-validate.geojson`,
-          objects: countModelObjects(pc.ctx, projectId),
+          objects: await countModelObjects(pc.ctx, projectId),
           source: 'model',
           tileServer,
         }),
       );
     } else {
-      const imp = getFairImport(pc.ctx.db, v.objects.fairImport);
+      const imp = await getFairImport(pc.ctx.db, v.objects.fairImport);
       if (!imp || imp.projectId !== projectId) {
         throw new PublishError(
           'invalid-request',
@@ -251,7 +251,7 @@ function planMapswipe(pc: PublishContext, projectId: number, request: MapswipeRe
       specs.push(
         validateSpec(info, common(v), {
           objectsUrl: `${base}/api/projects/${projectId}/fair/${imp.id}/objects.geojson`,
-          objects: countFairObjects(pc.ctx.db, imp.id),
+          objects: await countFairObjects(pc.ctx.db, imp.id),
           source: 'fAIr',
           tileServer,
         }),
@@ -259,7 +259,7 @@ function planMapswipe(pc: PublishContext, projectId: number, request: MapswipeRe
     }
   }
   if (request.sample) {
-    const sample = loadSample(pc.ctx, projectId, request.sample.sampleId);
+    const sample = await loadSample(pc.ctx, projectId, request.sample.sampleId);
     specs.push(
       ...sampleFindSpecs(
         sampleFindDrafts(sample, info, sample.id),
@@ -291,9 +291,9 @@ function planMapswipe(pc: PublishContext, projectId: number, request: MapswipeRe
 }
 
 /** Polygons the Validate objects route serves now (tiers high and medium, most urgent first). */
-function countModelObjects(ctx: ScoringContext, projectId: number): number {
+async function countModelObjects(ctx: ScoringContext, projectId: number): Promise<number> {
   let n = 0;
-  for (const t of iterateScoredTiles(ctx, projectId)) {
+  for await (const t of iterateScoredTiles(ctx, projectId)) {
     if (t.status !== 'scored') continue;
     const tier = tierFor(t);
     if (tier === 'high' || tier === 'medium') n += t.footprints?.coordinates.length ?? 0;
@@ -301,11 +301,11 @@ function countModelObjects(ctx: ScoringContext, projectId: number): number {
   return n;
 }
 
-function planTaskingManager(pc: PublishContext, projectId: number, request: TaskingManagerRequest): Planned {
+async function planTaskingManager(pc: PublishContext, projectId: number, request: TaskingManagerRequest): Promise<Planned> {
   const baseUrl = pc.urls.taskingManager
     ? checkBaseUrl(pc.urls.taskingManager, 'tasking-manager-url', 'Tasking Manager')
     : null;
-  requireProject(pc.ctx, projectId);
+  await requireProject(pc.ctx, projectId);
   const exported = taskingManagerExport(iterateScoredTiles(pc.ctx, projectId), pc.info(projectId), {
     mode: request.mode,
     tiers: request.tiers,
@@ -454,7 +454,7 @@ async function start(
       ? checkBaseUrl(undefined, 'mapswipe-url', 'MapSwipe backend')
       : checkBaseUrl(undefined, 'tasking-manager-url', 'Tasking Manager'));
   const creds = requireCredentials(credentials, planned.target);
-  const open = unfinishedPublication(pc.ctx.db, projectId, planned.target);
+  const open = await unfinishedPublication(pc.ctx.db, projectId, planned.target);
   if (open) {
     throw new PublishError(
       'unfinished-publication',
@@ -462,7 +462,7 @@ async function start(
       `tilelens publish resume --publication ${open.id}  (or POST /api/publications/${open.id}/resume)`,
     );
   }
-  const id = insertPublication(pc.ctx.db, {
+  const id = await insertPublication(pc.ctx.db, {
     projectId,
     target: planned.target,
     baseUrl,
@@ -478,26 +478,26 @@ async function start(
   return { dryRun: false, publication: await run(pc, id, creds, false) };
 }
 
-export function publishToMapswipe(
+export async function publishToMapswipe(
   pc: PublishContext,
   projectId: number,
   request: MapswipeRequest,
   o: { dryRun?: boolean; credentials?: MapswipeCredentials } = {},
 ): Promise<PublishOutcome> {
-  return start(pc, projectId, planMapswipe(pc, projectId, request), o.credentials, o.dryRun ?? false);
+  return start(pc, projectId, await planMapswipe(pc, projectId, request), o.credentials, o.dryRun ?? false);
 }
 
-export function publishToTaskingManager(
+export async function publishToTaskingManager(
   pc: PublishContext,
   projectId: number,
   request: TaskingManagerRequest,
   o: { dryRun?: boolean; credentials?: TaskingManagerCredentials } = {},
 ): Promise<PublishOutcome> {
-  return start(pc, projectId, planTaskingManager(pc, projectId, request), o.credentials, o.dryRun ?? false);
+  return start(pc, projectId, await planTaskingManager(pc, projectId, request), o.credentials, o.dryRun ?? false);
 }
 
-export function requirePublication(pc: PublishContext, id: number): PublicationRecord {
-  const record = getPublication(pc.ctx.db, id);
+export async function requirePublication(pc: PublishContext, id: number): Promise<PublicationRecord> {
+  const record = await getPublication(pc.ctx.db, id);
   if (!record) throw new PublishError('publication-not-found', `publication ${id} does not exist`);
   return record;
 }
@@ -508,7 +508,7 @@ export async function resumePublication(
   id: number,
   o: { dryRun?: boolean; credentials?: Credentials } = {},
 ): Promise<PublishOutcome> {
-  const record = requirePublication(pc, id);
+  const record = await requirePublication(pc, id);
   if (record.publication.status === 'done') {
     throw new PublishError(
       'publication-finished',
@@ -564,9 +564,9 @@ async function run(
   credentials: Credentials,
   resuming: boolean,
 ): Promise<PublicationView> {
-  const record = requirePublication(pc, id);
+  const record = await requirePublication(pc, id);
   const baseUrl = baseUrlFor(pc, record);
-  setPublicationStatus(pc.ctx.db, id, 'in-progress');
+  await setPublicationStatus(pc.ctx.db, id, 'in-progress');
   let done = 0;
   try {
     if (record.publication.target === 'mapswipe') {
@@ -590,7 +590,7 @@ async function run(
     }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    setPublicationStatus(pc.ctx.db, id, 'failed', message);
+    await setPublicationStatus(pc.ctx.db, id, 'failed', message);
     const code = err instanceof PublishError ? err.code : 'remote-unreachable';
     throw new PublishError(
       code,
@@ -599,8 +599,8 @@ async function run(
       { cause: err },
     );
   }
-  setPublicationStatus(pc.ctx.db, id, 'done');
-  return publicationView(requirePublication(pc, id));
+  await setPublicationStatus(pc.ctx.db, id, 'done');
+  return publicationView(await requirePublication(pc, id));
 }
 
 /** Reads the remote status of everything the publication made. */
@@ -609,7 +609,7 @@ export async function pollPublication(
   id: number,
   credentials: Credentials,
 ): Promise<PublicationView> {
-  const record = requirePublication(pc, id);
+  const record = await requirePublication(pc, id);
   const baseUrl = baseUrlFor(pc, record);
   if (record.publication.target === 'mapswipe') {
     const client = new MapswipeClient(baseUrl, pc.fetchImpl, pc.timeoutMs);
@@ -622,10 +622,10 @@ export async function pollPublication(
       record,
     );
   }
-  return publicationView(requirePublication(pc, id));
+  return publicationView(await requirePublication(pc, id));
 }
 
-export function projectPublications(pc: PublishContext, projectId: number): PublicationView[] {
-  requireProject(pc.ctx, projectId);
-  return listPublications(pc.ctx.db, projectId).map(publicationView);
+export async function projectPublications(pc: PublishContext, projectId: number): Promise<PublicationView[]> {
+  await requireProject(pc.ctx, projectId);
+  return (await listPublications(pc.ctx.db, projectId)).map(publicationView);
 }

@@ -14,9 +14,9 @@ import { randomScore } from './random-order.ts';
 
 const EVALUATION_RECALLS = [0.95, 0.99] as const;
 
-function truthFor(ctx: ScoringContext, runId: number): Map<string, boolean> {
-  const run = getRun(ctx.db, runId);
-  const dataset = run ? getDataset(ctx.db, run.datasetId) : undefined;
+async function truthFor(ctx: ScoringContext, runId: number): Promise<Map<string, boolean>> {
+  const run = await getRun(ctx.db, runId);
+  const dataset = run ? await getDataset(ctx.db, run.datasetId) : undefined;
   const world = dataset?.kind === 'demo_world' ? dataset.source.world : undefined;
   if (typeof world !== 'string') {
     throw new ScoringError(
@@ -40,12 +40,12 @@ const pick = (r: RecallResult) => ({
   achievedRecall: Number(r.achievedRecall.toFixed(4)),
 });
 
-export function evaluateProject(ctx: ScoringContext, project: { id: number; runId: number }) {
-  const truth = truthFor(ctx, project.runId);
+export async function evaluateProject(ctx: ScoringContext, project: { id: number; runId: number }) {
+  const truth = await truthFor(ctx, project.runId);
   const counts = { tiles: 0, buildingTiles: 0, unscored: 0, outsideTruth: 0 };
   // Each ranking re-reads the tiles from the database: a pass costs time, never memory.
-  function* truthTiles(count = false): Generator<TruthTile & { taskId: string }> {
-    for (const t of iterateScoredTiles(ctx, project.id)) {
+  async function* truthTiles(count = false): AsyncGenerator<TruthTile & { taskId: string }> {
+    for await (const t of iterateScoredTiles(ctx, project.id)) {
       const holds = truth.get(t.taskId);
       if (t.status !== 'scored' || holds === undefined) {
         if (count) counts[t.status !== 'scored' ? 'unscored' : 'outsideTruth']++;
@@ -58,7 +58,7 @@ export function evaluateProject(ctx: ScoringContext, project: { id: number; runI
       yield { taskId: t.taskId, priority: t.priority, buildingProb: t.buildingProb, holdsBuilding: holds };
     }
   }
-  for (const _ of truthTiles(true));
+  for await (const _ of truthTiles(true));
   if (counts.tiles === 0) {
     throw new ScoringError('not-scored', `project ${project.id} has no scored tiles with known truth yet`, {
       hint: `score it first: POST /api/projects/${project.id}/score`,

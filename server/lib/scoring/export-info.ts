@@ -15,13 +15,13 @@ export function publicBaseUrl(configured: string | undefined, requestOrigin: str
 }
 
 /** The project's export info; its imagery tiles are served under `publicBase` (see publicBaseUrl). */
-export function projectExportInfo(
+export async function projectExportInfo(
   ctx: ScoringContext,
   project: ProjectRow,
   publicBase: string,
-): ExportProject {
-  const imagery = getImagery(ctx, project.imageryId);
-  const model = getModel(ctx.db, project.modelId);
+): Promise<ExportProject> {
+  const imagery = await getImagery(ctx, project.imageryId);
+  const model = await getModel(ctx.db, project.modelId);
   if (!imagery || !model) {
     throw new ScoringError(
       'project-incomplete',

@@ -86,7 +86,7 @@ export async function probeImagery(
   } catch (cause) {
     throw new ScoringError('invalid-request', (cause as Error).message, { cause });
   }
-  if (imageryRepo.getImageryByName(ctx.db, name)) {
+  if (await imageryRepo.getImageryByName(ctx.db, name)) {
     throw new ScoringError(
       'imagery-name-taken',
       `imagery "${name}" is already registered; pick another name`,
@@ -97,9 +97,9 @@ export async function probeImagery(
 }
 
 /** Stores probed imagery; synchronous, so a caller can store it in one transaction with its project. */
-export function insertImagery(ctx: ScoringContext, probed: ProbedImagery): ImageryRow {
+export async function insertImagery(ctx: ScoringContext, probed: ProbedImagery): Promise<ImageryRow> {
   const { name, spec, source } = probed;
-  const row = imageryRepo.insertImagery(ctx.db, {
+  const row = await imageryRepo.insertImagery(ctx.db, {
     name,
     kind: spec.kind,
     spec,
@@ -118,7 +118,7 @@ export async function registerImagery(
 ): Promise<ImageryRow> {
   const probed = await probeImagery(ctx, input);
   try {
-    return insertImagery(ctx, probed);
+    return await insertImagery(ctx, probed);
   } finally {
     await probed.source.close();
   }
@@ -143,7 +143,7 @@ export async function findOrProbeImagery(
   ctx: ScoringContext,
   input: { name: string; spec: ImagerySpec },
 ): Promise<{ known: ImageryRow } | { probed: ProbedImagery }> {
-  const row = imageryRepo.getImageryByName(ctx.db, input.name);
+  const row = await imageryRepo.getImageryByName(ctx.db, input.name);
   if (!row) return { probed: await probeImagery(ctx, input) };
   if (!sameSpec(row.spec, input.spec)) {
     throw new ScoringError(
@@ -160,24 +160,24 @@ export async function deleteImagery(ctx: ScoringContext, id: number): Promise<vo
   const source = open.get(id);
   open.delete(id);
   await (await source?.catch(() => null))?.close();
-  imageryRepo.deleteImagery(ctx.db, id);
+  await imageryRepo.deleteImagery(ctx.db, id);
 }
 
-export function listImagery(ctx: ScoringContext): ImageryRow[] {
-  return imageryRepo.listImagery(ctx.db).map(publicRow);
+export async function listImagery(ctx: ScoringContext): Promise<ImageryRow[]> {
+  return (await imageryRepo.listImagery(ctx.db)).map(publicRow);
 }
 
-export function getImagery(ctx: ScoringContext, id: number): ImageryRow | undefined {
-  const row = imageryRepo.getImagery(ctx.db, id);
+export async function getImagery(ctx: ScoringContext, id: number): Promise<ImageryRow | undefined> {
+  const row = await imageryRepo.getImagery(ctx.db, id);
   return row ? publicRow(row) : undefined;
 }
 
 /** The open source for a registered id, opened on first use and shared by every caller after. */
-export function getImagerySource(ctx: ScoringContext, id: number): Promise<ImagerySource> {
+export async function getImagerySource(ctx: ScoringContext, id: number): Promise<ImagerySource> {
   const cache = openSources(ctx);
   let source = cache.get(id);
   if (!source) {
-    const row = imageryRepo.getImagery(ctx.db, id);
+    const row = await imageryRepo.getImagery(ctx.db, id);
     if (!row) {
       return Promise.reject(
         new ScoringError(

@@ -94,24 +94,24 @@ function toJobRow(j: ScoringJob): JobRow {
   return row;
 }
 
-export function getJob(ctx: ScoringContext, jobId: number): JobRow | undefined {
-  const j = jobsRepo.getJob(ctx.db, jobId);
+export async function getJob(ctx: ScoringContext, jobId: number): Promise<JobRow | undefined> {
+  const j = await jobsRepo.getJob(ctx.db, jobId);
   return j ? toJobRow(j) : undefined;
 }
 
-function requireJob(ctx: ScoringContext, jobId: number): JobRow {
-  const job = getJob(ctx, jobId);
+async function requireJob(ctx: ScoringContext, jobId: number): Promise<JobRow> {
+  const job = await getJob(ctx, jobId);
   if (!job) throw new ScoringError('job-not-found', `no scoring job with id ${jobId}`);
   return job;
 }
 
-export function latestJob(ctx: ScoringContext, projectId: number): JobRow | undefined {
-  const j = jobsRepo.latestJobOf(ctx.db, projectId);
+export async function latestJob(ctx: ScoringContext, projectId: number): Promise<JobRow | undefined> {
+  const j = await jobsRepo.latestJobOf(ctx.db, projectId);
   return j ? toJobRow(j) : undefined;
 }
 
-function setJob(ctx: ScoringContext, jobId: number, values: jobsRepo.JobUpdate): void {
-  jobsRepo.updateJob(ctx.db, jobId, values);
+async function setJob(ctx: ScoringContext, jobId: number, values: jobsRepo.JobUpdate): Promise<void> {
+  await jobsRepo.updateJob(ctx.db, jobId, values);
 }
 
 function checkBatchSize(batchSize: number | undefined): number {
@@ -126,15 +126,15 @@ function checkBatchSize(batchSize: number | undefined): number {
 }
 
 /** Queues a job for the project and starts it on the next tick; returns the queued job. */
-export function startScoring(
+export async function startScoring(
   ctx: ScoringContext,
   projectId: number,
   options: StartScoringOptions = {},
-): JobRow {
-  const project = requireProject(ctx, projectId);
+): Promise<JobRow> {
+  const project = await requireProject(ctx, projectId);
   const batchSize = checkBatchSize(options.batchSize);
   const running = runningJobs(ctx);
-  const active = jobsRepo.activeJobsOf(ctx.db, projectId);
+  const active = await jobsRepo.activeJobsOf(ctx.db, projectId);
   for (const j of active) {
     if (running.has(j.id)) {
       throw new ScoringError(
@@ -143,7 +143,7 @@ export function startScoring(
       );
     }
   }
-  const counts = countScoredTiles(ctx, projectId);
+  const counts = await countScoredTiles(ctx, projectId);
   const retrying = counts.failed + counts.undecodable;
   if (options.retryFailed && retrying === 0) {
     throw new ScoringError(
@@ -152,7 +152,7 @@ export function startScoring(
     );
   }
   // Jobs left active by a process that died and was never resumed: the new job takes over their tiles.
-  const job = jobsRepo.queueJob(
+  const job = await jobsRepo.queueJob(
     ctx.db,
     options.retryFailed
       ? { projectId, mode: 'retry', total: retrying, batchSize }
@@ -186,43 +186,43 @@ function launch(ctx: ScoringContext, jobId: number, onBatch?: StartScoringOption
 export async function waitForJob(ctx: ScoringContext, jobId: number): Promise<JobRow> {
   const entry = runningJobs(ctx).get(jobId);
   if (entry) await entry.promise;
-  return requireJob(ctx, jobId);
+  return await requireJob(ctx, jobId);
 }
 
 /**
  * Asks a job to stop: it finishes the batch in flight (its fetches are aborted), stores nothing more
  * and ends 'cancelled'. A job no live process runs is marked at once; a finished job is left as it is.
  */
-export function cancelJob(ctx: ScoringContext, jobId: number): JobRow {
-  const job = requireJob(ctx, jobId);
+export async function cancelJob(ctx: ScoringContext, jobId: number): Promise<JobRow> {
+  const job = await requireJob(ctx, jobId);
   const entry = runningJobs(ctx).get(jobId);
   if (entry) {
     entry.cancelled = true;
     entry.controller.abort(new JobCancelledError(jobId));
   } else if (jobsRepo.ACTIVE_JOB_STATUSES.includes(job.status)) {
-    setJob(ctx, jobId, { status: 'cancelled', finishedAt: new Date() });
+    await setJob(ctx, jobId, { status: 'cancelled', finishedAt: new Date() });
   }
-  return requireJob(ctx, jobId);
+  return await requireJob(ctx, jobId);
 }
 
 /**
  * At start-up: continues every job a previous process left queued or running (newest per project;
  * older ones are closed as superseded). Returns the jobs it restarted.
  */
-export function resumeInterruptedJobs(
+export async function resumeInterruptedJobs(
   ctx: ScoringContext,
   options: Pick<StartScoringOptions, 'onBatch'> = {},
-): JobRow[] {
+): Promise<JobRow[]> {
   const running = runningJobs(ctx);
-  const stale = jobsRepo.activeJobs(ctx.db).filter((j) => !running.has(j.id));
+  const stale = (await jobsRepo.activeJobs(ctx.db)).filter((j) => !running.has(j.id));
   const resumed: JobRow[] = [];
   const seen = new Set<number>();
   for (const j of stale) {
     if (
       seen.has(j.projectId) ||
-      [...running.keys()].some((id) => getJob(ctx, id)?.projectId === j.projectId)
+      [...running.keys()].some(async (id) => (await getJob(ctx, id))?.projectId === j.projectId)
     ) {
-      jobsRepo.supersedeJob(ctx.db, j.id);
+      await jobsRepo.supersedeJob(ctx.db, j.id);
       continue;
     }
     seen.add(j.projectId);
@@ -257,7 +257,7 @@ function runLatent(ctx: ScoringContext, run: AnalysisRun) {
   let p = cache.get(run.id);
   if (!p) {
     p = (async () => ({
-      projector: loadLatentProjector(ctx.db, run),
+      projector: await loadLatentProjector(ctx.db, run),
       tileModel: loadTileModel(run),
     }))();
     p.catch(() => cache.delete(run.id));
@@ -277,14 +277,14 @@ function loadTileModel(run: AnalysisRun): TileModel {
 }
 
 async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<ScoringPipeline> {
-  const run = getRun(ctx.db, project.runId);
+  const run = await getRun(ctx.db, project.runId);
   if (!run) {
     throw new ScoringError(
       'run-not-found',
       `the project's reference run ${project.runId} no longer exists; create the project again with an existing run`,
     );
   }
-  const model = getModel(ctx.db, run.modelId);
+  const model = await getModel(ctx.db, run.modelId);
   if (!model)
     throw new ScoringError(
       'model-not-found',
@@ -315,7 +315,7 @@ async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<
     tileModel: latent.tileModel,
     pooling,
     threshold: run.settings.threshold ?? defaultReferenceOptions.threshold,
-    intervals: loadIntervalModel(ctx.db, run.id),
+    intervals: await loadIntervalModel(ctx.db, run.id),
   };
 }
 
@@ -329,10 +329,10 @@ async function runJob(
   await new Promise((resolve) => setImmediate(resolve));
   const started = performance.now();
   try {
-    const job = requireJob(ctx, jobId);
+    const job = await requireJob(ctx, jobId);
     if (entry.cancelled) throw new JobCancelledError(jobId);
-    setJob(ctx, jobId, { status: 'running', startedAt: job.startedAt ?? new Date(), error: null });
-    const project = requireProject(ctx, job.projectId);
+    await setJob(ctx, jobId, { status: 'running', startedAt: job.startedAt ?? new Date(), error: null });
+    const project = await requireProject(ctx, job.projectId);
     const pipeline = await buildPipeline(ctx, project);
     const source = await getImagerySource(ctx, project.imageryId);
     const area = { polygons: project.area.features.map((f) => f.geometry), bbox: project.bbox };
@@ -342,7 +342,7 @@ async function runJob(
       if (entry.cancelled) throw new JobCancelledError(jobId);
       const rows = await scoreFetched(fetched, pipeline);
       const scoredAt = new Date();
-      const after = jobsRepo.storeBatch(
+      const after = await jobsRepo.storeBatch(
         ctx.db,
         jobId,
         rows.map((r) => ({ ...r, projectId: project.id, jobId, scoredAt })),
@@ -353,9 +353,9 @@ async function runJob(
     // Tiles come in as their imagery arrives, not in grid order: a stalled fetch holds up its own tile only.
     const todo = retrying
       ? retryableTiles(ctx.db, project.id, jobId)
-      : (function* () {
+      : (async function* () {
           for (const tile of tilesCoveringArea(area, project.zoom))
-            if (!isTileStored(ctx.db, project.id, tile.z, tile.x, tile.y)) yield tile;
+            if (!await isTileStored(ctx.db, project.id, tile.z, tile.x, tile.y)) yield tile;
         })();
     const ahead = Math.max(2 * job.batchSize, 2 * (ctx.imageryConcurrency ?? DEFAULT_HOST_CONCURRENCY));
     let batch: FetchedTile[] = [];
@@ -372,9 +372,9 @@ async function runJob(
     }
     if (batch.length > 0) await store(batch);
     if (entry.cancelled) throw new JobCancelledError(jobId);
-    const counts = countScoredTiles(ctx, project.id);
-    const final = requireJob(ctx, jobId);
-    setJob(ctx, jobId, {
+    const counts = await countScoredTiles(ctx, project.id);
+    const final = await requireJob(ctx, jobId);
+    await setJob(ctx, jobId, {
       status: 'done',
       ...(retrying ? {} : { done: counts.total, failed: counts.total - counts.scored }),
       finishedAt: new Date(),
@@ -389,8 +389,8 @@ async function runJob(
     const cancelled = entry.cancelled || err instanceof JobCancelledError;
     const message = err instanceof Error ? err.message : String(err);
     try {
-      if (cancelled) setJob(ctx, jobId, { status: 'cancelled', finishedAt: new Date() });
-      else setJob(ctx, jobId, { status: 'failed', error: message, finishedAt: new Date() });
+      if (cancelled) await setJob(ctx, jobId, { status: 'cancelled', finishedAt: new Date() });
+      else await setJob(ctx, jobId, { status: 'failed', error: message, finishedAt: new Date() });
     } catch (writeErr) {
       // The database itself is gone (closed or broken): the next start's resumeInterruptedJobs takes the job up.
       logTo(ctx, `job ${jobId}: could not record its end (${(writeErr as Error).message})`);

@@ -94,7 +94,7 @@ const PAGE = 10_000;
 const PC_COLUMNS = ['pc1', 'pc2', 'pc3', 'pc4', 'pc5', 'pc6', 'pc7', 'pc8', 'pc9'] as const;
 
 /** Builds the projector from a stored run: its estimators' JSON, its clusters, and its patches' PCs (paged). */
-export function loadLatentProjector(handle: DatabaseHandle, run: AnalysisRun): LatentProjector {
+export async function loadLatentProjector(handle: DatabaseHandle, run: AnalysisRun): Promise<LatentProjector> {
   const pca = StreamingPCA.fromJSON(run.pca as unknown as StreamingPCAJSON);
   const k = pca.nComponents;
   const model = run.estimator.model as { kind?: string };
@@ -119,7 +119,7 @@ export function loadLatentProjector(handle: DatabaseHandle, run: AnalysisRun): L
   let urbanReason = run.urbanised.reason;
   if (urbanised.length === 0) {
     // No cluster qualified as urbanised: the most built-up one is still the settlement pole of the space.
-    const clusters = getClusters(handle, run.id);
+    const clusters = await getClusters(handle, run.id);
     const top = clusters.reduce<(typeof clusters)[number] | undefined>(
       (best, c) => (!best || c.meanGtFraction > best.meanGtFraction ? c : best),
       undefined,
@@ -137,21 +137,21 @@ export function loadLatentProjector(handle: DatabaseHandle, run: AnalysisRun): L
     urbanScale: 1,
     urbanReason,
   });
-  projector.state.urbanScale = medianReferenceDistance(handle, run, projector);
+  projector.state.urbanScale = await medianReferenceDistance(handle, run, projector);
   return projector;
 }
 
-function medianReferenceDistance(
+async function medianReferenceDistance(
   handle: DatabaseHandle,
   run: AnalysisRun,
   projector: LatentProjector,
-): number {
+): Promise<number> {
   const k = projector.nComponents;
   const columns = PC_COLUMNS.slice(0, Math.min(k, PC_COLUMNS.length));
   const distances: number[] = [];
   const row = new Float32Array(k);
   for (let offset = 0; ; offset += PAGE) {
-    const page = getPatches(handle, run.id, { columns, limit: PAGE, offset });
+    const page = await getPatches(handle, run.id, { columns, limit: PAGE, offset });
     for (const p of page) {
       const values = columns.map((c) => p[c]);
       if (values.some((v) => v === null)) continue;

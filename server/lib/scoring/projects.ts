@@ -62,7 +62,7 @@ export async function prepareProject(
   if (!name) throw new ScoringError('invalid-request', 'a project needs a non-empty name');
   const runId = positiveId('runId', input.runId);
   const area = await checkProjectArea(input.area, { zoom: input.zoom ?? DEFAULT_ZOOM });
-  const run = getRun(ctx.db, runId);
+  const run = await getRun(ctx.db, runId);
   if (!run) {
     throw new ScoringError(
       'run-not-found',
@@ -80,16 +80,16 @@ export async function prepareProject(
 }
 
 /** Stores a prepared project over registered imagery; synchronous, so it can share a transaction. */
-export function insertProject(ctx: ScoringContext, prepared: PreparedProject, imageryId: number): ProjectRow {
+export async function insertProject(ctx: ScoringContext, prepared: PreparedProject, imageryId: number): Promise<ProjectRow> {
   positiveId('imageryId', imageryId);
-  if (!getImagery(ctx.db, imageryId)) {
+  if (!await getImagery(ctx.db, imageryId)) {
     throw new ScoringError(
       'imagery-not-found',
       `no imagery with id ${imageryId}; register the imagery first`,
     );
   }
   const { area } = prepared;
-  const row = projectsRepo.insertProject(ctx.db, {
+  const row = await projectsRepo.insertProject(ctx.db, {
     name: prepared.name,
     zoom: area.zoom,
     imageryId,
@@ -111,24 +111,24 @@ export function insertProject(ctx: ScoringContext, prepared: PreparedProject, im
 /** Throws AreaError (server/lib/projects/area.ts) for an unusable area, ScoringError for the rest. */
 export async function createProject(ctx: ScoringContext, input: CreateProjectInput): Promise<ProjectRow> {
   const imageryId = positiveId('imageryId', input.imageryId);
-  return insertProject(ctx, await prepareProject(ctx, input), imageryId);
+  return await insertProject(ctx, await prepareProject(ctx, input), imageryId);
 }
 
 /** Removes a project with its jobs and tiles (a command that failed half-way takes back what it made). */
-export function deleteProject(ctx: ScoringContext, id: number): void {
-  projectsRepo.deleteProject(ctx.db, id);
+export async function deleteProject(ctx: ScoringContext, id: number): Promise<void> {
+  await projectsRepo.deleteProject(ctx.db, id);
 }
 
-export function listProjects(ctx: ScoringContext): ProjectRow[] {
-  return projectsRepo.listProjects(ctx.db);
+export async function listProjects(ctx: ScoringContext): Promise<ProjectRow[]> {
+  return await projectsRepo.listProjects(ctx.db);
 }
 
-export function getProject(ctx: ScoringContext, id: number): ProjectRow | undefined {
-  return projectsRepo.getProject(ctx.db, id);
+export async function getProject(ctx: ScoringContext, id: number): Promise<ProjectRow | undefined> {
+  return await projectsRepo.getProject(ctx.db, id);
 }
 
-export function requireProject(ctx: ScoringContext, id: number): ProjectRow {
-  const project = getProject(ctx, id);
+export async function requireProject(ctx: ScoringContext, id: number): Promise<ProjectRow> {
+  const project = await getProject(ctx, id);
   if (!project)
     throw new ScoringError(
       'project-not-found',

@@ -99,7 +99,7 @@ async function chooseRun(
   runId: number | undefined,
 ): Promise<number> {
   if (runId !== undefined) {
-    if (!getRun(ctx.db, runId))
+    if (!await getRun(ctx.db, runId))
       throw new ScoringError(
         'run-not-found',
         `no analysis run ${runId}; \`tilelens runs\` lists those there are`,
@@ -111,7 +111,7 @@ async function chooseRun(
   const path = resolve(modelPath);
   if (!existsSync(path))
     throw new ScoringError('invalid-request', `model ${modelPath} does not exist; check the path`);
-  const newest = newestRunOfWeights(ctx.db, await fileSha256(path));
+  const newest = await newestRunOfWeights(ctx.db, await fileSha256(path));
   if (!newest) {
     throw new ScoringError(
       'run-not-found',
@@ -152,21 +152,21 @@ export async function scoreRegion(
       ...(options.zoom !== undefined ? { zoom: options.zoom } : {}),
     });
     // Imagery and project are stored together or not at all.
-    ({ imagery, project } = inTransaction(ctx.db, () => {
-      const row = 'probed' in found ? insertImagery(ctx, found.probed) : found.known;
-      return { imagery: row, project: insertProject(ctx, prepared, row.id) };
+    ({ imagery, project } = inTransaction(ctx.db, async () => {
+      const row = 'probed' in found ? await insertImagery(ctx, found.probed) : found.known;
+      return { imagery: row, project: await insertProject(ctx, prepared, row.id) };
     }));
   } finally {
     if ('probed' in found) await found.probed.source.close();
   }
   // A job that stops short leaves nothing behind: the project, and the imagery if this call registered it.
   const takeBack = async () => {
-    deleteProject(ctx, project.id);
+    await deleteProject(ctx, project.id);
     if ('probed' in found) await deleteImagery(ctx, imagery.id);
   };
   let job: JobRow;
   try {
-    const queued = startScoring(ctx, project.id, {
+    const queued = await startScoring(ctx, project.id, {
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
       onBatch: (j) => options.onProgress?.(j.done, j.total),
     });
@@ -181,7 +181,7 @@ export async function scoreRegion(
       `scoring ${project.tileCount} tiles ended ${job.status}${job.error ? `: ${job.error}` : ''}; nothing was kept — fix that and score again`,
     );
   }
-  const counts: TileCounts = countScoredTiles(ctx, project.id);
+  const counts: TileCounts = await countScoredTiles(ctx, project.id);
   return {
     projectId: project.id,
     imageryId: imagery.id,

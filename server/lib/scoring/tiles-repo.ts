@@ -60,12 +60,12 @@ export interface IterateOptions {
 }
 
 /** A project's tiles in pages, never all in memory (see db/tile-scores-repo.ts). */
-export function* iterateScoredTiles(
+export async function* iterateScoredTiles(
   ctx: ScoringContext,
   projectId: number,
   options: IterateOptions = {},
-): Generator<ScoredTile> {
-  const project = requireProject(ctx, projectId);
+): AsyncGenerator<ScoredTile> {
+  const project = await requireProject(ctx, projectId);
   let range: TileRange | undefined;
   if (options.bbox) {
     const [w, s, e, n] = options.bbox;
@@ -77,7 +77,7 @@ export function* iterateScoredTiles(
     }
     range = tilesCoveringBBox(options.bbox, project.zoom);
   }
-  for (const row of iterateTileScores(ctx.db, projectId, { range, orderBy: options.orderBy })) {
+  for await (const row of iterateTileScores(ctx.db, projectId, { range, orderBy: options.orderBy })) {
     yield toScoredTile(row);
   }
 }
@@ -90,39 +90,39 @@ export interface TileCounts {
   failed: number;
 }
 
-export function countScoredTiles(ctx: ScoringContext, projectId: number): TileCounts {
+export async function countScoredTiles(ctx: ScoringContext, projectId: number): Promise<TileCounts> {
   const counts: TileCounts = { total: 0, scored: 0, missing: 0, undecodable: 0, failed: 0 };
-  for (const [status, n] of countTileStatuses(ctx.db, projectId)) {
+  for (const [status, n] of await countTileStatuses(ctx.db, projectId)) {
     counts[status] = n;
     counts.total += n;
   }
   return counts;
 }
 
-export function getTileRow(ctx: ScoringContext, projectId: number, taskId: string): TileScore | undefined {
+export async function getTileRow(ctx: ScoringContext, projectId: number, taskId: string): Promise<TileScore | undefined> {
   let t;
   try {
     t = parseTaskId(taskId);
   } catch (cause) {
     throw new ScoringError('invalid-request', (cause as Error).message, { cause });
   }
-  return getTileScore(ctx.db, projectId, t.z, t.x, t.y);
+  return await getTileScore(ctx.db, projectId, t.z, t.x, t.y);
 }
 
-export function getScoredTile(
+export async function getScoredTile(
   ctx: ScoringContext,
   projectId: number,
   taskId: string,
-): ScoredTile | undefined {
-  const row = getTileRow(ctx, projectId, taskId);
+): Promise<ScoredTile | undefined> {
+  const row = await getTileRow(ctx, projectId, taskId);
   return row ? toScoredTile(row) : undefined;
 }
 
 /** The project's effort curve from its stored tiles (one pass), with the reference run's no-label interval. */
-export function effortForProject(ctx: ScoringContext, projectId: number): EffortCurve {
-  requireProject(ctx, projectId);
-  function* tiles() {
-    for (const t of iterateScoredTiles(ctx, projectId)) {
+export async function effortForProject(ctx: ScoringContext, projectId: number): Promise<EffortCurve> {
+  await requireProject(ctx, projectId);
+  async function* tiles() {
+    for await (const t of iterateScoredTiles(ctx, projectId)) {
       if (t.status !== 'scored') continue;
       yield {
         priority: t.priority,

@@ -48,16 +48,16 @@ function referencePromise(coverage: EffortCoverage): string {
         'so its figures are estimates until volunteers label a calibration sample';
 }
 
-export function projectEffort(
+export async function projectEffort(
   ctx: ScoringContext,
   projectId: number,
   options: ProjectEffortOptions = {},
-): ProjectEffort {
-  const reference = effortForProject(ctx, projectId);
+): Promise<ProjectEffort> {
+  const reference = await effortForProject(ctx, projectId);
   let est: ReturnType<typeof projectRegionEstimate> | null = null;
   let reason = 'no calibration sample has labels yet';
   try {
-    est = projectRegionEstimate(ctx, projectId);
+    est = await projectRegionEstimate(ctx, projectId);
   } catch (err) {
     if (!(err instanceof TrustError)) throw err;
     if (err.code === 'sample-stale')
@@ -99,11 +99,11 @@ export function projectEffort(
 }
 
 /** What an export says its figures rest on. */
-export function projectFigures(
+export async function projectFigures(
   ctx: ScoringContext,
   projectId: number,
-): NonNullable<ExportProject['figures']> {
-  const e = projectEffort(ctx, projectId);
+): Promise<NonNullable<ExportProject['figures']>> {
+  const e = await projectEffort(ctx, projectId);
   return {
     basis: e.basis.kind,
     verified: e.basis.kind === 'labels' || e.coverage.verified,

@@ -45,8 +45,8 @@ import type { TrustTile } from './trust-tile.ts';
 
 /** The project's tiles as the labelled side reads them, streamed from the database in pages. */
 export function projectTiles(ctx: ScoringContext, projectId: number): () => Iterable<TrustTile> {
-  return function* () {
-    for (const r of iterateTileScores(ctx.db, projectId)) {
+  return async function* () {
+    for await (const r of iterateTileScores(ctx.db, projectId)) {
       yield { taskId: r.taskId, priority: r.priority, buildingProb: r.buildingProb ?? 0.5, status: r.status };
     }
   };
@@ -58,16 +58,16 @@ export interface StoredSample extends CalibrationSample {
   createdAt: Date;
 }
 
-export function drawProjectSample(
+export async function drawProjectSample(
   ctx: ScoringContext,
   projectId: number,
   options: SampleOptions = {},
-): StoredSample {
-  requireProject(ctx, projectId);
+): Promise<StoredSample> {
+  await requireProject(ctx, projectId);
   const sample = drawCalibrationSample(projectTiles(ctx, projectId), options);
   const coords = sample.tiles.map((t) => ({ ...parseTaskId(t.taskId), t }));
   const rects = planRectangles(coords, { bandHeight: 3, widthMultiple: 2, maxPolygons: Infinity }).rects;
-  const id = insertSample(
+  const id = await insertSample(
     ctx.db,
     projectId,
     sample.design,
@@ -83,12 +83,12 @@ export function drawProjectSample(
       buildingProb: t.buildingProb,
     })),
   );
-  return loadSample(ctx, projectId, id);
+  return await loadSample(ctx, projectId, id);
 }
 
-export function loadSample(ctx: ScoringContext, projectId: number, sampleId?: number): StoredSample {
-  requireProject(ctx, projectId);
-  const id = sampleId ?? latestSampleId(ctx.db, projectId);
+export async function loadSample(ctx: ScoringContext, projectId: number, sampleId?: number): Promise<StoredSample> {
+  await requireProject(ctx, projectId);
+  const id = sampleId ?? await latestSampleId(ctx.db, projectId);
   if (id === undefined) {
     throw new TrustError(
       'sample-not-found',
@@ -96,7 +96,7 @@ export function loadSample(ctx: ScoringContext, projectId: number, sampleId?: nu
       `draw one with POST /api/projects/${projectId}/calibration-samples`,
     );
   }
-  const row = getSampleRow(ctx.db, id);
+  const row = await getSampleRow(ctx.db, id);
   if (!row || row.projectId !== projectId) {
     throw new TrustError(
       'sample-not-found',
@@ -108,7 +108,7 @@ export function loadSample(ctx: ScoringContext, projectId: number, sampleId?: nu
     projectId,
     createdAt: row.createdAt,
     design: checkedDesign(row.design, id),
-    tiles: sampleTileRows(ctx.db, id).map((t) => ({
+    tiles: (await sampleTileRows(ctx.db, id)).map((t) => ({
       taskId: t.taskId,
       priority: t.priority,
       buildingProb: t.buildingProb,
@@ -134,13 +134,13 @@ function checkedDesign(design: unknown, sampleId: number): SampleDesign {
   return parsed.data;
 }
 
-export function labelledSample(
+export async function labelledSample(
   ctx: ScoringContext,
   projectId: number,
   sampleId?: number,
-): LabelledSample & { id: number } {
-  const sample = loadSample(ctx, projectId, sampleId);
-  const labels = sampleLabels(ctx.db, projectId, sample.id);
+): Promise<LabelledSample & { id: number }> {
+  const sample = await loadSample(ctx, projectId, sampleId);
+  const labels = await sampleLabels(ctx.db, projectId, sample.id);
   return {
     id: sample.id,
     design: sample.design,
@@ -189,22 +189,22 @@ function checkPurpose(p: unknown): LabelPurpose {
 }
 
 /** Tiles that belong to a sample's MapSwipe drafts, as exported split or merged into one draft. */
-function sampleDraftArea(ctx: ScoringContext, projectId: number): (x: number, y: number) => boolean {
-  const rects = sampleRects(ctx.db, projectId);
-  const merged = listSamples(ctx.db, projectId).flatMap((s) => {
+async function sampleDraftArea(ctx: ScoringContext, projectId: number): Promise<(x: number, y: number) => boolean> {
+  const rects = await sampleRects(ctx.db, projectId);
+  const merged = (await listSamples(ctx.db, projectId)).flatMap((s) => {
     const tiles = loadSample(ctx, projectId, s.id).tiles.map((t) => parseTaskId(t.taskId));
     return planRectangles(tiles, { bandHeight: 3, widthMultiple: 2, maxPolygons: 20 }).rects;
   });
   return (x, y) => inRects(rects, x, y) || inRects(merged, x, y);
 }
 
-export function importMapswipeResults(
+export async function importMapswipeResults(
   ctx: ScoringContext,
   projectId: number,
   body: Uint8Array | string,
   options: ImportOptions,
-): ImportSummary {
-  const project = requireProject(ctx, projectId);
+): Promise<ImportSummary> {
+  const project = await requireProject(ctx, projectId);
   const purpose = checkPurpose(options.purpose);
   const parsed = parseMapswipeResults(body, { maxBytes: options.maxBytes, format: options.format });
   const named = options.mapswipeProjectId?.trim();
@@ -217,8 +217,8 @@ export function importMapswipeResults(
       `task ${otherZoom.taskId} is at zoom ${otherZoom.z}; project ${projectId} is tiled at zoom ${project.zoom}`,
     ]);
   }
-  const found = projectTilesAmong(ctx.db, projectId, parsed.rows);
-  const draftArea = sampleDraftArea(ctx, projectId);
+  const found = await projectTilesAmong(ctx.db, projectId, parsed.rows);
+  const draftArea = await sampleDraftArea(ctx, projectId);
   const unknown = parsed.rows.filter((r) => !found.has(r.taskId) && !draftArea(r.x, r.y));
   if (unknown.length > 0) {
     throw refused([
@@ -231,8 +231,8 @@ export function importMapswipeResults(
   const inside = parsed.rows.filter((r) => found.has(r.taskId));
   if (purpose === 'sample') {
     const sampleIds = new Set(
-      listSamples(ctx.db, projectId).flatMap((s) =>
-        loadSample(ctx, projectId, s.id).tiles.map((t) => t.taskId),
+      (await listSamples(ctx.db, projectId)).flatMap(async (s) =>
+        (await loadSample(ctx, projectId, s.id)).tiles.map((t) => t.taskId),
       ),
     );
     if (!inside.some((r) => sampleIds.has(r.taskId))) {
@@ -253,7 +253,7 @@ export function importMapswipeResults(
     badCount: r.bad,
     agreement: r.agreement,
   }));
-  const { importId, stored } = storeLabels(
+  const { importId, stored } = await storeLabels(
     ctx.db,
     {
       projectId,
@@ -265,7 +265,7 @@ export function importMapswipeResults(
     },
     labels,
   );
-  return summary(ctx, projectId, {
+  return await summary(ctx, projectId, {
     importId,
     purpose,
     mapswipeProjectId: parsed.projectId,
@@ -276,18 +276,18 @@ export function importMapswipeResults(
   });
 }
 
-function summary(
+async function summary(
   ctx: ScoringContext,
   projectId: number,
   o: Omit<ImportSummary, 'labels' | 'samples' | 'rule' | 'projectId'> & { labels: NewLabel[] },
-): ImportSummary {
+): Promise<ImportSummary> {
   const counts: Record<LabelValue, number> = { building: 0, no_building: 0, bad_imagery: 0 };
   for (const l of o.labels) counts[l.label]++;
   return {
     ...o,
     projectId,
     labels: counts,
-    samples: listSamples(ctx.db, projectId).map(({ id, size, labelled, badImagery }) => ({
+    samples: (await listSamples(ctx.db, projectId)).map(({ id, size, labelled, badImagery }) => ({
       id,
       size,
       labelled,
@@ -303,13 +303,13 @@ export interface TileLabelInput {
 }
 
 /** Labels set in tilelens (a JSON list, or one tile at a time): refused whole if any is wrong. */
-export function setTileLabels(
+export async function setTileLabels(
   ctx: ScoringContext,
   projectId: number,
   input: unknown,
   purpose: LabelPurpose = 'sample',
-): ImportSummary {
-  const project = requireProject(ctx, projectId);
+): Promise<ImportSummary> {
+  const project = await requireProject(ctx, projectId);
   checkPurpose(purpose);
   if (!Array.isArray(input) || input.length === 0) {
     throw new TrustError('invalid-request', 'give the labels as a non-empty list of { taskId, label }');
@@ -338,7 +338,7 @@ export function setTileLabels(
     seen.add(taskId);
   });
   if (reasons.length === 0) {
-    const found = projectTilesAmong(ctx.db, projectId, labels);
+    const found = await projectTilesAmong(ctx.db, projectId, labels);
     const unknown = labels.filter((l) => !found.has(l.taskId));
     if (unknown.length > 0)
       reasons.push(
@@ -351,12 +351,12 @@ export function setTileLabels(
       `the labels were refused, nothing was stored: ${reasons.slice(0, 5).join('; ')}`,
     );
   }
-  const { importId, stored } = storeLabels(
+  const { importId, stored } = await storeLabels(
     ctx.db,
     { projectId, source: 'tilelens', purpose, rows: labels.length, outside: 0 },
     labels,
   );
-  return summary(ctx, projectId, {
+  return await summary(ctx, projectId, {
     importId,
     purpose,
     mapswipeProjectId: null,
@@ -368,12 +368,12 @@ export function setTileLabels(
 }
 
 /** Every figure of the region from its (latest, by default) labelled calibration sample: one call. */
-export function projectRegionEstimate(
+export async function projectRegionEstimate(
   ctx: ScoringContext,
   projectId: number,
   options: EstimateOptions & { sampleId?: number } = {},
-): RegionTrustEstimator & { sampleId: number } {
-  const sample = labelledSample(ctx, projectId, options.sampleId);
+): Promise<RegionTrustEstimator & { sampleId: number }> {
+  const sample = await labelledSample(ctx, projectId, options.sampleId);
   if (!sample.tiles.some((t) => t.label !== null)) {
     throw new TrustError(
       'no-labels',
@@ -419,12 +419,12 @@ export interface Disagreement {
   no: number;
 }
 
-export function afterMappingReport(
+export async function afterMappingReport(
   ctx: ScoringContext,
   projectId: number,
   options: EstimateOptions & { sampleId?: number; top?: number } = {},
 ) {
-  const mapped = countLabels(ctx.db, projectId, 'mapping');
+  const mapped = await countLabels(ctx.db, projectId, 'mapping');
   if (mapped.building + mapped.no_building + mapped.bad_imagery === 0) {
     throw new TrustError(
       'no-labels',
@@ -432,7 +432,7 @@ export function afterMappingReport(
       "import its MapSwipe results with purpose 'mapping'",
     );
   }
-  const est = projectRegionEstimate(ctx, projectId, options);
+  const est = await projectRegionEstimate(ctx, projectId, options);
   const top = Math.max(1, Math.min(options.top ?? 50, 1000));
   let sent = 0;
   let sentBuildings = 0;
@@ -444,8 +444,8 @@ export function afterMappingReport(
     worst.push(d);
     if (worst.length > 4 * top) worst = worst.sort((a, b) => b.surprise - a.surprise).slice(0, top);
   };
-  const tiles = function* () {
-    for (const r of tilesWithMappingLabels(ctx.db, projectId)) {
+  const tiles = async function* () {
+    for await (const r of tilesWithMappingLabels(ctx.db, projectId)) {
       const tile = {
         taskId: r.taskId,
         priority: r.priority,

@@ -125,8 +125,8 @@ export async function advanceMapswipeProject(
     remoteId: row.remoteId,
     assetRemoteId: row.assetRemoteId,
   };
-  const save = (patch: Parameters<typeof updatePublishedProject>[3]) =>
-    updatePublishedProject(db, row.publicationId, row.key, patch);
+  const save = async (patch: Parameters<typeof updatePublishedProject>[3]) =>
+    await updatePublishedProject(db, row.publicationId, row.key, patch);
   let stage = row.stage;
 
   if (stage === 'planned') {
@@ -141,7 +141,7 @@ export async function advanceMapswipeProject(
     }
     ids.remoteId = made.id;
     stage = 'created';
-    save({ stage, remoteId: made.id, remoteStatus: made.status });
+    await save({ stage, remoteId: made.id, remoteStatus: made.status });
   }
 
   if (stage === 'created' && spec.aoi) {
@@ -158,7 +158,7 @@ export async function advanceMapswipeProject(
     }
     ids.assetRemoteId = assetId;
     stage = 'asset-uploaded';
-    save({ stage, assetRemoteId: assetId });
+    await save({ stage, assetRemoteId: assetId });
   }
 
   if (stage === 'created' || stage === 'asset-uploaded') {
@@ -170,7 +170,7 @@ export async function advanceMapswipeProject(
     );
     const r = mutationResult(data.updateProject, `updateProject (${row.key})`);
     stage = 'configured';
-    save({ stage, remoteStatus: r.status });
+    await save({ stage, remoteStatus: r.status });
   }
 
   if (stage === 'configured') {
@@ -188,7 +188,7 @@ export async function advanceMapswipeProject(
       );
       status = mutationResult(data.updateProjectStatus, `updateProjectStatus (${row.key})`).status;
     }
-    save({ stage: 'submitted', remoteStatus: status });
+    await save({ stage: 'submitted', remoteStatus: status });
   }
 }
 
@@ -243,7 +243,7 @@ export async function pollMapswipe(
   for (const row of record.projects) {
     if (!row.remoteId) continue;
     const s = await projectStatus(client, row.remoteId);
-    updatePublishedProject(db, row.publicationId, row.key, {
+    await updatePublishedProject(db, row.publicationId, row.key, {
       remoteStatus: s.status,
       processingStatus: s.processingStatus,
       statusMessage: s.statusMessage,

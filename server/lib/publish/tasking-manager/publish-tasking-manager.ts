@@ -147,8 +147,8 @@ export async function advanceTmProject(
   resuming: boolean,
 ): Promise<void> {
   const spec = row.spec as unknown as TmProjectSpec;
-  const save = (patch: Parameters<typeof updatePublishedProject>[3]) =>
-    updatePublishedProject(db, row.publicationId, row.key, patch);
+  const save = async (patch: Parameters<typeof updatePublishedProject>[3]) =>
+    await updatePublishedProject(db, row.publicationId, row.key, patch);
   let stage = row.stage;
   let remoteId = row.remoteId;
 
@@ -162,19 +162,19 @@ export async function advanceTmProject(
       remoteId = String(made.projectId);
     }
     stage = 'created';
-    save({ stage, remoteId, remoteStatus: 'DRAFT' });
+    await save({ stage, remoteId, remoteStatus: 'DRAFT' });
   }
   const steps = tmSteps(spec, remoteId);
   if (stage === 'created') {
     const areas = steps.find((s) => s.operation === 'setPriorityAreas');
     if (areas) await client.call('PATCH', areas.path, areas.body);
     stage = 'priority-areas-set';
-    save({ stage });
+    await save({ stage });
   }
   if (stage === 'priority-areas-set') {
     const annotate = steps.find((s) => s.operation === 'annotateTasks')!;
     await client.call('POST', annotate.path, annotate.body);
-    save({ stage: 'annotated' });
+    await save({ stage: 'annotated' });
   }
 }
 
@@ -183,7 +183,7 @@ async function findDraft(db: DatabaseHandle, client: TaskingManagerClient, name:
     'GET',
     `/api/v2/projects/?textSearch=${encodeURIComponent(name)}&createdByMe=true&projectStatuses=DRAFT`,
   );
-  const adopted = knownRemoteIds(db, 'tasking-manager');
+  const adopted = await knownRemoteIds(db, 'tasking-manager');
   const hits = (found?.results ?? []).filter((p) => p.name === name && !adopted.has(String(p.projectId)));
   if (hits.length > 1) {
     throw new PublishError(
@@ -207,7 +207,7 @@ export async function pollTaskingManager(
       'GET',
       `/api/v2/projects/${row.remoteId}/?abbreviated=true`,
     );
-    updatePublishedProject(db, row.publicationId, row.key, {
+    await updatePublishedProject(db, row.publicationId, row.key, {
       remoteStatus: p?.status ?? null,
       polledAt: new Date(),
     });
