@@ -138,8 +138,8 @@ try {
   const effort: Record<string, { skip95: number; skip99: number }> = {};
   for (const [name, order] of orders) {
     effort[name] = {
-      skip95: skippedAtRecall(truthTiles(), 0.95, order()).skippedShare,
-      skip99: skippedAtRecall(truthTiles(), 0.99, order()).skippedShare,
+      skip95: (await skippedAtRecall(truthTiles(), 0.95, order())).skippedShare,
+      skip99: (await skippedAtRecall(truthTiles(), 0.99, order())).skippedShare,
     };
   }
   const buildingTiles = [...truthTiles()].filter((x) => x.holdsBuilding).length;

@@ -103,7 +103,7 @@ async function runCase(
     buildingTiles: rows.filter((r) => r.holdsBuilding).length,
     uncoveredShare: r3(curve.coverage.uncoveredShare),
     verified: curve.coverage.verified,
-    panel: panelChecks(rows, curve).map((p) => ({
+    panel: (await panelChecks(rows, curve)).map((p) => ({
       ...p,
       expected: r3(p.expected),
       low: r3(p.low),

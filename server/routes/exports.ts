@@ -43,14 +43,14 @@ export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono()
     .get('/:id/exports/mapswipe-find', validate('param', idParam), async (c) => {
       const { project, info } = await setup(c, c.req.valid('param').id);
-      const drafts = mapswipeFindDrafts(iterateScoredTiles(ctx, project.id), info);
+      const drafts = await mapswipeFindDrafts(iterateScoredTiles(ctx, project.id), info);
       return c.json({ projectId: project.id, drafts });
     })
     .get('/:id/exports/mapswipe-completeness.json', validate('param', idParam), async (c) => {
       const { project, base, info } = await setup(c, c.req.valid('param').id);
       const { version } = await tileUrlVersion(ctx.db, project.id);
       const overlay = completenessOverlay(base, project, version, overlayCredits(project.name));
-      const drafts = mapswipeCompletenessDrafts(iterateScoredTiles(ctx, project.id), info, overlay);
+      const drafts = await mapswipeCompletenessDrafts(iterateScoredTiles(ctx, project.id), info, overlay);
       return c.json({ projectId: project.id, drafts }, 200, {
         'Content-Disposition': `attachment; filename="${slug(project.name)}-mapswipe-completeness.json"`,
       });
@@ -66,7 +66,7 @@ export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
       const { project, info } = await setup(c, c.req.valid('param').id);
       return c.json({
         projectId: project.id,
-        ...taskingManagerExport(iterateScoredTiles(ctx, project.id), info),
+        ...await taskingManagerExport(iterateScoredTiles(ctx, project.id), info),
       });
     })
     .get('/:id/exports/maproulette-challenge', validate('param', idParam), async (c) => {

@@ -68,7 +68,11 @@ const compareParam = z.object({
  * The whole body at once, synchronously: the generator holds a statement open on the shared connection,
  * which must be closed before this request yields to another.
  */
-const readAll = (chunks: Iterable<string>) => [...chunks].join('');
+const readAll = async (chunks: AsyncIterable<string> | Iterable<string>) => {
+  let text = '';
+  for await (const chunk of chunks) text += chunk;
+  return text;
+};
 
 const imageUrls = (runId: number, idx: number) => ({
   image: `/api/runs/${runId}/patches/${idx}/image.png`,

@@ -17,8 +17,8 @@ const tiles = [
 ];
 
 describe('effortCurve', () => {
-  it('counts sent / skipped and sums buildingProb of skipped tiles at each threshold', () => {
-    const { points } = effortCurve(tiles);
+  it('counts sent / skipped and sums buildingProb of skipped tiles at each threshold', async () => {
+    const { points } = await effortCurve(tiles);
     expect(points).toHaveLength(101);
     expect(points[0]).toMatchObject({
       threshold: 0,
@@ -44,22 +44,22 @@ describe('effortCurve', () => {
     }
   });
 
-  it('streams a generator once, in O(steps) memory', () => {
+  it('streams a generator once, in O(steps) memory', async () => {
     function* many() {
       for (let i = 0; i < 200_000; i++) yield { priority: (i % 1000) / 999, buildingProb: 0.5 };
     }
-    const { points } = effortCurve(many(), { steps: 11 });
+    const { points } = await effortCurve(many(), { steps: 11 });
     expect(points).toHaveLength(11);
     expect(points[10].sent).toBe(200);
     expect(points[5].expectedMissedBuildingTiles).toBeCloseTo(0.5 * points[5].skipped);
   });
 
-  it('without widening the interval is the binomial spread of the counts, around the point estimate', () => {
+  it('without widening the interval is the binomial spread of the counts, around the point estimate', async () => {
     const many = Array.from({ length: 2000 }, (_, i) => ({
       priority: i < 1000 ? 0.9 : 0.1,
       buildingProb: i < 1000 ? 0.8 : 0.02,
     }));
-    const p = effortCurve(many).points[50];
+    const p = (await effortCurve(many)).points[50];
     const held = 800;
     const missed = 20;
     expect(p.expectedRecall).toBeCloseTo(held / (held + missed));
@@ -74,26 +74,26 @@ describe('effortCurve', () => {
     expect(p.missedHigh).toBeGreaterThan(missed);
   });
 
-  it('widens where tiles carry a wider probability interval, and says unverified past the uncovered share', () => {
+  it('widens where tiles carry a wider probability interval, and says unverified past the uncovered share', async () => {
     const base = Array.from({ length: 100 }, (_, i) => ({
       priority: i < 50 ? 0.9 : 0.1,
       buildingProb: i < 50 ? 0.9 : 0.01,
     }));
-    const narrow = effortCurve(base).points[50];
+    const narrow = (await effortCurve(base)).points[50];
     const doubtful = base.map((t, i) =>
       i >= 80 ? { ...t, buildingProbLow: 0, buildingProbHigh: 0.6, covered: false } : { ...t, covered: true },
     );
-    const wide = effortCurve(doubtful);
+    const wide = await effortCurve(doubtful);
     expect(wide.points[50].expectedRecall).toBeCloseTo(narrow.expectedRecall);
     expect(wide.points[50].recallLow).toBeLessThan(narrow.recallLow - 0.1);
     expect(wide.coverage).toEqual({ tiles: 100, uncovered: 20, uncoveredShare: 0.2, verified: false });
-    expect(effortCurve(base.map((t) => ({ ...t, covered: true }))).coverage.verified).toBe(true);
+    expect((await effortCurve(base.map((t) => ({ ...t, covered: true })))).coverage.verified).toBe(true);
     const justCovered = base.map((t, i) => ({ ...t, covered: i >= 100 * UNVERIFIED_SHARE }));
-    expect(effortCurve(justCovered).coverage.verified).toBe(true);
+    expect((await effortCurve(justCovered)).coverage.verified).toBe(true);
   });
 
-  it('gives the fewest tiles that reach a recall', () => {
-    const curve = effortCurve(tiles);
+  it('gives the fewest tiles that reach a recall', async () => {
+    const curve = await effortCurve(tiles);
     const p = thresholdForRecall(curve, 0.9)!;
     expect(p.expectedRecall).toBeGreaterThanOrEqual(0.9);
     const next = curve.points[curve.points.indexOf(p) + 1];
@@ -102,10 +102,10 @@ describe('effortCurve', () => {
   });
 
   it('refuses broken scores and inconsistent intervals with the tile index', () => {
-    expect(() => effortCurve([{ priority: Number.NaN, buildingProb: 0 }])).toThrow(/tile #0 has priority/);
-    expect(() => effortCurve(tiles, { steps: 1 })).toThrow(/steps/);
-    expect(() =>
-      effortCurve([{ priority: 0.5, buildingProb: 0.5, buildingProbLow: 0.6, buildingProbHigh: 0.9 }]),
+    expect(async () => await effortCurve([{ priority: Number.NaN, buildingProb: 0 }])).toThrow(/tile #0 has priority/);
+    expect(async () => await effortCurve(tiles, { steps: 1 })).toThrow(/steps/);
+    expect(async () =>
+      await effortCurve([{ priority: 0.5, buildingProb: 0.5, buildingProbLow: 0.6, buildingProbHigh: 0.9 }]),
     ).toThrow(/outside its interval/);
   });
 });
@@ -119,33 +119,33 @@ describe('skippedAtRecall', () => {
     { priority: 0.1, buildingProb: 0.1, holdsBuilding: false },
   ];
 
-  it('sends in order until the recall is reached', () => {
-    const r = skippedAtRecall(truth, 0.6);
+  it('sends in order until the recall is reached', async () => {
+    const r = await skippedAtRecall(truth, 0.6);
     expect(r).toMatchObject({ sent: 2, skipped: 3, buildingTiles: 3, threshold: 0.8 });
     expect(r.achievedRecall).toBeCloseTo(2 / 3);
-    expect(skippedAtRecall(truth, 1)).toMatchObject({ sent: 4, skipped: 1, threshold: 0.2 });
+    expect(await skippedAtRecall(truth, 1)).toMatchObject({ sent: 4, skipped: 1, threshold: 0.2 });
   });
 
-  it('uses exact thresholds: near-ties are told apart, exact ties go out together', () => {
+  it('uses exact thresholds: near-ties are told apart, exact ties go out together', async () => {
     const close = [
       { priority: 0.50001, buildingProb: 0, holdsBuilding: true },
       { priority: 0.5, buildingProb: 0, holdsBuilding: false },
     ];
-    expect(skippedAtRecall(close, 1).sent).toBe(1);
+    expect((await skippedAtRecall(close, 1)).sent).toBe(1);
     const tied = [
       { priority: 0.5, buildingProb: 0, holdsBuilding: true },
       { priority: 0.5, buildingProb: 0, holdsBuilding: false },
       { priority: 0.1, buildingProb: 0, holdsBuilding: false },
     ];
-    expect(skippedAtRecall(tied, 1).sent).toBe(2);
+    expect((await skippedAtRecall(tied, 1)).sent).toBe(2);
   });
 
-  it('ranks by any score; a region without buildings needs nobody', () => {
-    expect(skippedAtRecall(truth, 1, (t) => 1 - t.priority).sent).toBe(5);
+  it('ranks by any score; a region without buildings needs nobody', async () => {
+    expect((await skippedAtRecall(truth, 1, (t) => 1 - t.priority)).sent).toBe(5);
     expect(
-      skippedAtRecall([{ priority: 0.3, buildingProb: 0, holdsBuilding: false }], 0.95).skippedShare,
+      (await skippedAtRecall([{ priority: 0.3, buildingProb: 0, holdsBuilding: false }], 0.95)).skippedShare,
     ).toBe(1);
-    expect(() => skippedAtRecall([], 0.95)).toThrow(/no tiles/);
-    expect(() => skippedAtRecall(truth, 0)).toThrow(EffortError);
+    expect(async () => await skippedAtRecall([], 0.95)).toThrow(/no tiles/);
+    expect(async () => await skippedAtRecall(truth, 0)).toThrow(EffortError);
   });
 });

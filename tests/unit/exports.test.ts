@@ -107,8 +107,8 @@ function mapswipeTiles(fc: FeatureCollection<Polygon>, zoom: number, groupSize: 
   return out;
 }
 
-describe('mapswipe-find', () => {
-  const exports = mapswipeFindDrafts(tiles, project);
+describe('mapswipe-find', async () => {
+  const exports = await mapswipeFindDrafts(tiles, project);
 
   it('writes one draft per tier with MapSwipe Build Area fields (golden)', async () => {
     expect(exports.map((e) => e.tier)).toEqual(['high', 'medium', 'low']);
@@ -145,7 +145,7 @@ describe('mapswipe-find', () => {
     }
   });
 
-  it('merges scattered tiles into at most 20 polygons and says so', () => {
+  it('merges scattered tiles into at most 20 polygons and says so', async () => {
     // A checkerboard of lone tiles: every tile its own run until bridged.
     const scattered: ScoredTile[] = [];
     for (let j = 0; j < 90; j += 2)
@@ -158,14 +158,14 @@ describe('mapswipe-find', () => {
           quadkey: tileToQuadkey(18, 154000 + i + (j % 4), 130000 + j),
           tier: 'high',
         });
-    const [e] = mapswipeFindDrafts(scattered, project, { tiers: ['high'] });
+    const [e] = await mapswipeFindDrafts(scattered, project, { tiers: ['high'] });
     expect(e.polygons).toBeLessThanOrEqual(20);
     expect(e.simplification).not.toBe('exact');
     expect(e.draft.projectDetails).toMatch(/To stay within 20 polygons/);
     const got = mapswipeTiles(e.draft.geometry, 18, 120);
     for (const t of scattered) expect(got.has(`${t.x}/${t.y}`)).toBe(true);
     expect(got.size).toBe(scattered.length + e.extraTiles);
-    const tight = mapswipeFindDrafts(scattered, project, { tiers: ['high'], maxPolygons: 3 })[0];
+    const tight = (await mapswipeFindDrafts(scattered, project, { tiers: ['high'], maxPolygons: 3 }))[0];
     expect(tight.polygons).toBeLessThanOrEqual(3);
     expect(tight.simplification).toBe('merged-bands');
     expect(mapswipeTiles(tight.draft.geometry, 18, 120).size).toBe(scattered.length + tight.extraTiles);
@@ -181,8 +181,8 @@ describe('mapswipe-find', () => {
   });
 
   it('refuses tiles at another zoom and incomplete project info', () => {
-    expect(() => mapswipeFindDrafts([{ ...tiles[0], z: 17 }], project)).toThrow(/zoom 17/);
-    expect(() => mapswipeFindDrafts(tiles, { ...project, lookFor: '' })).toThrow(ExportError);
+    expect(async () => await mapswipeFindDrafts([{ ...tiles[0], z: 17 }], project)).toThrow(/zoom 17/);
+    expect(async () => await mapswipeFindDrafts(tiles, { ...project, lookFor: '' })).toThrow(ExportError);
   });
 });
 
@@ -228,7 +228,7 @@ describe('mapswipe-validate', () => {
 
 describe('tasking-manager', () => {
   it('builds a square task grid in TMS order with annotations per task (golden)', async () => {
-    const tm = taskingManagerExport(tiles, project, { taskZoom: 16, tmProjectId: 1234 });
+    const tm = await taskingManagerExport(tiles, project, { taskZoom: 16, tmProjectId: 1234 });
     await golden('tasking-manager.squares.draft.json', tm.draft);
     await golden('tasking-manager.squares.annotations.json', tm.annotations);
     await golden('tasking-manager.priority-areas.geojson', {
@@ -256,7 +256,7 @@ describe('tasking-manager', () => {
   });
 
   it('clusters chosen tiles into arbitrary tasks whose outline is their union', async () => {
-    const tm = taskingManagerExport(tiles, project, { mode: 'clustered', taskZoom: 16, tiers: ['high'] });
+    const tm = await taskingManagerExport(tiles, project, { mode: 'clustered', taskZoom: 16, tiers: ['high'] });
     await golden('tasking-manager.clustered.tasks.geojson', tm.draft.tasks);
     expect(tm.draft.arbitraryTasks).toBe(true);
     const high = tiles.filter((t) => tierFor(t) === 'high').length;
@@ -271,7 +271,7 @@ describe('tasking-manager', () => {
     for (const f of tm.draft.tasks.features) {
       expect(f.properties.extra_properties.tilelens_confidence).toBeGreaterThanOrEqual(0);
     }
-    expect(() => taskingManagerExport(tiles, project, { tiers: [] })).toThrow(/no tile falls/);
+    expect(async () => await taskingManagerExport(tiles, project, { tiers: [] })).toThrow(/no tile falls/);
   });
 });
 

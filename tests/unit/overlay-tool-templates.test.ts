@@ -180,8 +180,8 @@ describe('confidence over a region doubtful as a whole', () => {
   // Every tile's interval is wide (0.7 to 0.9): on the fixed scale all of them are the same red.
   const doubtful = Array.from({ length: 500 }, (_, i) => cell(0.7 + (0.2 * i) / 499, i));
 
-  it('says so once and spreads the colours over the region', () => {
-    const spread = confidenceSpread(doubtful);
+  it('says so once and spreads the colours over the region', async () => {
+    const spread = await confidenceSpread(doubtful);
     expect(spread.doubtful).toBe(true);
     expect(spread.stretched).toBe(true);
     expect(spread.note).toMatch(/whole region/);
@@ -196,9 +196,9 @@ describe('confidence over a region doubtful as a whole', () => {
     ).toBeLessThan(10);
   });
 
-  it('keeps the fixed scale where the region is mostly trusted', () => {
+  it('keeps the fixed scale where the region is mostly trusted', async () => {
     const trusted = Array.from({ length: 200 }, (_, i) => cell(0.05 + (0.3 * i) / 199, i));
-    const spread = confidenceSpread(trusted);
+    const spread = await confidenceSpread(trusted);
     expect(spread).toMatchObject({ doubtful: false, stretched: false, note: null });
     expect(regionConfidenceScale(CONFIDENCE_SCALE, spread)).toBe(CONFIDENCE_SCALE);
   });

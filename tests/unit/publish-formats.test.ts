@@ -138,8 +138,8 @@ describe('MapSwipe project specs', () => {
   };
   const tileServer = tilelensTileServer(project, { minZoom: 12, maxZoom: 18 });
 
-  it('makes one Find spec per tier whose steps validate against MapSwipe’s schema', () => {
-    const specs = findTierSpecs(tiles, project, common, { tiers: ['high', 'medium'], tileServer });
+  it('makes one Find spec per tier whose steps validate against MapSwipe’s schema', async () => {
+    const specs = await findTierSpecs(tiles, project, common, { tiers: ['high', 'medium'], tileServer });
     expect(specs.map((s) => s.key)).toEqual(['find:high', 'find:medium']);
     for (const spec of specs) {
       expect(spec.aoi!.features.length).toBeLessThanOrEqual(20);
@@ -152,8 +152,8 @@ describe('MapSwipe project specs', () => {
   });
 
   it('refuses what MapSwipe refuses: group size, verification number, an empty Validate', () => {
-    const bad = (o: object) => () =>
-      findTierSpecs(tiles, project, { ...common, ...o }, { tiers: ['high'], tileServer });
+    const bad = (o: object) => async () =>
+      await findTierSpecs(tiles, project, { ...common, ...o }, { tiers: ['high'], tileServer });
     expect(bad({ groupSize: 4 })).toThrow(/5–250/);
     expect(bad({ groupSize: 251 })).toThrow(/5–250/);
     expect(bad({ verificationNumber: 2 })).toThrow(/3–10000/);

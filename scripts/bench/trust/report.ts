@@ -97,7 +97,7 @@ export const DEFAULT_THRESHOLD = 0.5;
 export const PANEL_TARGETS = [0.9, 0.95, 0.99];
 
 /** The panel (the same effort curve the API serves) at the default threshold and at its thresholds for 90/95/99 %. */
-export function panelChecks(rows: CaseTileRow[], curve: EffortCurve = effortCurveOf(rows)): PanelCheck[] {
+export async function panelChecks(rows: CaseTileRow[], curve: EffortCurve = await effortCurveOf(rows)): Promise<PanelCheck[]> {
   const at = curve.points.find((p) => Math.abs(p.threshold - DEFAULT_THRESHOLD) < 1e-9)!;
   const out = [check('default', at, rows)];
   for (const target of PANEL_TARGETS) {
@@ -107,8 +107,8 @@ export function panelChecks(rows: CaseTileRow[], curve: EffortCurve = effortCurv
   return out;
 }
 
-export function effortCurveOf(rows: CaseTileRow[]): EffortCurve {
-  return effortCurve(
+export async function effortCurveOf(rows: CaseTileRow[]): Promise<EffortCurve> {
+  return await effortCurve(
     rows.map((r) => ({
       priority: r.priority,
       buildingProb: r.buildingProb,
@@ -125,17 +125,17 @@ export type Ranking = (typeof RANKINGS)[number];
 /** The model's own output alone: the share it paints, its surest pixel breaking ties. */
 const modelOutput = (r: CaseTileRow) => Math.min(1, 0.999 * r.predFraction + 0.001 * r.maxProb);
 
-export function skippedShares(rows: CaseTileRow[], recall: number): Record<Ranking, number> {
+export async function skippedShares(rows: CaseTileRow[], recall: number): Promise<Record<Ranking, number>> {
   const truthTiles = (score: (r: CaseTileRow) => number): TruthTile[] =>
     rows.map((r) => ({ priority: score(r), buildingProb: r.buildingProb, holdsBuilding: r.holdsBuilding }));
-  const share = (score: (r: CaseTileRow) => number) =>
-    skippedAtRecall(truthTiles(score), recall, 'priority').skippedShare;
+  const share = async (score: (r: CaseTileRow) => number) =>
+    (await skippedAtRecall(truthTiles(score), recall, 'priority')).skippedShare;
   return {
-    priority: share((r) => r.priority),
-    buildingProb: share((r) => r.buildingProb),
-    modelOutput: share(modelOutput),
-    random: share((r) => randomScore(r.taskId)),
-    oracle: share((r) => (r.holdsBuilding ? 1 : 0)),
+    priority: await share((r) => r.priority),
+    buildingProb: await share((r) => r.buildingProb),
+    modelOutput: await share(modelOutput),
+    random: await share((r) => randomScore(r.taskId)),
+    oracle: await share((r) => (r.holdsBuilding ? 1 : 0)),
   };
 }
 

@@ -53,7 +53,7 @@ export async function writeProjectExports(
   const out: Record<string, string> = {};
   const file = (key: string, name: string) => (out[key] = join(dir, name));
 
-  const finds = mapswipeFindDrafts(iterateScoredTiles(ctx, project.id), info);
+  const finds = await mapswipeFindDrafts(iterateScoredTiles(ctx, project.id), info);
   await writeFile(
     file('mapswipeFind', 'mapswipe-find.json'),
     `${JSON.stringify({ projectId: project.id, drafts: finds })}\n`,
@@ -67,7 +67,7 @@ export async function writeProjectExports(
   await writeStream(file('mapswipeValidate', 'mapswipe-validate.geojson'), (s) =>
     writeMapswipeValidate(iterateScoredTiles(ctx, project.id, { orderBy: 'priority' }), info, s as never),
   );
-  const tm = taskingManagerExport(iterateScoredTiles(ctx, project.id), info);
+  const tm = await taskingManagerExport(iterateScoredTiles(ctx, project.id), info);
   await writeFile(
     file('taskingManager', 'tasking-manager.json'),
     `${JSON.stringify({ projectId: project.id, ...tm })}\n`,

@@ -98,16 +98,16 @@ export function maprouletteChallenge(projectInfo: ExportProject, options: Maprou
 }
 
 /** The tasks as line-by-line GeoJSON, one line per tile of the chosen tiers, in the order given. */
-export function* maprouletteTaskLines(
-  tiles: Iterable<ScoredTile>,
+export async function* maprouletteTaskLines(
+  tiles: AsyncIterable<ScoredTile> | Iterable<ScoredTile>,
   projectInfo: ExportProject,
   options: MaprouletteOptions = {},
   summary: MaprouletteSummary = { tasks: 0, byTier: { high: 0, medium: 0, low: 0 }, tiersDisagreeing: 0 },
-): Generator<string> {
+): AsyncGenerator<string> {
   const project = checkProject(projectInfo);
   const thresholds = options.thresholds ?? DEFAULT_TIER_THRESHOLDS;
   const tiers = new Set(options.tiers ?? ['high', 'medium', 'low']);
-  for (const tile of tiles) {
+  for await (const tile of tiles) {
     checkZoom(tile, project.zoom);
     const tier = tierFor(tile, thresholds);
     if (tier === 'skip' || !tiers.has(tier)) continue;

@@ -66,12 +66,12 @@ function imageryProperty(imagery: ExportProject['imagery']) {
     : { name: 'CUSTOM' as const, custom: { url: imagery.url, credits: imagery.credits } };
 }
 
-export function mapswipeCompletenessDrafts(
-  tiles: Iterable<ScoredTile>,
+export async function mapswipeCompletenessDrafts(
+  tiles: AsyncIterable<ScoredTile> | Iterable<ScoredTile>,
   projectInfo: ExportProject,
   overlay: MapswipeOverlay,
   options: MapswipeFindOptions = {},
-): MapswipeCompletenessExport[] {
+): Promise<MapswipeCompletenessExport[]> {
   const project = checkProject(projectInfo);
   const checked = mapswipeOverlaySchema.safeParse(overlay);
   if (!checked.success) {
@@ -83,7 +83,7 @@ export function mapswipeCompletenessDrafts(
       `the project is scored at zoom ${project.zoom}; MapSwipe COMPLETENESS projects run at zoom 14 to 22`,
     );
   }
-  return mapswipeFindDrafts(tiles, project, options).map((find) => {
+  return (await mapswipeFindDrafts(tiles, project, options)).map((find) => {
     const f = find.draft;
     const draft = {
       projectType: 'COMPLETENESS' as const,

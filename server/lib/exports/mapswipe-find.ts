@@ -84,11 +84,11 @@ export function mapswipeTileServer(imagery: ExportProject['imagery']): MapswipeT
   return { name: known ? imagery.name : 'custom', url: imagery.url, credits: imagery.credits };
 }
 
-export function mapswipeFindDrafts(
-  tiles: Iterable<ScoredTile>,
+export async function mapswipeFindDrafts(
+  tiles: AsyncIterable<ScoredTile> | Iterable<ScoredTile>,
   projectInfo: ExportProject,
   options: MapswipeFindOptions = {},
-): MapswipeFindExport[] {
+): Promise<MapswipeFindExport[]> {
   const project = checkProject(projectInfo);
   const tiers = options.tiers ?? ['high', 'medium', 'low'];
   const groupSize = options.groupSize ?? 120;
@@ -103,7 +103,7 @@ export function mapswipeFindDrafts(
   }
   // Tile coordinates only (two numbers a tile), so memory grows with the tier, never with the scores.
   const coords = new Map<string, number[]>(tiers.map((t) => [t, []]));
-  for (const tile of tiles) {
+  for await (const tile of tiles) {
     checkZoom(tile, project.zoom);
     const list = coords.get(tierFor(tile, options.thresholds));
     if (list) list.push(tile.x, tile.y);

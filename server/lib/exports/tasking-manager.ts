@@ -110,11 +110,11 @@ interface Block {
   members?: number[];
 }
 
-export function taskingManagerExport(
-  tiles: Iterable<ScoredTile>,
+export async function taskingManagerExport(
+  tiles: AsyncIterable<ScoredTile> | Iterable<ScoredTile>,
   projectInfo: ExportProject,
   options: TaskingManagerOptions = {},
-): TaskingManagerExport {
+): Promise<TaskingManagerExport> {
   const project = checkProject(projectInfo);
   const mode = options.mode ?? 'squares';
   const taskZoom = options.taskZoom ?? Math.max(0, project.zoom - 3);
@@ -128,7 +128,7 @@ export function taskingManagerExport(
   const blocks = new Map<number, Block>();
   const highTiles: Array<{ x: number; y: number }> = [];
   const side = 2 ** taskZoom;
-  for (const tile of tiles) {
+  for await (const tile of tiles) {
     checkZoom(tile, project.zoom);
     const tier = tierFor(tile, options.thresholds);
     if (!tiers.has(tier)) continue;

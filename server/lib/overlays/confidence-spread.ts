@@ -31,10 +31,10 @@ export interface ConfidenceSpread {
   note: string | null;
 }
 
-export function confidenceSpread(cells: Iterable<OverlayCell>): ConfidenceSpread {
+export async function confidenceSpread(cells: AsyncIterable<OverlayCell> | Iterable<OverlayCell>): Promise<ConfidenceSpread> {
   const hist = new Uint32Array(BINS);
   let n = 0;
-  for (const c of cells) {
+  for await (const c of cells) {
     const v = confidenceShown(c);
     if (v === null) continue;
     hist[Math.min(BINS - 1, Math.floor(v * BINS))]++;

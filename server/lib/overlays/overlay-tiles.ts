@@ -90,7 +90,7 @@ export class OverlayTileService {
     const hit = this.spreads.get(project.id);
     if (hit?.version === version) return hit.spread;
     const range = tilesCoveringBBox(project.bbox, project.zoom);
-    const spread = confidenceSpread(iterateOverlayCells(this.db, project.id, project.zoom, range));
+    const spread = await confidenceSpread(iterateOverlayCells(this.db, project.id, project.zoom, range));
     this.spreads.set(project.id, { version, spread });
     return spread;
   }

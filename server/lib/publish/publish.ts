@@ -216,7 +216,7 @@ async function planMapswipe(pc: PublishContext, projectId: number, request: Maps
   const specs: MapswipeProjectSpec[] = [];
   if (request.find !== false) {
     specs.push(
-      ...findTierSpecs(iterateScoredTiles(pc.ctx, projectId), info, common(request.find), {
+      ...await findTierSpecs(iterateScoredTiles(pc.ctx, projectId), info, common(request.find), {
         tiers: request.find.tiers,
         tileServer,
       }),
@@ -306,7 +306,7 @@ async function planTaskingManager(pc: PublishContext, projectId: number, request
     ? checkBaseUrl(pc.urls.taskingManager, 'tasking-manager-url', 'Tasking Manager')
     : null;
   await requireProject(pc.ctx, projectId);
-  const exported = taskingManagerExport(iterateScoredTiles(pc.ctx, projectId), pc.info(projectId), {
+  const exported = await taskingManagerExport(iterateScoredTiles(pc.ctx, projectId), pc.info(projectId), {
     mode: request.mode,
     tiers: request.tiers,
     organisation: request.organisation,

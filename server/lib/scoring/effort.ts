@@ -86,7 +86,7 @@ function check01(name: string, v: number, i: number): void {
 const FIELDS = 7;
 const [COUNT, P, LO, HI, VAR_LO, VAR_HI, UNCOVERED] = [0, 1, 2, 3, 4, 5, 6];
 
-export function effortCurve(tiles: Iterable<EffortTile>, options: EffortOptions = {}): EffortCurve {
+export async function effortCurve(tiles: AsyncIterable<EffortTile> | Iterable<EffortTile>, options: EffortOptions = {}): Promise<EffortCurve> {
   const steps = options.steps ?? 101;
   const confidence = options.confidence ?? 0.9;
   if (!Number.isInteger(steps) || steps < 2)
@@ -98,7 +98,7 @@ export function effortCurve(tiles: Iterable<EffortTile>, options: EffortOptions 
   // bin j holds tiles whose priority lies in [thresholds[j], thresholds[j+1]): skipped from step j+1 on.
   const bins = new Float64Array(steps * FIELDS);
   let n = 0;
-  for (const t of tiles) {
+  for await (const t of tiles) {
     check01('priority', t.priority, n);
     check01('buildingProb', t.buildingProb, n);
     const lo = t.buildingProbLow ?? t.buildingProb;
@@ -195,11 +195,11 @@ export interface RecallResult {
  * sorts rather than bins: binning would send near-ties together and hide differences between rankings. Sending
  * tiles in random order skips 1 − recall of them; that is the baseline to beat.
  */
-export function skippedAtRecall(
-  tiles: Iterable<TruthTile>,
+export async function skippedAtRecall(
+  tiles: AsyncIterable<TruthTile> | Iterable<TruthTile>,
   recall = 0.95,
   order: RecallOrder = 'priority',
-): RecallResult {
+): Promise<RecallResult> {
   if (!(recall > 0 && recall <= 1))
     throw new EffortError(`recall = ${recall}; pass a share in (0, 1], e.g. 0.95`);
   const score = typeof order === 'function' ? order : (t: TruthTile) => t[order];
@@ -207,7 +207,7 @@ export function skippedAtRecall(
   let holds = new Uint8Array(1024);
   let n = 0;
   let buildings = 0;
-  for (const t of tiles) {
+  for await (const t of tiles) {
     const s = score(t);
     check01('order score', s, n);
     if (n === scores.length) {

@@ -133,5 +133,5 @@ export async function effortForProject(ctx: ScoringContext, projectId: number): 
       };
     }
   }
-  return effortCurve(tiles());
+  return await effortCurve(tiles());
 }

@@ -446,7 +446,7 @@ export class RegionTrustEstimator {
    * a fresh pass in which each tile says whether it belongs. The sample's tiles are matched by task id.
    */
   countIn(
-    source: Iterable<TrustTile & { inDomain: boolean }>,
+    source: AsyncIterable<TrustTile & { inDomain: boolean }> | Iterable<TrustTile & { inDomain: boolean }>,
     level = this.level,
   ): Interval & { size: number } {
     this.need();

@@ -143,8 +143,8 @@ function findSpec(
 }
 
 /** One Find project per priority tier, most urgent first (tiers with no tile are left out). */
-export function findTierSpecs(
-  tiles: Iterable<ScoredTile>,
+export async function findTierSpecs(
+  tiles: AsyncIterable<ScoredTile> | Iterable<ScoredTile>,
   project: ExportProject,
   common: MapswipeCommon,
   o: {
@@ -152,9 +152,9 @@ export function findTierSpecs(
     thresholds?: TierThresholds;
     tileServer: RasterTileServerInput;
   },
-): MapswipeProjectSpec[] {
+): Promise<MapswipeProjectSpec[]> {
   checkCommon(common);
-  const drafts = mapswipeFindDrafts(tiles, project, {
+  const drafts = await mapswipeFindDrafts(tiles, project, {
     tiers: o.tiers,
     ...(o.thresholds ? { thresholds: o.thresholds } : {}),
     groupSize: common.groupSize,
