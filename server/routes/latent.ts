@@ -83,12 +83,12 @@ export function projectLatentRoutes(ctx: ScoringContext): Hono {
       async (c) => {
         const { x, y, asOf } = c.req.valid('query');
         const project = await requireProject(ctx, c.req.valid('param').id);
-        return sendColumns(c, projectPositions(ctx.db, project, x, y, asOf));
+        return sendColumns(c, await projectPositions(ctx.db, project, x, y, asOf));
       },
     )
     .get('/:id/latent/attributes', validate('param', idParam), validate('query', asOfQuery), async (c) => {
       const project = await requireProject(ctx, c.req.valid('param').id);
-      return sendColumns(c, projectAttributes(ctx.db, project, c.req.valid('query').asOf));
+      return sendColumns(c, await projectAttributes(ctx.db, project, c.req.valid('query').asOf));
     })
     .get(
       '/:id/tiles/:taskId/neighbours',

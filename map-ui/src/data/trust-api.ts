@@ -8,8 +8,8 @@ import type { LabelValue } from '../../../server/lib/db/schema.ts';
 import type { ImportSummary, StoredSample, trustReport, afterMappingReport } from '../../../server/lib/trust/project-trust.ts';
 
 export type SampleSummary = Omit<SampleSummaryRow, 'createdAt'> & { createdAt: string };
-export type TrustReport = ReturnType<typeof trustReport> & { projectId: number };
-export type AfterMapping = ReturnType<typeof afterMappingReport>;
+export type TrustReport = Awaited<ReturnType<typeof trustReport>> & { projectId: number };
+export type AfterMapping = Awaited<ReturnType<typeof afterMappingReport>>;
 export type { ImportSummary };
 export type Sample = Omit<StoredSample, 'createdAt'> & { createdAt: string };
 

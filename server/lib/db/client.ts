@@ -244,12 +244,18 @@ async function transaction<T>(
  * Runs `fn` in one read transaction: every repository read inside it sees the same snapshot, so an aggregate
  * and the scan it sizes agree even while a scoring job writes.
  */
-export function readConsistently<T>(handle: DatabaseHandle, fn: (tx: DatabaseHandle) => Promise<T>): Promise<T> {
+export async function readConsistently<T>(
+  handle: DatabaseHandle,
+  fn: (tx: DatabaseHandle) => Promise<T>,
+): Promise<T> {
   return transaction(handle, 'begin deferred', fn);
 }
 
 /** Runs `fn` in one transaction (IMMEDIATE: the write lock up front): its repository calls land together or not at all. */
-export function inTransaction<T>(handle: DatabaseHandle, fn: (tx: DatabaseHandle) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  handle: DatabaseHandle,
+  fn: (tx: DatabaseHandle) => Promise<T>,
+): Promise<T> {
   return transaction(handle, 'begin immediate', fn);
 }
 

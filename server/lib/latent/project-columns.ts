@@ -29,14 +29,14 @@ function checkRows(project: LatentProject, written: number, counted: number) {
 }
 
 /** The project's tiles on components x and y (1-based): columns `x` and `y`. */
-export function projectPositions(
+export async function projectPositions(
   db: DatabaseHandle,
   project: LatentProject,
   x: number,
   y: number,
   asOf = Date.now(),
-): ColumnsBody {
-  return readConsistently(db, async () => {
+): Promise<ColumnsBody> {
+  return await readConsistently(db, async () => {
     const { n } = await projectTileStats(db, project.id, asOf);
     // Raw values first (16 B per tile), so the pass finds the ranges the codes are quantised over.
     const raw = [new Float64Array(n), new Float64Array(n)];
@@ -69,12 +69,12 @@ export function projectPositions(
 }
 
 /** The project's tile attributes, once per project (and again when a scoring job has added tiles). */
-export function projectAttributes(
+export async function projectAttributes(
   db: DatabaseHandle,
   project: LatentProject,
   asOf = Date.now(),
-): ColumnsBody {
-  return readConsistently(db, async () => {
+): Promise<ColumnsBody> {
+  return await readConsistently(db, async () => {
     const { n, minX, minY } = await projectTileStats(db, project.id, asOf);
     const ox = minX ?? 0;
     const oy = minY ?? 0;

@@ -65,12 +65,12 @@ class Categories {
  * Every column of a run from one aggregate read (ranges, tile origin, idx contiguity) and one scan of its
  * patches written straight into the stored bytes: the builder holds exactly what it stores, never row objects.
  */
-export function buildRunColumns(
+export async function buildRunColumns(
   db: DatabaseHandle,
   run: AnalysisRun,
-): Array<{ name: string; columns: ColumnsBody }> {
+): Promise<Array<{ name: string; columns: ColumnsBody }>> {
   // One read transaction: the aggregate and the scan see the same patches.
-  return readConsistently(db, async () => {
+  return await readConsistently(db, async () => {
     const stats = await runPatchStats(db, run.id);
     const n = stats.n;
     const tiles = stats.tiles;
@@ -169,7 +169,7 @@ export function buildRunColumns(
 
 /** Builds and stores a run's columns: called when a run is stored, and for older runs at their first request. */
 export async function storeRunColumns(db: DatabaseHandle, run: AnalysisRun): Promise<Map<string, ColumnsBody>> {
-  const built = buildRunColumns(db, run);
+  const built = await buildRunColumns(db, run);
   // A database that refuses the write (read-only, busy) only costs the next request another pass.
   await putStoredColumns(db, run.id, built, RUN_COLUMNS_VERSION);
   return new Map(built.map((b) => [b.name, b.columns]));

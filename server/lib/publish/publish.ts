@@ -142,7 +142,7 @@ export interface PublishContext {
   /** Where MapSwipe and the TM reach this server (imagery tiles, Validate objects). */
   publicUrl: string;
   /** The project as exports describe it (routes/exports.ts `exportInfo`). */
-  info: (projectId: number) => ExportProject;
+  info: (projectId: number) => Promise<ExportProject>;
   fetchImpl?: FetchLike;
   timeoutMs?: number;
 }

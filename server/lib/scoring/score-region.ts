@@ -152,7 +152,7 @@ export async function scoreRegion(
       ...(options.zoom !== undefined ? { zoom: options.zoom } : {}),
     });
     // Imagery and project are stored together or not at all.
-    ({ imagery, project } = inTransaction(ctx.db, async () => {
+    ({ imagery, project } = await inTransaction(ctx.db, async () => {
       const row = 'probed' in found ? await insertImagery(ctx, found.probed) : found.known;
       return { imagery: row, project: await insertProject(ctx, prepared, row.id) };
     }));
