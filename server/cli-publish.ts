@@ -228,7 +228,7 @@ export async function publishCommand(argv: string[], env: NodeJS.ProcessEnv = pr
       case 'maproulette': {
         const projectId = int('project', v.project)!;
         if (!v.out) throw new UsageError('publish maproulette needs --out DIR');
-        const info = pc.info(projectId);
+        const info = await pc.info(projectId);
         const dir = resolve(v.out);
         mkdirSync(dir, { recursive: true });
         const summary: MaprouletteSummary = {
@@ -237,17 +237,15 @@ export async function publishCommand(argv: string[], env: NodeJS.ProcessEnv = pr
           tiersDisagreeing: 0,
         };
         const tasks = join(dir, `project-${projectId}-maproulette-tasks.geojsonl`);
-        writeFileSync(
-          tasks,
-          [
-            ...maprouletteTaskLines(
-              iterateScoredTiles(ctx, projectId, { orderBy: 'priority' }),
-              info,
-              {},
-              summary,
-            ),
-          ].join(''),
-        );
+        let lines = '';
+        for await (const line of maprouletteTaskLines(
+          iterateScoredTiles(ctx, projectId, { orderBy: 'priority' }),
+          info,
+          {},
+          summary,
+        ))
+          lines += line;
+        writeFileSync(tasks, lines);
         const challenge = join(dir, `project-${projectId}-maproulette-challenge.json`);
         writeFileSync(challenge, `${JSON.stringify(maprouletteChallenge(info), null, 2)}\n`);
         print({ ...summary, out: [tasks, challenge] });
@@ -293,7 +291,10 @@ export async function fairModelCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-export async function fairImportCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function fairImportCommand(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   const { values: v } = parseArgs({
     args: argv,
     options: {

@@ -590,7 +590,9 @@ async function trustCommand(command: string, values: Record<string, unknown>): P
         }),
       );
     } else if (command === 'labels') {
-      print(await setTileLabels(ctx, o.project, JSON.parse(needFile().toString('utf8')), o.purpose ?? 'sample'));
+      print(
+        await setTileLabels(ctx, o.project, JSON.parse(needFile().toString('utf8')), o.purpose ?? 'sample'),
+      );
     } else if (command === 'trust') {
       const est = await projectRegionEstimate(ctx, o.project, { sampleId: o.sample, level: o.level });
       print(trustReport(est, { target: o.target, delta: o.delta, threshold: o.threshold }));

@@ -30,6 +30,7 @@ import { readLatentRows } from '../../server/lib/insights/latent-rows.ts';
 import { runInsights, type InsightsSummary } from '../../server/lib/insights/run-insights.ts';
 import { loadModel } from '../../server/lib/model/runtime.ts';
 import { defaultDbPath, demoModelPath, repoRoot } from '../../server/lib/paths.ts';
+import { collect } from '../../tests/fixtures/collect.ts';
 
 const { values } = parseArgs({
   options: {
@@ -171,7 +172,7 @@ try {
       });
       const analysisSeconds = (performance.now() - t1) / 1000;
       const rs = await runInsights(rdb, summary.runId, { model, source });
-      const keys = [...iteratePatchKeys(rdb, summary.runId)];
+      const keys = await collect(iteratePatchKeys(rdb, summary.runId));
       const pos = new Set(keys.filter((k) => source.planted.has(k.key)).map((k) => k.idx));
       out.real = {
         dataset: 'accra (drone), 512 px pairs resized to 256',

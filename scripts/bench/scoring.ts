@@ -29,6 +29,7 @@ import { closeImagerySources, registerImagery } from '../../server/lib/scoring/i
 import { disposeScoringModels, startScoring, waitForJob } from '../../server/lib/scoring/jobs.ts';
 import { createProject } from '../../server/lib/scoring/projects.ts';
 import { iterateScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
+import { collect } from '../../tests/fixtures/collect.ts';
 
 const { values } = parseArgs({
   options: {
@@ -142,7 +143,7 @@ try {
       skip99: (await skippedAtRecall(truthTiles(), 0.99, order())).skippedShare,
     };
   }
-  const buildingTiles = [...truthTiles()].filter((x) => x.holdsBuilding).length;
+  const buildingTiles = (await collect(truthTiles())).filter((x) => x.holdsBuilding).length;
 
   const endToEnd = job.done / endToEndS;
   const bare = inferred / predictS;

@@ -37,7 +37,7 @@ const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
 const reports: Array<CoverageReport & { seconds: number }> = [];
 for (const kind of kinds) {
   const t0 = performance.now();
-  const r = coverageStudy(kind, { draws, tiles, size });
+  const r = await coverageStudy(kind, { draws, tiles, size });
   const seconds = (performance.now() - t0) / 1000;
   reports.push({ ...r, seconds });
   console.log(`\n${kind}: ${r.tiles} tiles, ${r.buildingTiles} with a building; ${draws} samples of ${size}`);

@@ -93,7 +93,7 @@ async function runCase(
     zoom: 18,
     projectName: `trust bench: ${c.name}`,
   });
-  const rows = caseRows(iterateScoredTiles(ctx, scored.projectId), c.truth);
+  const rows = await caseRows(iterateScoredTiles(ctx, scored.projectId), c.truth);
   const curve = await effortForProject(ctx, scored.projectId);
   const result: CaseResult = {
     name: c.name,
@@ -113,13 +113,15 @@ async function runCase(
     })),
     predictionMisses: r3(predictionMissShare(rows)),
     skipped: Object.fromEntries(
-      [0.95, 0.99].map((recall) => [
-        String(recall),
-        Object.fromEntries(Object.entries(skippedShares(rows, recall)).map(([k, v]) => [k, r3(v)])),
-      ]),
+      await Promise.all(
+        [0.95, 0.99].map(async (recall) => [
+          String(recall),
+          Object.fromEntries(Object.entries(await skippedShares(rows, recall)).map(([k, v]) => [k, r3(v)])),
+        ]),
+      ),
     ),
     noveltyAuroc: familiar && c.kind !== 'in-distribution' ? r3(noveltyAuroc(rows, familiar)) : null,
-    labelled: labelledStudy(rows, draws),
+    labelled: await labelledStudy(rows, draws),
   };
   return { result, rows };
 }

@@ -56,7 +56,7 @@ export interface CoverageReport {
 
 export function labelFromTruth(
   tiles: TruthTile[],
-  sample: ReturnType<typeof drawCalibrationSample>,
+  sample: Awaited<ReturnType<typeof drawCalibrationSample>>,
 ): LabelledSample {
   const truth = new Map(tiles.map((t) => [t.taskId, t.holdsBuilding]));
   return {
@@ -81,7 +81,7 @@ function oracleSkip(tiles: TruthTile[], target: number): number {
   return best;
 }
 
-export function coverageStudy(kind: PopulationKind, o: CoverageOptions): CoverageReport {
+export async function coverageStudy(kind: PopulationKind, o: CoverageOptions): Promise<CoverageReport> {
   const tiles = population(kind, o.tiles ?? 8000);
   const levels = o.levels ?? [0.9, 0.95];
   const thresholds = o.thresholds ?? [0.1, 0.3, 0.5, 0.7];
@@ -99,12 +99,12 @@ export function coverageStudy(kind: PopulationKind, o: CoverageOptions): Coverag
   let skipped = 0;
   let gRecall = 0;
   for (let d = 0; d < o.draws; d++) {
-    const sample = drawCalibrationSample(tiles, {
+    const sample = await drawCalibrationSample(tiles, {
       size: o.size ?? 200,
       seed: (o.firstSeed ?? 1000) + d,
       ...(o.floorRate !== undefined ? { floorRate: o.floorRate } : {}),
     });
-    const est = estimateRegion(tiles, labelFromTruth(tiles, sample));
+    const est = await estimateRegion(tiles, labelFromTruth(tiles, sample));
     for (const level of o.only === 'guarantee' ? [] : levels) {
       const c = est.buildingTiles(level);
       if (c.low <= T && T <= c.high) countHits[String(level)]++;

@@ -66,7 +66,7 @@ export function exportRoutes(ctx: ScoringContext, settings: Settings): Hono {
       const { project, info } = await setup(c, c.req.valid('param').id);
       return c.json({
         projectId: project.id,
-        ...await taskingManagerExport(iterateScoredTiles(ctx, project.id), info),
+        ...(await taskingManagerExport(iterateScoredTiles(ctx, project.id), info)),
       });
     })
     .get('/:id/exports/maproulette-challenge', validate('param', idParam), async (c) => {

@@ -69,7 +69,10 @@ export function imageryApiRoutes(ctx: ScoringContext, settings: Settings): Hono 
 export function imageryTileRoutes(ctx: ScoringContext, settings: Settings): Hono {
   return new Hono().get('/:id/:z/:x/:file', validate('param', tileParams), async (c) => {
     const { id, z: zoom, x, y } = c.req.valid('param');
-    const source = await (await getImagerySource(ctx, id)).catch((err: unknown) => {
+    let source: Awaited<ReturnType<typeof getImagerySource>>;
+    try {
+      source = await getImagerySource(ctx, id);
+    } catch (err) {
       // Registered and accepted once, unreadable now (a file moved, a cache folder gone): the server's fault.
       if (err instanceof ScoringError && err.code === 'imagery-unusable') {
         logTo(ctx, `imagery ${id} cannot be opened: ${err.message}`);
@@ -81,7 +84,7 @@ export function imageryTileRoutes(ctx: ScoringContext, settings: Settings): Hono
         );
       }
       throw err;
-    });
+    }
     let tile = await source.getTile(zoom, x, y, c.req.raw.signal);
     if (tile.status === 'ok') {
       // Never serve what does not decode: clients cache a tile for max-age, a bad one with it.

@@ -102,17 +102,17 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
       await markPatch(db, id, idx, mark, note);
       return c.json({ runId: id, idx, mark, note: note ?? null });
     })
-    .get('/:id/review.geojson', validate('param', idParam), validate('query', exportQuery), (c) => {
+    .get('/:id/review.geojson', validate('param', idParam), validate('query', exportQuery), async (c) => {
       const { id } = c.req.valid('param');
-      const body = readAll(reviewGeoJson(db, id, c.req.valid('query')));
+      const body = await readAll(reviewGeoJson(db, id, c.req.valid('query')));
       return c.body(body, 200, {
         'Content-Type': 'application/geo+json',
         'Content-Disposition': `attachment; filename="run-${id}-review.geojson"`,
       });
     })
-    .get('/:id/review.csv', validate('param', idParam), validate('query', exportQuery), (c) => {
+    .get('/:id/review.csv', validate('param', idParam), validate('query', exportQuery), async (c) => {
       const { id } = c.req.valid('param');
-      const body = readAll(reviewCsv(db, id, c.req.valid('query')));
+      const body = await readAll(reviewCsv(db, id, c.req.valid('query')));
       return c.body(body, 200, {
         'Content-Type': 'text/csv; charset=utf-8',
         'Content-Disposition': `attachment; filename="run-${id}-review.csv"`,
@@ -121,15 +121,20 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
     .get('/:id/label-objects', validate('param', idParam), async (c) =>
       c.json(await labelObjectCounts(db, c.req.valid('param').id), 200, { 'Cache-Control': 'no-store' }),
     )
-    .get('/:id/label-objects/list', validate('param', idParam), validate('query', objectPageQuery), async (c) => {
-      const { id } = c.req.valid('param');
-      const { kind, offset, limit } = c.req.valid('query');
-      const items = (await labelObjectQueue(db, id, kind, offset, limit)).map((o) => ({
-        ...o,
-        images: imageUrls(id, o.idx),
-      }));
-      return c.json({ kind, items }, 200, { 'Cache-Control': 'no-store' });
-    })
+    .get(
+      '/:id/label-objects/list',
+      validate('param', idParam),
+      validate('query', objectPageQuery),
+      async (c) => {
+        const { id } = c.req.valid('param');
+        const { kind, offset, limit } = c.req.valid('query');
+        const items = (await labelObjectQueue(db, id, kind, offset, limit)).map((o) => ({
+          ...o,
+          images: imageUrls(id, o.idx),
+        }));
+        return c.json({ kind, items }, 200, { 'Cache-Control': 'no-store' });
+      },
+    )
     .get(
       '/:id/label-objects.geojson',
       validate('param', idParam),
@@ -137,7 +142,7 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
       async (c) => {
         const { id } = c.req.valid('param');
         await labelObjectCounts(db, id);
-        const body = readAll(labelFixesGeoJson(db, id, c.req.valid('query')));
+        const body = await readAll(labelFixesGeoJson(db, id, c.req.valid('query')));
         return c.body(body, 200, {
           'Content-Type': 'application/geo+json',
           'Content-Disposition': `attachment; filename="run-${id}-label-fixes.geojson"`,
@@ -151,7 +156,7 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
       async (c) => {
         const { id } = c.req.valid('param');
         await labelObjectCounts(db, id);
-        const body = readAll(labelFixesMapRoulette(db, id, c.req.valid('query')));
+        const body = await readAll(labelFixesMapRoulette(db, id, c.req.valid('query')));
         return c.body(body, 200, {
           'Content-Type': 'application/geo+json-seq',
           'Content-Disposition': `attachment; filename="run-${id}-maproulette.geojson"`,
@@ -184,9 +189,9 @@ export function insightProjectRoutes(db: DatabaseHandle): Hono {
       const { a, b } = c.req.valid('param');
       return c.json(await compareProjects(db, a, b));
     })
-    .get('/:a/compare/:b/layer.geojson', validate('param', compareParam), (c) => {
+    .get('/:a/compare/:b/layer.geojson', validate('param', compareParam), async (c) => {
       const { a, b } = c.req.valid('param');
-      const body = readAll(comparisonGeoJson(db, a, b));
+      const body = await readAll(comparisonGeoJson(db, a, b));
       return c.body(body, 200, { 'Content-Type': 'application/geo+json' });
     });
 }

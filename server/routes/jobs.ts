@@ -17,7 +17,7 @@ export function jobRoutes(ctx: ScoringContext): Hono {
     })
     .post('/:id/cancel', validate('param', idParam), async (c) => {
       const id = c.req.valid('param').id;
-      if (!await getJob(ctx, id)) throw notFound(`job ${id}`);
+      if (!(await getJob(ctx, id))) throw notFound(`job ${id}`);
       return c.json(await cancelJob(ctx, id));
     });
 }

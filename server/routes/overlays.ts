@@ -17,7 +17,12 @@ import { repoRoot } from '../lib/paths.ts';
 import { OVERLAY_LAYERS, type OverlayLayer } from '../lib/overlays/layers.ts';
 import { overlayManifest } from '../lib/overlays/manifest.ts';
 import { overlayCredits, toolTemplates } from '../lib/overlays/tool-templates.ts';
-import { OverlayTileService, type OverlayProject, type OverlayTile } from '../lib/overlays/overlay-tiles.ts';
+import {
+  drawnLayerDef,
+  OverlayTileService,
+  type OverlayProject,
+  type OverlayTile,
+} from '../lib/overlays/overlay-tiles.ts';
 import { buildFootprintGeoJson } from '../lib/overlays/vector-tiles.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
 import { publicBaseUrl } from '../lib/scoring/export-info.ts';
@@ -90,10 +95,8 @@ export function overlayRoutes(ctx: ScoringContext, settings: Settings): Hono {
       const p = await requireProject(ctx, c.req.valid('param').id);
       const base = publicBaseUrl(settings.publicUrl, new URL(c.req.url).origin);
       const project = { id: p.id, zoom: p.zoom, bbox: p.bbox, imageryId: p.imageryId };
-      const drawn = {
-        def: async (layer: OverlayLayer) => await tiles.layerDef(project, layer),
-        confidence: await tiles.confidenceSpread(project),
-      };
+      const confidence = await tiles.confidenceSpread(project);
+      const drawn = { def: (layer: OverlayLayer) => drawnLayerDef(layer, confidence), confidence };
       const imagery = await getImagery(ctx, p.imageryId);
       const manifest = overlayManifest(base, project, await tiles.version(p.id), imagery, drawn);
       return c.json(manifest, 200, { 'Cache-Control': 'no-cache' });

@@ -79,7 +79,7 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
       const project = await requireProject(ctx, c.req.valid('param').id);
       return c.json({
         ...project,
-        job: await latestJob(ctx, project.id) ?? null,
+        job: (await latestJob(ctx, project.id)) ?? null,
         counts: await countScoredTiles(ctx, project.id),
       });
     })
@@ -116,7 +116,10 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
     })
     .post('/:id/retry-failed', validate('param', idParam), async (c) => {
       const project = await requireProject(ctx, c.req.valid('param').id);
-      const job = await startScoring(ctx, project.id, { batchSize: settings.scoringBatch, retryFailed: true });
+      const job = await startScoring(ctx, project.id, {
+        batchSize: settings.scoringBatch,
+        retryFailed: true,
+      });
       return c.json(job, 202, { Location: `/api/jobs/${job.id}` });
     })
     .get('/:id/job', validate('param', idParam), async (c) => {
@@ -180,7 +183,7 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
       return c.json({
         projectId: project.id,
         counts: await countScoredTiles(ctx, project.id),
-        ...await projectEffort(ctx, project.id),
+        ...(await projectEffort(ctx, project.id)),
       });
     })
     .get('/:id/evaluation', validate('param', idParam), async (c) => {

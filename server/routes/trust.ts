@@ -118,7 +118,10 @@ export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
       return c.json({
         projectId: id,
         samples: await listSamples(ctx.db, id),
-        labels: { sample: await countLabels(ctx.db, id, 'sample'), mapping: await countLabels(ctx.db, id, 'mapping') },
+        labels: {
+          sample: await countLabels(ctx.db, id, 'sample'),
+          mapping: await countLabels(ctx.db, id, 'mapping'),
+        },
       });
     })
     .get('/:id/calibration-samples/:sampleId', validate('param', sampleParam), async (c) => {

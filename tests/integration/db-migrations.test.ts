@@ -178,16 +178,18 @@ describe('openDatabase', () => {
     await upgraded.close();
   });
 
-  it('says what is missing when the migrations folder is wrong, and what failed when one does not apply', () => {
-    expect(async () => await openDatabase(':memory:', { migrationsFolder: join(dir, 'nowhere') })).toThrow(
-      DatabaseOpenError,
-    );
+  it('says what is missing when the migrations folder is wrong, and what failed when one does not apply', async () => {
+    await expect(
+      (async () => await openDatabase(':memory:', { migrationsFolder: join(dir, 'nowhere') }))(),
+    ).rejects.toThrow(DatabaseOpenError);
 
     const broken = join(dir, 'broken-migrations');
     cpSync(DEFAULT_MIGRATIONS_FOLDER, broken, { recursive: true });
     const sqlFile = readdirSync(broken).find((f) => f.endsWith('.sql'))!;
     rmSync(join(broken, sqlFile));
-    expect(async () => await openDatabase(':memory:', { migrationsFolder: broken })).toThrow(MigrationError);
+    await expect(
+      (async () => await openDatabase(':memory:', { migrationsFolder: broken }))(),
+    ).rejects.toThrow(MigrationError);
   });
 
   it('has migrations that match the schema (drizzle-kit would generate nothing new)', () => {

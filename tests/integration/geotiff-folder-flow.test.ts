@@ -32,6 +32,7 @@ import {
   type ScoreRegionResult,
 } from '../../server/lib/scoring/score-region.ts';
 import { iterateScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
+import { collect } from '../fixtures/collect.ts';
 
 const execFileP = promisify(execFile);
 const RIO = process.env.REALDATA
@@ -238,7 +239,7 @@ describe('a folder of GeoTIFFs scored with an analysed model', () => {
     expect(first.scored).toBe(first.tiles);
     expect(first.failed).toBe(0);
     expect(progress.at(-1)).toBe(first.tiles);
-    const stored = [...iterateScoredTiles(ctx, first.projectId)].map((t) => t.taskId).sort();
+    const stored = (await collect(iterateScoredTiles(ctx, first.projectId))).map((t) => t.taskId).sort();
     expect(stored).toEqual(expected);
     expect((await checkExports(first.out, first.projectId)).sort()).toEqual(expected);
   }, 60_000);

@@ -55,11 +55,13 @@ beforeAll(async () => {
   db = await openDatabase(join(dir, 'tilelens.db'));
   scoring = { db, dataDir: dir, log: (m) => logs.push(m) };
   // 30 × 30 synthetic tiles with a town in the middle: every tier, footprints on the likely tiles.
-  projectId = (await createSyntheticProject(db, {
-    side: 30,
-    origin: { x: 150_100, y: 120_100 },
-    name: 'Flood response',
-  })).projectId;
+  projectId = (
+    await createSyntheticProject(db, {
+      side: 30,
+      origin: { x: 150_100, y: 120_100 },
+      name: 'Flood response',
+    })
+  ).projectId;
   // The app is served on a real port: the MapSwipe stand-in fetches the Validate objects from it.
   let handler: (req: Request) => Response | Promise<Response> = () =>
     new Response('starting', { status: 503 });

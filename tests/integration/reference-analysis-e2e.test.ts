@@ -51,7 +51,7 @@ beforeAll(async () => {
     await source.close();
     await model.dispose();
   }
-  rows = await getPatches(db, summary.runId, {
+  rows = (await getPatches(db, summary.runId, {
     limit: 10_000,
     columns: [
       'patchKey',
@@ -65,7 +65,7 @@ beforeAll(async () => {
       'phenomena',
       'pc1',
     ],
-  }) as Row[];
+  })) as Row[];
 });
 
 afterAll(async () => {

@@ -39,6 +39,7 @@ import {
   getScoredTile,
   iterateScoredTiles,
 } from '../../server/lib/scoring/tiles-repo.ts';
+import { collect } from '../fixtures/collect.ts';
 
 let dir: string;
 let db: DatabaseHandle;
@@ -90,8 +91,8 @@ afterAll(async () => {
 const project = (name: string, imagery = imageryId): Promise<ProjectRow> =>
   createProject(ctx, { name, area, imageryId: imagery, runId });
 
-function tilesOf(projectId: number): ScoredTile[] {
-  return [...iterateScoredTiles(ctx, projectId)];
+async function tilesOf(projectId: number): Promise<ScoredTile[]> {
+  return await collect(iterateScoredTiles(ctx, projectId));
 }
 
 describe('scoring a new region', () => {
@@ -102,11 +103,11 @@ describe('scoring a new region', () => {
     expect(scored.tileCount).toBe(world.regions.new.tileCount);
     const queued = await startScoring(ctx, scored.id, { batchSize: 8 });
     expect(queued.status).toBe('queued');
-    expect(async () => await startScoring(ctx, scored.id)).toThrow(ScoringError);
+    await expect((async () => await startScoring(ctx, scored.id))()).rejects.toThrow(ScoringError);
     const job = await waitForJob(ctx, queued.id);
     expect(job).toMatchObject({ status: 'done', done: scored.tileCount, failed: 0, total: scored.tileCount });
 
-    const tiles = tilesOf(scored.id);
+    const tiles = await tilesOf(scored.id);
     const expected = [...tilesCoveringArea({ polygons: [area] as never }, 18)].map((t) =>
       taskId(t.z, t.x, t.y),
     );
@@ -129,7 +130,7 @@ describe('scoring a new region', () => {
     }
     expect(withFootprints).toBeGreaterThan(0);
     expect(await getScoredTile(ctx, scored.id, tiles[0].taskId)).toEqual(tiles[0]);
-    const byPriority = [...iterateScoredTiles(ctx, scored.id, { orderBy: 'priority' })].map(
+    const byPriority = (await collect(iterateScoredTiles(ctx, scored.id, { orderBy: 'priority' }))).map(
       (t) => t.priority,
     );
     expect(byPriority).toEqual([...byPriority].sort((a, b) => b - a));
@@ -188,8 +189,8 @@ describe('scoring a new region', () => {
       .get(killed.id) as { n: number; d: number; jobs: number };
     expect(rows).toEqual({ n: killed.tileCount, d: killed.tileCount, jobs: 1 });
 
-    const reference = new Map(tilesOf(scored.id).map((t) => [t.taskId, t]));
-    for (const t of tilesOf(killed.id)) {
+    const reference = new Map((await tilesOf(scored.id)).map((t) => [t.taskId, t]));
+    for (const t of await tilesOf(killed.id)) {
       const r = reference.get(t.taskId)!;
       expect(t.iouHat).toBeCloseTo(r.iouHat, 4);
       expect(t.novelty).toBeCloseTo(r.novelty, 1);
@@ -202,7 +203,10 @@ describe('scoring a new region', () => {
   it('stops a cancelled job after the batch in flight, and a new job scores only the rest', async () => {
     const p = await project('cancelled');
     let jobId = 0;
-    const first = await startScoring(ctx, p.id, { batchSize: 2, onBatch: async () => void await cancelJob(ctx, jobId) });
+    const first = await startScoring(ctx, p.id, {
+      batchSize: 2,
+      onBatch: async () => void (await cancelJob(ctx, jobId)),
+    });
     jobId = first.id;
     const cancelled = await waitForJob(ctx, first.id);
     expect(cancelled.status).toBe('cancelled');
@@ -264,7 +268,7 @@ describe('imagery that fails per tile', () => {
     });
     const p = (flaky = await project('flaky', xyz.id));
     const job = await waitForJob(ctx, (await startScoring(ctx, p.id, { batchSize: 8 })).id);
-    const tiles = tilesOf(p.id);
+    const tiles = await tilesOf(p.id);
     const expect404 = tiles.filter((t) => (t.x + t.y) % 5 === 0).length;
     const expectHtml = tiles.filter((t) => (t.x + t.y) % 5 === 1).length;
     // Both kinds of failure happen, so the checks on each below see some tiles.
@@ -321,7 +325,7 @@ describe('imagery that fails per tile', () => {
       stillFailing: 0,
       counts: { total: flaky.tileCount, missing: before.missing, undecodable: 0, failed: 0 },
     });
-    for (const t of tilesOf(flaky.id)) {
+    for (const t of await tilesOf(flaky.id)) {
       if ((t.x + t.y) % 5 === 1) expect(t).toMatchObject({ status: 'scored', attempts: 2 });
       if ((t.x + t.y) % 5 === 0) expect(t.status).toBe('missing');
     }

@@ -33,6 +33,7 @@ import { waitForJob } from '../../server/lib/scoring/jobs.ts';
 import { iterateScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
 import { resolveSettings } from '../../server/settings.ts';
 import { auth, json, post, serverFixture, TOKEN, type ServerFixture } from './server-fixture.ts';
+import { collect } from '../fixtures/collect.ts';
 
 let f: ServerFixture;
 let pm: PMTilesSource;
@@ -531,7 +532,9 @@ describe('faults that heal', () => {
 
   beforeAll(async () => {
     const { projectId } = await scoreProject('clean, from the archive', pmtilesId);
-    clean = new Map([...iterateScoredTiles(f.scoring, projectId)].map((t) => [t.taskId, t.priority]));
+    clean = new Map(
+      (await collect(iterateScoredTiles(f.scoring, projectId))).map((t) => [t.taskId, t.priority]),
+    );
     expect(clean.size).toBe(12);
   }, 300_000);
 
@@ -540,7 +543,7 @@ describe('faults that heal', () => {
     const { projectId, jobId } = await scoreProject('faulty', id);
     const job = await json(await f.app.request(`/api/jobs/${jobId}`));
     expect(job).toMatchObject({ status: 'done', done: 12, failed: 0 });
-    const tiles = [...iterateScoredTiles(f.scoring, projectId)];
+    const tiles = await collect(iterateScoredTiles(f.scoring, projectId));
     expect(tiles.map((t) => t.status)).toEqual(new Array(12).fill('scored'));
     for (const t of tiles)
       expect(Math.abs(t.priority - clean.get(t.taskId)!), t.taskId).toBeLessThanOrEqual(2e-6);
@@ -564,7 +567,9 @@ describe('faults that heal', () => {
     const id = await registered('down upstream', xyz('down', { retries: 1, cacheDir: 'caches/down' }));
     const { projectId } = await scoreProject('down', id);
     const project = await json(await f.app.request(`/api/projects/${projectId}`));
-    const failing = [...iterateScoredTiles(f.scoring, projectId)].filter((t) => t.status !== 'scored');
+    const failing = (await collect(iterateScoredTiles(f.scoring, projectId))).filter(
+      (t) => t.status !== 'scored',
+    );
     expect(failing.length).toBeGreaterThan(0);
     expect(project.counts.failed + project.counts.undecodable).toBe(failing.length);
     for (const t of failing) {

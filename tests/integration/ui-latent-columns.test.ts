@@ -76,7 +76,8 @@ describe('run latent columns from one pass', () => {
   it('answers from the columns stored with the run, and a run stored without them the same, byte for byte', async () => {
     const stored = await getStoredColumns(s.db, runId, ['pc1', 'pc3', 'attributes'], RUN_COLUMNS_VERSION);
     expect([...stored.keys()].sort()).toEqual(['attributes', 'pc1', 'pc3']);
-    const lazyRun = (await createSyntheticProject(s.db, { side: 2, runPatches: N, latentColumns: 'lazy' })).runId;
+    const lazyRun = (await createSyntheticProject(s.db, { side: 2, runPatches: N, latentColumns: 'lazy' }))
+      .runId;
     expect((await getStoredColumns(s.db, lazyRun, ['attributes'], RUN_COLUMNS_VERSION)).size).toBe(0);
     const answer = async (id: number, path: string) => {
       const d = await columns(`/api/runs/${id}/${path}`);

@@ -118,54 +118,63 @@ describe('saveAnalysisRun', () => {
       for (let i = 0; i < 1000; i++) yield samplePatch(i);
       throw new Error('activation file truncated');
     }
-    expect(async () =>
-      await saveAnalysisRun(handle, sampleRun(ids, 5000), failingAfter1000(), sampleClusters(5000)),
-    ).toThrow('activation file truncated');
+    await expect(
+      (async () =>
+        await saveAnalysisRun(handle, sampleRun(ids, 5000), failingAfter1000(), sampleClusters(5000)))(),
+    ).rejects.toThrow('activation file truncated');
     expect([count('analysis_runs'), count('patches'), count('clusters')]).toEqual([0, 0, 0]);
     // The connection is still usable: no transaction was left open.
     const runId = await saveAnalysisRun(handle, sampleRun(ids, 10), samplePatches(10), sampleClusters(10));
     expect(await getPatches(handle, runId, { limit: 100 })).toHaveLength(10);
   });
 
-  it('rolls back when the declared counts disagree with the patches written', () => {
-    expect(async () => await saveAnalysisRun(handle, sampleRun(ids, N + 1), samplePatches(N), sampleClusters(N))).toThrow(
-      RunCountMismatchError,
-    );
+  it('rolls back when the declared counts disagree with the patches written', async () => {
+    await expect(
+      (async () =>
+        await saveAnalysisRun(handle, sampleRun(ids, N + 1), samplePatches(N), sampleClusters(N)))(),
+    ).rejects.toThrow(RunCountMismatchError);
     const run = { ...sampleRun(ids, N), emptyCount: 0 };
-    expect(async () => await saveAnalysisRun(handle, run, samplePatches(N), sampleClusters(N))).toThrow(/emptyCount = 0/);
+    await expect(
+      (async () => await saveAnalysisRun(handle, run, samplePatches(N), sampleClusters(N)))(),
+    ).rejects.toThrow(/emptyCount = 0/);
     expect([count('analysis_runs'), count('patches')]).toEqual([0, 0]);
   });
 
-  it('names the patch and column that is missing a required value', () => {
+  it('names the patch and column that is missing a required value', async () => {
     function* withHole(): Generator<NewPatch> {
       yield samplePatch(0);
       const { tp: _tp, ...noTp } = samplePatch(1);
       yield noTp as NewPatch;
     }
-    expect(async () => await saveAnalysisRun(handle, sampleRun(ids, 2), withHole(), [])).toThrow(
-      new InvalidPatchError(1, "has no value for 'tp', which is required"),
-    );
+    await expect(
+      (async () => await saveAnalysisRun(handle, sampleRun(ids, 2), withHole(), []))(),
+    ).rejects.toThrow(new InvalidPatchError(1, "has no value for 'tp', which is required"));
     expect(count('patches')).toBe(0);
   });
 
-  it('rejects a duplicate patch idx and leaves nothing behind', () => {
+  it('rejects a duplicate patch idx and leaves nothing behind', async () => {
     const twice = [samplePatch(0), samplePatch(1), samplePatch(1)];
-    expect(async () => await saveAnalysisRun(handle, sampleRun(ids, 3), twice, [])).toThrow(/UNIQUE constraint failed/);
+    await expect((async () => await saveAnalysisRun(handle, sampleRun(ids, 3), twice, []))()).rejects.toThrow(
+      /UNIQUE constraint failed/,
+    );
     expect([count('analysis_runs'), count('patches')]).toEqual([0, 0]);
   });
 
-  it('refuses runs for unknown models and malformed blobs before writing', () => {
-    expect(async () =>
-      await saveAnalysisRun(handle, sampleRun({ ...ids, modelId: 99 }, 1), samplePatches(1), []),
-    ).toThrow(UnknownReferenceError);
+  it('refuses runs for unknown models and malformed blobs before writing', async () => {
+    await expect(
+      (async () =>
+        await saveAnalysisRun(handle, sampleRun({ ...ids, modelId: 99 }, 1), samplePatches(1), []))(),
+    ).rejects.toThrow(UnknownReferenceError);
     const badPca = sampleRun(ids, 1);
     badPca.pca = { ...badPca.pca, mean: [1, 2] };
-    expect(async () => await saveAnalysisRun(handle, badPca, samplePatches(1), [])).toThrow(
+    await expect((async () => await saveAnalysisRun(handle, badPca, samplePatches(1), []))()).rejects.toThrow(
       /pca\.components\.0: component 0 has 16 values/,
     );
     const badKmeans = sampleRun(ids, 1);
     badKmeans.kmeans = { ...badKmeans.kmeans, chosenK: 5 };
-    expect(async () => await saveAnalysisRun(handle, badKmeans, samplePatches(1), [])).toThrow(InvalidStoredJsonError);
+    await expect(
+      (async () => await saveAnalysisRun(handle, badKmeans, samplePatches(1), []))(),
+    ).rejects.toThrow(InvalidStoredJsonError);
     expect(count('analysis_runs')).toBe(0);
   });
 });
@@ -193,18 +202,22 @@ describe('reading runs', () => {
   it('refuses a stored run whose blobs were damaged', async () => {
     const runId = await saveAnalysisRun(handle, sampleRun(ids, 1), samplePatches(1), []);
     handle.sqlite.prepare(`update analysis_runs set estimator = '{"heldOut":{}}' where id = ?`).run(runId);
-    expect(async () => await getRun(handle, runId)).toThrow(
+    await expect((async () => await getRun(handle, runId))()).rejects.toThrow(
       new RegExp(`analysis run ${runId} has an invalid 'estimator'`),
     );
   });
 
   it('rejects bad pages and unknown columns with a message naming them', async () => {
     const runId = await saveAnalysisRun(handle, sampleRun(ids, 1), samplePatches(1), []);
-    expect(async () => await getPatches(handle, runId, { limit: 0 })).toThrow(InvalidQueryError);
-    expect(async () => await getPatches(handle, runId, { limit: 10, offset: -1 })).toThrow(/offset/);
-    expect(async () => await getPatches(handle, runId, { limit: 10, columns: ['idx', 'path' as 'idx'] })).toThrow(
-      /unknown column 'path'/,
+    await expect((async () => await getPatches(handle, runId, { limit: 0 }))()).rejects.toThrow(
+      InvalidQueryError,
     );
+    await expect((async () => await getPatches(handle, runId, { limit: 10, offset: -1 }))()).rejects.toThrow(
+      /offset/,
+    );
+    await expect(
+      (async () => await getPatches(handle, runId, { limit: 10, columns: ['idx', 'path' as 'idx'] }))(),
+    ).rejects.toThrow(/unknown column 'path'/);
   });
 
   it('deletes a run with its patches and clusters', async () => {

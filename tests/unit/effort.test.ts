@@ -101,12 +101,17 @@ describe('effortCurve', () => {
     expect(() => thresholdForRecall(curve, 1.5)).toThrow(EffortError);
   });
 
-  it('refuses broken scores and inconsistent intervals with the tile index', () => {
-    expect(async () => await effortCurve([{ priority: Number.NaN, buildingProb: 0 }])).toThrow(/tile #0 has priority/);
-    expect(async () => await effortCurve(tiles, { steps: 1 })).toThrow(/steps/);
-    expect(async () =>
-      await effortCurve([{ priority: 0.5, buildingProb: 0.5, buildingProbLow: 0.6, buildingProbHigh: 0.9 }]),
-    ).toThrow(/outside its interval/);
+  it('refuses broken scores and inconsistent intervals with the tile index', async () => {
+    await expect(
+      (async () => await effortCurve([{ priority: Number.NaN, buildingProb: 0 }]))(),
+    ).rejects.toThrow(/tile #0 has priority/);
+    await expect((async () => await effortCurve(tiles, { steps: 1 }))()).rejects.toThrow(/steps/);
+    await expect(
+      (async () =>
+        await effortCurve([
+          { priority: 0.5, buildingProb: 0.5, buildingProbLow: 0.6, buildingProbHigh: 0.9 },
+        ]))(),
+    ).rejects.toThrow(/outside its interval/);
   });
 });
 
@@ -145,7 +150,7 @@ describe('skippedAtRecall', () => {
     expect(
       (await skippedAtRecall([{ priority: 0.3, buildingProb: 0, holdsBuilding: false }], 0.95)).skippedShare,
     ).toBe(1);
-    expect(async () => await skippedAtRecall([], 0.95)).toThrow(/no tiles/);
-    expect(async () => await skippedAtRecall(truth, 0)).toThrow(EffortError);
+    await expect((async () => await skippedAtRecall([], 0.95))()).rejects.toThrow(/no tiles/);
+    await expect((async () => await skippedAtRecall(truth, 0))()).rejects.toThrow(EffortError);
   });
 });

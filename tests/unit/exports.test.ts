@@ -180,9 +180,13 @@ describe('mapswipe-find', async () => {
     expect(plan.extraTiles).toBe(4);
   });
 
-  it('refuses tiles at another zoom and incomplete project info', () => {
-    expect(async () => await mapswipeFindDrafts([{ ...tiles[0], z: 17 }], project)).toThrow(/zoom 17/);
-    expect(async () => await mapswipeFindDrafts(tiles, { ...project, lookFor: '' })).toThrow(ExportError);
+  it('refuses tiles at another zoom and incomplete project info', async () => {
+    await expect((async () => await mapswipeFindDrafts([{ ...tiles[0], z: 17 }], project))()).rejects.toThrow(
+      /zoom 17/,
+    );
+    await expect(
+      (async () => await mapswipeFindDrafts(tiles, { ...project, lookFor: '' }))(),
+    ).rejects.toThrow(ExportError);
   });
 });
 
@@ -256,7 +260,11 @@ describe('tasking-manager', () => {
   });
 
   it('clusters chosen tiles into arbitrary tasks whose outline is their union', async () => {
-    const tm = await taskingManagerExport(tiles, project, { mode: 'clustered', taskZoom: 16, tiers: ['high'] });
+    const tm = await taskingManagerExport(tiles, project, {
+      mode: 'clustered',
+      taskZoom: 16,
+      tiers: ['high'],
+    });
     await golden('tasking-manager.clustered.tasks.geojson', tm.draft.tasks);
     expect(tm.draft.arbitraryTasks).toBe(true);
     const high = tiles.filter((t) => tierFor(t) === 'high').length;
@@ -271,7 +279,9 @@ describe('tasking-manager', () => {
     for (const f of tm.draft.tasks.features) {
       expect(f.properties.extra_properties.tilelens_confidence).toBeGreaterThanOrEqual(0);
     }
-    expect(async () => await taskingManagerExport(tiles, project, { tiers: [] })).toThrow(/no tile falls/);
+    await expect((async () => await taskingManagerExport(tiles, project, { tiers: [] }))()).rejects.toThrow(
+      /no tile falls/,
+    );
   });
 });
 

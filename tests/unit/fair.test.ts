@@ -20,6 +20,7 @@ import { tileBounds } from '../../server/lib/geo/tiles.ts';
 import { loadModel } from '../../server/lib/model/runtime.ts';
 import { demoModelPath } from '../../server/lib/paths.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
+import { collect } from '../fixtures/collect.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -220,18 +221,18 @@ describe('fAIr predictions', () => {
     expect(summary.byTier.reduce((s, t) => s + t.polygons, 0)).toBe(61);
 
     // As Validate objects: most urgent tile first, every stored polygon once.
-    const objects = [...iterateFairObjects(db, projectId, summary.importId)];
+    const objects = await collect(iterateFairObjects(db, projectId, summary.importId));
     expect(objects).toHaveLength(61);
     for (let i = 1; i < objects.length; i++) {
       expect(objects[i].priority ?? -1).toBeLessThanOrEqual(objects[i - 1].priority ?? -1);
     }
-    const fc = JSON.parse([...fairObjectsChunks(ctx, projectId, summary.importId)].join(''));
+    const fc = JSON.parse((await collect(fairObjectsChunks(ctx, projectId, summary.importId))).join(''));
     expect(fc.features).toHaveLength(61);
     expect(fc.features.every((f: any) => ['Polygon', 'MultiPolygon'].includes(f.geometry.type))).toBe(true);
     expect(fc.tilelens).toMatchObject({ written: 61, leftOut: 0 });
   });
 
-  it('refuses a bad file whole, with the reasons, and stores nothing', () => {
+  it('refuses a bad file whole, with the reasons, and stores nothing', async () => {
     const before = db.sqlite.prepare('select count(*) as n from fair_predictions').get() as { n: number };
     const bad = {
       type: 'FeatureCollection',
@@ -244,21 +245,24 @@ describe('fAIr predictions', () => {
         { type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [0, 0] } },
       ],
     };
-    expect(async () =>
-      await importFairPredictions(ctx, projectId, new TextEncoder().encode(JSON.stringify(bad)), {
-        name: 'bad',
-        maxBytes: 1e7,
-      }),
-    ).toThrow(/feature 0: confidence 1.7.*feature 1: geometry is Point/);
-    expect(async () =>
-      await importFairPredictions(ctx, projectId, new TextEncoder().encode('{"type":"Feature'), {
-        name: 'x',
-        maxBytes: 1e7,
-      }),
-    ).toThrow(/not JSON/);
-    expect(async () =>
-      await importFairPredictions(ctx, projectId, new Uint8Array(100), { name: 'x', maxBytes: 10 }),
-    ).toThrow(/over the 10-byte limit/);
+    await expect(
+      (async () =>
+        await importFairPredictions(ctx, projectId, new TextEncoder().encode(JSON.stringify(bad)), {
+          name: 'bad',
+          maxBytes: 1e7,
+        }))(),
+    ).rejects.toThrow(/feature 0: confidence 1.7.*feature 1: geometry is Point/);
+    await expect(
+      (async () =>
+        await importFairPredictions(ctx, projectId, new TextEncoder().encode('{"type":"Feature'), {
+          name: 'x',
+          maxBytes: 1e7,
+        }))(),
+    ).rejects.toThrow(/not JSON/);
+    await expect(
+      (async () =>
+        await importFairPredictions(ctx, projectId, new Uint8Array(100), { name: 'x', maxBytes: 10 }))(),
+    ).rejects.toThrow(/over the 10-byte limit/);
     const after = db.sqlite.prepare('select count(*) as n from fair_predictions').get() as { n: number };
     expect(after.n).toBe(before.n);
   });

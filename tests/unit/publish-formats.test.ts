@@ -27,6 +27,7 @@ import { mapswipeSteps } from '../../server/lib/publish/mapswipe/publish-mapswip
 import { isUlid, ulid } from '../../server/lib/publish/ulid.ts';
 import { scoredTileSchema, type ScoredTile } from '../../server/lib/scored-tiles/scored-tile.ts';
 import { DEFAULT_TIER_THRESHOLDS, tierFor } from '../../server/lib/scored-tiles/tiers.ts';
+import { collect } from '../fixtures/collect.ts';
 
 const input = JSON.parse(
   readFileSync(new URL('../fixtures/exports/scored-tiles.geojson', import.meta.url), 'utf8'),
@@ -70,14 +71,14 @@ function matches(rule: MaproulettePriorityRule, props: Record<string, unknown>):
 }
 
 describe('MapRoulette', () => {
-  it('writes one task per line, most urgent first, whose priority rules give tilelens tiers exactly', () => {
+  it('writes one task per line, most urgent first, whose priority rules give tilelens tiers exactly', async () => {
     const ordered = [...tiles].sort((a, b) => b.priority - a.priority);
     const summary: MaprouletteSummary = {
       tasks: 0,
       byTier: { high: 0, medium: 0, low: 0 },
       tiersDisagreeing: 0,
     };
-    const lines = [...maprouletteTaskLines(ordered, project, {}, summary)];
+    const lines = await collect(maprouletteTaskLines(ordered, project, {}, summary));
     const expected = tiles.filter((t) => tierFor(t) !== 'skip');
     expect(lines).toHaveLength(expected.length);
     expect(summary.tasks).toBe(expected.length);
@@ -124,7 +125,7 @@ describe('MapRoulette', () => {
 
   it('refuses thresholds out of order and an empty challenge', () => {
     expect(() => maprouletteRules({ high: 0.1, medium: 0.5, low: 0.01 })).toThrow(/high ≥ medium ≥ low/);
-    expect(() => [...maprouletteTaskLines([], project)]).toThrow(/no tile falls/);
+    expect(async () => await collect(maprouletteTaskLines([], project))).toThrow(/no tile falls/);
   });
 });
 

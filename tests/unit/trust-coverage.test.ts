@@ -20,8 +20,8 @@ describe.each<PopulationKind>(['good', 'hidden', 'miscalibrated', 'empty'])(
   'intervals on the %s region',
   (kind) => {
     let r: CoverageReport;
-    beforeAll(() => {
-      r = coverageStudy(kind, {
+    beforeAll(async () => {
+      r = await coverageStudy(kind, {
         draws: DRAWS,
         tiles: TILES,
         only: 'intervals',

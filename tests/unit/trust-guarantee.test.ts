@@ -20,8 +20,8 @@ describe.each<[PopulationKind, number]>([
   ['empty', 0],
 ])('the guarantee on the %s region', (kind, minSkipped) => {
   let r: CoverageReport;
-  beforeAll(() => {
-    r = coverageStudy(kind, { draws: DRAWS, tiles: TILES, only: 'guarantee' });
+  beforeAll(async () => {
+    r = await coverageStudy(kind, { draws: DRAWS, tiles: TILES, only: 'guarantee' });
   });
 
   it('reaches 95 % recall in at least 90 % of draws', () => {

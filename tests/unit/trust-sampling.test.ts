@@ -29,29 +29,29 @@ const tiles = population('good', 3000);
 const ids = (s: { tiles: { taskId: string }[] }) => s.tiles.map((t) => t.taskId).sort();
 
 describe('drawCalibrationSample', () => {
-  it('is reproducible by seed, whatever order the tiles come in', () => {
-    const a = drawCalibrationSample(tiles, { seed: 42 });
+  it('is reproducible by seed, whatever order the tiles come in', async () => {
+    const a = await drawCalibrationSample(tiles, { seed: 42 });
     const order = tiles.map((_, i) => i);
     shuffleInPlace(order, createRng(3));
     const shuffled = order.map((i) => tiles[i]);
-    const b = drawCalibrationSample(shuffled, { seed: 42 });
+    const b = await drawCalibrationSample(shuffled, { seed: 42 });
     expect(ids(b)).toEqual(ids(a));
     // The same strata and allocation (mean scores may differ in the last bit: sums in another order).
     const strip = (d: typeof a.design) => d.strata.map(({ meanBuildingProb: _m, ...st }) => st);
     expect(strip(b.design)).toEqual(strip(a.design));
   });
 
-  it('draws other tiles with another seed, from the same strata', () => {
-    const a = drawCalibrationSample(tiles, { seed: 42 });
-    const c = drawCalibrationSample(tiles, { seed: 43 });
+  it('draws other tiles with another seed, from the same strata', async () => {
+    const a = await drawCalibrationSample(tiles, { seed: 42 });
+    const c = await drawCalibrationSample(tiles, { seed: 43 });
     const shared = ids(a).filter((id) => ids(c).includes(id)).length;
     // Two independent 200-of-3000 draws share ~13 tiles; the same tiles would share 200.
     expect(shared).toBeLessThan(50);
     expect(c.design.strata).toEqual(a.design.strata);
   });
 
-  it('gives every stratum labels, the low-score ones included, with n_h / N_h as inclusion probability', () => {
-    const s = drawCalibrationSample(tiles, { size: 200, seed: 1 });
+  it('gives every stratum labels, the low-score ones included, with n_h / N_h as inclusion probability', async () => {
+    const s = await drawCalibrationSample(tiles, { size: 200, seed: 1 });
     const d = s.design;
     expect(d.size).toBe(200);
     expect(s.tiles).toHaveLength(200);
@@ -76,9 +76,9 @@ describe('drawCalibrationSample', () => {
     for (let i = 1; i < d.strata.length; i++) expect(d.strata[i].low).toBe(d.strata[i - 1].high);
   });
 
-  it('keeps tiles without scores apart and refuses a source that changes between its two passes', () => {
+  it('keeps tiles without scores apart and refuses a source that changes between its two passes', async () => {
     const withMissing = tiles.map((t, i) => (i % 10 === 0 ? { ...t, status: 'missing' } : t));
-    const s = drawCalibrationSample(withMissing, { seed: 5 });
+    const s = await drawCalibrationSample(withMissing, { seed: 5 });
     expect(s.design.keptApart).toBe(300);
     expect(s.design.tiles).toBe(2700);
     const missing = new Set(withMissing.filter((t) => t.status === 'missing').map((t) => t.taskId));
@@ -87,15 +87,17 @@ describe('drawCalibrationSample', () => {
       yield* tiles;
     }
     const gen = once();
-    expect(() => drawCalibrationSample(gen)).toThrow(/changed between the two passes/);
+    await expect((async () => await drawCalibrationSample(gen))()).rejects.toThrow(
+      /changed between the two passes/,
+    );
   });
 
-  it('plans a size from the interval width wanted, larger for a narrower interval', () => {
-    const sums = binSums(tiles);
+  it('plans a size from the interval width wanted, larger for a narrower interval', async () => {
+    const sums = await binSums(tiles);
     const wide = sampleSizeFor(sums, 0.2);
     const narrow = sampleSizeFor(sums, 0.05);
     expect(narrow).toBeGreaterThan(wide);
-    expect(drawCalibrationSample(tiles, { halfWidth: 0.1, seed: 1 }).design.size).toBe(
+    expect((await drawCalibrationSample(tiles, { halfWidth: 0.1, seed: 1 })).design.size).toBe(
       sampleSizeFor(sums, 0.1),
     );
   });
@@ -112,8 +114,8 @@ describe('drawCalibrationSample', () => {
   });
 });
 
-describe('sample exports', () => {
-  const s = drawCalibrationSample(tiles, { size: 60, seed: 9 });
+describe('sample exports', async () => {
+  const s = await drawCalibrationSample(tiles, { size: 60, seed: 9 });
   const info = {
     name: 'Region',
     imagery: { name: 'custom imagery', url: 'https://tiles.example.org/{z}/{x}/{y}.jpg', credits: '' },
@@ -229,22 +231,24 @@ describe('RegionCalibrator', () => {
   });
 });
 
-describe('estimateRegion', () => {
-  const sample = drawCalibrationSample(tiles, { seed: 3 });
+describe('estimateRegion', async () => {
+  const sample = await drawCalibrationSample(tiles, { seed: 3 });
 
-  it('refuses a sample drawn before the project was rescored', () => {
+  it('refuses a sample drawn before the project was rescored', async () => {
     const rescored = tiles.map((t, i) => (i === 0 ? { ...t, priority: t.priority < 0.5 ? 0.9 : 0.1 } : t));
-    expect(() => estimateRegion(rescored, labelFromTruth(tiles, sample))).toThrow(
-      /rescored since the calibration sample/,
-    );
+    await expect(
+      (async () => await estimateRegion(rescored, labelFromTruth(tiles, sample)))(),
+    ).rejects.toThrow(/rescored since the calibration sample/);
     const moved = tiles.map((t) =>
       t.taskId === sample.tiles[0].taskId ? { ...t, priority: t.priority + 1e-6 } : t,
     );
-    expect(() => estimateRegion(moved, labelFromTruth(tiles, sample))).toThrow(/was drawn at priority/);
+    await expect((async () => await estimateRegion(moved, labelFromTruth(tiles, sample)))()).rejects.toThrow(
+      /was drawn at priority/,
+    );
   });
 
-  it('without labels says nothing: the building count may be anything from 0 to every tile', () => {
-    const est = estimateRegion(tiles, unlabelled(sample));
+  it('without labels says nothing: the building count may be anything from 0 to every tile', async () => {
+    const est = await estimateRegion(tiles, unlabelled(sample));
     const c = est.buildingTiles();
     expect(c.low).toBe(0);
     expect(c.high).toBe(tiles.length);
@@ -252,8 +256,8 @@ describe('estimateRegion', () => {
     expect(est.basis.blindStrata).toBe(sample.design.strata.length);
   });
 
-  it('states its promise with the number of labels it rests on', () => {
-    const est = estimateRegion(tiles, labelFromTruth(tiles, sample));
+  it('states its promise with the number of labels it rests on', async () => {
+    const est = await estimateRegion(tiles, labelFromTruth(tiles, sample));
     expect(est.recallAt(0.3).promise).toMatch(
       /^on 200 labels from this region: expected recall \d+ % \(\d+ %–\d+ %, 90 % interval\)/,
     );

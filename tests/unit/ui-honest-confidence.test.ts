@@ -31,9 +31,9 @@ describe('confidence overlay shows how far the reference run speaks for a tile',
     expect(confidenceShown({ ...cell(0, 0, 0.2, 0.2), status: 'missing' })).toBeNull();
   });
 
-  it('keeps the least trusted tile where tiles share a pixel', () => {
+  it('keeps the least trusted tile where tiles share a pixel', async () => {
     const range = scoringRange(8, 1, 1, 18);
-    const { rgba } = rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [
+    const { rgba } = await rasterizeCells(OVERLAY_LAYER_DEFS.confidence, range, [
       cell(1024, 1024, 0.3, 0.3),
       cell(1025, 1025, 0.1, 0.7),
     ]);

@@ -29,12 +29,12 @@ export interface CaseTileRow {
   holdsBuilding: boolean;
 }
 
-export function caseRows(
-  tiles: Iterable<ScoredTile & { maxProb?: number }>,
+export async function caseRows(
+  tiles: AsyncIterable<ScoredTile & { maxProb?: number }> | Iterable<ScoredTile & { maxProb?: number }>,
   truth: Map<string, boolean>,
-): CaseTileRow[] {
+): Promise<CaseTileRow[]> {
   const rows: CaseTileRow[] = [];
-  for (const t of tiles) {
+  for await (const t of tiles) {
     const holds = truth.get(t.taskId);
     if (t.status !== 'scored' || holds === undefined) continue;
     rows.push({
@@ -97,7 +97,8 @@ export const DEFAULT_THRESHOLD = 0.5;
 export const PANEL_TARGETS = [0.9, 0.95, 0.99];
 
 /** The panel (the same effort curve the API serves) at the default threshold and at its thresholds for 90/95/99 %. */
-export async function panelChecks(rows: CaseTileRow[], curve: EffortCurve = await effortCurveOf(rows)): Promise<PanelCheck[]> {
+export async function panelChecks(rows: CaseTileRow[], curve?: EffortCurve): Promise<PanelCheck[]> {
+  curve ??= await effortCurveOf(rows);
   const at = curve.points.find((p) => Math.abs(p.threshold - DEFAULT_THRESHOLD) < 1e-9)!;
   const out = [check('default', at, rows)];
   for (const target of PANEL_TARGETS) {
@@ -179,11 +180,11 @@ export interface LabelledStudy {
  * how often the labelled interval holds the true recall (at the default threshold and at the thresholds the
  * panel gives for 90 / 95 / 99 %), and what the recall guarantee delivers.
  */
-export function labelledStudy(
+export async function labelledStudy(
   rows: CaseTileRow[],
   draws: number,
   options: { size?: number; target?: number; delta?: number; level?: number } = {},
-): LabelledStudy {
+): Promise<LabelledStudy> {
   const target = options.target ?? 0.95;
   const delta = options.delta ?? 0.1;
   const level = options.level ?? 0.9;
@@ -198,12 +199,12 @@ export function labelledStudy(
   let skipped = 0;
   let achievedRecall = 0;
   for (let d = 0; d < draws; d++) {
-    const sample = drawCalibrationSample(tiles, { size, seed: 1000 + d });
+    const sample = await drawCalibrationSample(tiles, { size, seed: 1000 + d });
     const labelled = {
       design: sample.design,
       tiles: sample.tiles.map((t) => ({ ...t, label: (truth.get(t.taskId) ? 1 : 0) as 0 | 1 })),
     };
-    const est = estimateRegion(tiles, labelled, { level });
+    const est = await estimateRegion(tiles, labelled, { level });
     const curve = est.curve(101);
     const at: Array<[string, number]> = [['default', DEFAULT_THRESHOLD]];
     for (const want of PANEL_TARGETS) {

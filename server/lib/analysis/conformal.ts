@@ -124,7 +124,10 @@ export class MondrianConformal {
 }
 
 /** The interval model for scoring new tiles with a run; null when the run has none yet. */
-export async function loadIntervalModel(db: DatabaseHandle, runId: number): Promise<MondrianConformal | null> {
+export async function loadIntervalModel(
+  db: DatabaseHandle,
+  runId: number,
+): Promise<MondrianConformal | null> {
   const record = await getInsightRecord<{ model: MondrianConformalJSON }>(db, runId, 'confidence');
   return record ? MondrianConformal.fromJSON(record.model) : null;
 }

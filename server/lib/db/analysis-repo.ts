@@ -255,7 +255,10 @@ export async function getDataset(handle: DatabaseHandle, id: number): Promise<Da
 }
 
 /** The newest run of the newest model registered with these weights (a file's sha256). */
-export async function newestRunOfWeights(handle: DatabaseHandle, sha256: string): Promise<AnalysisRun | undefined> {
+export async function newestRunOfWeights(
+  handle: DatabaseHandle,
+  sha256: string,
+): Promise<AnalysisRun | undefined> {
   const model = handle.db
     .select({ id: models.id })
     .from(models)

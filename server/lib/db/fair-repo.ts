@@ -4,7 +4,7 @@
  * then the per-tile signal aggregated from them by SQL, so a refused or failed import leaves nothing.
  */
 import { asc, desc, eq, sql } from 'drizzle-orm';
-import type { DatabaseHandle } from './client.ts';
+import { inTransaction, type DatabaseHandle } from './client.ts';
 import {
   fairImports,
   fairPredictions,
@@ -27,10 +27,10 @@ export interface NewFairPrediction {
 export async function insertFairImport(
   db: DatabaseHandle,
   input: { projectId: number; name: string; features: number },
-  predictions: Iterable<NewFairPrediction>,
+  predictions: AsyncIterable<NewFairPrediction> | Iterable<NewFairPrediction>,
 ): Promise<number> {
-  return db.sqlite.transaction(() => {
-    const { id } = db.db
+  return await inTransaction(db, async (tx) => {
+    const { id } = tx.db
       .insert(fairImports)
       .values({ ...input, stored: 0, outside: 0 })
       .returning({ id: fairImports.id })
@@ -39,20 +39,20 @@ export async function insertFairImport(
     let batch: NewFairPrediction[] = [];
     const flush = () => {
       if (batch.length === 0) return;
-      db.db
+      tx.db
         .insert(fairPredictions)
         .values(batch.map((p) => ({ ...p, importId: id })))
         .run();
       stored += batch.length;
       batch = [];
     };
-    for (const p of predictions) {
+    for await (const p of predictions) {
       batch.push(p);
       // 8 columns × 100 rows stays far below SQLite's bound-parameter limit.
       if (batch.length === 100) flush();
     }
     flush();
-    db.sqlite
+    tx.sqlite
       .prepare(
         `insert into fair_tile_signals (import_id, z, x, y, task_id, polygons, confidence_max, confidence_mean)
          select import_id, z, x, y, task_id, count(*), max(confidence), avg(confidence)
@@ -60,16 +60,19 @@ export async function insertFairImport(
       )
       .run(id);
     // Every polygon of the file is stored or lies outside the project's tiles.
-    db.db
+    tx.db
       .update(fairImports)
       .set({ stored, outside: input.features - stored })
       .where(eq(fairImports.id, id))
       .run();
     return id;
-  })();
+  });
 }
 
-export async function getFairImport(db: DatabaseHandle, importId: number): Promise<FairImportRow | undefined> {
+export async function getFairImport(
+  db: DatabaseHandle,
+  importId: number,
+): Promise<FairImportRow | undefined> {
   return db.db.select().from(fairImports).where(eq(fairImports.id, importId)).get();
 }
 

@@ -6,7 +6,10 @@ import { asc, eq } from 'drizzle-orm';
 import type { DatabaseHandle } from './client.ts';
 import { imagerySources, type ImagerySourceRow, type NewImagerySource } from './schema.ts';
 
-export async function insertImagery(handle: DatabaseHandle, row: NewImagerySource): Promise<ImagerySourceRow> {
+export async function insertImagery(
+  handle: DatabaseHandle,
+  row: NewImagerySource,
+): Promise<ImagerySourceRow> {
   return handle.db.insert(imagerySources).values(row).returning().get();
 }
 
@@ -18,7 +21,10 @@ export async function getImagery(handle: DatabaseHandle, id: number): Promise<Im
   return handle.db.select().from(imagerySources).where(eq(imagerySources.id, id)).get();
 }
 
-export async function getImageryByName(handle: DatabaseHandle, name: string): Promise<ImagerySourceRow | undefined> {
+export async function getImageryByName(
+  handle: DatabaseHandle,
+  name: string,
+): Promise<ImagerySourceRow | undefined> {
   return handle.db.select().from(imagerySources).where(eq(imagerySources.name, name)).get();
 }
 

@@ -16,6 +16,16 @@ export async function saveInsightRecord(
   kind: InsightKind,
   record: object,
 ): Promise<void> {
+  writeInsightRecord(handle, runId, kind, record);
+}
+
+/** `saveInsightRecord` inside a transaction of this layer (SQLite's run synchronously). */
+export function writeInsightRecord(
+  handle: DatabaseHandle,
+  runId: number,
+  kind: InsightKind,
+  record: object,
+): void {
   const value = record as Record<string, unknown>;
   handle.db
     .insert(insightRecords)

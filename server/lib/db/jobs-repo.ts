@@ -22,7 +22,10 @@ export async function getJob(handle: DatabaseHandle, jobId: number): Promise<Sco
 const jobRow = (handle: DatabaseHandle, jobId: number) =>
   handle.db.select().from(scoringJobs).where(eq(scoringJobs.id, jobId)).get();
 
-export async function latestJobOf(handle: DatabaseHandle, projectId: number): Promise<ScoringJob | undefined> {
+export async function latestJobOf(
+  handle: DatabaseHandle,
+  projectId: number,
+): Promise<ScoringJob | undefined> {
   return handle.db
     .select()
     .from(scoringJobs)
@@ -52,7 +55,10 @@ export async function activeJobs(handle: DatabaseHandle): Promise<ScoringJob[]> 
 }
 
 /** A job row as given, for callers that write a job's history themselves (imports, fixtures). */
-export async function insertJob(handle: DatabaseHandle, job: typeof scoringJobs.$inferInsert): Promise<ScoringJob> {
+export async function insertJob(
+  handle: DatabaseHandle,
+  job: typeof scoringJobs.$inferInsert,
+): Promise<ScoringJob> {
   return handle.db.insert(scoringJobs).values(job).returning().get();
 }
 
@@ -112,7 +118,11 @@ function storedCounts(handle: DatabaseHandle, projectId: number): { total: numbe
  * already stored (first write wins; when some were, the progress is recounted from the table instead of
  * added up); a retry job's rows replace the tiles' failed rows.
  */
-export async function storeBatch(handle: DatabaseHandle, jobId: number, rows: NewTileScore[]): Promise<ScoringJob> {
+export async function storeBatch(
+  handle: DatabaseHandle,
+  jobId: number,
+  rows: NewTileScore[],
+): Promise<ScoringJob> {
   return handle.sqlite
     .transaction(() => {
       const current = jobRow(handle, jobId);

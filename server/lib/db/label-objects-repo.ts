@@ -39,7 +39,11 @@ export async function clearLabelObjects(handle: DatabaseHandle, runId: number): 
   handle.sqlite.prepare('delete from label_objects where run_id = ?').run(runId);
 }
 
-export async function writeLabelObjects(handle: DatabaseHandle, runId: number, rows: LabelObjectRow[]): Promise<void> {
+export async function writeLabelObjects(
+  handle: DatabaseHandle,
+  runId: number,
+  rows: LabelObjectRow[],
+): Promise<void> {
   const insert = handle.sqlite.prepare(
     `insert or replace into label_objects
        (run_id, idx, n, kind, score, area_px, dx_px, dy_px, east_m, north_m, outline_px, outline, lon, lat, members)
@@ -69,7 +73,10 @@ export async function writeLabelObjects(handle: DatabaseHandle, runId: number, r
 }
 
 /** Objects of each kind the run holds (every kind present, 0 when none). */
-export async function countLabelObjects(handle: DatabaseHandle, runId: number): Promise<Record<LabelObjectKind, number>> {
+export async function countLabelObjects(
+  handle: DatabaseHandle,
+  runId: number,
+): Promise<Record<LabelObjectKind, number>> {
   const out = Object.fromEntries(LABEL_OBJECT_KINDS.map((k) => [k, 0])) as Record<LabelObjectKind, number>;
   const rows = handle.sqlite
     .prepare('select kind, count(*) from label_objects where run_id = ? group by kind')

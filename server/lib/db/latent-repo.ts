@@ -129,7 +129,11 @@ export interface PatchSummary {
 }
 
 /** A few patches of a run by idx (any order). */
-export async function patchSummaries(db: DatabaseHandle, runId: number, idx: number[]): Promise<PatchSummary[]> {
+export async function patchSummaries(
+  db: DatabaseHandle,
+  runId: number,
+  idx: number[],
+): Promise<PatchSummary[]> {
   if (idx.length === 0) return [];
   return db.db
     .select({
@@ -252,7 +256,11 @@ export function projectTileComponents(
 }
 
 /** Each placed tile as a raw row [iouHat, novelty, priority, buildingProb, tier, x, y], in the order of `projectTileComponents`. */
-export function projectTileRows(db: DatabaseHandle, projectId: number, asOf: number): AsyncGenerator<unknown[]> {
+export function projectTileRows(
+  db: DatabaseHandle,
+  projectId: number,
+  asOf: number,
+): AsyncGenerator<unknown[]> {
   return cursor(
     db,
     db.db

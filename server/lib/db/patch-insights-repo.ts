@@ -3,7 +3,7 @@
  * intervals (table `patch_intervals`) — and the one read that joins them to the patches for the insights.
  */
 import type { DatabaseHandle } from './client.ts';
-import { saveInsightRecord } from './insight-records.ts';
+import { writeInsightRecord } from './insight-records.ts';
 
 export interface PatchEvidenceRow {
   idx: number;
@@ -18,7 +18,11 @@ export async function clearPatchEvidence(handle: DatabaseHandle, runId: number):
 }
 
 /** One batch of evidence rows in one transaction. */
-export async function writePatchEvidence(handle: DatabaseHandle, runId: number, rows: PatchEvidenceRow[]): Promise<void> {
+export async function writePatchEvidence(
+  handle: DatabaseHandle,
+  runId: number,
+  rows: PatchEvidenceRow[],
+): Promise<void> {
   const insert = handle.sqlite.prepare(
     'insert or replace into patch_evidence (run_id, idx, prob_inside, prob_outside, boundary_iou) values (?, ?, ?, ?, ?)',
   );
@@ -46,7 +50,7 @@ export async function replacePatchIntervals(
   handle.sqlite.transaction(() => {
     handle.sqlite.prepare('delete from patch_intervals where run_id = ?').run(runId);
     for (const r of rows) insert.run(runId, r.idx, r.iouLow, r.iouHigh);
-    saveInsightRecord(handle, runId, 'confidence', record);
+    writeInsightRecord(handle, runId, 'confidence', record);
   })();
 }
 

@@ -3,7 +3,7 @@
  * on it (table `review_marks`), read together with the patches they rank.
  */
 import type { DatabaseHandle } from './client.ts';
-import { saveInsightRecord } from './insight-records.ts';
+import { writeInsightRecord } from './insight-records.ts';
 import type { ReviewMarkKind } from './schema.ts';
 
 /** One scored patch as the queue shows it: its score, the patch, and its mark if any. */
@@ -63,7 +63,7 @@ export async function replaceLabelErrorScores(
     handle.sqlite.prepare('delete from label_error_scores where run_id = ?').run(runId);
     for (const r of rows)
       insert.run(runId, r.idx, r.score, r.rank, r.disagreement, r.neighbourGap, r.direction);
-    saveInsightRecord(handle, runId, 'label_errors', record);
+    writeInsightRecord(handle, runId, 'label_errors', record);
   })();
 }
 
@@ -74,7 +74,11 @@ export async function countLabelErrorScores(handle: DatabaseHandle, runId: numbe
   return n;
 }
 
-export async function reviewRowAt(handle: DatabaseHandle, runId: number, rank: number): Promise<ReviewRow | undefined> {
+export async function reviewRowAt(
+  handle: DatabaseHandle,
+  runId: number,
+  rank: number,
+): Promise<ReviewRow | undefined> {
   return handle.sqlite.prepare(`${ROW_SQL} and s.rank = ?`).get(runId, rank) as ReviewRow | undefined;
 }
 

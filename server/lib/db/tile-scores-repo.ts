@@ -356,7 +356,11 @@ const PAIRS_SQL = `select a.task_id as taskId, a.z, a.x, a.y, a.priority as prio
   where a.project_id = ?`;
 
 /** Streams the tiles both projects scored, matched by z / x / y (one join over the primary keys). */
-export async function* iterateTilePairs(handle: DatabaseHandle, a: number, b: number): AsyncGenerator<TilePairRow> {
+export async function* iterateTilePairs(
+  handle: DatabaseHandle,
+  a: number,
+  b: number,
+): AsyncGenerator<TilePairRow> {
   yield* handle.sqlite.prepare(PAIRS_SQL).iterate(b, a) as Iterable<TilePairRow>;
 }
 

@@ -53,11 +53,17 @@ export async function insertSample(
   })();
 }
 
-export async function getSampleRow(db: DatabaseHandle, sampleId: number): Promise<CalibrationSampleRow | undefined> {
+export async function getSampleRow(
+  db: DatabaseHandle,
+  sampleId: number,
+): Promise<CalibrationSampleRow | undefined> {
   return db.db.select().from(calibrationSamples).where(eq(calibrationSamples.id, sampleId)).get();
 }
 
-export async function sampleTileRows(db: DatabaseHandle, sampleId: number): Promise<CalibrationSampleTileRow[]> {
+export async function sampleTileRows(
+  db: DatabaseHandle,
+  sampleId: number,
+): Promise<CalibrationSampleTileRow[]> {
   return db.db
     .select()
     .from(calibrationSampleTiles)
@@ -267,7 +273,10 @@ export interface MappedTileRow {
  * Every tile of the project with its mapping answer, if any: keyset pages of 1,000 by (y, x), so a region
  * never sits in memory and no statement stays open between pages.
  */
-export async function* tilesWithMappingLabels(db: DatabaseHandle, projectId: number): AsyncGenerator<MappedTileRow> {
+export async function* tilesWithMappingLabels(
+  db: DatabaseHandle,
+  projectId: number,
+): AsyncGenerator<MappedTileRow> {
   const page = db.sqlite.prepare(
     `select s.task_id as taskId, s.z, s.x, s.y, s.status, s.priority, s.building_prob as buildingProb,
        l.label, l.yes_count as yesCount, l.maybe_count as maybeCount, l.no_count as noCount, l.bad_count as badCount

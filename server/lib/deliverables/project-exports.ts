@@ -37,8 +37,15 @@ async function writeStream(
 }
 
 /** What every export says about the project: its imagery and tiers, and what its figures rest on. */
-export async function handoverInfo(ctx: ScoringContext, project: ProjectRow, publicUrl: string): Promise<ExportProject> {
-  return { ...await projectExportInfo(ctx, project, publicUrl), figures: await projectFigures(ctx, project.id) };
+export async function handoverInfo(
+  ctx: ScoringContext,
+  project: ProjectRow,
+  publicUrl: string,
+): Promise<ExportProject> {
+  return {
+    ...(await projectExportInfo(ctx, project, publicUrl)),
+    figures: await projectFigures(ctx, project.id),
+  };
 }
 
 /** Every export of a scored project into `dir`; returns the files by export. */
@@ -81,7 +88,7 @@ export async function writeProjectExports(
   // The effort panel's curve, its intervals and what they rest on, as the API serves it.
   await writeFile(
     file('effort', 'effort.json'),
-    `${JSON.stringify({ projectId: project.id, ...await projectEffort(ctx, project.id) })}\n`,
+    `${JSON.stringify({ projectId: project.id, ...(await projectEffort(ctx, project.id)) })}\n`,
   );
   return out;
 }

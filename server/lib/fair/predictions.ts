@@ -119,7 +119,7 @@ export async function importFairPredictions(
       const f = features[idx];
       const [lon, lat] = pointOnFeature(f).geometry.coordinates;
       const t = lonLatToTile(lon, lat, project.zoom);
-      if (!await isTileStored(ctx.db, projectId, project.zoom, t.x, t.y)) {
+      if (!(await isTileStored(ctx.db, projectId, project.zoom, t.x, t.y))) {
         outside++;
         continue;
       }
@@ -135,7 +135,11 @@ export async function importFairPredictions(
       };
     }
   }
-  const importId = await insertFairImport(ctx.db, { projectId, name: o.name, features: features.length }, rows());
+  const importId = await insertFairImport(
+    ctx.db,
+    { projectId, name: o.name, features: features.length },
+    rows(),
+  );
   const byTier = await fairSignalsByTier(ctx.db, importId, projectId);
   return {
     importId,

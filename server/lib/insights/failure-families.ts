@@ -209,5 +209,5 @@ export async function buildFamilies(
 
 /** The stored families, computed now when the run has none yet. */
 export async function getFamilies(db: DatabaseHandle, runId: number): Promise<FamiliesReport> {
-  return await getInsightRecord<FamiliesReport>(db, runId, 'families') ?? await buildFamilies(db, runId);
+  return (await getInsightRecord<FamiliesReport>(db, runId, 'families')) ?? (await buildFamilies(db, runId));
 }

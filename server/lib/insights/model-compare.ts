@@ -56,7 +56,12 @@ export async function* tileChanges(db: DatabaseHandle, a: number, b: number): As
   for await (const r of iterateTilePairs(db, a, b)) yield change(r);
 }
 
-export async function compareProjects(db: DatabaseHandle, a: number, b: number, largest = 20): Promise<ComparisonSummary> {
+export async function compareProjects(
+  db: DatabaseHandle,
+  a: number,
+  b: number,
+  largest = 20,
+): Promise<ComparisonSummary> {
   const infoA = await projectInfo(db, a);
   const infoB = await projectInfo(db, b);
   const pa: number[] = [];

@@ -24,7 +24,7 @@ export interface LabelObjectItem extends Omit<LabelObjectListed, 'z' | 'x' | 'y'
 
 async function requireEvidence(db: DatabaseHandle, runId: number): Promise<void> {
   await requireRun(db, runId);
-  if (!await getInsightRecord(db, runId, 'evidence')) {
+  if (!(await getInsightRecord(db, runId, 'evidence'))) {
     throw new InsightsError(
       `run ${runId} has no label errors per object yet: the evidence pass has not run`,
       { hint: `npx tsx server/lib/insights/run-insights.ts --run ${runId}` },
@@ -33,7 +33,10 @@ async function requireEvidence(db: DatabaseHandle, runId: number): Promise<void>
 }
 
 /** Objects of each kind. */
-export async function labelObjectCounts(db: DatabaseHandle, runId: number): Promise<Record<LabelObjectKind, number>> {
+export async function labelObjectCounts(
+  db: DatabaseHandle,
+  runId: number,
+): Promise<Record<LabelObjectKind, number>> {
   await requireEvidence(db, runId);
   return await countLabelObjects(db, runId);
 }

@@ -90,7 +90,12 @@ export async function reviewItem(
 }
 
 /** A page of the queue in rank order. */
-export async function reviewPage(db: DatabaseHandle, runId: number, offset: number, limit: number): Promise<ReviewItem[]> {
+export async function reviewPage(
+  db: DatabaseHandle,
+  runId: number,
+  offset: number,
+  limit: number,
+): Promise<ReviewItem[]> {
   const total = await scoredCount(db, runId);
   return (await reviewRows(db, runId, offset, Math.min(limit, 1000))).map((r) => toItem(r, total));
 }
@@ -103,7 +108,7 @@ export async function markPatch(
   note?: string,
 ): Promise<void> {
   await requireRun(db, runId);
-  if (!await patchExists(db, runId, idx))
+  if (!(await patchExists(db, runId, idx)))
     throw new NotFoundError(`patch ${idx} of run ${runId}`, 'marks name a patch idx of the run');
   await upsertReviewMark(db, runId, idx, mark, note ?? null);
 }
@@ -115,7 +120,11 @@ export interface ExportSelection {
   marks?: ReviewMarkKind[];
 }
 
-async function* exportRows(db: DatabaseHandle, runId: number, sel: ExportSelection): AsyncGenerator<ReviewItem> {
+async function* exportRows(
+  db: DatabaseHandle,
+  runId: number,
+  sel: ExportSelection,
+): AsyncGenerator<ReviewItem> {
   const total = await scoredCount(db, runId);
   for await (const r of iterateReviewRows(db, runId, sel.top ?? 0, sel.marks ?? REVIEW_MARKS))
     yield toItem(r, total);
@@ -143,7 +152,11 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export async function* reviewCsv(db: DatabaseHandle, runId: number, sel: ExportSelection = {}): AsyncGenerator<string> {
+export async function* reviewCsv(
+  db: DatabaseHandle,
+  runId: number,
+  sel: ExportSelection = {},
+): AsyncGenerator<string> {
   yield `${CSV_COLUMNS.join(',')}\n`;
   for await (const r of exportRows(db, runId, sel)) {
     const taskId = r.tile ? `${r.tile.z}-${r.tile.x}-${r.tile.y}` : '';

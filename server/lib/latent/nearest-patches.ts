@@ -17,7 +17,12 @@ export interface NearPatch {
 }
 
 /** The k patches nearest `pcs` (the first 9 components count), nearest first; patches without components never count. */
-export async function nearestPatches(db: DatabaseHandle, runId: number, pcs: number[], k: number): Promise<NearPatch[]> {
+export async function nearestPatches(
+  db: DatabaseHandle,
+  runId: number,
+  pcs: number[],
+  k: number,
+): Promise<NearPatch[]> {
   const dims = Math.min(PC_COUNT, pcs.length);
   const best: Array<{ d: number; idx: number }> = [];
   for await (const row of runPatchComponents(db, runId)) {
@@ -37,11 +42,13 @@ export async function nearestPatches(db: DatabaseHandle, runId: number, pcs: num
     if (best.length > k) best.pop();
   }
   const byIdx = new Map(
-    (await patchSummaries(
-      db,
-      runId,
-      best.map((b) => b.idx),
-    )).map((p) => [p.idx, p]),
+    (
+      await patchSummaries(
+        db,
+        runId,
+        best.map((b) => b.idx),
+      )
+    ).map((p) => [p.idx, p]),
   );
   return best.map(({ d, idx }) => {
     const p = byIdx.get(idx)!;

@@ -168,7 +168,10 @@ export async function buildRunColumns(
 }
 
 /** Builds and stores a run's columns: called when a run is stored, and for older runs at their first request. */
-export async function storeRunColumns(db: DatabaseHandle, run: AnalysisRun): Promise<Map<string, ColumnsBody>> {
+export async function storeRunColumns(
+  db: DatabaseHandle,
+  run: AnalysisRun,
+): Promise<Map<string, ColumnsBody>> {
   const built = await buildRunColumns(db, run);
   // A database that refuses the write (read-only, busy) only costs the next request another pass.
   await putStoredColumns(db, run.id, built, RUN_COLUMNS_VERSION);
@@ -179,16 +182,26 @@ export async function storeRunColumns(db: DatabaseHandle, run: AnalysisRun): Pro
  * The stored columns a request needs, built first when absent, of an older builder, or for a run whose
  * patches no longer match them in number (patches deleted by hand).
  */
-async function runColumns(db: DatabaseHandle, run: AnalysisRun, wanted: string[]): Promise<Map<string, ColumnsBody>> {
+async function runColumns(
+  db: DatabaseHandle,
+  run: AnalysisRun,
+  wanted: string[],
+): Promise<Map<string, ColumnsBody>> {
   const names = [...new Set(wanted)];
   const stored = await getStoredColumns(db, run.id, names, RUN_COLUMNS_VERSION);
   const rows = new Set([...stored.values()].map((c) => c.header.rows));
-  const fresh = stored.size === names.length && rows.size === 1 && rows.has(await countRunPatches(db, run.id));
+  const fresh =
+    stored.size === names.length && rows.size === 1 && rows.has(await countRunPatches(db, run.id));
   return fresh ? stored : await storeRunColumns(db, run);
 }
 
 /** The run's patches on components x and y (1-based): columns `x` and `y`. */
-export async function runPositions(db: DatabaseHandle, run: AnalysisRun, x: number, y: number): Promise<ColumnsBody> {
+export async function runPositions(
+  db: DatabaseHandle,
+  run: AnalysisRun,
+  x: number,
+  y: number,
+): Promise<ColumnsBody> {
   const cols = await runColumns(db, run, [`pc${x}`, `pc${y}`]);
   return pickColumns(
     [

@@ -31,7 +31,9 @@ export interface ConfidenceSpread {
   note: string | null;
 }
 
-export async function confidenceSpread(cells: AsyncIterable<OverlayCell> | Iterable<OverlayCell>): Promise<ConfidenceSpread> {
+export async function confidenceSpread(
+  cells: AsyncIterable<OverlayCell> | Iterable<OverlayCell>,
+): Promise<ConfidenceSpread> {
   const hist = new Uint32Array(BINS);
   let n = 0;
   for await (const c of cells) {

@@ -19,7 +19,10 @@ import { buildVectorTile, type ProjectGrid } from './vector-tiles.ts';
  * got. Tiles only ever gain rows while a job runs, so equal versions mean equal tiles; it is the ETag and
  * the cache key. Projects whose tiles were written without a job (imports) are version "static".
  */
-export async function overlayVersion(db: DatabaseHandle, projectId: number): Promise<{ version: string; final: boolean }> {
+export async function overlayVersion(
+  db: DatabaseHandle,
+  projectId: number,
+): Promise<{ version: string; final: boolean }> {
   const job = await latestJobOf(db, projectId);
   if (!job) return { version: 'static', final: true };
   const final = job.status === 'done' || job.status === 'failed' || job.status === 'cancelled';
@@ -33,7 +36,10 @@ export const OVERLAY_STYLE_VERSION = 2;
  * The token tile URLs carry as `?v=`: the style version and the project's overlay version. A URL with
  * the current token of a finished job names tiles that will never change, so they may be cached hard.
  */
-export async function tileUrlVersion(db: DatabaseHandle, projectId: number): Promise<{ version: string; final: boolean }> {
+export async function tileUrlVersion(
+  db: DatabaseHandle,
+  projectId: number,
+): Promise<{ version: string; final: boolean }> {
   const v = await overlayVersion(db, projectId);
   return { version: `s${OVERLAY_STYLE_VERSION}-${v.version}`, final: v.final };
 }
@@ -97,10 +103,7 @@ export class OverlayTileService {
 
   /** The layer as drawn for this project: confidence on the region's own scale where the region is doubtful. */
   async layerDef(project: OverlayProject, layer: OverlayLayer): Promise<OverlayLayerDef> {
-    const def = OVERLAY_LAYER_DEFS[layer];
-    if (layer !== 'confidence') return def;
-    const scale = regionConfidenceScale(CONFIDENCE_SCALE, await this.confidenceSpread(project));
-    return scale === def.scale ? def : { ...def, scale };
+    return drawnLayerDef(layer, layer === 'confidence' ? await this.confidenceSpread(project) : null);
   }
 
   async raster(
@@ -121,7 +124,7 @@ export class OverlayTileService {
     if (!rangesOverlap(range, tilesCoveringBBox(project.bbox, project.zoom))) {
       body = await transparentPng();
     } else {
-      const r = rasterizeCells(
+      const r = await rasterizeCells(
         await this.layerDef(project, layer),
         range,
         iterateOverlayCells(this.db, project.id, project.zoom, range),
@@ -174,4 +177,12 @@ export class OverlayTileService {
   get cachedBytes(): number {
     return this.bytes;
   }
+}
+
+/** A layer as drawn over a region of this confidence spread (confidence-spread.ts; null: not known yet). */
+export function drawnLayerDef(layer: OverlayLayer, spread: ConfidenceSpread | null): OverlayLayerDef {
+  const def = OVERLAY_LAYER_DEFS[layer];
+  if (layer !== 'confidence' || !spread) return def;
+  const scale = regionConfidenceScale(CONFIDENCE_SCALE, spread);
+  return scale === def.scale ? def : { ...def, scale };
 }

@@ -44,11 +44,11 @@ function paint(
  * Colours each scoring tile's square; where several share a pixel, folds their values first
  * (`def.keep`), and a pixel whose tiles all lack a value is grey. Unscored ground stays transparent.
  */
-export function rasterizeCells(
+export async function rasterizeCells(
   def: OverlayLayerDef,
   range: ScoringRange,
-  cells: Iterable<OverlayCell>,
-): RasterizedTile {
+  cells: AsyncIterable<OverlayCell> | Iterable<OverlayCell>,
+): Promise<RasterizedTile> {
   const rgba = new Uint8Array(N * N * 4);
   const lut = def.scale.lut;
   const [lo, hi] = def.scale.domain;
@@ -59,7 +59,7 @@ export function rasterizeCells(
   let count = 0;
 
   if (range.pixelsPerTile > 1) {
-    for (const c of cells) {
+    for await (const c of cells) {
       count++;
       const { px, py, size } = pixelRect(range, c.x, c.y);
       const v = def.value(c);
@@ -81,7 +81,7 @@ export function rasterizeCells(
   // The alpha factor travels with the value the fold keeps: the pixel fades as that tile would.
   const alphas = def.alpha ? new Float32Array(N * N).fill(1) : null;
   const keepMax = def.keep === 'max';
-  for (const c of cells) {
+  for await (const c of cells) {
     const { px, py } = pixelRect(range, c.x, c.y);
     if (px < 0 || py < 0 || px >= N || py >= N) continue;
     count++;

@@ -193,12 +193,16 @@ function reachabilityNotes(publicUrl: string, tool: string): string[] {
   return [];
 }
 
-async function planMapswipe(pc: PublishContext, projectId: number, request: MapswipeRequest): Promise<Planned> {
+async function planMapswipe(
+  pc: PublishContext,
+  projectId: number,
+  request: MapswipeRequest,
+): Promise<Planned> {
   const baseUrl = pc.urls.mapswipe
     ? checkBaseUrl(pc.urls.mapswipe, 'mapswipe-url', 'MapSwipe backend')
     : null;
   const project = await requireProject(pc.ctx, projectId);
-  const info = pc.info(projectId);
+  const info = await pc.info(projectId);
   const imagery = await getImagery(pc.ctx, project.imageryId);
   const tileServer = tilelensTileServer(info, {
     minZoom: imagery?.minZoom ?? project.zoom,
@@ -216,10 +220,10 @@ async function planMapswipe(pc: PublishContext, projectId: number, request: Maps
   const specs: MapswipeProjectSpec[] = [];
   if (request.find !== false) {
     specs.push(
-      ...await findTierSpecs(iterateScoredTiles(pc.ctx, projectId), info, common(request.find), {
+      ...(await findTierSpecs(iterateScoredTiles(pc.ctx, projectId), info, common(request.find), {
         tiers: request.find.tiers,
         tileServer,
-      }),
+      })),
     );
     if (specs.length === 0) {
       throw new PublishError(
@@ -301,18 +305,26 @@ async function countModelObjects(ctx: ScoringContext, projectId: number): Promis
   return n;
 }
 
-async function planTaskingManager(pc: PublishContext, projectId: number, request: TaskingManagerRequest): Promise<Planned> {
+async function planTaskingManager(
+  pc: PublishContext,
+  projectId: number,
+  request: TaskingManagerRequest,
+): Promise<Planned> {
   const baseUrl = pc.urls.taskingManager
     ? checkBaseUrl(pc.urls.taskingManager, 'tasking-manager-url', 'Tasking Manager')
     : null;
   await requireProject(pc.ctx, projectId);
-  const exported = await taskingManagerExport(iterateScoredTiles(pc.ctx, projectId), pc.info(projectId), {
-    mode: request.mode,
-    tiers: request.tiers,
-    organisation: request.organisation,
-    annotationType: request.annotationType,
-    ...(request.taskZoom !== undefined ? { taskZoom: request.taskZoom } : {}),
-  });
+  const exported = await taskingManagerExport(
+    iterateScoredTiles(pc.ctx, projectId),
+    await pc.info(projectId),
+    {
+      mode: request.mode,
+      tiers: request.tiers,
+      organisation: request.organisation,
+      annotationType: request.annotationType,
+      ...(request.taskZoom !== undefined ? { taskZoom: request.taskZoom } : {}),
+    },
+  );
   const clientId = ulid();
   return {
     target: 'tasking-manager',
@@ -493,7 +505,13 @@ export async function publishToTaskingManager(
   request: TaskingManagerRequest,
   o: { dryRun?: boolean; credentials?: TaskingManagerCredentials } = {},
 ): Promise<PublishOutcome> {
-  return start(pc, projectId, await planTaskingManager(pc, projectId, request), o.credentials, o.dryRun ?? false);
+  return start(
+    pc,
+    projectId,
+    await planTaskingManager(pc, projectId, request),
+    o.credentials,
+    o.dryRun ?? false,
+  );
 }
 
 export async function requirePublication(pc: PublishContext, id: number): Promise<PublicationRecord> {

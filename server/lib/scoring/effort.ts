@@ -86,7 +86,10 @@ function check01(name: string, v: number, i: number): void {
 const FIELDS = 7;
 const [COUNT, P, LO, HI, VAR_LO, VAR_HI, UNCOVERED] = [0, 1, 2, 3, 4, 5, 6];
 
-export async function effortCurve(tiles: AsyncIterable<EffortTile> | Iterable<EffortTile>, options: EffortOptions = {}): Promise<EffortCurve> {
+export async function effortCurve(
+  tiles: AsyncIterable<EffortTile> | Iterable<EffortTile>,
+  options: EffortOptions = {},
+): Promise<EffortCurve> {
   const steps = options.steps ?? 101;
   const confidence = options.confidence ?? 0.9;
   if (!Number.isInteger(steps) || steps < 2)

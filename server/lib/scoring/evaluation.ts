@@ -65,15 +65,16 @@ export async function evaluateProject(ctx: ScoringContext, project: { id: number
     });
   }
   const random = (t: TruthTile) => randomScore((t as TruthTile & { taskId: string }).taskId);
-  const skippedAtRecallBy = Object.fromEntries(
-    EVALUATION_RECALLS.map((recall) => [
-      String(recall),
-      {
-        priority: pick(skippedAtRecall(truthTiles(), recall, 'priority')),
-        prediction: pick(skippedAtRecall(truthTiles(), recall, 'buildingProb')),
-        random: pick(skippedAtRecall(truthTiles(), recall, random)),
-      },
-    ]),
-  );
+  const skippedAtRecallBy: Record<
+    string,
+    Record<'priority' | 'prediction' | 'random', ReturnType<typeof pick>>
+  > = {};
+  for (const recall of EVALUATION_RECALLS) {
+    skippedAtRecallBy[String(recall)] = {
+      priority: pick(await skippedAtRecall(truthTiles(), recall, 'priority')),
+      prediction: pick(await skippedAtRecall(truthTiles(), recall, 'buildingProb')),
+      random: pick(await skippedAtRecall(truthTiles(), recall, random)),
+    };
+  }
   return { projectId: project.id, ...counts, skippedAtRecall: skippedAtRecallBy };
 }

@@ -9,19 +9,21 @@
 type Settled<R> = { id: number; value: R } | { id: number; error: unknown };
 
 export async function* fetchAhead<T, R>(
-  items: Iterable<T>,
+  items: AsyncIterable<T> | Iterable<T>,
   work: (item: T) => Promise<R>,
   ahead: number,
 ): AsyncGenerator<R> {
   if (!Number.isInteger(ahead) || ahead < 1)
     throw new RangeError(`ahead must be an integer ≥ 1, got ${ahead}`);
-  const source = items[Symbol.iterator]();
+  // A source read from the database is asynchronous; a grid computed in memory is not: both are pulled the same way.
+  const source: AsyncIterator<T> | Iterator<T> =
+    Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : items[Symbol.iterator]();
   const inFlight = new Map<number, Promise<Settled<R>>>();
   let nextId = 0;
   let exhausted = false;
-  const fill = () => {
+  const fill = async () => {
     while (!exhausted && inFlight.size < ahead) {
-      const next = source.next();
+      const next = await source.next();
       if (next.done) {
         exhausted = true;
         return;
@@ -37,12 +39,12 @@ export async function* fetchAhead<T, R>(
       );
     }
   };
-  fill();
+  await fill();
   while (inFlight.size > 0) {
     const done = await Promise.race(inFlight.values());
     inFlight.delete(done.id);
     if ('error' in done) throw done.error;
-    fill();
+    await fill();
     yield done.value;
   }
 }

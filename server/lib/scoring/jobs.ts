@@ -217,11 +217,13 @@ export async function resumeInterruptedJobs(
   const stale = (await jobsRepo.activeJobs(ctx.db)).filter((j) => !running.has(j.id));
   const resumed: JobRow[] = [];
   const seen = new Set<number>();
+  const runningProjects = new Set<number>();
+  for (const id of running.keys()) {
+    const job = await getJob(ctx, id);
+    if (job) runningProjects.add(job.projectId);
+  }
   for (const j of stale) {
-    if (
-      seen.has(j.projectId) ||
-      [...running.keys()].some(async (id) => (await getJob(ctx, id))?.projectId === j.projectId)
-    ) {
+    if (seen.has(j.projectId) || runningProjects.has(j.projectId)) {
       await jobsRepo.supersedeJob(ctx.db, j.id);
       continue;
     }
@@ -355,7 +357,7 @@ async function runJob(
       ? retryableTiles(ctx.db, project.id, jobId)
       : (async function* () {
           for (const tile of tilesCoveringArea(area, project.zoom))
-            if (!await isTileStored(ctx.db, project.id, tile.z, tile.x, tile.y)) yield tile;
+            if (!(await isTileStored(ctx.db, project.id, tile.z, tile.x, tile.y))) yield tile;
         })();
     const ahead = Math.max(2 * job.batchSize, 2 * (ctx.imageryConcurrency ?? DEFAULT_HOST_CONCURRENCY));
     let batch: FetchedTile[] = [];

@@ -94,7 +94,10 @@ const PAGE = 10_000;
 const PC_COLUMNS = ['pc1', 'pc2', 'pc3', 'pc4', 'pc5', 'pc6', 'pc7', 'pc8', 'pc9'] as const;
 
 /** Builds the projector from a stored run: its estimators' JSON, its clusters, and its patches' PCs (paged). */
-export async function loadLatentProjector(handle: DatabaseHandle, run: AnalysisRun): Promise<LatentProjector> {
+export async function loadLatentProjector(
+  handle: DatabaseHandle,
+  run: AnalysisRun,
+): Promise<LatentProjector> {
   const pca = StreamingPCA.fromJSON(run.pca as unknown as StreamingPCAJSON);
   const k = pca.nComponents;
   const model = run.estimator.model as { kind?: string };

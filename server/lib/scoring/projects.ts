@@ -80,9 +80,13 @@ export async function prepareProject(
 }
 
 /** Stores a prepared project over registered imagery; synchronous, so it can share a transaction. */
-export async function insertProject(ctx: ScoringContext, prepared: PreparedProject, imageryId: number): Promise<ProjectRow> {
+export async function insertProject(
+  ctx: ScoringContext,
+  prepared: PreparedProject,
+  imageryId: number,
+): Promise<ProjectRow> {
   positiveId('imageryId', imageryId);
-  if (!await getImagery(ctx.db, imageryId)) {
+  if (!(await getImagery(ctx.db, imageryId))) {
     throw new ScoringError(
       'imagery-not-found',
       `no imagery with id ${imageryId}; register the imagery first`,

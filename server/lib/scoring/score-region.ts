@@ -99,7 +99,7 @@ async function chooseRun(
   runId: number | undefined,
 ): Promise<number> {
   if (runId !== undefined) {
-    if (!await getRun(ctx.db, runId))
+    if (!(await getRun(ctx.db, runId)))
       throw new ScoringError(
         'run-not-found',
         `no analysis run ${runId}; \`tilelens runs\` lists those there are`,

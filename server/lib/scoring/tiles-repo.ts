@@ -99,7 +99,11 @@ export async function countScoredTiles(ctx: ScoringContext, projectId: number): 
   return counts;
 }
 
-export async function getTileRow(ctx: ScoringContext, projectId: number, taskId: string): Promise<TileScore | undefined> {
+export async function getTileRow(
+  ctx: ScoringContext,
+  projectId: number,
+  taskId: string,
+): Promise<TileScore | undefined> {
   let t;
   try {
     t = parseTaskId(taskId);

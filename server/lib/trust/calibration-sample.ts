@@ -63,12 +63,12 @@ export interface BinSums {
   keptApart: number;
 }
 
-export function binSums(source: TileSource): BinSums {
+export async function binSums(source: TileSource): Promise<BinSums> {
   const count = new Float64Array(PRIORITY_BINS);
   const sumP = new Float64Array(PRIORITY_BINS);
   const sumPQ = new Float64Array(PRIORITY_BINS);
   let tiles = 0;
-  const keptApart = forEachScored(source, (t, b) => {
+  const keptApart = await forEachScored(source, (t, b) => {
     count[b]++;
     sumP[b] += t.buildingProb;
     sumPQ[b] += t.buildingProb * (1 - t.buildingProb);
@@ -321,8 +321,11 @@ export function stratumOfBin(design: Pick<SampleDesign, 'strata'>): Int16Array {
  * Draws the sample: pass one designs it, pass two keeps per stratum the n_h tiles with the smallest keys.
  * Give the tiles as an array or as a function returning a fresh iterable (they are read twice).
  */
-export function drawCalibrationSample(source: TileSource, options: SampleOptions = {}): CalibrationSample {
-  const design = designSample(binSums(source), options);
+export async function drawCalibrationSample(
+  source: TileSource,
+  options: SampleOptions = {},
+): Promise<CalibrationSample> {
+  const design = designSample(await binSums(source), options);
   const strata = stratumOfBin(design);
   const kept: Array<Array<{ key: number; tile: SampleTile }>> = design.strata.map(() => []);
   // Keys above a stratum's current n_h-th smallest can never be kept: skip them without allocating.
@@ -334,7 +337,7 @@ export function drawCalibrationSample(source: TileSource, options: SampleOptions
     if (list.length === design.strata[h].size) bar[h] = list[list.length - 1].key;
   };
   let seen = 0;
-  forEachScored(source, (t, b) => {
+  await forEachScored(source, (t, b) => {
     seen++;
     const h = strata[b];
     const s = design.strata[h];

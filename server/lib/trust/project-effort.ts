@@ -54,7 +54,7 @@ export async function projectEffort(
   options: ProjectEffortOptions = {},
 ): Promise<ProjectEffort> {
   const reference = await effortForProject(ctx, projectId);
-  let est: ReturnType<typeof projectRegionEstimate> | null = null;
+  let est: Awaited<ReturnType<typeof projectRegionEstimate>> | null = null;
   let reason = 'no calibration sample has labels yet';
   try {
     est = await projectRegionEstimate(ctx, projectId);

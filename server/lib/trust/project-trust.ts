@@ -44,7 +44,7 @@ import { inRects } from './sample-exports.ts';
 import type { TrustTile } from './trust-tile.ts';
 
 /** The project's tiles as the labelled side reads them, streamed from the database in pages. */
-export function projectTiles(ctx: ScoringContext, projectId: number): () => Iterable<TrustTile> {
+export function projectTiles(ctx: ScoringContext, projectId: number): () => AsyncIterable<TrustTile> {
   return async function* () {
     for await (const r of iterateTileScores(ctx.db, projectId)) {
       yield { taskId: r.taskId, priority: r.priority, buildingProb: r.buildingProb ?? 0.5, status: r.status };
@@ -64,7 +64,7 @@ export async function drawProjectSample(
   options: SampleOptions = {},
 ): Promise<StoredSample> {
   await requireProject(ctx, projectId);
-  const sample = drawCalibrationSample(projectTiles(ctx, projectId), options);
+  const sample = await drawCalibrationSample(projectTiles(ctx, projectId), options);
   const coords = sample.tiles.map((t) => ({ ...parseTaskId(t.taskId), t }));
   const rects = planRectangles(coords, { bandHeight: 3, widthMultiple: 2, maxPolygons: Infinity }).rects;
   const id = await insertSample(
@@ -86,9 +86,13 @@ export async function drawProjectSample(
   return await loadSample(ctx, projectId, id);
 }
 
-export async function loadSample(ctx: ScoringContext, projectId: number, sampleId?: number): Promise<StoredSample> {
+export async function loadSample(
+  ctx: ScoringContext,
+  projectId: number,
+  sampleId?: number,
+): Promise<StoredSample> {
   await requireProject(ctx, projectId);
-  const id = sampleId ?? await latestSampleId(ctx.db, projectId);
+  const id = sampleId ?? (await latestSampleId(ctx.db, projectId));
   if (id === undefined) {
     throw new TrustError(
       'sample-not-found',
@@ -189,12 +193,16 @@ function checkPurpose(p: unknown): LabelPurpose {
 }
 
 /** Tiles that belong to a sample's MapSwipe drafts, as exported split or merged into one draft. */
-async function sampleDraftArea(ctx: ScoringContext, projectId: number): Promise<(x: number, y: number) => boolean> {
+async function sampleDraftArea(
+  ctx: ScoringContext,
+  projectId: number,
+): Promise<(x: number, y: number) => boolean> {
   const rects = await sampleRects(ctx.db, projectId);
-  const merged = (await listSamples(ctx.db, projectId)).flatMap((s) => {
-    const tiles = loadSample(ctx, projectId, s.id).tiles.map((t) => parseTaskId(t.taskId));
-    return planRectangles(tiles, { bandHeight: 3, widthMultiple: 2, maxPolygons: 20 }).rects;
-  });
+  const merged: ReturnType<typeof planRectangles>['rects'] = [];
+  for (const s of await listSamples(ctx.db, projectId)) {
+    const tiles = (await loadSample(ctx, projectId, s.id)).tiles.map((t) => parseTaskId(t.taskId));
+    merged.push(...planRectangles(tiles, { bandHeight: 3, widthMultiple: 2, maxPolygons: 20 }).rects);
+  }
   return (x, y) => inRects(rects, x, y) || inRects(merged, x, y);
 }
 
@@ -230,11 +238,9 @@ export async function importMapswipeResults(
   }
   const inside = parsed.rows.filter((r) => found.has(r.taskId));
   if (purpose === 'sample') {
-    const sampleIds = new Set(
-      (await listSamples(ctx.db, projectId)).flatMap(async (s) =>
-        (await loadSample(ctx, projectId, s.id)).tiles.map((t) => t.taskId),
-      ),
-    );
+    const sampleIds = new Set<string>();
+    for (const s of await listSamples(ctx.db, projectId))
+      for (const t of (await loadSample(ctx, projectId, s.id)).tiles) sampleIds.add(t.taskId);
     if (!inside.some((r) => sampleIds.has(r.taskId))) {
       throw refused([
         `none of its ${parsed.rows.length} tasks is a tile of a calibration sample of project ${projectId}; import a finished mapping project with purpose=mapping`,
@@ -381,7 +387,7 @@ export async function projectRegionEstimate(
       'export it to MapSwipe (or label its tiles in tilelens), then import the answers',
     );
   }
-  const est = estimateRegion(projectTiles(ctx, projectId), sample, options);
+  const est = await estimateRegion(projectTiles(ctx, projectId), sample, options);
   return Object.assign(est, { sampleId: sample.id });
 }
 
@@ -478,7 +484,7 @@ export async function afterMappingReport(
       yield { ...tile, inDomain: r.label === null };
     }
   };
-  const missed = est.countIn(tiles());
+  const missed = await est.countIn(tiles());
   worst = worst.sort((a, b) => b.surprise - a.surprise).slice(0, top);
   const pct = (v: number) => `${(v * 100).toFixed(0)} %`;
   const recall = {

@@ -173,7 +173,7 @@ export class RegionTrustEstimator {
     this.prior = options.prior ?? 2;
   }
 
-  fit(source: TileSource, sample: LabelledSample): this {
+  async fit(source: TileSource, sample: LabelledSample): Promise<this> {
     const design = sample?.design;
     if (!design || !Array.isArray(design.strata) || !Array.isArray(sample.tiles)) {
       throw new TrustError('invalid-request', 'the sample has no design; draw it with drawCalibrationSample');
@@ -235,7 +235,7 @@ export class RegionTrustEstimator {
     const sumG = new Float64Array(PRIORITY_BINS);
     const perStratum = new Array<number>(H).fill(0);
     let found = 0;
-    const keptApart = forEachScored(source, (t, b) => {
+    const keptApart = await forEachScored(source, (t, b) => {
       count[b]++;
       sumG[b] += this.crossFit.predict(t.buildingProb);
       perStratum[bins[b]]++;
@@ -445,10 +445,10 @@ export class RegionTrustEstimator {
    * Building tiles among an arbitrary set of the region's tiles (e.g. those volunteers never saw), from
    * a fresh pass in which each tile says whether it belongs. The sample's tiles are matched by task id.
    */
-  countIn(
+  async countIn(
     source: AsyncIterable<TrustTile & { inDomain: boolean }> | Iterable<TrustTile & { inDomain: boolean }>,
     level = this.level,
-  ): Interval & { size: number } {
+  ): Promise<Interval & { size: number }> {
     this.need();
     checkLevel('level', level);
     const H = this.design.strata.length;
@@ -457,7 +457,7 @@ export class RegionTrustEstimator {
     const G = new Float64Array(H);
     const sampleIds = new Set(this.labelled.map((l) => l.taskId));
     const inDomainIds = new Set<string>();
-    forEachScored(source, (t, b) => {
+    await forEachScored(source, (t, b) => {
       if (!(t as TrustTile & { inDomain: boolean }).inDomain) return;
       const h = bins[b];
       D[h]++;
@@ -530,12 +530,12 @@ function stale(what: string): TrustError {
 }
 
 /** The region's figures in one call: fits a RegionTrustEstimator on the tiles and the labelled sample. */
-export function estimateRegion(
+export async function estimateRegion(
   tiles: TileSource,
   sample: LabelledSample,
   options: EstimateOptions = {},
-): RegionTrustEstimator {
-  return new RegionTrustEstimator(options).fit(tiles, sample);
+): Promise<RegionTrustEstimator> {
+  return await new RegionTrustEstimator(options).fit(tiles, sample);
 }
 
 /** A sample with no labels yet: every tile's label null. */

@@ -18,11 +18,12 @@ export interface TrustTile {
 }
 
 /** Tiles as a list, or as a function that streams them afresh (a sample draw reads them twice). */
-export type TileSource = Iterable<TrustTile> | (() => Iterable<TrustTile>);
+export type TileSource =
+  AsyncIterable<TrustTile> | Iterable<TrustTile> | (() => AsyncIterable<TrustTile> | Iterable<TrustTile>);
 
 export const PRIORITY_BINS = 10_000;
 
-export function tilesOf(source: TileSource): Iterable<TrustTile> {
+export function tilesOf(source: TileSource): AsyncIterable<TrustTile> | Iterable<TrustTile> {
   return typeof source === 'function' ? source() : source;
 }
 
@@ -49,10 +50,13 @@ export function isScored(tile: TrustTile): boolean {
  * Calls `each` with every scored tile (checked) and its priority bin; returns how many tiles were kept
  * apart (not scored).
  */
-export function forEachScored(source: TileSource, each: (tile: TrustTile, bin: number) => void): number {
+export async function forEachScored(
+  source: TileSource,
+  each: (tile: TrustTile, bin: number) => void,
+): Promise<number> {
   let keptApart = 0;
   let i = 0;
-  for (const t of tilesOf(source)) {
+  for await (const t of tilesOf(source)) {
     if (!isScored(t)) {
       keptApart++;
       i++;
