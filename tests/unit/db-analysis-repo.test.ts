@@ -106,10 +106,9 @@ describe('saveAnalysisRun', () => {
     expect(page.map((p) => p.idx)).toEqual([7, 10, 13, 16, 19]);
     expect(Object.keys(page[0]!).sort()).toEqual(['cluster', 'idx', 'iou']);
     expect(page.every((p) => p.cluster === 1)).toBe(true);
-    const clusterSizes = Array.from(
-      { length: SAMPLE_K },
-      async (_, k) => (await getPatches(handle, runId, { cluster: k, limit: N, columns: ['idx'] })).length,
-    );
+    const clusterSizes: number[] = [];
+    for (let k = 0; k < SAMPLE_K; k++)
+      clusterSizes.push((await getPatches(handle, runId, { cluster: k, limit: N, columns: ['idx'] })).length);
     expect(clusterSizes).toEqual(sampleClusters(N).map((c) => c.size));
   });
 

@@ -123,9 +123,9 @@ describe('MapRoulette', () => {
     );
   });
 
-  it('refuses thresholds out of order and an empty challenge', () => {
+  it('refuses thresholds out of order and an empty challenge', async () => {
     expect(() => maprouletteRules({ high: 0.1, medium: 0.5, low: 0.01 })).toThrow(/high ≥ medium ≥ low/);
-    expect(async () => await collect(maprouletteTaskLines([], project))).toThrow(/no tile falls/);
+    await expect(collect(maprouletteTaskLines([], project))).rejects.toThrow(/no tile falls/);
   });
 });
 
@@ -152,12 +152,12 @@ describe('MapSwipe project specs', () => {
     }
   });
 
-  it('refuses what MapSwipe refuses: group size, verification number, an empty Validate', () => {
+  it('refuses what MapSwipe refuses: group size, verification number, an empty Validate', async () => {
     const bad = (o: object) => async () =>
       await findTierSpecs(tiles, project, { ...common, ...o }, { tiers: ['high'], tileServer });
-    expect(bad({ groupSize: 4 })).toThrow(/5–250/);
-    expect(bad({ groupSize: 251 })).toThrow(/5–250/);
-    expect(bad({ verificationNumber: 2 })).toThrow(/3–10000/);
+    await expect(bad({ groupSize: 4 })()).rejects.toThrow(/5–250/);
+    await expect(bad({ groupSize: 251 })()).rejects.toThrow(/5–250/);
+    await expect(bad({ verificationNumber: 2 })()).rejects.toThrow(/3–10000/);
     const empty = () =>
       validateSpec(project, common, {
         objectsUrl: 'https://x.example/objects.geojson',

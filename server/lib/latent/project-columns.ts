@@ -36,7 +36,8 @@ export async function projectPositions(
   y: number,
   asOf = Date.now(),
 ): Promise<ColumnsBody> {
-  return await readConsistently(db, async () => {
+  // The body's `db` is the read transaction's handle.
+  return await readConsistently(db, async (db) => {
     const { n } = await projectTileStats(db, project.id, asOf);
     // Raw values first (16 B per tile), so the pass finds the ranges the codes are quantised over.
     const raw = [new Float64Array(n), new Float64Array(n)];
@@ -74,7 +75,8 @@ export async function projectAttributes(
   project: LatentProject,
   asOf = Date.now(),
 ): Promise<ColumnsBody> {
-  return await readConsistently(db, async () => {
+  // The body's `db` is the read transaction's handle.
+  return await readConsistently(db, async (db) => {
     const { n, minX, minY } = await projectTileStats(db, project.id, asOf);
     const ox = minX ?? 0;
     const oy = minY ?? 0;

@@ -70,7 +70,8 @@ export async function buildRunColumns(
   run: AnalysisRun,
 ): Promise<Array<{ name: string; columns: ColumnsBody }>> {
   // One read transaction: the aggregate and the scan see the same patches.
-  return await readConsistently(db, async () => {
+  // The body's `db` is the read transaction's handle.
+  return await readConsistently(db, async (db) => {
     const stats = await runPatchStats(db, run.id);
     const n = stats.n;
     const tiles = stats.tiles;

@@ -152,9 +152,10 @@ export async function scoreRegion(
       ...(options.zoom !== undefined ? { zoom: options.zoom } : {}),
     });
     // Imagery and project are stored together or not at all.
-    ({ imagery, project } = await inTransaction(ctx.db, async () => {
-      const row = 'probed' in found ? await insertImagery(ctx, found.probed) : found.known;
-      return { imagery: row, project: await insertProject(ctx, prepared, row.id) };
+    ({ imagery, project } = await inTransaction(ctx.db, async (tx) => {
+      const inTx = { ...ctx, db: tx };
+      const row = 'probed' in found ? await insertImagery(inTx, found.probed) : found.known;
+      return { imagery: row, project: await insertProject(inTx, prepared, row.id) };
     }));
   } finally {
     if ('probed' in found) await found.probed.source.close();
