@@ -39,7 +39,9 @@ export const FIX_OF_KIND = {
 const r2 = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
 
 /** What a mapper is asked to do, in one sentence. */
-export function instruction(o: Pick<LabelObjectListed, 'kind' | 'eastM' | 'northM' | 'members'>): string {
+export function instruction(
+  o: Pick<LabelObjectListed, 'kind' | 'eastM' | 'northM' | 'members' | 'patches'>,
+): string {
   const towards = (east: number | null, north: number | null) =>
     east === null || north === null
       ? ''
@@ -52,7 +54,7 @@ export function instruction(o: Pick<LabelObjectListed, 'kind' | 'eastM' | 'north
     case 'offset':
       return `A mapped building drawn beside the one the imagery shows: move it${towards(o.eastM, o.northM)}.`;
     case 'area_offset':
-      return `Every mapping here (${o.members ?? 'several'} buildings) sits off the imagery the same way: check the imagery offset first, then move the buildings${towards(o.eastM, o.northM)}.`;
+      return `Every mapping here (${o.members ?? 'several'} buildings${o.patches && o.patches > 1 ? ` across ${o.patches} neighbouring patches of imagery` : ''}) sits off the imagery the same way: check the imagery offset first, then move the buildings${towards(o.eastM, o.northM)}.`;
   }
 }
 
@@ -92,6 +94,7 @@ function feature(runId: number, o: LabelObjectListed) {
       east_m: r2(o.eastM),
       north_m: r2(o.northM),
       members: o.members,
+      patches: o.patches ?? null,
       patch_key: o.patchKey,
       task_id: o.z === null || o.x === null || o.y === null ? null : `${o.z}-${o.x}-${o.y}`,
       josm: josmLink(ring),
