@@ -8,8 +8,9 @@
  *   FeatureCollection), priority by confidence.
  *
  * Objects of patches that are not on a map (folders of plain images) have no place to send a mapper to and are
- * left out; `skippedOffMap` counts them.
+ * left out; the stats an export fills count them.
  */
+import { z } from 'zod';
 import type { DatabaseHandle } from '../db/client.ts';
 import { maprouletteLine } from './maproulette.ts';
 import {
@@ -26,6 +27,23 @@ export interface LabelFixSelection {
   limit?: number;
   /** Objects with less evidence are left out (0..1). */
   minScore?: number;
+}
+
+/** A selection as the API's query and the command line give it: kinds comma-separated, numbers as text. */
+export const labelFixSelectionSchema = z.object({
+  kinds: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',') : undefined))
+    .pipe(z.array(z.enum(LABEL_OBJECT_KINDS)).optional()),
+  limit: z.coerce.number().int().positive().max(100_000).default(1000),
+  minScore: z.coerce.number().min(0).max(1).default(0),
+});
+
+/** What an export wrote: objects per kind, and those left out because their patch is not on a map. */
+export interface LabelFixStats {
+  offMap: number;
+  written: Partial<Record<LabelObjectKind, number>>;
 }
 
 /** The suggested fix of each kind. */
@@ -106,15 +124,16 @@ function* selected(
   db: DatabaseHandle,
   runId: number,
   sel: LabelFixSelection,
-  skipped: { offMap: number },
+  stats: LabelFixStats,
 ): Generator<LabelObjectListed> {
   for (const kind of sel.kinds ?? LABEL_OBJECT_KINDS) {
     for (const o of iterateLabelObjects(db, runId, kind, sel.limit)) {
       if (o.score < (sel.minScore ?? 0)) break;
       if (!o.outline) {
-        skipped.offMap++;
+        stats.offMap++;
         continue;
       }
+      stats.written[kind] = (stats.written[kind] ?? 0) + 1;
       yield o;
     }
   }
@@ -125,11 +144,11 @@ export function* labelFixesGeoJson(
   db: DatabaseHandle,
   runId: number,
   sel: LabelFixSelection = {},
-  skipped = { offMap: 0 },
+  stats: LabelFixStats = { offMap: 0, written: {} },
 ): Generator<string> {
   yield '{"type":"FeatureCollection","features":[';
   let first = true;
-  for (const o of selected(db, runId, sel, skipped)) {
+  for (const o of selected(db, runId, sel, stats)) {
     yield `${first ? '' : ','}\n${JSON.stringify(feature(runId, o))}`;
     first = false;
   }
@@ -141,9 +160,9 @@ export function* labelFixesMapRoulette(
   db: DatabaseHandle,
   runId: number,
   sel: LabelFixSelection = {},
-  skipped = { offMap: 0 },
+  stats: LabelFixStats = { offMap: 0, written: {} },
 ): Generator<string> {
-  for (const o of selected(db, runId, sel, skipped)) {
+  for (const o of selected(db, runId, sel, stats)) {
     const f = feature(runId, o);
     yield maprouletteLine([{ ...f, properties: { ...f.properties, priority: priorityOf(o.score) } }]);
   }
