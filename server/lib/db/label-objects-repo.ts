@@ -134,18 +134,23 @@ export function* iterateLabelObjects(
   }
 }
 
-/** A stored area offset with where its patch lies, for merging neighbours (area-offset-merge.ts). */
-export interface StoredAreaOffset {
-  idx: number;
-  n: number;
-  score: number;
+/** An area offset's shift and extent: what merging neighbours combines (area-offset-merge.ts). */
+export interface AreaOffsetShift {
   dxPx: number;
   dyPx: number;
   eastM: number | null;
   northM: number | null;
   members: number;
   areaPx: number;
+  /** Lon/lat ring, when on the map. */
   outline: Array<[number, number]> | null;
+}
+
+/** A stored area offset with where its patch lies. */
+export interface StoredAreaOffset extends AreaOffsetShift {
+  idx: number;
+  n: number;
+  score: number;
   patchKey: string;
   tile: { z: number; x: number; y: number } | null;
 }
@@ -177,16 +182,9 @@ export function listAreaOffsets(handle: DatabaseHandle, runId: number): StoredAr
 }
 
 /** One merged area offset: stored on its anchor's row, the other findings it absorbed removed. */
-export interface AreaOffsetMergeWrite {
+export interface AreaOffsetMergeWrite extends AreaOffsetShift {
   anchor: { idx: number; n: number };
   absorbed: Array<{ idx: number; n: number }>;
-  dxPx: number;
-  dyPx: number;
-  eastM: number | null;
-  northM: number | null;
-  members: number;
-  areaPx: number;
-  outline: Array<[number, number]> | null;
   lon: number | null;
   lat: number | null;
   patches: number;

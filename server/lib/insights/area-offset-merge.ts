@@ -9,39 +9,22 @@
  */
 import { parseWindowKey } from '../datasets/cut.ts';
 import type { DatabaseHandle } from '../db/client.ts';
-import { listAreaOffsets, writeAreaOffsetMerges } from '../db/label-objects-repo.ts';
+import {
+  listAreaOffsets,
+  writeAreaOffsetMerges,
+  type AreaOffsetShift,
+  type StoredAreaOffset,
+} from '../db/label-objects-repo.ts';
 
-export interface AreaOffsetItem {
-  /** Caller's id of the finding. */
-  id: number;
-  score: number;
-  /** Patch position: its tile, or failing that its key (`file#x,y,w,h` for windows of an image). */
-  tile: { z: number; x: number; y: number } | null;
-  patchKey: string;
-  dxPx: number;
-  dyPx: number;
-  eastM: number | null;
-  northM: number | null;
-  members: number;
-  areaPx: number;
-  /** Lon/lat ring of the patch, when it is on the map. */
-  outline: Array<[number, number]> | null;
-}
+/** A finding to merge: a stored area offset, with the caller's id in place of its row's key. */
+export type AreaOffsetItem = Omit<StoredAreaOffset, 'idx' | 'n'> & { id: number };
 
-export interface MergedAreaOffset {
+export interface MergedAreaOffset extends AreaOffsetShift {
   /** The strongest finding of the group: where the merged one is stored. */
   anchor: number;
   /** Every finding of the group, the anchor included. */
   ids: number[];
   score: number;
-  dxPx: number;
-  dyPx: number;
-  eastM: number | null;
-  northM: number | null;
-  members: number;
-  areaPx: number;
-  /** Lon/lat bounding ring of the group's patches (closed), when they are on the map. */
-  outline: Array<[number, number]> | null;
   lon: number | null;
   lat: number | null;
 }

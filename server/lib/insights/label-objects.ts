@@ -202,8 +202,7 @@ export function findLabelObjects(
     // Little under it, and no edge of a building where it is drawn (inside no brighter than around it). Measured
     // on real masks (scripts/bench/label-objects.ts) this separates planted phantoms from real footprints better
     // than the probability at its best shift, which in a dense block lands on a neighbour's unmapped building.
-    const phantom =
-      w * (1 - clamp01(meanProb / 0.5)) * (1 - clamp01((meanProb - measures.ringProb) / 0.3));
+    const phantom = w * (1 - clamp01(meanProb / 0.5)) * (1 - clamp01((meanProb - measures.ringProb) / 0.3));
     const kind: FoundObject['kind'] =
       offset >= o.tagAt && offset >= phantom ? 'offset' : phantom >= o.tagAt ? 'phantom' : 'ok';
     if (kind === 'offset') {
