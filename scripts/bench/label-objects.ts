@@ -318,7 +318,22 @@ function runKind(kind: PlantKind) {
     for (const q of p.pixels) s += probs[q];
     return s / Math.max(1, p.pixels.length) >= 0.5;
   };
+  // The model's own outline noise: how far the search moves footprints nobody moved.
+  const unplantedShift = (g: string) => {
+    const lens = candidates
+      .filter((c) => c.planted < 0 && c.object.shift && windows[c.window].group === g)
+      .map((c) => Math.hypot(c.object.shift!.dx, c.object.shift!.dy))
+      .sort((a, b) => a - b);
+    const moved = lens.filter((l) => l >= 1);
+    return {
+      movedShare: r3(moved.length / Math.max(1, lens.length)),
+      medianMovedPx: r3(moved[Math.floor(moved.length / 2)] ?? Number.NaN),
+    };
+  };
   const diagnosis = {
+    ...(kind === 'missing'
+      ? {}
+      : { unplantedFootprintsShift: { accra: unplantedShift('accra'), dubai: unplantedShift('dubai') } }),
     topFalseHits: topFalse.length,
     topFalseHitsLikeBuildings: topFalse.filter((i) => looksLikeBuilding(candidates[i])).length,
     plantedOverPrediction: Object.fromEntries(
