@@ -96,13 +96,14 @@ function pixelsByLabel(labels: Int32Array, count: number): { start: Int32Array; 
   return { start, pixels };
 }
 
+/** `ring`: the pixels just outside the object (ringAround). */
 function measure(
   inside: Int32Array,
+  ring: Int32Array,
   probs: ArrayLike<number>,
   label: Uint8Array,
   width: number,
   height: number,
-  ringWidth: number,
 ): ObjectMeasures {
   let maxProb = 0;
   let core = 0;
@@ -121,7 +122,6 @@ function measure(
     if (y < y0) y0 = y;
     if (y > y1) y1 = y;
   }
-  const ring = ringAround(inside, width, height, ringWidth);
   let ringSum = 0;
   let ringLabelled = 0;
   for (const p of ring) {
@@ -198,7 +198,7 @@ export function findLabelObjects(
     // The model sees the shape clearly (cover) where the search placed it, and clearly less where it is drawn.
     const gain = moved ? shift.cover - shift.coverAligned : 0;
     const offset = w * clamp01(gain / 0.3) * clamp01(shift.cover / 0.6);
-    const measures = measure(inside, visible, label, width, height, o.ringWidth);
+    const measures = measure(inside, shape.ring, visible, label, width, height);
     // Little under it, and no edge of a building where it is drawn (inside no brighter than around it). Measured
     // on real masks (scripts/bench/label-objects.ts) this separates planted phantoms from real footprints better
     // than the probability at its best shift, which in a dense block lands on a neighbour's unmapped building.
@@ -259,7 +259,7 @@ export function findLabelObjects(
       centre: centreOf(inside, width),
       meanProb,
       shift: null,
-      measures: measure(inside, probs, label, width, height, o.ringWidth),
+      measures: measure(inside, ringAround(inside, width, height, o.ringWidth), probs, label, width, height),
       pixels: inside,
       outline: simplifyRing(traceOutline(P.labels, width, height, l, P.firsts[l]), 0.75),
     });
