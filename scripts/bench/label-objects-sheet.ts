@@ -5,9 +5,11 @@
  *
  *   npx tsx scripts/bench/label-objects.ts --cache data/scratch/bench-cache.bin --kinds missing --dump data/scratch/d
  *   npx tsx scripts/bench/label-objects-sheet.ts --dump data/scratch/d-missing.jsonl --cache data/scratch/bench-cache.bin
- *                                              [--from 0] [--count 12] [--out screenshots/label-objects-sheet.png]
+ *                                              [--from 0] [--count 12] [--planted]
+ *                                              [--out screenshots/label-objects-sheet.png]
  *
- * Only objects that were not planted, in the strict ranking's order, among its top k (k = objects planted).
+ * Only objects that were not planted, in the strict ranking's order, among its top k (k = objects planted); with
+ * --planted, the planted objects the detector found, weakest evidence first.
  * Skips cleanly without the real data.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,12 +25,14 @@ const { values } = parseArgs({
     real: { type: 'string', default: process.env.REALDATA ?? resolve(repoRoot, '../shared/realdata') },
     from: { type: 'string', default: '0' },
     count: { type: 'string', default: '12' },
+    /** Planted objects instead, weakest evidence first: what the detector misses. */
+    planted: { type: 'boolean', default: false },
     out: { type: 'string', default: 'screenshots/label-objects-sheet.png' },
   },
 });
 if (!values.dump || !values.cache) {
   console.error(
-    'usage: label-objects-sheet.ts --dump PREFIX-<kind>.jsonl --cache FILE [--from 0] [--count 12] [--out PNG]',
+    'usage: label-objects-sheet.ts --dump PREFIX-<kind>.jsonl --cache FILE [--from 0] [--count 12] [--planted] [--out PNG]',
   );
   process.exit(2);
 }
@@ -62,15 +66,18 @@ const keys = (JSON.parse(readFileSync(`${values.cache}.json`, 'utf8')) as Array<
 const cache = readFileSync(values.cache);
 const planted = rows.filter((r) => r.set === 'planted').length;
 const from = Number(values.from);
-const falseHits = rows
-  .filter((r) => r.set === 'cand')
-  .sort((a, b) => b.ev - a.ev)
-  .slice(0, planted)
-  .filter((r) => r.pl === null)
-  .slice(from, from + Number(values.count));
+const candidates = rows.filter((r) => r.set === 'cand');
+const shown = (
+  values.planted
+    ? candidates.filter((r) => r.pl !== null).sort((a, b) => a.ev - b.ev)
+    : candidates
+        .sort((a, b) => b.ev - a.ev)
+        .slice(0, planted)
+        .filter((r) => r.pl === null)
+).slice(from, from + Number(values.count));
 
 const tiles: Buffer[] = [];
-for (const r of falseHits) {
+for (const r of shown) {
   const [path, win] = keys[r.w].split('#');
   const [x, y, w, h] = win.split(',').map(Number);
   const image = await sharp(resolve(values.real, path))
