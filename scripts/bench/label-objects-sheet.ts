@@ -41,7 +41,7 @@ if (!existsSync(values.real)) {
   process.exit(0);
 }
 
-/** The benchmark's model-resolution side and window size (scripts/bench/label-objects.ts). */
+/** The benchmark's model input side (scripts/bench/label-objects.ts), the sheet's tile side and columns. */
 const MODEL = 128;
 const TILE = 256;
 const COLS = 4;
