@@ -29,10 +29,7 @@ export interface CaseTileRow {
   holdsBuilding: boolean;
 }
 
-export function caseRows(
-  tiles: Iterable<ScoredTile & { maxProb?: number }>,
-  truth: Map<string, boolean>,
-): CaseTileRow[] {
+export function caseRows(tiles: Iterable<ScoredTile>, truth: Map<string, boolean>): CaseTileRow[] {
   const rows: CaseTileRow[] = [];
   for (const t of tiles) {
     const holds = truth.get(t.taskId);
