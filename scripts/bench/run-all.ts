@@ -20,6 +20,7 @@ const benches: Record<string, string[]> = {
   trust: ['npx', 'tsx', 'scripts/bench/trust.ts'],
   'ui-overlay': ['npx', 'tsx', 'scripts/bench/ui-overlay.ts'],
   'ui-latent': ['npx', 'tsx', 'scripts/bench/ui-latent.ts'],
+  store: ['npx', 'tsx', 'scripts/bench/store.ts'],
   demo: ['bash', 'scripts/bench/demo-fresh-clone.sh'],
 };
 
