@@ -64,6 +64,16 @@ describe('doubt', () => {
     expect(() => noveltyRatioOf({ content: 0.5, unit: 0 })).toThrow(/novelty unit/);
   });
 
+  it('ranks from the probability it is given and keeps P(building) and its interval apart from it', () => {
+    const t = tileTrust(0.6, 0.1, DEFAULT_DOUBT, { low: 0.6, high: 0.6 }, 0.2);
+    expect(t.buildingProb).toBe(0.6);
+    expect(t.priority).toBeCloseTo(0.2, 6);
+    expect(
+      tileTrust(0.6, { content: 2, image: 0.3 }, DEFAULT_DOUBT, { low: 0.6, high: 0.6 }, 0.2).priority,
+    ).toBeGreaterThan(0.99);
+    expect(() => tileTrust(0.6, 0.1, DEFAULT_DOUBT, { low: 0.6, high: 0.6 }, 1.5)).toThrow(/rankProb/);
+  });
+
   it('refuses values outside their range', () => {
     expect(() => tileTrust(0.5, { content: 0.5, image: -1 })).toThrow(/image ratio/);
     expect(() => tileTrust(1.2, 0.5)).toThrow(DoubtError);

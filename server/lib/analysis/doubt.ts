@@ -81,7 +81,7 @@ export interface TileTrust {
   noveltyRatio: number;
   doubt: number;
   covered: boolean;
-  /** Volunteers first where a building is most plausible: p lifted by the content's own doubt, p + l(1 − p). */
+  /** Volunteers first where a building is most plausible: rankProb lifted by the content's own doubt, q + l(1 − q). */
   priority: number;
 }
 
@@ -97,15 +97,22 @@ export interface TileTrust {
  * The lift is therefore l = d(content) · (1 − d(image)): content that stands out on imagery like the reference's.
  * (On real imagery under a colour shift, lifting by content novelty alone skipped 6 points fewer tiles at 95 %
  * recall than the prediction; the tent camp of the demo world, on ordinary imagery, keeps its whole lift.)
+ *
+ * `rankProb` is the probability priority starts from: the classifier on the prediction's own evidence
+ * (TileClassifier.predictOwnEvidence), one scale for every tile. The latent features sharpen P(building) where the
+ * reference covers a region but extrapolate badly where it does not (on coarser real imagery, ranking by them
+ * skipped 4 points fewer tiles at 95 % recall than the model's own output).
  */
 export function tileTrust(
   buildingProb: number,
   novelty: number | TileNovelty,
   params: DoubtParams = DEFAULT_DOUBT,
   band: { low: number; high: number } = { low: buildingProb, high: buildingProb },
+  rankProb: number = buildingProb,
 ): TileTrust {
   if (!(buildingProb >= 0 && buildingProb <= 1))
     throw new DoubtError(`buildingProb ${buildingProb} must lie in 0..1`);
+  if (!(rankProb >= 0 && rankProb <= 1)) throw new DoubtError(`rankProb ${rankProb} must lie in 0..1`);
   if (!(band.low <= buildingProb + 1e-6 && buildingProb <= band.high + 1e-6))
     throw new DoubtError(`buildingProb ${buildingProb} lies outside its band [${band.low}, ${band.high}]`);
   const parts = typeof novelty === 'number' ? { content: novelty } : novelty;
@@ -119,6 +126,6 @@ export function tileTrust(
     noveltyRatio: ratio,
     doubt: u,
     covered: covered(ratio, params),
-    priority: buildingProb + lift * (1 - buildingProb),
+    priority: rankProb + lift * (1 - rankProb),
   };
 }

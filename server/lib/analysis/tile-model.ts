@@ -175,12 +175,14 @@ export class TileModel {
   /** P(building), its no-label interval, doubt, coverage and priority per tile. */
   trust(evidence: readonly TileEvidence[], imageRatio?: Float32Array): TileTrust[] {
     const { p, low, high } = this.classifier.predictInterval(evidence, BAND_LEVEL);
+    const own = this.classifier.predictOwnEvidence(evidence);
     return evidence.map((e, i) =>
       tileTrust(
         p[i],
         { content: e.noveltyRatio, image: imageRatio?.[i] ?? 0, unit: this.noveltyUnit },
         this.doubt,
         { low: low[i], high: high[i] },
+        own[i],
       ),
     );
   }
