@@ -35,6 +35,7 @@ import {
   labelledStudy,
   noveltyAuroc,
   panelChecks,
+  predictionMisses,
   predictionMissShare,
   skippedShares,
   type CaseTileRow,
@@ -131,7 +132,7 @@ async function runCase(
 function modelAloneCheck(rows: CaseTileRow[], curve: EffortCurve): CaseResult['modelAlone'] {
   const m = curve.modelAlone;
   if (!m) return null;
-  const truth = rows.filter((r) => r.holdsBuilding && r.predFraction === 0).length;
+  const truth = predictionMisses(rows);
   return {
     expected: Number(m.expectedMissedBuildingTiles.toFixed(1)),
     low: Number(m.missedLow.toFixed(1)),

@@ -137,9 +137,14 @@ export function skippedShares(rows: CaseTileRow[], recall: number): Record<Ranki
 }
 
 /** Share of building tiles the model's own output misses at its threshold (nothing painted). */
+/** Building tiles the model's own output paints nothing on: what the model alone would miss. */
+export function predictionMisses(rows: CaseTileRow[]): number {
+  return rows.filter((r) => r.holdsBuilding && r.predFraction === 0).length;
+}
+
 export function predictionMissShare(rows: CaseTileRow[]): number {
-  const b = rows.filter((r) => r.holdsBuilding);
-  return b.length === 0 ? 0 : b.filter((r) => r.predFraction === 0).length / b.length;
+  const buildings = rows.filter((r) => r.holdsBuilding).length;
+  return buildings === 0 ? 0 : predictionMisses(rows) / buildings;
 }
 
 /** How well novelty tells this case's tiles from the familiar ones. */
