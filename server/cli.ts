@@ -50,6 +50,7 @@ import { sampleCsv, sampleFindDrafts } from './lib/trust/sample-exports.ts';
 import { projectExportInfo } from './lib/scoring/export-info.ts';
 import { resolveSettings } from './settings.ts';
 import { fairImportCommand, fairModelCommand, publishCommand, publishUsage } from './cli-publish.ts';
+import { labelFixesCommand, labelFixesUsage } from './cli-label-fixes.ts';
 import { UsageError } from './cli-usage.ts';
 
 const usage = `tilelens <command> [options]
@@ -126,7 +127,7 @@ Commands
               --project ID  [--sample ID] [--level 0.9] [--target 0.95] [--delta 0.1] [--threshold T]
   after-mapping   achieved recall and skip precision of a finished project, disagreements, bad imagery
               --project ID  [--sample ID] [--top 50]
-${publishUsage}
+${labelFixesUsage}${publishUsage}
 Common options
   --db PATH        SQLite database (default data/tilelens.db)
 `;
@@ -185,6 +186,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'publish') return publishCommand(rest);
   if (command === 'fair-model') return fairModelCommand(rest);
   if (command === 'fair-import') return await fairImportCommand(rest);
+  if (command === 'label-fixes') return await labelFixesCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: {

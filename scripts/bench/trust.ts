@@ -23,6 +23,7 @@ import { readDemoTiles } from '../../server/lib/datasets/demo-world.ts';
 import { bboxPolygon } from '../../server/lib/geo/tiles.ts';
 import { repoRoot } from '../../server/lib/paths.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
+import type { EffortCurve } from '../../server/lib/scoring/effort.ts';
 import { closeImagerySources } from '../../server/lib/scoring/imagery-registry.ts';
 import { disposeScoringModels } from '../../server/lib/scoring/jobs.ts';
 import { scoreRegion } from '../../server/lib/scoring/score-region.ts';
@@ -34,6 +35,7 @@ import {
   labelledStudy,
   noveltyAuroc,
   panelChecks,
+  predictionMisses,
   predictionMissShare,
   skippedShares,
   type CaseTileRow,
@@ -70,6 +72,8 @@ interface CaseResult {
   panel: PanelCheck[];
   /** Share of building tiles the model's own output misses (paints nothing on). */
   predictionMisses: number;
+  /** The panel's "the model alone would miss" count against the truth. */
+  modelAlone: { expected: number; low: number; high: number; truth: number; inside: boolean } | null;
   skipped: Record<string, Record<string, number>>;
   noveltyAuroc: number | null;
   labelled: LabelledStudy;
@@ -112,6 +116,7 @@ async function runCase(
       error: r3(p.error),
     })),
     predictionMisses: r3(predictionMissShare(rows)),
+    modelAlone: modelAloneCheck(rows, curve),
     skipped: Object.fromEntries(
       await Promise.all(
         [0.95, 0.99].map(async (recall) => [
@@ -126,6 +131,19 @@ async function runCase(
   return { result, rows };
 }
 
+function modelAloneCheck(rows: CaseTileRow[], curve: EffortCurve): CaseResult['modelAlone'] {
+  const m = curve.modelAlone;
+  if (!m) return null;
+  const truth = predictionMisses(rows);
+  return {
+    expected: Number(m.expectedMissedBuildingTiles.toFixed(1)),
+    low: Number(m.missedLow.toFixed(1)),
+    high: Number(m.missedHigh.toFixed(1)),
+    truth,
+    inside: truth >= m.missedLow - 1e-9 && truth <= m.missedHigh + 1e-9,
+  };
+}
+
 function printCase(r: CaseResult): void {
   const out = process.stdout;
   out.write(
@@ -135,6 +153,13 @@ function printCase(r: CaseResult): void {
       (r.noveltyAuroc === null ? '' : `; novelty AUROC vs familiar ${r.noveltyAuroc}`) +
       '\n',
   );
+  if (r.modelAlone) {
+    const m = r.modelAlone;
+    out.write(
+      `  the model alone would miss ${m.expected} building tiles (${m.low}–${m.high}); true ${m.truth} ` +
+        `${m.inside ? 'inside' : 'OUTSIDE'}\n`,
+    );
+  }
   out.write('  panel at      threshold  sent   expected (interval)        true     error\n');
   for (const p of r.panel) {
     out.write(

@@ -20,7 +20,11 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { DatabaseHandle } from '../lib/db/client.ts';
 import { LABEL_OBJECT_KINDS, REVIEW_MARKS } from '../lib/db/schema.ts';
-import { labelFixesGeoJson, labelFixesMapRoulette } from '../lib/exports/label-fixes.ts';
+import {
+  labelFixesGeoJson,
+  labelFixesMapRoulette,
+  labelFixSelectionSchema,
+} from '../lib/exports/label-fixes.ts';
 import { labelObjectCounts, labelObjectQueue } from '../lib/insights/object-queue.ts';
 import { getConfidenceRecord, getPatchIntervals } from '../lib/insights/confidence-intervals.ts';
 import { getFamilies } from '../lib/insights/failure-families.ts';
@@ -50,15 +54,6 @@ const exportQuery = z.object({
     .pipe(z.array(z.enum(REVIEW_MARKS)).optional()),
 });
 const objectPageQuery = pageQuery.extend({ kind: z.enum(LABEL_OBJECT_KINDS) });
-const objectExportQuery = z.object({
-  kinds: z
-    .string()
-    .optional()
-    .transform((s) => (s ? s.split(',') : undefined))
-    .pipe(z.array(z.enum(LABEL_OBJECT_KINDS)).optional()),
-  limit: z.coerce.number().int().positive().max(100_000).default(1000),
-  minScore: z.coerce.number().min(0).max(1).default(0),
-});
 const compareParam = z.object({
   a: decimalId,
   b: decimalId,
@@ -138,7 +133,7 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
     .get(
       '/:id/label-objects.geojson',
       validate('param', idParam),
-      validate('query', objectExportQuery),
+      validate('query', labelFixSelectionSchema),
       async (c) => {
         const { id } = c.req.valid('param');
         await labelObjectCounts(db, id);
@@ -152,7 +147,7 @@ export function insightRunRoutes(db: DatabaseHandle, images: PatchImageStore): H
     .get(
       '/:id/label-objects.maproulette.geojson',
       validate('param', idParam),
-      validate('query', objectExportQuery),
+      validate('query', labelFixSelectionSchema),
       async (c) => {
         const { id } = c.req.valid('param');
         await labelObjectCounts(db, id);

@@ -380,6 +380,20 @@ describe('map UI in the browser', () => {
     const want = effort.points.find((p) => Math.abs(p.threshold - 0.3) < 1e-9)!;
     expect(Number(await fig.getAttribute('data-sent'))).toBe(want.sent);
     expect(Number(await fig.getAttribute('data-skipped'))).toBe(want.skipped);
+    // What the model alone would miss, as the API says it, with its range.
+    const alone = (
+      effort as unknown as { modelAlone: { expectedMissedBuildingTiles: number; missedHigh: number } }
+    ).modelAlone;
+    expect(alone.missedHigh).toBeGreaterThanOrEqual(alone.expectedMissedBuildingTiles);
+    const line = page.locator('#thresholds .model-alone');
+    expect(Number(await line.getAttribute('data-model-alone'))).toBeCloseTo(
+      alone.expectedMissedBuildingTiles,
+      2,
+    );
+    expect(await line.innerText()).toMatch(
+      /^The model alone paints nothing on [\d,]+ tiles?; about \d+ building tiles? \(\d+–\d+, \d+ % of all\) hide there/,
+    );
+    await page.locator('#thresholds').screenshot({ path: join(SHOTS, 'ui-6b-thresholds.png') });
   });
 
   it('downloads every export', async () => {

@@ -49,6 +49,13 @@ describe('GeoTIFF pairs', () => {
     ]);
     expect(patches[0].center![0]).toBeCloseTo(lon, 6);
     expect(patches[0].center![1]).toBeCloseTo(lat, 6);
+    // Any point of a patch: (10, 20) of the second window is pixel (74, 20) of the file.
+    const [lon2, lat2] = proj4('+proj=utm +zone=30 +datum=WGS84 +units=m +no_defs', 'EPSG:4326').forward([
+      500_000 + 74 * 0.5,
+      620_000 - 20 * 0.5,
+    ]);
+    expect(patches[1].place!(10, 20)[0]).toBeCloseTo(lon2, 7);
+    expect(patches[1].place!(10, 20)[1]).toBeCloseTo(lat2, 7);
     expect(patches[0].mask[0]).toBe(1);
   });
 

@@ -162,7 +162,14 @@ describe('the evidence pass reopens every kind of dataset', () => {
       ModelTiepoint: [0, 0, 0, 500_000 + i * 200, 620_000, 0],
     }));
     const runId = await analyse({ geotiffs: root, patchSize: 128 }, 'geotiff');
-    await expectEvidence(runId);
+    const r = await expectEvidence(runId);
+    // Placed on the map by the files' georeference: every object has a lon/lat outline.
+    expect(r.objects).toBeGreaterThan(0);
+    const unplaced = db.sqlite
+      .prepare('select count(*) from label_objects where run_id = ? and (outline is null or lat is null)')
+      .pluck()
+      .get(runId);
+    expect(unplaced).toBe(0);
   }, 120_000);
 
   it('footprints over imagery, with objects placed on the map', async () => {

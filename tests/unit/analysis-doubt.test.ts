@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { covered, DEFAULT_DOUBT, doubt, DoubtError, tileTrust } from '../../server/lib/analysis/doubt.ts';
+import {
+  covered,
+  DEFAULT_DOUBT,
+  doubt,
+  DoubtError,
+  noveltyRatioOf,
+  tileTrust,
+} from '../../server/lib/analysis/doubt.ts';
 
 describe('doubt', () => {
   it('is ½ at the edge of the reference set, near 0 well inside it, near 1 far outside, and rises with novelty', () => {
@@ -32,20 +39,43 @@ describe('doubt', () => {
   });
 
   it('lets imagery novelty widen the interval and uncover the tile without reordering it', () => {
-    const shifted = tileTrust(0.2, 0.3, DEFAULT_DOUBT, { low: 0.2, high: 0.2 }, 2);
+    const shifted = tileTrust(0.2, { content: 0.3, image: 2 });
     expect(shifted.covered).toBe(false);
     expect(shifted.doubt).toBeGreaterThan(0.99);
     expect(shifted.buildingProbLow).toBeLessThan(0.01);
     expect(shifted.buildingProbHigh).toBeGreaterThan(0.99);
     // Priority follows the content's novelty only: the same as without the imagery's.
-    expect(shifted.priority).toBe(tileTrust(0.2, 0.3).priority);
+    expect(shifted.priority).toBeCloseTo(tileTrust(0.2, 0.3).priority, 6);
     expect(tileTrust(0.2, 0.3).covered).toBe(true);
-    // Content novelty still lifts.
-    expect(tileTrust(0.2, 2, DEFAULT_DOUBT, { low: 0.2, high: 0.2 }, 0).priority).toBeGreaterThan(0.99);
+    // Content novelty lifts on imagery like the reference's …
+    expect(tileTrust(0.2, { content: 2, image: 0.3 }).priority).toBeGreaterThan(0.99);
+    // … and not where the imagery itself explains why the activations are strange.
+    expect(tileTrust(0.2, { content: 2, image: 2 }).priority).toBeCloseTo(0.2, 3);
+  });
+
+  it('counts a tile a little strange in both ways as stranger than either, in the held-out unit', () => {
+    expect(noveltyRatioOf({ content: 0.8, image: 0.9 })).toBe(0.9);
+    expect(noveltyRatioOf({ content: 0.8, image: 0.9, unit: 1.1 })).toBeCloseTo(
+      Math.hypot(0.8, 0.9) / 1.1,
+      10,
+    );
+    expect(tileTrust(0.2, { content: 0.8, image: 0.9, unit: 1.1 }).covered).toBe(false);
+    expect(tileTrust(0.2, { content: 0.5, image: 0.6, unit: 1.1 }).covered).toBe(true);
+    expect(() => noveltyRatioOf({ content: 0.5, unit: 0 })).toThrow(/novelty unit/);
+  });
+
+  it('ranks from the probability it is given and keeps P(building) and its interval apart from it', () => {
+    const t = tileTrust(0.6, 0.1, DEFAULT_DOUBT, { low: 0.6, high: 0.6 }, 0.2);
+    expect(t.buildingProb).toBe(0.6);
+    expect(t.priority).toBeCloseTo(0.2, 6);
+    expect(
+      tileTrust(0.6, { content: 2, image: 0.3 }, DEFAULT_DOUBT, { low: 0.6, high: 0.6 }, 0.2).priority,
+    ).toBeGreaterThan(0.99);
+    expect(() => tileTrust(0.6, 0.1, DEFAULT_DOUBT, { low: 0.6, high: 0.6 }, 1.5)).toThrow(/rankProb/);
   });
 
   it('refuses values outside their range', () => {
-    expect(() => tileTrust(0.5, 0.5, DEFAULT_DOUBT, { low: 0.5, high: 0.5 }, -1)).toThrow(/image ratio/);
+    expect(() => tileTrust(0.5, { content: 0.5, image: -1 })).toThrow(/image ratio/);
     expect(() => tileTrust(1.2, 0.5)).toThrow(DoubtError);
     expect(() => doubt(Number.NaN)).toThrow(/novelty ratio/);
   });

@@ -65,8 +65,52 @@ describe('ImageShift', () => {
     const again = ImageShift.fromJSON(JSON.parse(JSON.stringify(model.toJSON())));
     const s = statsOf(familiar.slice(0, 5));
     expect(Array.from(again.ratio(s, 5))).toEqual(Array.from(model.ratio(s, 5)));
-    expect(() => ImageShift.fromJSON({ ...model.toJSON(), mean: [1] })).toThrow(/expected 8 means/);
+    expect(() => ImageShift.fromJSON({ ...model.toJSON(), mean: [1] })).toThrow(/expected 16 means/);
+    expect(() => ImageShift.fromJSON({ ...model.toJSON(), points: 'AAAA' })).toThrow(/reference points/);
     expect(() => ImageShift.fromJSON({ kind: 'Other' } as never)).toThrow(/expected kind "ImageShift"/);
+  });
+
+  it('notices a colour cast that lands between two kinds of reference imagery', () => {
+    // Two kinds of imagery, reddish and bluish; their mean colour is a tile of neither kind.
+    const tint = (rgb: Uint8Array, gain: number[]) =>
+      rgb.map((v, i) => Math.min(255, Math.round(v * gain[i % 3])));
+    const kinds = [
+      [1.6, 1, 0.5],
+      [0.5, 1, 1.6],
+    ];
+    const mixed = reference.map((t, i) => tint(t, kinds[i % 2]));
+    const twoKinds = ImageShift.fit(statsOf(mixed), mixed.length, { seed: 3 });
+    const own = familiar.map((t, i) => tint(t, kinds[i % 2]));
+    const between = familiar.map((t) => tint(t, [1, 1, 1]));
+    const over = (tiles: Uint8Array[]) =>
+      twoKinds.ratio(statsOf(tiles), tiles.length).filter((v) => v > 1).length / tiles.length;
+    expect(over(own)).toBeLessThan(0.06);
+    expect(over(between)).toBeGreaterThan(0.9);
+  });
+
+  it('still reads a reference fitted as one Gaussian over the first eight statistics', () => {
+    const k = IMAGE_STATISTIC_COUNT;
+    const stats = statsOf(reference);
+    const mean = Array.from(
+      { length: 8 },
+      (_, j) => reference.reduce((s, _t, i) => s + stats[i * k + j], 0) / reference.length,
+    );
+    // A diagonal precision from each statistic's own variance: distance² = Σ z².
+    const precision = new Array<number>(64).fill(0);
+    for (let j = 0; j < 8; j++) {
+      const v = reference.reduce((s, _t, i) => s + (stats[i * k + j] - mean[j]) ** 2, 0) / reference.length;
+      precision[j * 9] = 1 / v;
+    }
+    const legacy = ImageShift.fromJSON({
+      kind: 'ImageShift',
+      mean,
+      precision,
+      unit: 2,
+      calibration: 'held-out',
+    });
+    const one = statsOf([familiar[0]]);
+    const expected = Math.sqrt(mean.reduce((s, m, j) => s + (one[j] - m) ** 2 * precision[j * 9], 0)) / 2;
+    expect(legacy.ratio(one, 1)[0]).toBeCloseTo(expected, 4);
   });
 
   it('says what is wrong with a short image', () => {

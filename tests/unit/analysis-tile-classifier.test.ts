@@ -81,6 +81,29 @@ describe('TileClassifier', () => {
     expect(Math.abs(predicted - observed) / observed).toBeLessThan(0.08);
   });
 
+  it('gives P(building) from the prediction’s own evidence, latent features held at their fitted mean', () => {
+    // pc1 carries the truth here, so the selection keeps the latent group.
+    const { tiles, holds } = synthetic(1500, 5);
+    const informative = tiles.map((t, i) => ({
+      ...t,
+      pcs: [holds[i] ? 1.5 + 0.5 * Math.sin(i) : -1 + 0.5 * Math.cos(i), 0],
+    }));
+    const c = TileClassifier.fit(informative, holds, 'synthetic', { seed: 1 });
+    expect(c.groups).toContain('latent');
+    const info = c.toJSON();
+    const mean = info.model.mean[info.features.indexOf('pc1')];
+    const some = informative.slice(0, 10);
+    const own = c.predictOwnEvidence(some);
+    const atMean = c.predict(some.map((t) => ({ ...t, pcs: [mean, 0] })));
+    own.forEach((v, i) => expect(v).toBeCloseTo(atMean[i], 6));
+    // The latent coordinates no longer move it; the prediction's evidence still does.
+    expect(Array.from(c.predictOwnEvidence(some.map((t) => ({ ...t, pcs: [40, 0] }))))).toEqual(
+      Array.from(own),
+    );
+    const stronger = c.predictOwnEvidence(some.map((t) => ({ ...t, predFraction: 0.2, maxProb: 0.99 })));
+    stronger.forEach((v, i) => expect(v).toBeGreaterThanOrEqual(own[i] - 1e-6));
+  });
+
   it('round-trips through JSON; truth of one kind only gives about the smoothed share', () => {
     const { tiles, holds } = synthetic(400, 6);
     const c = TileClassifier.fit(tiles, holds, 'synthetic');

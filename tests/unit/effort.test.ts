@@ -92,6 +92,31 @@ describe('effortCurve', () => {
     expect((await effortCurve(justCovered)).coverage.verified).toBe(true);
   });
 
+  it('sums what the model alone would miss over the tiles its output leaves empty, with the spread', async () => {
+    // 40 tiles the model paints on (all buildings), 60 it leaves empty: 10 of them at 0.3, 50 at 0.02.
+    const region = Array.from({ length: 100 }, (_, i) => ({
+      priority: i < 40 ? 0.95 : i < 50 ? 0.3 : 0.02,
+      buildingProb: i < 40 ? 0.95 : i < 50 ? 0.3 : 0.02,
+      modelEmpty: i >= 40,
+    }));
+    const m = (await effortCurve(region)).modelAlone!;
+    expect(m.emptyTiles).toBe(60);
+    expect(m.expectedMissedBuildingTiles).toBeCloseTo(10 * 0.3 + 50 * 0.02, 10);
+    const spread = normalQuantile(0.95) * Math.sqrt(10 * 0.3 * 0.7 + 50 * 0.02 * 0.98);
+    expect(m.missedHigh).toBeCloseTo(4 + spread, 10);
+    expect(m.missedLow).toBeCloseTo(4 - spread, 10);
+    expect(m.expectedMissShare).toBeCloseTo(4 / (40 * 0.95 + 4), 10);
+    // Wider where the probabilities carry an interval.
+    const doubtful = region.map((t) =>
+      t.modelEmpty ? { ...t, buildingProbLow: 0, buildingProbHigh: 0.5 } : t,
+    );
+    expect((await effortCurve(doubtful)).modelAlone!.missedHigh).toBeGreaterThan(25);
+    // Tiles that do not say whether the output was empty leave the figure out rather than undercount it.
+    expect(
+      (await effortCurve(region.map((t, i) => (i === 0 ? { ...t, modelEmpty: undefined } : t)))).modelAlone,
+    ).toBeUndefined();
+  });
+
   it('gives the fewest tiles that reach a recall', async () => {
     const curve = await effortCurve(tiles);
     const p = thresholdForRecall(curve, 0.9)!;

@@ -121,6 +121,32 @@ describe('label objects', () => {
     expect(known.northM).toBeCloseTo(-1.5, 0);
   });
 
+  it('places objects of geo-referenced imagery by its georeference, metres included', () => {
+    // A UTM-like raster, 0.5 m pixels, rotated 90° (columns run north): a shift of +4 columns is 2 m north.
+    const lat0 = 5.6;
+    const lon0 = -0.2;
+    const degPerMetre = 360 / 40075016.686;
+    const place = (x: number, y: number): [number, number] => [
+      lon0 + (y * 0.5 * degPerMetre) / Math.cos((lat0 * Math.PI) / 180),
+      lat0 + x * 0.5 * degPerMetre,
+    ];
+    const moved: Rect[] = BUILDINGS.map((b, i) => (i === 3 ? [b[0] + 4, b[1] - 3, b[2], b[3]] : b));
+    const rows = patchLabelObjects(0, { width: W, height: H, place }, probs, draw(moved), W, H).rows;
+    expect(rows).toHaveLength(1);
+    const r = rows[0];
+    // The search moves the footprint back by (−4, +3) pixels: 2 m south (columns) and 1.5 m east (rows).
+    expect(r.northM).toBeCloseTo(-2, 1);
+    expect(r.eastM).toBeCloseTo(1.5, 1);
+    expect(r.outline).not.toBeNull();
+    expect(r.outline![0]).toEqual(r.outline![r.outline!.length - 1]);
+    const [lon, lat] = place(r.outlinePx[0][0], r.outlinePx[0][1]);
+    expect(r.outline![0][0]).toBeCloseTo(lon, 9);
+    expect(r.outline![0][1]).toBeCloseTo(lat, 9);
+    // The moved footprint's centre: pixel (14 + 9, 47 + 7).
+    expect(r.lon).toBeCloseTo(place(23, 54)[0], 7);
+    expect(r.lat).toBeCloseTo(place(23, 54)[1], 7);
+  });
+
   it('refuses probabilities and a label of the wrong size', () => {
     expect(() => findLabelObjects(probs, new Uint8Array(10), W, H)).toThrow(/needs 9216/);
   });

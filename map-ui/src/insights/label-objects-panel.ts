@@ -164,6 +164,8 @@ export function LabelObjectsPanel(props: { runId: number }) {
                   it.kind === 'offset' || it.kind === 'area_offset' ? ` by ${moveWords(it)}` : '',
                   ` · confidence ${num(it.score)}`,
                   it.members !== null ? ` · ${it.members} footprints` : '',
+                  // One finding for neighbouring patches whose imagery is offset the same way.
+                  (it.patches ?? 1) > 1 ? ` · across ${it.patches} patches` : '',
                   h('br', null),
                   h('span', { class: 'muted' }, `${it.patchKey}${it.group ? ` · ${it.group}` : ''}`),
                   it.josm

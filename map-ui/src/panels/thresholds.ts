@@ -56,6 +56,24 @@ function BasisNote(props: { effort: ProjectEffort }) {
   );
 }
 
+/** Why volunteers are needed at all: what the model's own output would miss if it were trusted alone. */
+function ModelAloneLine(props: { m: NonNullable<ProjectEffort['modelAlone']> }) {
+  const { m } = props;
+  return h(
+    'p',
+    {
+      class: 'model-alone',
+      'data-model-alone': m.expectedMissedBuildingTiles.toFixed(2),
+      'data-model-alone-low': m.missedLow.toFixed(2),
+      'data-model-alone-high': m.missedHigh.toFixed(2),
+    },
+    `The model alone paints nothing on ${int(m.emptyTiles)} ${m.emptyTiles === 1 ? 'tile' : 'tiles'}; about ` +
+      `${num(m.expectedMissedBuildingTiles, 0)} building ${Math.round(m.expectedMissedBuildingTiles) === 1 ? 'tile' : 'tiles'} ` +
+      `(${num(m.missedLow, 0)}–${num(m.missedHigh, 0)}, ${pct(m.expectedMissShare)} of all) hide there — ` +
+      'the ones only volunteers can find.',
+  );
+}
+
 export function ThresholdPanel(props: {
   project: Project;
   version: number;
@@ -201,6 +219,7 @@ export function ThresholdPanel(props: {
       `Expected recall ${pct(current.expectedRecall, 1)} — ${level} range ${pct(current.recallLow, 1)} to ${pct(current.recallHigh, 1)}.`,
     ),
     guarantee ? h('p', { class: 'muted guarantee-line' }, guarantee.promise) : null,
+    effort.modelAlone ? h(ModelAloneLine, { m: effort.modelAlone }) : null,
     h(
       'svg',
       {

@@ -30,7 +30,7 @@ export interface CaseTileRow {
 }
 
 export async function caseRows(
-  tiles: AsyncIterable<ScoredTile & { maxProb?: number }> | Iterable<ScoredTile & { maxProb?: number }>,
+  tiles: AsyncIterable<ScoredTile> | Iterable<ScoredTile>,
   truth: Map<string, boolean>,
 ): Promise<CaseTileRow[]> {
   const rows: CaseTileRow[] = [];
@@ -141,9 +141,14 @@ export async function skippedShares(rows: CaseTileRow[], recall: number): Promis
 }
 
 /** Share of building tiles the model's own output misses at its threshold (nothing painted). */
+/** Building tiles the model's own output paints nothing on: what the model alone would miss. */
+export function predictionMisses(rows: CaseTileRow[]): number {
+  return rows.filter((r) => r.holdsBuilding && r.predFraction === 0).length;
+}
+
 export function predictionMissShare(rows: CaseTileRow[]): number {
-  const b = rows.filter((r) => r.holdsBuilding);
-  return b.length === 0 ? 0 : b.filter((r) => r.predFraction === 0).length / b.length;
+  const buildings = rows.filter((r) => r.holdsBuilding).length;
+  return buildings === 0 ? 0 : predictionMisses(rows) / buildings;
 }
 
 /** How well novelty tells this case's tiles from the familiar ones. */

@@ -1,6 +1,6 @@
 /**
  * Symmetric positive-definite systems by Cholesky factorisation: the Newton steps and coefficient covariance of
- * the logistic regression, the precision matrix of the image statistics. `null` when the matrix is not positive
+ * the logistic regression, the whitening of the image statistics. `null` when the matrix is not positive
  * definite, so each caller says in its own words what that means.
  */
 
@@ -59,4 +59,23 @@ export function invertSpd(A: ArrayLike<number>, n: number): Float64Array<ArrayBu
     for (let i = 0; i < n; i++) inv[i * n + j] = col[i];
   }
   return inv;
+}
+
+/**
+ * W = L⁻¹ for A = L Lᵀ (lower-triangular, row-major), or null when A is not positive definite: y = W x makes
+ * the Mahalanobis distance under A a plain Euclidean one, so neighbour searches need no matrix per pair.
+ */
+export function whiteningOf(A: ArrayLike<number>, n: number): Float64Array<ArrayBuffer> | null {
+  const L = factor(A, n);
+  if (!L) return null;
+  const W = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    // Column j of L⁻¹ by forward substitution against the unit vector e_j.
+    for (let i = j; i < n; i++) {
+      let s = i === j ? 1 : 0;
+      for (let k = j; k < i; k++) s -= L[i * n + k] * W[k * n + j];
+      W[i * n + j] = s / L[i * n + i];
+    }
+  }
+  return W;
 }

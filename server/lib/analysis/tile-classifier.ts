@@ -300,6 +300,21 @@ export class TileClassifier {
     return this.model.predict(matrix(tiles, this.info.features), tiles.length);
   }
 
+  /**
+   * P(building) from the prediction's own evidence: every other feature (latent PCs, novelty, urban distance,
+   * smoothed IoU) held at its mean over the fitted tiles. One scale for every tile, and no coordinate the fit never
+   * saw: priority ranks by it (doubt.ts), since latent features extrapolate worst where a region is new.
+   */
+  predictOwnEvidence(tiles: readonly TileEvidence[]): Float32Array {
+    const X = matrix(tiles, this.info.features);
+    const d = this.info.features.length;
+    const own = new Set<string>([...FEATURE_GROUPS.prediction, ...FEATURE_GROUPS.uncertainty]);
+    const mean = this.info.model.mean;
+    for (let j = 0; j < d; j++)
+      if (!own.has(this.info.features[j])) for (let r = 0; r < tiles.length; r++) X[r * d + j] = mean[j];
+    return this.model.predict(X, tiles.length);
+  }
+
   /** The same with the fit's own uncertainty: a band at two-sided `level` (Wald, on the logit scale). */
   predictInterval(tiles: readonly TileEvidence[], level = 0.9) {
     return this.model.predictInterval(

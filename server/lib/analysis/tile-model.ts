@@ -9,7 +9,7 @@ import { IMAGE_STATISTIC_COUNT, ImageShift, type ImageShiftJSON } from './image-
 import { ShiftNovelty, type ShiftNoveltyJSON } from './shift-novelty.ts';
 import type { ReferenceResult } from './reference.ts';
 import { medianDistance, urbanDistances } from './urban-distance.ts';
-import { DEFAULT_DOUBT, tileTrust, type DoubtParams, type TileTrust } from './doubt.ts';
+import { DEFAULT_DOUBT, noveltyRatioOf, tileTrust, type DoubtParams, type TileTrust } from './doubt.ts';
 import { TileClassifier, type TileClassifierJSON, type TileEvidence } from './tile-classifier.ts';
 
 export interface TileModelState extends EstimatorJSON {
@@ -18,6 +18,11 @@ export interface TileModelState extends EstimatorJSON {
   doubt: DoubtParams;
   /** Novelty of the imagery itself; absent in runs fitted before it existed (then novelty is the activations' alone). */
   imageShift?: ImageShiftJSON;
+  /**
+   * 99th percentile of |(content ratio, image ratio)| over reference rows both estimators held out: the unit of a
+   * tile's novelty ratio (doubt.ts). Absent in runs fitted before it existed: the larger ratio stands.
+   */
+  noveltyUnit?: number;
 }
 
 export interface FittedTileModel {
@@ -67,6 +72,12 @@ export async function fitTileModel(
   const stats = table.imageStats.subarray(0, n * IMAGE_STATISTIC_COUNT);
   const imageShift = ImageShift.fit(stats, n, { seed: options.seed });
   const imageRatio = imageShift.ratio(stats, n);
+  const noveltyUnit = combinedUnit(
+    noveltyRatio,
+    imageRatio,
+    novelty.calibrationRows,
+    imageShift.calibrationRows,
+  );
   const t1 = performance.now();
 
   const k = latent.pca.nComponents;
@@ -105,15 +116,34 @@ export async function fitTileModel(
       classifier: classifier.toJSON(),
       doubt: options.doubt ?? DEFAULT_DOUBT,
       imageShift: imageShift.toJSON(),
+      noveltyUnit,
     },
-    // A patch is as novel as the stranger of its activations and its imagery (see doubt.ts for why they differ).
     perPatch: {
       noveltyPercentile,
-      noveltyRatio: noveltyRatio.map((v, i) => Math.max(v, imageRatio[i])),
+      noveltyRatio: noveltyRatio.map((v, i) =>
+        noveltyRatioOf({ content: v, image: imageRatio[i], unit: noveltyUnit }),
+      ),
       buildingProb,
     },
     seconds: { novelty: (t1 - t0) / 1000, classifier: (performance.now() - t1) / 1000 },
   };
+}
+
+/** Held-out rows below which the combined unit is taken over every reference row (slightly optimistic). */
+const MIN_COMBINED_ROWS = 50;
+
+/** 99th percentile of |(content, image)| over the rows both estimators calibrated on. */
+function combinedUnit(
+  content: Float32Array,
+  image: Float32Array,
+  contentRows: Uint8Array,
+  imageRows: Uint8Array,
+): number {
+  let rows = [...content.keys()].filter((i) => contentRows[i] && imageRows[i]);
+  if (rows.length < MIN_COMBINED_ROWS) rows = [...content.keys()];
+  const lengths = Float64Array.from(rows, (i) => Math.hypot(content[i], image[i])).sort();
+  const unit = lengths[Math.min(lengths.length - 1, Math.floor(0.99 * lengths.length))];
+  return unit > 0 ? unit : 1;
 }
 
 /** Two-sided level of the classifier's own band around each tile's probability. */
@@ -125,6 +155,7 @@ export class TileModel {
     readonly classifier: TileClassifier,
     readonly doubt: DoubtParams,
     readonly imageShift: ImageShift | null,
+    readonly noveltyUnit: number | undefined,
   ) {}
 
   static fromState(state: TileModelState): TileModel {
@@ -132,6 +163,7 @@ export class TileModel {
       TileClassifier.fromJSON(state.classifier),
       state.doubt,
       state.imageShift ? ImageShift.fromJSON(state.imageShift) : null,
+      state.noveltyUnit,
     );
   }
 
@@ -143,8 +175,15 @@ export class TileModel {
   /** P(building), its no-label interval, doubt, coverage and priority per tile. */
   trust(evidence: readonly TileEvidence[], imageRatio?: Float32Array): TileTrust[] {
     const { p, low, high } = this.classifier.predictInterval(evidence, BAND_LEVEL);
+    const own = this.classifier.predictOwnEvidence(evidence);
     return evidence.map((e, i) =>
-      tileTrust(p[i], e.noveltyRatio, this.doubt, { low: low[i], high: high[i] }, imageRatio?.[i] ?? 0),
+      tileTrust(
+        p[i],
+        { content: e.noveltyRatio, image: imageRatio?.[i] ?? 0, unit: this.noveltyUnit },
+        this.doubt,
+        { low: low[i], high: high[i] },
+        own[i],
+      ),
     );
   }
 }

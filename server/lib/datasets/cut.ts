@@ -78,6 +78,12 @@ export function windowKey(file: string, win: Window): string {
   return `${file}#${win.x},${win.y},${win.w},${win.h}`;
 }
 
+/** The file and window of a key windowKey wrote; null for any other key. */
+export function parseWindowKey(key: string): (Window & { file: string }) | null {
+  const m = /^(.*)#(\d+),(\d+),(\d+),(\d+)$/.exec(key);
+  return m ? { file: m[1], x: Number(m[2]), y: Number(m[3]), w: Number(m[4]), h: Number(m[5]) } : null;
+}
+
 /** Which bands become R, G, B: grey is repeated, alpha (2nd of 2, 4th of 4) and bands past the third dropped. */
 function rgbBands(channels: number): [number, number, number] {
   return channels >= 3 ? [0, 1, 2] : [0, 0, 0];

@@ -47,8 +47,8 @@ export interface PairPatchOptions {
   split?: (pair: ImagePair) => string;
   /** Keys are paths relative to this folder (default: the common parent of the images). */
   root?: string;
-  /** Lon/lat of a window's centre, for sources that know where their pixels lie. */
-  center?: (pair: ImagePair, win: Window) => [number, number] | undefined;
+  /** Lon/lat of a point of an image (pixel-corner coordinates), for sources that know where their pixels lie. */
+  locate?: (pair: ImagePair, col: number, row: number) => [number, number];
 }
 
 const isTiff = (path: string) => /\.tiff?$/i.test(path);
@@ -268,14 +268,18 @@ async function* pairPatches(
   });
   const file = relative(root, pair.image) || basename(pair.image);
   const split = options.split?.(pair) ?? 'all';
-  const located = (win: Window) => {
-    const c = options.center?.(pair, win);
-    return c ? { center: c } : {};
+  // A patch point (x, y) is image point (win.x + x · sx, win.y + y · sy): 1 for a cut window, the image's size
+  // over the patch's for a resized image.
+  const located = (win: Window, sx = 1, sy = 1) => {
+    const locate = options.locate;
+    if (!locate) return {};
+    const place = (x: number, y: number) => locate(pair, win.x + x * sx, win.y + y * sy);
+    return { center: locate(pair, win.x + win.w / 2, win.y + win.h / 2), place };
   };
   if (mode === 'resize') {
     yield {
       key: file,
-      ...located({ x: 0, y: 0, w: p.width, h: p.height }),
+      ...located({ x: 0, y: 0, w: p.width, h: p.height }, p.width / size, p.height / size),
       group: pair.group,
       split,
       image: await resizeRgb(rgb, p.width, p.height, size),

@@ -9,7 +9,6 @@ import { fromFile } from 'geotiff';
 import proj4 from 'proj4';
 import { applyAffine, geoReferenceOf, type Affine, type RasterCrs } from '../imagery/geotiff-source.ts';
 import { ImageryError } from '../imagery/source.ts';
-import type { Window } from './cut.ts';
 import {
   findMaskDir,
   matchPairs,
@@ -109,8 +108,8 @@ export async function openGeoTiffPairsDataset(
     checkSameGrid(p.image, a, p.mask, b);
     refs.set(p.image, a);
   }
-  const center = (pair: ImagePair, win: Window): [number, number] =>
-    pixelToLonLat(refs.get(pair.image)!, win.x + win.w / 2, win.y + win.h / 2);
+  const locate = (pair: ImagePair, col: number, row: number): [number, number] =>
+    pixelToLonLat(refs.get(pair.image)!, col, row);
   return openPairsDataset(
     pairs,
     {
@@ -118,6 +117,6 @@ export async function openGeoTiffPairsDataset(
       kind: 'geotiff',
       description: { dir: root, crs: [...new Set([...refs.values()].map((r) => `EPSG:${r.crs.epsg}`))] },
     },
-    { root, ...options, center },
+    { root, ...options, locate },
   );
 }

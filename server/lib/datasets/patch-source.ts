@@ -14,6 +14,11 @@ export interface Patch {
   tile?: { z: number; x: number; y: number };
   /** Centre in lon/lat when known. */
   center?: [number, number];
+  /**
+   * Lon/lat of a point of the patch (pixel-corner coordinates, x right, y down), for geo-referenced imagery that
+   * is not a map tile (GeoTIFF pairs): what puts the patch's label errors on the map.
+   */
+  place?: (x: number, y: number) => [number, number];
   /** RGB, row-major HWC. */
   image: Uint8Array;
   width: number;

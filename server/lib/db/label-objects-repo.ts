@@ -22,6 +22,8 @@ export interface LabelObjectRow {
   lon: number | null;
   lat: number | null;
   members: number | null;
+  /** area_offset: patches the finding spans (1 unless neighbouring patches' offsets were merged into it). */
+  patches?: number | null;
 }
 
 /** A stored object with the patch it lies in. */
@@ -46,8 +48,9 @@ export async function writeLabelObjects(
 ): Promise<void> {
   const insert = handle.sqlite.prepare(
     `insert or replace into label_objects
-       (run_id, idx, n, kind, score, area_px, dx_px, dy_px, east_m, north_m, outline_px, outline, lon, lat, members)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       (run_id, idx, n, kind, score, area_px, dx_px, dy_px, east_m, north_m, outline_px, outline, lon, lat, members,
+        patches)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   handle.sqlite.transaction(() => {
     for (const r of rows) {
@@ -67,6 +70,7 @@ export async function writeLabelObjects(
         r.lon,
         r.lat,
         r.members,
+        r.patches ?? (r.kind === 'area_offset' ? 1 : null),
       );
     }
   })();
@@ -93,7 +97,7 @@ type RawRow = Omit<LabelObjectListed, 'outlinePx' | 'outline'> & {
 
 const SELECT = `select o.idx as idx, o.n as n, o.kind as kind, o.score as score, o.area_px as areaPx,
     o.dx_px as dxPx, o.dy_px as dyPx, o.east_m as eastM, o.north_m as northM, o.outline_px as outlinePx,
-    o.outline as outline, o.lon as lon, o.lat as lat, o.members as members,
+    o.outline as outline, o.lon as lon, o.lat as lat, o.members as members, o.patches as patches,
     p.patch_key as patchKey, p.group_name as "group", p.z as z, p.x as x, p.y as y
   from label_objects o join patches p on p.run_id = o.run_id and p.idx = o.idx
   where o.run_id = ? and o.kind = ?
@@ -135,4 +139,93 @@ export async function* iterateLabelObjects(
     .iterate(runId, kind, limit) as Iterable<RawRow>) {
     yield parse(r, ++rank);
   }
+}
+
+/** An area offset's shift and extent: what merging neighbours combines (area-offset-merge.ts). */
+export interface AreaOffsetShift {
+  dxPx: number;
+  dyPx: number;
+  eastM: number | null;
+  northM: number | null;
+  members: number;
+  areaPx: number;
+  /** Lon/lat ring, when on the map. */
+  outline: Array<[number, number]> | null;
+}
+
+/** A stored area offset with where its patch lies. */
+export interface StoredAreaOffset extends AreaOffsetShift {
+  idx: number;
+  n: number;
+  score: number;
+  patchKey: string;
+  tile: { z: number; x: number; y: number } | null;
+}
+
+/** Every area offset of a run (at most one per patch). */
+export async function listAreaOffsets(handle: DatabaseHandle, runId: number): Promise<StoredAreaOffset[]> {
+  const rows = handle.sqlite
+    .prepare(
+      `select o.idx as idx, o.n as n, o.score as score, o.dx_px as dxPx, o.dy_px as dyPx, o.east_m as eastM,
+          o.north_m as northM, coalesce(o.members, 0) as members, o.area_px as areaPx, o.outline as outline,
+          p.patch_key as patchKey, p.z as z, p.x as x, p.y as y
+        from label_objects o join patches p on p.run_id = o.run_id and p.idx = o.idx
+        where o.run_id = ? and o.kind = 'area_offset'
+        order by o.idx, o.n`,
+    )
+    .all(runId) as Array<
+    Omit<StoredAreaOffset, 'outline' | 'tile'> & {
+      outline: string | null;
+      z: number | null;
+      x: number | null;
+      y: number | null;
+    }
+  >;
+  return rows.map(({ z, x, y, outline, ...r }) => ({
+    ...r,
+    outline: outline ? (JSON.parse(outline) as Array<[number, number]>) : null,
+    tile: z === null || x === null || y === null ? null : { z, x, y },
+  }));
+}
+
+/** One merged area offset: stored on its anchor's row, the other findings it absorbed removed. */
+export interface AreaOffsetMergeWrite extends AreaOffsetShift {
+  anchor: { idx: number; n: number };
+  absorbed: Array<{ idx: number; n: number }>;
+  lon: number | null;
+  lat: number | null;
+  patches: number;
+}
+
+export async function writeAreaOffsetMerges(
+  handle: DatabaseHandle,
+  runId: number,
+  merges: AreaOffsetMergeWrite[],
+): Promise<void> {
+  const update = handle.sqlite.prepare(
+    `update label_objects set dx_px = ?, dy_px = ?, east_m = ?, north_m = ?, members = ?, area_px = ?,
+        outline = coalesce(?, outline), lon = coalesce(?, lon), lat = coalesce(?, lat), patches = ?
+      where run_id = ? and idx = ? and n = ?`,
+  );
+  const remove = handle.sqlite.prepare('delete from label_objects where run_id = ? and idx = ? and n = ?');
+  handle.sqlite.transaction(() => {
+    for (const m of merges) {
+      update.run(
+        m.dxPx,
+        m.dyPx,
+        m.eastM,
+        m.northM,
+        m.members,
+        m.areaPx,
+        m.outline ? JSON.stringify(m.outline) : null,
+        m.lon,
+        m.lat,
+        m.patches,
+        runId,
+        m.anchor.idx,
+        m.anchor.n,
+      );
+      for (const a of m.absorbed) remove.run(runId, a.idx, a.n);
+    }
+  })();
 }

@@ -443,6 +443,8 @@ export const labelObjects = sqliteTable(
     lat: real('lat'),
     /** area_offset: footprints that fit best moved the same way. */
     members: integer('members'),
+    /** area_offset: neighbouring patches whose offsets agree, merged into this one finding (this one's included). */
+    patches: integer('patches'),
   },
   (t) => [
     primaryKey({ columns: [t.runId, t.idx, t.n] }),

@@ -8,8 +8,9 @@
  *   FeatureCollection), priority by confidence.
  *
  * Objects of patches that are not on a map (folders of plain images) have no place to send a mapper to and are
- * left out; `skippedOffMap` counts them.
+ * left out; the stats an export fills count them.
  */
+import { z } from 'zod';
 import type { DatabaseHandle } from '../db/client.ts';
 import { maprouletteLine } from './maproulette.ts';
 import {
@@ -28,6 +29,23 @@ export interface LabelFixSelection {
   minScore?: number;
 }
 
+/** A selection as the API's query and the command line give it: kinds comma-separated, numbers as text. */
+export const labelFixSelectionSchema = z.object({
+  kinds: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',') : undefined))
+    .pipe(z.array(z.enum(LABEL_OBJECT_KINDS)).optional()),
+  limit: z.coerce.number().int().positive().max(100_000).default(1000),
+  minScore: z.coerce.number().min(0).max(1).default(0),
+});
+
+/** What an export wrote: objects per kind, and those left out because their patch is not on a map. */
+export interface LabelFixStats {
+  offMap: number;
+  written: Partial<Record<LabelObjectKind, number>>;
+}
+
 /** The suggested fix of each kind. */
 export const FIX_OF_KIND = {
   phantom: 'delete',
@@ -39,7 +57,9 @@ export const FIX_OF_KIND = {
 const r2 = (v: number | null) => (v === null ? null : Math.round(v * 100) / 100);
 
 /** What a mapper is asked to do, in one sentence. */
-export function instruction(o: Pick<LabelObjectListed, 'kind' | 'eastM' | 'northM' | 'members'>): string {
+export function instruction(
+  o: Pick<LabelObjectListed, 'kind' | 'eastM' | 'northM' | 'members' | 'patches'>,
+): string {
   const towards = (east: number | null, north: number | null) =>
     east === null || north === null
       ? ''
@@ -52,7 +72,7 @@ export function instruction(o: Pick<LabelObjectListed, 'kind' | 'eastM' | 'north
     case 'offset':
       return `A mapped building drawn beside the one the imagery shows: move it${towards(o.eastM, o.northM)}.`;
     case 'area_offset':
-      return `Every mapping here (${o.members ?? 'several'} buildings) sits off the imagery the same way: check the imagery offset first, then move the buildings${towards(o.eastM, o.northM)}.`;
+      return `Every mapping here (${o.members ?? 'several'} buildings${o.patches && o.patches > 1 ? ` across ${o.patches} neighbouring patches of imagery` : ''}) sits off the imagery the same way: check the imagery offset first, then move the buildings${towards(o.eastM, o.northM)}.`;
   }
 }
 
@@ -92,6 +112,7 @@ function feature(runId: number, o: LabelObjectListed) {
       east_m: r2(o.eastM),
       north_m: r2(o.northM),
       members: o.members,
+      patches: o.patches ?? null,
       patch_key: o.patchKey,
       task_id: o.z === null || o.x === null || o.y === null ? null : `${o.z}-${o.x}-${o.y}`,
       josm: josmLink(ring),
@@ -103,15 +124,16 @@ async function* selected(
   db: DatabaseHandle,
   runId: number,
   sel: LabelFixSelection,
-  skipped: { offMap: number },
+  stats: LabelFixStats,
 ): AsyncGenerator<LabelObjectListed> {
   for (const kind of sel.kinds ?? LABEL_OBJECT_KINDS) {
     for await (const o of iterateLabelObjects(db, runId, kind, sel.limit)) {
       if (o.score < (sel.minScore ?? 0)) break;
       if (!o.outline) {
-        skipped.offMap++;
+        stats.offMap++;
         continue;
       }
+      stats.written[kind] = (stats.written[kind] ?? 0) + 1;
       yield o;
     }
   }
@@ -122,11 +144,11 @@ export async function* labelFixesGeoJson(
   db: DatabaseHandle,
   runId: number,
   sel: LabelFixSelection = {},
-  skipped = { offMap: 0 },
+  stats: LabelFixStats = { offMap: 0, written: {} },
 ): AsyncGenerator<string> {
   yield '{"type":"FeatureCollection","features":[';
   let first = true;
-  for await (const o of selected(db, runId, sel, skipped)) {
+  for await (const o of selected(db, runId, sel, stats)) {
     yield `${first ? '' : ','}\n${JSON.stringify(feature(runId, o))}`;
     first = false;
   }
@@ -138,9 +160,9 @@ export async function* labelFixesMapRoulette(
   db: DatabaseHandle,
   runId: number,
   sel: LabelFixSelection = {},
-  skipped = { offMap: 0 },
+  stats: LabelFixStats = { offMap: 0, written: {} },
 ): AsyncGenerator<string> {
-  for await (const o of selected(db, runId, sel, skipped)) {
+  for await (const o of selected(db, runId, sel, stats)) {
     const f = feature(runId, o);
     yield maprouletteLine([{ ...f, properties: { ...f.properties, priority: priorityOf(o.score) } }]);
   }

@@ -178,3 +178,13 @@ export function metresPerPixel(lat: number, z: number, tileSize = 256): number {
   const EARTH_CIRCUMFERENCE = 40075016.686;
   return (EARTH_CIRCUMFERENCE * Math.cos((lat * Math.PI) / 180)) / (tileSize * 2 ** z);
 }
+
+/**
+ * East and north metres from one lon/lat to a nearby other (a few hundred metres at most: the local flat-earth
+ * approximation on the sphere Web Mercator uses, far below a pixel's error at those distances).
+ */
+export function groundOffset(from: [number, number], to: [number, number]): [east: number, north: number] {
+  const metresPerDegree = 40075016.686 / 360;
+  const lat = (((from[1] + to[1]) / 2) * Math.PI) / 180;
+  return [(to[0] - from[0]) * metresPerDegree * Math.cos(lat), (to[1] - from[1]) * metresPerDegree];
+}

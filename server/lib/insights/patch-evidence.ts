@@ -14,6 +14,7 @@ import { defaultReferenceOptions } from '../analysis/reference.ts';
 import { resizeMask, type SegmentationModel } from '../model/runtime.ts';
 import { boundaryIou } from './boundary-iou.ts';
 import { InsightsError } from './errors.ts';
+import { mergeRunAreaOffsets } from './area-offset-merge.ts';
 import { patchLabelObjects, type PatchObjectOptions } from './patch-objects.ts';
 
 export interface PatchEvidenceValues {
@@ -112,7 +113,16 @@ export async function computePatchEvidence(
     if (batch.length === batchSize) await flush();
   }
   await flush();
+  // An imagery offset found in neighbouring patches is one finding, reported once.
+  const { absorbed } = await mergeRunAreaOffsets(db, runId);
+  objectCount -= absorbed;
   const seconds = (performance.now() - t0) / 1000;
-  await saveInsightRecord(db, runId, 'evidence', { patches: done, threshold, objects: objectCount, seconds });
+  await saveInsightRecord(db, runId, 'evidence', {
+    patches: done,
+    threshold,
+    objects: objectCount,
+    areaOffsetsMerged: absorbed,
+    seconds,
+  });
   return { patches: done, objects: objectCount, seconds };
 }

@@ -1,20 +1,20 @@
 /**
  * One patch's label errors as they are stored and exported: the objects findLabelObjects tags at the model's
  * resolution, with an area-wide offset reported once in place of the footprints it explains, carried back to
- * the patch's own pixels and — where the patch is a map tile — to lon/lat and metres.
+ * the patch's own pixels and — where the patch is a map tile or geo-referenced imagery — to lon/lat and metres.
  */
-import { metresPerPixel, worldPixelToLonLat } from '../geo/tiles.ts';
+import { groundOffset, worldPixelToLonLat } from '../geo/tiles.ts';
 import type { LabelObjectRow } from '../db/label-objects-repo.ts';
 import type { Patch } from '../datasets/patch-source.ts';
 import { findAreaOffset, type AreaOffsetFinding } from './area-offset.ts';
 import { findLabelObjects, type FoundObject, type LabelObjectOptions } from './label-objects.ts';
 
 export interface PatchObjectOptions extends LabelObjectOptions {
-  /** Ground size of one dataset pixel, for patches that are not map tiles (tiles know their own). */
+  /** Ground size of one dataset pixel, for patches not on the map (tiles and geo-referenced imagery know theirs). */
   metresPerPixel?: number;
 }
 
-type Where = Pick<Patch, 'width' | 'height' | 'tile'>;
+type Where = Pick<Patch, 'width' | 'height' | 'tile' | 'place'>;
 
 /**
  * Label objects of one patch: `probs` and `gt` at the model's `width × height`, the patch as the dataset gave
@@ -34,31 +34,37 @@ export function patchLabelObjects(
   const sx = patch.width / width;
   const sy = patch.height / height;
   const tile = patch.tile;
-  const toLonLat = (px: number, py: number): [number, number] | null =>
-    tile
-      ? worldPixelToLonLat(tile.x * patch.width + px, tile.y * patch.height + py, tile.z, patch.width)
-      : null;
-  const centreLonLat = toLonLat(patch.width / 2, patch.height / 2);
-  const mpp = centreLonLat
-    ? metresPerPixel(centreLonLat[1], tile!.z, patch.width)
-    : (options.metresPerPixel ?? null);
+  // Patch pixel → lon/lat: a map tile's own, or the georeference of the imagery it was cut from.
+  const toLonLat: ((px: number, py: number) => [number, number]) | null = tile
+    ? (px, py) =>
+        worldPixelToLonLat(tile.x * patch.width + px, tile.y * patch.height + py, tile.z, patch.width)
+    : (patch.place ?? null);
+  const cx = patch.width / 2;
+  const cy = patch.height / 2;
+  const centreLonLat = toLonLat ? toLonLat(cx, cy) : null;
+  // On the map a shift's metres come from where its ends lie (a rotated or non-square raster included);
+  // elsewhere from the ground size of a pixel the caller gave, with y down meaning south.
+  const moved = (dx: number, dy: number) => {
+    const dxPx = dx * sx;
+    const dyPx = dy * sy;
+    if (toLonLat && centreLonLat) {
+      const [eastM, northM] = groundOffset(centreLonLat, toLonLat(cx + dxPx, cy + dyPx));
+      return { dxPx, dyPx, eastM, northM };
+    }
+    const mpp = options.metresPerPixel ?? null;
+    return { dxPx, dyPx, eastM: mpp === null ? null : dxPx * mpp, northM: mpp === null ? null : -dyPx * mpp };
+  };
   const ring = (outline: Array<[number, number]>) => {
     const px = outline.map(([x, y]) => [x * sx, y * sy] as [number, number]);
-    const geo = tile ? px.map(([x, y]) => toLonLat(x, y)!) : null;
+    const geo = toLonLat ? px.map(([x, y]) => toLonLat(x, y)) : null;
     return { px, geo: geo && geo.length ? [...geo, geo[0]] : null };
   };
-  const moved = (dx: number, dy: number) => ({
-    dxPx: dx * sx,
-    dyPx: dy * sy,
-    eastM: mpp === null ? null : dx * sx * mpp,
-    northM: mpp === null ? null : -dy * sy * mpp,
-  });
   const members = new Set(area?.kind === 'area_offset' ? area.memberIndices : []);
   const rows: LabelObjectRow[] = [];
   objects.forEach((o, i) => {
     if (o.kind === 'ok' || (o.kind === 'offset' && members.has(i))) return;
     const { px, geo } = ring(o.outline);
-    const c = toLonLat(o.centre[0] * sx, o.centre[1] * sy);
+    const c = toLonLat ? toLonLat(o.centre[0] * sx, o.centre[1] * sy) : null;
     rows.push({
       idx,
       n: rows.length,

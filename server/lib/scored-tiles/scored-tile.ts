@@ -39,6 +39,8 @@ export const scoredTileSchema = z
     buildingProbHigh: unit.optional(),
     /** Share of the tile's pixels the model marks as building. */
     predFraction: unit,
+    /** The model's surest pixel on the tile: with predFraction, the model's own evidence alone. */
+    maxProb: unit.optional(),
     /** Smoothed IoU from the latent-space surface: how far the prediction can be trusted. */
     iouHat: unit,
     iouLow: unit.optional(),

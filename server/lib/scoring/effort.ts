@@ -29,6 +29,8 @@ export interface EffortTile {
   buildingProbHigh?: number | null;
   /** False where the tile lies outside what the reference run covered (novelty beyond its own range). */
   covered?: boolean | null;
+  /** True where the model's own output paints nothing on the tile: a building there is one the model misses. */
+  modelEmpty?: boolean | null;
 }
 
 export interface EffortPoint {
@@ -58,9 +60,27 @@ export interface EffortCoverage {
   verified: boolean;
 }
 
+/**
+ * What the model alone would miss: the building tiles among those it paints nothing on. A tile's P(the model
+ * misses a building here) is its P(building) where the model's output is empty and 0 elsewhere (the model's
+ * output is part of the classifier's evidence), so the expected count and its interval are sums over the empty
+ * tiles — the number that says whether volunteers are needed at all.
+ */
+export interface ModelAloneMisses {
+  /** Tiles the model paints nothing on. */
+  emptyTiles: number;
+  expectedMissedBuildingTiles: number;
+  missedLow: number;
+  missedHigh: number;
+  /** Expected share of the region's building tiles those are. */
+  expectedMissShare: number;
+}
+
 export interface EffortCurve {
   points: EffortPoint[];
   coverage: EffortCoverage;
+  /** Absent where the tiles did not say whether the model's output was empty (older rows). */
+  modelAlone?: ModelAloneMisses;
   /** Two-sided confidence of recallLow / recallHigh. */
   confidence: number;
 }
@@ -85,6 +105,8 @@ function check01(name: string, v: number, i: number): void {
 /** Sums one histogram bin keeps. */
 const FIELDS = 7;
 const [COUNT, P, LO, HI, VAR_LO, VAR_HI, UNCOVERED] = [0, 1, 2, 3, 4, 5, 6];
+/** Sums over the tiles the model paints nothing on. */
+const [EMPTY, EMPTY_P, EMPTY_LO, EMPTY_HI, EMPTY_VAR_LO, EMPTY_VAR_HI] = [0, 1, 2, 3, 4, 5];
 
 export async function effortCurve(
   tiles: AsyncIterable<EffortTile> | Iterable<EffortTile>,
@@ -100,6 +122,8 @@ export async function effortCurve(
   const thresholds = Array.from({ length: steps }, (_, i) => i / (steps - 1));
   // bin j holds tiles whose priority lies in [thresholds[j], thresholds[j+1]): skipped from step j+1 on.
   const bins = new Float64Array(steps * FIELDS);
+  const empty = new Float64Array(6);
+  let told = 0;
   let n = 0;
   for await (const t of tiles) {
     check01('priority', t.priority, n);
@@ -125,6 +149,15 @@ export async function effortCurve(
     bins[o + VAR_LO] += lo * (1 - lo);
     bins[o + VAR_HI] += hi * (1 - hi);
     if (t.covered === false) bins[o + UNCOVERED]++;
+    if (t.modelEmpty !== undefined && t.modelEmpty !== null) told++;
+    if (t.modelEmpty) {
+      empty[EMPTY]++;
+      empty[EMPTY_P] += t.buildingProb;
+      empty[EMPTY_LO] += lo;
+      empty[EMPTY_HI] += hi;
+      empty[EMPTY_VAR_LO] += lo * (1 - lo);
+      empty[EMPTY_VAR_HI] += hi * (1 - hi);
+    }
   }
   const total = new Float64Array(FIELDS);
   for (let j = 0; j < steps; j++) for (let f = 0; f < FIELDS; f++) total[f] += bins[j * FIELDS + f];
@@ -155,10 +188,20 @@ export async function effortCurve(
   }
   const uncovered = total[UNCOVERED];
   const uncoveredShare = n > 0 ? uncovered / n : 0;
+  const missed = empty[EMPTY_P];
+  const modelAlone: ModelAloneMisses = {
+    emptyTiles: empty[EMPTY],
+    expectedMissedBuildingTiles: missed,
+    missedLow: Math.min(missed, Math.max(0, empty[EMPTY_LO] - z * Math.sqrt(empty[EMPTY_VAR_LO]))),
+    missedHigh: Math.max(missed, empty[EMPTY_HI] + z * Math.sqrt(empty[EMPTY_VAR_HI])),
+    expectedMissShare: total[P] > 0 ? missed / total[P] : 0,
+  };
   return {
     points,
     confidence,
     coverage: { tiles: n, uncovered, uncoveredShare, verified: uncoveredShare <= UNVERIFIED_SHARE },
+    // Every tile must say whether the model's output was empty, or the sums would silently undercount.
+    ...(n > 0 && told === n ? { modelAlone } : {}),
   };
 }
 

@@ -182,7 +182,7 @@ export async function scoreFetched(
         urbanDistance: round(latent.urbanDistance[i]),
         urbanDistanceScaled: round(latent.urbanDistanceScaled[i]),
         novelty: round(novelty, 3),
-        noveltyRatio: round(Math.max(latent.noveltyRatio[i], imageRatio[i]), 4),
+        noveltyRatio: round(t.noveltyRatio, 4),
         priority,
         tier: tierOf(priority),
         pcs: Array.from(latent.pcs.subarray(i * k, (i + 1) * k), (v) => round(v, 5)),

@@ -48,6 +48,7 @@ export function toScoredTile(row: TileScore): ScoredTile {
   if (scored && row.buildingProbLow !== null && row.buildingProbHigh !== null)
     Object.assign(tile, { buildingProbLow: row.buildingProbLow, buildingProbHigh: row.buildingProbHigh });
   if (scored && row.noveltyRatio !== null) tile.noveltyRatio = row.noveltyRatio;
+  if (scored && row.maxProb !== null) tile.maxProb = row.maxProb;
   if (row.footprints) tile.footprints = row.footprints;
   return tile;
 }
@@ -134,6 +135,7 @@ export async function effortForProject(ctx: ScoringContext, projectId: number): 
         buildingProbLow: t.buildingProbLow,
         buildingProbHigh: t.buildingProbHigh,
         covered: t.noveltyRatio === undefined ? null : t.noveltyRatio <= 1,
+        modelEmpty: t.predFraction === 0,
       };
     }
   }

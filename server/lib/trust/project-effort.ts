@@ -9,7 +9,7 @@
  */
 import type { ExportProject } from '../exports/project-info.ts';
 import type { ScoringContext } from '../scoring/context.ts';
-import type { EffortCoverage, EffortPoint } from '../scoring/effort.ts';
+import type { EffortCoverage, EffortPoint, ModelAloneMisses } from '../scoring/effort.ts';
 import { effortForProject } from '../scoring/tiles-repo.ts';
 import { TrustError } from './errors.ts';
 import { projectRegionEstimate } from './project-trust.ts';
@@ -32,6 +32,8 @@ export interface ProjectEffort {
   basis: EffortBasis;
   /** With labels: the threshold whose recall reaches the target with probability ≥ 1 − δ. */
   guarantee: Guarantee | null;
+  /** On the reference basis: the building tiles the model alone would miss (scoring/effort.ts). */
+  modelAlone?: ModelAloneMisses;
 }
 
 export interface ProjectEffortOptions {

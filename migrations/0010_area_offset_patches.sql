@@ -1,0 +1,1 @@
+ALTER TABLE `label_objects` ADD `patches` integer;
