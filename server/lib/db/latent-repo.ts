@@ -1,14 +1,15 @@
 /**
  * The database reads and writes behind the latent view: a run's patches scanned once for its columns,
  * the columns stored with the run, the scored tiles of a project in the same space, and the patches'
- * components for the nearest-patch search. Whole-run reads are cursors (server/lib/db/cursor.ts), never
- * arrays of a million rows.
+ * components for the nearest-patch search. Whole-run reads are keyset pages (server/lib/db/keyset-pages.ts),
+ * never arrays of a million rows.
  */
 import Database from 'better-sqlite3';
-import { and, asc, eq, inArray, isNotNull, lte, max, min, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, lte, max, min, sql } from 'drizzle-orm';
+import type { SelectedFields } from 'drizzle-orm/sqlite-core';
 import type { ColumnsBody, ColumnsHeader } from './json.ts';
 import type { DatabaseHandle } from './client.ts';
-import { cursor } from './cursor.ts';
+import { keysetRows } from './keyset-pages.ts';
 import { latentColumns, patches, tileScores } from './schema.ts';
 
 /** The components a run stores per patch (pc1..pc9). */
@@ -81,23 +82,39 @@ const componentFields = () => Object.fromEntries(PC_COLUMNS.map((c, k) => [`pc${
 
 /** Every patch of a run in idx order, as raw rows [pc1 … pc9, iou, iouHat, novelty, cluster, groupName, split, x, y, idx]. */
 export function runPatchRows(db: DatabaseHandle, runId: number): AsyncGenerator<unknown[]> {
-  const query = db.db
-    .select({
-      ...componentFields(),
-      iou: patches.iou,
-      iouHat: patches.iouHat,
-      novelty: patches.novelty,
-      cluster: patches.cluster,
-      groupName: patches.groupName,
-      split: patches.split,
-      x: patches.x,
-      y: patches.y,
-      idx: patches.idx,
-    })
+  const fields = {
+    ...componentFields(),
+    iou: patches.iou,
+    iouHat: patches.iouHat,
+    novelty: patches.novelty,
+    cluster: patches.cluster,
+    groupName: patches.groupName,
+    split: patches.split,
+    x: patches.x,
+    y: patches.y,
+    idx: patches.idx,
+  };
+  const idxAt = Object.keys(fields).length - 1;
+  return keysetRows(
+    (after: number | undefined, limit) => runPatchesAfter(db, runId, fields, after, limit),
+    (row) => row[idxAt] as number,
+  );
+}
+
+/** One keyset page of a run's patches: on the primary key (run_id, idx), so each page is an index range. */
+function runPatchesAfter(
+  db: DatabaseHandle,
+  runId: number,
+  fields: SelectedFields,
+  after: number | undefined,
+  limit: number,
+) {
+  return db.db
+    .select(fields)
     .from(patches)
-    .where(eq(patches.runId, runId))
-    .orderBy(asc(patches.idx));
-  return cursor(db, query);
+    .where(and(eq(patches.runId, runId), after === undefined ? undefined : gt(patches.idx, after)))
+    .orderBy(asc(patches.idx))
+    .limit(limit);
 }
 
 /** Patches of a run, counted on the primary-key index (no table reads). */
@@ -111,12 +128,11 @@ export async function countRunPatches(db: DatabaseHandle, runId: number): Promis
 
 /** Every patch of a run as raw rows [idx, pc1, …, pc9], in idx order. */
 export function runPatchComponents(db: DatabaseHandle, runId: number): AsyncGenerator<unknown[]> {
-  const query = db.db
-    .select({ idx: patches.idx, ...componentFields() })
-    .from(patches)
-    .where(eq(patches.runId, runId))
-    .orderBy(asc(patches.idx));
-  return cursor(db, query);
+  const fields = { idx: patches.idx, ...componentFields() };
+  return keysetRows(
+    (after: number | undefined, limit) => runPatchesAfter(db, runId, fields, after, limit),
+    (row) => row[0] as number,
+  );
 }
 
 export interface PatchSummary {
@@ -245,13 +261,11 @@ export function projectTileComponents(
 ): AsyncGenerator<unknown[]> {
   // pcs is a JSON array; SQLite's json_extract reads one component without parsing rows in JS.
   const component = (pc: number) => sql<number | null>`json_extract(${tileScores.pcs}, ${`$[${pc - 1}]`})`;
-  return cursor(
-    db,
-    db.db
-      .select({ x: component(x), y: component(y) })
-      .from(tileScores)
-      .where(placedTiles(projectId, asOf))
-      .orderBy(asc(tileScores.y), asc(tileScores.x)),
+  // The tile's y and x follow the components: the key of the next page.
+  const fields = { x: component(x), y: component(y), tileY: tileScores.y, tileX: tileScores.x };
+  return keysetRows(
+    (after: TileRowKey | undefined, limit) => placedTilesAfter(db, projectId, asOf, fields, after, limit),
+    (row): TileRowKey => [row[2] as number, row[3] as number],
   );
 }
 
@@ -261,20 +275,48 @@ export function projectTileRows(
   projectId: number,
   asOf: number,
 ): AsyncGenerator<unknown[]> {
-  return cursor(
-    db,
-    db.db
-      .select({
-        iouHat: tileScores.iouHat,
-        novelty: tileScores.novelty,
-        priority: tileScores.priority,
-        buildingProb: tileScores.buildingProb,
-        tier: tileScores.tier,
-        x: tileScores.x,
-        y: tileScores.y,
-      })
-      .from(tileScores)
-      .where(placedTiles(projectId, asOf))
-      .orderBy(asc(tileScores.y), asc(tileScores.x)),
+  const fields = {
+    iouHat: tileScores.iouHat,
+    novelty: tileScores.novelty,
+    priority: tileScores.priority,
+    buildingProb: tileScores.buildingProb,
+    tier: tileScores.tier,
+    x: tileScores.x,
+    y: tileScores.y,
+  };
+  return keysetRows(
+    (after: TileRowKey | undefined, limit) => placedTilesAfter(db, projectId, asOf, fields, after, limit),
+    (row): TileRowKey => [row[6] as number, row[5] as number],
   );
+}
+
+/** A tile's place in the row-by-row order: [y, x] (a project's tiles share one zoom). */
+type TileRowKey = [number, number];
+
+/**
+ * One keyset page of the placed tiles, north to south then west to east. No index has y first, so each
+ * page sorts the project's placed tiles for its first `limit`: pages of thousands keep that to a few
+ * passes for the largest projects.
+ */
+function placedTilesAfter(
+  db: DatabaseHandle,
+  projectId: number,
+  asOf: number,
+  fields: SelectedFields,
+  after: TileRowKey | undefined,
+  limit: number,
+) {
+  return db.db
+    .select(fields)
+    .from(tileScores)
+    .where(
+      and(
+        placedTiles(projectId, asOf),
+        after === undefined
+          ? undefined
+          : sql`(${tileScores.y}, ${tileScores.x}) > (${after[0]}, ${after[1]})`,
+      ),
+    )
+    .orderBy(asc(tileScores.y), asc(tileScores.x))
+    .limit(limit);
 }

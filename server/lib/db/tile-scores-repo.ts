@@ -1,15 +1,16 @@
 /**
  * Scored tiles (table `tile_scores`, one row per project tile, primary key (project_id, z, x, y), so no
- * tile is ever stored twice): writing a job's batches and every read of them — pages for exports, cursors
- * for overlay tiles, counts, single tiles, and two projects' tiles side by side.
+ * tile is ever stored twice): writing a job's batches and every read of them — pages for exports and
+ * overlay tiles, counts, single tiles, and two projects' tiles side by side.
  *
- * Nothing here holds a project's tiles at once: whole-project reads come in keyset pages (no statement
- * stays open between pages, so a running job keeps writing to the same connection while a route streams)
- * or as cursors over one map tile's index range.
+ * Nothing here holds a project's tiles at once: whole-project reads and map tiles come in keyset pages (no
+ * statement stays open between pages, so a running job keeps writing to the same connection while a route
+ * streams).
  */
 import { and, asc, desc, eq, getTableColumns, gte, inArray, lte, ne, sql, type SQL } from 'drizzle-orm';
+import type { SelectedFields } from 'drizzle-orm/sqlite-core';
 import type { DatabaseHandle } from './client.ts';
-import { cursor } from './cursor.ts';
+import { keysetRows, PAGE_ROWS as KEYSET_PAGE_ROWS } from './keyset-pages.ts';
 import type { TileCoord } from '../geo/tiles.ts';
 import { tileScores, type FootprintsJson, type NewTileScore, type TileScore } from './schema.ts';
 
@@ -215,7 +216,7 @@ export function tileStatusCounts(handle: DatabaseHandle, projectId: number): Map
   return new Map(rows.map((r) => [r.status, r.n]));
 }
 
-// ── map tiles: cursors over one index range ─────────────────────────────────────────────────────────
+// ── map tiles: keyset pages over one index range ─────────────────────────────────────────────────────────
 
 /** The columns of a scored tile the raster overlays read. */
 export interface OverlayCellRow {
@@ -285,6 +286,40 @@ function overlayCell(row: unknown[]): OverlayCellRow {
   };
 }
 
+/** A tile's place on the primary key within a project and zoom: [x, y]. */
+type TileColumnKey = [number, number];
+
+/**
+ * The cells of a range in keyset pages along the primary key (x, then y): each page starts where the last
+ * ended inside the same index range. `fields` start with CELL_COLUMNS (x and y first).
+ */
+function cellsInRange(
+  handle: DatabaseHandle,
+  projectId: number,
+  zoom: number,
+  r: TileRange,
+  fields: SelectedFields & typeof CELL_COLUMNS,
+): AsyncGenerator<unknown[]> {
+  return keysetRows(
+    (after: TileColumnKey | undefined, limit) =>
+      handle.db
+        .select(fields)
+        .from(tileScores)
+        .where(
+          after === undefined
+            ? inRange(projectId, zoom, r)
+            : and(
+                // The index range itself starts at the last column read, so no page walks the ones before.
+                inRange(projectId, zoom, { ...r, minX: Math.max(r.minX, after[0]) }),
+                sql`(${tileScores.x}, ${tileScores.y}) > (${after[0]}, ${after[1]})`,
+              ),
+        )
+        .orderBy(asc(tileScores.x), asc(tileScores.y))
+        .limit(limit),
+    (row): TileColumnKey => [row[0] as number, row[1] as number],
+  );
+}
+
 /** Streams the raster cells of a range. */
 export async function* iterateOverlayCells(
   handle: DatabaseHandle,
@@ -292,11 +327,7 @@ export async function* iterateOverlayCells(
   zoom: number,
   r: TileRange,
 ): AsyncGenerator<OverlayCellRow> {
-  const query = handle.db
-    .select(CELL_COLUMNS)
-    .from(tileScores)
-    .where(inRange(projectId, zoom, r));
-  for await (const row of cursor(handle, query)) yield overlayCell(row);
+  for await (const row of cellsInRange(handle, projectId, zoom, r, CELL_COLUMNS)) yield overlayCell(row);
 }
 
 /** Streams the vector cells of a range. */
@@ -306,17 +337,14 @@ export async function* iterateVectorCells(
   zoom: number,
   r: TileRange,
 ): AsyncGenerator<VectorCellRow> {
-  const query = handle.db
-    .select({
-      ...CELL_COLUMNS,
-      taskId: tileScores.taskId,
-      tier: tileScores.tier,
-      buildingProb: tileScores.buildingProb,
-      footprints: tileScores.footprints,
-    })
-    .from(tileScores)
-    .where(inRange(projectId, zoom, r));
-  for await (const row of cursor(handle, query)) {
+  const fields = {
+    ...CELL_COLUMNS,
+    taskId: tileScores.taskId,
+    tier: tileScores.tier,
+    buildingProb: tileScores.buildingProb,
+    footprints: tileScores.footprints,
+  };
+  for await (const row of cellsInRange(handle, projectId, zoom, r, fields)) {
     const extra = row.slice(CELL_WIDTH);
     yield {
       ...overlayCell(row),
@@ -353,15 +381,29 @@ const PAIRS_SQL = `select a.task_id as taskId, a.z, a.x, a.y, a.priority as prio
     a.iou_hat as iouHatA, b.iou_hat as iouHatB, a.iou_low as lowA, a.iou_high as highA, b.iou_low as lowB,
     b.iou_high as highB, a.tier as tierA, b.tier as tierB
   from tile_scores a join tile_scores b on b.project_id = ? and b.z = a.z and b.x = a.x and b.y = a.y
-  where a.project_id = ?`;
+  where a.project_id = ? and (a.z, a.x, a.y) > (?, ?, ?)
+  order by a.z, a.x, a.y
+  limit ?`;
 
-/** Streams the tiles both projects scored, matched by z / x / y (one join over the primary keys). */
+/**
+ * Streams the tiles both projects scored, matched by z / x / y (one join over the primary keys), in keyset
+ * pages along A's primary key.
+ */
 export async function* iterateTilePairs(
   handle: DatabaseHandle,
   a: number,
   b: number,
 ): AsyncGenerator<TilePairRow> {
-  yield* handle.sqlite.prepare(PAIRS_SQL).iterate(b, a) as Iterable<TilePairRow>;
+  const page = handle.sqlite.prepare(PAIRS_SQL);
+  // Below every stored tile: z, x and y are never negative.
+  let after = [-1, -1, -1];
+  for (;;) {
+    const rows = page.all(b, a, ...after, KEYSET_PAGE_ROWS) as TilePairRow[];
+    for (const row of rows) yield row;
+    if (rows.length < KEYSET_PAGE_ROWS) return;
+    const last = rows[rows.length - 1];
+    after = [last.z, last.x, last.y];
+  }
 }
 
 /** Stored tiles of a project, whatever their status. */
