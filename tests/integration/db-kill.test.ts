@@ -12,6 +12,7 @@ import {
   samplePatches,
   sampleRun,
 } from '../fixtures/db-sample-run.ts';
+import { pragmaRows, pragmaValue, sqlValue } from '../../server/lib/db/store-probe.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SAVER = join(ROOT, 'tests/fixtures/db-kill-save.ts');
@@ -66,13 +67,11 @@ it('leaves no trace of a run whose writer is SIGKILLed mid-transaction', async (
 
   const after = await openDatabase(path);
   try {
-    expect(after.sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
-    expect(after.sqlite.pragma('foreign_key_check')).toEqual([]);
+    expect(await pragmaValue(after, 'integrity_check')).toBe('ok');
+    expect(await pragmaRows(after, 'foreign_key_check')).toEqual([]);
     expect((await listRuns(after)).map((r) => r.id)).toEqual([kept]);
-    expect(after.sqlite.prepare('select count(*) from patches').pluck().get()).toBe(500);
-    expect(after.sqlite.prepare('select count(*) from clusters').pluck().get()).toBe(
-      sampleClusters(500).length,
-    );
+    expect(await sqlValue(after, 'select count(*) from patches')).toBe(500);
+    expect(await sqlValue(after, 'select count(*) from clusters')).toBe(sampleClusters(500).length);
     expect((await getPatches(after, kept, { limit: 1000, columns: ['idx'] })).map((p) => p.idx)).toEqual(
       Array.from({ length: 500 }, (_, i) => i),
     );

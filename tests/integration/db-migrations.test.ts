@@ -12,6 +12,14 @@ import {
 } from '../../server/lib/db/client.ts';
 import { saveAnalysisRun } from '../../server/lib/db/analysis-repo.ts';
 import {
+  pragmaRows,
+  pragmaValue,
+  sqlAll,
+  sqlColumn,
+  sqlRun,
+  sqlValue,
+} from '../../server/lib/db/store-probe.ts';
+import {
   registerSampleModelAndDataset,
   sampleClusters,
   samplePatches,
@@ -31,29 +39,25 @@ const journal = JSON.parse(
 };
 
 /** Every row of `table` from one database into another, in the columns both have. */
-function copySharedColumns(from: DatabaseHandle, to: DatabaseHandle, table: string): void {
-  const columns = (h: DatabaseHandle) =>
-    (h.sqlite.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
-  const have = new Set(columns(to));
-  const shared = columns(from).filter((c) => have.has(c));
+async function copySharedColumns(from: DatabaseHandle, to: DatabaseHandle, table: string): Promise<void> {
+  const columns = async (h: DatabaseHandle) =>
+    (await pragmaRows<{ name: string }>(h, `table_info(${table})`)).map((c) => c.name);
+  const have = new Set(await columns(to));
+  const shared = (await columns(from)).filter((c) => have.has(c));
   const list = shared.map((c) => `"${c}"`).join(', ');
-  const insert = to.sqlite.prepare(
-    `insert into ${table} (${list}) values (${shared.map(() => '?').join(', ')})`,
-  );
-  for (const row of from.sqlite.prepare(`select ${list} from ${table}`).raw().iterate())
-    insert.run(...(row as unknown[]));
+  const insert = `insert into ${table} (${list}) values (${shared.map(() => '?').join(', ')})`;
+  for (const row of await sqlAll(from, `select ${list} from ${table}`))
+    await sqlRun(to, insert, ...shared.map((c) => row[c]));
 }
 
 describe('openDatabase', () => {
   it('applies the migrations to a fresh file in WAL mode with foreign keys on', async () => {
     const path = join(dir, 'nested', 'tilelens.db');
     const handle = await openDatabase(path);
-    const tables = handle.sqlite
-      .prepare(
-        `select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`,
-      )
-      .pluck()
-      .all();
+    const tables = await sqlColumn(
+      handle,
+      `select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name`,
+    );
     expect(tables).toEqual([
       '__drizzle_migrations',
       'analysis_runs',
@@ -82,15 +86,13 @@ describe('openDatabase', () => {
       'tile_labels',
       'tile_scores',
     ]);
-    expect(handle.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(handle.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
-    expect(handle.sqlite.prepare('select count(*) from __drizzle_migrations').pluck().get()).toBe(
-      journal.entries.length,
+    expect(await pragmaValue(handle, 'journal_mode')).toBe('wal');
+    expect(await pragmaValue(handle, 'foreign_keys')).toBe(1);
+    expect(await sqlValue(handle, 'select count(*) from __drizzle_migrations')).toBe(journal.entries.length);
+    const indexes = await sqlColumn(
+      handle,
+      `select name from sqlite_master where type = 'index' and tbl_name = 'patches'`,
     );
-    const indexes = handle.sqlite
-      .prepare(`select name from sqlite_master where type = 'index' and tbl_name = 'patches'`)
-      .pluck()
-      .all();
     expect(indexes).toEqual(expect.arrayContaining(['patches_run_cluster_idx', 'patches_run_patch_key_idx']));
     await handle.close();
   });
@@ -103,24 +105,18 @@ describe('openDatabase', () => {
     await first.close();
 
     const again = await openDatabase(path);
-    expect(again.sqlite.prepare('select count(*) from __drizzle_migrations').pluck().get()).toBe(
-      journal.entries.length,
-    );
-    expect(again.sqlite.prepare('select count(*) from patches').pluck().get()).toBe(20);
+    expect(await sqlValue(again, 'select count(*) from __drizzle_migrations')).toBe(journal.entries.length);
+    expect(await sqlValue(again, 'select count(*) from patches')).toBe(20);
     await again.close();
   });
 
   it('enforces foreign keys and CHECK constraints for writers that bypass the repository', async () => {
     const handle = await openDatabase(join(dir, 'tilelens.db'));
-    const orphan = handle.sqlite.prepare(
-      `insert into patches (run_id, idx, patch_key, split, image_ref, tp, fp, fn, tn, gt_fraction, pred_fraction, empty)
-       values (999, 0, '18-1-1', 'train', 'demo:0', 1, 0, 0, 0, 0, 0, 0)`,
-    );
-    expect(() => orphan.run()).toThrow(/FOREIGN KEY constraint failed/);
-    const badRuntime = handle.sqlite.prepare(
-      `insert into models (name, runtime, path, sha256, input_size, layer, sidecar) values ('m', 'pytorch', '/m', 'x', 1, 'l', '{}')`,
-    );
-    expect(() => badRuntime.run()).toThrow(/CHECK constraint failed: models_runtime_check/);
+    const orphan = `insert into patches (run_id, idx, patch_key, split, image_ref, tp, fp, fn, tn, gt_fraction, pred_fraction, empty)
+       values (999, 0, '18-1-1', 'train', 'demo:0', 1, 0, 0, 0, 0, 0, 0)`;
+    await expect(sqlRun(handle, orphan)).rejects.toThrow(/FOREIGN KEY constraint failed/);
+    const badRuntime = `insert into models (name, runtime, path, sha256, input_size, layer, sidecar) values ('m', 'pytorch', '/m', 'x', 1, 'l', '{}')`;
+    await expect(sqlRun(handle, badRuntime)).rejects.toThrow(/CHECK constraint failed: models_runtime_check/);
     await handle.close();
   });
 
@@ -146,33 +142,33 @@ describe('openDatabase', () => {
     const ids = await registerSampleModelAndDataset(current);
     const runId = await saveAnalysisRun(current, sampleRun(ids, 20), samplePatches(20), sampleClusters(20));
     for (const table of ['models', 'datasets', 'analysis_runs', 'patches', 'clusters'])
-      copySharedColumns(current, old, table);
+      await copySharedColumns(current, old, table);
     await current.close();
-    old.sqlite
-      .prepare(
-        `insert into imagery_sources (name, kind, spec, min_zoom, max_zoom) values
+    await sqlRun(
+      old,
+      `insert into imagery_sources (name, kind, spec, min_zoom, max_zoom) values
            ('chips', 'geotiff', '{"kind":"geotiff-folder","path":"/data/chips"}', 0, 22),
            ('ortho', 'geotiff', '{"kind":"geotiff","path":"/data/ortho.tif"}', 0, 22)`,
-      )
-      .run();
-    old.sqlite
-      .prepare(
-        `insert into projects (name, zoom, imagery_id, run_id, model_id, area, area_km2, tile_count, bbox, look_for)
+    );
+    await sqlRun(
+      old,
+      `insert into projects (name, zoom, imagery_id, run_id, model_id, area, area_km2, tile_count, bbox, look_for)
          values ('p', 18, 1, ?, ?, '{}', 1, 1, '[0,0,1,1]', 'buildings')`,
-      )
-      .run(runId, ids.modelId);
+      runId,
+      ids.modelId,
+    );
     await old.close();
 
     const upgraded = await openDatabase(path);
-    expect(upgraded.sqlite.prepare('select name, kind from imagery_sources order by id').all()).toEqual([
+    expect(await sqlAll(upgraded, 'select name, kind from imagery_sources order by id')).toEqual([
       { name: 'chips', kind: 'geotiff-folder' },
       { name: 'ortho', kind: 'geotiff' },
     ]);
-    expect(upgraded.sqlite.prepare('select imagery_id from projects').pluck().all()).toEqual([1]);
-    expect(upgraded.sqlite.pragma('foreign_key_check')).toEqual([]);
-    expect(upgraded.sqlite.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(await sqlColumn(upgraded, 'select imagery_id from projects')).toEqual([1]);
+    expect(await pragmaRows(upgraded, 'foreign_key_check')).toEqual([]);
+    expect(await pragmaValue(upgraded, 'foreign_keys')).toBe(1);
     // The projects' reference follows the rebuilt table: imagery in use still cannot be deleted.
-    expect(() => upgraded.sqlite.prepare('delete from imagery_sources where id = 1').run()).toThrow(
+    await expect(sqlRun(upgraded, 'delete from imagery_sources where id = 1')).rejects.toThrow(
       /FOREIGN KEY constraint failed/,
     );
     await upgraded.close();

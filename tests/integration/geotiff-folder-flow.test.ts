@@ -33,6 +33,7 @@ import {
 } from '../../server/lib/scoring/score-region.ts';
 import { iterateScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
 import { collect } from '../fixtures/collect.ts';
+import { sqlRun, sqlValue } from '../../server/lib/db/store-probe.ts';
 
 const execFileP = promisify(execFile);
 const RIO = process.env.REALDATA
@@ -333,9 +334,8 @@ async function writeChips(folder: string, n: number): Promise<void> {
   }
 }
 
-const imageryCount = () =>
-  (db.sqlite.prepare('select count(*) as n from imagery_sources').get() as { n: number }).n;
-const projectCount = () => (db.sqlite.prepare('select count(*) as n from projects').get() as { n: number }).n;
+const imageryCount = () => sqlValue<number>(db, 'select count(*) as n from imagery_sources');
+const projectCount = () => sqlValue<number>(db, 'select count(*) as n from projects');
 
 describe('more than 20 GeoTIFFs, and commands that fail half-way', () => {
   it('scores a folder of 24 chips without --area: one polygon per file, MapSwipe drafts still within 20', async () => {
@@ -356,7 +356,7 @@ describe('more than 20 GeoTIFFs, and commands that fail half-way', () => {
   }, 120_000);
 
   it('registers nothing when the area is refused', async () => {
-    const before = [imageryCount(), projectCount()];
+    const before = [await imageryCount(), await projectCount()];
     const bowtie = join(dir, 'bowtie.geojson');
     const [w, s, e, n] = tileBounds(
       Z,
@@ -382,27 +382,27 @@ describe('more than 20 GeoTIFFs, and commands that fail half-way', () => {
     await expect(scoreRegion(ctx, { runId, imagery: join(dir, 'chips-2'), area: bowtie })).rejects.toThrow(
       /crosses or touches itself/,
     );
-    expect([imageryCount(), projectCount()]).toEqual(before);
+    expect([await imageryCount(), await projectCount()]).toEqual(before);
   });
 
   it('takes back the project and the imagery it registered when the scoring job fails', async () => {
     await writeChips(join(dir, 'chips-3'), 2);
-    const before = [imageryCount(), projectCount()];
-    const { modelId } = db.sqlite
-      .prepare('select model_id as modelId from analysis_runs where id = ?')
-      .get(runId) as {
-      modelId: number;
-    };
+    const before = [await imageryCount(), await projectCount()];
+    const modelId = await sqlValue<number>(
+      db,
+      'select model_id as modelId from analysis_runs where id = ?',
+      runId,
+    );
     // The model's weights gone from where they were registered: the job fails before its first tile.
-    db.sqlite.prepare('update models set path = ? where id = ?').run(join(dir, 'moved.onnx'), modelId);
+    await sqlRun(db, 'update models set path = ? where id = ?', join(dir, 'moved.onnx'), modelId);
     try {
       await expect(scoreRegion(ctx, { runId, imagery: join(dir, 'chips-3') })).rejects.toThrow(
         /ended failed: the weights of model .* are not where they were registered.*nothing was kept/,
       );
     } finally {
-      db.sqlite.prepare('update models set path = ? where id = ?').run(demoModelPath, modelId);
+      await sqlRun(db, 'update models set path = ? where id = ?', demoModelPath, modelId);
     }
-    expect([imageryCount(), projectCount()]).toEqual(before);
+    expect([await imageryCount(), await projectCount()]).toEqual(before);
   });
 });
 

@@ -15,6 +15,7 @@ import { runInsights } from '../../server/lib/insights/run-insights.ts';
 import { loadModel, type SegmentationModel } from '../../server/lib/model/runtime.ts';
 import { demoModelPath } from '../../server/lib/paths.ts';
 import { png, tiff, useTempDir } from '../fixtures/dataset-files.ts';
+import { sqlValue } from '../../server/lib/db/store-probe.ts';
 
 let dir: string;
 useTempDir((d) => (dir = d));
@@ -99,18 +100,16 @@ afterAll(async () => {
 });
 
 const evidenceRows = (runId: number) =>
-  db.sqlite.prepare('select count(*) from patch_evidence where run_id = ?').pluck().get(runId) as number;
+  sqlValue<number>(db, 'select count(*) from patch_evidence where run_id = ?', runId);
 
 /** The evidence pass over the dataset as the run recorded it, reopened. */
 async function expectEvidence(runId: number) {
   const source = await openRunDataset(db, runId);
   try {
     const r = await computePatchEvidence(db, runId, model, source);
-    expect(r.patches).toBe(evidenceRows(runId));
+    expect(r.patches).toBe(await evidenceRows(runId));
     expect(r.patches).toBe(source.size);
-    expect(r.objects).toBe(
-      db.sqlite.prepare('select count(*) from label_objects where run_id = ?').pluck().get(runId),
-    );
+    expect(r.objects).toBe(await sqlValue(db, 'select count(*) from label_objects where run_id = ?', runId));
     return r;
   } finally {
     await source.close();
@@ -165,10 +164,11 @@ describe('the evidence pass reopens every kind of dataset', () => {
     const r = await expectEvidence(runId);
     // Placed on the map by the files' georeference: every object has a lon/lat outline.
     expect(r.objects).toBeGreaterThan(0);
-    const unplaced = db.sqlite
-      .prepare('select count(*) from label_objects where run_id = ? and (outline is null or lat is null)')
-      .pluck()
-      .get(runId);
+    const unplaced = await sqlValue(
+      db,
+      'select count(*) from label_objects where run_id = ? and (outline is null or lat is null)',
+      runId,
+    );
     expect(unplaced).toBe(0);
   }, 120_000);
 
@@ -229,10 +229,11 @@ describe('the evidence pass reopens every kind of dataset', () => {
     );
     const r = await expectEvidence(runId);
     expect(r.objects).toBeGreaterThan(0);
-    const placed = db.sqlite
-      .prepare('select count(*) from label_objects where run_id = ? and outline is null')
-      .pluck()
-      .get(runId);
+    const placed = await sqlValue(
+      db,
+      'select count(*) from label_objects where run_id = ? and outline is null',
+      runId,
+    );
     expect(placed).toBe(0);
   }, 120_000);
 });

@@ -13,6 +13,7 @@ import { loadModel } from '../../server/lib/model/runtime.ts';
 import { demoModelPath } from '../../server/lib/paths.ts';
 import { bboxPolygon, demoNewRegionBBox } from '../../server/demo-server.ts';
 import { json, post, serverFixture, type ServerFixture } from './server-fixture.ts';
+import { sqlAll, sqlColumn, sqlGet } from '../../server/lib/db/store-probe.ts';
 
 let f: ServerFixture;
 let runId: number;
@@ -25,13 +26,14 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => f?.close());
 
-const planted = () =>
+const planted = async () =>
   new Set(
     (
-      f.db.sqlite.prepare('select idx, phenomena from patches where run_id = ?').all(runId) as {
-        idx: number;
-        phenomena: string;
-      }[]
+      await sqlAll<{ idx: number; phenomena: string }>(
+        f.db,
+        'select idx, phenomena from patches where run_id = ?',
+        runId,
+      )
     )
       .filter((r) => JSON.parse(r.phenomena ?? '[]').includes('construction_site'))
       .map((r) => r.idx),
@@ -48,14 +50,14 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_
 }
 
 describe('label errors and the review queue', () => {
-  it('ranks the planted construction sites high', () => {
-    const positives = planted();
+  it('ranks the planted construction sites high', async () => {
+    const positives = await planted();
     expect(positives.size).toBeGreaterThan(0);
-    const ranked = (
-      f.db.sqlite.prepare('select idx from label_error_scores where run_id = ? order by rank').all(runId) as {
-        idx: number;
-      }[]
-    ).map((r) => r.idx);
+    const ranked = await sqlColumn<number>(
+      f.db,
+      'select idx from label_error_scores where run_id = ? order by rank',
+      runId,
+    );
     expect(ranked).toHaveLength(summary.labelErrors.patches);
     const base = positives.size / ranked.length;
     const p10 = precisionAtK(ranked, (i) => positives.has(i), 10);
@@ -118,7 +120,7 @@ describe('label errors per object', () => {
     const counts = await json(await f.app.request(`/api/runs/${runId}/label-objects`));
     expect(Object.keys(counts)).toEqual(['phantom', 'missing', 'offset', 'area_offset']);
     expect(counts.phantom).toBeGreaterThan(0);
-    const positives = planted();
+    const positives = await planted();
     const page = await json(
       await f.app.request(`/api/runs/${runId}/label-objects/list?kind=phantom&limit=10`),
     );
@@ -232,14 +234,16 @@ describe('scoring with intervals, and two projects side by side', () => {
       expect(done.status).toBe('done');
       ids.push(p.id);
     }
-    const withInterval = f.db.sqlite
-      .prepare(
-        "select count(*) as n from tile_scores where project_id = ? and status = 'scored' and iou_low <= iou_hat and iou_hat <= iou_high",
-      )
-      .get(ids[0]) as { n: number };
-    const scored = f.db.sqlite
-      .prepare("select count(*) as n from tile_scores where project_id = ? and status = 'scored'")
-      .get(ids[0]) as { n: number };
+    const withInterval = (await sqlGet<{ n: number }>(
+      f.db,
+      "select count(*) as n from tile_scores where project_id = ? and status = 'scored' and iou_low <= iou_hat and iou_hat <= iou_high",
+      ids[0],
+    ))!;
+    const scored = (await sqlGet<{ n: number }>(
+      f.db,
+      "select count(*) as n from tile_scores where project_id = ? and status = 'scored'",
+      ids[0],
+    ))!;
     expect(withInterval.n).toBe(scored.n);
 
     const cmp = await json(await f.app.request(`/api/projects/${ids[0]}/compare/${ids[1]}`));

@@ -25,6 +25,7 @@ import {
   startTaskingManagerStandIn,
   type TaskingManagerStandIn,
 } from '../support/tasking-manager-stand-in.ts';
+import { pragmaRows, sqlGet } from '../../server/lib/db/store-probe.ts';
 
 const TOKEN = 'publish-test-manager-token-0123456789';
 const PASSWORD = 'correct horse battery staple';
@@ -109,8 +110,8 @@ function persisted(): string {
   return files.map((f) => readFileSync(join(dir, f)).toString('latin1')).join('\n') + logs.join('\n');
 }
 
-function storedCount(table: string): number {
-  return (db.sqlite.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
+async function storedCount(table: string): Promise<number> {
+  return (await sqlGet<{ n: number }>(db, `select count(*) as n from ${table}`))!.n;
 }
 
 describe('publish to MapSwipe', () => {
@@ -162,7 +163,7 @@ describe('publish to MapSwipe', () => {
     });
     expect(plan.projects[2].summary.objects).toBeGreaterThan(0);
     expect(ms.calls).toHaveLength(0);
-    expect(storedCount('publications')).toBe(0);
+    expect(await storedCount('publications')).toBe(0);
   });
 
   it('refuses to publish without credentials, and records a refused login as failed with nothing made', async () => {
@@ -312,7 +313,7 @@ describe('publish to MapSwipe', () => {
     const csrf = ms.received.flatMap((r) => [...r.matchAll(/x-csrftoken: (\S+)/g)].map((m) => m[1]));
     expect(sessionIds.length).toBeGreaterThan(0);
     expect(csrf.length).toBeGreaterThan(0);
-    db.sqlite.pragma('wal_checkpoint(PASSIVE)');
+    await pragmaRows(db, 'wal_checkpoint(PASSIVE)');
     const text = persisted();
     for (const secret of [PASSWORD, 'wrong password', FIREBASE, ...new Set(sessionIds), ...new Set(csrf)]) {
       expect(text).not.toContain(secret);
@@ -402,7 +403,7 @@ describe('publish to the Tasking Manager', () => {
       credentials: { token: 'not-a-token' },
     });
     expect(res.status).toBe(422);
-    db.sqlite.pragma('wal_checkpoint(PASSIVE)');
+    await pragmaRows(db, 'wal_checkpoint(PASSIVE)');
     expect(persisted()).not.toContain(TM_TOKEN);
   });
 });

@@ -15,6 +15,7 @@ import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
 import { openPMTiles } from '../../server/lib/pmtiles/file-source.ts';
 import { PMTilesWriter } from '../../server/lib/pmtiles/writer.ts';
 import { demoModelPath } from '../../server/lib/paths.ts';
+import { sqlValue } from '../../server/lib/db/store-probe.ts';
 
 let dir: string;
 let world: string;
@@ -35,8 +36,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const runCount = () => db.sqlite.prepare('select count(*) from analysis_runs').pluck().get();
-const patchCount = () => db.sqlite.prepare('select count(*) from patches').pluck().get();
+const runCount = () => sqlValue(db, 'select count(*) from analysis_runs');
+const patchCount = () => sqlValue(db, 'select count(*) from patches');
 const analyze = (source: PatchSource, m: SegmentationModel = model) =>
   analyzeDataset({ db, model: m, modelPath: demoModelPath, source, runsDir: join(dir, 'runs') });
 
@@ -67,7 +68,7 @@ describe('reference analysis on bad input', () => {
     const source = openDemoWorldDataset(copy);
     await expect(analyze(source)).rejects.toThrow(new RegExp(`tile ${victim.taskId}`));
     await source.close();
-    expect(runCount()).toBe(0);
+    expect(await runCount()).toBe(0);
   });
 
   it('names a footprint file that is not GeoJSON', async () => {
@@ -76,7 +77,7 @@ describe('reference analysis on bad input', () => {
     const source = openDemoWorldDataset(copy);
     await expect(analyze(source)).rejects.toThrow(/footprints\.geojson/);
     await source.close();
-    expect(runCount()).toBe(0);
+    expect(await runCount()).toBe(0);
   });
 
   it('says when a directory is not a demo world', () => {
@@ -93,7 +94,7 @@ describe('reference analysis on bad input', () => {
       async close() {},
     };
     await expect(analyze(empty)).rejects.toThrow(/holds no patches/);
-    expect(runCount()).toBe(0);
+    expect(await runCount()).toBe(0);
   });
 
   it('lists the layers a model has when asked for one it lacks', async () => {
@@ -117,8 +118,8 @@ describe('reference analysis on bad input', () => {
     const source = openDemoWorldDataset(world);
     await expect(analyze(source, poisoned)).rejects.toThrow(/NaN/);
     await source.close();
-    expect(runCount()).toBe(0);
-    expect(patchCount()).toBe(0);
+    expect(await runCount()).toBe(0);
+    expect(await patchCount()).toBe(0);
   });
 
   it('still analyses the intact world afterwards', async () => {
@@ -126,6 +127,6 @@ describe('reference analysis on bad input', () => {
     const summary = await analyze(source);
     await source.close();
     expect(summary.patchesAnalysed).toBe(readDemoTiles(world).filter((t) => t.region === 'train').length);
-    expect(runCount()).toBe(1);
+    expect(await runCount()).toBe(1);
   });
 });

@@ -40,6 +40,7 @@ import {
   iterateScoredTiles,
 } from '../../server/lib/scoring/tiles-repo.ts';
 import { collect } from '../fixtures/collect.ts';
+import { sqlAll, sqlGet, sqlRun, sqlValue } from '../../server/lib/db/store-probe.ts';
 
 let dir: string;
 let db: DatabaseHandle;
@@ -166,13 +167,11 @@ describe('scoring a new region', () => {
       child.on('exit', () => reject(new Error(`the child exited before it was killed: ${out}`)));
     });
     await exited;
-    const stuck = db.sqlite
-      .prepare('select id, status, done from scoring_jobs where project_id = ?')
-      .get(killed.id) as {
-      id: number;
-      status: string;
-      done: number;
-    };
+    const stuck = (await sqlGet<{ id: number; status: string; done: number }>(
+      db,
+      'select id, status, done from scoring_jobs where project_id = ?',
+      killed.id,
+    ))!;
     expect(stuck.status).toBe('running');
     expect(stuck.done).toBeGreaterThanOrEqual(12);
     expect(stuck.done).toBeLessThan(killed.tileCount);
@@ -182,11 +181,11 @@ describe('scoring a new region', () => {
     expect(resumed.map((j) => j.id)).toEqual([stuck.id]);
     const job = await waitForJob(ctx, stuck.id);
     expect(job).toMatchObject({ status: 'done', done: killed.tileCount, total: killed.tileCount });
-    const rows = db.sqlite
-      .prepare(
-        'select count(*) n, count(distinct task_id) d, count(distinct job_id) jobs from tile_scores where project_id = ?',
-      )
-      .get(killed.id) as { n: number; d: number; jobs: number };
+    const rows = await sqlGet(
+      db,
+      'select count(*) n, count(distinct task_id) d, count(distinct job_id) jobs from tile_scores where project_id = ?',
+      killed.id,
+    );
     expect(rows).toEqual({ n: killed.tileCount, d: killed.tileCount, jobs: 1 });
 
     const reference = new Map((await tilesOf(scored.id)).map((t) => [t.taskId, t]));
@@ -214,9 +213,11 @@ describe('scoring a new region', () => {
     expect((await countScoredTiles(ctx, p.id)).total).toBe(2);
     const second = await waitForJob(ctx, (await startScoring(ctx, p.id, { batchSize: 8 })).id);
     expect(second).toMatchObject({ status: 'done', done: p.tileCount });
-    const jobs = db.sqlite
-      .prepare('select job_id, count(*) n from tile_scores where project_id = ? group by job_id')
-      .all(p.id);
+    const jobs = await sqlAll(
+      db,
+      'select job_id, count(*) n from tile_scores where project_id = ? group by job_id',
+      p.id,
+    );
     expect(jobs).toEqual([
       { job_id: first.id, n: 2 },
       { job_id: second.id, n: p.tileCount - 2 },
@@ -348,10 +349,8 @@ describe('a project that cannot be scored', () => {
   it("fails the job, never leaves it running, when the model's file has gone", async () => {
     const p = await project('model gone');
     const modelId = p.modelId;
-    const { path } = db.sqlite.prepare('select path from models where id = ?').get(modelId) as {
-      path: string;
-    };
-    db.sqlite.prepare('update models set path = ? where id = ?').run(join(dir, 'gone.onnx'), modelId);
+    const path = await sqlValue<string>(db, 'select path from models where id = ?', modelId);
+    await sqlRun(db, 'update models set path = ? where id = ?', join(dir, 'gone.onnx'), modelId);
     try {
       const job = await waitForJob(ctx, (await startScoring(ctx, p.id)).id);
       expect(job.status).toBe('failed');
@@ -360,7 +359,7 @@ describe('a project that cannot be scored', () => {
       expect((await getJob(ctx, job.id))?.finishedAt).toBeInstanceOf(Date);
       expect((await countScoredTiles(ctx, p.id)).total).toBe(0);
     } finally {
-      db.sqlite.prepare('update models set path = ? where id = ?').run(path, modelId);
+      await sqlRun(db, 'update models set path = ? where id = ?', path, modelId);
     }
   });
 });

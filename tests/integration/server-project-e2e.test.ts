@@ -6,6 +6,7 @@ import { resolveSettings } from '../../server/settings.ts';
 import { bboxPolygon, demoNewRegionBBox } from '../../server/demo-server.ts';
 import { TILE_TABLE_COLUMNS } from '../../server/lib/exports/tile-table.ts';
 import { auth, json, post, serverFixture, TOKEN, type ServerFixture } from './server-fixture.ts';
+import { sqlRun } from '../../server/lib/db/store-probe.ts';
 
 let f: ServerFixture;
 beforeAll(async () => {
@@ -121,8 +122,8 @@ describe('a project scored end to end over the API', () => {
     const reader = res.body!.getReader();
     await reader.read();
     // The stream holds its own connection: writes on the app's connection go on meanwhile.
-    expect(() => f.db.sqlite.prepare('create table if not exists export_probe(a)').run()).not.toThrow();
-    f.db.sqlite.prepare('drop table export_probe').run();
+    await expect(sqlRun(f.db, 'create table if not exists export_probe(a)')).resolves.toBeUndefined();
+    await sqlRun(f.db, 'drop table export_probe');
     while (!(await reader.read()).done);
   });
 });

@@ -20,6 +20,7 @@ import {
   answersFor,
   type Answers,
 } from '../fixtures/mapswipe-agg-results.ts';
+import { sqlGet } from '../../server/lib/db/store-probe.ts';
 
 let s: SyntheticServer;
 let p: SyntheticProject;
@@ -55,11 +56,10 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
       typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body) : JSON.stringify(body),
   });
 const stored = () =>
-  s.db.sqlite
-    .prepare(
-      'select (select count(*) from tile_labels) as labels, (select count(*) from label_imports) as imports',
-    )
-    .get();
+  sqlGet(
+    s.db,
+    'select (select count(*) from tile_labels) as labels, (select count(*) from label_imports) as imports',
+  );
 
 let sample: {
   id: number;
@@ -128,14 +128,14 @@ describe('importing MapSwipe results', () => {
     reason: RegExp,
     query = `purpose=sample&mapswipeProject=${MS}`,
   ) => {
-    const before = stored();
+    const before = await stored();
     const res = await post(`/labels/mapswipe?${query}`, body, { 'Content-Type': 'text/csv' });
     const json = await res.json();
     expect(res.status, JSON.stringify(json)).toBe(422);
     expect(json.error.code).toBe('results-refused');
     expect(json.error.message).toMatch(/nothing was stored/);
     expect(json.error.message).toMatch(reason);
-    expect(stored()).toEqual(before);
+    expect(await stored()).toEqual(before);
   };
 
   it('refuses a file of another MapSwipe project than the one named', async () => {
@@ -185,7 +185,7 @@ describe('importing MapSwipe results', () => {
       settings: resolveSettings({ 'data-dir': s.dir, 'max-upload-bytes': 2048 }),
       log: () => {},
     });
-    const before = stored();
+    const before = await stored();
     const res = await small.request(url(`/labels/mapswipe?purpose=sample`), {
       method: 'POST',
       headers: { ...auth, 'Content-Type': 'text/csv' },
@@ -193,7 +193,7 @@ describe('importing MapSwipe results', () => {
     });
     expect(res.status).toBe(413);
     expect((await res.json()).error.code).toBe('upload-too-large');
-    expect(stored()).toEqual(before);
+    expect(await stored()).toEqual(before);
     await small.close();
   });
 
@@ -226,7 +226,7 @@ describe('importing MapSwipe results', () => {
       body: JSON.stringify({ label: truth.get(sample.tiles[0].taskId) ? 'building' : 'no_building' }),
     });
     expect(put.status).toBe(200);
-    const before = stored();
+    const before = await stored();
     const bad = await post('/labels', {
       labels: [
         { taskId: sample.tiles[1].taskId, label: 'maybe' },
@@ -235,7 +235,7 @@ describe('importing MapSwipe results', () => {
     });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.message).toMatch(/nothing was stored/);
-    expect(stored()).toEqual(before);
+    expect(await stored()).toEqual(before);
   });
 });
 

@@ -8,6 +8,7 @@ import {
   syntheticServer,
   type SyntheticServer,
 } from '../fixtures/synthetic-project.ts';
+import { sqlRun } from '../../server/lib/db/store-probe.ts';
 
 let s: SyntheticServer;
 let runId: number;
@@ -93,7 +94,7 @@ describe('run latent columns from one pass', () => {
   });
 
   it('a run whose idx have a gap gets an idx column', async () => {
-    s.db.sqlite.prepare('delete from patches where run_id = ? and idx = 5').run(runId);
+    await sqlRun(s.db, 'delete from patches where run_id = ? and idx = 5', runId);
     const d = await columns(`/api/runs/${runId}/latent/attributes`);
     expect(d.rows).toBe(N - 1);
     expect(d.meta.idxContiguous).toBe(false);

@@ -26,6 +26,7 @@ import {
   sampleRun,
   SAMPLE_K,
 } from '../fixtures/db-sample-run.ts';
+import { sqlGet, sqlRun } from '../../server/lib/db/store-probe.ts';
 
 let handle: DatabaseHandle;
 let ids: { modelId: number; datasetId: number };
@@ -36,8 +37,8 @@ beforeEach(async () => {
 });
 afterEach(async () => await handle.close());
 
-const count = (table: string): number =>
-  (handle.sqlite.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
+const count = async (table: string): Promise<number> =>
+  (await sqlGet<{ n: number }>(handle, `select count(*) as n from ${table}`))!.n;
 
 // One more than a whole number of batches, so the remainder statement is exercised too.
 const N = PATCH_BATCH_ROWS * 3 + 17;
@@ -70,7 +71,7 @@ describe('models and datasets', () => {
     });
     expect(again.id).toBe(ids.datasetId);
     expect(again).toMatchObject({ kind: 'folder', source: { dir: 'x' }, patchCount: 12 });
-    expect(count('datasets')).toBe(1);
+    expect(await count('datasets')).toBe(1);
   });
 });
 
@@ -87,9 +88,10 @@ describe('saveAnalysisRun', () => {
     expect(all).toHaveLength(N);
     all.forEach((p, i) => expect(p).toEqual({ runId, ...samplePatch(i) }));
     // Null JSON stays SQL NULL rather than the string 'null'.
-    const nullPhenomena = handle.sqlite
-      .prepare('select count(*) as n from patches where phenomena is null')
-      .get() as { n: number };
+    const nullPhenomena = (await sqlGet<{ n: number }>(
+      handle,
+      'select count(*) as n from patches where phenomena is null',
+    ))!;
     expect(nullPhenomena.n).toBe(all.filter((p) => p.phenomena === null).length);
 
     expect(await getClusters(handle, runId)).toEqual(sampleClusters(N).map((c) => ({ runId, ...c })));
@@ -121,7 +123,9 @@ describe('saveAnalysisRun', () => {
       (async () =>
         await saveAnalysisRun(handle, sampleRun(ids, 5000), failingAfter1000(), sampleClusters(5000)))(),
     ).rejects.toThrow('activation file truncated');
-    expect([count('analysis_runs'), count('patches'), count('clusters')]).toEqual([0, 0, 0]);
+    expect([await count('analysis_runs'), await count('patches'), await count('clusters')]).toEqual([
+      0, 0, 0,
+    ]);
     // The connection is still usable: no transaction was left open.
     const runId = await saveAnalysisRun(handle, sampleRun(ids, 10), samplePatches(10), sampleClusters(10));
     expect(await getPatches(handle, runId, { limit: 100 })).toHaveLength(10);
@@ -136,7 +140,7 @@ describe('saveAnalysisRun', () => {
     await expect(
       (async () => await saveAnalysisRun(handle, run, samplePatches(N), sampleClusters(N)))(),
     ).rejects.toThrow(/emptyCount = 0/);
-    expect([count('analysis_runs'), count('patches')]).toEqual([0, 0]);
+    expect([await count('analysis_runs'), await count('patches')]).toEqual([0, 0]);
   });
 
   it('names the patch and column that is missing a required value', async () => {
@@ -148,7 +152,7 @@ describe('saveAnalysisRun', () => {
     await expect(
       (async () => await saveAnalysisRun(handle, sampleRun(ids, 2), withHole(), []))(),
     ).rejects.toThrow(new InvalidPatchError(1, "has no value for 'tp', which is required"));
-    expect(count('patches')).toBe(0);
+    expect(await count('patches')).toBe(0);
   });
 
   it('rejects a duplicate patch idx and leaves nothing behind', async () => {
@@ -156,7 +160,7 @@ describe('saveAnalysisRun', () => {
     await expect((async () => await saveAnalysisRun(handle, sampleRun(ids, 3), twice, []))()).rejects.toThrow(
       /UNIQUE constraint failed/,
     );
-    expect([count('analysis_runs'), count('patches')]).toEqual([0, 0]);
+    expect([await count('analysis_runs'), await count('patches')]).toEqual([0, 0]);
   });
 
   it('refuses runs for unknown models and malformed blobs before writing', async () => {
@@ -174,7 +178,7 @@ describe('saveAnalysisRun', () => {
     await expect(
       (async () => await saveAnalysisRun(handle, badKmeans, samplePatches(1), []))(),
     ).rejects.toThrow(InvalidStoredJsonError);
-    expect(count('analysis_runs')).toBe(0);
+    expect(await count('analysis_runs')).toBe(0);
   });
 });
 
@@ -200,7 +204,7 @@ describe('reading runs', () => {
 
   it('refuses a stored run whose blobs were damaged', async () => {
     const runId = await saveAnalysisRun(handle, sampleRun(ids, 1), samplePatches(1), []);
-    handle.sqlite.prepare(`update analysis_runs set estimator = '{"heldOut":{}}' where id = ?`).run(runId);
+    await sqlRun(handle, `update analysis_runs set estimator = '{"heldOut":{}}' where id = ?`, runId);
     await expect((async () => await getRun(handle, runId))()).rejects.toThrow(
       new RegExp(`analysis run ${runId} has an invalid 'estimator'`),
     );
@@ -222,7 +226,9 @@ describe('reading runs', () => {
   it('deletes a run with its patches and clusters', async () => {
     const runId = await saveAnalysisRun(handle, sampleRun(ids, 5), samplePatches(5), sampleClusters(5));
     expect(await deleteRun(handle, runId)).toBe(true);
-    expect([count('analysis_runs'), count('patches'), count('clusters')]).toEqual([0, 0, 0]);
+    expect([await count('analysis_runs'), await count('patches'), await count('clusters')]).toEqual([
+      0, 0, 0,
+    ]);
     expect(await deleteRun(handle, runId)).toBe(false);
   });
 });

@@ -21,6 +21,7 @@ import { loadModel } from '../../server/lib/model/runtime.ts';
 import { demoModelPath } from '../../server/lib/paths.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
 import { collect } from '../fixtures/collect.ts';
+import { sqlGet } from '../../server/lib/db/store-probe.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -233,7 +234,7 @@ describe('fAIr predictions', () => {
   });
 
   it('refuses a bad file whole, with the reasons, and stores nothing', async () => {
-    const before = db.sqlite.prepare('select count(*) as n from fair_predictions').get() as { n: number };
+    const before = (await sqlGet<{ n: number }>(db, 'select count(*) as n from fair_predictions'))!;
     const bad = {
       type: 'FeatureCollection',
       features: [
@@ -263,7 +264,7 @@ describe('fAIr predictions', () => {
       (async () =>
         await importFairPredictions(ctx, projectId, new Uint8Array(100), { name: 'x', maxBytes: 10 }))(),
     ).rejects.toThrow(/over the 10-byte limit/);
-    const after = db.sqlite.prepare('select count(*) as n from fair_predictions').get() as { n: number };
+    const after = (await sqlGet<{ n: number }>(db, 'select count(*) as n from fair_predictions'))!;
     expect(after.n).toBe(before.n);
   });
 });
