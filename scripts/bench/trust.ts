@@ -37,10 +37,12 @@ import {
   panelChecks,
   predictionMisses,
   predictionMissShare,
+  priorityVsModelOutput,
   skippedShares,
   type CaseTileRow,
   type LabelledStudy,
   type PanelCheck,
+  type SkipDifference,
 } from './trust/report.ts';
 import { realDataCases } from './trust/real-cases.ts';
 
@@ -75,6 +77,8 @@ interface CaseResult {
   /** The panel's "the model alone would miss" count against the truth. */
   modelAlone: { expected: number; low: number; high: number; truth: number; inside: boolean } | null;
   skipped: Record<string, Record<string, number>>;
+  /** Priority's skipped share minus the model output's, with its bootstrap 90 % interval, per recall. */
+  priorityVsModelOutput: Record<string, SkipDifference>;
   noveltyAuroc: number | null;
   labelled: LabelledStudy;
 }
@@ -124,6 +128,12 @@ async function runCase(
           Object.fromEntries(Object.entries(await skippedShares(rows, recall)).map(([k, v]) => [k, r3(v)])),
         ]),
       ),
+    ),
+    priorityVsModelOutput: Object.fromEntries(
+      [0.95, 0.99].map((recall) => {
+        const d = priorityVsModelOutput(rows, recall);
+        return [String(recall), { difference: r3(d.difference), low: r3(d.low), high: r3(d.high) }];
+      }),
     ),
     noveltyAuroc: familiar && c.kind !== 'in-distribution' ? r3(noveltyAuroc(rows, familiar)) : null,
     labelled: await labelledStudy(rows, draws),
@@ -187,12 +197,14 @@ function printCase(r: CaseResult): void {
       `(mean recall ${(l.guarantee.meanAchievedRecall * 100).toFixed(1)} %), mean skipped ${(l.guarantee.meanSkipped * 100).toFixed(1)} %\n`,
   );
   for (const [recall, by] of Object.entries(r.skipped)) {
+    const d = r.priorityVsModelOutput[recall];
     out.write(
       `  skippable at ${Number(recall) * 100} % true recall: ` +
         Object.entries(by)
           .map(([k, v]) => `${k} ${(v * 100).toFixed(1)} %`)
           .join(', ') +
-        '\n',
+        `; priority − modelOutput ${(d.difference * 100).toFixed(1)} pts ` +
+        `(90 % bootstrap ${(d.low * 100).toFixed(1)} to ${(d.high * 100).toFixed(1)})\n`,
     );
   }
 }

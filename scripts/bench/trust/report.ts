@@ -2,6 +2,7 @@
  * What the trust benchmark measures on one scored case: the effort panel's figures against the truth, how much
  * each ranking lets volunteers skip, and how well novelty tells this case from familiar tiles.
  */
+import { createRng } from '../../../server/lib/analysis/random.ts';
 import { auroc } from '../../../server/lib/analysis/rank-statistics.ts';
 import {
   effortCurve,
@@ -140,7 +141,47 @@ export async function skippedShares(rows: CaseTileRow[], recall: number): Promis
   };
 }
 
-/** Share of building tiles the model's own output misses at its threshold (nothing painted). */
+/** A difference of skipped shares with its bootstrap interval (tiles resampled, both rankings on each resample). */
+export interface SkipDifference {
+  difference: number;
+  low: number;
+  high: number;
+}
+
+/**
+ * How far priority's skipped share lies from the model output's at a recall, and whether that is more than the
+ * luck of which tiles the case holds: a 90 % interval over `reps` resamples of the tiles (seeded), so that "below"
+ * or "above" is read against the noise of a few hundred tiles, not against zero.
+ */
+export function priorityVsModelOutput(
+  rows: CaseTileRow[],
+  recall: number,
+  reps = 400,
+  seed = 1,
+): SkipDifference {
+  const rng = createRng(seed);
+  const skipped = (sample: CaseTileRow[], score: (r: CaseTileRow) => number) =>
+    skippedAtRecall(
+      sample.map((r) => ({
+        priority: score(r),
+        buildingProb: r.buildingProb,
+        holdsBuilding: r.holdsBuilding,
+      })),
+      recall,
+      'priority',
+    ).skippedShare;
+  const difference = skipped(rows, (r) => r.priority) - skipped(rows, modelOutput);
+  const draws: number[] = [];
+  const sample: CaseTileRow[] = new Array(rows.length);
+  for (let k = 0; k < reps; k++) {
+    for (let i = 0; i < rows.length; i++) sample[i] = rows[rng.int(rows.length)];
+    draws.push(skipped(sample, (r) => r.priority) - skipped(sample, modelOutput));
+  }
+  draws.sort((a, b) => a - b);
+  const at = (q: number) => draws[Math.min(reps - 1, Math.max(0, Math.round(q * (reps - 1))))];
+  return { difference, low: at(0.05), high: at(0.95) };
+}
+
 /** Building tiles the model's own output paints nothing on: what the model alone would miss. */
 export function predictionMisses(rows: CaseTileRow[]): number {
   return rows.filter((r) => r.holdsBuilding && r.predFraction === 0).length;
