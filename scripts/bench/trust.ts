@@ -130,10 +130,12 @@ async function runCase(
       ),
     ),
     priorityVsModelOutput: Object.fromEntries(
-      [0.95, 0.99].map((recall) => {
-        const d = priorityVsModelOutput(rows, recall);
-        return [String(recall), { difference: r3(d.difference), low: r3(d.low), high: r3(d.high) }];
-      }),
+      await Promise.all(
+        [0.95, 0.99].map(async (recall) => {
+          const d = await priorityVsModelOutput(rows, recall);
+          return [String(recall), { difference: r3(d.difference), low: r3(d.low), high: r3(d.high) }];
+        }),
+      ),
     ),
     noveltyAuroc: familiar && c.kind !== 'in-distribution' ? r3(noveltyAuroc(rows, familiar)) : null,
     labelled: await labelledStudy(rows, draws),

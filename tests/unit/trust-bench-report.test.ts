@@ -17,29 +17,29 @@ function row(i: number, holdsBuilding: boolean, priority: number, predFraction: 
 }
 
 describe('priority against the model output in the trust benchmark', () => {
-  it('reads no difference, and no interval, when both rank the tiles the same way', () => {
+  it('reads no difference, and no interval, when both rank the tiles the same way', async () => {
     const rows = Array.from({ length: 200 }, (_, i) => row(i, i % 3 === 0, (i % 97) / 100, (i % 97) / 100));
-    const d = priorityVsModelOutput(rows, 0.95, 100);
+    const d = await priorityVsModelOutput(rows, 0.95, 100);
     expect(d.difference).toBe(0);
     expect(d.low).toBe(0);
     expect(d.high).toBe(0);
   });
 
-  it('finds the gain when priority sees building tiles the model output paints nothing on', () => {
+  it('finds the gain when priority sees building tiles the model output paints nothing on', async () => {
     // 100 building tiles, 100 empty; the model output paints only half the building tiles, priority knows all.
     const rows = Array.from({ length: 200 }, (_, i) => {
       const building = i < 100;
       return row(i, building, building ? 0.9 : 0.1, building && i < 50 ? 0.5 : 0);
     });
-    const shares = skippedShares(rows, 0.95);
+    const shares = await skippedShares(rows, 0.95);
     expect(shares.priority).toBeCloseTo(0.5, 6);
     // The model output must send every unpainted tile (ties sent together) to reach 95 %: it skips nothing.
     expect(shares.modelOutput).toBe(0);
-    const d = priorityVsModelOutput(rows, 0.95, 200, 3);
+    const d = await priorityVsModelOutput(rows, 0.95, 200, 3);
     expect(d.difference).toBeCloseTo(0.5, 6);
     expect(d.low).toBeGreaterThan(0.35);
     expect(d.high).toBeLessThanOrEqual(0.65);
     // Seeded: the same interval on a second call.
-    expect(priorityVsModelOutput(rows, 0.95, 200, 3)).toEqual(d);
+    expect(await priorityVsModelOutput(rows, 0.95, 200, 3)).toEqual(d);
   });
 });

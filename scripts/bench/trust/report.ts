@@ -153,29 +153,31 @@ export interface SkipDifference {
  * luck of which tiles the case holds: a 90 % interval over `reps` resamples of the tiles (seeded), so that "below"
  * or "above" is read against the noise of a few hundred tiles, not against zero.
  */
-export function priorityVsModelOutput(
+export async function priorityVsModelOutput(
   rows: CaseTileRow[],
   recall: number,
   reps = 400,
   seed = 1,
-): SkipDifference {
+): Promise<SkipDifference> {
   const rng = createRng(seed);
-  const skipped = (sample: CaseTileRow[], score: (r: CaseTileRow) => number) =>
-    skippedAtRecall(
-      sample.map((r) => ({
-        priority: score(r),
-        buildingProb: r.buildingProb,
-        holdsBuilding: r.holdsBuilding,
-      })),
-      recall,
-      'priority',
+  const skipped = async (sample: CaseTileRow[], score: (r: CaseTileRow) => number) =>
+    (
+      await skippedAtRecall(
+        sample.map((r) => ({
+          priority: score(r),
+          buildingProb: r.buildingProb,
+          holdsBuilding: r.holdsBuilding,
+        })),
+        recall,
+        'priority',
+      )
     ).skippedShare;
-  const difference = skipped(rows, (r) => r.priority) - skipped(rows, modelOutput);
+  const difference = (await skipped(rows, (r) => r.priority)) - (await skipped(rows, modelOutput));
   const draws: number[] = [];
   const sample: CaseTileRow[] = new Array(rows.length);
   for (let k = 0; k < reps; k++) {
     for (let i = 0; i < rows.length; i++) sample[i] = rows[rng.int(rows.length)];
-    draws.push(skipped(sample, (r) => r.priority) - skipped(sample, modelOutput));
+    draws.push((await skipped(sample, (r) => r.priority)) - (await skipped(sample, modelOutput)));
   }
   draws.sort((a, b) => a - b);
   const at = (q: number) => draws[Math.min(reps - 1, Math.max(0, Math.round(q * (reps - 1))))];
