@@ -66,7 +66,7 @@ describe('a run scanned in keyset pages', () => {
 });
 
 describe("a project's tiles read in keyset pages", () => {
-  it('yields the placed tiles row by row, north to south then west to east, with their components', async () => {
+  it('yields the placed tiles in primary-key order, west to east then north to south, with their components', async () => {
     const p = await createSyntheticProject(db, { side: 2 });
     const cols = 97;
     const rows = Math.ceil((PAGE_ROWS + 500) / cols);
@@ -105,11 +105,12 @@ describe("a project's tiles read in keyset pages", () => {
       components.push([row[0] as number, row[1] as number]);
       if (components.length === PAGE_ROWS) await countProjectTiles(db, p.projectId);
     }
-    expect(components).toEqual(placed.map((t) => [t.x - 1000, t.y - 2000]));
+    const inKeyOrder = [...placed].sort((a, b) => a.x - b.x || a.y - b.y);
+    expect(components).toEqual(inKeyOrder.map((t) => [t.x - 1000, t.y - 2000]));
     const attributes: Array<[number, number]> = [];
     for await (const row of projectTileRows(db, p.projectId, 2000))
       attributes.push([row[5] as number, row[6] as number]);
-    expect(attributes).toEqual(placed.map((t) => [t.x, t.y]));
+    expect(attributes).toEqual(inKeyOrder.map((t) => [t.x, t.y]));
   });
 
   it('yields every cell of a map tile range once, and the tiles two projects share', async () => {

@@ -251,7 +251,7 @@ export async function projectTileStats(db: DatabaseHandle, projectId: number, as
     .get()!;
 }
 
-/** Components x and y (1-based) of each placed tile, north to south then west to east. */
+/** Components x and y (1-based) of each placed tile, in the order of the primary key (see `placedTilesAfter`). */
 export function projectTileComponents(
   db: DatabaseHandle,
   projectId: number,
@@ -261,15 +261,21 @@ export function projectTileComponents(
 ): AsyncGenerator<unknown[]> {
   // pcs is a JSON array; SQLite's json_extract reads one component without parsing rows in JS.
   const component = (pc: number) => sql<number | null>`json_extract(${tileScores.pcs}, ${`$[${pc - 1}]`})`;
-  // The tile's y and x follow the components: the key of the next page.
-  const fields = { x: component(x), y: component(y), tileY: tileScores.y, tileX: tileScores.x };
+  // The tile's key follows the components: where the next page starts.
+  const fields = {
+    x: component(x),
+    y: component(y),
+    z: tileScores.z,
+    tileX: tileScores.x,
+    tileY: tileScores.y,
+  };
   return keysetRows(
-    (after: TileRowKey | undefined, limit) => placedTilesAfter(db, projectId, asOf, fields, after, limit),
-    (row): TileRowKey => [row[2] as number, row[3] as number],
+    (after: TileKey | undefined, limit) => placedTilesAfter(db, projectId, asOf, fields, after, limit),
+    (row): TileKey => [row[2] as number, row[3] as number, row[4] as number],
   );
 }
 
-/** Each placed tile as a raw row [iouHat, novelty, priority, buildingProb, tier, x, y], in the order of `projectTileComponents`. */
+/** Each placed tile as a raw row [iouHat, novelty, priority, buildingProb, tier, x, y, z], in the order of `projectTileComponents`. */
 export function projectTileRows(
   db: DatabaseHandle,
   projectId: number,
@@ -283,27 +289,28 @@ export function projectTileRows(
     tier: tileScores.tier,
     x: tileScores.x,
     y: tileScores.y,
+    z: tileScores.z,
   };
   return keysetRows(
-    (after: TileRowKey | undefined, limit) => placedTilesAfter(db, projectId, asOf, fields, after, limit),
-    (row): TileRowKey => [row[6] as number, row[5] as number],
+    (after: TileKey | undefined, limit) => placedTilesAfter(db, projectId, asOf, fields, after, limit),
+    (row): TileKey => [row[7] as number, row[5] as number, row[6] as number],
   );
 }
 
-/** A tile's place in the row-by-row order: [y, x] (a project's tiles share one zoom). */
-type TileRowKey = [number, number];
+/** A tile's place on the primary key within its project: [z, x, y]. */
+type TileKey = [number, number, number];
 
 /**
- * One keyset page of the placed tiles, north to south then west to east. No index has y first, so each
- * page sorts the project's placed tiles for its first `limit`: pages of thousands keep that to a few
- * passes for the largest projects.
+ * One keyset page of the placed tiles in the order of the primary key (west to east, north to south within a
+ * column): each page is a range of the key's index starting where the last ended. Rows north to south first
+ * would sort all of the project's tiles again for every page (no index leads with y).
  */
 function placedTilesAfter(
   db: DatabaseHandle,
   projectId: number,
   asOf: number,
   fields: SelectedFields,
-  after: TileRowKey | undefined,
+  after: TileKey | undefined,
   limit: number,
 ) {
   return db.db
@@ -314,9 +321,9 @@ function placedTilesAfter(
         placedTiles(projectId, asOf),
         after === undefined
           ? undefined
-          : sql`(${tileScores.y}, ${tileScores.x}) > (${after[0]}, ${after[1]})`,
+          : sql`(${tileScores.z}, ${tileScores.x}, ${tileScores.y}) > (${after[0]}, ${after[1]}, ${after[2]})`,
       ),
     )
-    .orderBy(asc(tileScores.y), asc(tileScores.x))
+    .orderBy(asc(tileScores.z), asc(tileScores.x), asc(tileScores.y))
     .limit(limit);
 }

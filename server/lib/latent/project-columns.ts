@@ -3,8 +3,9 @@
  * the attributes (smoothed IoU, novelty, priority, building probability, tier, the tile: 9 B per tile),
  * each answer from ONE pass over the tiles, written straight into the bytes it sends.
  *
- * Rows are the tiles placed in the space at `asOf`, north to south then west to east. A scoring job may
- * still be adding tiles: asOf (the attributes' meta carries it) pins one snapshot across requests.
+ * Rows are the tiles placed in the space at `asOf`, west to east then north to south within a column (the
+ * primary key's order, so each page of the read is an index range). A scoring job may still be adding tiles:
+ * asOf (the attributes' meta carries it) pins one snapshot across requests.
  */
 import { readConsistently, type DatabaseHandle } from '../db/client.ts';
 import { projectTileComponents, projectTileRows, projectTileStats } from '../db/latent-repo.ts';
