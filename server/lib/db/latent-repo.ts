@@ -10,6 +10,7 @@ import type { SelectedFields } from 'drizzle-orm/sqlite-core';
 import type { ColumnsBody, ColumnsHeader } from './json.ts';
 import type { DatabaseHandle } from './client.ts';
 import { keysetRows } from './keyset-pages.ts';
+import { tileRowsByKey } from './tile-scores-repo.ts';
 import { latentColumns, patches, tileScores } from './schema.ts';
 
 /** The components a run stores per patch (pc1..pc9). */
@@ -251,7 +252,7 @@ export async function projectTileStats(db: DatabaseHandle, projectId: number, as
     .get()!;
 }
 
-/** Components x and y (1-based) of each placed tile, in the order of the primary key (see `placedTilesAfter`). */
+/** Components x and y (1-based) of each placed tile, in the order of `placedTileRows`. */
 export function projectTileComponents(
   db: DatabaseHandle,
   projectId: number,
@@ -261,27 +262,16 @@ export function projectTileComponents(
 ): AsyncGenerator<unknown[]> {
   // pcs is a JSON array; SQLite's json_extract reads one component without parsing rows in JS.
   const component = (pc: number) => sql<number | null>`json_extract(${tileScores.pcs}, ${`$[${pc - 1}]`})`;
-  // The tile's key follows the components: where the next page starts.
-  const fields = {
-    x: component(x),
-    y: component(y),
-    z: tileScores.z,
-    tileX: tileScores.x,
-    tileY: tileScores.y,
-  };
-  return keysetRows(
-    (after: TileKey | undefined, limit) => placedTilesAfter(db, projectId, asOf, fields, after, limit),
-    (row): TileKey => [row[2] as number, row[3] as number, row[4] as number],
-  );
+  return placedTileRows(db, projectId, asOf, { x: component(x), y: component(y) });
 }
 
-/** Each placed tile as a raw row [iouHat, novelty, priority, buildingProb, tier, x, y, z], in the order of `projectTileComponents`. */
+/** Each placed tile as a raw row [iouHat, novelty, priority, buildingProb, tier, x, y], in the order of `placedTileRows`. */
 export function projectTileRows(
   db: DatabaseHandle,
   projectId: number,
   asOf: number,
 ): AsyncGenerator<unknown[]> {
-  const fields = {
+  return placedTileRows(db, projectId, asOf, {
     iouHat: tileScores.iouHat,
     novelty: tileScores.novelty,
     priority: tileScores.priority,
@@ -289,41 +279,19 @@ export function projectTileRows(
     tier: tileScores.tier,
     x: tileScores.x,
     y: tileScores.y,
-    z: tileScores.z,
-  };
-  return keysetRows(
-    (after: TileKey | undefined, limit) => placedTilesAfter(db, projectId, asOf, fields, after, limit),
-    (row): TileKey => [row[7] as number, row[5] as number, row[6] as number],
-  );
+  });
 }
 
-/** A tile's place on the primary key within its project: [z, x, y]. */
-type TileKey = [number, number, number];
-
 /**
- * One keyset page of the placed tiles in the order of the primary key (west to east, north to south within a
- * column): each page is a range of the key's index starting where the last ended. Rows north to south first
- * would sort all of the project's tiles again for every page (no index leads with y).
+ * The placed tiles in the order of the primary key (west to east, north to south within a column), so that
+ * each keyset page is a range of the key's index; rows north to south first would sort all of the project's
+ * tiles again for every page (no index leads with y).
  */
-function placedTilesAfter(
+function placedTileRows(
   db: DatabaseHandle,
   projectId: number,
   asOf: number,
   fields: SelectedFields,
-  after: TileKey | undefined,
-  limit: number,
-) {
-  return db.db
-    .select(fields)
-    .from(tileScores)
-    .where(
-      and(
-        placedTiles(projectId, asOf),
-        after === undefined
-          ? undefined
-          : sql`(${tileScores.z}, ${tileScores.x}, ${tileScores.y}) > (${after[0]}, ${after[1]}, ${after[2]})`,
-      ),
-    )
-    .orderBy(asc(tileScores.z), asc(tileScores.x), asc(tileScores.y))
-    .limit(limit);
+): AsyncGenerator<unknown[]> {
+  return tileRowsByKey(db, () => placedTiles(projectId, asOf), fields);
 }

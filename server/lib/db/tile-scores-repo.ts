@@ -286,13 +286,40 @@ function overlayCell(row: unknown[]): OverlayCellRow {
   };
 }
 
-/** A tile's place on the primary key within a project and zoom: [x, y]. */
-type TileColumnKey = [number, number];
+/** A tile's place on the primary key within its project: [z, x, y]. */
+export type TileKey = [number, number, number];
 
 /**
- * The cells of a range in keyset pages along the primary key (x, then y): each page starts where the last
- * ended inside the same index range. `fields` start with CELL_COLUMNS (x and y first).
+ * Rows of `fields`, followed by the tile's z, x and y, of the project tiles that `where(after)` keeps, in
+ * keyset pages along the primary key: each page a range of the key's index that starts where the last ended.
  */
+export function tileRowsByKey(
+  handle: DatabaseHandle,
+  where: (after: TileKey | undefined) => SQL | undefined,
+  fields: SelectedFields,
+): AsyncGenerator<unknown[]> {
+  const keyed = { ...fields, keyZ: tileScores.z, keyX: tileScores.x, keyY: tileScores.y };
+  const at = Object.keys(fields).length;
+  return keysetRows(
+    (after: TileKey | undefined, limit) =>
+      handle.db
+        .select(keyed)
+        .from(tileScores)
+        .where(
+          and(
+            where(after),
+            after === undefined
+              ? undefined
+              : sql`(${tileScores.z}, ${tileScores.x}, ${tileScores.y}) > (${after[0]}, ${after[1]}, ${after[2]})`,
+          ),
+        )
+        .orderBy(asc(tileScores.z), asc(tileScores.x), asc(tileScores.y))
+        .limit(limit),
+    (row): TileKey => [row[at] as number, row[at + 1] as number, row[at + 2] as number],
+  );
+}
+
+/** The cells of a range, CELL_COLUMNS first. */
 function cellsInRange(
   handle: DatabaseHandle,
   projectId: number,
@@ -300,24 +327,10 @@ function cellsInRange(
   r: TileRange,
   fields: SelectedFields & typeof CELL_COLUMNS,
 ): AsyncGenerator<unknown[]> {
-  return keysetRows(
-    (after: TileColumnKey | undefined, limit) =>
-      handle.db
-        .select(fields)
-        .from(tileScores)
-        .where(
-          after === undefined
-            ? inRange(projectId, zoom, r)
-            : and(
-                // The index range itself starts at the last column read, so no page walks the ones before.
-                inRange(projectId, zoom, { ...r, minX: Math.max(r.minX, after[0]) }),
-                sql`(${tileScores.x}, ${tileScores.y}) > (${after[0]}, ${after[1]})`,
-              ),
-        )
-        .orderBy(asc(tileScores.x), asc(tileScores.y))
-        .limit(limit),
-    (row): TileColumnKey => [row[0] as number, row[1] as number],
-  );
+  // The index range itself starts at the last column read, so no page walks the columns before it again.
+  const where = (after: TileKey | undefined) =>
+    inRange(projectId, zoom, after ? { ...r, minX: Math.max(r.minX, after[1]) } : r);
+  return tileRowsByKey(handle, where, fields);
 }
 
 /** Streams the raster cells of a range. */
