@@ -43,7 +43,12 @@ import {
   type LabelledStudy,
   type PanelCheck,
   type SkipDifference,
+  type TileModelReport,
+  tileModelLines,
+  tileModelReport,
 } from './trust/report.ts';
+import { getRun } from '../../server/lib/db/analysis-repo.ts';
+import type { TileModelState } from '../../server/lib/analysis/tile-model.ts';
 import { realDataCases } from './trust/real-cases.ts';
 
 const { values } = parseArgs({
@@ -254,12 +259,22 @@ function demoCase(
   };
 }
 
+/** Prints and keeps what the reference's tile model learnt (its classifier and ranker, with reliability). */
+async function reportTileModel(db: DatabaseHandle, runId: number, reference: string): Promise<void> {
+  const state = (await getRun(db, runId))?.tileModel as unknown as TileModelState | undefined;
+  if (!state) return;
+  const report = tileModelReport(reference, state);
+  tileModels.push(report);
+  process.stdout.write(`\nreference ${reference}: tile model\n${tileModelLines(report).join('\n')}\n`);
+}
+
 async function demoCases(): Promise<CaseResult[]> {
   const { dbPath, runId } = prepareDemo();
   // A second world from the same recipe with another seed: places the reference run never saw, in its own style.
   const twinDir = join(outDir, 'world-seed-8');
   if (!existsSync(join(twinDir, 'world.json'))) await generateDemoWorld({ seed: 8, outDir: twinDir });
   const ctx = contextFor(await openDatabase(dbPath));
+  await reportTileModel(ctx.db, runId, 'demo run');
   try {
     const twin = await runCase(
       ctx,
@@ -294,6 +309,7 @@ async function closeContext(ctx: ScoringContext): Promise<void> {
 
 const started = performance.now();
 const results: CaseResult[] = [];
+const tileModels: TileModelReport[] = [];
 try {
   if (!values['real-only']) {
     results.push(...(await demoCases()));
@@ -304,6 +320,7 @@ try {
       leaveOneOut: values['leave-one-out'],
     })) {
       const ctx = contextFor(db);
+      await reportTileModel(db, runId, reference);
       try {
         let familiar: CaseTileRow[] | null = null;
         for (const c of cases) {
@@ -321,5 +338,5 @@ try {
   await disposeScoringModels();
 }
 process.stdout.write(
-  `${JSON.stringify({ bench: 'trust', seconds: Number(((performance.now() - started) / 1000).toFixed(1)), cases: results })}\n`,
+  `${JSON.stringify({ bench: 'trust', seconds: Number(((performance.now() - started) / 1000).toFixed(1)), tileModels, cases: results })}\n`,
 );

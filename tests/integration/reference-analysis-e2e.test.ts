@@ -13,6 +13,7 @@ import { openDemoWorldDataset } from '../../server/lib/datasets/demo-world.ts';
 import { loadModel } from '../../server/lib/model/runtime.ts';
 import { analyzeDataset, type AnalysisSummary } from '../../server/lib/analysis/analyze-dataset.ts';
 import { demoModelPath } from '../../server/lib/paths.ts';
+import { TileModel, type TileModelState } from '../../server/lib/analysis/tile-model.ts';
 
 let dir: string;
 let db: DatabaseHandle;
@@ -139,6 +140,19 @@ describe('reference analysis of the demo U-Net on the demo world', () => {
         .sort(),
     ).toEqual([...urban].sort());
     expect(summary.urbanisedReason).toMatch(/building share/);
+  });
+
+  it('stores a tile model whose ranker reads how the model paints each tile and its mirror image', async () => {
+    const run = (await getRun(db, summary.runId))!;
+    const state = run.tileModel as unknown as TileModelState;
+    expect(state.ranker?.groups).toEqual(['prediction', 'uncertainty', 'agreement']);
+    // Fitted on the tiles outside the model's training split, like the classifier, and better than the base rate.
+    expect(state.ranker!.fittedOn).toBe(state.classifier.fittedOn);
+    expect(state.ranker!.crossValidated.logLoss).toBeLessThan(state.ranker!.crossValidated.baselineLogLoss);
+    // Every reference patch was looked at twice, so the classifier's selection weighed agreement too.
+    expect(state.classifier.selection.some((s) => s.groups.includes('agreement'))).toBe(true);
+    // Scoring with this run looks at each tile's mirror image.
+    expect(TileModel.fromState(state).readsMirror).toBe(true);
   });
 
   it('reuses a stored run for the same model, data and settings', async () => {

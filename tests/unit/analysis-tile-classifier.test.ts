@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LogisticRegression, logLoss } from '../../server/lib/analysis/logistic.ts';
 import { createRng } from '../../server/lib/analysis/random.ts';
+import { mirrorDisagreement, mirrorTiles } from '../../server/lib/analysis/prediction-evidence.ts';
 import { TileClassifier, type TileEvidence } from '../../server/lib/analysis/tile-classifier.ts';
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -124,5 +125,68 @@ describe('TileClassifier', () => {
     expect(Math.max(...p)).toBeLessThan(0.05);
     expect(() => TileClassifier.fit([], [], 'nothing')).toThrow(/no reference tiles/);
     expect(() => TileClassifier.fromJSON({ kind: 'Other' } as never)).toThrow(/expected kind/);
+  });
+
+  it('learns from the mirror image only where it helps, and only when every tile was looked at twice', () => {
+    // Half of the building tiles are half seen: the painted share is empty, but the model paints their mirror
+    // image differently. Agreement separates them from empty ground, which it paints the same both ways.
+    const rng = createRng(11);
+    const tiles: TileEvidence[] = [];
+    const holds: boolean[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const has = rng.next() < 0.3;
+      const halfSeen = has && rng.next() < 0.5;
+      const share = has && !halfSeen ? Math.max(0.01, 0.05 + 0.02 * rng.normal()) : 0;
+      tiles.push({
+        predFraction: share,
+        maxProb: share > 0 ? 0.9 : 0.2 + 0.1 * rng.next(),
+        meanProb: share,
+        uncertainty: 0.05 + 0.01 * rng.next(),
+        pcs: [rng.normal(), rng.normal()],
+        iouHat: rng.next(),
+        noveltyRatio: 0.5 * rng.next(),
+        urbanDistanceScaled: rng.next(),
+        mirrorDisagreement: halfSeen ? 0.02 * (1 + rng.next()) : 0.001 * (1 + rng.next()),
+      });
+      holds.push(has);
+    }
+    const c = TileClassifier.fit(tiles, holds, 'synthetic', { seed: 2 });
+    expect(c.groups).toContain('agreement');
+    expect(c.readsMirror).toBe(true);
+    // The own-evidence probability (priority's) follows agreement: a half-seen tile ranks above empty ground.
+    const empty = { ...tiles[0], predFraction: 0, maxProb: 0.25, meanProb: 0, mirrorDisagreement: 0.0015 };
+    const [quiet, unsure] = c.predictOwnEvidence([empty, { ...empty, mirrorDisagreement: 0.03 }]);
+    expect(unsure).toBeGreaterThan(quiet + 0.3);
+    expect(() => c.predict([{ ...empty, mirrorDisagreement: undefined }])).toThrow(/mirrored tile/);
+    // One tile not looked at twice: agreement is not a candidate, and scoring is never asked for it.
+    const partial = tiles.map((t, i) => (i === 7 ? { ...t, mirrorDisagreement: undefined } : t));
+    const without = TileClassifier.fit(partial, holds, 'synthetic', { seed: 2 });
+    expect(without.groups).not.toContain('agreement');
+    expect(without.readsMirror).toBe(false);
+    // Uninformative agreement is not kept.
+    const noise = tiles.map((t) => ({ ...t, mirrorDisagreement: 0.001 * (1 + rng.next()) }));
+    expect(TileClassifier.fit(noise, holds, 'synthetic', { seed: 2 }).groups).not.toContain('agreement');
+  });
+});
+
+describe('mirror evidence', () => {
+  it('mirrors RGB tiles left to right and measures how differently the mirror image is painted', () => {
+    // Two 3×2 tiles: pixel values carry their own position.
+    const batch = Uint8Array.from({ length: 2 * 2 * 3 * 3 }, (_, i) => i);
+    const m = mirrorTiles(batch, 2, 3, 2);
+    // First row of tile 0: pixels (0,1,2) → (2,1,0), each RGB triple kept whole.
+    expect(Array.from(m.subarray(0, 9))).toEqual([6, 7, 8, 3, 4, 5, 0, 1, 2]);
+    // Tile 1's second row stays in tile 1.
+    expect(Array.from(m.subarray(27, 36))).toEqual([33, 34, 35, 30, 31, 32, 27, 28, 29]);
+    expect(Array.from(mirrorTiles(m, 2, 3, 2))).toEqual(Array.from(batch));
+    expect(() => mirrorTiles(batch, 3, 3, 2)).toThrow(/not 3 tiles/);
+
+    // A model that paints the mirror image exactly mirrored: no disagreement.
+    const probs = Float32Array.from([0.1, 0.5, 0.9, 0.2, 0.4, 0.8]);
+    const mirrored = Float32Array.from([0.9, 0.5, 0.1, 0.8, 0.4, 0.2]);
+    expect(mirrorDisagreement(probs, mirrored, 3, 2)).toBe(0);
+    // One that paints the same plane again disagrees where the tile is not symmetric: (0.8² · 2 + 0.6² · 2) / 6.
+    expect(mirrorDisagreement(probs, probs, 3, 2)).toBeCloseTo((2 * 0.64 + 2 * 0.36) / 6, 6);
+    expect(() => mirrorDisagreement(probs, probs, 2, 2)).toThrow(/2×2/);
   });
 });

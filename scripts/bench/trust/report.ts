@@ -12,6 +12,8 @@ import {
   type EffortPoint,
   type TruthTile,
 } from '../../../server/lib/scoring/effort.ts';
+import type { TileClassifierJSON } from '../../../server/lib/analysis/tile-classifier.ts';
+import type { TileModelState } from '../../../server/lib/analysis/tile-model.ts';
 import type { ScoredTile } from '../../../server/lib/scored-tiles/scored-tile.ts';
 import { randomScore } from '../../../server/lib/scoring/random-order.ts';
 import { drawCalibrationSample, DEFAULT_SAMPLE_SIZE } from '../../../server/lib/trust/calibration-sample.ts';
@@ -296,4 +298,47 @@ export async function labelledStudy(
       meanAchievedRecall: achievedRecall / draws,
     },
   };
+}
+
+/** What a reference's tile model learnt, as the benchmark reports it: per fit, its groups, fit and reliability. */
+export interface TileModelReport {
+  reference: string;
+  fits: Array<{
+    role: 'classifier' | 'ranker';
+    groups: string[];
+    tiles: number;
+    positives: number;
+    logLoss: number;
+    brier: number;
+    baselineLogLoss: number;
+    reliability: TileClassifierJSON['reliability'];
+  }>;
+}
+
+export function tileModelReport(reference: string, state: TileModelState): TileModelReport {
+  const fit = (role: 'classifier' | 'ranker', c: TileClassifierJSON) => ({
+    role,
+    groups: c.groups,
+    tiles: c.tiles,
+    positives: c.positives,
+    logLoss: c.crossValidated.logLoss,
+    brier: c.crossValidated.brier,
+    baselineLogLoss: c.crossValidated.baselineLogLoss,
+    reliability: c.reliability,
+  });
+  return {
+    reference,
+    fits: [fit('classifier', state.classifier), ...(state.ranker ? [fit('ranker', state.ranker)] : [])],
+  };
+}
+
+/** The report as lines: cross-validated fit, and the reliability curve as predicted → observed per bin. */
+export function tileModelLines(r: TileModelReport): string[] {
+  const pct = (v: number) => `${(v * 100).toFixed(0)}`;
+  return r.fits.flatMap((f) => [
+    `  ${f.role} (${f.groups.join(' + ')}), ${f.tiles} held-out tiles, ${f.positives} with buildings: ` +
+      `cross-validated log-loss ${f.logLoss.toFixed(3)} (base rate ${f.baselineLogLoss.toFixed(3)}), Brier ${f.brier.toFixed(3)}`,
+    `    reliability, predicted → observed % (tiles): ` +
+      f.reliability.map((b) => `${pct(b.predicted)}→${pct(b.observed)} (${b.tiles})`).join(', '),
+  ]);
 }

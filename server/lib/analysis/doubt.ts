@@ -98,8 +98,8 @@ export interface TileTrust {
  * (On real imagery under a colour shift, lifting by content novelty alone skipped 6 points fewer tiles at 95 %
  * recall than the prediction; the tent camp of the demo world, on ordinary imagery, keeps its whole lift.)
  *
- * `rankProb` is the probability priority starts from: the classifier on the prediction's own evidence
- * (TileClassifier.predictOwnEvidence), one scale for every tile. The latent features sharpen P(building) where the
+ * `rankProb` is the probability priority starts from: P(building) from the prediction's own evidence alone (the
+ * tile model's ranker, tile-model.ts), one scale for every tile. The latent features sharpen P(building) where the
  * reference covers a region but extrapolate badly where it does not (on coarser real imagery, ranking by them
  * skipped 4 points fewer tiles at 95 % recall than the model's own output).
  */

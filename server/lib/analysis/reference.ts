@@ -11,7 +11,7 @@ import { resizeMask, type SegmentationModel } from '../model/runtime.ts';
 import type { Patch, PatchSource } from '../datasets/patch-source.ts';
 import { DatasetError } from '../datasets/patch-source.ts';
 import { confusionCounts, metricsFromCounts, type EmptyPolicy } from './metrics.ts';
-import { predictionEvidence } from './prediction-evidence.ts';
+import { mirrorDisagreement, mirrorTiles, predictionEvidence } from './prediction-evidence.ts';
 import { poolActivations, type PoolingMode } from './pooling.ts';
 import { ActivationReader, ActivationWriter } from './activation-store.ts';
 import { analyzeLatentSpace, type LatentAnalysis } from './latent-analysis.ts';
@@ -74,6 +74,8 @@ export interface PatchTable {
   maxProb: Float32Array;
   meanProb: Float32Array;
   uncertainty: Float32Array;
+  /** How differently the model paints each patch's mirror image; absent where patches were not looked at twice. */
+  mirrorDisagreement?: Float32Array;
   /** IMAGE_STATISTIC_COUNT statistics per patch of its imagery (image-shift.ts). */
   imageStats: Float32Array;
   empty: Uint8Array;
@@ -134,6 +136,7 @@ export async function extractPatches(
     maxProb: new Float32Array(cap),
     meanProb: new Float32Array(cap),
     uncertainty: new Float32Array(cap),
+    mirrorDisagreement: new Float32Array(cap),
     imageStats: new Float32Array(cap * IMAGE_STATISTIC_COUNT),
     empty: new Uint8Array(cap),
   };
@@ -155,6 +158,11 @@ export async function extractPatches(
       pixels.set(p.image, i * width * height * 3);
     });
     const out = await model.predict(pixels, batch.length, [height, width]);
+    // The mirror image too: the tile classifier may learn from how far the model disagrees with itself.
+    const mirrored = await model.predict(mirrorTiles(pixels, batch.length, width, height), batch.length, [
+      height,
+      width,
+    ]);
     const [c, h, w] = out.activationShape;
     const perSample = c * h * w;
     // Probabilities come at the model's input size; the ground truth is brought to it (see ModelInfo.tileResize).
@@ -198,6 +206,12 @@ export async function extractPatches(
       table.maxProb[j] = e.maxProb;
       table.meanProb[j] = e.meanProb;
       table.uncertainty[j] = e.uncertainty;
+      table.mirrorDisagreement![j] = mirrorDisagreement(
+        probs,
+        mirrored.probs.subarray(i * outH * outW, (i + 1) * outH * outW),
+        outW,
+        outH,
+      );
       imageStatistics(p.image, p.width, p.height, table.imageStats, j * IMAGE_STATISTIC_COUNT);
       table.empty[j] = m.empty ? 1 : 0;
     }

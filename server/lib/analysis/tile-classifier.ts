@@ -34,11 +34,17 @@ export interface TileEvidence {
   /** Distance to the reference set in units of its own 99th percentile (see shift-novelty.ts). */
   noveltyRatio: number;
   urbanDistanceScaled: number;
+  /**
+   * How differently the model paints the tile's mirror image (prediction-evidence.ts). Only measured where the
+   * classifier uses it: runs fitted before it existed, and classifiers that did not select it, never ask.
+   */
+  mirrorDisagreement?: number;
 }
 
 export const FEATURE_GROUPS = {
   prediction: ['logShare', 'logitMax'],
   uncertainty: ['uncertainty', 'logMeanProb'],
+  agreement: ['logMirrorDisagreement'],
   latent: ['pc1', 'pc2', 'pc3', 'pc4', 'pc5', 'pc6', 'pc7', 'pc8', 'pc9'],
   novelty: ['logNoveltyRatio'],
   urban: ['urbanDistanceScaled'],
@@ -60,6 +66,12 @@ function feature(name: string, t: TileEvidence): number {
       return t.uncertainty;
     case 'logMeanProb':
       return Math.log(t.meanProb + 1e-4);
+    case 'logMirrorDisagreement':
+      if (t.mirrorDisagreement === undefined)
+        throw new EstimatorError(
+          'TileClassifier: this classifier reads how the model paints the mirrored tile, and the evidence lacks it',
+        );
+      return Math.log(t.mirrorDisagreement + 1e-6);
     case 'logNoveltyRatio':
       return Math.log(Math.max(t.noveltyRatio, 1e-3));
     case 'urbanDistanceScaled':
@@ -113,6 +125,11 @@ export interface TileClassifierOptions {
   l2?: number;
   /** Groups the selection may add after 'prediction' (default: all). */
   candidates?: FeatureGroup[];
+  /**
+   * Fit these groups after 'prediction' as they are, without selection (groups the tiles lack evidence for are
+   * left out): for a model whose features are chosen for what they mean, not for the reference's log-loss.
+   */
+  groups?: FeatureGroup[];
 }
 
 /** Out-of-fold probabilities of a model on `groups`. */
@@ -191,6 +208,9 @@ function meanEvidence(tiles: readonly TileEvidence[]): TileEvidence {
     maxProb: avg((t) => t.maxProb),
     meanProb: avg((t) => t.meanProb),
     uncertainty: avg((t) => t.uncertainty),
+    ...(tiles.every((t) => t.mirrorDisagreement !== undefined)
+      ? { mirrorDisagreement: avg((t) => t.mirrorDisagreement!) }
+      : {}),
     pcs: Array.from({ length: k }, (_, j) => avg((t) => t.pcs[j] ?? 0)),
     iouHat: avg((t) => t.iouHat),
     noveltyRatio: avg((t) => t.noveltyRatio),
@@ -206,6 +226,11 @@ export class TileClassifier {
 
   get groups(): FeatureGroup[] {
     return this.info.groups;
+  }
+
+  /** Whether the tiles' evidence must say how the model paints their mirror image (a second inference). */
+  get readsMirror(): boolean {
+    return this.info.groups.includes('agreement');
   }
 
   /**
@@ -247,14 +272,33 @@ export class TileClassifier {
       idx.forEach((i, r) => (fold[i] = r % folds));
     }
     const enough = Math.min(positives, n - positives) >= 20;
-    const candidates = enough ? (options.candidates ?? GROUP_ORDER.filter((g) => g !== 'prediction')) : [];
+    // Agreement competes only where every tile was looked at twice (references analysed before it existed were not).
+    const mirrored = tiles.every((t) => t.mirrorDisagreement !== undefined);
+    const candidates = enough
+      ? (options.candidates ?? GROUP_ORDER.filter((g) => g !== 'prediction')).filter(
+          (g) => g !== 'agreement' || mirrored,
+        )
+      : [];
 
     let chosen: FeatureGroup[] = ['prediction'];
     let best = crossValidate(tiles, y, chosen, fold, folds, l2);
     const selection: SelectionStep[] = [
       { groups: [...chosen], logLoss: logLoss(best, y), brier: brierScore(best, y), accepted: true },
     ];
-    for (;;) {
+    if (options.groups && enough) {
+      chosen = [
+        'prediction',
+        ...options.groups.filter((g) => g !== 'prediction' && (g !== 'agreement' || mirrored)),
+      ];
+      best = crossValidate(tiles, y, chosen, fold, folds, l2);
+      selection[0] = {
+        groups: [...chosen],
+        logLoss: logLoss(best, y),
+        brier: brierScore(best, y),
+        accepted: true,
+      };
+    }
+    while (!options.groups) {
       let pick: { group: FeatureGroup; oof: Float32Array; gain: number } | null = null;
       for (const g of candidates) {
         if (chosen.includes(g)) continue;
@@ -301,14 +345,19 @@ export class TileClassifier {
   }
 
   /**
-   * P(building) from the prediction's own evidence: every other feature (latent PCs, novelty, urban distance,
-   * smoothed IoU) held at its mean over the fitted tiles. One scale for every tile, and no coordinate the fit never
+   * P(building) from the prediction's own evidence (its share, surest pixel, indecision and agreement with its
+   * mirror image): every other feature (latent PCs, novelty, urban distance, smoothed IoU) held at its mean over
+   * the fitted tiles. One scale for every tile, and no coordinate the fit never
    * saw: priority ranks by it (doubt.ts), since latent features extrapolate worst where a region is new.
    */
   predictOwnEvidence(tiles: readonly TileEvidence[]): Float32Array {
     const X = matrix(tiles, this.info.features);
     const d = this.info.features.length;
-    const own = new Set<string>([...FEATURE_GROUPS.prediction, ...FEATURE_GROUPS.uncertainty]);
+    const own = new Set<string>([
+      ...FEATURE_GROUPS.prediction,
+      ...FEATURE_GROUPS.uncertainty,
+      ...FEATURE_GROUPS.agreement,
+    ]);
     const mean = this.info.model.mean;
     for (let j = 0; j < d; j++)
       if (!own.has(this.info.features[j])) for (let r = 0; r < tiles.length; r++) X[r * d + j] = mean[j];

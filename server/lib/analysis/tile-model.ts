@@ -23,6 +23,14 @@ export interface TileModelState extends EstimatorJSON {
    * tile's novelty ratio (doubt.ts). Absent in runs fitted before it existed: the larger ratio stands.
    */
   noveltyUnit?: number;
+  /**
+   * What priority ranks by: P(building) from the prediction's own evidence alone — its share, surest pixel,
+   * indecision, and how differently it paints the mirror image — fitted on the same tiles as the classifier but
+   * without selection: the reference's own log-loss cannot see what keeps a ranking sound on imagery unlike it
+   * (a hazy or coarser region, where the classifier's latent features say least). Absent in runs fitted before
+   * it existed: the classifier with its other features at their mean stands in.
+   */
+  ranker?: TileClassifierJSON;
 }
 
 export interface FittedTileModel {
@@ -92,6 +100,7 @@ export async function fitTileModel(
     iouHat: latent.iouHat[i],
     noveltyRatio: noveltyRatio[i],
     urbanDistanceScaled: urbanDistance[i] / urban.scale,
+    ...(table.mirrorDisagreement ? { mirrorDisagreement: table.mirrorDisagreement[i] } : {}),
   }));
   const holds = Array.from({ length: n }, (_, i) => table.tp[i] + table.fn[i] > 0);
   // Tiles the segmentation model never trained on say how it behaves on tiles it has not seen.
@@ -108,6 +117,12 @@ export async function fitTileModel(
     fittedOn,
     { seed: options.seed },
   );
+  const ranker = TileClassifier.fit(
+    rows.map((i) => evidence[i]),
+    rows.map((i) => holds[i]),
+    fittedOn,
+    { seed: options.seed, groups: ['uncertainty', 'agreement'] },
+  );
   const buildingProb = classifier.predict(evidence);
   return {
     novelty,
@@ -117,6 +132,7 @@ export async function fitTileModel(
       doubt: options.doubt ?? DEFAULT_DOUBT,
       imageShift: imageShift.toJSON(),
       noveltyUnit,
+      ranker: ranker.toJSON(),
     },
     perPatch: {
       noveltyPercentile,
@@ -156,6 +172,7 @@ export class TileModel {
     readonly doubt: DoubtParams,
     readonly imageShift: ImageShift | null,
     readonly noveltyUnit: number | undefined,
+    readonly ranker: TileClassifier | null,
   ) {}
 
   static fromState(state: TileModelState): TileModel {
@@ -164,7 +181,13 @@ export class TileModel {
       state.doubt,
       state.imageShift ? ImageShift.fromJSON(state.imageShift) : null,
       state.noveltyUnit,
+      state.ranker ? TileClassifier.fromJSON(state.ranker) : null,
     );
+  }
+
+  /** Whether scoring must look at each tile's mirror image too (the classifier or the ranker reads it). */
+  get readsMirror(): boolean {
+    return this.classifier.readsMirror || (this.ranker?.readsMirror ?? false);
   }
 
   /** The imagery's novelty ratio per tile (`stats`: IMAGE_STATISTIC_COUNT per tile); zeros for runs without one. */
@@ -175,7 +198,7 @@ export class TileModel {
   /** P(building), its no-label interval, doubt, coverage and priority per tile. */
   trust(evidence: readonly TileEvidence[], imageRatio?: Float32Array): TileTrust[] {
     const { p, low, high } = this.classifier.predictInterval(evidence, BAND_LEVEL);
-    const own = this.classifier.predictOwnEvidence(evidence);
+    const own = this.ranker ? this.ranker.predict(evidence) : this.classifier.predictOwnEvidence(evidence);
     return evidence.map((e, i) =>
       tileTrust(
         p[i],

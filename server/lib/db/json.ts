@@ -111,14 +111,15 @@ export const noveltyStateSchema = z.looseObject({
   kind: z.string().min(1),
 });
 
-/** Stage name → seconds. */
-/** The tile-level trust of a run (analysis/tile-model.ts): the tile classifier and the doubt parameters. */
+/** The tile-level trust of a run (analysis/tile-model.ts): the tile classifier, the ranker and the doubt parameters. */
 export const tileModelStateSchema = z.looseObject({
   kind: z.literal('TileModel'),
   classifier: z.looseObject({ kind: z.literal('TileClassifier') }),
+  ranker: z.looseObject({ kind: z.literal('TileClassifier') }).optional(),
   doubt: z.object({ edge: finite, steepness: finite }),
 });
 
+/** Stage name → seconds. */
 export const timingsSchema = z.record(z.string(), finite);
 
 export const modelSidecarSchema = z.record(z.string(), z.unknown());

@@ -17,7 +17,7 @@ import { poolActivationsBatch, type PoolingMode } from '../analysis/pooling.ts';
 import { tierOf } from '../scored-tiles/tiers.ts';
 import { UNREADABLE_PRIORITY } from '../analysis/doubt.ts';
 import { IMAGE_STATISTIC_COUNT, imageStatistics } from '../analysis/image-shift.ts';
-import { predictionEvidence } from '../analysis/prediction-evidence.ts';
+import { mirrorDisagreement, mirrorTiles, predictionEvidence } from '../analysis/prediction-evidence.ts';
 import type { TileModel } from '../analysis/tile-model.ts';
 import type { LatentProjector } from './latent-projection.ts';
 import { vectorizeMask, type VectorizeOptions } from './vectorize.ts';
@@ -136,6 +136,10 @@ export async function scoreFetched(
     const prediction = await pipeline.model.predict(batch, n, [TILE_SIZE, TILE_SIZE]);
     const [h, w] = pipeline.model.info.inputSize;
     const plane = h * w;
+    // A second inference only where the run's tile classifier learnt from the mirror image.
+    const mirrored = pipeline.tileModel.readsMirror
+      ? await pipeline.model.predict(mirrorTiles(batch, n, TILE_SIZE, TILE_SIZE), n, [TILE_SIZE, TILE_SIZE])
+      : null;
     const [C, ah, aw] = prediction.activationShape;
     const pooled = poolActivationsBatch(prediction.activations, [n, C, ah, aw], pipeline.pooling);
     const latent = pipeline.projector.project(pooled, n);
@@ -155,6 +159,16 @@ export async function scoreFetched(
         iouHat: latent.iouHat[i],
         noveltyRatio: latent.noveltyRatio[i],
         urbanDistanceScaled: latent.urbanDistanceScaled[i],
+        ...(mirrored
+          ? {
+              mirrorDisagreement: mirrorDisagreement(
+                probs,
+                mirrored.probs.subarray(i * plane, (i + 1) * plane),
+                w,
+                h,
+              ),
+            }
+          : {}),
       };
     });
     const trust = pipeline.tileModel.trust(evidence, imageRatio);
