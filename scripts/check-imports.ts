@@ -172,7 +172,7 @@ const isUnder = (file: string, dir: string) => file.startsWith(`${dir}/`);
 /** The library folder a module belongs to (`server/lib/scoring`), or null outside server/lib's folders. */
 const libraryFolder = (file: string) => /^server\/lib\/[^/]+(?=\/)/.exec(file)?.[0] ?? null;
 
-const SQL_PACKAGES = ['drizzle-orm', 'better-sqlite3', '@electric-sql/pglite'];
+const SQL_PACKAGES = ['drizzle-orm', 'better-sqlite3', '@electric-sql/pglite', 'pg'];
 /** A statement prepared or a transaction opened on a raw connection: SQL by another name. */
 const RAW_SQL = /\.sqlite\s*\.\s*(?:prepare|transaction|exec)\s*\(|\.prepare\s*\(\s*['"`]/;
 
