@@ -1,6 +1,6 @@
 import { defineConfig } from 'drizzle-kit';
 
-// SQLite is the one-machine default; a Postgres config joins this one when shared deployments arrive.
+// SQLite is the one-machine default; the shared store's Postgres migrations come from drizzle.pg.config.ts.
 export default defineConfig({
   dialect: 'sqlite',
   schema: './server/lib/db/schema.ts',
