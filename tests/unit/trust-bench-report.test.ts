@@ -35,6 +35,8 @@ describe('priority against the model output in the trust benchmark', () => {
     expect(shares.priority).toBeCloseTo(0.5, 6);
     // The model output must send every unpainted tile (ties sent together) to reach 95 %: it skips nothing.
     expect(shares.modelOutput).toBe(0);
+    // The oracle sends 95 of the 100 building tiles and nothing else.
+    expect(shares.oracle).toBeCloseTo(105 / 200, 6);
     const d = await priorityVsModelOutput(rows, 0.95, 200, 3);
     expect(d.difference).toBeCloseTo(0.5, 6);
     expect(d.low).toBeGreaterThan(0.35);

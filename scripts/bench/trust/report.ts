@@ -129,17 +129,23 @@ export type Ranking = (typeof RANKINGS)[number];
 /** The model's own output alone: the share it paints, its surest pixel breaking ties. */
 const modelOutput = (r: CaseTileRow) => Math.min(1, 0.999 * r.predFraction + 0.001 * r.maxProb);
 
+/**
+ * Share of tiles each ranking lets volunteers skip at a true recall, tiles of equal score sent together. The oracle
+ * knows the truth and gives the building tiles distinct scores, so that it too may leave the last (1 − recall) of
+ * them unsent: the most any ranking can skip, not merely the share of empty tiles.
+ */
 export async function skippedShares(rows: CaseTileRow[], recall: number): Promise<Record<Ranking, number>> {
   const truthTiles = (score: (r: CaseTileRow) => number): TruthTile[] =>
     rows.map((r) => ({ priority: score(r), buildingProb: r.buildingProb, holdsBuilding: r.holdsBuilding }));
   const share = async (score: (r: CaseTileRow) => number) =>
     (await skippedAtRecall(truthTiles(score), recall, 'priority')).skippedShare;
+  const order = new Map(rows.map((r, i) => [r, i]));
   return {
     priority: await share((r) => r.priority),
     buildingProb: await share((r) => r.buildingProb),
     modelOutput: await share(modelOutput),
     random: await share((r) => randomScore(r.taskId)),
-    oracle: await share((r) => (r.holdsBuilding ? 1 : 0)),
+    oracle: await share((r) => (r.holdsBuilding ? 0.5 + (0.5 * (order.get(r)! + 1)) / (rows.length + 1) : 0)),
   };
 }
 
