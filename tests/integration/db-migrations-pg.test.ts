@@ -1,13 +1,13 @@
-import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { is } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { getTableConfig as getPgTableConfig, PgTable } from 'drizzle-orm/pg-core';
 import { getTableConfig, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectNoMigrationDrift } from '../fixtures/migration-drift.ts';
 import { MigrationError, openDatabase } from '../../server/lib/db/client.ts';
 import { startLocalPostgres, type LocalPostgres } from '../../server/lib/db/local-postgres.ts';
 import { DEFAULT_PG_MIGRATIONS_FOLDER, migratePostgres } from '../../server/lib/db/pg-migrate.ts';
@@ -172,24 +172,13 @@ describe('the schema in Postgres', () => {
   });
 
   it('has migrations that match the schema (drizzle-kit would generate nothing new)', () => {
-    const out = join(dir, 'migrations-pg');
-    cpSync(DEFAULT_PG_MIGRATIONS_FOLDER, out, { recursive: true });
-    const before = readdirSync(out).sort();
-    const root = join(DEFAULT_PG_MIGRATIONS_FOLDER, '..', '..');
-    // drizzle-kit prefixes './' to --out, so it has to be relative to the cwd.
-    const report = execFileSync(
-      process.execPath,
-      [
-        'node_modules/drizzle-kit/bin.cjs',
-        'generate',
-        '--dialect=postgresql',
-        '--schema=./server/lib/db/schema-pg.ts',
-        `--out=${relative(root, out)}`,
-      ],
-      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    expect(report).toContain('No schema changes');
-    expect(readdirSync(out).sort()).toEqual(before);
+    expectNoMigrationDrift({
+      folder: DEFAULT_PG_MIGRATIONS_FOLDER,
+      root: join(DEFAULT_PG_MIGRATIONS_FOLDER, '..', '..'),
+      dialect: 'postgresql',
+      schema: './server/lib/db/schema-pg.ts',
+      scratch: dir,
+    });
   });
 
   it('migrates a fresh local Postgres to the latest schema, the same as a fresh SQLite store', async () => {

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectNoMigrationDrift } from '../fixtures/migration-drift.ts';
 import {
   DatabaseOpenError,
   DEFAULT_MIGRATIONS_FOLDER,
@@ -189,23 +189,12 @@ describe('openDatabase', () => {
   });
 
   it('has migrations that match the schema (drizzle-kit would generate nothing new)', () => {
-    const out = join(dir, 'migrations');
-    cpSync(DEFAULT_MIGRATIONS_FOLDER, out, { recursive: true });
-    const before = readdirSync(out).sort();
-    const root = join(DEFAULT_MIGRATIONS_FOLDER, '..');
-    // drizzle-kit prefixes './' to --out, so it has to be relative to the cwd.
-    const report = execFileSync(
-      process.execPath,
-      [
-        'node_modules/drizzle-kit/bin.cjs',
-        'generate',
-        '--dialect=sqlite',
-        '--schema=./server/lib/db/schema.ts',
-        `--out=${relative(root, out)}`,
-      ],
-      { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    expect(report).toContain('No schema changes');
-    expect(readdirSync(out).sort()).toEqual(before);
+    expectNoMigrationDrift({
+      folder: DEFAULT_MIGRATIONS_FOLDER,
+      root: join(DEFAULT_MIGRATIONS_FOLDER, '..'),
+      dialect: 'sqlite',
+      schema: './server/lib/db/schema.ts',
+      scratch: dir,
+    });
   });
 });
