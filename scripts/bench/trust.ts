@@ -194,7 +194,8 @@ function printCase(r: CaseResult): void {
         .map(
           (c) =>
             `${c.at} true ${(c.truth * 100).toFixed(1)} % inside ${(c.covered * 100).toFixed(0)} % of draws ` +
-            `(mean ${(c.meanLow * 100).toFixed(1)}–${(c.meanHigh * 100).toFixed(1)} %)`,
+            `(mean ${(c.meanLow * 100).toFixed(1)}–${(c.meanHigh * 100).toFixed(1)} %` +
+            (c.covered < 1 ? `; missed by at most ${(c.worstMiss * 100).toFixed(2)} pts)` : ')'),
         )
         .join('; ') +
       '\n',

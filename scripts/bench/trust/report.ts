@@ -221,6 +221,8 @@ export interface LabelledStudy {
     covered: number;
     meanLow: number;
     meanHigh: number;
+    /** How far the truth lay outside the interval in the draw that missed it by most (0 when none missed). */
+    worstMiss: number;
   }>;
   guarantee: {
     target: number;
@@ -249,7 +251,7 @@ export async function labelledStudy(
   const truth = new Map(rows.map((r) => [r.taskId, r.holdsBuilding]));
   const checks = new Map<
     string,
-    { threshold: number; truth: number; covered: number; low: number; high: number }
+    { threshold: number; truth: number; covered: number; low: number; high: number; worstMiss: number }
   >();
   let achieved = 0;
   let skipped = 0;
@@ -271,10 +273,11 @@ export async function labelledStudy(
     for (const [label, threshold] of at) {
       const f = est.recallAt(threshold);
       const t = trueRecall(rows, f.threshold);
-      const c = checks.get(label) ?? { threshold: 0, truth: 0, covered: 0, low: 0, high: 0 };
+      const c = checks.get(label) ?? { threshold: 0, truth: 0, covered: 0, low: 0, high: 0, worstMiss: 0 };
       c.threshold += f.threshold;
       c.truth += t;
       c.covered += t >= f.low - 1e-9 && t <= f.high + 1e-9 ? 1 : 0;
+      c.worstMiss = Math.max(c.worstMiss, f.low - t, t - f.high);
       c.low += f.low;
       c.high += f.high;
       checks.set(label, c);
@@ -295,6 +298,7 @@ export async function labelledStudy(
       covered: c.covered / draws,
       meanLow: c.low / draws,
       meanHigh: c.high / draws,
+      worstMiss: c.worstMiss,
     })),
     guarantee: {
       target,
