@@ -129,16 +129,27 @@ export type Ranking = (typeof RANKINGS)[number];
 /** The model's own output alone: the share it paints, its surest pixel breaking ties. */
 const modelOutput = (r: CaseTileRow) => Math.min(1, 0.999 * r.predFraction + 0.001 * r.maxProb);
 
+/** Share of `rows` volunteers may skip at a true recall when tiles go out by `score`, ties together. */
+async function skippedShareBy(
+  rows: CaseTileRow[],
+  score: (r: CaseTileRow) => number,
+  recall: number,
+): Promise<number> {
+  const tiles: TruthTile[] = rows.map((r) => ({
+    priority: score(r),
+    buildingProb: r.buildingProb,
+    holdsBuilding: r.holdsBuilding,
+  }));
+  return (await skippedAtRecall(tiles, recall, 'priority')).skippedShare;
+}
+
 /**
  * Share of tiles each ranking lets volunteers skip at a true recall, tiles of equal score sent together. The oracle
  * knows the truth and gives the building tiles distinct scores, so that it too may leave the last (1 − recall) of
  * them unsent: the most any ranking can skip, not merely the share of empty tiles.
  */
 export async function skippedShares(rows: CaseTileRow[], recall: number): Promise<Record<Ranking, number>> {
-  const truthTiles = (score: (r: CaseTileRow) => number): TruthTile[] =>
-    rows.map((r) => ({ priority: score(r), buildingProb: r.buildingProb, holdsBuilding: r.holdsBuilding }));
-  const share = async (score: (r: CaseTileRow) => number) =>
-    (await skippedAtRecall(truthTiles(score), recall, 'priority')).skippedShare;
+  const share = (score: (r: CaseTileRow) => number) => skippedShareBy(rows, score, recall);
   const order = new Map(rows.map((r, i) => [r, i]));
   return {
     priority: await share((r) => r.priority),
@@ -168,18 +179,8 @@ export async function priorityVsModelOutput(
   seed = 1,
 ): Promise<SkipDifference> {
   const rng = createRng(seed);
-  const skipped = async (sample: CaseTileRow[], score: (r: CaseTileRow) => number) =>
-    (
-      await skippedAtRecall(
-        sample.map((r) => ({
-          priority: score(r),
-          buildingProb: r.buildingProb,
-          holdsBuilding: r.holdsBuilding,
-        })),
-        recall,
-        'priority',
-      )
-    ).skippedShare;
+  const skipped = (sample: CaseTileRow[], score: (r: CaseTileRow) => number) =>
+    skippedShareBy(sample, score, recall);
   const difference = (await skipped(rows, (r) => r.priority)) - (await skipped(rows, modelOutput));
   const draws: number[] = [];
   const sample: CaseTileRow[] = new Array(rows.length);
