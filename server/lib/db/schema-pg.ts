@@ -34,11 +34,37 @@ import * as sqlite from './schema.ts';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
-/** A derived table; its columns keep the SQLite table's property names (`modelId`, `createdAt`, …). */
-// The row types of the derived tables are not spelled out yet: repositories still run on SQLite only.
-export type DerivedPgTable = PgTableWithColumns<any>;
+/**
+ * The type of the table derived from SQLite table `T`: the same name, the same property names, and each column
+ * with the data, nullability and defaults of its SQLite column, so its rows (`$inferSelect`, `$inferInsert`)
+ * are the SQLite table's, and repository code written once reads and writes the same values on either store.
+ */
+export type DerivedPgTable<T extends SQLiteTable = SQLiteTable> = PgTableWithColumns<{
+  name: T['_']['name'];
+  schema: undefined;
+  columns: { [K in keyof T['_']['columns']]: DerivedPgColumn<T['_']['columns'][K], T['_']['name']> };
+  dialect: 'pg';
+}>;
 
-const derived = new Map<SQLiteTable, DerivedPgTable>();
+type DerivedPgColumn<C extends SQLiteColumn, TableName extends string> = PgColumn<{
+  name: C['_']['name'];
+  tableName: TableName;
+  dataType: C['_']['dataType'];
+  columnType: 'PgDerived';
+  data: C['_']['data'];
+  driverParam: unknown;
+  notNull: C['_']['notNull'];
+  hasDefault: C['_']['hasDefault'];
+  isPrimaryKey: C['_']['isPrimaryKey'];
+  isAutoincrement: C['_']['isAutoincrement'];
+  hasRuntimeDefault: C['_']['hasRuntimeDefault'];
+  enumValues: C['_']['enumValues'];
+  baseColumn: never;
+  identity: undefined;
+  generated: undefined;
+}>;
+
+const derived = new Map<SQLiteTable, PgTableWithColumns<any>>();
 
 function where(table: SQLiteTable, column: SQLiteColumn): string {
   return `${getTableConfig(table).name}.${column.name}`;
@@ -89,9 +115,9 @@ function pgColumn(table: SQLiteTable, column: SQLiteColumn) {
 }
 
 /** The Postgres table of a SQLite table of `schema.ts`, derived once. */
-export function pgTableOf(table: SQLiteTable): DerivedPgTable {
+export function pgTableOf<T extends SQLiteTable>(table: T): DerivedPgTable<T> {
   const known = derived.get(table);
-  if (known) return known;
+  if (known) return known as unknown as DerivedPgTable<T>;
   const config = getTableConfig(table);
   const columns = getTableColumns(table) as Record<string, SQLiteColumn>;
   const keyOf = new Map(Object.entries(columns).map(([key, column]) => [column, key]));
@@ -102,7 +128,7 @@ export function pgTableOf(table: SQLiteTable): DerivedPgTable {
     const pg = (column: SQLiteColumn): PgColumn => t[keyOf.get(column)!] as PgColumn;
     const pgOf = (other: SQLiteTable, column: SQLiteColumn): PgColumn => {
       const otherKey = Object.entries(getTableColumns(other)).find(([, c]) => c === column)![0];
-      return pgTableOf(other)[otherKey] as PgColumn;
+      return (pgTableOf(other) as unknown as Record<string, PgColumn>)[otherKey];
     };
     const onColumns = (cs: unknown[]): [PgColumn, ...PgColumn[]] => {
       const mapped = cs.map((c) => {
@@ -137,7 +163,7 @@ export function pgTableOf(table: SQLiteTable): DerivedPgTable {
     ];
   });
   derived.set(table, result);
-  return result;
+  return result as unknown as DerivedPgTable<T>;
 }
 
 export const models = pgTableOf(sqlite.models);
@@ -165,3 +191,41 @@ export const publishedProjects = pgTableOf(sqlite.publishedProjects);
 export const fairImports = pgTableOf(sqlite.fairImports);
 export const fairPredictions = pgTableOf(sqlite.fairPredictions);
 export const fairTileSignals = pgTableOf(sqlite.fairTileSignals);
+
+// ── the rows agree ───────────────────────────────────────────────────────────────────────────────────
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** True when the derived table reads and writes exactly the SQLite table's rows. */
+type RowsAgree<T extends SQLiteTable> =
+  Same<DerivedPgTable<T>['$inferSelect'], T['$inferSelect']> extends true
+    ? Same<DerivedPgTable<T>['$inferInsert'], T['$inferInsert']>
+    : false;
+type Assert<T extends true> = T;
+/** A compile-time check, spelled out per table so a failure names the table: the repositories rely on it. */
+export type DerivedRowsAgree = [
+  Assert<RowsAgree<typeof sqlite.models>>,
+  Assert<RowsAgree<typeof sqlite.datasets>>,
+  Assert<RowsAgree<typeof sqlite.analysisRuns>>,
+  Assert<RowsAgree<typeof sqlite.patches>>,
+  Assert<RowsAgree<typeof sqlite.clusters>>,
+  Assert<RowsAgree<typeof sqlite.imagerySources>>,
+  Assert<RowsAgree<typeof sqlite.projects>>,
+  Assert<RowsAgree<typeof sqlite.scoringJobs>>,
+  Assert<RowsAgree<typeof sqlite.tileScores>>,
+  Assert<RowsAgree<typeof sqlite.patchEvidence>>,
+  Assert<RowsAgree<typeof sqlite.labelErrorScores>>,
+  Assert<RowsAgree<typeof sqlite.labelObjects>>,
+  Assert<RowsAgree<typeof sqlite.reviewMarks>>,
+  Assert<RowsAgree<typeof sqlite.patchIntervals>>,
+  Assert<RowsAgree<typeof sqlite.insightRecords>>,
+  Assert<RowsAgree<typeof sqlite.latentColumns>>,
+  Assert<RowsAgree<typeof sqlite.calibrationSamples>>,
+  Assert<RowsAgree<typeof sqlite.calibrationSampleTiles>>,
+  Assert<RowsAgree<typeof sqlite.labelImports>>,
+  Assert<RowsAgree<typeof sqlite.tileLabels>>,
+  Assert<RowsAgree<typeof sqlite.publications>>,
+  Assert<RowsAgree<typeof sqlite.publishedProjects>>,
+  Assert<RowsAgree<typeof sqlite.fairImports>>,
+  Assert<RowsAgree<typeof sqlite.fairPredictions>>,
+  Assert<RowsAgree<typeof sqlite.fairTileSignals>>,
+];
