@@ -4,11 +4,13 @@
  * A run is written in one transaction with all of its patches and clusters, so a run that exists is
  * complete and a run that was interrupted (an exception, a crash, SIGKILL) left nothing behind.
  */
-import { and, asc, desc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { z } from 'zod';
 import { NotFoundError, TilelensError } from '../errors.ts';
-import type { DatabaseHandle } from './client.ts';
+import { inTransaction, sqliteDb, type DatabaseHandle } from './client.ts';
+import { insertBatchRows, rowsChanged, selectValues } from './dialect.ts';
+import { keysetRows } from './keyset-pages.ts';
 import {
   type Timings,
   clusterCentroidSchema,
@@ -111,24 +113,26 @@ export class InvalidQueryError extends TilelensError {
 export async function upsertModel(handle: DatabaseHandle, model: NewModel): Promise<Model> {
   checkJson('the model being registered', 'sidecar', modelSidecarSchema, model.sidecar);
   const { name: _name, sha256: _sha256, createdAt: _createdAt, id: _id, ...rest } = model;
-  return handle.db
+  const { models } = handle.t;
+  const [row] = await handle.db
     .insert(models)
     .values(model)
     .onConflictDoUpdate({ target: [models.name, models.sha256], set: rest })
-    .returning()
-    .get();
+    .returning();
+  return row;
 }
 
 /** Registers a dataset, or refreshes the row with the same name. */
 export async function upsertDataset(handle: DatabaseHandle, dataset: NewDataset): Promise<Dataset> {
   checkJson('the dataset being registered', 'source', datasetSourceSchema, dataset.source);
   const { name: _name, createdAt: _createdAt, id: _id, ...rest } = dataset;
-  return handle.db
+  const { datasets } = handle.t;
+  const [row] = await handle.db
     .insert(datasets)
     .values(dataset)
     .onConflictDoUpdate({ target: datasets.name, set: rest })
-    .returning()
-    .get();
+    .returning();
+  return row;
 }
 
 // ── saving a run ──────────────────────────────────────────────────────────────────────────────────
@@ -167,91 +171,65 @@ export async function saveAnalysisRun(
     checkJson(`cluster #${i} of the run being saved`, 'centroid', clusterCentroidSchema, c.centroid);
   });
 
-  const { db, sqlite } = handle;
-  const fullBatch = sqlite.prepare(patchInsertSql(handle, PATCH_BATCH_ROWS));
+  // One transaction: the run row, its patches and clusters land together or not at all.
+  return inTransaction(handle, async (tx) => {
+    const { models, datasets, analysisRuns, patches, clusters } = tx.t;
+    const [model] = await tx.db.select({ id: models.id }).from(models).where(eq(models.id, run.modelId));
+    if (!model) throw new UnknownReferenceError('model', run.modelId);
+    const [dataset] = await tx.db
+      .select({ id: datasets.id })
+      .from(datasets)
+      .where(eq(datasets.id, run.datasetId));
+    if (!dataset) throw new UnknownReferenceError('dataset', run.datasetId);
+    const [{ id: runId }] = await tx.db.insert(analysisRuns).values(run).returning({ id: analysisRuns.id });
 
-  const write = sqlite.transaction((): number => {
-    if (!db.select({ id: models.id }).from(models).where(eq(models.id, run.modelId)).get()) {
-      throw new UnknownReferenceError('model', run.modelId);
-    }
-    if (!db.select({ id: datasets.id }).from(datasets).where(eq(datasets.id, run.datasetId)).get()) {
-      throw new UnknownReferenceError('dataset', run.datasetId);
-    }
-    const { id: runId } = db.insert(analysisRuns).values(run).returning({ id: analysisRuns.id }).get();
-
-    const params: unknown[] = [];
-    let rowsInBatch = 0;
+    const batchRows = Math.min(PATCH_BATCH_ROWS, insertBatchRows(tx, PATCH_COLUMNS.length));
+    let batch: (typeof patches.$inferInsert)[] = [];
     let written = 0;
     let empties = 0;
     for (const patch of patchRows) {
-      encodePatch(patch, runId, written, params);
+      checkPatch(patch, written);
+      batch.push({ ...patch, runId });
       if (patch.empty) empties++;
       written++;
-      if (++rowsInBatch === PATCH_BATCH_ROWS) {
-        fullBatch.run(params);
-        params.length = 0;
-        rowsInBatch = 0;
+      if (batch.length === batchRows) {
+        await tx.db.insert(patches).values(batch);
+        batch = [];
       }
     }
-    if (rowsInBatch > 0) sqlite.prepare(patchInsertSql(handle, rowsInBatch)).run(params);
+    if (batch.length > 0) await tx.db.insert(patches).values(batch);
 
     if (written !== run.patchCount) throw new RunCountMismatchError('patchCount', run.patchCount, written);
     if (empties !== run.emptyCount) throw new RunCountMismatchError('emptyCount', run.emptyCount, empties);
 
     if (clusterRows.length > 0) {
-      db.insert(clusters)
-        .values(clusterRows.map((c) => ({ ...c, runId })))
-        .run();
+      await tx.db.insert(clusters).values(clusterRows.map((c) => ({ ...c, runId })));
     }
     return runId;
   });
-  // IMMEDIATE takes the write lock up front, so a long save never fails half-way on a lock upgrade.
-  return write.immediate();
 }
 
-/** The multi-row INSERT drizzle generates for `rows` patches, with one `?` per value. */
-function patchInsertSql(handle: DatabaseHandle, rows: number): string {
-  const placeholderRow = Object.fromEntries(PATCH_COLUMNS.map(([key]) => [key, sql.placeholder(key)]));
-  const query = handle.db
-    .insert(patches)
-    .values(Array.from({ length: rows }, () => placeholderRow) as unknown as (typeof patches.$inferInsert)[])
-    .toSQL();
-  if (query.params.length !== rows * PATCH_COLUMNS.length) {
-    throw new Error(
-      `patch INSERT has ${query.params.length} parameters, expected ${rows} × ${PATCH_COLUMNS.length}`,
-    );
-  }
-  return query.sql;
-}
-
-/**
- * Appends one patch's values in column order. Encoding goes through each column's own drizzle
- * mapper (JSON, booleans) but keeps null as SQL NULL, which drizzle's placeholder path would not.
- */
-function encodePatch(patch: NewPatch, runId: number, position: number, out: unknown[]): void {
+/** Refuses a patch without a value for a required column, naming it, before the store would. */
+function checkPatch(patch: NewPatch, position: number): void {
   const row = patch as Record<string, unknown>;
   for (const [key, column] of PATCH_COLUMNS) {
-    if (key === 'runId') {
-      out.push(runId);
-      continue;
-    }
-    const value = row[key];
-    if (value === undefined || value === null) {
-      if (column.notNull)
-        throw new InvalidPatchError(position, `has no value for '${key}', which is required`);
-      out.push(null);
-    } else {
-      out.push(column.mapToDriverValue(value));
+    if (key === 'runId' || !column.notNull || column.hasDefault) continue;
+    if (row[key] === undefined || row[key] === null) {
+      throw new InvalidPatchError(position, `has no value for '${key}', which is required`);
     }
   }
 }
 
 export async function getModel(handle: DatabaseHandle, id: number): Promise<Model | undefined> {
-  return handle.db.select().from(models).where(eq(models.id, id)).get();
+  const { models } = handle.t;
+  const [row] = await handle.db.select().from(models).where(eq(models.id, id));
+  return row;
 }
 
 export async function getDataset(handle: DatabaseHandle, id: number): Promise<Dataset | undefined> {
-  return handle.db.select().from(datasets).where(eq(datasets.id, id)).get();
+  const { datasets } = handle.t;
+  const [row] = await handle.db.select().from(datasets).where(eq(datasets.id, id));
+  return row;
 }
 
 /** The newest run of the newest model registered with these weights (a file's sha256). */
@@ -259,21 +237,20 @@ export async function newestRunOfWeights(
   handle: DatabaseHandle,
   sha256: string,
 ): Promise<AnalysisRun | undefined> {
-  const model = handle.db
+  const { models, analysisRuns } = handle.t;
+  const [model] = await handle.db
     .select({ id: models.id })
     .from(models)
     .where(eq(models.sha256, sha256))
     .orderBy(desc(models.id))
-    .limit(1)
-    .get();
+    .limit(1);
   if (!model) return undefined;
-  const run = handle.db
+  const [run] = await handle.db
     .select()
     .from(analysisRuns)
     .where(eq(analysisRuns.modelId, model.id))
     .orderBy(desc(analysisRuns.createdAt), desc(analysisRuns.id))
-    .limit(1)
-    .get();
+    .limit(1);
   if (run) checkRunJson(`analysis run ${run.id}`, run);
   return run;
 }
@@ -281,13 +258,15 @@ export async function newestRunOfWeights(
 /** Stage timings are known only once the run is stored (the store itself is one of them). */
 export async function setRunTimings(handle: DatabaseHandle, runId: number, timings: Timings): Promise<void> {
   checkJson(`analysis run ${runId}`, 'timings', timingsSchema, timings);
-  handle.db.update(analysisRuns).set({ timings }).where(eq(analysisRuns.id, runId)).run();
+  const { analysisRuns } = handle.t;
+  await handle.db.update(analysisRuns).set({ timings }).where(eq(analysisRuns.id, runId));
 }
 
 // ── reading runs ──────────────────────────────────────────────────────────────────────────────────
 
 export async function getRun(handle: DatabaseHandle, id: number): Promise<AnalysisRun | undefined> {
-  const run = handle.db.select().from(analysisRuns).where(eq(analysisRuns.id, id)).get();
+  const { analysisRuns } = handle.t;
+  const [run] = await handle.db.select().from(analysisRuns).where(eq(analysisRuns.id, id));
   if (run) checkRunJson(`analysis run ${id}`, run);
   return run;
 }
@@ -305,13 +284,13 @@ export async function latestRunFor(
   modelId: number,
   datasetId: number,
 ): Promise<AnalysisRun | undefined> {
-  const run = handle.db
+  const { analysisRuns } = handle.t;
+  const [run] = await handle.db
     .select()
     .from(analysisRuns)
     .where(and(eq(analysisRuns.modelId, modelId), eq(analysisRuns.datasetId, datasetId)))
     .orderBy(desc(analysisRuns.createdAt), desc(analysisRuns.id))
-    .limit(1)
-    .get();
+    .limit(1);
   if (run) checkRunJson(`analysis run ${run.id}`, run);
   return run;
 }
@@ -347,7 +326,7 @@ export async function listRuns(handle: DatabaseHandle, filter: RunFilter = {}): 
   const where: SQL[] = [];
   if (filter.modelId !== undefined) where.push(eq(analysisRuns.modelId, filter.modelId));
   if (filter.datasetId !== undefined) where.push(eq(analysisRuns.datasetId, filter.datasetId));
-  return handle.db
+  return sqliteDb(handle, 'reference runs')
     .select({
       id: analysisRuns.id,
       modelId: analysisRuns.modelId,
@@ -377,7 +356,8 @@ export async function listRuns(handle: DatabaseHandle, filter: RunFilter = {}): 
 
 /** Deletes a run with its patches and clusters (foreign keys cascade). Returns whether it existed. */
 export async function deleteRun(handle: DatabaseHandle, id: number): Promise<boolean> {
-  return handle.db.delete(analysisRuns).where(eq(analysisRuns.id, id)).run().changes > 0;
+  const { analysisRuns } = handle.t;
+  return rowsChanged(await handle.db.delete(analysisRuns).where(eq(analysisRuns.id, id))) > 0;
 }
 
 // ── reading patches and clusters ──────────────────────────────────────────────────────────────────
@@ -402,6 +382,7 @@ export async function getPatches<K extends PatchColumn = PatchColumn>(
   runId: number,
   query: PatchQuery<K>,
 ): Promise<Pick<Patch, K>[]> {
+  const { patches } = handle.t;
   const all = getTableColumns(patches);
   const names = query.columns ?? (Object.keys(all) as K[]);
   if (names.length === 0) throw new InvalidQueryError('columns is empty; leave it out to read every column');
@@ -419,23 +400,22 @@ export async function getPatches<K extends PatchColumn = PatchColumn>(
     query.cluster === undefined
       ? eq(patches.runId, runId)
       : and(eq(patches.runId, runId), eq(patches.cluster, query.cluster));
-  return handle.db
+  return (await handle.db
     .select(selection)
     .from(patches)
     .where(where)
     .orderBy(asc(patches.idx))
     .limit(pageSize(query.limit, 'limit', MAX_PATCH_PAGE))
-    .offset(pageOffset(query.offset ?? 0))
-    .all() as unknown as Pick<Patch, K>[];
+    .offset(pageOffset(query.offset ?? 0))) as unknown as Pick<Patch, K>[];
 }
 
 export async function getClusters(handle: DatabaseHandle, runId: number): Promise<Cluster[]> {
-  const rows = handle.db
+  const { clusters } = handle.t;
+  const rows = await handle.db
     .select()
     .from(clusters)
     .where(eq(clusters.runId, runId))
-    .orderBy(asc(clusters.cluster))
-    .all();
+    .orderBy(asc(clusters.cluster));
   for (const c of rows) {
     const where = `cluster ${c.cluster} of run ${runId}`;
     checkJson(where, 'representatives', clusterRepresentativesSchema, c.representatives);
@@ -445,11 +425,13 @@ export async function getClusters(handle: DatabaseHandle, runId: number): Promis
 }
 
 export async function patchExists(handle: DatabaseHandle, runId: number, idx: number): Promise<boolean> {
-  return !!handle.db
+  const { patches } = handle.t;
+  const rows = await handle.db
     .select({ one: sql`1` })
     .from(patches)
     .where(and(eq(patches.runId, runId), eq(patches.idx, idx)))
-    .get();
+    .limit(1);
+  return rows.length > 0;
 }
 
 /** Every patch's idx and key, streamed in idx order. */
@@ -457,9 +439,21 @@ export async function* iteratePatchKeys(
   handle: DatabaseHandle,
   runId: number,
 ): AsyncGenerator<{ idx: number; key: string }> {
-  yield* handle.sqlite
-    .prepare('select idx, patch_key as key from patches where run_id = ? order by idx')
-    .iterate(runId) as Iterable<{ idx: number; key: string }>;
+  const { patches } = handle.t;
+  const rows = keysetRows(
+    (after: number | undefined, limit) =>
+      selectValues(
+        handle,
+        handle.db
+          .select({ idx: patches.idx, key: patches.patchKey })
+          .from(patches)
+          .where(and(eq(patches.runId, runId), after === undefined ? undefined : gt(patches.idx, after)))
+          .orderBy(asc(patches.idx))
+          .limit(limit),
+      ),
+    (row) => row[0] as number,
+  );
+  for await (const [idx, key] of rows) yield { idx: idx as number, key: key as string };
 }
 
 // ── helpers ───────────────────────────────────────────────────────────────────────────────────────

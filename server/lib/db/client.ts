@@ -1,6 +1,14 @@
 /**
- * Opening the database: one better-sqlite3 connection, drizzle over it, migrations applied — and the one way
- * to run several repository calls together (`inTransaction`, `readConsistently`).
+ * Opening the database — the embedded SQLite file (one better-sqlite3 connection) or a Postgres server (a
+ * node-postgres pool), drizzle over either, migrations applied — and the one way to run several repository
+ * calls together (`inTransaction`, `readConsistently`).
+ *
+ * A handle carries its dialect's drizzle database and its dialect's tables (`handle.t`), and the repositories
+ * are written once against them. Both are typed as SQLite's: the Postgres tables are derived from the SQLite
+ * declaration and their rows are checked at compile time to be the same (schema-pg.ts), so a repository reads
+ * and writes the same values on either store. What a repository may call is the part of drizzle both dialects
+ * share — queries awaited (never `.get()`, `.all()`, `.run()`), `.returning()`, `onConflictDo…` — and what
+ * still differs lives in `dialect.ts`.
  *
  * Every function the data layer exports returns a Promise (or an async iterator), whatever the store does
  * underneath: better-sqlite3 answers synchronously, an embedded or a shared Postgres does not, and callers
@@ -13,59 +21,63 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
 import { TilelensError } from '../errors.ts';
+import { DatabaseOpenError, MigrationError } from './open-errors.ts';
+import { DEFAULT_PG_MIGRATIONS_FOLDER, migratePostgres, redactedUrl } from './pg-migrate.ts';
 import * as schema from './schema.ts';
+import * as pgSchema from './schema-pg.ts';
 
 export type Schema = typeof schema;
 export type TilelensDb = BetterSQLite3Database<Schema>;
+export type Dialect = 'sqlite' | 'postgres';
 
-export interface DatabaseHandle {
+interface HandleBase {
+  dialect: Dialect;
+  /** The dialect's drizzle database, typed as SQLite's (see the top of this file). */
   db: TilelensDb;
-  sqlite: Database.Database;
-  /** Folds the WAL back into the main file and closes the connection; safe to call twice. */
+  /** The dialect's tables, typed as SQLite's: what repositories query. */
+  t: Schema;
+  /** Closes the connection (SQLite folds the WAL back into the main file first); safe to call twice. */
   close(): Promise<void>;
 }
 
+export interface SqliteHandle extends HandleBase {
+  dialect: 'sqlite';
+  sqlite: Database.Database;
+}
+
+export interface PostgresHandle extends HandleBase {
+  dialect: 'postgres';
+  pool: pg.Pool;
+  /** The URL without its password. */
+  where: string;
+  /** The connection of the transaction this handle runs in; undefined outside one (each query takes one from the pool). */
+  client?: pg.PoolClient;
+}
+
+export type DatabaseHandle = SqliteHandle | PostgresHandle;
+
 export interface OpenDatabaseOptions {
-  /** Where the drizzle-kit migrations live; defaults to the repository's `migrations/`. */
+  /** Where the drizzle-kit migrations live; defaults to the repository's `migrations/` (`migrations/pg/` for Postgres). */
   migrationsFolder?: string;
-  /** How long a writer waits for another connection's lock before failing. */
+  /** How long a writer waits for another connection's lock before failing (SQLite). */
   busyTimeoutMs?: number;
+  /**
+   * Postgres: false refuses a database whose schema is behind the code's instead of migrating it (a worker
+   * must not change the schema a server runs on). A database ahead of the code is refused either way.
+   */
+  migrate?: boolean;
+  /** Postgres: connections in the pool (10 unless said). */
+  poolSize?: number;
 }
 
 // Resolved from this file, not the cwd, so the CLI, the server and tests started anywhere find the same SQL.
 export const DEFAULT_MIGRATIONS_FOLDER = fileURLToPath(new URL('../../../migrations/', import.meta.url));
 
-export class DatabaseOpenError extends TilelensError {
-  override name = 'DatabaseOpenError';
-  constructor(
-    readonly path: string,
-    reason: string,
-    options?: { cause?: unknown },
-  ) {
-    super('database-open', `Cannot open the tilelens database at ${path}: ${reason}`, {
-      cause: options?.cause,
-    });
-  }
-}
-
-export class MigrationError extends TilelensError {
-  override name = 'MigrationError';
-  constructor(
-    readonly path: string,
-    readonly migrationsFolder: string,
-    options?: { cause?: unknown },
-  ) {
-    const cause = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
-    super(
-      'migration',
-      `Applying the migrations in ${migrationsFolder} to ${path} failed (${cause}). ` +
-        'The database was left at its last complete migration; if it was made by a newer tilelens, open it with that version, ' +
-        'otherwise regenerate the migrations with `npx drizzle-kit generate`.',
-      { cause: options?.cause },
-    );
-  }
-}
+export { DatabaseOpenError, MigrationError } from './open-errors.ts';
 
 const MEMORY = ':memory:';
 
@@ -95,7 +107,31 @@ function migrateWithoutForeignKeys(
   }
 }
 
-export async function openDatabase(path: string, options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
+/** A `postgres://` or `postgresql://` URL. */
+const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
+/** Any other URL (`mysql://`, `file://`, `http://`): neither a store tilelens opens nor a file path. */
+const OTHER_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * Opens the store `location` names: a `postgres://…` URL opens that server's database, anything else but
+ * another URL is the path of a SQLite file (`:memory:` for one in memory). Either is brought to the code's
+ * schema (or refused, with the reason) before the handle comes back.
+ */
+export async function openDatabase(
+  location: string,
+  options: OpenDatabaseOptions = {},
+): Promise<DatabaseHandle> {
+  if (POSTGRES_URL.test(location)) return openPostgres(location, options);
+  if (OTHER_URL.test(location)) {
+    throw new DatabaseOpenError(
+      redactedUrl(location),
+      'it is neither a postgres:// URL nor the path of a SQLite file',
+    );
+  }
+  return openSqlite(location, options);
+}
+
+async function openSqlite(path: string, options: OpenDatabaseOptions): Promise<SqliteHandle> {
   const migrationsFolder = options.migrationsFolder ?? DEFAULT_MIGRATIONS_FOLDER;
   if (!existsSync(resolve(migrationsFolder, 'meta', '_journal.json'))) {
     throw new DatabaseOpenError(
@@ -135,7 +171,9 @@ export async function openDatabase(path: string, options: OpenDatabaseOptions = 
     throw new MigrationError(path, migrationsFolder, { cause });
   }
   return {
+    dialect: 'sqlite',
     db,
+    t: schema,
     sqlite,
     async close() {
       if (!sqlite.open) return;
@@ -145,13 +183,118 @@ export async function openDatabase(path: string, options: OpenDatabaseOptions = 
   };
 }
 
-/** One trivial query: proves the database answers, not only the process. */
-export async function ping(handle: DatabaseHandle): Promise<void> {
-  handle.sqlite.prepare('select 1').get();
+// ── Postgres ──────────────────────────────────────────────────────────────────────────────────────────
+
+/** How long a connection attempt may take before the server counts as unreachable. */
+const PG_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Where the database's schema stands against the code's migrations: the hashes of the migrations it holds
+ * (drizzle's own table), compared with those under `migrationsFolder`. A migration the code does not have
+ * means a newer (or another) tilelens made the database: refused before anything is written.
+ */
+async function postgresSchemaState(
+  pool: pg.Pool,
+  migrationsFolder: string,
+): Promise<{ applied: number; pending: number; unknown: number }> {
+  const known = readMigrationFiles({ migrationsFolder }).map((m) => m.hash);
+  const exists = await pool.query<{ t: string | null }>(
+    "select to_regclass('drizzle.__drizzle_migrations')::text as t",
+  );
+  if (!exists.rows[0]?.t) return { applied: 0, pending: known.length, unknown: 0 };
+  const applied = new Set(
+    (await pool.query<{ hash: string }>('select hash from drizzle.__drizzle_migrations')).rows.map(
+      (r) => r.hash,
+    ),
+  );
+  const unknown = [...applied].filter((h) => !known.includes(h)).length;
+  return { applied: applied.size, pending: known.filter((h) => !applied.has(h)).length, unknown };
 }
 
-/** The path of the database file behind a handle (undefined for an in-memory database). */
+async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<PostgresHandle> {
+  const where = redactedUrl(url);
+  const migrationsFolder = options.migrationsFolder ?? DEFAULT_PG_MIGRATIONS_FOLDER;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+  });
+  // An idle connection the server drops (a restart) is an error event on the pool; the next query takes
+  // a fresh connection, so it is not fatal to the process.
+  pool.on('error', () => undefined);
+  try {
+    try {
+      await pool.query('select 1');
+    } catch (cause) {
+      throw new DatabaseOpenError(
+        where,
+        `the server does not answer or refuses the connection (${(cause as Error).message}); ` +
+          'check the host, port, user, password and database name',
+        { cause },
+      );
+    }
+    const state = await postgresSchemaState(pool, migrationsFolder);
+    if (state.unknown > 0) {
+      throw new DatabaseOpenError(
+        where,
+        `its schema holds ${state.unknown} migration(s) this tilelens does not have: a newer tilelens made it; ` +
+          'run that version, or point this one at another database',
+      );
+    }
+    if (state.pending > 0 && options.migrate === false) {
+      throw new DatabaseOpenError(
+        where,
+        `its schema is ${state.pending} migration(s) behind this tilelens` +
+          (state.applied === 0 ? ' (it holds no tilelens schema at all)' : '') +
+          '; start the tilelens server on it once (it migrates), then this',
+      );
+    }
+    if (state.pending > 0) await migratePostgres(url, { migrationsFolder });
+  } catch (error) {
+    await pool.end();
+    if (error instanceof TilelensError) throw error;
+    throw new DatabaseOpenError(where, (error as Error).message, { cause: error });
+  }
+  let closed = false;
+  return {
+    dialect: 'postgres',
+    db: drizzlePg({ client: pool }) as unknown as TilelensDb,
+    t: pgSchema as unknown as Schema,
+    pool,
+    where,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
+
+/** The SQLite connection of a handle, for the code that still runs on SQLite only; refuses a Postgres store. */
+export function sqliteOf(handle: DatabaseHandle, what = 'this operation'): Database.Database {
+  if (handle.dialect === 'sqlite') return handle.sqlite;
+  throw new TilelensError(
+    'sqlite-only',
+    `${what} runs on the embedded SQLite store only for now; ${handle.where} is a Postgres database`,
+    { status: 501 },
+  );
+}
+
+/** The drizzle database of a SQLite handle, for repositories not yet written for both dialects; refuses a Postgres store. */
+export function sqliteDb(handle: DatabaseHandle, what = 'this operation'): TilelensDb {
+  sqliteOf(handle, what);
+  return handle.db;
+}
+
+/** One trivial query: proves the database answers, not only the process. */
+export async function ping(handle: DatabaseHandle): Promise<void> {
+  if (handle.dialect === 'sqlite') handle.sqlite.prepare('select 1').get();
+  else await (handle.client ?? handle.pool).query('select 1');
+}
+
+/** The path of the database file behind a handle (undefined for an in-memory database or a Postgres one). */
 export function databaseFile(handle: DatabaseHandle): string | undefined {
+  if (handle.dialect === 'postgres') return undefined;
   return handle.sqlite.memory || !handle.sqlite.name ? undefined : handle.sqlite.name;
 }
 
@@ -159,9 +302,11 @@ export function databaseFile(handle: DatabaseHandle): string | undefined {
  * A read-only connection of its own over the same file, for one long read. A statement that iterates keeps
  * better-sqlite3 from running any other on its connection — a scoring job's inserts included — so a slow
  * download must not hold the shared one. Under WAL the reader sees one consistent snapshot while the writer
- * goes on.
+ * goes on. A Postgres store's reads already take a pooled connection each: the handle itself serves (its
+ * close leaves the pool open).
  */
 export async function openReadOnly(handle: DatabaseHandle): Promise<DatabaseHandle> {
+  if (handle.dialect === 'postgres') return { ...handle, client: undefined, close: async () => undefined };
   const file = databaseFile(handle);
   if (!file) {
     throw new TilelensError(
@@ -173,7 +318,9 @@ export async function openReadOnly(handle: DatabaseHandle): Promise<DatabaseHand
   const sqlite = new Database(file, { readonly: true, fileMustExist: true });
   sqlite.pragma('busy_timeout = 5000');
   return {
+    dialect: 'sqlite',
     db: drizzle({ client: sqlite, schema }),
+    t: schema,
     sqlite,
     close: async () => {
       sqlite.close();
@@ -183,11 +330,36 @@ export async function openReadOnly(handle: DatabaseHandle): Promise<DatabaseHand
 
 // ── transactions ──────────────────────────────────────────────────────────────────────────────────────
 
-/** The transaction the current async context runs in, per connection: a nested call becomes a savepoint. */
-const openTransaction = new AsyncLocalStorage<Database.Database>();
-/** Transactions of one connection run one after another: the tail of each connection's queue. */
+/**
+ * The transaction the current async context runs in: the connection (SQLite) or pool (Postgres) it belongs
+ * to, and the handle its body got. A call nested in a body becomes a savepoint of it, whichever handle it
+ * was given.
+ */
+const openTransaction = new AsyncLocalStorage<{ owner: object; tx: DatabaseHandle }>();
+/** Transactions of one SQLite connection run one after another: the tail of each connection's queue. */
 const queues = new WeakMap<Database.Database, Promise<unknown>>();
 let savepoints = 0;
+
+type Kind = 'read' | 'write';
+
+/** Runs `fn` in a savepoint of the open transaction `tx`: rolled back alone when it throws. */
+async function savepoint<T>(tx: DatabaseHandle, fn: (tx: DatabaseHandle) => Promise<T>): Promise<T> {
+  const name = `tilelens_${++savepoints}`;
+  const exec = async (text: string) => {
+    if (tx.dialect === 'sqlite') tx.sqlite.exec(text);
+    else await tx.client!.query(text);
+  };
+  await exec(`savepoint ${name}`);
+  try {
+    const result = await fn(tx);
+    await exec(`release savepoint ${name}`);
+    return result;
+  } catch (err) {
+    await exec(`rollback to savepoint ${name}`);
+    await exec(`release savepoint ${name}`);
+    throw err;
+  }
+}
 
 /**
  * Runs `fn` in one transaction of the handle's connection and commits when it resolves, rolls back when it
@@ -196,27 +368,27 @@ let savepoints = 0;
  * SQLite has one connection per handle: transactions from different callers wait for each other, and one
  * started inside another's body is a savepoint of it. A body awaits only the data layer — no network, no
  * files — because a statement run meanwhile by another caller on the same connection lands inside the open
- * transaction (a Postgres store gives each transaction a connection of its own).
+ * transaction. A Postgres store gives each transaction a pooled connection of its own.
  */
 async function transaction<T>(
   handle: DatabaseHandle,
-  begin: 'begin immediate' | 'begin deferred',
+  kind: Kind,
+  fn: (tx: DatabaseHandle) => Promise<T>,
+): Promise<T> {
+  const owner = handle.dialect === 'sqlite' ? handle.sqlite : handle.pool;
+  const open = openTransaction.getStore();
+  if (open?.owner === owner) return savepoint(open.tx, fn);
+  return handle.dialect === 'sqlite'
+    ? sqliteTransaction(handle, kind, fn)
+    : postgresTransaction(handle, kind, fn);
+}
+
+async function sqliteTransaction<T>(
+  handle: SqliteHandle,
+  kind: Kind,
   fn: (tx: DatabaseHandle) => Promise<T>,
 ): Promise<T> {
   const sqlite = handle.sqlite;
-  if (openTransaction.getStore() === sqlite) {
-    const name = `tilelens_${++savepoints}`;
-    sqlite.exec(`savepoint ${name}`);
-    try {
-      const result = await fn(handle);
-      sqlite.exec(`release ${name}`);
-      return result;
-    } catch (err) {
-      sqlite.exec(`rollback to ${name}`);
-      sqlite.exec(`release ${name}`);
-      throw err;
-    }
-  }
   const previous = queues.get(sqlite) ?? Promise.resolve();
   let release!: () => void;
   const mine = new Promise<void>((resolve) => (release = resolve));
@@ -226,9 +398,10 @@ async function transaction<T>(
   );
   await previous;
   try {
-    sqlite.exec(begin);
+    // IMMEDIATE: the write lock up front, so two writers never both read and then fail to upgrade.
+    sqlite.exec(kind === 'write' ? 'begin immediate' : 'begin deferred');
     try {
-      const result = await openTransaction.run(sqlite, () => fn(handle));
+      const result = await openTransaction.run({ owner: sqlite, tx: handle }, () => fn(handle));
       sqlite.exec('commit');
       return result;
     } catch (err) {
@@ -240,6 +413,40 @@ async function transaction<T>(
   }
 }
 
+async function postgresTransaction<T>(
+  handle: PostgresHandle,
+  kind: Kind,
+  fn: (tx: DatabaseHandle) => Promise<T>,
+): Promise<T> {
+  const client = await handle.pool.connect();
+  const tx: PostgresHandle = {
+    ...handle,
+    client,
+    db: drizzlePg({ client }) as unknown as TilelensDb,
+  };
+  let broken: unknown;
+  try {
+    // A read sees one snapshot throughout; a write runs at read committed, and a repository that reads
+    // before it writes (a job's progress) locks the row it reads first, as SQLite's write lock would.
+    await client.query(kind === 'read' ? 'begin isolation level repeatable read read only' : 'begin');
+    try {
+      const result = await openTransaction.run({ owner: handle.pool, tx }, () => fn(tx));
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('rollback');
+      } catch (rollbackError) {
+        broken = rollbackError;
+      }
+      throw err;
+    }
+  } finally {
+    // A connection whose rollback failed is not handed to the next caller.
+    client.release(broken instanceof Error ? broken : undefined);
+  }
+}
+
 /**
  * Runs `fn` in one read transaction: every repository read inside it sees the same snapshot, so an aggregate
  * and the scan it sizes agree even while a scoring job writes.
@@ -248,15 +455,15 @@ export async function readConsistently<T>(
   handle: DatabaseHandle,
   fn: (tx: DatabaseHandle) => Promise<T>,
 ): Promise<T> {
-  return transaction(handle, 'begin deferred', fn);
+  return transaction(handle, 'read', fn);
 }
 
-/** Runs `fn` in one transaction (IMMEDIATE: the write lock up front): its repository calls land together or not at all. */
+/** Runs `fn` in one transaction: its repository calls land together or not at all. */
 export async function inTransaction<T>(
   handle: DatabaseHandle,
   fn: (tx: DatabaseHandle) => Promise<T>,
 ): Promise<T> {
-  return transaction(handle, 'begin immediate', fn);
+  return transaction(handle, 'write', fn);
 }
 
 /** Copies a database file (online: a consistent snapshot even while another process writes it). */

@@ -4,7 +4,7 @@
  * then the per-tile signal aggregated from them by SQL, so a refused or failed import leaves nothing.
  */
 import { asc, desc, eq, sql } from 'drizzle-orm';
-import { inTransaction, type DatabaseHandle } from './client.ts';
+import { inTransaction, type DatabaseHandle, sqliteDb, sqliteOf } from './client.ts';
 import {
   fairImports,
   fairPredictions,
@@ -30,7 +30,7 @@ export async function insertFairImport(
   predictions: AsyncIterable<NewFairPrediction> | Iterable<NewFairPrediction>,
 ): Promise<number> {
   return await inTransaction(db, async (tx) => {
-    const { id } = tx.db
+    const { id } = sqliteDb(tx, 'fAIr imports')
       .insert(fairImports)
       .values({ ...input, stored: 0, outside: 0 })
       .returning({ id: fairImports.id })
@@ -39,7 +39,7 @@ export async function insertFairImport(
     let batch: NewFairPrediction[] = [];
     const flush = () => {
       if (batch.length === 0) return;
-      tx.db
+      sqliteDb(tx, 'fAIr imports')
         .insert(fairPredictions)
         .values(batch.map((p) => ({ ...p, importId: id })))
         .run();
@@ -52,7 +52,7 @@ export async function insertFairImport(
       if (batch.length === 100) flush();
     }
     flush();
-    tx.sqlite
+    sqliteOf(tx, 'fAIr imports')
       .prepare(
         `insert into fair_tile_signals (import_id, z, x, y, task_id, polygons, confidence_max, confidence_mean)
          select import_id, z, x, y, task_id, count(*), max(confidence), avg(confidence)
@@ -60,7 +60,7 @@ export async function insertFairImport(
       )
       .run(id);
     // Every polygon of the file is stored or lies outside the project's tiles.
-    tx.db
+    sqliteDb(tx, 'fAIr imports')
       .update(fairImports)
       .set({ stored, outside: input.features - stored })
       .where(eq(fairImports.id, id))
@@ -73,11 +73,11 @@ export async function getFairImport(
   db: DatabaseHandle,
   importId: number,
 ): Promise<FairImportRow | undefined> {
-  return db.db.select().from(fairImports).where(eq(fairImports.id, importId)).get();
+  return sqliteDb(db, 'fAIr imports').select().from(fairImports).where(eq(fairImports.id, importId)).get();
 }
 
 export async function listFairImports(db: DatabaseHandle, projectId: number): Promise<FairImportRow[]> {
-  return db.db
+  return sqliteDb(db, 'fAIr imports')
     .select()
     .from(fairImports)
     .where(eq(fairImports.projectId, projectId))
@@ -86,7 +86,7 @@ export async function listFairImports(db: DatabaseHandle, projectId: number): Pr
 }
 
 export async function fairTileSignalRows(db: DatabaseHandle, importId: number): Promise<FairTileSignalRow[]> {
-  return db.db
+  return sqliteDb(db, 'fAIr imports')
     .select()
     .from(fairTileSignals)
     .where(eq(fairTileSignals.importId, importId))
@@ -100,7 +100,7 @@ export async function fairSignalsByTier(
   importId: number,
   projectId: number,
 ): Promise<Array<{ tier: string; tiles: number; polygons: number }>> {
-  return db.sqlite
+  return sqliteOf(db, 'fAIr imports')
     .prepare(
       `select coalesce(t.tier, 'unscored') as tier, count(*) as tiles, sum(s.polygons) as polygons
        from fair_tile_signals s
@@ -130,7 +130,7 @@ export async function* iterateFairObjects(
   projectId: number,
   importId: number,
 ): AsyncGenerator<FairObjectRow> {
-  const page = db.sqlite.prepare(
+  const page = sqliteOf(db, 'fAIr imports').prepare(
     `select p.idx, p.task_id as taskId, p.confidence, p.geometry, t.priority, t.tier,
             coalesce(t.priority, -1) as sortKey
      from fair_predictions p
@@ -163,7 +163,7 @@ export async function* iterateFairObjects(
 
 export async function countFairObjects(db: DatabaseHandle, importId: number): Promise<number> {
   return (
-    db.db
+    sqliteDb(db, 'fAIr imports')
       .select({ n: sql<number>`count(*)` })
       .from(fairPredictions)
       .where(eq(fairPredictions.importId, importId))

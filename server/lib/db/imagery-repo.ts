@@ -4,30 +4,37 @@
  */
 import { asc, eq } from 'drizzle-orm';
 import type { DatabaseHandle } from './client.ts';
-import { imagerySources, type ImagerySourceRow, type NewImagerySource } from './schema.ts';
+import type { ImagerySourceRow, NewImagerySource } from './schema.ts';
 
 export async function insertImagery(
   handle: DatabaseHandle,
   row: NewImagerySource,
 ): Promise<ImagerySourceRow> {
-  return handle.db.insert(imagerySources).values(row).returning().get();
+  const [inserted] = await handle.db.insert(handle.t.imagerySources).values(row).returning();
+  return inserted;
 }
 
 export async function listImagery(handle: DatabaseHandle): Promise<ImagerySourceRow[]> {
-  return handle.db.select().from(imagerySources).orderBy(asc(imagerySources.id)).all();
+  const { imagerySources } = handle.t;
+  return handle.db.select().from(imagerySources).orderBy(asc(imagerySources.id));
 }
 
 export async function getImagery(handle: DatabaseHandle, id: number): Promise<ImagerySourceRow | undefined> {
-  return handle.db.select().from(imagerySources).where(eq(imagerySources.id, id)).get();
+  const { imagerySources } = handle.t;
+  const [row] = await handle.db.select().from(imagerySources).where(eq(imagerySources.id, id));
+  return row;
 }
 
 export async function getImageryByName(
   handle: DatabaseHandle,
   name: string,
 ): Promise<ImagerySourceRow | undefined> {
-  return handle.db.select().from(imagerySources).where(eq(imagerySources.name, name)).get();
+  const { imagerySources } = handle.t;
+  const [row] = await handle.db.select().from(imagerySources).where(eq(imagerySources.name, name));
+  return row;
 }
 
 export async function deleteImagery(handle: DatabaseHandle, id: number): Promise<void> {
-  handle.db.delete(imagerySources).where(eq(imagerySources.id, id)).run();
+  const { imagerySources } = handle.t;
+  await handle.db.delete(imagerySources).where(eq(imagerySources.id, id));
 }

@@ -4,7 +4,7 @@
  * per-patch rows, so a record never describes rows that are not there.
  */
 import { and, eq } from 'drizzle-orm';
-import type { DatabaseHandle } from './client.ts';
+import { sqliteDb, type DatabaseHandle } from './client.ts';
 import { insightRecords, INSIGHT_KINDS } from './schema.ts';
 
 export type InsightKind = (typeof INSIGHT_KINDS)[number];
@@ -16,10 +16,18 @@ export async function saveInsightRecord(
   kind: InsightKind,
   record: object,
 ): Promise<void> {
-  writeInsightRecord(handle, runId, kind, record);
+  const { insightRecords } = handle.t;
+  const value = record as Record<string, unknown>;
+  await handle.db
+    .insert(insightRecords)
+    .values({ runId, kind, record: value })
+    .onConflictDoUpdate({
+      target: [insightRecords.runId, insightRecords.kind],
+      set: { record: value, createdAt: new Date() },
+    });
 }
 
-/** `saveInsightRecord` inside a transaction of this layer (SQLite's run synchronously). */
+/** `saveInsightRecord` inside a synchronous SQLite transaction of the repositories still written for SQLite only. */
 export function writeInsightRecord(
   handle: DatabaseHandle,
   runId: number,
@@ -27,7 +35,7 @@ export function writeInsightRecord(
   record: object,
 ): void {
   const value = record as Record<string, unknown>;
-  handle.db
+  sqliteDb(handle, 'insight passes')
     .insert(insightRecords)
     .values({ runId, kind, record: value })
     .onConflictDoUpdate({
@@ -46,20 +54,20 @@ export async function getInsightRecord<T extends object>(
   runId: number,
   kind: InsightKind,
 ): Promise<T | undefined> {
-  const row = handle.db
+  const { insightRecords } = handle.t;
+  const [row] = await handle.db
     .select({ record: insightRecords.record })
     .from(insightRecords)
-    .where(and(eq(insightRecords.runId, runId), eq(insightRecords.kind, kind)))
-    .get();
+    .where(and(eq(insightRecords.runId, runId), eq(insightRecords.kind, kind)));
   return row?.record as T | undefined;
 }
 
 /** The kinds of record the run has, i.e. the insight passes that ran on it. */
 export async function insightKinds(handle: DatabaseHandle, runId: number): Promise<InsightKind[]> {
-  return handle.db
+  const { insightRecords } = handle.t;
+  const rows = await handle.db
     .select({ kind: insightRecords.kind })
     .from(insightRecords)
-    .where(eq(insightRecords.runId, runId))
-    .all()
-    .map((r) => r.kind);
+    .where(eq(insightRecords.runId, runId));
+  return rows.map((r) => r.kind);
 }

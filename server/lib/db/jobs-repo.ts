@@ -5,9 +5,9 @@
  */
 import { desc, eq, inArray } from 'drizzle-orm';
 import { NotFoundError } from '../errors.ts';
-import type { DatabaseHandle } from './client.ts';
-import { scoringJobs, type NewTileScore, type ScoringJob } from './schema.ts';
-import { insertTileScoreRows, replaceFailedTileScoreRows, tileStatusCounts } from './tile-scores-repo.ts';
+import { inTransaction, type DatabaseHandle } from './client.ts';
+import type { NewTileScore, ScoringJob, scoringJobs } from './schema.ts';
+import { countTileStatuses, insertTileScores, replaceFailedTileScores } from './tile-scores-repo.ts';
 
 export type JobStatus = ScoringJob['status'];
 export type JobUpdate = Partial<Omit<typeof scoringJobs.$inferInsert, 'id' | 'projectId' | 'createdAt'>>;
@@ -16,42 +16,43 @@ export type JobUpdate = Partial<Omit<typeof scoringJobs.$inferInsert, 'id' | 'pr
 export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ['queued', 'running'];
 
 export async function getJob(handle: DatabaseHandle, jobId: number): Promise<ScoringJob | undefined> {
-  return jobRow(handle, jobId);
+  const { scoringJobs } = handle.t;
+  const [row] = await handle.db.select().from(scoringJobs).where(eq(scoringJobs.id, jobId));
+  return row;
 }
-
-const jobRow = (handle: DatabaseHandle, jobId: number) =>
-  handle.db.select().from(scoringJobs).where(eq(scoringJobs.id, jobId)).get();
 
 export async function latestJobOf(
   handle: DatabaseHandle,
   projectId: number,
 ): Promise<ScoringJob | undefined> {
-  return handle.db
+  const { scoringJobs } = handle.t;
+  const [row] = await handle.db
     .select()
     .from(scoringJobs)
     .where(eq(scoringJobs.projectId, projectId))
     .orderBy(desc(scoringJobs.id))
-    .limit(1)
-    .get();
+    .limit(1);
+  return row;
 }
 
 export async function activeJobsOf(handle: DatabaseHandle, projectId: number): Promise<ScoringJob[]> {
-  return handle.db
+  const { scoringJobs } = handle.t;
+  const rows = await handle.db
     .select()
     .from(scoringJobs)
     .where(eq(scoringJobs.projectId, projectId))
-    .all()
-    .filter((j) => ACTIVE_JOB_STATUSES.includes(j.status));
+    .orderBy(scoringJobs.id);
+  return rows.filter((j) => ACTIVE_JOB_STATUSES.includes(j.status));
 }
 
 /** Every job left queued or running, newest first. */
 export async function activeJobs(handle: DatabaseHandle): Promise<ScoringJob[]> {
+  const { scoringJobs } = handle.t;
   return handle.db
     .select()
     .from(scoringJobs)
     .where(inArray(scoringJobs.status, [...ACTIVE_JOB_STATUSES]))
-    .orderBy(desc(scoringJobs.id))
-    .all();
+    .orderBy(desc(scoringJobs.id));
 }
 
 /** A job row as given, for callers that write a job's history themselves (imports, fixtures). */
@@ -59,26 +60,23 @@ export async function insertJob(
   handle: DatabaseHandle,
   job: typeof scoringJobs.$inferInsert,
 ): Promise<ScoringJob> {
-  return handle.db.insert(scoringJobs).values(job).returning().get();
+  const [row] = await handle.db.insert(handle.t.scoringJobs).values(job).returning();
+  return row;
 }
 
 export async function updateJob(handle: DatabaseHandle, jobId: number, values: JobUpdate): Promise<void> {
-  setJob(handle, jobId, values);
-}
-
-function setJob(handle: DatabaseHandle, jobId: number, values: JobUpdate): void {
-  handle.db
+  const { scoringJobs } = handle.t;
+  await handle.db
     .update(scoringJobs)
     .set({ ...values, updatedAt: new Date() })
-    .where(eq(scoringJobs.id, jobId))
-    .run();
+    .where(eq(scoringJobs.id, jobId));
 }
 
 const SUPERSEDED: JobUpdate = { status: 'failed', error: 'interrupted; a newer job took over the project' };
 
 /** Closes a job a newer one takes over (left by a process that died and was never resumed). */
 export async function supersedeJob(handle: DatabaseHandle, jobId: number): Promise<void> {
-  setJob(handle, jobId, { ...SUPERSEDED, finishedAt: new Date() });
+  await updateJob(handle, jobId, { ...SUPERSEDED, finishedAt: new Date() });
 }
 
 /**
@@ -91,23 +89,26 @@ export async function queueJob(
   job: { projectId: number; mode: ScoringJob['mode']; total: number; batchSize: number },
   superseded: readonly number[],
 ): Promise<ScoringJob> {
-  return handle.sqlite.transaction(() => {
-    for (const id of superseded) setJob(handle, id, { ...SUPERSEDED, finishedAt: new Date() });
+  return inTransaction(handle, async (tx) => {
+    for (const id of superseded) await supersedeJob(tx, id);
     let progress = { done: 0, failed: 0 };
     if (job.mode === 'score') {
-      const { total: stored, scored } = storedCounts(handle, job.projectId);
+      const { total: stored, scored } = await storedCounts(tx, job.projectId);
       progress = { done: stored, failed: stored - scored };
     }
-    return handle.db
-      .insert(scoringJobs)
+    const [row] = await tx.db
+      .insert(tx.t.scoringJobs)
       .values({ ...job, status: 'queued', ...progress, updatedAt: new Date() })
-      .returning()
-      .get();
-  })();
+      .returning();
+    return row;
+  });
 }
 
-function storedCounts(handle: DatabaseHandle, projectId: number): { total: number; scored: number } {
-  const byStatus = tileStatusCounts(handle, projectId);
+async function storedCounts(
+  handle: DatabaseHandle,
+  projectId: number,
+): Promise<{ total: number; scored: number }> {
+  const byStatus = await countTileStatuses(handle, projectId);
   let total = 0;
   for (const n of byStatus.values()) total += n;
   return { total, scored: byStatus.get('scored') ?? 0 };
@@ -123,26 +124,32 @@ export async function storeBatch(
   jobId: number,
   rows: NewTileScore[],
 ): Promise<ScoringJob> {
-  return handle.sqlite
-    .transaction(() => {
-      const current = jobRow(handle, jobId);
-      if (!current) throw new NotFoundError(`scoring job ${jobId}`);
-      const retry = current.mode === 'retry';
-      // A retry counts every tile it took up, whether or not a row was left to replace.
-      const whole = retry
-        ? (replaceFailedTileScoreRows(handle, rows), true)
-        : insertTileScoreRows(handle, rows) === rows.length;
-      let { done, failed } = current;
-      if (whole) {
-        done += rows.length;
-        failed += rows.filter((r) => r.status !== 'scored').length;
-      } else {
-        const counts = storedCounts(handle, current.projectId);
-        done = counts.total;
-        failed = counts.total - counts.scored;
-      }
-      setJob(handle, jobId, { done, failed });
-      return { ...current, done, failed };
-    })
-    .immediate();
+  return inTransaction(handle, async (tx) => {
+    const { scoringJobs } = tx.t;
+    // Touching the job row first takes its lock (Postgres; SQLite's transaction holds the write lock
+    // already), so two writers of the same job add their batches one after the other, never both to the
+    // same count.
+    const [current] = await tx.db
+      .update(scoringJobs)
+      .set({ updatedAt: new Date() })
+      .where(eq(scoringJobs.id, jobId))
+      .returning();
+    if (!current) throw new NotFoundError(`scoring job ${jobId}`);
+    const retry = current.mode === 'retry';
+    // A retry counts every tile it took up, whether or not a row was left to replace.
+    const whole = retry
+      ? (await replaceFailedTileScores(tx, rows), true)
+      : (await insertTileScores(tx, rows)) === rows.length;
+    let { done, failed } = current;
+    if (whole) {
+      done += rows.length;
+      failed += rows.filter((r) => r.status !== 'scored').length;
+    } else {
+      const counts = await storedCounts(tx, current.projectId);
+      done = counts.total;
+      failed = counts.total - counts.scored;
+    }
+    await updateJob(tx, jobId, { done, failed });
+    return { ...current, done, failed };
+  });
 }

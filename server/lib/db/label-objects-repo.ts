@@ -2,7 +2,7 @@
  * Label errors per object (table `label_objects`): written by the evidence pass batch by batch, read per kind
  * in the order of that kind's own evidence.
  */
-import type { DatabaseHandle } from './client.ts';
+import { type DatabaseHandle, sqliteOf } from './client.ts';
 import { LABEL_OBJECT_KINDS } from './schema.ts';
 
 export type LabelObjectKind = (typeof LABEL_OBJECT_KINDS)[number];
@@ -38,7 +38,7 @@ export interface LabelObjectListed extends LabelObjectRow {
 }
 
 export async function clearLabelObjects(handle: DatabaseHandle, runId: number): Promise<void> {
-  handle.sqlite.prepare('delete from label_objects where run_id = ?').run(runId);
+  sqliteOf(handle, 'label objects').prepare('delete from label_objects where run_id = ?').run(runId);
 }
 
 export async function writeLabelObjects(
@@ -46,13 +46,13 @@ export async function writeLabelObjects(
   runId: number,
   rows: LabelObjectRow[],
 ): Promise<void> {
-  const insert = handle.sqlite.prepare(
+  const insert = sqliteOf(handle, 'label objects').prepare(
     `insert or replace into label_objects
        (run_id, idx, n, kind, score, area_px, dx_px, dy_px, east_m, north_m, outline_px, outline, lon, lat, members,
         patches)
      values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  handle.sqlite.transaction(() => {
+  sqliteOf(handle, 'label objects').transaction(() => {
     for (const r of rows) {
       insert.run(
         runId,
@@ -82,7 +82,7 @@ export async function countLabelObjects(
   runId: number,
 ): Promise<Record<LabelObjectKind, number>> {
   const out = Object.fromEntries(LABEL_OBJECT_KINDS.map((k) => [k, 0])) as Record<LabelObjectKind, number>;
-  const rows = handle.sqlite
+  const rows = sqliteOf(handle, 'label objects')
     .prepare('select kind, count(*) from label_objects where run_id = ? group by kind')
     .raw()
     .all(runId) as Array<[LabelObjectKind, number]>;
@@ -120,7 +120,7 @@ export async function labelObjectPage(
   offset: number,
   limit: number,
 ): Promise<LabelObjectListed[]> {
-  const rows = handle.sqlite
+  const rows = sqliteOf(handle, 'label objects')
     .prepare(`${SELECT} limit ? offset ?`)
     .all(runId, kind, limit, offset) as RawRow[];
   return rows.map((r, i) => parse(r, offset + i + 1));
@@ -134,7 +134,7 @@ export async function* iterateLabelObjects(
   limit = Number.MAX_SAFE_INTEGER,
 ): AsyncGenerator<LabelObjectListed> {
   let rank = 0;
-  for (const r of handle.sqlite
+  for (const r of sqliteOf(handle, 'label objects')
     .prepare(`${SELECT} limit ?`)
     .iterate(runId, kind, limit) as Iterable<RawRow>) {
     yield parse(r, ++rank);
@@ -164,7 +164,7 @@ export interface StoredAreaOffset extends AreaOffsetShift {
 
 /** Every area offset of a run (at most one per patch). */
 export async function listAreaOffsets(handle: DatabaseHandle, runId: number): Promise<StoredAreaOffset[]> {
-  const rows = handle.sqlite
+  const rows = sqliteOf(handle, 'label objects')
     .prepare(
       `select o.idx as idx, o.n as n, o.score as score, o.dx_px as dxPx, o.dy_px as dyPx, o.east_m as eastM,
           o.north_m as northM, coalesce(o.members, 0) as members, o.area_px as areaPx, o.outline as outline,
@@ -202,13 +202,15 @@ export async function writeAreaOffsetMerges(
   runId: number,
   merges: AreaOffsetMergeWrite[],
 ): Promise<void> {
-  const update = handle.sqlite.prepare(
+  const update = sqliteOf(handle, 'label objects').prepare(
     `update label_objects set dx_px = ?, dy_px = ?, east_m = ?, north_m = ?, members = ?, area_px = ?,
         outline = coalesce(?, outline), lon = coalesce(?, lon), lat = coalesce(?, lat), patches = ?
       where run_id = ? and idx = ? and n = ?`,
   );
-  const remove = handle.sqlite.prepare('delete from label_objects where run_id = ? and idx = ? and n = ?');
-  handle.sqlite.transaction(() => {
+  const remove = sqliteOf(handle, 'label objects').prepare(
+    'delete from label_objects where run_id = ? and idx = ? and n = ?',
+  );
+  sqliteOf(handle, 'label objects').transaction(() => {
     for (const m of merges) {
       update.run(
         m.dxPx,

@@ -8,7 +8,8 @@ import Database from 'better-sqlite3';
 import { and, asc, eq, gt, inArray, isNotNull, lte, max, min, sql } from 'drizzle-orm';
 import type { SelectedFields } from 'drizzle-orm/sqlite-core';
 import type { ColumnsBody, ColumnsHeader } from './json.ts';
-import type { DatabaseHandle } from './client.ts';
+import { type DatabaseHandle, sqliteDb, sqliteOf } from './client.ts';
+import { selectValues } from './dialect.ts';
 import { keysetRows } from './keyset-pages.ts';
 import { tileRowsByKey } from './tile-scores-repo.ts';
 import { latentColumns, patches, tileScores } from './schema.ts';
@@ -41,7 +42,7 @@ export interface RunPatchStats {
 
 /** What a single pass over the run needs to know before it starts: counts and ranges, in one aggregate read. */
 export async function runPatchStats(db: DatabaseHandle, runId: number): Promise<RunPatchStats> {
-  const row = db.db
+  const row = sqliteDb(db, 'the latent view')
     .select({
       n: sql<number>`count(*)`,
       ...Object.fromEntries(
@@ -97,7 +98,7 @@ export function runPatchRows(db: DatabaseHandle, runId: number): AsyncGenerator<
   };
   const idxAt = Object.keys(fields).length - 1;
   return keysetRows(
-    (after: number | undefined, limit) => runPatchesAfter(db, runId, fields, after, limit),
+    (after: number | undefined, limit) => selectValues(db, runPatchesAfter(db, runId, fields, after, limit)),
     (row) => row[idxAt] as number,
   );
 }
@@ -110,7 +111,7 @@ function runPatchesAfter(
   after: number | undefined,
   limit: number,
 ) {
-  return db.db
+  return sqliteDb(db, 'the latent view')
     .select(fields)
     .from(patches)
     .where(and(eq(patches.runId, runId), after === undefined ? undefined : gt(patches.idx, after)))
@@ -120,7 +121,7 @@ function runPatchesAfter(
 
 /** Patches of a run, counted on the primary-key index (no table reads). */
 export async function countRunPatches(db: DatabaseHandle, runId: number): Promise<number> {
-  return db.db
+  return sqliteDb(db, 'the latent view')
     .select({ n: sql<number>`count(*)` })
     .from(patches)
     .where(eq(patches.runId, runId))
@@ -131,7 +132,7 @@ export async function countRunPatches(db: DatabaseHandle, runId: number): Promis
 export function runPatchComponents(db: DatabaseHandle, runId: number): AsyncGenerator<unknown[]> {
   const fields = { idx: patches.idx, ...componentFields() };
   return keysetRows(
-    (after: number | undefined, limit) => runPatchesAfter(db, runId, fields, after, limit),
+    (after: number | undefined, limit) => selectValues(db, runPatchesAfter(db, runId, fields, after, limit)),
     (row) => row[0] as number,
   );
 }
@@ -152,7 +153,7 @@ export async function patchSummaries(
   idx: number[],
 ): Promise<PatchSummary[]> {
   if (idx.length === 0) return [];
-  return db.db
+  return sqliteDb(db, 'the latent view')
     .select({
       idx: patches.idx,
       patchKey: patches.patchKey,
@@ -175,7 +176,7 @@ export async function getStoredColumns(
   names: string[],
   version: number,
 ): Promise<Map<string, ColumnsBody>> {
-  const rows = db.db
+  const rows = sqliteDb(db, 'the latent view')
     .select({ name: latentColumns.name, header: latentColumns.header, body: latentColumns.body })
     .from(latentColumns)
     .where(
@@ -204,7 +205,7 @@ export async function putStoredColumns(
   items: Array<{ name: string; columns: ColumnsBody }>,
   version: number,
 ): Promise<boolean> {
-  const write = db.sqlite.transaction(() => {
+  const write = sqliteOf(db, 'the latent view').transaction(() => {
     for (const { name, columns } of items) {
       const row = {
         runId,
@@ -213,7 +214,7 @@ export async function putStoredColumns(
         header: columns.header satisfies ColumnsHeader,
         body: Buffer.from(columns.body.buffer, columns.body.byteOffset, columns.body.length),
       };
-      db.db
+      sqliteDb(db, 'the latent view')
         .insert(latentColumns)
         .values(row)
         .onConflictDoUpdate({
@@ -245,7 +246,7 @@ const placedTiles = (projectId: number, asOf: number) =>
 
 /** Tiles placed in the latent space at asOf, and the north-west corner of their range. */
 export async function projectTileStats(db: DatabaseHandle, projectId: number, asOf: number) {
-  return db.db
+  return sqliteDb(db, 'the latent view')
     .select({ n: sql<number>`count(*)`, minX: min(tileScores.x), minY: min(tileScores.y) })
     .from(tileScores)
     .where(placedTiles(projectId, asOf))

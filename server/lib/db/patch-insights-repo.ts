@@ -2,7 +2,7 @@
  * Per-patch results of the insight passes — the evidence pass (table `patch_evidence`) and the confidence
  * intervals (table `patch_intervals`) — and the one read that joins them to the patches for the insights.
  */
-import type { DatabaseHandle } from './client.ts';
+import { type DatabaseHandle, sqliteOf } from './client.ts';
 import { writeInsightRecord } from './insight-records.ts';
 
 export interface PatchEvidenceRow {
@@ -14,7 +14,7 @@ export interface PatchEvidenceRow {
 
 /** Clears the run's evidence before a pass writes it again batch by batch (`writePatchEvidence`). */
 export async function clearPatchEvidence(handle: DatabaseHandle, runId: number): Promise<void> {
-  handle.sqlite.prepare('delete from patch_evidence where run_id = ?').run(runId);
+  sqliteOf(handle, 'patch insights').prepare('delete from patch_evidence where run_id = ?').run(runId);
 }
 
 /** One batch of evidence rows in one transaction. */
@@ -23,10 +23,10 @@ export async function writePatchEvidence(
   runId: number,
   rows: PatchEvidenceRow[],
 ): Promise<void> {
-  const insert = handle.sqlite.prepare(
+  const insert = sqliteOf(handle, 'patch insights').prepare(
     'insert or replace into patch_evidence (run_id, idx, prob_inside, prob_outside, boundary_iou) values (?, ?, ?, ?, ?)',
   );
-  handle.sqlite.transaction(() => {
+  sqliteOf(handle, 'patch insights').transaction(() => {
     for (const e of rows) insert.run(runId, e.idx, e.probInside, e.probOutside, e.boundaryIou);
   })();
 }
@@ -44,11 +44,11 @@ export async function replacePatchIntervals(
   rows: Iterable<PatchIntervalRow>,
   record: object,
 ): Promise<void> {
-  const insert = handle.sqlite.prepare(
+  const insert = sqliteOf(handle, 'patch insights').prepare(
     'insert into patch_intervals (run_id, idx, iou_low, iou_high) values (?, ?, ?, ?)',
   );
-  handle.sqlite.transaction(() => {
-    handle.sqlite.prepare('delete from patch_intervals where run_id = ?').run(runId);
+  sqliteOf(handle, 'patch insights').transaction(() => {
+    sqliteOf(handle, 'patch insights').prepare('delete from patch_intervals where run_id = ?').run(runId);
     for (const r of rows) insert.run(runId, r.idx, r.iouLow, r.iouHigh);
     writeInsightRecord(handle, runId, 'confidence', record);
   })();
@@ -60,7 +60,7 @@ export async function readPatchIntervals(
   runId: number,
 ): Promise<{ idx: number[]; iouLow: number[]; iouHigh: number[] }> {
   const out = { idx: [] as number[], iouLow: [] as number[], iouHigh: [] as number[] };
-  const rows = handle.sqlite
+  const rows = sqliteOf(handle, 'patch insights')
     .prepare('select idx, iou_low, iou_high from patch_intervals where run_id = ? order by idx')
     .raw()
     .iterate(runId) as Iterable<[number, number, number]>;
@@ -81,7 +81,7 @@ export interface InsightRunShape {
 }
 
 export async function insightRunShape(handle: DatabaseHandle, runId: number): Promise<InsightRunShape> {
-  return handle.sqlite
+  return sqliteOf(handle, 'patch insights')
     .prepare(
       `select count(*) as patches, coalesce(json_extract(r.settings, '$.nComponents'), 9) as components,
               json_extract(r.settings, '$.surfaceEmpty') as surfaceEmpty
@@ -105,7 +105,7 @@ export async function iterateInsightPatches(
 ): Promise<Iterable<InsightPatchTuple>> {
   const k = Math.max(0, Math.min(9, Math.floor(components)));
   const pcCols = Array.from({ length: k }, (_, j) => `, p.pc${j + 1}`).join('');
-  return handle.sqlite
+  return sqliteOf(handle, 'patch insights')
     .prepare(
       `select p.idx, p.patch_key, p.group_name, p.iou, p.iou_hat, p.novelty, p.gt_fraction, p.pred_fraction, p.tp, p.fp, p.fn,
               p.cluster, p.empty, p.estimator_holdout, e.prob_inside, e.prob_outside, e.boundary_iou, e.idx as eidx${pcCols}

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
-import { DatabaseOpenError, MigrationError } from './client.ts';
+import { DatabaseOpenError, MigrationError } from './open-errors.ts';
 
 // Resolved from this file, not the cwd, as the SQLite folder is.
 export const DEFAULT_PG_MIGRATIONS_FOLDER = fileURLToPath(

@@ -1,21 +1,26 @@
 /** Projects (table `projects`): an area over registered imagery, scored through a reference run. */
 import { asc, eq } from 'drizzle-orm';
 import type { DatabaseHandle } from './client.ts';
-import { projects, type NewProject, type Project } from './schema.ts';
+import type { NewProject, Project } from './schema.ts';
 
 export async function insertProject(handle: DatabaseHandle, project: NewProject): Promise<Project> {
-  return handle.db.insert(projects).values(project).returning().get();
+  const [row] = await handle.db.insert(handle.t.projects).values(project).returning();
+  return row;
 }
 
 export async function listProjects(handle: DatabaseHandle): Promise<Project[]> {
-  return handle.db.select().from(projects).orderBy(asc(projects.id)).all();
+  const { projects } = handle.t;
+  return handle.db.select().from(projects).orderBy(asc(projects.id));
 }
 
 export async function getProject(handle: DatabaseHandle, id: number): Promise<Project | undefined> {
-  return handle.db.select().from(projects).where(eq(projects.id, id)).get();
+  const { projects } = handle.t;
+  const [row] = await handle.db.select().from(projects).where(eq(projects.id, id));
+  return row;
 }
 
 /** Removes a project; its jobs and scored tiles go with it (foreign keys cascade). */
 export async function deleteProject(handle: DatabaseHandle, id: number): Promise<void> {
-  handle.db.delete(projects).where(eq(projects.id, id)).run();
+  const { projects } = handle.t;
+  await handle.db.delete(projects).where(eq(projects.id, id));
 }

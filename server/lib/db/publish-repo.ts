@@ -5,7 +5,7 @@
  * remote call; each step's result is written the moment it is known.
  */
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
-import type { DatabaseHandle } from './client.ts';
+import { type DatabaseHandle, sqliteDb, sqliteOf } from './client.ts';
 import {
   publications,
   publishedProjects,
@@ -39,8 +39,8 @@ export async function insertPublication(
   },
 ): Promise<number> {
   const now = new Date();
-  return db.sqlite.transaction(() => {
-    const { id } = db.db
+  return sqliteOf(db, 'publishing').transaction(() => {
+    const { id } = sqliteDb(db, 'publishing')
       .insert(publications)
       .values({
         projectId: input.projectId,
@@ -53,7 +53,7 @@ export async function insertPublication(
       .returning({ id: publications.id })
       .get();
     input.projects.forEach((p, position) => {
-      db.db
+      sqliteDb(db, 'publishing')
         .insert(publishedProjects)
         .values({
           publicationId: id,
@@ -73,9 +73,13 @@ export async function insertPublication(
 }
 
 export async function getPublication(db: DatabaseHandle, id: number): Promise<PublicationRecord | undefined> {
-  const publication = db.db.select().from(publications).where(eq(publications.id, id)).get();
+  const publication = sqliteDb(db, 'publishing')
+    .select()
+    .from(publications)
+    .where(eq(publications.id, id))
+    .get();
   if (!publication) return undefined;
-  const projects = db.db
+  const projects = sqliteDb(db, 'publishing')
     .select()
     .from(publishedProjects)
     .where(eq(publishedProjects.publicationId, id))
@@ -85,7 +89,7 @@ export async function getPublication(db: DatabaseHandle, id: number): Promise<Pu
 }
 
 export async function listPublications(db: DatabaseHandle, projectId: number): Promise<PublicationRecord[]> {
-  const ids = db.db
+  const ids = sqliteDb(db, 'publishing')
     .select({ id: publications.id })
     .from(publications)
     .where(eq(publications.projectId, projectId))
@@ -102,7 +106,7 @@ export async function unfinishedPublication(
   projectId: number,
   target: PublishTarget,
 ): Promise<PublicationRow | undefined> {
-  return db.db
+  return sqliteDb(db, 'publishing')
     .select()
     .from(publications)
     .where(
@@ -123,7 +127,7 @@ export async function setPublicationStatus(
   status: PublicationRow['status'],
   error: string | null = null,
 ): Promise<void> {
-  db.db
+  sqliteDb(db, 'publishing')
     .update(publications)
     .set({ status, error, updatedAt: new Date() })
     .where(eq(publications.id, id))
@@ -146,7 +150,7 @@ export async function updatePublishedProject(
   key: string,
   patch: PublishedProjectPatch,
 ): Promise<void> {
-  db.db
+  sqliteDb(db, 'publishing')
     .update(publishedProjects)
     .set({ ...patch, updatedAt: new Date() })
     .where(and(eq(publishedProjects.publicationId, publicationId), eq(publishedProjects.key, key)))
@@ -155,7 +159,7 @@ export async function updatePublishedProject(
 
 /** Remote ids a tool gave earlier publications of any project, so a name search never adopts one of them. */
 export async function knownRemoteIds(db: DatabaseHandle, target: PublishTarget): Promise<Set<string>> {
-  const rows = db.db
+  const rows = sqliteDb(db, 'publishing')
     .select({ remoteId: publishedProjects.remoteId })
     .from(publishedProjects)
     .innerJoin(publications, eq(publications.id, publishedProjects.publicationId))

@@ -2,7 +2,7 @@
  * The label-error queue (table `label_error_scores`, one ranked score per patch) and the marks reviewers leave
  * on it (table `review_marks`), read together with the patches they rank.
  */
-import type { DatabaseHandle } from './client.ts';
+import { type DatabaseHandle, sqliteOf } from './client.ts';
 import { writeInsightRecord } from './insight-records.ts';
 import type { ReviewMarkKind } from './schema.ts';
 
@@ -56,11 +56,11 @@ export async function replaceLabelErrorScores(
   rows: Iterable<LabelErrorScoreRow>,
   record: object,
 ): Promise<void> {
-  const insert = handle.sqlite.prepare(
+  const insert = sqliteOf(handle, 'review marks').prepare(
     'insert into label_error_scores (run_id, idx, score, rank, disagreement, neighbour_gap, direction) values (?, ?, ?, ?, ?, ?, ?)',
   );
-  handle.sqlite.transaction(() => {
-    handle.sqlite.prepare('delete from label_error_scores where run_id = ?').run(runId);
+  sqliteOf(handle, 'review marks').transaction(() => {
+    sqliteOf(handle, 'review marks').prepare('delete from label_error_scores where run_id = ?').run(runId);
     for (const r of rows)
       insert.run(runId, r.idx, r.score, r.rank, r.disagreement, r.neighbourGap, r.direction);
     writeInsightRecord(handle, runId, 'label_errors', record);
@@ -68,7 +68,7 @@ export async function replaceLabelErrorScores(
 }
 
 export async function countLabelErrorScores(handle: DatabaseHandle, runId: number): Promise<number> {
-  const { n } = handle.sqlite
+  const { n } = sqliteOf(handle, 'review marks')
     .prepare('select count(*) as n from label_error_scores where run_id = ?')
     .get(runId) as { n: number };
   return n;
@@ -79,7 +79,8 @@ export async function reviewRowAt(
   runId: number,
   rank: number,
 ): Promise<ReviewRow | undefined> {
-  return handle.sqlite.prepare(`${ROW_SQL} and s.rank = ?`).get(runId, rank) as ReviewRow | undefined;
+  return sqliteOf(handle, 'review marks').prepare(`${ROW_SQL} and s.rank = ?`).get(runId, rank) as
+    ReviewRow | undefined;
 }
 
 /** The nearest rank before ('previous') or after ('next') `rank` that has no mark; null at either end. */
@@ -90,7 +91,7 @@ export async function nearestUnmarkedRank(
   direction: 'previous' | 'next',
 ): Promise<number | null> {
   const [op, order] = direction === 'previous' ? ['<', 'desc'] : ['>', 'asc'];
-  const row = handle.sqlite
+  const row = sqliteOf(handle, 'review marks')
     .prepare(
       `select s.rank from label_error_scores s left join review_marks m on m.run_id = s.run_id and m.idx = s.idx
        where s.run_id = ? and m.mark is null and s.rank ${op} ? order by s.rank ${order} limit 1`,
@@ -106,7 +107,7 @@ export async function reviewRows(
   offset: number,
   limit: number,
 ): Promise<ReviewRow[]> {
-  return handle.sqlite
+  return sqliteOf(handle, 'review marks')
     .prepare(`${ROW_SQL} and s.rank > ? order by s.rank limit ?`)
     .all(runId, offset, limit) as ReviewRow[];
 }
@@ -119,7 +120,7 @@ export async function* iterateReviewRows(
   marks: readonly ReviewMarkKind[],
 ): AsyncGenerator<ReviewRow> {
   const placeholders = marks.map(() => '?').join(', ');
-  yield* handle.sqlite
+  yield* sqliteOf(handle, 'review marks')
     .prepare(`${ROW_SQL} and (s.rank <= ? or m.mark in (${placeholders || "''"})) order by s.rank`)
     .iterate(runId, top, ...marks) as Iterable<ReviewRow>;
 }
@@ -132,7 +133,7 @@ export async function upsertReviewMark(
   mark: ReviewMarkKind,
   note: string | null,
 ): Promise<void> {
-  handle.sqlite
+  sqliteOf(handle, 'review marks')
     .prepare(
       `insert into review_marks (run_id, idx, mark, note) values (?, ?, ?, ?)
        on conflict (run_id, idx) do update set mark = excluded.mark, note = excluded.note,

@@ -3,8 +3,21 @@
  * rows no repository function returns, damage set up on purpose, and writes that bypass the repositories to
  * prove the constraints hold. The application reads and writes through the repositories only; these exist so
  * that no test reaches a handle's connection, whatever the store behind it.
+ *
+ * The text is the store's own SQL: `?` parameters on SQLite, `$1, $2, …` on Postgres.
  */
-import type { DatabaseHandle } from './client.ts';
+import { sqliteOf, type DatabaseHandle } from './client.ts';
+
+/** Rows of a statement on a Postgres handle: objects, or arrays when `arrays`. */
+async function pgRows(
+  handle: Extract<DatabaseHandle, { dialect: 'postgres' }>,
+  text: string,
+  params: unknown[],
+  arrays = false,
+): Promise<unknown[]> {
+  const query = { text, values: params, ...(arrays ? { rowMode: 'array' as const } : {}) };
+  return (await (handle.client ?? handle.pool).query(query)).rows;
+}
 
 /** Every row of a statement, as objects keyed by column name. */
 export async function sqlAll<T = Record<string, unknown>>(
@@ -12,6 +25,7 @@ export async function sqlAll<T = Record<string, unknown>>(
   text: string,
   ...params: unknown[]
 ): Promise<T[]> {
+  if (handle.dialect === 'postgres') return (await pgRows(handle, text, params)) as T[];
   return handle.sqlite.prepare(text).all(...params) as T[];
 }
 
@@ -21,6 +35,7 @@ export async function sqlGet<T = Record<string, unknown>>(
   text: string,
   ...params: unknown[]
 ): Promise<T | undefined> {
+  if (handle.dialect === 'postgres') return (await pgRows(handle, text, params))[0] as T | undefined;
   return handle.sqlite.prepare(text).get(...params) as T | undefined;
 }
 
@@ -30,6 +45,9 @@ export async function sqlColumn<T = unknown>(
   text: string,
   ...params: unknown[]
 ): Promise<T[]> {
+  if (handle.dialect === 'postgres') {
+    return ((await pgRows(handle, text, params, true)) as unknown[][]).map((r) => r[0] as T);
+  }
   return handle.sqlite
     .prepare(text)
     .pluck()
@@ -42,6 +60,9 @@ export async function sqlValue<T = unknown>(
   text: string,
   ...params: unknown[]
 ): Promise<T> {
+  if (handle.dialect === 'postgres') {
+    return ((await pgRows(handle, text, params, true)) as unknown[][])[0]?.[0] as T;
+  }
   return handle.sqlite
     .prepare(text)
     .pluck()
@@ -50,18 +71,19 @@ export async function sqlValue<T = unknown>(
 
 /** Runs one statement; rejects with the store's own error (a constraint, a syntax error). */
 export async function sqlRun(handle: DatabaseHandle, text: string, ...params: unknown[]): Promise<void> {
-  handle.sqlite.prepare(text).run(...params);
+  if (handle.dialect === 'postgres') await pgRows(handle, text, params);
+  else handle.sqlite.prepare(text).run(...params);
 }
 
-/** Rows rendered by a pragma (`foreign_key_check`, `table_info(patches)`). */
+/** Rows rendered by a pragma (`foreign_key_check`, `table_info(patches)`): SQLite only. */
 export async function pragmaRows<T = Record<string, unknown>>(
   handle: DatabaseHandle,
   text: string,
 ): Promise<T[]> {
-  return handle.sqlite.pragma(text) as T[];
+  return sqliteOf(handle, 'a pragma').pragma(text) as T[];
 }
 
-/** The single value of a pragma (`journal_mode`, `integrity_check`). */
+/** The single value of a pragma (`journal_mode`, `integrity_check`): SQLite only. */
 export async function pragmaValue<T = unknown>(handle: DatabaseHandle, text: string): Promise<T> {
-  return handle.sqlite.pragma(text, { simple: true }) as T;
+  return sqliteOf(handle, 'a pragma').pragma(text, { simple: true }) as T;
 }

@@ -7,12 +7,31 @@
  * statement stays open between pages, so a running job keeps writing to the same connection while a route
  * streams).
  */
-import { and, asc, desc, eq, getTableColumns, gte, inArray, lte, ne, sql, type SQL } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  getTableColumns,
+  gte,
+  inArray,
+  lte,
+  ne,
+  sql,
+  type SQL,
+} from 'drizzle-orm';
 import type { SelectedFields } from 'drizzle-orm/sqlite-core';
 import type { DatabaseHandle } from './client.ts';
+import { aliasOf, insertBatchRows, rowsChanged, selectValues } from './dialect.ts';
 import { keysetRows, PAGE_ROWS as KEYSET_PAGE_ROWS } from './keyset-pages.ts';
 import type { TileCoord } from '../geo/tiles.ts';
-import { tileScores, type FootprintsJson, type NewTileScore, type TileScore } from './schema.ts';
+import {
+  tileScores as sqliteTileScores,
+  type FootprintsJson,
+  type NewTileScore,
+  type TileScore,
+} from './schema.ts';
 
 /** Inclusive tile x / y ranges at the project's zoom. */
 export interface TileRange {
@@ -22,21 +41,20 @@ export interface TileRange {
   maxY: number;
 }
 
+const COLUMN_COUNT = Object.keys(getTableColumns(sqliteTileScores)).length;
+
 /** Rows a job writes; a tile already stored keeps its row (first write wins). Returns the rows written. */
 export async function insertTileScores(handle: DatabaseHandle, rows: NewTileScore[]): Promise<number> {
-  return insertTileScoreRows(handle, rows);
-}
-
-/** `insertTileScores` inside a transaction of this layer (SQLite's run synchronously). */
-export function insertTileScoreRows(handle: DatabaseHandle, rows: NewTileScore[]): number {
+  const { tileScores } = handle.t;
+  const batch = insertBatchRows(handle, COLUMN_COUNT);
   let written = 0;
-  // 22 columns × 40 rows stays far below SQLite's bound-parameter limit.
-  for (let i = 0; i < rows.length; i += 40) {
-    written += handle.db
-      .insert(tileScores)
-      .values(rows.slice(i, i + 40))
-      .onConflictDoNothing()
-      .run().changes;
+  for (let i = 0; i < rows.length; i += batch) {
+    written += rowsChanged(
+      await handle.db
+        .insert(tileScores)
+        .values(rows.slice(i, i + batch))
+        .onConflictDoNothing(),
+    );
   }
   return written;
 }
@@ -46,7 +64,7 @@ export const RETRYABLE_STATUSES = ['failed', 'undecodable'] as const;
 
 /** Every column a row may leave null (the scores, the error), set to null. */
 const CLEARED = Object.fromEntries(
-  Object.entries(getTableColumns(tileScores))
+  Object.entries(getTableColumns(sqliteTileScores))
     .filter(([, column]) => !column.notNull)
     .map(([key]) => [key, null]),
 ) as { [K in keyof NewTileScore as null extends NewTileScore[K] ? K : never]?: null };
@@ -56,29 +74,26 @@ const CLEARED = Object.fromEntries(
  * attempts. A tile scored in the meantime keeps its row. Returns the rows written.
  */
 export async function replaceFailedTileScores(handle: DatabaseHandle, rows: NewTileScore[]): Promise<number> {
-  return replaceFailedTileScoreRows(handle, rows);
-}
-
-/** `replaceFailedTileScores` inside a transaction of this layer. */
-export function replaceFailedTileScoreRows(handle: DatabaseHandle, rows: NewTileScore[]): number {
+  const { tileScores } = handle.t;
   let written = 0;
   for (const row of rows) {
     const { projectId: _p, z: _z, x: _x, y: _y, taskId: _t, quadkey: _q, ...values } = row;
-    written += handle.db
-      .insert(tileScores)
-      .values(row)
-      .onConflictDoUpdate({
-        target: [tileScores.projectId, tileScores.z, tileScores.x, tileScores.y],
-        // Every nullable column cleared first, so a healed tile loses its error and a tile failing again
-        // keeps no score of an earlier one.
-        set: {
-          ...CLEARED,
-          ...values,
-          attempts: sql`${tileScores.attempts} + ${row.attempts ?? 1}`,
-        },
-        setWhere: inArray(tileScores.status, [...RETRYABLE_STATUSES]),
-      })
-      .run().changes;
+    written += rowsChanged(
+      await handle.db
+        .insert(tileScores)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [tileScores.projectId, tileScores.z, tileScores.x, tileScores.y],
+          // Every nullable column cleared first, so a healed tile loses its error and a tile failing again
+          // keeps no score of an earlier one.
+          set: {
+            ...CLEARED,
+            ...values,
+            attempts: sql`${tileScores.attempts} + ${row.attempts ?? 1}`,
+          },
+          setWhere: inArray(tileScores.status, [...RETRYABLE_STATUSES]),
+        }),
+    );
   }
   return written;
 }
@@ -89,9 +104,10 @@ export async function* retryableTiles(
   projectId: number,
   jobId: number,
 ): AsyncGenerator<TileCoord> {
+  const { tileScores } = handle.t;
   let last: { y: number; x: number } | undefined;
   for (;;) {
-    const page = handle.db
+    const page = await handle.db
       .select({ z: tileScores.z, x: tileScores.x, y: tileScores.y })
       .from(tileScores)
       .where(
@@ -105,16 +121,22 @@ export async function* retryableTiles(
         ),
       )
       .orderBy(asc(tileScores.y), asc(tileScores.x))
-      .limit(PAGE_ROWS)
-      .all();
+      .limit(PAGE_ROWS);
     yield* page;
     if (page.length < PAGE_ROWS) return;
     last = page[page.length - 1];
   }
 }
 
-const tileKey = (projectId: number, z: number, x: number, y: number) =>
-  and(eq(tileScores.projectId, projectId), eq(tileScores.z, z), eq(tileScores.x, x), eq(tileScores.y, y));
+const tileKey = (handle: DatabaseHandle, projectId: number, z: number, x: number, y: number) => {
+  const { tileScores } = handle.t;
+  return and(
+    eq(tileScores.projectId, projectId),
+    eq(tileScores.z, z),
+    eq(tileScores.x, x),
+    eq(tileScores.y, y),
+  );
+};
 
 export async function isTileStored(
   handle: DatabaseHandle,
@@ -123,11 +145,12 @@ export async function isTileStored(
   x: number,
   y: number,
 ): Promise<boolean> {
-  return !!handle.db
+  const rows = await handle.db
     .select({ one: sql`1` })
-    .from(tileScores)
-    .where(tileKey(projectId, z, x, y))
-    .get();
+    .from(handle.t.tileScores)
+    .where(tileKey(handle, projectId, z, x, y))
+    .limit(1);
+  return rows.length > 0;
 }
 
 export async function getTileScore(
@@ -137,11 +160,11 @@ export async function getTileScore(
   x: number,
   y: number,
 ): Promise<TileScore | undefined> {
-  return handle.db
+  const [row] = await handle.db
     .select()
-    .from(tileScores)
-    .where(tileKey(projectId, z, x, y))
-    .get();
+    .from(handle.t.tileScores)
+    .where(tileKey(handle, projectId, z, x, y));
+  return row;
 }
 
 export interface TilePageOptions {
@@ -159,6 +182,7 @@ export async function* iterateTileScores(
   projectId: number,
   options: TilePageOptions = {},
 ): AsyncGenerator<TileScore> {
+  const { tileScores } = handle.t;
   const where: SQL[] = [eq(tileScores.projectId, projectId)];
   if (options.range) {
     const r = options.range;
@@ -182,13 +206,12 @@ export async function* iterateTileScores(
         ? sql`(${tileScores.priority} < ${last.priority} or (${tileScores.priority} = ${last.priority} and ${rowAfter}))`
         : rowAfter;
     }
-    const page = handle.db
+    const page = await handle.db
       .select()
       .from(tileScores)
       .where(and(...where, after))
       .orderBy(...order)
-      .limit(PAGE_ROWS)
-      .all();
+      .limit(PAGE_ROWS);
     yield* page;
     if (page.length < PAGE_ROWS) return;
     last = page[page.length - 1];
@@ -202,17 +225,12 @@ export async function countTileStatuses(
   handle: DatabaseHandle,
   projectId: number,
 ): Promise<Map<TileStatus, number>> {
-  return tileStatusCounts(handle, projectId);
-}
-
-/** `countTileStatuses` inside a transaction of this layer. */
-export function tileStatusCounts(handle: DatabaseHandle, projectId: number): Map<TileStatus, number> {
-  const rows = handle.db
-    .select({ status: tileScores.status, n: sql<number>`count(*)` })
+  const { tileScores } = handle.t;
+  const rows = await handle.db
+    .select({ status: tileScores.status, n: count() })
     .from(tileScores)
     .where(eq(tileScores.projectId, projectId))
-    .groupBy(tileScores.status)
-    .all();
+    .groupBy(tileScores.status);
   return new Map(rows.map((r) => [r.status, r.n]));
 }
 
@@ -245,7 +263,8 @@ export interface VectorCellRow extends OverlayCellRow {
  * A range on the primary key: x as an index range, y checked inside the index, so a map tile touches only
  * the index entries of its own columns — never the whole project — whatever the project's size.
  */
-function inRange(projectId: number, zoom: number, r: TileRange) {
+function inRange(handle: DatabaseHandle, projectId: number, zoom: number, r: TileRange) {
+  const { tileScores } = handle.t;
   return and(
     eq(tileScores.projectId, projectId),
     eq(tileScores.z, zoom),
@@ -257,7 +276,7 @@ function inRange(projectId: number, zoom: number, r: TileRange) {
 }
 
 /** The columns every cell reads, in the order `overlayCell` expects them. */
-const CELL_COLUMNS = {
+const cellColumns = (tileScores: typeof sqliteTileScores) => ({
   x: tileScores.x,
   y: tileScores.y,
   status: tileScores.status,
@@ -268,8 +287,8 @@ const CELL_COLUMNS = {
   iouHigh: tileScores.iouHigh,
   buildingProbLow: tileScores.buildingProbLow,
   buildingProbHigh: tileScores.buildingProbHigh,
-};
-const CELL_WIDTH = Object.keys(CELL_COLUMNS).length;
+});
+const CELL_WIDTH = Object.keys(cellColumns(sqliteTileScores)).length;
 
 function overlayCell(row: unknown[]): OverlayCellRow {
   return {
@@ -298,23 +317,27 @@ export function tileRowsByKey(
   where: (after: TileKey | undefined) => SQL | undefined,
   fields: SelectedFields,
 ): AsyncGenerator<unknown[]> {
+  const { tileScores } = handle.t;
   const keyed = { ...fields, keyZ: tileScores.z, keyX: tileScores.x, keyY: tileScores.y };
   const at = Object.keys(fields).length;
   return keysetRows(
     (after: TileKey | undefined, limit) =>
-      handle.db
-        .select(keyed)
-        .from(tileScores)
-        .where(
-          and(
-            where(after),
-            after === undefined
-              ? undefined
-              : sql`(${tileScores.z}, ${tileScores.x}, ${tileScores.y}) > (${after[0]}, ${after[1]}, ${after[2]})`,
-          ),
-        )
-        .orderBy(asc(tileScores.z), asc(tileScores.x), asc(tileScores.y))
-        .limit(limit),
+      selectValues(
+        handle,
+        handle.db
+          .select(keyed)
+          .from(tileScores)
+          .where(
+            and(
+              where(after),
+              after === undefined
+                ? undefined
+                : sql`(${tileScores.z}, ${tileScores.x}, ${tileScores.y}) > (${after[0]}, ${after[1]}, ${after[2]})`,
+            ),
+          )
+          .orderBy(asc(tileScores.z), asc(tileScores.x), asc(tileScores.y))
+          .limit(limit),
+      ),
     (row): TileKey => [row[at] as number, row[at + 1] as number, row[at + 2] as number],
   );
 }
@@ -325,11 +348,11 @@ function cellsInRange(
   projectId: number,
   zoom: number,
   r: TileRange,
-  fields: SelectedFields & typeof CELL_COLUMNS,
+  fields: SelectedFields & ReturnType<typeof cellColumns>,
 ): AsyncGenerator<unknown[]> {
   // The index range itself starts at the last column read, so no page walks the columns before it again.
   const where = (after: TileKey | undefined) =>
-    inRange(projectId, zoom, after ? { ...r, minX: Math.max(r.minX, after[1]) } : r);
+    inRange(handle, projectId, zoom, after ? { ...r, minX: Math.max(r.minX, after[1]) } : r);
   return tileRowsByKey(handle, where, fields);
 }
 
@@ -340,7 +363,8 @@ export async function* iterateOverlayCells(
   zoom: number,
   r: TileRange,
 ): AsyncGenerator<OverlayCellRow> {
-  for await (const row of cellsInRange(handle, projectId, zoom, r, CELL_COLUMNS)) yield overlayCell(row);
+  for await (const row of cellsInRange(handle, projectId, zoom, r, cellColumns(handle.t.tileScores)))
+    yield overlayCell(row);
 }
 
 /** Streams the vector cells of a range. */
@@ -350,8 +374,9 @@ export async function* iterateVectorCells(
   zoom: number,
   r: TileRange,
 ): AsyncGenerator<VectorCellRow> {
+  const { tileScores } = handle.t;
   const fields = {
-    ...CELL_COLUMNS,
+    ...cellColumns(handle.t.tileScores),
     taskId: tileScores.taskId,
     tier: tileScores.tier,
     buildingProb: tileScores.buildingProb,
@@ -364,8 +389,7 @@ export async function* iterateVectorCells(
       taskId: extra[0] as string,
       tier: extra[1] as TileScore['tier'],
       buildingProb: extra[2] as number | null,
-      // Raw rows skip drizzle's JSON column mapping.
-      footprints: extra[3] === null ? null : (JSON.parse(extra[3] as string) as FootprintsJson),
+      footprints: extra[3] as FootprintsJson | null,
     };
   }
 }
@@ -390,14 +414,6 @@ export interface TilePairRow {
   tierB: string;
 }
 
-const PAIRS_SQL = `select a.task_id as taskId, a.z, a.x, a.y, a.priority as priorityA, b.priority as priorityB,
-    a.iou_hat as iouHatA, b.iou_hat as iouHatB, a.iou_low as lowA, a.iou_high as highA, b.iou_low as lowB,
-    b.iou_high as highB, a.tier as tierA, b.tier as tierB
-  from tile_scores a join tile_scores b on b.project_id = ? and b.z = a.z and b.x = a.x and b.y = a.y
-  where a.project_id = ? and (a.z, a.x, a.y) > (?, ?, ?)
-  order by a.z, a.x, a.y
-  limit ?`;
-
 /**
  * Streams the tiles both projects scored, matched by z / x / y (one join over the primary keys), in keyset
  * pages along A's primary key.
@@ -407,11 +423,35 @@ export async function* iterateTilePairs(
   a: number,
   b: number,
 ): AsyncGenerator<TilePairRow> {
-  const page = handle.sqlite.prepare(PAIRS_SQL);
+  const ta = aliasOf(handle, handle.t.tileScores, 'a');
+  const tb = aliasOf(handle, handle.t.tileScores, 'b');
   // Below every stored tile: z, x and y are never negative.
   let after = [-1, -1, -1];
   for (;;) {
-    const rows = page.all(b, a, ...after, KEYSET_PAGE_ROWS) as TilePairRow[];
+    const rows: TilePairRow[] = await handle.db
+      .select({
+        taskId: ta.taskId,
+        z: ta.z,
+        x: ta.x,
+        y: ta.y,
+        priorityA: ta.priority,
+        priorityB: tb.priority,
+        iouHatA: ta.iouHat,
+        iouHatB: tb.iouHat,
+        lowA: ta.iouLow,
+        highA: ta.iouHigh,
+        lowB: tb.iouLow,
+        highB: tb.iouHigh,
+        tierA: ta.tier,
+        tierB: tb.tier,
+      })
+      .from(ta)
+      .innerJoin(tb, and(eq(tb.projectId, b), eq(tb.z, ta.z), eq(tb.x, ta.x), eq(tb.y, ta.y)))
+      .where(
+        and(eq(ta.projectId, a), sql`(${ta.z}, ${ta.x}, ${ta.y}) > (${after[0]}, ${after[1]}, ${after[2]})`),
+      )
+      .orderBy(asc(ta.z), asc(ta.x), asc(ta.y))
+      .limit(KEYSET_PAGE_ROWS);
     for (const row of rows) yield row;
     if (rows.length < KEYSET_PAGE_ROWS) return;
     const last = rows[rows.length - 1];
@@ -421,11 +461,10 @@ export async function* iterateTilePairs(
 
 /** Stored tiles of a project, whatever their status. */
 export async function countProjectTiles(handle: DatabaseHandle, projectId: number): Promise<number> {
-  return (
-    handle.db
-      .select({ n: sql<number>`count(*)` })
-      .from(tileScores)
-      .where(eq(tileScores.projectId, projectId))
-      .get()?.n ?? 0
-  );
+  const { tileScores } = handle.t;
+  const [row] = await handle.db
+    .select({ n: count() })
+    .from(tileScores)
+    .where(eq(tileScores.projectId, projectId));
+  return row?.n ?? 0;
 }

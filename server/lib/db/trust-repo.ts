@@ -4,7 +4,7 @@
  * failed import leaves nothing behind.
  */
 import { and, desc, eq, sql } from 'drizzle-orm';
-import type { DatabaseHandle } from './client.ts';
+import { type DatabaseHandle, sqliteDb, sqliteOf } from './client.ts';
 import {
   calibrationSamples,
   calibrationSampleTiles,
@@ -36,15 +36,15 @@ export async function insertSample(
   rects: TileRectJson[],
   tiles: NewSampleTile[],
 ): Promise<number> {
-  return db.sqlite.transaction(() => {
-    const { id } = db.db
+  return sqliteOf(db, 'calibration and label imports').transaction(() => {
+    const { id } = sqliteDb(db, 'calibration and label imports')
       .insert(calibrationSamples)
       .values({ projectId, seed: design.seed, size: design.size, design, rects })
       .returning({ id: calibrationSamples.id })
       .get();
     // 10 columns × 50 rows stays far below SQLite's bound-parameter limit.
     for (let i = 0; i < tiles.length; i += 50) {
-      db.db
+      sqliteDb(db, 'calibration and label imports')
         .insert(calibrationSampleTiles)
         .values(tiles.slice(i, i + 50).map((t) => ({ ...t, sampleId: id })))
         .run();
@@ -57,14 +57,18 @@ export async function getSampleRow(
   db: DatabaseHandle,
   sampleId: number,
 ): Promise<CalibrationSampleRow | undefined> {
-  return db.db.select().from(calibrationSamples).where(eq(calibrationSamples.id, sampleId)).get();
+  return sqliteDb(db, 'calibration and label imports')
+    .select()
+    .from(calibrationSamples)
+    .where(eq(calibrationSamples.id, sampleId))
+    .get();
 }
 
 export async function sampleTileRows(
   db: DatabaseHandle,
   sampleId: number,
 ): Promise<CalibrationSampleTileRow[]> {
-  return db.db
+  return sqliteDb(db, 'calibration and label imports')
     .select()
     .from(calibrationSampleTiles)
     .where(eq(calibrationSampleTiles.sampleId, sampleId))
@@ -73,7 +77,7 @@ export async function sampleTileRows(
 }
 
 export async function latestSampleId(db: DatabaseHandle, projectId: number): Promise<number | undefined> {
-  return db.db
+  return sqliteDb(db, 'calibration and label imports')
     .select({ id: calibrationSamples.id })
     .from(calibrationSamples)
     .where(eq(calibrationSamples.projectId, projectId))
@@ -93,7 +97,7 @@ export interface SampleSummaryRow {
 }
 
 export async function listSamples(db: DatabaseHandle, projectId: number): Promise<SampleSummaryRow[]> {
-  const rows = db.sqlite
+  const rows = sqliteOf(db, 'calibration and label imports')
     .prepare(
       `select s.id, s.seed, s.size, s.created_at as createdAt,
          sum(case when coalesce(ls.label, lm.label) in ('building', 'no_building') then 1 else 0 end) as labelled,
@@ -115,7 +119,7 @@ export async function listSamples(db: DatabaseHandle, projectId: number): Promis
 
 /** Every sample rectangle of the project, for recognising answers to a sample draft's extra tiles. */
 export async function sampleRects(db: DatabaseHandle, projectId: number): Promise<TileRectJson[]> {
-  return db.db
+  return sqliteDb(db, 'calibration and label imports')
     .select({ rects: calibrationSamples.rects })
     .from(calibrationSamples)
     .where(eq(calibrationSamples.projectId, projectId))
@@ -129,7 +133,7 @@ export async function sampleLabels(
   projectId: number,
   sampleId: number,
 ): Promise<Map<string, LabelValue>> {
-  const rows = db.sqlite
+  const rows = sqliteOf(db, 'calibration and label imports')
     .prepare(
       `select t.task_id as taskId, coalesce(ls.label, lm.label) as label
        from calibration_sample_tiles t
@@ -149,7 +153,7 @@ export async function projectTilesAmong(
 ): Promise<Set<string>> {
   const found = new Set<string>();
   const stmt = (n: number) =>
-    db.sqlite.prepare(
+    sqliteOf(db, 'calibration and label imports').prepare(
       `select z || '-' || x || '-' || y as taskId from tile_scores
        where project_id = ? and (z, x, y) in (values ${Array.from({ length: n }, () => '(?, ?, ?)').join(', ')})`,
     );
@@ -192,8 +196,8 @@ export async function storeLabels(
   imp: NewImport,
   labels: NewLabel[],
 ): Promise<{ importId: number; stored: number }> {
-  return db.sqlite.transaction(() => {
-    const { id } = db.db
+  return sqliteOf(db, 'calibration and label imports').transaction(() => {
+    const { id } = sqliteDb(db, 'calibration and label imports')
       .insert(labelImports)
       .values({ ...imp, mapswipeProjectId: imp.mapswipeProjectId ?? null, stored: labels.length })
       .returning({ id: labelImports.id })
@@ -216,7 +220,7 @@ export async function storeLabels(
         importId: id,
         updatedAt: now,
       }));
-      db.db
+      sqliteDb(db, 'calibration and label imports')
         .insert(tileLabels)
         .values(values)
         .onConflictDoUpdate({
@@ -244,7 +248,7 @@ export async function countLabels(
   purpose: LabelPurpose,
 ): Promise<Record<LabelValue, number>> {
   const out: Record<LabelValue, number> = { building: 0, no_building: 0, bad_imagery: 0 };
-  const rows = db.db
+  const rows = sqliteDb(db, 'calibration and label imports')
     .select({ label: tileLabels.label, n: sql<number>`count(*)` })
     .from(tileLabels)
     .where(and(eq(tileLabels.projectId, projectId), eq(tileLabels.purpose, purpose)))
@@ -277,7 +281,7 @@ export async function* tilesWithMappingLabels(
   db: DatabaseHandle,
   projectId: number,
 ): AsyncGenerator<MappedTileRow> {
-  const page = db.sqlite.prepare(
+  const page = sqliteOf(db, 'calibration and label imports').prepare(
     `select s.task_id as taskId, s.z, s.x, s.y, s.status, s.priority, s.building_prob as buildingProb,
        l.label, l.yes_count as yesCount, l.maybe_count as maybeCount, l.no_count as noCount, l.bad_count as badCount
      from tile_scores s

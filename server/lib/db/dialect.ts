@@ -1,0 +1,80 @@
+/**
+ * What still differs between the two stores once the repositories are written against drizzle: the count a
+ * write reports, raw rows for keyset pages, table aliases and how many rows one insert statement may carry.
+ * Repositories call these instead of branching on the dialect themselves.
+ */
+import { Column, is, SQL } from 'drizzle-orm';
+import { alias as pgAlias, type PgTable } from 'drizzle-orm/pg-core';
+import { alias as sqliteAlias, type SQLiteTable } from 'drizzle-orm/sqlite-core';
+import type { DatabaseHandle } from './client.ts';
+
+/** Rows an insert, update or delete touched, from either driver's result (`changes` or `rowCount`). */
+export function rowsChanged(result: unknown): number {
+  const r = result as { changes?: number; rowCount?: number | null };
+  return r.changes ?? r.rowCount ?? 0;
+}
+
+/**
+ * Rows per insert statement for a table of `columns` columns, under the bound parameters one statement may
+ * carry (32,766 in the SQLite better-sqlite3 bundles, 65,535 in Postgres); a thousand rows a statement is
+ * enough to make the round trips negligible.
+ */
+export function insertBatchRows(handle: DatabaseHandle, columns: number): number {
+  const parameters = handle.dialect === 'sqlite' ? 32_766 : 65_535;
+  return Math.max(1, Math.min(1000, Math.floor(parameters / columns)));
+}
+
+/** The same table under another name in one query (a self-join), built by the handle's dialect. */
+export function aliasOf<T extends SQLiteTable, A extends string>(handle: DatabaseHandle, table: T, name: A) {
+  if (handle.dialect === 'sqlite') return sqliteAlias(table, name);
+  return pgAlias(table as unknown as PgTable, name) as unknown as ReturnType<typeof sqliteAlias<T, A>>;
+}
+
+/** A select whose rows `selectValues` reads raw. */
+interface RawSelect {
+  _: { selectedFields: Record<string, unknown> };
+  toSQL(): { sql: string; params: unknown[] };
+}
+
+/** How a selected field's raw value becomes the value drizzle would hand back; null when it is the same. */
+function decoderOf(field: unknown): ((value: unknown) => unknown) | null {
+  if (is(field, Column)) {
+    const column = field as Column;
+    // Integers, doubles and text come back as they are; JSON, timestamps and booleans need the column's mapping.
+    if (column.mapFromDriverValue === Column.prototype.mapFromDriverValue) return null;
+    return (value) => (value === null ? null : column.mapFromDriverValue(value));
+  }
+  if (is(field, SQL)) {
+    // `sql<T>` fields carry the decoder `.mapWith()` gave them (drizzle keeps it internal).
+    const { decoder } = field as unknown as { decoder: { mapFromDriverValue(value: unknown): unknown } };
+    return (value) => (value === null ? null : decoder.mapFromDriverValue(value));
+  }
+  if (is(field, SQL.Aliased)) return decoderOf((field as SQL.Aliased).sql);
+  return null;
+}
+
+/**
+ * The rows of a select as arrays in the order of its fields, each value as drizzle would map it (JSON parsed,
+ * timestamps as Dates) — the rows of keyset pages, read without building an object per row. SQLite reads
+ * them with better-sqlite3's raw mode; Postgres with node-postgres's array row mode.
+ */
+export async function selectValues(handle: DatabaseHandle, query: unknown): Promise<unknown[][]> {
+  const select = query as RawSelect;
+  const decoders = Object.values(select._.selectedFields).map(decoderOf);
+  let rows: unknown[][];
+  if (handle.dialect === 'sqlite') {
+    rows = (query as { values(): unknown[][] }).values();
+  } else {
+    const { sql, params } = select.toSQL();
+    const connection = handle.client ?? handle.pool;
+    rows = (await connection.query({ text: sql, values: params, rowMode: 'array' })).rows as unknown[][];
+  }
+  if (decoders.every((d) => d === null)) return rows;
+  for (const row of rows) {
+    for (let i = 0; i < decoders.length; i++) {
+      const decode = decoders[i];
+      if (decode) row[i] = decode(row[i]);
+    }
+  }
+  return rows;
+}
