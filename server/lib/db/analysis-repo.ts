@@ -9,7 +9,7 @@ import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { z } from 'zod';
 import { NotFoundError, TilelensError } from '../errors.ts';
 import { inTransaction, sqliteDb, type DatabaseHandle } from './client.ts';
-import { insertBatchRows, rowsChanged, selectValues } from './dialect.ts';
+import { encodeValue, prepareInsert, rowsChanged, selectValues, type PreparedInsert } from './dialect.ts';
 import { keysetRows } from './keyset-pages.ts';
 import {
   type Timings,
@@ -183,21 +183,22 @@ export async function saveAnalysisRun(
     if (!dataset) throw new UnknownReferenceError('dataset', run.datasetId);
     const [{ id: runId }] = await tx.db.insert(analysisRuns).values(run).returning({ id: analysisRuns.id });
 
-    const batchRows = Math.min(PATCH_BATCH_ROWS, insertBatchRows(tx, PATCH_COLUMNS.length));
-    let batch: (typeof patches.$inferInsert)[] = [];
+    const fullBatch = prepareInsert(tx, patches, PATCH_BATCH_ROWS);
+    const values: unknown[] = [];
+    let rowsInBatch = 0;
     let written = 0;
     let empties = 0;
     for (const patch of patchRows) {
-      checkPatch(patch, written);
-      batch.push({ ...patch, runId });
+      encodePatch(fullBatch.columns, patch, runId, written, values);
       if (patch.empty) empties++;
       written++;
-      if (batch.length === batchRows) {
-        await tx.db.insert(patches).values(batch);
-        batch = [];
+      if (++rowsInBatch === PATCH_BATCH_ROWS) {
+        await fullBatch.run(values);
+        values.length = 0;
+        rowsInBatch = 0;
       }
     }
-    if (batch.length > 0) await tx.db.insert(patches).values(batch);
+    if (rowsInBatch > 0) await prepareInsert(tx, patches, rowsInBatch).run(values);
 
     if (written !== run.patchCount) throw new RunCountMismatchError('patchCount', run.patchCount, written);
     if (empties !== run.emptyCount) throw new RunCountMismatchError('emptyCount', run.emptyCount, empties);
@@ -209,14 +210,28 @@ export async function saveAnalysisRun(
   });
 }
 
-/** Refuses a patch without a value for a required column, naming it, before the store would. */
-function checkPatch(patch: NewPatch, position: number): void {
+/**
+ * Appends one patch's values in column order, each through its column's own mapping (`encodeValue`);
+ * refuses a patch without a value for a required column, naming it, before the store would.
+ */
+function encodePatch(
+  columns: PreparedInsert['columns'],
+  patch: NewPatch,
+  runId: number,
+  position: number,
+  out: unknown[],
+): void {
   const row = patch as Record<string, unknown>;
-  for (const [key, column] of PATCH_COLUMNS) {
-    if (key === 'runId' || !column.notNull || column.hasDefault) continue;
-    if (row[key] === undefined || row[key] === null) {
+  for (const [key, column] of columns) {
+    if (key === 'runId') {
+      out.push(runId);
+      continue;
+    }
+    const value = row[key];
+    if ((value === undefined || value === null) && column.notNull) {
       throw new InvalidPatchError(position, `has no value for '${key}', which is required`);
     }
+    out.push(encodeValue(column, value));
   }
 }
 

@@ -3,7 +3,7 @@
  * write reports, raw rows for keyset pages, table aliases and how many rows one insert statement may carry.
  * Repositories call these instead of branching on the dialect themselves.
  */
-import { Column, is, SQL } from 'drizzle-orm';
+import { Column, getTableColumns, getTableName, is, sql, SQL } from 'drizzle-orm';
 import { alias as pgAlias, type PgTable } from 'drizzle-orm/pg-core';
 import { alias as sqliteAlias, type SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { DatabaseHandle } from './client.ts';
@@ -77,4 +77,58 @@ export async function selectValues(handle: DatabaseHandle, query: unknown): Prom
     }
   }
   return rows;
+}
+
+/** A multi-row INSERT compiled once and run many times with values already in column order. */
+export interface PreparedInsert {
+  /** Values per row, in the order of the table's columns. */
+  readonly columns: ReadonlyArray<readonly [string, Column]>;
+  /** Runs the statement with `rows` × columns values (each already `encode`d). */
+  run(values: unknown[]): Promise<void>;
+}
+
+/**
+ * The INSERT of `rows` rows of `table` that drizzle builds for the handle's dialect, with one placeholder a
+ * value, prepared once: a long bulk write (a run's million patches) neither builds nor compiles a statement
+ * per batch. Values go through `encodeValue`: each column's own mapping to the driver (JSON, timestamps,
+ * booleans), with null kept as SQL NULL, which drizzle's placeholder path would turn into JSON `null`.
+ */
+export function prepareInsert<T extends SQLiteTable>(
+  handle: DatabaseHandle,
+  table: T,
+  rows: number,
+): PreparedInsert {
+  const columns = Object.entries(getTableColumns(table)) as Array<[string, Column]>;
+  const placeholderRow = Object.fromEntries(columns.map(([key]) => [key, sql.placeholder(key)]));
+  const query = handle.db
+    .insert(table)
+    .values(Array.from({ length: rows }, () => placeholderRow) as unknown as T['$inferInsert'][])
+    .toSQL();
+  if (query.params.length !== rows * columns.length) {
+    throw new Error(
+      `the INSERT into ${getTableName(table)} has ${query.params.length} parameters, expected ${rows} × ${columns.length}`,
+    );
+  }
+  if (handle.dialect === 'sqlite') {
+    const statement = handle.sqlite.prepare(query.sql);
+    return {
+      columns,
+      run: async (values) => {
+        statement.run(values);
+      },
+    };
+  }
+  // Named: Postgres parses and plans it once per connection.
+  const name = `tilelens_insert_${getTableName(table)}_${rows}`;
+  return {
+    columns,
+    run: async (values) => {
+      await (handle.client ?? handle.pool).query({ name, text: query.sql, values });
+    },
+  };
+}
+
+/** A value as a prepared statement takes it: the column's driver mapping, null and undefined as SQL NULL. */
+export function encodeValue(column: Column, value: unknown): unknown {
+  return value === undefined || value === null ? null : column.mapToDriverValue(value);
 }
