@@ -17,6 +17,13 @@ import {
   type DatabaseHandle,
 } from '../../server/lib/db/client.ts';
 import { getRun, iteratePatchKeys } from '../../server/lib/db/analysis-repo.ts';
+import { PAGE_ROWS } from '../../server/lib/db/keyset-pages.ts';
+import {
+  countRunPatches,
+  runPatchComponents,
+  runPatchRows,
+  runPatchStats,
+} from '../../server/lib/db/latent-repo.ts';
 import { getJob, queueJob, storeBatch } from '../../server/lib/db/jobs-repo.ts';
 import { deleteProject, getProject, insertProject, listProjects } from '../../server/lib/db/projects-repo.ts';
 import type { NewTileScore } from '../../server/lib/db/schema.ts';
@@ -208,6 +215,22 @@ describe.each(DIALECTS)('the repositories on %s', (dialect) => {
     expect(pairs.every((t) => t.x >= 3020 || t.x === 10)).toBe(true);
   });
 
+  it("scans a run's patches in keyset pages, every one once and in idx order", async () => {
+    const n = PAGE_ROWS + 321;
+    const p = await createSyntheticProject(db, { side: 1, latentColumns: 'lazy', runPatches: n });
+    expect(await countRunPatches(db, p.runId)).toBe(n);
+    const idx: number[] = [];
+    for await (const row of runPatchRows(db, p.runId)) {
+      idx.push(row[17] as number);
+      // Other statements between rows, as a scoring job's writes would be.
+      if (idx.length % 1000 === 1) await countProjectTiles(db, p.projectId);
+    }
+    expect(idx).toEqual(Array.from({ length: n }, (_, i) => i));
+    let k = 0;
+    for await (const row of runPatchComponents(db, p.runId)) expect(row[0]).toBe(k++);
+    expect(k).toBe(n);
+  });
+
   it('replaces failed rows on a retry, adding its reads; a scored tile keeps its row', async () => {
     const p = await newProject(db);
     const rows = await rowsFor(db, p, 7000, 7000, 12, 12);
@@ -330,6 +353,8 @@ describe('the same writes into both stores', () => {
         pairs: await collect(iterateTilePairs(db, a.projectId, b.projectId)),
         statuses: [...(await countTileStatuses(db, a.projectId))].sort(),
         run: { ...(await getRun(db, a.runId)), createdAt: undefined },
+        patchStats: await runPatchStats(db, a.runId),
+        patchRows: await collect(runPatchRows(db, a.runId)),
       };
     }
     const { sqlite, postgres } = out as Record<string, { tiles: unknown[] }>;

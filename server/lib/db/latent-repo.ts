@@ -5,7 +5,7 @@
  * never arrays of a million rows.
  */
 import Database from 'better-sqlite3';
-import { and, asc, eq, gt, inArray, isNotNull, lte, max, min, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNotNull, lte, max, min, sql } from 'drizzle-orm';
 import type { SelectedFields } from 'drizzle-orm/sqlite-core';
 import type { ColumnsBody, ColumnsHeader } from './json.ts';
 import { type DatabaseHandle, sqliteDb, sqliteOf } from './client.ts';
@@ -16,17 +16,9 @@ import { latentColumns, patches, tileScores } from './schema.ts';
 
 /** The components a run stores per patch (pc1..pc9). */
 export const PC_COUNT = 9;
-const PC_COLUMNS = [
-  patches.pc1,
-  patches.pc2,
-  patches.pc3,
-  patches.pc4,
-  patches.pc5,
-  patches.pc6,
-  patches.pc7,
-  patches.pc8,
-  patches.pc9,
-] as const;
+/** The component columns of the handle's `patches` table, pc1 first. */
+const pcColumns = (t: typeof patches) =>
+  [t.pc1, t.pc2, t.pc3, t.pc4, t.pc5, t.pc6, t.pc7, t.pc8, t.pc9] as const;
 
 // ── a run's patches ───────────────────────────────────────────────────────────────────────────────
 
@@ -42,9 +34,11 @@ export interface RunPatchStats {
 
 /** What a single pass over the run needs to know before it starts: counts and ranges, in one aggregate read. */
 export async function runPatchStats(db: DatabaseHandle, runId: number): Promise<RunPatchStats> {
-  const row = sqliteDb(db, 'the latent view')
+  const { patches } = db.t;
+  const PC_COLUMNS = pcColumns(patches);
+  const [row] = (await db.db
     .select({
-      n: sql<number>`count(*)`,
+      n: count(),
       ...Object.fromEntries(
         PC_COLUMNS.flatMap((c, k) => [
           [`lo${k}`, min(c)],
@@ -61,8 +55,7 @@ export async function runPatchStats(db: DatabaseHandle, runId: number): Promise<
       maxIdx: max(patches.idx),
     })
     .from(patches)
-    .where(eq(patches.runId, runId))
-    .get() as Record<string, number | null>;
+    .where(eq(patches.runId, runId))) as Array<Record<string, number | null>>;
   const pcRange = PC_COLUMNS.map((_, k) => {
     const lo = row[`lo${k}`];
     const hi = row[`hi${k}`];
@@ -80,12 +73,14 @@ export async function runPatchStats(db: DatabaseHandle, runId: number): Promise<
   };
 }
 
-const componentFields = () => Object.fromEntries(PC_COLUMNS.map((c, k) => [`pc${k + 1}`, c]));
+const componentFields = (t: typeof patches) =>
+  Object.fromEntries(pcColumns(t).map((c, k) => [`pc${k + 1}`, c]));
 
 /** Every patch of a run in idx order, as raw rows [pc1 … pc9, iou, iouHat, novelty, cluster, groupName, split, x, y, idx]. */
 export function runPatchRows(db: DatabaseHandle, runId: number): AsyncGenerator<unknown[]> {
+  const { patches } = db.t;
   const fields = {
-    ...componentFields(),
+    ...componentFields(patches),
     iou: patches.iou,
     iouHat: patches.iouHat,
     novelty: patches.novelty,
@@ -111,7 +106,8 @@ function runPatchesAfter(
   after: number | undefined,
   limit: number,
 ) {
-  return sqliteDb(db, 'the latent view')
+  const { patches } = db.t;
+  return db.db
     .select(fields)
     .from(patches)
     .where(and(eq(patches.runId, runId), after === undefined ? undefined : gt(patches.idx, after)))
@@ -121,16 +117,15 @@ function runPatchesAfter(
 
 /** Patches of a run, counted on the primary-key index (no table reads). */
 export async function countRunPatches(db: DatabaseHandle, runId: number): Promise<number> {
-  return sqliteDb(db, 'the latent view')
-    .select({ n: sql<number>`count(*)` })
-    .from(patches)
-    .where(eq(patches.runId, runId))
-    .get()!.n;
+  const { patches } = db.t;
+  const [row] = await db.db.select({ n: count() }).from(patches).where(eq(patches.runId, runId));
+  return row?.n ?? 0;
 }
 
 /** Every patch of a run as raw rows [idx, pc1, …, pc9], in idx order. */
 export function runPatchComponents(db: DatabaseHandle, runId: number): AsyncGenerator<unknown[]> {
-  const fields = { idx: patches.idx, ...componentFields() };
+  const { patches } = db.t;
+  const fields = { idx: patches.idx, ...componentFields(patches) };
   return keysetRows(
     (after: number | undefined, limit) => selectValues(db, runPatchesAfter(db, runId, fields, after, limit)),
     (row) => row[0] as number,
@@ -153,7 +148,8 @@ export async function patchSummaries(
   idx: number[],
 ): Promise<PatchSummary[]> {
   if (idx.length === 0) return [];
-  return sqliteDb(db, 'the latent view')
+  const { patches } = db.t;
+  return db.db
     .select({
       idx: patches.idx,
       patchKey: patches.patchKey,
@@ -163,8 +159,7 @@ export async function patchSummaries(
       cluster: patches.cluster,
     })
     .from(patches)
-    .where(and(eq(patches.runId, runId), inArray(patches.idx, idx)))
-    .all();
+    .where(and(eq(patches.runId, runId), inArray(patches.idx, idx)));
 }
 
 // ── columns stored with a run ─────────────────────────────────────────────────────────────────────
