@@ -1,6 +1,7 @@
 /**
- * The embedded store: today's SQLite (better-sqlite3, through the repositories the server uses) against PGlite
- * (Postgres compiled to WebAssembly, server/lib/db/pglite-store.ts), on the operations that decide between them:
+ * The stores: today's SQLite (better-sqlite3, through the repositories the server uses) against PGlite
+ * (Postgres compiled to WebAssembly, server/lib/db/pglite-store.ts) and against a Postgres server (a local one
+ * on 127.0.0.1, through the same repositories as SQLite: `openDatabase(url)`), on the operations that matter:
  *   1. opening and migrating an empty store (every table of the schema);
  *   2. bulk tile-score writes: ≥ 50,000 rows with every `tile_scores` column, in a job's batches (16 tiles) and
  *      in large ones (512), then the first 5,000 written again — idempotent on project + z/x/y, so 0 rows;
@@ -8,8 +9,10 @@
  *      `runPatchRows` (server/lib/db/latent-repo.ts) does it;
  *   4. overlay tile queries: the scored tiles of one project in a z/x/y box, as the overlay route asks
  *      (a z14 map tile = 16 × 16 z18 tiles; a z10 one = the whole 224 × 224 project).
- * SQLite is the baseline: each line prints both absolute figures and PGlite's time as a multiple of SQLite's,
- * measured in the same process on the same rows. Both stores live in files under one temporary folder.
+ * SQLite is the baseline: each line prints the absolute figures and PGlite's and Postgres's times as multiples
+ * of SQLite's, measured in the same process on the same rows. Every store lives under one temporary folder; the
+ * Postgres column is left empty (with the reason) where Debian's Postgres is not installed
+ * (`scripts/setup.sh --postgres`).
  *
  *   npx tsx scripts/bench/store.ts [--side 224] [--patches 1000000] [--json]
  */
@@ -18,7 +21,10 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getDataset, getModel, getRun } from '../../server/lib/db/analysis-repo.ts';
-import { openDatabase } from '../../server/lib/db/client.ts';
+import { chmodSync } from 'node:fs';
+import pgClient from 'pg';
+import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
+import { startLocalPostgres, type LocalPostgres } from '../../server/lib/db/local-postgres.ts';
 import { getImagery } from '../../server/lib/db/imagery-repo.ts';
 import { runPatchRows } from '../../server/lib/db/latent-repo.ts';
 import {
@@ -68,19 +74,61 @@ interface Line {
   operation: string;
   sqlite: number;
   pglite: number;
+  /** Null when no Postgres server could be started here. */
+  postgres: number | null;
   unit: string;
   /** PGlite's time as a multiple of SQLite's (> 1: slower). */
   ratio: number;
+  /** Postgres's time as a multiple of SQLite's. */
+  postgresRatio: number | null;
 }
 const lines: Line[] = [];
-function record(operation: string, sqliteMs: number, pgliteMs: number, unit = 'ms', per = 1) {
+function record(
+  operation: string,
+  sqliteMs: number,
+  pgliteMs: number,
+  postgresMs: number | null,
+  unit = 'ms',
+  per = 1,
+) {
   lines.push({
     operation,
     sqlite: round(sqliteMs / per, 3),
     pglite: round(pgliteMs / per, 3),
+    postgres: postgresMs === null ? null : round(postgresMs / per, 3),
     unit,
     ratio: round(pgliteMs / sqliteMs, 2),
+    postgresRatio: postgresMs === null ? null : round(postgresMs / sqliteMs, 2),
   });
+}
+
+/** A local Postgres server under the temporary folder, or why there is none. */
+let server: LocalPostgres | undefined;
+let noPostgres: string | undefined;
+try {
+  chmodSync(tmp, 0o755); // run as root, the server runs as the `postgres` user
+  server = await startLocalPostgres({ folder: join(tmp, 'postgres') });
+} catch (error) {
+  noPostgres = (error as Error).message;
+}
+let databases = 0;
+/** A fresh database on the server: its URL. */
+async function freshDatabase(): Promise<string> {
+  const name = `bench_${++databases}`;
+  const admin = new pgClient.Client({ connectionString: server!.url });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(server!.url);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+/** Times `fn` on the Postgres handle; null without a server. */
+async function onPostgres(fn: () => Promise<unknown>): Promise<number | null> {
+  if (!server) return null;
+  const t0 = now();
+  await fn();
+  return ms(t0);
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const check = (ok: boolean, what: string) => {
@@ -94,7 +142,15 @@ try {
   // ── 1. open + migrate an empty store ────────────────────────────────────────────────────────────────
   const openSqlite: number[] = [];
   const openPglite: number[] = [];
+  const openPostgres: number[] = [];
   for (let i = 0; i < 3; i++) {
+    if (server) {
+      const url = await freshDatabase();
+      const t0 = now();
+      const h = await openDatabase(url);
+      openPostgres.push(ms(t0));
+      await h.close();
+    }
     let t0 = now();
     const h = await openDatabase(join(tmp, `empty-${i}.db`));
     openSqlite.push(ms(t0));
@@ -104,7 +160,12 @@ try {
     openPglite.push(ms(t0));
     await s.close();
   }
-  record('open + migrate an empty store (median of 3)', median(openSqlite), median(openPglite));
+  record(
+    'open + migrate an empty store (median of 3)',
+    median(openSqlite),
+    median(openPglite),
+    server ? median(openPostgres) : null,
+  );
 
   // ── the same project and run in both stores ─────────────────────────────────────────────────────────
   const sqliteHandle = await openDatabase(join(tmp, 'store.db'));
@@ -115,6 +176,23 @@ try {
     latentColumns: 'lazy',
   });
   const sqlitePatchWriteMs = ms(t0);
+  // The same project and run through the same repositories: the fixture derives every value from the index.
+  let pgHandle: DatabaseHandle | undefined;
+  if (server) pgHandle = await openDatabase(await freshDatabase());
+  let pgSynthetic: Awaited<ReturnType<typeof createSyntheticProject>> | undefined;
+  const postgresPatchWriteMs = await onPostgres(async () => {
+    pgSynthetic = await createSyntheticProject(pgHandle!, {
+      side: 1,
+      runPatches: patchCount,
+      latentColumns: 'lazy',
+    });
+  });
+  if (pgSynthetic) {
+    check(
+      pgSynthetic.projectId === synthetic.projectId && pgSynthetic.runId === synthetic.runId,
+      'the Postgres store got other ids than SQLite',
+    );
+  }
   const pg: PgliteStore = await openPgliteStore(join(tmp, 'store.pg'));
   const run = (await getRun(sqliteHandle, synthetic.runId))!;
   const project = (await getProject(sqliteHandle, synthetic.projectId))!;
@@ -131,6 +209,7 @@ try {
     `write a run of ${patchCount.toLocaleString('en')} patches (one transaction)`,
     sqlitePatchWriteMs,
     pgPatchWriteMs,
+    postgresPatchWriteMs,
     's',
     1000,
   );
@@ -214,6 +293,7 @@ try {
   }
   const sqliteWrite = async (rows: NewTileScore[]) => await insertTileScores(sqliteHandle, rows);
   const pgWrite = async (rows: NewTileScore[]) => await insertTileScoresPg(pg, rows);
+  const postgresWrite = async (rows: NewTileScore[]) => await insertTileScores(pgHandle!, rows);
   // The synthetic project holds one tile at its own origin; the block written here does not overlap it.
   const before = await countProjectTiles(sqliteHandle, project.id);
   for (const batch of [16, 512]) {
@@ -223,28 +303,32 @@ try {
     if (batch === 16) {
       const s = await writeAll(sqliteWrite, batch, k);
       const p = await writeAll(pgWrite, batch, k);
+      const q = server ? await writeAll(postgresWrite, batch, k) : undefined;
       check(
-        s.written === total && p.written === total,
-        `batch ${batch}: wrote ${s.written} / ${p.written}, expected ${total}`,
+        s.written === total && p.written === total && (q?.written ?? total) === total,
+        `batch ${batch}: wrote ${s.written} / ${p.written} / ${q?.written}, expected ${total}`,
       );
       record(
         `write ${total.toLocaleString('en')} tile scores, batches of ${batch}`,
         s.msTaken,
         p.msTaken,
+        q?.msTaken ?? null,
         'µs/tile',
         total / 1000,
       );
     } else {
       const s = await writeAll(sqliteWrite, batch, k);
       const p = await writeAll(pgWrite, batch, k);
+      const q = server ? await writeAll(postgresWrite, batch, k) : undefined;
       check(
-        s.written === 0 && p.written === 0,
-        `rewrite: ${s.written} / ${p.written} rows changed, expected 0`,
+        s.written === 0 && p.written === 0 && (q?.written ?? 0) === 0,
+        `rewrite: ${s.written} / ${p.written} / ${q?.written} rows changed, expected 0`,
       );
       record(
         `write the same ${total.toLocaleString('en')} again, batches of ${batch} (0 rows change)`,
         s.msTaken,
         p.msTaken,
+        q?.msTaken ?? null,
         'µs/tile',
         total / 1000,
       );
@@ -252,9 +336,10 @@ try {
   }
   const sqliteCount = await countProjectTiles(sqliteHandle, project.id);
   const pgCount = await countProjectTilesPg(pg, project.id);
+  const postgresCount = pgHandle ? await countProjectTiles(pgHandle, project.id) : before + total;
   check(
-    sqliteCount === before + total && pgCount === total,
-    `stored ${sqliteCount - before} / ${pgCount} tiles, expected ${total}`,
+    sqliteCount === before + total && pgCount === total && postgresCount === before + total,
+    `stored ${sqliteCount - before} / ${pgCount} / ${postgresCount - before} tiles, expected ${total}`,
   );
 
   // ── 3. the latent view's column read ────────────────────────────────────────────────────────────────
@@ -278,10 +363,26 @@ try {
   const pgScan = ms(t0);
   check(n === patchCount, `PGlite scanned ${n} patches, expected ${patchCount}`);
   check(Math.abs(sum - sqliteSum) < 1e-6 * patchCount, `the two scans disagree: Σpc1 ${sqliteSum} vs ${sum}`);
+  sum = 0;
+  n = 0;
+  const postgresScan = await onPostgres(async () => {
+    for await (const row of runPatchRows(pgHandle!, run.id)) {
+      sum += (row[0] as number) ?? 0;
+      n++;
+    }
+  });
+  if (server) {
+    check(n === patchCount, `Postgres scanned ${n} patches, expected ${patchCount}`);
+    check(
+      Math.abs(sum - sqliteSum) < 1e-6 * patchCount,
+      `Postgres's scan disagrees: Σpc1 ${sqliteSum} vs ${sum}`,
+    );
+  }
   record(
     `scan a run's ${patchCount.toLocaleString('en')} patches (latent columns)`,
     sqliteScan,
     pgScan,
+    postgresScan,
     's',
     1000,
   );
@@ -308,21 +409,30 @@ try {
     start = now();
     for (const r of ranges) cellsP += (await overlayCellsPg(pg, project.id, 18, r)).length;
     const p = ms(start);
+    let cellsQ = 0;
+    const q = await onPostgres(async () => {
+      for (const r of ranges)
+        for await (const _ of iterateOverlayCells(pgHandle!, project.id, 18, r)) cellsQ++;
+    });
     check(cellsS === cellsP && cellsS > 0, `overlay ${size}²: ${cellsS} vs ${cellsP} cells`);
-    record(`overlay query, ${size} × ${size} tiles (${count} boxes)`, s, p, 'ms/query', count);
+    if (server) check(cellsQ === cellsS, `overlay ${size}² on Postgres: ${cellsQ} vs ${cellsS} cells`);
+    record(`overlay query, ${size} × ${size} tiles (${count} boxes)`, s, p, q, 'ms/query', count);
   }
   await boxes(16, 400);
   await boxes(side, 10);
 
   await sqliteHandle.close();
   await pg.close();
+  await pgHandle?.close();
 } finally {
+  await server?.stop();
   rmSync(tmp, { recursive: true, force: true });
 }
 
 const report = {
   bench: 'store',
   baseline: 'better-sqlite3 (today), same process',
+  postgres: server ? `Postgres ${server.majorVersion}, local, over TCP on 127.0.0.1` : `none: ${noPostgres}`,
   loadAverage: round(load, 2),
   loadAverageEnd: round(loadavg()[0], 2),
   cores: cpus().length,
@@ -333,14 +443,14 @@ const report = {
 if (values.json) console.log(JSON.stringify(report));
 else {
   console.log(
-    `store benchmark: SQLite (better-sqlite3) vs PGlite; load ${report.loadAverage} → ${report.loadAverageEnd} on ${report.cores} cores`,
+    `store benchmark: SQLite (better-sqlite3) vs PGlite vs Postgres (${report.postgres}); load ${report.loadAverage} → ${report.loadAverageEnd} on ${report.cores} cores`,
   );
   console.log(
-    `  ${'operation'.padEnd(66)} ${'SQLite'.padStart(10)} ${'PGlite'.padStart(10)}  unit       PGlite/SQLite`,
+    `  ${'operation'.padEnd(66)} ${'SQLite'.padStart(10)} ${'PGlite'.padStart(10)} ${'Postgres'.padStart(10)}  unit       PGlite/SQLite  Postgres/SQLite`,
   );
   for (const l of lines) {
     console.log(
-      `  ${l.operation.padEnd(66)} ${String(l.sqlite).padStart(10)} ${String(l.pglite).padStart(10)}  ${l.unit.padEnd(10)} ${l.ratio}×`,
+      `  ${l.operation.padEnd(66)} ${String(l.sqlite).padStart(10)} ${String(l.pglite).padStart(10)} ${String(l.postgres ?? '–').padStart(10)}  ${l.unit.padEnd(10)} ${`${l.ratio}×`.padEnd(14)} ${l.postgresRatio === null ? '–' : `${l.postgresRatio}×`}`,
     );
   }
   console.log(JSON.stringify(report));
