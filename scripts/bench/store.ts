@@ -22,7 +22,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getDataset, getModel, getRun } from '../../server/lib/db/analysis-repo.ts';
 import { chmodSync } from 'node:fs';
-import pgClient from 'pg';
 import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
 import { startLocalPostgres, type LocalPostgres } from '../../server/lib/db/local-postgres.ts';
 import { getImagery } from '../../server/lib/db/imagery-repo.ts';
@@ -113,16 +112,7 @@ try {
 }
 let databases = 0;
 /** A fresh database on the server: its URL. */
-async function freshDatabase(): Promise<string> {
-  const name = `bench_${++databases}`;
-  const admin = new pgClient.Client({ connectionString: server!.url });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(server!.url);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+const freshDatabase = () => server!.createDatabase(`bench_${++databases}`);
 /** Times `fn` on the Postgres handle; null without a server. */
 async function onPostgres(fn: () => Promise<unknown>): Promise<number | null> {
   if (!server) return null;

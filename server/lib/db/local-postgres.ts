@@ -55,6 +55,11 @@ export interface LocalPostgres {
   pid: number;
   /** True when this start created the cluster, false when it reused one the folder held. */
   created: boolean;
+  /**
+   * Creates another database on the server (when missing) and returns its URL: a fresh store per test or
+   * benchmark run on one server. The name follows the same rule as `database`.
+   */
+  createDatabase(name: string): Promise<string>;
   /** Shuts the server down in fast mode and waits until it has exited; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -397,6 +402,14 @@ async function waitUntilReady(
 
 class ServerExited extends Error {}
 
+function checkDatabaseName(database: string): void {
+  if (!DATABASE_NAME.test(database)) {
+    throw new LocalPostgresError(
+      `"${database}" is not a database name tilelens creates: lower-case letters, digits and _, not starting with a digit.`,
+    );
+  }
+}
+
 async function ensureDatabase(port: number, password: string, database: string): Promise<void> {
   const client = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres' });
   await client.connect();
@@ -431,11 +444,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
   const folder = resolve(options.folder);
   const database = options.database ?? 'tilelens';
-  if (!DATABASE_NAME.test(database)) {
-    throw new LocalPostgresError(
-      `"${database}" is not a database name tilelens creates: lower-case letters, digits and _, not starting with a digit.`,
-    );
-  }
+  checkDatabaseName(database);
   const binaries = findPostgresBinaries(options.binDir);
   const user = serverUser();
   const state = inspectFolder(folder, binaries);
@@ -483,7 +492,9 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
         { hint: `Its log is ${logPath}.`, cause: error },
       );
     }
-    const url = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+    const urlOf = (name: string) =>
+      `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${name}`;
+    const url = urlOf(database);
     return {
       url,
       port,
@@ -492,6 +503,11 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
       majorVersion: binaries.majorVersion,
       pid: child.pid!,
       created: state.kind === 'empty',
+      async createDatabase(name) {
+        checkDatabaseName(name);
+        await ensureDatabase(port, password, name);
+        return urlOf(name);
+      },
       stop: () => stopChild(child),
     };
   }
