@@ -15,7 +15,7 @@
  *    at its next batch and an attempt that lost its lease writes nothing more to the queue;
  *  - writes of a handler are idempotent on project + z/x/y: a chunk that runs twice changes nothing more.
  */
-import type { Chunk } from './chunks.ts';
+import type { Chunk, ChunkRecordState } from './chunks.ts';
 import { QueueError } from './chunks.ts';
 import type { QueueProgress } from './progress.ts';
 
@@ -72,8 +72,6 @@ export interface ChunkWorker {
   /** Stops taking chunks and waits for the running ones to end. */
   stop(): Promise<void>;
 }
-
-export type ChunkRecordState = 'queued' | 'running' | 'done' | 'dead' | 'cancelled';
 
 export interface ChunkRecord {
   seq: number;

@@ -23,6 +23,9 @@ export interface Chunk {
   spec: ChunkSpec;
 }
 
+/** Where a chunk stands: waiting (first try or a retry), with a worker, or ended one of three ways. */
+export type ChunkRecordState = 'queued' | 'running' | 'done' | 'dead' | 'cancelled';
+
 export const DEFAULT_CHUNK_TILES = 256;
 export const MAX_CHUNK_TILES = 10_000;
 

@@ -14,12 +14,11 @@ import {
   type ChunkHandler,
   type ChunkQueue,
   type ChunkRecord,
-  type ChunkRecordState,
   type ChunkWorker,
   type RetryPolicy,
   type WorkOptions,
 } from './chunk-queue.ts';
-import { checkChunks, chunkTileCount, QueueError, type Chunk } from './chunks.ts';
+import { checkChunks, chunkTileCount, QueueError, type Chunk, type ChunkRecordState } from './chunks.ts';
 import { summariseProgress, type ChunkActivity, type QueueProgress } from './progress.ts';
 
 interface Entry extends ChunkRecord {

@@ -4,7 +4,7 @@
  * taken as spread evenly over the time its attempt has run (a chunk lasts seconds, the window a minute), so
  * the tiles handled in the window are summed over all chunks any worker touched in it.
  */
-import type { ChunkRecordState } from './chunk-queue.ts';
+import type { ChunkRecordState } from './chunks.ts';
 
 export interface ChunkActivity {
   /** Tiles the chunk's current attempt has handled. */
