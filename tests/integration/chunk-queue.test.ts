@@ -20,7 +20,7 @@ import {
 import { rangeChunks, type Chunk } from '../../server/lib/queue/chunks.ts';
 import { InProcessChunkQueue } from '../../server/lib/queue/in-process-queue.ts';
 import { openPgBossQueue } from '../../server/lib/queue/pg-boss-queue.ts';
-import { rangeHandler, tileValue, until, type TileOutput } from '../fixtures/queue-handlers.ts';
+import { deferred, rangeHandler, tileValue, until, type TileOutput } from '../fixtures/queue-handlers.ts';
 
 let dir: string;
 let server: LocalPostgres;
@@ -290,6 +290,53 @@ describe.each(engines)('chunk queue on $name', (engine) => {
       ['done', 1],
     ]);
     expectEveryTileOnce(rs, project, 16);
+  });
+
+  it('fences an attempt of a cancelled send off the project’s next send: it writes nothing into it', async () => {
+    const project = nextProject++;
+    const q = await open();
+    const gates = [deferred(), deferred()];
+    const entered = [deferred(), deferred()];
+    const stops: unknown[] = [];
+    const ended: number[] = [];
+    let calls = 0;
+    const handler = async (chunk: Chunk, ctx: ChunkContext) => {
+      const call = calls++;
+      const inner = rangeHandler({
+        batch: 2,
+        afterBatch: async (_chunk, _ctx, done) => {
+          if (done === 2 && call < 2) {
+            entered[call].resolve();
+            await gates[call].promise;
+          }
+        },
+      });
+      try {
+        return await inner(chunk, ctx);
+      } catch (err) {
+        stops.push(err);
+        throw err;
+      } finally {
+        ended.push(call);
+      }
+    };
+    await work(q, handler, { ...noDead, concurrency: 2 });
+    await q.send(project, rangeChunks(project, 4, 4), FAST);
+    await entered[0].promise;
+    expect(await q.cancel(project)).toBe(1);
+    await q.send(project, rangeChunks(project, 4, 4), FAST);
+    await entered[1].promise;
+    // Both attempts are the first try of chunk 0 of the project: only the send tells them apart.
+    gates[0].resolve();
+    await until(() => ended.includes(0));
+    gates[1].resolve();
+    expect(stops).toHaveLength(1);
+    expect((stops[0] as ChunkStoppedError).reason).toBe('cancelled');
+    await finished(q, project);
+    const rs = await records(q, project);
+    expect(rs.map((r) => [r.state, r.attempt])).toEqual([['done', 1]]);
+    expectEveryTileOnce(rs, project, 4);
+    expect(stops).toHaveLength(1);
   });
 
   it('refuses a second send while the project is queued, and chunks out of order, changing nothing', async () => {

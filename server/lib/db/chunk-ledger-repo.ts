@@ -55,6 +55,14 @@ export interface ChunkRecordRow {
   error: string | null;
 }
 
+/** One attempt of one chunk: the job it came as (a later send of the project has other jobs) and its try. */
+export interface ChunkAttemptRef {
+  projectId: number;
+  seq: number;
+  jobId: string;
+  attempt: number;
+}
+
 export interface ChunkCountsRow {
   chunks: Record<ChunkState, number>;
   tiles: number;
@@ -179,23 +187,21 @@ function hashKey(name: string): number {
   return h;
 }
 
+/** The row an attempt owns: its job's chunk, running, claimed by this try ($1–$4 of every statement using it). */
+const OWNED = `project_id = $1 AND seq = $2 AND job_id = $3 AND attempt = $4 AND state = 'running'`;
+
 /**
  * Claims the chunk for `attempt`: its counts start again (the attempt handles every tile of the chunk; writes
  * are idempotent). Returns the chunk's spec, or null when the chunk is not to run (cancelled, dead or done).
  */
-export async function startChunk(
-  store: QueueStore,
-  projectId: number,
-  seq: number,
-  attempt: number,
-): Promise<unknown | null> {
+export async function startChunk(store: QueueStore, ref: ChunkAttemptRef): Promise<unknown | null> {
   const { rows } = await poolOf(store).query(
     `UPDATE ${QUEUE_SCHEMA}.chunk
-     SET state = 'running', attempt = $3, done = 0, failed = 0, error = NULL,
+     SET state = 'running', attempt = $4, done = 0, failed = 0, error = NULL,
          started_at = clock_timestamp(), updated_at = clock_timestamp()
-     WHERE project_id = $1 AND seq = $2 AND state = ANY($4)
+     WHERE project_id = $1 AND seq = $2 AND job_id = $3 AND state = ANY($5)
      RETURNING spec`,
-    [projectId, seq, attempt, ACTIVE_CHUNK_STATES],
+    [ref.projectId, ref.seq, ref.jobId, ref.attempt, ACTIVE_CHUNK_STATES],
   );
   return rows.length ? rows[0].spec : null;
 }
@@ -203,15 +209,13 @@ export async function startChunk(
 /** Records the attempt's counts so far; false when the attempt no longer owns a running chunk (stop). */
 export async function checkpointChunk(
   store: QueueStore,
-  projectId: number,
-  seq: number,
-  attempt: number,
+  ref: ChunkAttemptRef,
   counts: { done: number; failed: number },
 ): Promise<boolean> {
   const { rowCount } = await poolOf(store).query(
-    `UPDATE ${QUEUE_SCHEMA}.chunk SET done = $4, failed = $5, updated_at = clock_timestamp()
-     WHERE project_id = $1 AND seq = $2 AND attempt = $3 AND state = 'running'`,
-    [projectId, seq, attempt, counts.done, counts.failed],
+    `UPDATE ${QUEUE_SCHEMA}.chunk SET done = $5, failed = $6, updated_at = clock_timestamp()
+     WHERE ${OWNED}`,
+    [ref.projectId, ref.seq, ref.jobId, ref.attempt, counts.done, counts.failed],
   );
   return rowCount === 1;
 }
@@ -219,18 +223,24 @@ export async function checkpointChunk(
 /** Marks the attempt's chunk done with its output and completes the engine's job in the same transaction. */
 export async function finishChunk(
   store: QueueStore,
-  projectId: number,
-  seq: number,
-  attempt: number,
+  ref: ChunkAttemptRef,
   result: { done: number; failed: number; output: unknown },
   completeJob: (engine: QueueSqlExecutor) => Promise<void>,
 ): Promise<boolean> {
   return await inTransaction(store, async (client, engine) => {
     const { rowCount } = await client.query(
       `UPDATE ${QUEUE_SCHEMA}.chunk
-       SET state = 'done', done = $4, failed = $5, output = $6, error = NULL, updated_at = clock_timestamp()
-       WHERE project_id = $1 AND seq = $2 AND attempt = $3 AND state = 'running'`,
-      [projectId, seq, attempt, result.done, result.failed, JSON.stringify(result.output ?? null)],
+       SET state = 'done', done = $5, failed = $6, output = $7, error = NULL, updated_at = clock_timestamp()
+       WHERE ${OWNED}`,
+      [
+        ref.projectId,
+        ref.seq,
+        ref.jobId,
+        ref.attempt,
+        result.done,
+        result.failed,
+        JSON.stringify(result.output ?? null),
+      ],
     );
     if (rowCount !== 1) return false;
     await completeJob(engine);
@@ -244,17 +254,15 @@ export async function finishChunk(
  */
 export async function failChunkAttempt(
   store: QueueStore,
-  projectId: number,
-  seq: number,
-  attempt: number,
+  ref: ChunkAttemptRef,
   error: string,
   failJob: (engine: QueueSqlExecutor) => Promise<void>,
 ): Promise<void> {
   await inTransaction(store, async (client, engine) => {
     const { rowCount } = await client.query(
-      `UPDATE ${QUEUE_SCHEMA}.chunk SET state = 'queued', done = 0, failed = 0, error = $4, updated_at = clock_timestamp()
-       WHERE project_id = $1 AND seq = $2 AND attempt = $3 AND state = 'running'`,
-      [projectId, seq, attempt, error],
+      `UPDATE ${QUEUE_SCHEMA}.chunk SET state = 'queued', done = 0, failed = 0, error = $5, updated_at = clock_timestamp()
+       WHERE ${OWNED}`,
+      [ref.projectId, ref.seq, ref.jobId, ref.attempt, error],
     );
     if (rowCount === 1) await failJob(engine);
   });
@@ -267,28 +275,30 @@ export async function failChunkAttempt(
  */
 export async function buryChunk(
   store: QueueStore,
-  projectId: number,
-  seq: number,
+  ref: Omit<ChunkAttemptRef, 'attempt'>,
   error: string,
   completeJob: (engine: QueueSqlExecutor) => Promise<void>,
 ): Promise<boolean> {
   return await inTransaction(store, async (client, engine) => {
     const { rowCount } = await client.query(
       `UPDATE ${QUEUE_SCHEMA}.chunk
-       SET state = 'dead', done = tiles, failed = tiles, error = $3, updated_at = clock_timestamp()
-       WHERE project_id = $1 AND seq = $2 AND state = ANY($4)`,
-      [projectId, seq, error, ACTIVE_CHUNK_STATES],
+       SET state = 'dead', done = tiles, failed = tiles, error = $4, updated_at = clock_timestamp()
+       WHERE project_id = $1 AND seq = $2 AND job_id = $3 AND state = ANY($5)`,
+      [ref.projectId, ref.seq, ref.jobId, error, ACTIVE_CHUNK_STATES],
     );
     await completeJob(engine);
     return rowCount === 1;
   });
 }
 
-/** Whether the chunk is still to be handled (queued or running): a dead letter of a cancelled chunk is not. */
-export async function isChunkActive(store: QueueStore, projectId: number, seq: number): Promise<boolean> {
+/** Whether the job's chunk is still to be handled (queued or running): a dead letter of a cancelled chunk is not. */
+export async function isChunkActive(
+  store: QueueStore,
+  ref: Omit<ChunkAttemptRef, 'attempt'>,
+): Promise<boolean> {
   const { rowCount } = await poolOf(store).query(
-    `SELECT 1 FROM ${QUEUE_SCHEMA}.chunk WHERE project_id = $1 AND seq = $2 AND state = ANY($3)`,
-    [projectId, seq, ACTIVE_CHUNK_STATES],
+    `SELECT 1 FROM ${QUEUE_SCHEMA}.chunk WHERE project_id = $1 AND seq = $2 AND job_id = $3 AND state = ANY($4)`,
+    [ref.projectId, ref.seq, ref.jobId, ACTIVE_CHUNK_STATES],
   );
   return rowCount === 1;
 }

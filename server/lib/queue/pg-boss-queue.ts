@@ -45,6 +45,8 @@ interface JobData {
   projectId: number;
   seq: number;
   spec: ChunkSpec;
+  /** The chunk's own job: pg-boss gives its dead letter another id, and the ledger row names this one. */
+  jobId: string;
 }
 
 /**
@@ -114,7 +116,7 @@ export class PgBossChunkQueue implements ChunkQueue {
     const jobs: PgBoss.JobInsert<JobData>[] = rows.map((r) => ({
       id: r.jobId,
       name: CHUNK_QUEUE,
-      data: { projectId, seq: r.seq, spec: r.spec },
+      data: { projectId, seq: r.seq, spec: r.spec, jobId: r.jobId },
       retryLimit: p.retryLimit,
       retryDelay: p.retryDelaySeconds,
       retryBackoff: p.retryBackoff,
@@ -205,7 +207,8 @@ export class PgBossChunkQueue implements ChunkQueue {
     const { projectId, seq } = job.data;
     const chunk = chunkOf(job.data);
     const attempt = job.retryCount + 1;
-    if ((await ledger.startChunk(this.store, projectId, seq, attempt)) === null) {
+    const ref: ledger.ChunkAttemptRef = { projectId, seq, jobId: job.id, attempt };
+    if ((await ledger.startChunk(this.store, ref)) === null) {
       // Cancelled, dead or done already (a job delivered again): nothing to do but end the job.
       await this.boss.complete(CHUNK_QUEUE, job.id);
       return;
@@ -229,8 +232,8 @@ export class PgBossChunkQueue implements ChunkQueue {
         signal: controller.signal,
         checkpoint: async (counts) => {
           if (leaseLost) throw stop('lease-lost');
-          if (!(await ledger.checkpointChunk(this.store, projectId, seq, attempt, counts))) {
-            const active = await ledger.isChunkActive(this.store, projectId, seq);
+          if (!(await ledger.checkpointChunk(this.store, ref, counts))) {
+            const active = await ledger.isChunkActive(this.store, ref);
             throw stop(active ? 'lease-lost' : 'cancelled');
           }
         },
@@ -238,9 +241,7 @@ export class PgBossChunkQueue implements ChunkQueue {
       if (leaseLost) return;
       await ledger.finishChunk(
         this.store,
-        projectId,
-        seq,
-        attempt,
+        ref,
         { done: result.done, failed: result.failed, output: result.output },
         async (db) => {
           await this.boss.complete(CHUNK_QUEUE, job.id, { done: result.done, failed: result.failed }, { db });
@@ -249,7 +250,7 @@ export class PgBossChunkQueue implements ChunkQueue {
     } catch (err) {
       if (err instanceof ChunkStoppedError || leaseLost) return;
       const message = errorText(err);
-      await ledger.failChunkAttempt(this.store, projectId, seq, attempt, message, async (db) => {
+      await ledger.failChunkAttempt(this.store, ref, message, async (db) => {
         await this.boss.fail(CHUNK_QUEUE, job.id, { message }, { db });
       });
     } finally {
@@ -259,10 +260,11 @@ export class PgBossChunkQueue implements ChunkQueue {
 
   private async deliverDead(dead: PgBoss.JobWithMetadata<JobData>, options: WorkOptions): Promise<void> {
     const { projectId, seq } = dead.data;
+    const ref = { projectId, seq, jobId: dead.data.jobId };
     const complete = async (db: ledger.QueueSqlExecutor) => {
       await this.boss.complete(DEAD_CHUNK_QUEUE, dead.id, {}, { db });
     };
-    if (!(await ledger.isChunkActive(this.store, projectId, seq))) {
+    if (!(await ledger.isChunkActive(this.store, ref))) {
       await this.boss.complete(DEAD_CHUNK_QUEUE, dead.id);
       return;
     }
@@ -277,14 +279,14 @@ export class PgBossChunkQueue implements ChunkQueue {
       }
       // Its tries used up too: the chunk ends dead all the same (never an endless loop), and the error says
       // its failures are not recorded.
-      await ledger.buryChunk(this.store, projectId, seq, error, complete);
+      await ledger.buryChunk(this.store, ref, error, complete);
       throw new QueueError(
         'dead-letter-failed',
         `chunk ${seq} of project ${projectId} is dead but its failures could not be recorded: ${errorText(err)}`,
         { cause: err },
       );
     }
-    await ledger.buryChunk(this.store, projectId, seq, error, complete);
+    await ledger.buryChunk(this.store, ref, error, complete);
   }
 
   async close(): Promise<void> {
