@@ -4,40 +4,30 @@
  * run gives.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startLocalPostgres, type LocalPostgres } from '../../server/lib/db/local-postgres.ts';
+import { afterAll, expect, it } from 'vitest';
 import type { ChunkRecord } from '../../server/lib/queue/chunk-queue.ts';
 import { rangeChunks } from '../../server/lib/queue/chunks.ts';
 import { openPgBossQueue, type PgBossChunkQueue } from '../../server/lib/queue/pg-boss-queue.ts';
 import { rangeHandler, tileValue, until, type TileOutput } from '../fixtures/queue-handlers.ts';
+import { useLocalPostgres } from '../fixtures/local-postgres-suite.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHILD = join(ROOT, 'tests/fixtures/queue-worker-child.ts');
 
-let dir: string;
-let server: LocalPostgres;
+const server = useLocalPostgres('queue-kill');
 let child: ChildProcess | undefined;
 let queue: PgBossChunkQueue | undefined;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tilelens-queue-kill-'));
-  chmodSync(dir, 0o755); // run as root, the server runs as the `postgres` user
-  server = await startLocalPostgres({ folder: join(dir, 'cluster') });
-});
 afterAll(async () => {
   if (child?.exitCode === null) child.kill('SIGKILL');
   await queue?.close();
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 it('a chunk whose worker is SIGKILLed mid-chunk comes back after its lease and is completed once by another', async () => {
   const project = 7;
-  queue = await openPgBossQueue({ url: server.url, maintenanceIntervalSeconds: 1 });
+  queue = await openPgBossQueue({ url: server().url, maintenanceIntervalSeconds: 1 });
   await queue.send(project, rangeChunks(project, 12, 12), {
     retryLimit: 2,
     retryDelaySeconds: 0,
@@ -45,7 +35,7 @@ it('a chunk whose worker is SIGKILLed mid-chunk comes back after its lease and i
     leaseSeconds: 2,
   });
 
-  child = spawn(process.execPath, ['--import', 'tsx', CHILD, server.url, '1000'], {
+  child = spawn(process.execPath, ['--import', 'tsx', CHILD, server().url, '1000'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -4,14 +4,11 @@
  * chunk's output); assertions are on counts, records and orderings, never on how long anything took, except
  * that a retry never starts before its back-off allows.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalPostgres, type LocalPostgres } from '../../server/lib/db/local-postgres.ts';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   ChunkStoppedError,
   type ChunkContext,
+  type ChunkHandler,
   type ChunkQueue,
   type ChunkRecord,
   type ChunkWorker,
@@ -21,18 +18,9 @@ import { rangeChunks, type Chunk } from '../../server/lib/queue/chunks.ts';
 import { InProcessChunkQueue } from '../../server/lib/queue/in-process-queue.ts';
 import { openPgBossQueue } from '../../server/lib/queue/pg-boss-queue.ts';
 import { deferred, rangeHandler, tileValue, until, type TileOutput } from '../fixtures/queue-handlers.ts';
+import { useLocalPostgres } from '../fixtures/local-postgres-suite.ts';
 
-let dir: string;
-let server: LocalPostgres;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tilelens-queue-'));
-  chmodSync(dir, 0o755); // run as root, the server runs as the `postgres` user
-  server = await startLocalPostgres({ folder: join(dir, 'cluster') });
-});
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const server = useLocalPostgres('queue');
 
 interface Engine {
   name: string;
@@ -47,11 +35,23 @@ const engines: Engine[] = [
   { name: 'in-process', open: async () => new InProcessChunkQueue(), shared: false, firstProject: 1 },
   {
     name: 'pg-boss',
-    open: async () => await openPgBossQueue({ url: server.url, maintenanceIntervalSeconds: 1 }),
+    open: async () => await openPgBossQueue({ url: server().url, maintenanceIntervalSeconds: 1 }),
     shared: true,
     firstProject: 1001,
   },
 ];
+
+/** The handler, keeping what each of its attempts threw (a ChunkStoppedError when the queue stopped it). */
+function keepingStops(handler: ChunkHandler, stops: unknown[]): ChunkHandler {
+  return async (chunk, ctx) => {
+    try {
+      return await handler(chunk, ctx);
+    } catch (err) {
+      stops.push(err);
+      throw err;
+    }
+  };
+}
 
 const FAST: Partial<RetryPolicy> = {
   retryLimit: 2,
@@ -220,14 +220,7 @@ describe.each(engines)('chunk queue on $name', (engine) => {
         }
       },
     });
-    const handler = async (chunk: Chunk, ctx: ChunkContext) => {
-      try {
-        return await inner(chunk, ctx);
-      } catch (err) {
-        stops.push(err);
-        throw err;
-      }
-    };
+    const handler = keepingStops(inner, stops);
     await q.send(project, rangeChunks(project, 40, 8), FAST);
     await work(q, handler, noDead);
     await inside;
@@ -270,14 +263,7 @@ describe.each(engines)('chunk queue on $name', (engine) => {
         }
       },
     });
-    const handler = async (chunk: Chunk, ctx: ChunkContext) => {
-      try {
-        return await inner(chunk, ctx);
-      } catch (err) {
-        stops.push(err);
-        throw err;
-      }
-    };
+    const handler = keepingStops(inner, stops);
     await q.send(project, rangeChunks(project, 16, 8), { ...FAST, leaseSeconds: 1 });
     await work(q, handler, { ...noDead, concurrency: 2 });
     await finished(q, project);
@@ -312,10 +298,7 @@ describe.each(engines)('chunk queue on $name', (engine) => {
         },
       });
       try {
-        return await inner(chunk, ctx);
-      } catch (err) {
-        stops.push(err);
-        throw err;
+        return await keepingStops(inner, stops)(chunk, ctx);
       } finally {
         ended.push(call);
       }

@@ -3,29 +3,16 @@
  * hosts), several requests in flight each, never take more than burst + rate × T tokens in any stretch T.
  * Grants are timed by the bucket's own clock (the database's), so the check is on counts, not durations.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalPostgres, type LocalPostgres } from '../../server/lib/db/local-postgres.ts';
+import { describe, expect, it } from 'vitest';
 import {
   InProcessHostRateLimiter,
   PostgresHostRateLimiter,
   type HostRate,
   type HostRateLimiter,
 } from '../../server/lib/queue/host-rate-limit.ts';
+import { useLocalPostgres } from '../fixtures/local-postgres-suite.ts';
 
-let dir: string;
-let server: LocalPostgres;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tilelens-host-rate-'));
-  chmodSync(dir, 0o755); // run as root, the server runs as the `postgres` user
-  server = await startLocalPostgres({ folder: join(dir, 'cluster') });
-});
-afterAll(async () => {
-  await server?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const server = useLocalPostgres('host-rate');
 
 const RATE: HostRate = { rate: 40, burst: 5 };
 
@@ -61,8 +48,8 @@ function worstExcess(ats: number[], rate: HostRate): number {
 
 describe('the imagery host rate limit', () => {
   it('on Postgres: two workers together never exceed burst + rate × T, and both are served', async () => {
-    const a = await PostgresHostRateLimiter.open(server.url, { default: RATE });
-    const b = await PostgresHostRateLimiter.open(server.url, { default: RATE });
+    const a = await PostgresHostRateLimiter.open(server().url, { default: RATE });
+    const b = await PostgresHostRateLimiter.open(server().url, { default: RATE });
     try {
       const grants = await hammer([a, b], 'tiles.example.org', 3, 60);
       expect(grants).toHaveLength(60);
@@ -79,7 +66,7 @@ describe('the imagery host rate limit', () => {
   });
 
   it('on Postgres: a take larger than the burst, or a rate of 0, is refused with the reason', async () => {
-    const a = await PostgresHostRateLimiter.open(server.url, {
+    const a = await PostgresHostRateLimiter.open(server().url, {
       default: RATE,
       hosts: { 'broken.example.org': { rate: 0, burst: 5 } },
     });

@@ -33,6 +33,7 @@ export interface QueueSqlExecutor {
   executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
 }
 
+/** Where a chunk stands: waiting (first try or a retry), with a worker, or ended one of three ways. */
 export type ChunkState = 'queued' | 'running' | 'done' | 'dead' | 'cancelled';
 export const ACTIVE_CHUNK_STATES: readonly ChunkState[] = ['queued', 'running'];
 
@@ -44,10 +45,12 @@ export interface LedgerChunk {
   tiles: number;
 }
 
+/** A chunk as the queue reports it (the engine-independent record of `server/lib/queue/chunk-queue.ts`). */
 export interface ChunkRecordRow {
   seq: number;
   state: ChunkState;
   tiles: number;
+  /** The attempt that ran it last (0: never started). */
   attempt: number;
   done: number;
   failed: number;

@@ -15,7 +15,8 @@
  *    at its next batch and an attempt that lost its lease writes nothing more to the queue;
  *  - writes of a handler are idempotent on project + z/x/y: a chunk that runs twice changes nothing more.
  */
-import type { Chunk, ChunkRecordState } from './chunks.ts';
+import type { ChunkRecordRow } from '../db/chunk-ledger-repo.ts';
+import type { Chunk } from './chunks.ts';
 import { QueueError } from './chunks.ts';
 import type { QueueProgress } from './progress.ts';
 
@@ -73,17 +74,8 @@ export interface ChunkWorker {
   stop(): Promise<void>;
 }
 
-export interface ChunkRecord {
-  seq: number;
-  state: ChunkRecordState;
-  tiles: number;
-  /** The attempt that ran it last (0: never started). */
-  attempt: number;
-  done: number;
-  failed: number;
-  output: unknown;
-  error: string | null;
-}
+/** The queue's record of a chunk: the ledger's row on Postgres, the same shape in memory. */
+export type ChunkRecord = ChunkRecordRow;
 
 export interface ChunkQueue {
   /** Queues the project's chunks; refuses while the project still has chunks queued or running. */

@@ -4,7 +4,11 @@
  * range names the same tiles everywhere) or, for a retry, the explicit tiles. Chunks are small enough that a
  * lost one costs little to redo and large enough that the queue's own cost per tile stays small.
  */
+import type { ChunkState } from '../db/chunk-ledger-repo.ts';
 import { TilelensError } from '../errors.ts';
+
+/** Where a chunk stands (the ledger's states, kept in memory by the in-process engine alike). */
+export type ChunkRecordState = ChunkState;
 
 export interface TileRef {
   z: number;
@@ -22,9 +26,6 @@ export interface Chunk {
   seq: number;
   spec: ChunkSpec;
 }
-
-/** Where a chunk stands: waiting (first try or a retry), with a worker, or ended one of three ways. */
-export type ChunkRecordState = 'queued' | 'running' | 'done' | 'dead' | 'cancelled';
 
 export const DEFAULT_CHUNK_TILES = 256;
 export const MAX_CHUNK_TILES = 10_000;

@@ -6,6 +6,7 @@
  * bucket in memory for the workers of its one process.
  */
 import * as hostRates from '../db/host-rate-repo.ts';
+import { sleep } from '../imagery/retry.ts';
 import { errorText } from './chunk-queue.ts';
 import { QueueError } from './chunks.ts';
 
@@ -43,21 +44,6 @@ function rateOf(rates: HostRates, host: string, n: number): HostRate {
     );
   }
   return r;
-}
-
-function wait(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export interface Bucket {
@@ -99,7 +85,7 @@ export class InProcessHostRateLimiter implements HostRateLimiter {
       const next = takeFromBucket(bucket, rate, n, now);
       this.buckets.set(host, next.bucket);
       if (next.granted) return next.bucket.refilledAt;
-      await wait(next.waitMs, signal);
+      await sleep(next.waitMs, signal);
     }
   }
 
@@ -143,7 +129,7 @@ export class PostgresHostRateLimiter implements HostRateLimiter {
       const take = await hostRates.takeHostTokens(this.store, host, n);
       if (!take) throw new QueueError('invalid-rate', `no rate limit row for host ${host}`);
       if (take.granted) return take.at;
-      await wait(take.waitMs, signal);
+      await sleep(take.waitMs, signal);
     }
   }
 

@@ -18,7 +18,8 @@ import {
   type RetryPolicy,
   type WorkOptions,
 } from './chunk-queue.ts';
-import { checkChunks, chunkTileCount, QueueError, type Chunk, type ChunkRecordState } from './chunks.ts';
+import { ACTIVE_CHUNK_STATES } from '../db/chunk-ledger-repo.ts';
+import { checkChunks, chunkTileCount, QueueError, type Chunk } from './chunks.ts';
 import { summariseProgress, type ChunkActivity, type QueueProgress } from './progress.ts';
 
 interface Entry extends ChunkRecord {
@@ -36,8 +37,6 @@ interface Ready {
   notBefore: number;
 }
 
-const ACTIVE: readonly ChunkRecordState[] = ['queued', 'running'];
-
 export class InProcessChunkQueue implements ChunkQueue {
   private readonly projects = new Map<number, Entry[]>();
   private ready: Ready[] = [];
@@ -49,7 +48,7 @@ export class InProcessChunkQueue implements ChunkQueue {
     checkChunks(projectId, chunks);
     const p = retryPolicy(policy);
     const current = this.projects.get(projectId) ?? [];
-    if (current.some((e) => ACTIVE.includes(e.state))) {
+    if (current.some((e) => ACTIVE_CHUNK_STATES.includes(e.state))) {
       throw new QueueError(
         'project-queued',
         `project ${projectId} still has chunks queued or running; wait for them or cancel the project first`,
@@ -80,7 +79,7 @@ export class InProcessChunkQueue implements ChunkQueue {
   async cancel(projectId: number): Promise<number> {
     let n = 0;
     for (const e of this.projects.get(projectId) ?? []) {
-      if (ACTIVE.includes(e.state)) {
+      if (ACTIVE_CHUNK_STATES.includes(e.state)) {
         e.state = 'cancelled';
         e.updatedAt = Date.now();
         n++;
