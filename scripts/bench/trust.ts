@@ -86,6 +86,8 @@ interface CaseResult {
   priorityVsModelOutput: Record<string, SkipDifference>;
   noveltyAuroc: number | null;
   labelled: LabelledStudy;
+  /** How long scoring the case took end to end, and the look the job read the tiles through (from its log). */
+  scoring: { seconds: number; tilesPerSecond: number; look: string };
 }
 
 const r3 = (v: number) => Number(v.toFixed(3));
@@ -98,6 +100,8 @@ async function runCase(
   c: TrustCase,
   familiar: CaseTileRow[] | null,
 ): Promise<{ result: CaseResult; rows: CaseTileRow[] }> {
+  const started = performance.now();
+  lastLook = 'original';
   const scored = await scoreRegion(ctx, {
     runId,
     imagery: { kind: 'pmtiles', path: c.archive },
@@ -106,6 +110,7 @@ async function runCase(
     zoom: 18,
     projectName: `trust bench: ${c.name}`,
   });
+  const seconds = (performance.now() - started) / 1000;
   const rows = await caseRows(iterateScoredTiles(ctx, scored.projectId), c.truth);
   const curve = await effortForProject(ctx, scored.projectId);
   const result: CaseResult = {
@@ -142,6 +147,7 @@ async function runCase(
         }),
       ),
     ),
+    scoring: { seconds: r3(seconds), tilesPerSecond: r3(rows.length / seconds), look: lastLook },
     noveltyAuroc: familiar && c.kind !== 'in-distribution' ? r3(noveltyAuroc(rows, familiar)) : null,
     labelled: await labelledStudy(rows, draws),
   };
@@ -168,7 +174,7 @@ function printCase(r: CaseResult): void {
       `outside the reference's coverage ${(r.uncoveredShare * 100).toFixed(1)} % → ${r.verified ? 'verified' : 'UNVERIFIED'}; ` +
       `model output misses ${(r.predictionMisses * 100).toFixed(1)} % of building tiles` +
       (r.noveltyAuroc === null ? '' : `; novelty AUROC vs familiar ${r.noveltyAuroc}`) +
-      '\n',
+      `\n  scored in ${r.scoring.seconds.toFixed(1)} s (${r.scoring.tilesPerSecond.toFixed(1)} tiles/s), read ${r.scoring.look === 'original' ? 'as served' : r.scoring.look}\n`,
   );
   if (r.modelAlone) {
     const m = r.modelAlone;
@@ -297,8 +303,18 @@ async function demoCases(): Promise<CaseResult[]> {
   }
 }
 
+/** The restored look the last job named in its log ('original' when it named none). */
+let lastLook = 'original';
+
 function contextFor(db: DatabaseHandle): ScoringContext {
-  return { db, dataDir: join(outDir, 'data') };
+  return {
+    db,
+    dataDir: join(outDir, 'data'),
+    log: (line) => {
+      const look = /the tile model reads it (\w+)/.exec(line);
+      if (look) lastLook = look[1];
+    },
+  };
 }
 
 async function closeContext(ctx: ScoringContext): Promise<void> {

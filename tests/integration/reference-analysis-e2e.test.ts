@@ -14,6 +14,24 @@ import { loadModel } from '../../server/lib/model/runtime.ts';
 import { analyzeDataset, type AnalysisSummary } from '../../server/lib/analysis/analyze-dataset.ts';
 import { demoModelPath } from '../../server/lib/paths.ts';
 import { TileModel, type TileModelState } from '../../server/lib/analysis/tile-model.ts';
+import { chooseRegionLook } from '../../server/lib/analysis/restoration.ts';
+
+/** An RGB tile as a sensor with `f`× coarser pixels would record it: f×f blocks averaged, then shown at full size. */
+function coarser(rgb: Uint8Array, side: number, f: number): Uint8Array {
+  const out = new Uint8Array(rgb.length);
+  for (let y0 = 0; y0 < side; y0 += f)
+    for (let x0 = 0; x0 < side; x0 += f)
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        let count = 0;
+        for (let y = y0; y < Math.min(side, y0 + f); y++)
+          for (let x = x0; x < Math.min(side, x0 + f); x++, count++) sum += rgb[3 * (y * side + x) + c];
+        for (let y = y0; y < Math.min(side, y0 + f); y++)
+          for (let x = x0; x < Math.min(side, x0 + f); x++)
+            out[3 * (y * side + x) + c] = Math.round(sum / count);
+      }
+  return out;
+}
 
 let dir: string;
 let db: DatabaseHandle;
@@ -153,6 +171,34 @@ describe('reference analysis of the demo U-Net on the demo world', () => {
     expect(state.classifier.selection.some((s) => s.groups.includes('agreement'))).toBe(true);
     // Scoring with this run looks at each tile's mirror image.
     expect(TileModel.fromState(state).readsMirror).toBe(true);
+  });
+
+  it('reads hazy and coarse imagery through a restored look, and clear imagery as served', async () => {
+    const tileModel = TileModel.fromState(
+      (await getRun(db, summary.runId))!.tileModel as unknown as TileModelState,
+    );
+    const source = openDemoWorldDataset(join(dir, 'world'), 'train');
+    const tiles: Uint8Array[] = [];
+    let side = 0;
+    try {
+      for await (const p of source.patches()) {
+        side = p.width;
+        tiles.push(p.image);
+        if (tiles.length === 40) break;
+      }
+    } finally {
+      await source.close();
+    }
+    const lookOf = (batch: Uint8Array[]) => chooseRegionLook(tileModel.lookRatios(batch, side, side)!).look;
+    // Imagery like the reference's is read as served.
+    expect(lookOf(tiles)).toBe('original');
+    // 45 % of a bright airlight over the same tiles: dehazed.
+    const air = [200, 205, 212];
+    expect(lookOf(tiles.map((t) => t.map((v, i) => Math.round(0.55 * v + 0.45 * air[i % 3]))))).toBe(
+      'dehazed',
+    );
+    // The same tiles from a sensor with a third of the resolution: sharpened.
+    expect(lookOf(tiles.map((t) => coarser(t, side, 3)))).toBe('sharpened');
   });
 
   it('reuses a stored run for the same model, data and settings', async () => {

@@ -5,7 +5,8 @@
  */
 import { ActivationReader } from './activation-store.ts';
 import type { EstimatorJSON } from './estimator.ts';
-import { IMAGE_STATISTIC_COUNT, ImageShift, type ImageShiftJSON } from './image-shift.ts';
+import { IMAGE_STATISTIC_COUNT, ImageShift, imageStatistics, type ImageShiftJSON } from './image-shift.ts';
+import { applyLook, LOOKS } from './restoration.ts';
 import { ShiftNovelty, type ShiftNoveltyJSON } from './shift-novelty.ts';
 import type { ReferenceResult } from './reference.ts';
 import { medianDistance, urbanDistances } from './urban-distance.ts';
@@ -188,6 +189,22 @@ export class TileModel {
   /** Whether scoring must look at each tile's mirror image too (the classifier or the ranker reads it). */
   get readsMirror(): boolean {
     return this.classifier.readsMirror || (this.ranker?.readsMirror ?? false);
+  }
+
+  /**
+   * Each tile's image novelty ratio under every look (restoration.ts), LOOKS' order; null where the run cannot
+   * decide (no imagery estimator, or fitted before the ranker existed: such runs read tiles as served).
+   */
+  lookRatios(tiles: readonly Uint8Array[], width: number, height: number): Float32Array[] | null {
+    const imageShift = this.imageShift;
+    if (!imageShift || !this.ranker) return null;
+    const stats = new Float32Array(LOOKS.length * IMAGE_STATISTIC_COUNT);
+    return tiles.map((rgb) => {
+      LOOKS.forEach((look, k) =>
+        imageStatistics(applyLook(rgb, look, width, height), width, height, stats, k * IMAGE_STATISTIC_COUNT),
+      );
+      return imageShift.ratio(stats, LOOKS.length);
+    });
   }
 
   /** The imagery's novelty ratio per tile (`stats`: IMAGE_STATISTIC_COUNT per tile); zeros for runs without one. */

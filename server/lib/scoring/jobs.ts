@@ -30,6 +30,7 @@ import { getImagerySource } from './imagery-registry.ts';
 import { loadLatentProjector, type LatentProjector } from './latent-projection.ts';
 import { requireProject, type ProjectRow } from './projects.ts';
 import { fetchAhead } from './fetch-ahead.ts';
+import { sampleRegionLook } from './region-look.ts';
 import { fetchTile, scoreFetched, type FetchedTile, type ScoringPipeline } from './score-batch.ts';
 import { countScoredTiles } from './tiles-repo.ts';
 
@@ -339,10 +340,23 @@ async function runJob(
     const source = await getImagerySource(ctx, project.imageryId);
     const area = { polygons: project.area.features.map((f) => f.geometry), bbox: project.bbox };
     const retrying = job.mode === 'retry';
+    // Hazy or coarse imagery is read through a restored look, decided once for the whole project.
+    const decided = await sampleRegionLook(
+      source,
+      tilesCoveringArea(area, project.zoom),
+      pipeline.tileModel,
+      entry.controller.signal,
+    );
+    const scoring = { ...pipeline, look: decided.look };
+    if (decided.look !== 'original')
+      logTo(
+        ctx,
+        `job ${jobId}: the imagery reads as ${decided.look === 'dehazed' ? 'hazy' : 'coarse'}; the tile model reads it ${decided.look} (median image novelty ${decided.medians.original.toFixed(2)} as served, ${decided.medians[decided.look].toFixed(2)} ${decided.look}, ${decided.sampled} tiles sampled)`,
+      );
 
     const store = async (fetched: FetchedTile[]) => {
       if (entry.cancelled) throw new JobCancelledError(jobId);
-      const rows = await scoreFetched(fetched, pipeline);
+      const rows = await scoreFetched(fetched, scoring);
       const scoredAt = new Date();
       const after = await jobsRepo.storeBatch(
         ctx.db,
@@ -363,7 +377,7 @@ async function runJob(
     let batch: FetchedTile[] = [];
     for await (const fetched of fetchAhead(
       todo,
-      (tile) => fetchTile(source, tile, entry.controller.signal),
+      (tile) => Promise.resolve(decided.take(tile) ?? fetchTile(source, tile, entry.controller.signal)),
       ahead,
     )) {
       batch.push(fetched);

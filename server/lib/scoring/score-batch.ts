@@ -19,6 +19,7 @@ import { UNREADABLE_PRIORITY } from '../analysis/doubt.ts';
 import { IMAGE_STATISTIC_COUNT, imageStatistics } from '../analysis/image-shift.ts';
 import { mirrorDisagreement, mirrorTiles, predictionEvidence } from '../analysis/prediction-evidence.ts';
 import type { TileModel } from '../analysis/tile-model.ts';
+import { applyLook, type Look } from '../analysis/restoration.ts';
 import type { LatentProjector } from './latent-projection.ts';
 import { vectorizeMask, type VectorizeOptions } from './vectorize.ts';
 import { tileInterval, type MondrianConformal } from '../analysis/conformal.ts';
@@ -32,6 +33,8 @@ export interface ScoringPipeline {
   projector: LatentProjector;
   /** The run's tile classifier and doubt: P(building), its interval and the priority. */
   tileModel: TileModel;
+  /** The look the tile model reads the region's tiles through (region-look.ts); as served when absent. */
+  look?: Look;
   pooling: PoolingMode;
   /** Probability at and above which a pixel counts as building (the run's own threshold). */
   threshold: number;
@@ -119,6 +122,14 @@ export function unscoredRow(
 
 const round = (v: number, digits = 6) => Number(v.toFixed(digits));
 
+/** The tiles (TILE_SIZE² RGB each) as `look` shows them, one after another in a new batch. */
+function restoredBatch(tiles: readonly Uint8Array[], look: Look): Uint8Array {
+  const tileBytes = TILE_SIZE * TILE_SIZE * 3;
+  const out = new Uint8Array(tiles.length * tileBytes);
+  tiles.forEach((rgb, i) => out.set(applyLook(rgb, look, TILE_SIZE, TILE_SIZE), i * tileBytes));
+  return out;
+}
+
 /** Rows for tiles already fetched: one model call for those that decoded, an unscored row for the rest. */
 export async function scoreFetched(
   fetched: FetchedTile[],
@@ -136,10 +147,6 @@ export async function scoreFetched(
     const prediction = await pipeline.model.predict(batch, n, [TILE_SIZE, TILE_SIZE]);
     const [h, w] = pipeline.model.info.inputSize;
     const plane = h * w;
-    // A second inference only where the run's tile classifier learnt from the mirror image.
-    const mirrored = pipeline.tileModel.readsMirror
-      ? await pipeline.model.predict(mirrorTiles(batch, n, TILE_SIZE, TILE_SIZE), n, [TILE_SIZE, TILE_SIZE])
-      : null;
     const [C, ah, aw] = prediction.activationShape;
     const pooled = poolActivationsBatch(prediction.activations, [n, C, ah, aw], pipeline.pooling);
     const latent = pipeline.projector.project(pooled, n);
@@ -147,14 +154,38 @@ export async function scoreFetched(
     const stats = new Float32Array(n * IMAGE_STATISTIC_COUNT);
     ok.forEach((f, i) => imageStatistics(f.rgb, TILE_SIZE, TILE_SIZE, stats, i * IMAGE_STATISTIC_COUNT));
     const imageRatio = pipeline.tileModel.imageRatio(stats, n);
+    // In a hazy or coarse region the tile model reads the model's answer on the restored look (restoration.ts);
+    // the row keeps what the model paints on the imagery as served.
+    const look = pipeline.look ?? 'original';
+    const seen =
+      look === 'original'
+        ? batch
+        : restoredBatch(
+            ok.map((f) => f.rgb),
+            look,
+          );
+    const seenProbs =
+      look === 'original'
+        ? prediction.probs
+        : (await pipeline.model.predict(seen, n, [TILE_SIZE, TILE_SIZE])).probs;
+    // A second inference only where the run's tile classifier learnt from the mirror image.
+    const mirrored = pipeline.tileModel.readsMirror
+      ? await pipeline.model.predict(mirrorTiles(seen, n, TILE_SIZE, TILE_SIZE), n, [TILE_SIZE, TILE_SIZE])
+      : null;
     const mask = new Uint8Array(plane);
-    const evidence = ok.map((_, i) => {
-      const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
+    const painted = (probs: Float32Array) => {
       let positive = 0;
       for (let p = 0; p < plane; p++) if (probs[p] >= pipeline.threshold) positive++;
+      return positive / plane;
+    };
+    const served = ok.map((_, i) => {
+      const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
+      return { predFraction: painted(probs), ...predictionEvidence(probs) };
+    });
+    const evidence = ok.map((_, i) => {
+      const probs = seenProbs.subarray(i * plane, (i + 1) * plane);
       return {
-        predFraction: positive / plane,
-        ...predictionEvidence(probs),
+        ...(look === 'original' ? served[i] : { predFraction: painted(probs), ...predictionEvidence(probs) }),
         pcs: latent.pcs.subarray(i * k, (i + 1) * k),
         iouHat: latent.iouHat[i],
         noveltyRatio: latent.noveltyRatio[i],
@@ -175,7 +206,7 @@ export async function scoreFetched(
     for (let i = 0; i < n; i++) {
       const probs = prediction.probs.subarray(i * plane, (i + 1) * plane);
       for (let p = 0; p < plane; p++) mask[p] = probs[p] >= pipeline.threshold ? 1 : 0;
-      const e = evidence[i];
+      const e = served[i];
       const iouHat = latent.iouHat[i];
       const novelty = Math.min(100, Math.max(0, latent.novelty[i]));
       const t = trust[i];

@@ -1,0 +1,139 @@
+/**
+ * One rate limit per imagery host, shared by every worker that fetches from it: a token bucket (`rate`
+ * tokens a second, at most `burst` saved up; a request takes one token per tile). Over any stretch of time T
+ * the grants to all workers together are at most burst + rate × T. On the shared Postgres the bucket is a row
+ * every worker takes from (`server/lib/db/host-rate-repo.ts`); the embedded store's twin keeps the same
+ * bucket in memory for the workers of its one process.
+ */
+import * as hostRates from '../db/host-rate-repo.ts';
+import { sleep } from '../imagery/retry.ts';
+import { errorText } from './chunk-queue.ts';
+import { QueueError } from './chunks.ts';
+
+export interface HostRate {
+  /** Tokens (tile requests) a second. */
+  rate: number;
+  /** The most tokens a quiet host saves up: the largest burst of requests allowed at once. */
+  burst: number;
+}
+
+export interface HostRates {
+  /** For every host not named in `hosts`. */
+  default: HostRate;
+  hosts?: Record<string, HostRate>;
+}
+
+export interface HostRateLimiter {
+  /** Waits until `n` tokens of the host's bucket are granted; returns when they were (ms, the bucket's clock). */
+  take(host: string, n?: number, signal?: AbortSignal): Promise<number>;
+  close(): Promise<void>;
+}
+
+function rateOf(rates: HostRates, host: string, n: number): HostRate {
+  const r = rates.hosts?.[host] ?? rates.default;
+  if (!(r.rate > 0) || !(r.burst >= 1)) {
+    throw new QueueError('invalid-rate', `host ${host}: rate must be above 0 and burst at least 1`, {
+      status: 400,
+    });
+  }
+  if (!Number.isInteger(n) || n < 1 || n > r.burst) {
+    throw new QueueError(
+      'invalid-rate',
+      `host ${host}: a take is 1 to ${r.burst} tokens (the bucket's burst), got ${n}`,
+      { status: 400 },
+    );
+  }
+  return r;
+}
+
+export interface Bucket {
+  tokens: number;
+  refilledAt: number;
+}
+
+/** The bucket after a take at `now`, and whether it granted: the same rule as the Postgres row's statement. */
+export function takeFromBucket(
+  bucket: Bucket,
+  rate: HostRate,
+  n: number,
+  now: number,
+): { bucket: Bucket; granted: boolean; waitMs: number } {
+  const t = Math.max(now, bucket.refilledAt);
+  const avail = Math.min(rate.burst, bucket.tokens + ((t - bucket.refilledAt) / 1000) * rate.rate);
+  const granted = avail >= n;
+  return {
+    bucket: { tokens: granted ? avail - n : avail, refilledAt: t },
+    granted,
+    waitMs: granted ? 0 : Math.ceil(((n - avail) / rate.rate) * 1000),
+  };
+}
+
+/** The embedded store's limiter: the buckets of this process's workers, in memory. */
+export class InProcessHostRateLimiter implements HostRateLimiter {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(
+    private readonly rates: HostRates,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async take(host: string, n = 1, signal?: AbortSignal): Promise<number> {
+    const rate = rateOf(this.rates, host, n);
+    for (;;) {
+      const now = this.clock();
+      const bucket = this.buckets.get(host) ?? { tokens: rate.burst, refilledAt: now };
+      const next = takeFromBucket(bucket, rate, n, now);
+      this.buckets.set(host, next.bucket);
+      if (next.granted) return next.bucket.refilledAt;
+      await sleep(next.waitMs, signal);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** The shared limiter: every worker on every host takes from the same Postgres row per imagery host. */
+export class PostgresHostRateLimiter implements HostRateLimiter {
+  private readonly configured = new Map<string, Promise<void>>();
+
+  private constructor(
+    private readonly store: hostRates.QueueStoreHandle,
+    private readonly rates: HostRates,
+  ) {}
+
+  static async open(url: string, rates: HostRates): Promise<PostgresHostRateLimiter> {
+    const store = hostRates.openHostRateStore(url);
+    try {
+      await hostRates.installHostRates(store);
+    } catch (err) {
+      await store.close().catch(() => undefined);
+      throw new QueueError('queue-unreachable', `cannot open the imagery rate limits: ${errorText(err)}`, {
+        status: 503,
+        cause: err,
+      });
+    }
+    return new PostgresHostRateLimiter(store, rates);
+  }
+
+  async take(host: string, n = 1, signal?: AbortSignal): Promise<number> {
+    const rate = rateOf(this.rates, host, n);
+    let configured = this.configured.get(host);
+    if (!configured) {
+      configured = hostRates.configureHostRate(this.store, host, rate.rate, rate.burst);
+      configured.catch(() => this.configured.delete(host));
+      this.configured.set(host, configured);
+    }
+    await configured;
+    for (;;) {
+      signal?.throwIfAborted();
+      const take = await hostRates.takeHostTokens(this.store, host, n);
+      if (!take) throw new QueueError('invalid-rate', `no rate limit row for host ${host}`);
+      if (take.granted) return take.at;
+      await sleep(take.waitMs, signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}

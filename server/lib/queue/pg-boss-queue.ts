@@ -1,0 +1,299 @@
+/**
+ * The chunk queue on the shared Postgres, with pg-boss as the engine (its tables in their own schema of the
+ * same database; see docs/scale-out.md for why pg-boss). A chunk is a pg-boss job: taken with
+ * `FOR UPDATE SKIP LOCKED`, retried with pg-boss's back-off, expired by its maintenance when it outlives its
+ * lease (`expireInSeconds`: the chunk of a killed worker comes back), and copied to a dead-letter queue when
+ * its tries are used up. Beside each job the chunk ledger (`server/lib/db/chunk-ledger-repo.ts`) keeps the
+ * chunk's counts, output and owning attempt; every change that must agree with the job runs in one
+ * transaction with pg-boss's own statement (pg-boss takes the connection through its `db` option).
+ *
+ * Workers do not use pg-boss's `work()`: its handler cannot be told to stop when the lease runs out (it is
+ * failed but runs on). This loop fetches, checkpoints through the ledger after every batch and aborts the
+ * attempt the moment its lease or its project is gone.
+ */
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import PgBoss from 'pg-boss';
+import * as ledger from '../db/chunk-ledger-repo.ts';
+import {
+  ChunkStoppedError,
+  errorText,
+  retryPolicy,
+  type ChunkHandler,
+  type ChunkQueue,
+  type ChunkRecord,
+  type ChunkWorker,
+  type RetryPolicy,
+  type WorkOptions,
+} from './chunk-queue.ts';
+import { checkChunks, chunkTileCount, QueueError, type Chunk, type ChunkSpec } from './chunks.ts';
+import { RATE_WINDOW_MS, summariseProgress, type QueueProgress } from './progress.ts';
+
+/** pg-boss's tables, in a schema of their own beside the store's. */
+export const PGBOSS_SCHEMA = 'tilelens_pgboss';
+export const CHUNK_QUEUE = 'tilelens-chunks';
+export const DEAD_CHUNK_QUEUE = 'tilelens-chunks-dead';
+
+export interface PgBossQueueOptions {
+  /** `postgres://…` of the shared store. */
+  url: string;
+  /** How often pg-boss's maintenance expires lost leases, in seconds (one instance runs it per interval); 30 unless said. */
+  maintenanceIntervalSeconds?: number;
+}
+
+interface JobData {
+  projectId: number;
+  seq: number;
+  spec: ChunkSpec;
+  /** The chunk's own job: pg-boss gives its dead letter another id, and the ledger row names this one. */
+  jobId: string;
+}
+
+/**
+ * A job id that sorts by the chunk's place: pg-boss takes jobs by creation time, then id, and one send's
+ * jobs share their creation time — random ids would hand out a project's chunks in random order.
+ */
+export function chunkJobId(seq: number): string {
+  const head = seq.toString(16).padStart(8, '0');
+  const tail = randomUUID().slice(8);
+  return `${head}${tail}`;
+}
+
+function chunkOf(data: JobData): Chunk {
+  return { projectId: data.projectId, seq: data.seq, spec: data.spec };
+}
+
+/** Connects to the shared Postgres, installs pg-boss's schema and the ledger when missing, and opens the queues. */
+export async function openPgBossQueue(options: PgBossQueueOptions): Promise<PgBossChunkQueue> {
+  const store = ledger.openQueueStore(options.url);
+  const boss = new PgBoss({
+    connectionString: options.url,
+    schema: PGBOSS_SCHEMA,
+    max: 4,
+    schedule: false,
+    supervise: true,
+    migrate: true,
+    maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 30,
+  });
+  const errors: unknown[] = [];
+  boss.on('error', (err) => errors.push(err));
+  try {
+    await ledger.installChunkLedger(store);
+    await boss.start();
+    await boss.createQueue(DEAD_CHUNK_QUEUE, { name: DEAD_CHUNK_QUEUE });
+    await boss.createQueue(CHUNK_QUEUE, { name: CHUNK_QUEUE, deadLetter: DEAD_CHUNK_QUEUE });
+  } catch (err) {
+    await boss.stop({ graceful: false }).catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw new QueueError('queue-unreachable', `cannot open the chunk queue: ${errorText(err)}`, {
+      status: 503,
+      cause: err,
+    });
+  }
+  return new PgBossChunkQueue(store, boss, errors);
+}
+
+export class PgBossChunkQueue implements ChunkQueue {
+  private readonly workers = new Set<ChunkWorker>();
+  private closed = false;
+
+  constructor(
+    private readonly store: ledger.QueueStore,
+    private readonly boss: PgBoss,
+    /** pg-boss's own errors (maintenance that could not reach the database) until a worker takes them. */
+    private readonly bossErrors: unknown[],
+  ) {}
+
+  async send(projectId: number, chunks: Chunk[], policy: Partial<RetryPolicy> = {}): Promise<void> {
+    checkChunks(projectId, chunks);
+    const p = retryPolicy(policy);
+    const rows = chunks.map((c) => ({
+      seq: c.seq,
+      jobId: chunkJobId(c.seq),
+      spec: c.spec,
+      tiles: chunkTileCount(c.spec),
+    }));
+    const jobs: PgBoss.JobInsert<JobData>[] = rows.map((r) => ({
+      id: r.jobId,
+      name: CHUNK_QUEUE,
+      data: { projectId, seq: r.seq, spec: r.spec, jobId: r.jobId },
+      retryLimit: p.retryLimit,
+      retryDelay: p.retryDelaySeconds,
+      retryBackoff: p.retryBackoff,
+      expireInSeconds: p.leaseSeconds,
+      deadLetter: DEAD_CHUNK_QUEUE,
+    }));
+    const queued = await ledger.queueChunks(this.store, projectId, rows, async (db) => {
+      await this.boss.insert(jobs, { db });
+    });
+    if (!queued) {
+      throw new QueueError(
+        'project-queued',
+        `project ${projectId} still has chunks queued or running; wait for them or cancel the project first`,
+        { status: 409 },
+      );
+    }
+  }
+
+  async cancel(projectId: number): Promise<number> {
+    return await ledger.cancelChunks(this.store, projectId, async (db, ids) => {
+      await this.boss.cancel(CHUNK_QUEUE, ids, { db });
+    });
+  }
+
+  async progress(projectId: number): Promise<QueueProgress> {
+    const counts = await ledger.chunkCounts(this.store, projectId);
+    const activity = await ledger.recentChunkActivity(this.store, projectId, counts.now - RATE_WINDOW_MS);
+    return summariseProgress(projectId, counts, activity, counts.now);
+  }
+
+  async *records(projectId: number): AsyncGenerator<ChunkRecord> {
+    yield* ledger.chunkRecords(this.store, projectId);
+  }
+
+  async work(handler: ChunkHandler, options: WorkOptions): Promise<ChunkWorker> {
+    if (this.closed) throw new QueueError('queue-closed', 'the queue is closed', { status: 503 });
+    const pollMs = options.pollMs ?? 1000;
+    const onError = options.onError ?? ((err: unknown) => console.error(`chunk queue: ${errorText(err)}`));
+    let stopping = false;
+    const wakers = new Set<() => void>();
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          wakers.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, ms);
+        wakers.add(wake);
+      });
+    const loop = async () => {
+      while (!stopping) {
+        try {
+          for (const err of this.bossErrors.splice(0)) onError(err);
+          const [job] = await this.boss.fetch<JobData>(CHUNK_QUEUE, { batchSize: 1, includeMetadata: true });
+          if (job) {
+            await this.runAttempt(job, handler);
+            continue;
+          }
+          const [dead] = await this.boss.fetch<JobData>(DEAD_CHUNK_QUEUE, {
+            batchSize: 1,
+            includeMetadata: true,
+          });
+          if (dead) {
+            await this.deliverDead(dead, options);
+            continue;
+          }
+        } catch (err) {
+          onError(err);
+        }
+        await sleep(pollMs);
+      }
+    };
+    const loops = Array.from({ length: options.concurrency ?? 1 }, loop);
+    const worker: ChunkWorker = {
+      stop: async () => {
+        stopping = true;
+        for (const wake of [...wakers]) wake();
+        await Promise.all(loops);
+        this.workers.delete(worker);
+      },
+    };
+    this.workers.add(worker);
+    return worker;
+  }
+
+  private async runAttempt(job: PgBoss.JobWithMetadata<JobData>, handler: ChunkHandler): Promise<void> {
+    const { projectId, seq } = job.data;
+    const chunk = chunkOf(job.data);
+    const attempt = job.retryCount + 1;
+    const ref: ledger.ChunkAttemptRef = { projectId, seq, jobId: job.id, attempt };
+    if ((await ledger.startChunk(this.store, ref)) === null) {
+      // Cancelled, dead or done already (a job delivered again): nothing to do but end the job.
+      await this.boss.complete(CHUNK_QUEUE, job.id);
+      return;
+    }
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    let leaseLost = false;
+    const stop = (reason: ChunkStoppedError['reason']) => {
+      const err = new ChunkStoppedError(chunk, reason);
+      controller.abort(err);
+      return err;
+    };
+    // pg-boss's maintenance expires the job at its lease and retries it elsewhere; this attempt stops first.
+    const lease = setTimeout(() => {
+      leaseLost = true;
+      stop('lease-lost');
+    }, job.expireInSeconds * 1000);
+    try {
+      const result = await handler(chunk, {
+        attempt,
+        signal: controller.signal,
+        checkpoint: async (counts) => {
+          if (leaseLost) throw stop('lease-lost');
+          if (!(await ledger.checkpointChunk(this.store, ref, counts))) {
+            const active = await ledger.isChunkActive(this.store, ref);
+            throw stop(active ? 'lease-lost' : 'cancelled');
+          }
+        },
+      });
+      if (leaseLost) return;
+      await ledger.finishChunk(
+        this.store,
+        ref,
+        { done: result.done, failed: result.failed, output: result.output },
+        async (db) => {
+          await this.boss.complete(CHUNK_QUEUE, job.id, { done: result.done, failed: result.failed }, { db });
+        },
+      );
+    } catch (err) {
+      if (err instanceof ChunkStoppedError || leaseLost) return;
+      const message = errorText(err);
+      await ledger.failChunkAttempt(this.store, ref, message, async (db) => {
+        await this.boss.fail(CHUNK_QUEUE, job.id, { message }, { db });
+      });
+    } finally {
+      clearTimeout(lease);
+    }
+  }
+
+  private async deliverDead(dead: PgBoss.JobWithMetadata<JobData>, options: WorkOptions): Promise<void> {
+    const { projectId, seq } = dead.data;
+    const ref = { projectId, seq, jobId: dead.data.jobId };
+    const complete = async (db: ledger.QueueSqlExecutor) => {
+      await this.boss.complete(DEAD_CHUNK_QUEUE, dead.id, {}, { db });
+    };
+    if (!(await ledger.isChunkActive(this.store, ref))) {
+      await this.boss.complete(DEAD_CHUNK_QUEUE, dead.id);
+      return;
+    }
+    const output = dead.output as { message?: string; value?: string } | null;
+    const error = output?.message ?? output?.value ?? 'the chunk failed on every try';
+    try {
+      await options.onDead(chunkOf(dead.data), error);
+    } catch (err) {
+      if (dead.retryCount < dead.retryLimit) {
+        await this.boss.fail(DEAD_CHUNK_QUEUE, dead.id, { message: errorText(err) });
+        throw err;
+      }
+      // Its tries used up too: the chunk ends dead all the same (never an endless loop), and the error says
+      // its failures are not recorded.
+      await ledger.buryChunk(this.store, ref, error, complete);
+      throw new QueueError(
+        'dead-letter-failed',
+        `chunk ${seq} of project ${projectId} is dead but its failures could not be recorded: ${errorText(err)}`,
+        { cause: err },
+      );
+    }
+    await ledger.buryChunk(this.store, ref, error, complete);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.workers].map((w) => w.stop()));
+    await this.boss.stop({ graceful: false, wait: true });
+    await this.store.close();
+  }
+}

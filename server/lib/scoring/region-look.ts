@@ -1,0 +1,74 @@
+/**
+ * The look a project's tiles are read through by the tile model (analysis/restoration.ts): decided once per job from
+ * a sample of the project's own tiles, so that every tile of a region is read the same way — a region's imagery comes
+ * from one sensor on one day, and tiles read through different looks would not share one scale of evidence.
+ *
+ * The sample is a seeded reservoir over the project's grid (the same tiles on every run of the same project, so a
+ * resumed or retried job decides the same), fetched through the project's imagery source like any tile; tiles that
+ * are missing or do not decode are left out, and a project with no readable sampled tile is read as served. The
+ * sampled tiles are kept (at most LOOK_SAMPLE of them) and handed to the job when its stream reaches them, so no
+ * tile is read twice and each tile's stored attempts count the reads it really took.
+ */
+import { createRng } from '../analysis/random.ts';
+import { chooseRegionLook, type RegionLook } from '../analysis/restoration.ts';
+import type { TileModel } from '../analysis/tile-model.ts';
+import { taskId, type TileCoord } from '../geo/tiles.ts';
+import type { ImagerySource } from '../imagery/source.ts';
+import { fetchAhead } from './fetch-ahead.ts';
+import { fetchTile, TILE_SIZE, type FetchedTile } from './score-batch.ts';
+
+/** Tiles sampled per project: the median of 64 ratios moves little with the draw. */
+export const LOOK_SAMPLE = 64;
+const SEED = 0x100c;
+const FETCHES_IN_FLIGHT = 4;
+
+/** Up to `k` items drawn uniformly from a stream of unknown length (reservoir sampling), in O(k) memory. */
+export function reservoir<T>(items: Iterable<T>, k: number, seed = SEED): T[] {
+  const rng = createRng(seed);
+  const kept: T[] = [];
+  let seen = 0;
+  for (const item of items) {
+    seen++;
+    if (kept.length < k) kept.push(item);
+    else {
+      const j = rng.int(seen);
+      if (j < k) kept[j] = item;
+    }
+  }
+  return kept;
+}
+
+export interface SampledRegion extends RegionLook {
+  /** The sampled tile's fetch, once: the job reads it from here instead of from the imagery source. */
+  take(tile: TileCoord): FetchedTile | undefined;
+}
+
+/**
+ * The look for the project whose grid is `tiles`, from its imagery: the original for runs that cannot decide (see
+ * `TileModel.lookRatios`; nothing is fetched for them) and where no sampled tile could be read.
+ */
+export async function sampleRegionLook(
+  source: ImagerySource,
+  tiles: Iterable<TileCoord>,
+  tileModel: TileModel,
+  signal?: AbortSignal,
+): Promise<SampledRegion> {
+  const kept = new Map<string, FetchedTile>();
+  const take = (tile: TileCoord) => {
+    const key = taskId(tile.z, tile.x, tile.y);
+    const got = kept.get(key);
+    kept.delete(key);
+    return got;
+  };
+  if (!tileModel.lookRatios([], TILE_SIZE, TILE_SIZE)) return { ...chooseRegionLook([]), take };
+  const ratios: Float32Array[] = [];
+  for await (const fetched of fetchAhead(
+    reservoir(tiles, LOOK_SAMPLE),
+    (tile) => fetchTile(source, tile, signal),
+    FETCHES_IN_FLIGHT,
+  )) {
+    kept.set(taskId(fetched.tile.z, fetched.tile.x, fetched.tile.y), fetched);
+    if (fetched.ok) ratios.push(...tileModel.lookRatios([fetched.rgb], TILE_SIZE, TILE_SIZE)!);
+  }
+  return { ...chooseRegionLook(ratios), take };
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { InProcessHostRateLimiter, takeFromBucket } from '../../server/lib/queue/host-rate-limit.ts';
+
+const RATE = { rate: 10, burst: 3 };
+
+describe('the token bucket of an imagery host', () => {
+  it('grants the burst at once, then one token per 1/rate seconds, and says how long to wait', () => {
+    let bucket = { tokens: 3, refilledAt: 0 };
+    const grants: boolean[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = takeFromBucket(bucket, RATE, 1, 0);
+      bucket = r.bucket;
+      grants.push(r.granted);
+    }
+    expect(grants).toEqual([true, true, true, false]);
+    expect(takeFromBucket(bucket, RATE, 1, 0).waitMs).toBe(100);
+    expect(takeFromBucket(bucket, RATE, 1, 100).granted).toBe(true);
+    // Saved tokens never exceed the burst.
+    expect(takeFromBucket({ tokens: 0, refilledAt: 0 }, RATE, 1, 60_000).bucket.tokens).toBe(2);
+  });
+
+  it('never refills twice for a clock that reads earlier than the last refill', () => {
+    const r = takeFromBucket({ tokens: 0, refilledAt: 1_000 }, RATE, 1, 500);
+    expect(r).toMatchObject({ granted: false, bucket: { tokens: 0, refilledAt: 1_000 } });
+  });
+
+  it('in process: waits on a clock, per host, and refuses a take larger than the burst', async () => {
+    let now = 0;
+    const limiter = new InProcessHostRateLimiter(
+      { default: RATE, hosts: { slow: { rate: 1, burst: 1 } } },
+      () => now,
+    );
+    expect(await limiter.take('a', 3)).toBe(0);
+    expect(await limiter.take('slow')).toBe(0);
+    now = 250;
+    expect(await limiter.take('a', 2)).toBe(250);
+    await expect(limiter.take('a', 4)).rejects.toMatchObject({ code: 'invalid-rate' });
+    const aborted = AbortSignal.abort(new Error('cancelled'));
+    await expect(limiter.take('slow', 1, aborted)).rejects.toThrow('cancelled');
+  });
+});
