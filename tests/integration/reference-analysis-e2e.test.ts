@@ -15,6 +15,7 @@ import { analyzeDataset, type AnalysisSummary } from '../../server/lib/analysis/
 import { demoModelPath } from '../../server/lib/paths.ts';
 import { TileModel, type TileModelState } from '../../server/lib/analysis/tile-model.ts';
 import { chooseRegionLook } from '../../server/lib/analysis/restoration.ts';
+import { hazed } from '../fixtures/hazed.ts';
 
 /** An RGB tile as a sensor with `f`× coarser pixels would record it: f×f blocks averaged, then shown at full size. */
 function coarser(rgb: Uint8Array, side: number, f: number): Uint8Array {
@@ -189,14 +190,11 @@ describe('reference analysis of the demo U-Net on the demo world', () => {
     } finally {
       await source.close();
     }
-    const lookOf = (batch: Uint8Array[]) => chooseRegionLook(tileModel.lookRatios(batch, side, side)!).look;
+    const lookOf = (batch: Uint8Array[]) => chooseRegionLook(tileModel.lookRatios(batch, side, side)).look;
     // Imagery like the reference's is read as served.
     expect(lookOf(tiles)).toBe('original');
     // 45 % of a bright airlight over the same tiles: dehazed.
-    const air = [200, 205, 212];
-    expect(lookOf(tiles.map((t) => t.map((v, i) => Math.round(0.55 * v + 0.45 * air[i % 3]))))).toBe(
-      'dehazed',
-    );
+    expect(lookOf(tiles.map((t) => hazed(t, 0.45)))).toBe('dehazed');
     // The same tiles from a sensor with a third of the resolution: sharpened.
     expect(lookOf(tiles.map((t) => coarser(t, side, 3)))).toBe('sharpened');
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyLook, chooseRegionLook, dehaze, sharpen } from '../../server/lib/analysis/restoration.ts';
 import { createRng } from '../../server/lib/analysis/random.ts';
+import { hazed } from '../fixtures/hazed.ts';
 
 const SIDE = 64;
 
@@ -15,12 +16,6 @@ function scene(seed: number): Uint8Array {
     out.set(v.map(Math.round), 3 * i);
   }
   return out;
-}
-
-/** Haze as the atmospheric scattering model has it: `share` of a bright airlight mixed into every pixel. */
-function hazed(rgb: Uint8Array, share: number): Uint8Array {
-  const air = [200, 205, 212];
-  return rgb.map((v, i) => Math.round((1 - share) * v + share * air[i % 3]));
 }
 
 const meanAbs = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;

@@ -73,6 +73,21 @@ export function sampleIndices(n: number, k: number, rng: Rng): Int32Array {
   return out;
 }
 
+/** Up to `k` items drawn uniformly from a stream of unknown length (reservoir sampling), in O(k) memory. */
+export function reservoir<T>(items: Iterable<T>, k: number, rng: Rng): T[] {
+  const kept: T[] = [];
+  let seen = 0;
+  for (const item of items) {
+    seen++;
+    if (kept.length < k) kept.push(item);
+    else {
+      const j = rng.int(seen);
+      if (j < k) kept[j] = item;
+    }
+  }
+  return kept;
+}
+
 /** Copies the given rows of a row-major matrix. */
 export function takeRows(X: Float32Array, d: number, rows: ArrayLike<number>): Float32Array {
   const out = new Float32Array(rows.length * d);

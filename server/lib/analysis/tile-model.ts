@@ -4,7 +4,7 @@
  * turns novelty into an interval and a priority. Scoring reads it back with `TileModel.fromState`.
  */
 import { ActivationReader } from './activation-store.ts';
-import type { EstimatorJSON } from './estimator.ts';
+import { EstimatorError, type EstimatorJSON } from './estimator.ts';
 import { IMAGE_STATISTIC_COUNT, ImageShift, imageStatistics, type ImageShiftJSON } from './image-shift.ts';
 import { applyLook, LOOKS } from './restoration.ts';
 import { ShiftNovelty, type ShiftNoveltyJSON } from './shift-novelty.ts';
@@ -192,12 +192,20 @@ export class TileModel {
   }
 
   /**
-   * Each tile's image novelty ratio under every look (restoration.ts), LOOKS' order; null where the run cannot
-   * decide (no imagery estimator, or fitted before the ranker existed: such runs read tiles as served).
+   * Whether this run can choose the look a region is read through (restoration.ts): it needs the imagery estimator
+   * and a ranker; runs fitted before the ranker existed read tiles as served.
    */
-  lookRatios(tiles: readonly Uint8Array[], width: number, height: number): Float32Array[] | null {
+  get decidesLook(): boolean {
+    return this.imageShift !== null && this.ranker !== null;
+  }
+
+  /** Each tile's image novelty ratio under every look, LOOKS' order; only for runs that `decidesLook`. */
+  lookRatios(tiles: readonly Uint8Array[], width: number, height: number): Float32Array[] {
     const imageShift = this.imageShift;
-    if (!imageShift || !this.ranker) return null;
+    if (!imageShift || !this.decidesLook)
+      throw new EstimatorError(
+        'lookRatios: this run reads tiles as served (it has no imagery estimator or ranker)',
+      );
     const stats = new Float32Array(LOOKS.length * IMAGE_STATISTIC_COUNT);
     return tiles.map((rgb) => {
       LOOKS.forEach((look, k) =>

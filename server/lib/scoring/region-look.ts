@@ -9,7 +9,7 @@
  * sampled tiles are kept (at most LOOK_SAMPLE of them) and handed to the job when its stream reaches them, so no
  * tile is read twice and each tile's stored attempts count the reads it really took.
  */
-import { createRng } from '../analysis/random.ts';
+import { createRng, reservoir } from '../analysis/random.ts';
 import { chooseRegionLook, type RegionLook } from '../analysis/restoration.ts';
 import type { TileModel } from '../analysis/tile-model.ts';
 import { taskId, type TileCoord } from '../geo/tiles.ts';
@@ -22,22 +22,6 @@ export const LOOK_SAMPLE = 64;
 const SEED = 0x100c;
 const FETCHES_IN_FLIGHT = 4;
 
-/** Up to `k` items drawn uniformly from a stream of unknown length (reservoir sampling), in O(k) memory. */
-export function reservoir<T>(items: Iterable<T>, k: number, seed = SEED): T[] {
-  const rng = createRng(seed);
-  const kept: T[] = [];
-  let seen = 0;
-  for (const item of items) {
-    seen++;
-    if (kept.length < k) kept.push(item);
-    else {
-      const j = rng.int(seen);
-      if (j < k) kept[j] = item;
-    }
-  }
-  return kept;
-}
-
 export interface SampledRegion extends RegionLook {
   /** The sampled tile's fetch, once: the job reads it from here instead of from the imagery source. */
   take(tile: TileCoord): FetchedTile | undefined;
@@ -45,7 +29,7 @@ export interface SampledRegion extends RegionLook {
 
 /**
  * The look for the project whose grid is `tiles`, from its imagery: the original for runs that cannot decide (see
- * `TileModel.lookRatios`; nothing is fetched for them) and where no sampled tile could be read.
+ * `TileModel.decidesLook`; nothing is fetched for them) and where no sampled tile could be read.
  */
 export async function sampleRegionLook(
   source: ImagerySource,
@@ -60,15 +44,15 @@ export async function sampleRegionLook(
     kept.delete(key);
     return got;
   };
-  if (!tileModel.lookRatios([], TILE_SIZE, TILE_SIZE)) return { ...chooseRegionLook([]), take };
+  if (!tileModel.decidesLook) return { ...chooseRegionLook([]), take };
   const ratios: Float32Array[] = [];
   for await (const fetched of fetchAhead(
-    reservoir(tiles, LOOK_SAMPLE),
+    reservoir(tiles, LOOK_SAMPLE, createRng(SEED)),
     (tile) => fetchTile(source, tile, signal),
     FETCHES_IN_FLIGHT,
   )) {
     kept.set(taskId(fetched.tile.z, fetched.tile.x, fetched.tile.y), fetched);
-    if (fetched.ok) ratios.push(...tileModel.lookRatios([fetched.rgb], TILE_SIZE, TILE_SIZE)!);
+    if (fetched.ok) ratios.push(...tileModel.lookRatios([fetched.rgb], TILE_SIZE, TILE_SIZE));
   }
   return { ...chooseRegionLook(ratios), take };
 }

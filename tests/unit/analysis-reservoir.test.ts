@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { reservoir } from '../../server/lib/scoring/region-look.ts';
+import { createRng, reservoir as drawn } from '../../server/lib/analysis/random.ts';
+
+const reservoir = <T>(items: Iterable<T>, k: number, seed = 0x100c) => drawn(items, k, createRng(seed));
 
 describe('reservoir', () => {
   it('keeps every item of a short stream and k of a long one, the same k for the same seed', () => {
