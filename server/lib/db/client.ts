@@ -112,6 +112,24 @@ const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
 /** Any other URL (`mysql://`, `file://`, `http://`): neither a store tilelens opens nor a file path. */
 const OTHER_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
+/** Whether `location` names the shared store (a `postgres://` URL) rather than an embedded SQLite file. */
+export function isSharedStore(location: string): boolean {
+  return POSTGRES_URL.test(location);
+}
+
+/**
+ * A `--db` value as `openDatabase` takes it: a URL as given, a file path made absolute against the working
+ * directory (a URL must not be read as a relative path).
+ */
+export function storeLocation(value: string): string {
+  return OTHER_URL.test(value) ? value : resolve(value);
+}
+
+/** How a store may be named in a message or a log: a URL without its password, a path as it is. */
+export function describeStore(location: string): string {
+  return OTHER_URL.test(location) ? redactedUrl(location) : location;
+}
+
 /**
  * Opens the store `location` names: a `postgres://…` URL opens that server's database, anything else but
  * another URL is the path of a SQLite file (`:memory:` for one in memory). Either is brought to the code's

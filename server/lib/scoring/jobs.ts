@@ -12,29 +12,25 @@
  * status, so a job is never left 'running' by a live process.
  */
 import { setMaxListeners } from 'node:events';
-import { existsSync } from 'node:fs';
-import { getModel, getRun } from '../db/analysis-repo.ts';
 import * as jobsRepo from '../db/jobs-repo.ts';
-import type { AnalysisRun, Model, ScoringJob } from '../db/schema.ts';
+import type { ScoringJob } from '../db/schema.ts';
 import { isTileStored, retryableTiles } from '../db/tile-scores-repo.ts';
-import { loadIntervalModel } from '../analysis/conformal.ts';
-import { pooledDims } from '../analysis/pooling.ts';
-import { defaultReferenceOptions } from '../analysis/reference.ts';
 import { DEFAULT_HOST_CONCURRENCY } from '../imagery/source.ts';
-import { loadModel, type SegmentationModel } from '../model/runtime.ts';
 import { tilesCoveringArea } from '../projects/tile-grid.ts';
-import { TileModel, type TileModelState } from '../analysis/tile-model.ts';
 import { logTo, perDatabase, type ScoringContext } from './context.ts';
 import { JobCancelledError, ScoringError } from './errors.ts';
 import { getImagerySource } from './imagery-registry.ts';
-import { loadLatentProjector, type LatentProjector } from './latent-projection.ts';
-import { requireProject, type ProjectRow } from './projects.ts';
+import type { ChunkQueue } from '../queue/chunk-queue.ts';
+import { sendJobChunks, settleJob } from './queued-jobs.ts';
+import { buildPipeline } from './pipeline.ts';
+import { requireProject } from './projects.ts';
 import { fetchAhead } from './fetch-ahead.ts';
 import { sampleRegionLook } from './region-look.ts';
-import { fetchTile, scoreFetched, type FetchedTile, type ScoringPipeline } from './score-batch.ts';
+import { fetchTile, scoreFetched, type FetchedTile } from './score-batch.ts';
 import { countScoredTiles } from './tiles-repo.ts';
 
 export type JobStatus = jobsRepo.JobStatus;
+export { disposeScoringModels } from './pipeline.ts';
 
 export interface JobRow {
   id: number;
@@ -71,11 +67,8 @@ interface RunningJob {
 }
 
 const runningJobs = perDatabase(() => new Map<number, RunningJob>());
-const runPipelines = perDatabase(
-  () => new Map<number, Promise<{ projector: LatentProjector; tileModel: TileModel }>>(),
-);
-/** Models are shared by every database and job in the process: one session per (file, layer). */
-const modelCache = new Map<string, Promise<SegmentationModel>>();
+/** A queued job's `onBatch`: called by a wait for the job whenever its workers' progress moved. */
+const queuedWatchers = perDatabase(() => new Map<number, NonNullable<StartScoringOptions['onBatch']>>());
 
 function toJobRow(j: ScoringJob): JobRow {
   const row: JobRow = {
@@ -96,7 +89,12 @@ function toJobRow(j: ScoringJob): JobRow {
 }
 
 export async function getJob(ctx: ScoringContext, jobId: number): Promise<JobRow | undefined> {
-  const j = await jobsRepo.getJob(ctx.db, jobId);
+  let j = await jobsRepo.getJob(ctx.db, jobId);
+  // A queued job whose last chunk's worker died before it could end the job ends at this read.
+  if (j && ctx.queue && j.status === 'running' && !runningJobs(ctx).has(jobId)) {
+    await settleJob(ctx, ctx.queue, jobId);
+    j = await jobsRepo.getJob(ctx.db, jobId);
+  }
   return j ? toJobRow(j) : undefined;
 }
 
@@ -137,7 +135,7 @@ export async function startScoring(
   const running = runningJobs(ctx);
   const active = await jobsRepo.activeJobsOf(ctx.db, projectId);
   for (const j of active) {
-    if (running.has(j.id)) {
+    if (running.has(j.id) || (ctx.queue && (await isQueuedJobLive(ctx, ctx.queue, j)))) {
       throw new ScoringError(
         'job-active',
         `project ${projectId} is already being scored by job ${j.id} (${j.done}/${j.total} tiles); wait for it or cancel it first`,
@@ -160,7 +158,10 @@ export async function startScoring(
       : { projectId, mode: 'score', total: project.tileCount, batchSize },
     active.map((j) => j.id),
   );
-  launch(ctx, job.id, options.onBatch);
+  if (ctx.queue) {
+    if (options.onBatch) queuedWatchers(ctx).set(job.id, options.onBatch);
+    launchSend(ctx, ctx.queue, job);
+  } else launch(ctx, job.id, options.onBatch);
   logTo(
     ctx,
     options.retryFailed
@@ -183,10 +184,73 @@ function launch(ctx: ScoringContext, jobId: number, onBatch?: StartScoringOption
   entry.promise = runJob(ctx, jobId, entry, onBatch).finally(() => running.delete(jobId));
 }
 
-/** Resolves with the job once it has stopped (done, cancelled or failed); at once if it is not running here. */
+/**
+ * Sends a queued job's chunks (deciding its look first) on the next tick; the job fails with the reason when
+ * they cannot be sent. Cancel aborts the look's sample.
+ */
+function launchSend(ctx: ScoringContext, queue: ChunkQueue, job: ScoringJob): void {
+  const entry: RunningJob = {
+    controller: new AbortController(),
+    cancelled: false,
+    promise: Promise.resolve(),
+  };
+  setMaxListeners(0, entry.controller.signal);
+  const running = runningJobs(ctx);
+  running.set(job.id, entry);
+  entry.promise = (async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      if (entry.cancelled) throw new JobCancelledError(job.id);
+      await sendJobChunks(ctx, queue, job, ctx.queueOptions, entry.controller.signal);
+    } catch (err) {
+      const cancelled = entry.cancelled || err instanceof JobCancelledError;
+      const message = err instanceof Error ? err.message : String(err);
+      await setJob(
+        ctx,
+        job.id,
+        cancelled
+          ? { status: 'cancelled', finishedAt: new Date() }
+          : { status: 'failed', error: message, finishedAt: new Date() },
+      ).catch((writeErr: Error) =>
+        logTo(ctx, `job ${job.id}: could not record its end (${writeErr.message})`),
+      );
+      logTo(ctx, cancelled ? `job ${job.id} cancelled` : `job ${job.id} could not be queued: ${message}`);
+    }
+  })().finally(() => running.delete(job.id));
+}
+
+/** Whether a job of the shared store is still being sent here or has chunks queued or running on the queue. */
+async function isQueuedJobLive(ctx: ScoringContext, queue: ChunkQueue, job: ScoringJob): Promise<boolean> {
+  if (runningJobs(ctx).has(job.id)) return true;
+  if (job.status !== 'running') return false;
+  return (await queue.progress(job.projectId)).state === 'active';
+}
+
+/** How often a wait for a job run by queue workers looks at it. */
+const QUEUED_JOB_POLL_MS = 250;
+
+/**
+ * Resolves with the job once it has stopped (done, cancelled or failed); at once if it is not running here. A job
+ * of the shared store runs on the queue's workers: the wait follows it until it ends.
+ */
 export async function waitForJob(ctx: ScoringContext, jobId: number): Promise<JobRow> {
   const entry = runningJobs(ctx).get(jobId);
   if (entry) await entry.promise;
+  if (ctx.queue) {
+    const watcher = queuedWatchers(ctx).get(jobId);
+    let seen = -1;
+    try {
+      for (;;) {
+        const job = await requireJob(ctx, jobId);
+        if (watcher && job.done !== seen) await watcher(job);
+        seen = job.done;
+        if (!jobsRepo.ACTIVE_JOB_STATUSES.includes(job.status)) return job;
+        await new Promise((resolve) => setTimeout(resolve, QUEUED_JOB_POLL_MS));
+      }
+    } finally {
+      queuedWatchers(ctx).delete(jobId);
+    }
+  }
   return await requireJob(ctx, jobId);
 }
 
@@ -197,7 +261,16 @@ export async function waitForJob(ctx: ScoringContext, jobId: number): Promise<Jo
 export async function cancelJob(ctx: ScoringContext, jobId: number): Promise<JobRow> {
   const job = await requireJob(ctx, jobId);
   const entry = runningJobs(ctx).get(jobId);
-  if (entry) {
+  if (ctx.queue && jobsRepo.ACTIVE_JOB_STATUSES.includes(job.status)) {
+    // Every worker's share stops at its next batch; a send still deciding its look stops too.
+    if (entry) {
+      entry.cancelled = true;
+      entry.controller.abort(new JobCancelledError(jobId));
+    }
+    const latest = await jobsRepo.latestJobOf(ctx.db, job.projectId);
+    if (latest?.id === jobId) await ctx.queue.cancel(job.projectId);
+    await setJob(ctx, jobId, { status: 'cancelled', finishedAt: new Date() });
+  } else if (entry) {
     entry.cancelled = true;
     entry.controller.abort(new JobCancelledError(jobId));
   } else if (jobsRepo.ACTIVE_JOB_STATUSES.includes(job.status)) {
@@ -229,97 +302,19 @@ export async function resumeInterruptedJobs(
       continue;
     }
     seen.add(j.projectId);
+    if (ctx.queue) {
+      // The queue holds a sent job's chunks across restarts: only a job whose send did not finish is sent
+      // again, and a running one is ended if its chunks all ended meanwhile.
+      if (j.status === 'queued') launchSend(ctx, ctx.queue, j);
+      else await settleJob(ctx, ctx.queue, j.id);
+      resumed.push(toJobRow(j));
+      continue;
+    }
     logTo(ctx, `resuming job ${j.id} of project ${j.projectId} at ${j.done}/${j.total} tiles`);
     launch(ctx, j.id, options.onBatch);
     resumed.push(toJobRow(j));
   }
   return resumed;
-}
-
-function cachedModel(ctx: ScoringContext, model: Model): Promise<SegmentationModel> {
-  const key = `${model.path}\u0000${model.layer}`;
-  let loaded = modelCache.get(key);
-  if (!loaded) {
-    loaded = loadModel(model.path, { layer: model.layer });
-    loaded.catch(() => modelCache.delete(key));
-    modelCache.set(key, loaded);
-    logTo(ctx, `loading model ${model.id} "${model.name}" (layer ${model.layer})`);
-  }
-  return loaded;
-}
-
-/** Releases the models this process loaded for scoring; for shutdown and tests. */
-export async function disposeScoringModels(): Promise<void> {
-  const all = [...modelCache.values()];
-  modelCache.clear();
-  await Promise.all(all.map(async (m) => (await m.catch(() => null))?.dispose()));
-}
-
-function runLatent(ctx: ScoringContext, run: AnalysisRun) {
-  const cache = runPipelines(ctx);
-  let p = cache.get(run.id);
-  if (!p) {
-    p = (async () => ({
-      projector: await loadLatentProjector(ctx.db, run),
-      tileModel: loadTileModel(run),
-    }))();
-    p.catch(() => cache.delete(run.id));
-    cache.set(run.id, p);
-  }
-  return p;
-}
-
-function loadTileModel(run: AnalysisRun): TileModel {
-  if (!run.tileModel) {
-    throw new ScoringError(
-      'run-unusable',
-      `reference run ${run.id} has no tile-level trust (it predates it); re-run the reference analysis with this tilelens version`,
-    );
-  }
-  return TileModel.fromState(run.tileModel as unknown as TileModelState);
-}
-
-async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<ScoringPipeline> {
-  const run = await getRun(ctx.db, project.runId);
-  if (!run) {
-    throw new ScoringError(
-      'run-not-found',
-      `the project's reference run ${project.runId} no longer exists; create the project again with an existing run`,
-    );
-  }
-  const model = await getModel(ctx.db, run.modelId);
-  if (!model)
-    throw new ScoringError(
-      'model-not-found',
-      `run ${run.id}'s model ${run.modelId} is not registered any more`,
-    );
-  if (!existsSync(model.path)) {
-    // The path stays in the server log: job errors are shown in the browser.
-    logTo(ctx, `model ${model.id} "${model.name}": no file at ${model.path}`);
-    throw new ScoringError(
-      'model-file-missing',
-      `the weights of model ${model.id} "${model.name}" are not where they were registered; restore the file or register the model again`,
-    );
-  }
-  const [segmentation, latent] = await Promise.all([cachedModel(ctx, model), runLatent(ctx, run)]);
-  const pooling = run.settings.pooling;
-  const dims = pooledDims(segmentation.info.layerShape[0], pooling);
-  if (dims !== latent.projector.dims) {
-    throw new ScoringError(
-      'run-unusable',
-      `model ${model.id} gives ${dims} pooled values at layer ${model.layer} but run ${run.id}'s PCA expects ${latent.projector.dims}; the run was made with another model or layer`,
-    );
-  }
-  return {
-    runId: run.id,
-    modelId: model.id,
-    model: segmentation,
-    projector: latent.projector,
-    tileModel: latent.tileModel,
-    pooling,
-    threshold: run.settings.threshold ?? defaultReferenceOptions.threshold,
-    intervals: await loadIntervalModel(ctx.db, run.id),
-  };
 }
 
 async function runJob(
