@@ -64,6 +64,28 @@ interface RunningJob {
   controller: AbortController;
   cancelled: boolean;
   promise: Promise<void>;
+  /** When this process began scoring the job, and the tiles it had then: its rate is measured from there. */
+  began?: { at: number; done: number };
+}
+
+/** A job's progress as a manager follows it, summed over every worker that scores it. */
+export interface JobProgress {
+  /** The job's chunks on the queue by state (null: it runs in one process, not in chunks). */
+  chunks: {
+    total: number;
+    queued: number;
+    running: number;
+    done: number;
+    dead: number;
+    cancelled: number;
+  } | null;
+  tiles: { total: number; done: number; failed: number };
+  /** Processes that scored a tile of it lately (the queue's rate window), or 1 while this process runs it. */
+  workersActive: number;
+  /** Tiles a second over the recent window, summed over workers; null until known. */
+  ratePerSecond: number | null;
+  /** Seconds until every tile is handled at that rate; null when unknown or ended. */
+  etaSeconds: number | null;
 }
 
 const runningJobs = perDatabase(() => new Map<number, RunningJob>());
@@ -122,6 +144,41 @@ function checkBatchSize(batchSize: number | undefined): number {
     );
   }
   return b;
+}
+
+/**
+ * The job's progress: on the shared store the queue's chunks, workers, rate and ETA summed over every worker (for
+ * the project's latest job; an older one has no chunks any more); in one process its own rate since it began here.
+ */
+export async function jobProgress(ctx: ScoringContext, job: JobRow): Promise<JobProgress> {
+  const tiles = { total: job.total, done: job.done, failed: job.failed };
+  const active = jobsRepo.ACTIVE_JOB_STATUSES.includes(job.status);
+  if (ctx.queue) {
+    const latest = await jobsRepo.latestJobOf(ctx.db, job.projectId);
+    if (latest?.id !== job.id || job.status === 'queued') {
+      return { chunks: null, tiles, workersActive: 0, ratePerSecond: null, etaSeconds: null };
+    }
+    const q = await ctx.queue.progress(job.projectId);
+    const { total, queued, running, done, dead, cancelled } = q.chunks;
+    return {
+      chunks: { total, queued, running, done, dead, cancelled },
+      tiles,
+      workersActive: active ? q.workersActive : 0,
+      ratePerSecond: active ? q.ratePerSecond : null,
+      etaSeconds: active ? q.etaSeconds : null,
+    };
+  }
+  const began = runningJobs(ctx).get(job.id)?.began;
+  const seconds = began ? (performance.now() - began.at) / 1000 : 0;
+  const rate = began && seconds > 0 && job.done > began.done ? (job.done - began.done) / seconds : null;
+  const left = job.total - job.done;
+  return {
+    chunks: null,
+    tiles,
+    workersActive: began && active ? 1 : 0,
+    ratePerSecond: active ? rate : null,
+    etaSeconds: active && rate && left > 0 ? left / rate : null,
+  };
 }
 
 /** Queues a job for the project and starts it on the next tick; returns the queued job. */
@@ -330,6 +387,7 @@ async function runJob(
     const job = await requireJob(ctx, jobId);
     if (entry.cancelled) throw new JobCancelledError(jobId);
     await setJob(ctx, jobId, { status: 'running', startedAt: job.startedAt ?? new Date(), error: null });
+    entry.began = { at: performance.now(), done: job.done };
     const project = await requireProject(ctx, job.projectId);
     const pipeline = await buildPipeline(ctx, project);
     const source = await getImagerySource(ctx, project.imageryId);
