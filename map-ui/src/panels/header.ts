@@ -8,10 +8,9 @@ import { FailedTiles } from './failed-tiles.ts';
 /** "about 3 min left": rounded as a person reads a wait, never more precise than the rate behind it. */
 export function etaText(seconds: number): string {
   if (seconds < 60) return 'under a minute left';
-  if (seconds < 3600) return `about ${Math.round(seconds / 60)} min left`;
-  const hours = Math.floor(seconds / 3600);
-  const minutes = Math.round((seconds % 3600) / 60);
-  return `about ${hours} h ${minutes} min left`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} min left`;
+  return `about ${Math.floor(minutes / 60)} h ${minutes % 60} min left`;
 }
 
 /** Who scores the job and how fast, summed over its workers: one line beside the bar. */

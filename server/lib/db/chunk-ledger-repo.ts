@@ -106,19 +106,25 @@ async function inTransaction<T>(
   body: (client: pg.PoolClient, engine: QueueSqlExecutor) => Promise<T>,
 ): Promise<T> {
   const client = await poolOf(store).connect();
+  // The pool listens for errors of idle connections only (see client.ts): a restart must not crash a worker.
+  const lost = () => undefined;
+  client.on('error', lost);
   const engine: QueueSqlExecutor = {
     executeSql: async (text, values) => ({ rows: (await client.query(text, values)).rows }),
   };
+  let broken: unknown;
   try {
     await client.query('BEGIN');
     const result = await body(client, engine);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
     throw err;
   } finally {
-    client.release();
+    // A connection whose rollback failed (the server went away) is not handed to the next caller.
+    client.off('error', lost);
+    client.release(broken instanceof Error ? broken : undefined);
   }
 }
 

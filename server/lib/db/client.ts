@@ -437,6 +437,10 @@ async function postgresTransaction<T>(
   fn: (tx: DatabaseHandle) => Promise<T>,
 ): Promise<T> {
   const client = await handle.pool.connect();
+  // The pool listens for errors of idle connections only: a server that goes away while this one is checked
+  // out would otherwise crash the process. The statement in flight fails, and so does the transaction.
+  const lost = () => undefined;
+  client.on('error', lost);
   const tx: PostgresHandle = {
     ...handle,
     client,
@@ -461,6 +465,7 @@ async function postgresTransaction<T>(
     }
   } finally {
     // A connection whose rollback failed is not handed to the next caller.
+    client.off('error', lost);
     client.release(broken instanceof Error ? broken : undefined);
   }
 }
