@@ -16,7 +16,8 @@ import { UsageError } from './cli-usage.ts';
 
 export const workerUsage = `  worker    take scoring chunks from the shared store's queue and score them, until Ctrl-C; run one or
             more on any host that reaches the database (the server sends the chunks)
-              --db postgres://user:password@host:5432/db   the server's store (the password is never printed)
+              --db postgres://user:password@host:5432/db   the server's store (the password is never printed;
+                                  TILELENS_DB in the environment keeps it off the process list)
               [--concurrency N]   chunks scored at once (default 1; one per core is plenty)
               [--name NAME]       its name in the job's progress (default host:pid)
             refuses, changing nothing, a database that is not tilelens's, a schema older or newer than
@@ -25,7 +26,9 @@ export const workerUsage = `  worker    take scoring chunks from the shared stor
 `;
 
 const options = z.object({
-  db: z.string({ error: 'worker needs --db postgres://… (the shared store the server runs on)' }),
+  db: z.string({
+    error: 'worker needs --db postgres://… or TILELENS_DB (the shared store the server runs on)',
+  }),
   concurrency: z.coerce.number().int().min(1).max(64).default(1),
   name: z.string().min(1).max(200).optional(),
 });
@@ -40,7 +43,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
     },
     strict: true,
   });
-  const parsed = options.safeParse(values);
+  // TILELENS_DB as the server reads it: a URL with its password stays out of the process list.
+  const parsed = options.safeParse({ ...values, db: values.db ?? process.env.TILELENS_DB });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new UsageError(`--${String(issue.path[0])}: ${issue.message}`);
