@@ -20,6 +20,7 @@ import { createProject } from '../../server/lib/scoring/projects.ts';
 import { countScoredTiles, iterateScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
 import { collect } from '../fixtures/collect.ts';
 import {
+  inProcessScores,
   newProject,
   queuedScoringWorld,
   scoresOf,
@@ -40,11 +41,7 @@ beforeAll(async () => {
   chmodSync(dir, 0o755); // run as root, the server runs as the `postgres` user
   pg = await startLocalPostgres({ folder: join(dir, 'cluster') });
   w = await queuedScoringWorld(pg.url);
-  const ref = await newProject(w, 'uninterrupted');
-  const { queue: _q, ...inProcess } = w.ctx;
-  const job = await startScoring(inProcess, ref.id, { batchSize: 4 });
-  expect(await waitForJob(inProcess, job.id)).toMatchObject({ status: 'done', done: ref.tileCount });
-  reference = await scoresOf(w, ref.id);
+  reference = await inProcessScores(w, 4);
 }, 300_000);
 
 afterAll(async () => {

@@ -14,6 +14,7 @@ import { startScoringWorker } from '../../server/lib/scoring/shared-store.ts';
 import { countScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
 import { useLocalPostgres } from '../fixtures/local-postgres-suite.ts';
 import {
+  inProcessScores,
   newProject,
   queuedScoringWorld,
   scoresOf,
@@ -31,11 +32,7 @@ let reference: Map<string, unknown>;
 beforeAll(async () => {
   w = await queuedScoringWorld(server().url);
   // The uninterrupted reference: the same store, the in-process runner (a context without the queue).
-  const ref = await newProject(w, 'in process');
-  const { queue: _q, ...inProcess } = w.ctx;
-  const job = await startScoring(inProcess, ref.id, { batchSize: 8 });
-  expect(await waitForJob(inProcess, job.id)).toMatchObject({ status: 'done', done: ref.tileCount });
-  reference = await scoresOf(w, ref.id);
+  reference = await inProcessScores(w, 8);
 }, 300_000);
 
 afterAll(async () => {

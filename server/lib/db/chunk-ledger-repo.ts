@@ -128,6 +128,16 @@ async function inTransaction<T>(
   }
 }
 
+/** The imagery hosts' token buckets (`host-rate-repo.ts`), one row per host. */
+export const HOST_RATE_TABLE = `
+  CREATE TABLE IF NOT EXISTS ${QUEUE_SCHEMA}.host_rate (
+    host text PRIMARY KEY,
+    rate double precision NOT NULL CHECK (rate > 0),
+    burst double precision NOT NULL CHECK (burst >= 1),
+    tokens double precision NOT NULL,
+    refilled_at timestamptz NOT NULL
+  )`;
+
 /**
  * The version of the queue's own tables this code reads and writes. 1: the chunk table as first installed (no
  * version row); 2: a version row, the worker that runs a chunk's attempt, the imagery hosts' buckets.
@@ -208,14 +218,7 @@ export async function installChunkLedger(
     }
     // 1 → 2.
     await client.query(`ALTER TABLE ${QUEUE_SCHEMA}.chunk ADD COLUMN IF NOT EXISTS worker text`);
-    await client.query(`
-      CREATE TABLE IF NOT EXISTS ${QUEUE_SCHEMA}.host_rate (
-        host text PRIMARY KEY,
-        rate double precision NOT NULL CHECK (rate > 0),
-        burst double precision NOT NULL CHECK (burst >= 1),
-        tokens double precision NOT NULL,
-        refilled_at timestamptz NOT NULL
-      )`);
+    await client.query(HOST_RATE_TABLE);
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${QUEUE_SCHEMA}.version (
          one boolean PRIMARY KEY DEFAULT true CHECK (one),

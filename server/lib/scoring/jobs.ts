@@ -228,7 +228,8 @@ export async function startScoring(
   return toJobRow(job);
 }
 
-function launch(ctx: ScoringContext, jobId: number, onBatch?: StartScoringOptions['onBatch']): void {
+/** Runs `work` as the job's entry in this process: cancellable, awaited by `waitForJob`, gone when it ends. */
+function track(ctx: ScoringContext, jobId: number, work: (entry: RunningJob) => Promise<void>): void {
   const entry: RunningJob = {
     controller: new AbortController(),
     cancelled: false,
@@ -238,7 +239,11 @@ function launch(ctx: ScoringContext, jobId: number, onBatch?: StartScoringOption
   setMaxListeners(0, entry.controller.signal);
   const running = runningJobs(ctx);
   running.set(jobId, entry);
-  entry.promise = runJob(ctx, jobId, entry, onBatch).finally(() => running.delete(jobId));
+  entry.promise = work(entry).finally(() => running.delete(jobId));
+}
+
+function launch(ctx: ScoringContext, jobId: number, onBatch?: StartScoringOptions['onBatch']): void {
+  track(ctx, jobId, (entry) => runJob(ctx, jobId, entry, onBatch));
 }
 
 /**
@@ -246,15 +251,7 @@ function launch(ctx: ScoringContext, jobId: number, onBatch?: StartScoringOption
  * they cannot be sent. Cancel aborts the look's sample.
  */
 function launchSend(ctx: ScoringContext, queue: ChunkQueue, job: ScoringJob): void {
-  const entry: RunningJob = {
-    controller: new AbortController(),
-    cancelled: false,
-    promise: Promise.resolve(),
-  };
-  setMaxListeners(0, entry.controller.signal);
-  const running = runningJobs(ctx);
-  running.set(job.id, entry);
-  entry.promise = (async () => {
+  track(ctx, job.id, async (entry) => {
     await new Promise((resolve) => setImmediate(resolve));
     try {
       if (entry.cancelled) throw new JobCancelledError(job.id);
@@ -262,18 +259,22 @@ function launchSend(ctx: ScoringContext, queue: ChunkQueue, job: ScoringJob): vo
     } catch (err) {
       const cancelled = entry.cancelled || err instanceof JobCancelledError;
       const message = err instanceof Error ? err.message : String(err);
-      await setJob(
-        ctx,
-        job.id,
-        cancelled
-          ? { status: 'cancelled', finishedAt: new Date() }
-          : { status: 'failed', error: message, finishedAt: new Date() },
-      ).catch((writeErr: Error) =>
-        logTo(ctx, `job ${job.id}: could not record its end (${writeErr.message})`),
-      );
+      // Only a job still active: a cancel recorded meanwhile stays.
+      await jobsRepo
+        .updateJobIf(
+          ctx.db,
+          job.id,
+          jobsRepo.ACTIVE_JOB_STATUSES,
+          cancelled
+            ? { status: 'cancelled', finishedAt: new Date() }
+            : { status: 'failed', error: message, finishedAt: new Date() },
+        )
+        .catch((writeErr: Error) =>
+          logTo(ctx, `job ${job.id}: could not record its end (${writeErr.message})`),
+        );
       logTo(ctx, cancelled ? `job ${job.id} cancelled` : `job ${job.id} could not be queued: ${message}`);
     }
-  })().finally(() => running.delete(job.id));
+  });
 }
 
 /** Whether a job of the shared store is still being sent here or has chunks queued or running on the queue. */
