@@ -130,7 +130,7 @@ export async function startCluster(o: ClusterOptions): Promise<RunningCluster> {
     stop() {
       stopped ??= (async () => {
         stopping = true;
-        // Workers first: their running batches end and nothing is left half-claimed longer than needed.
+        // Workers first: they finish their running chunks, so none is left to wait out its lease.
         await Promise.all(children.slice(1).map(stopChild));
         await stopChild(children[0]);
         await postgres.stop();

@@ -1,7 +1,7 @@
 /**
  * `tilelens worker --db postgres://… [--concurrency N]`: takes scoring chunks from the shared store's queue and
- * scores them until stopped (Ctrl-C or SIGTERM: the running chunks end their batch; a chunk cut short comes back
- * to the queue after its lease). Thin over server/lib/scoring/shared-store.ts, which refuses a store it would
+ * scores them until stopped (Ctrl-C or SIGTERM: it takes no more chunks and finishes the running ones; a worker killed
+ * outright loses nothing, its chunk comes back to the queue after its lease). Thin over server/lib/scoring/shared-store.ts, which refuses a store it would
  * have to change.
  */
 import { parseArgs } from 'node:util';
@@ -65,7 +65,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
   process.stdout.write(`${JSON.stringify({ worker: 'ready', pid: process.pid })}\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      log(`${signal}: stopping after the running batches`);
+      log(`${signal}: taking no more chunks; stopping once the running ones are done`);
       resolve();
     };
     process.once('SIGINT', () => stop('SIGINT'));

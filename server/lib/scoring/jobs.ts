@@ -190,6 +190,11 @@ export async function startScoring(
   const project = await requireProject(ctx, projectId);
   const batchSize = checkBatchSize(options.batchSize);
   const running = runningJobs(ctx);
+  // A queued job whose chunks all ended while no worker could end it ends now, rather than being superseded.
+  if (ctx.queue) {
+    for (const j of await jobsRepo.activeJobsOf(ctx.db, projectId))
+      if (j.status === 'running' && !running.has(j.id)) await settleJob(ctx, ctx.queue, j.id);
+  }
   const active = await jobsRepo.activeJobsOf(ctx.db, projectId);
   for (const j of active) {
     if (running.has(j.id) || (ctx.queue && (await isQueuedJobLive(ctx, ctx.queue, j)))) {

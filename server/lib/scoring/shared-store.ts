@@ -69,7 +69,7 @@ export interface ScoringWorkerOptions extends WorkScoringOptions {
 
 export interface ScoringWorker {
   ctx: ScoringContext;
-  /** Stops taking chunks, lets the running ones end their batch, and closes the store. */
+  /** Stops taking chunks, lets the running ones finish, and closes the store. */
   stop(): Promise<void>;
 }
 
