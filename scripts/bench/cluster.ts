@@ -14,10 +14,14 @@
  * measured engine rate and per-chunk cost, with the per-host scoring rate of the real model as an input
  * (`--host-rate`, tiles/s; 60 unless said, the low end of what one 2-core machine scores).
  *
- * Not measured here (yet): the real model through the queue on ≥ 50,000 tiles (in-process vs 1 vs 2 workers), and
- * the 20-SIGKILL soak; the fault tests cover the kill and the restart on a small project.
+ * Then the soak: a project of soak-side² tiles (160² unless said) in chunks of 64 with a 5 s lease, scored by two
+ * worker processes at a model's pace (100 ms a batch), one of them SIGKILLed at random `--kills` times (20) and
+ * replaced; it fails unless every tile is stored once and the job's count equals them.
  *
- *   npx tsx scripts/bench/cluster.ts [--side 224] [--chunk 256] [--batch 16] [--host-rate 60] [--json]
+ * Not measured here (yet): the real model through the queue on ≥ 50,000 tiles (in-process vs 1 vs 2 workers).
+ *
+ *   npx tsx scripts/bench/cluster.ts [--side 224] [--chunk 256] [--batch 16] [--host-rate 60] [--soak-side 160]
+ *                                    [--kills 20] [--json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -29,7 +33,7 @@ import * as jobsRepo from '../../server/lib/db/jobs-repo.ts';
 import { startLocalPostgres } from '../../server/lib/db/local-postgres.ts';
 import { getProject, insertProject } from '../../server/lib/db/projects-repo.ts';
 import type { NewTileScore, Project } from '../../server/lib/db/schema.ts';
-import { storedTileStates } from '../../server/lib/db/tile-scores-repo.ts';
+import { countTileStatuses, storedTileStates } from '../../server/lib/db/tile-scores-repo.ts';
 import type { DatabaseHandle } from '../../server/lib/db/client.ts';
 import { tileBounds, tileToQuadkey, type BBox, type TileCoord } from '../../server/lib/geo/tiles.ts';
 import { tilesCoveringArea, tilesInRange } from '../../server/lib/projects/tile-grid.ts';
@@ -94,10 +98,13 @@ async function storeTiles(
   ids: Ids,
   tiles: TileCoord[],
   batch: number,
+  paceMs = 0,
 ) {
   const stored = await storedTileStates(db, project.id, tiles);
   const todo = tiles.filter((t) => !stored.has(`${t.z}/${t.x}/${t.y}`));
   for (let i = 0; i < todo.length; i += batch) {
+    // The soak's stand-in for a model's time per batch, so that kills land in the middle of chunks.
+    if (paceMs > 0) await new Promise((resolve) => setTimeout(resolve, paceMs));
     await jobsRepo.storeBatch(
       db,
       jobId,
@@ -111,12 +118,12 @@ async function storeTiles(
 async function workerMain(url: string): Promise<void> {
   const store = await openSharedStore(url, { migrate: false });
   const handler: ChunkHandler = async (chunk, q) => {
-    const s = chunk.shared as { scoringJob: number; batch: number; ids: Ids };
+    const s = chunk.shared as { scoringJob: number; batch: number; ids: Ids; paceMs?: number };
     const project = await getProject(store.db, chunk.projectId);
     if (!project) throw new Error(`no project ${chunk.projectId}`);
     if (chunk.spec.kind !== 'range') throw new Error('range chunks only');
     const tiles = [...tilesInRange(areaOf(project), ZOOM, chunk.spec.start, chunk.spec.end)];
-    await storeTiles(store.db, project, s.scoringJob, s.ids, tiles, s.batch);
+    await storeTiles(store.db, project, s.scoringJob, s.ids, tiles, s.batch, s.paceMs);
     await q.checkpoint({ done: tiles.length, failed: 0 });
     return { done: tiles.length, failed: 0 };
   };
@@ -154,6 +161,8 @@ async function main(): Promise<void> {
       chunk: { type: 'string', default: '256' },
       batch: { type: 'string', default: '16' },
       'host-rate': { type: 'string', default: '60' },
+      'soak-side': { type: 'string', default: '160' },
+      kills: { type: 'string', default: '20' },
       json: { type: 'boolean', default: false },
       worker: { type: 'boolean', default: false },
     },
@@ -170,7 +179,7 @@ async function main(): Promise<void> {
   const pg = await startLocalPostgres({ folder: join(dir, 'cluster') });
   const children: ChildProcess[] = [];
   try {
-    const store = await openSharedStore(pg.url, { migrate: true, maintenanceIntervalSeconds: 5 });
+    const store = await openSharedStore(pg.url, { migrate: true, maintenanceIntervalSeconds: 1 });
     const base = await createSyntheticProject(store.db, { side: 1, latentColumns: 'lazy', name: 'ids' });
     const ids: Ids = {
       runId: base.runId,
@@ -178,11 +187,11 @@ async function main(): Promise<void> {
       imageryId: base.imageryId,
     };
     let next = 0;
-    const newProject = async (name: string): Promise<Project> => {
+    const newProject = async (name: string, sideOf = side): Promise<Project> => {
       // Each project its own block of the grid, far from the others.
       const origin = { x: 2 ** 17 + 1024 * ++next, y: 2 ** 17 - 4096 };
       const [w, , , north] = tileBounds(ZOOM, origin.x, origin.y);
-      const [, south, e] = tileBounds(ZOOM, origin.x + side - 1, origin.y + side - 1);
+      const [, south, e] = tileBounds(ZOOM, origin.x + sideOf - 1, origin.y + sideOf - 1);
       const bbox: BBox = [w, south, e, north];
       const ring = [
         [w, south],
@@ -202,15 +211,16 @@ async function main(): Promise<void> {
           features: [{ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [ring] } }],
         },
         areaKm2: 0,
-        tileCount: n,
+        tileCount: sideOf * sideOf,
         bbox,
         lookFor: 'buildings',
       });
     };
-    const counted = async (project: Project) => {
+    const counted = async (project: Project, tiles = n) => {
       const j = await jobsRepo.latestJobOf(store.db, project.id);
-      if (!j || j.done !== n)
-        throw new Error(`${project.name}: the job counts ${j?.done} tiles, expected ${n}`);
+      const stored = [...(await countTileStatuses(store.db, project.id)).values()].reduce((a, b) => a + b, 0);
+      if (!j || j.done !== tiles || stored !== tiles)
+        throw new Error(`${project.name}: ${stored} rows, the job counts ${j?.done}; expected ${tiles}`);
     };
 
     // Warm-up, untimed: the first statements of each kind are planned and the code compiled before any timing.
@@ -282,6 +292,67 @@ async function main(): Promise<void> {
     };
     const one = await queued(1);
     const two = await queued(2);
+
+    // 4. The soak: two workers, one of them SIGKILLed at random `kills` times and replaced, chunks of 64 with a
+    // short lease and a model's pace; at the end every tile must be there once, the job's count equal to them.
+    const soakSide = Number(values['soak-side']);
+    const kills = Number(values.kills);
+    const soakTiles = soakSide * soakSide;
+    const soakProject = await newProject('soak', soakSide);
+    const soakJob = await jobsRepo.queueJob(
+      store.db,
+      { projectId: soakProject.id, mode: 'score', total: soakTiles, batchSize: batch },
+      [],
+    );
+    const live = [spawnWorker(pg.url), spawnWorker(pg.url)];
+    children.push(...live.map((l) => l.child));
+    await Promise.all(live.map((l) => l.ready));
+    const soakChunks = rangeChunks(soakProject.id, soakTiles, 64).map((c) => ({
+      ...c,
+      shared: { scoringJob: soakJob.id, batch, ids, paceMs: 100 },
+    }));
+    const ts = performance.now();
+    await store.queue.send(soakProject.id, soakChunks, {
+      leaseSeconds: 5,
+      retryDelaySeconds: 0,
+      retryBackoff: false,
+      retryLimit: 1000,
+    });
+    let killed = 0;
+    while (killed < kills && (await store.queue.progress(soakProject.id)).state === 'active') {
+      await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
+      const i = Math.floor(Math.random() * live.length);
+      live[i].child.kill('SIGKILL');
+      await new Promise((r) => live[i].child.once('exit', r));
+      killed++;
+      live[i] = spawnWorker(pg.url);
+      children.push(live[i].child);
+      await live[i].ready;
+    }
+    for (;;) {
+      const p = await store.queue.progress(soakProject.id);
+      if (p.state !== 'active') {
+        if (p.chunks.done !== soakChunks.length) throw new Error(`soak: ${p.chunks.dead} chunks dead`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const soakMs = performance.now() - ts;
+    await Promise.all(live.map((l) => stop(l.child)));
+    await counted(soakProject, soakTiles);
+    let retried = 0;
+    for await (const r of store.queue.records(soakProject.id)) if (r.attempt > 1) retried++;
+    const soak = {
+      kills: killed,
+      tiles: soakTiles,
+      chunks: soakChunks.length,
+      chunksRetried: retried,
+      seconds: soakMs / 1000,
+      lost: 0,
+      duplicated: 0,
+    };
+    if (killed < kills)
+      throw new Error(`soak: the project ended after ${killed} of ${kills} kills; give it more tiles`);
     await store.close();
 
     const rate = (ms: number) => n / (ms / 1000);
@@ -317,6 +388,7 @@ async function main(): Promise<void> {
         hours: projectionHours,
         bound: demand > engine ? 'store and queue' : "the hosts' scoring",
       },
+      soak,
       machine: { cores: cpus().length, loadStart: load0, loadEnd: loadavg()[0] },
     };
     if (values.json) {
@@ -342,6 +414,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `  5 M tiles on 20 hosts at ${hostRate} tiles/s each: the store must take ${f(demand)} tiles/s, the engine took ${f(engine)} at best → about ${f(projectionHours, 1)} h, bound by ${result.projection.bound}`,
+    );
+    console.log(
+      `  soak: ${soak.kills} SIGKILLs of random workers over ${f(soak.tiles)} tiles (${soak.chunks} chunks, ${soak.chunksRetried} tried again) in ${f(soak.seconds, 1)} s: 0 lost, 0 duplicated (every tile's row once, the job's count equal)`,
     );
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
