@@ -26,6 +26,7 @@ import { trustRoutes } from './routes/trust.ts';
 import { projectLatentRoutes, runLatentRoutes } from './routes/latent.ts';
 import { uiStaticRoutes } from './routes/ui-static.ts';
 import type { Settings } from './settings.ts';
+import { InProcessHostRateLimiter, parseHostRates } from './lib/queue/host-rate-limit.ts';
 
 export const API_VERSION = '0.1.0';
 
@@ -54,6 +55,8 @@ export function scoringContextFor(
     dataDir: resolve(settings.dataDir),
     outbound: OutboundPolicy.fromSetting(settings.imageryAllowHosts),
     imageryConcurrency: settings.imageryConcurrency,
+    // The embedded store's buckets; a server on the shared store uses the store's instead (main.ts).
+    imageryRates: new InProcessHostRateLimiter(parseHostRates(settings.imageryRate)),
     log,
   };
 }

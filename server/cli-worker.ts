@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { describeStore } from './lib/db/client.ts';
 import { errorText } from './lib/queue/chunk-queue.ts';
 import { OutboundPolicy } from './lib/imagery/outbound.ts';
+import { DEFAULT_IMAGERY_RATE, parseHostRates, type HostRates } from './lib/queue/host-rate-limit.ts';
 import { dataDir } from './lib/paths.ts';
 import { disposeScoringModels } from './lib/scoring/jobs.ts';
 import { startScoringWorker } from './lib/scoring/shared-store.ts';
@@ -22,8 +23,20 @@ export const workerUsage = `  worker    take scoring chunks from the shared stor
               [--name NAME]       its name in the job's progress (default host:pid)
             refuses, changing nothing, a database that is not tilelens's, a schema older or newer than
             this tilelens, or a server it cannot reach; imagery hosts as the server's
-            (TILELENS_IMAGERY_ALLOW_HOSTS), caches under TILELENS_DATA_DIR
+            (TILELENS_IMAGERY_ALLOW_HOSTS), caches under TILELENS_DATA_DIR; each imagery host's rate
+            limit (TILELENS_IMAGERY_RATE, as the server's --imagery-rate) is one bucket in the store that
+            every worker takes from
 `;
+
+/** Each imagery host's rate limit as the server's `--imagery-rate` gives it, for the commands that score. */
+export function imageryRatesFromEnv(): HostRates {
+  const text = process.env.TILELENS_IMAGERY_RATE ?? DEFAULT_IMAGERY_RATE;
+  try {
+    return parseHostRates(text);
+  } catch (err) {
+    throw new UsageError(`TILELENS_IMAGERY_RATE: ${(err as Error).message}`);
+  }
+}
 
 const options = z.object({
   db: z.string({
@@ -56,6 +69,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     concurrency: o.concurrency,
     dataDir: process.env.TILELENS_DATA_DIR ?? dataDir,
     outbound: OutboundPolicy.fromSetting(process.env.TILELENS_IMAGERY_ALLOW_HOSTS),
+    imageryRates: imageryRatesFromEnv(),
     ...(o.name ? { name: o.name } : {}),
     log,
     onError: (err) => log(`queue: ${errorText(err)}`),

@@ -30,7 +30,8 @@ import {
 import type { ChunkWorker } from './lib/queue/chunk-queue.ts';
 import { workScoringChunks } from './lib/scoring/queued-jobs.ts';
 import { openSharedStore, type SharedStore } from './lib/scoring/shared-store.ts';
-import { workerCommand, workerUsage } from './cli-worker.ts';
+import { imageryRatesFromEnv, workerCommand, workerUsage } from './cli-worker.ts';
+import { InProcessHostRateLimiter } from './lib/queue/host-rate-limit.ts';
 import { OutboundPolicy } from './lib/imagery/outbound.ts';
 import type { ScoringContext } from './lib/scoring/context.ts';
 import { countScoredTiles } from './lib/scoring/tiles-repo.ts';
@@ -527,6 +528,7 @@ function commandContext(db: DatabaseHandle): ScoringContext {
     db,
     dataDir: process.env.TILELENS_DATA_DIR ?? dataDir,
     outbound: OutboundPolicy.fromSetting(process.env.TILELENS_IMAGERY_ALLOW_HOSTS),
+    imageryRates: new InProcessHostRateLimiter(imageryRatesFromEnv()),
     log: (m: string) => process.stderr.write(`${m}\n`),
   };
 }
@@ -542,8 +544,8 @@ const sharedOf = new WeakMap<ScoringContext, { store: SharedStore; worker: Chunk
 async function scoringCommandContext(dbOption: string): Promise<ScoringContext> {
   const location = storeLocation(dbOption);
   if (!isSharedStore(location)) return commandContext(await openDatabase(location));
-  const store = await openSharedStore(location, { migrate: true });
-  const ctx = { ...commandContext(store.db), queue: store.queue };
+  const store = await openSharedStore(location, { migrate: true, imageryRates: imageryRatesFromEnv() });
+  const ctx = { ...commandContext(store.db), queue: store.queue, imageryRates: store.imageryRates };
   sharedOf.set(ctx, { store, worker: await workScoringChunks(ctx, store.queue) });
   return ctx;
 }

@@ -11,6 +11,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp, scoringContextFor, type TilelensApp } from './app.ts';
 import { isSharedStore, openDatabase, storeLocation, type DatabaseHandle } from './lib/db/client.ts';
 import { openSharedStore } from './lib/scoring/shared-store.ts';
+import { parseHostRates } from './lib/queue/host-rate-limit.ts';
 import type { ScoringContext } from './lib/scoring/context.ts';
 import { closeImagerySources } from './lib/scoring/imagery-registry.ts';
 import { resumeInterruptedJobs } from './lib/scoring/jobs.ts';
@@ -59,10 +60,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const token = resolveManagerToken(dataDir, options.env ?? process.env);
   const location = storeLocation(settings.db);
   // The shared store comes with its chunk queue: scoring jobs go to workers (`tilelens worker`) on any host.
-  const shared = isSharedStore(location) ? await openSharedStore(location, { migrate: true }) : undefined;
+  const shared = isSharedStore(location)
+    ? await openSharedStore(location, { migrate: true, imageryRates: parseHostRates(settings.imageryRate) })
+    : undefined;
   const db = shared?.db ?? (await openDatabase(location));
   const scoring: ScoringContext = scoringContextFor(db, settings, log);
-  if (shared) scoring.queue = shared.queue;
+  if (shared) {
+    scoring.queue = shared.queue;
+    scoring.imageryRates = shared.imageryRates;
+  }
   let server: ServerType | undefined;
   let app: TilelensApp | undefined;
   try {

@@ -7,6 +7,7 @@ import { dataDir as defaultDataDir, defaultDbPath } from './lib/paths.ts';
 import { TilelensError } from './lib/errors.ts';
 import { AllowList } from './lib/imagery/outbound.ts';
 import { DEFAULT_HOST_CONCURRENCY } from './lib/imagery/source.ts';
+import { DEFAULT_IMAGERY_RATE, parseHostRates } from './lib/queue/host-rate-limit.ts';
 
 type Kind = 'string' | 'int' | 'optional-string';
 
@@ -143,6 +144,14 @@ export const SETTINGS = [
     min: 1,
     max: 64,
     help: 'Requests in flight per XYZ imagery source (its host) unless its spec says; a stalled request then holds up one tile, not the job.',
+  },
+  {
+    name: 'imagery-rate',
+    kind: 'string',
+    default: DEFAULT_IMAGERY_RATE,
+    env: 'TILELENS_IMAGERY_RATE',
+    check: (v: string) => void parseHostRates(v),
+    help: 'Tile requests a second / most at once to each XYZ imagery host (RATE/BURST), for all of its fetches together: on a postgres://… store every worker on every host takes from one shared bucket per imagery host (its workers read TILELENS_IMAGERY_RATE; give them all the same). HOST=RATE/BURST entries, comma-separated, set one host its own (tiles.example.org=10/20; a port belongs to the host: 127.0.0.1:8080=5/10).',
   },
   {
     name: 'max-body-bytes',

@@ -287,6 +287,66 @@ describe('fetch results', () => {
   });
 });
 
+describe("the host's rate limit", () => {
+  /** A pacer that records each take and holds the request until the test lets it go. */
+  function recordingPacer() {
+    const takes: string[] = [];
+    return {
+      takes,
+      async take(host: string, n = 1, signal?: AbortSignal) {
+        signal?.throwIfAborted();
+        for (let i = 0; i < n; i++) takes.push(host);
+        return 0;
+      },
+    };
+  }
+
+  it('every request takes one token of its host, retries included; a cached tile takes none', async () => {
+    const pacer = recordingPacer();
+    const cacheDir = join(cacheRoot, 'paced');
+    const flaky = (await createImagerySource(
+      { kind: 'xyz', url: `${base}/flaky/{z}/{x}/{y}`, ...fast, cacheDir },
+      { outbound: loopback, pacer },
+    )) as XyzSource;
+    expectStatus(await flaky.getTile(6, 3, 3), 'ok');
+    const host = new URL(base).host;
+    expect(pacer.takes).toEqual([host, host]);
+    expect(flaky.stats.requests).toBe(2);
+    // Served from the cache: no request, no token.
+    expectStatus(await flaky.getTile(6, 3, 3), 'ok');
+    expect(pacer.takes).toHaveLength(2);
+  });
+
+  it('a request waits for its token, and a cancelled wait sends nothing', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const pacer = {
+      take: async (_host: string, _n?: number, signal?: AbortSignal) => {
+        await Promise.race([
+          gate,
+          new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
+        ]);
+        return 0;
+      },
+    };
+    const src = (await createImagerySource(
+      { kind: 'xyz', url: `${base}/ok/{z}/{x}/{y}.jpg`, ...fast },
+      { outbound: loopback, pacer },
+    )) as XyzSource;
+    const cancel = new AbortController();
+    const cancelled = src.getTile(7, 1, 2, cancel.signal);
+    cancel.abort(new Error('job cancelled'));
+    await expect(cancelled).rejects.toThrow('job cancelled');
+    const waiting = src.getTile(7, 1, 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(hits.get('/ok/7/1/1.jpg')).toBeUndefined();
+    release();
+    expectStatus(await waiting, 'ok');
+    expect(hits.get('/ok/7/1/1.jpg')).toBe(1);
+    expect(hits.get('/ok/7/1/2.jpg')).toBeUndefined();
+  });
+});
+
 describe('disk cache', () => {
   it('a resumed job reads the cache and sends no request', async () => {
     const cacheDir = join(cacheRoot, 'resume');

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { InProcessHostRateLimiter, takeFromBucket } from '../../server/lib/queue/host-rate-limit.ts';
+import {
+  DEFAULT_IMAGERY_RATE,
+  InProcessHostRateLimiter,
+  parseHostRates,
+  takeFromBucket,
+} from '../../server/lib/queue/host-rate-limit.ts';
 
 const RATE = { rate: 10, burst: 3 };
 
@@ -37,5 +42,29 @@ describe('the token bucket of an imagery host', () => {
     await expect(limiter.take('a', 4)).rejects.toMatchObject({ code: 'invalid-rate' });
     const aborted = AbortSignal.abort(new Error('cancelled'));
     await expect(limiter.take('slow', 1, aborted)).rejects.toThrow('cancelled');
+  });
+
+  it('the setting: RATE/BURST for every host, HOST=RATE/BURST for one, and a clear refusal otherwise', () => {
+    expect(parseHostRates('5/10')).toEqual({ default: { rate: 5, burst: 10 }, hosts: {} });
+    expect(parseHostRates('2.5/4, Tiles.Example.org=1/1,127.0.0.1:8080=30/60')).toEqual({
+      default: { rate: 2.5, burst: 4 },
+      hosts: { 'tiles.example.org': { rate: 1, burst: 1 }, '127.0.0.1:8080': { rate: 30, burst: 60 } },
+    });
+    // Only a host named: every other host keeps the default.
+    expect(parseHostRates('a.org=1/2').default).toEqual(parseHostRates(DEFAULT_IMAGERY_RATE).default);
+    for (const bad of ['', '10', '0/5', '5/0', '-1/3', '5/2.5', 'fast', '1/2,3/4', 'a b=1/2', 'a.org=1']) {
+      expect(() => parseHostRates(bad), bad).toThrow(/imagery rate/);
+    }
+  });
+
+  it('in process: a host named in the setting has its own bucket, matched without regard to case', async () => {
+    let now = 0;
+    const limiter = new InProcessHostRateLimiter(parseHostRates('100/100,slow.org=1/1'), () => now);
+    expect(await limiter.take('SLOW.org')).toBe(0);
+    const second = limiter.take('slow.org');
+    // The default host is not slowed by the slow one.
+    expect(await limiter.take('fast.org', 50)).toBe(0);
+    now = 1_000;
+    expect(await second).toBe(1_000);
   });
 });

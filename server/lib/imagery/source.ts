@@ -147,6 +147,17 @@ export interface OpenSourceOptions {
   outbound?: import('./outbound.ts').OutboundPolicy;
   /** Requests in flight per XYZ source (its host) when the spec does not say. */
   concurrency?: number;
+  /** Paces every request to a remote host: one token per request, shared by whoever shares the pacer. */
+  pacer?: RequestPacer;
+}
+
+/**
+ * Takes a host's token before each request (server/lib/queue/host-rate-limit.ts implements it: in memory for the
+ * embedded store, a Postgres row every worker shares on the shared one). Declared here, by shape, so imagery
+ * does not lean on the queue layer.
+ */
+export interface RequestPacer {
+  take(host: string, n?: number, signal?: AbortSignal): Promise<unknown>;
 }
 
 export type RasterImageType = 'image/jpeg' | 'image/png' | 'image/webp';

@@ -20,6 +20,7 @@ import {
   sniffImageType,
   throwIfAborted,
   type ImagerySource,
+  type RequestPacer,
   type TileFetch,
   type XyzSpec,
 } from './source.ts';
@@ -130,6 +131,8 @@ export interface XyzOptions {
   concurrency?: number;
   /** Injectable so that tests can make backoff deterministic. */
   random?: () => number;
+  /** Takes a token of this source's host before every request, retries included (the host's rate limit). */
+  pacer?: RequestPacer;
 }
 
 /** One policy for sources opened without one: nothing but public addresses. */
@@ -149,6 +152,7 @@ export class XyzSource implements ImagerySource {
   private readonly slots: Semaphore;
   private readonly outbound: OutboundPolicy;
   private readonly random: () => number;
+  private readonly pacer: RequestPacer | undefined;
 
   constructor(
     private readonly spec: XyzSpec,
@@ -158,6 +162,7 @@ export class XyzSource implements ImagerySource {
     this.template = parseUrlTemplate(spec.url);
     this.outbound = options.outbound ?? defaultPolicy();
     this.random = options.random ?? Math.random;
+    this.pacer = options.pacer;
     const first = new URL(expandUrlTemplate(this.template, 0, 0, 0, spec.subdomains));
     this.host = first.host;
     try {
@@ -248,6 +253,9 @@ export class XyzSource implements ImagerySource {
     signal?: AbortSignal,
   ): Promise<Attempt> {
     throwIfAborted(signal);
+    // Taken inside the request's slot and before its timeout starts: a request waiting for the host's token is
+    // not late, and no more are granted and not yet sent than there are slots.
+    await this.pacer?.take(this.host, 1, signal);
     const timeoutMs = this.spec.timeoutMs ?? XYZ_DEFAULTS.timeoutMs;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), timeoutMs);

@@ -29,6 +29,53 @@ export interface HostRateLimiter {
   close(): Promise<void>;
 }
 
+/** What `--imagery-rate` holds unless set: generous for a tile server of one's own, far below a flood. */
+export const DEFAULT_IMAGERY_RATE = '100/200';
+
+/**
+ * Reads `RATE/BURST[,HOST=RATE/BURST…]` (tile requests a second, most saved up): the entry without a host is
+ * every other host's. Throws with the reason on anything else, so a setting with a typo never starts a worker
+ * that floods a host.
+ */
+export function parseHostRates(text: string): HostRates {
+  const pair = (v: string, where: string): HostRate => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*\/\s*(\d+)\s*$/.exec(v);
+    const rate = m ? Number(m[1]) : NaN;
+    const burst = m ? Number(m[2]) : NaN;
+    if (!(rate > 0) || !(burst >= 1)) {
+      throw new QueueError(
+        'invalid-rate',
+        `${where}: "${v.trim()}" is not RATE/BURST (tile requests a second above 0 / most at once, at least 1), e.g. 100/200`,
+        { status: 400 },
+      );
+    }
+    return { rate, burst };
+  };
+  let fallback: HostRate | undefined;
+  const hosts: Record<string, HostRate> = {};
+  for (const entry of text.split(',')) {
+    const eq = entry.indexOf('=');
+    if (eq < 0) {
+      if (fallback)
+        throw new QueueError('invalid-rate', `imagery rate "${text}" gives two defaults`, { status: 400 });
+      fallback = pair(entry, 'imagery rate');
+      continue;
+    }
+    const host = entry.slice(0, eq).trim().toLowerCase();
+    if (!/^[a-z0-9.\-\[\]:]+$/.test(host)) {
+      throw new QueueError(
+        'invalid-rate',
+        `imagery rate: "${host}" is not a host (name or address, port if any)`,
+        {
+          status: 400,
+        },
+      );
+    }
+    hosts[host] = pair(entry.slice(eq + 1), `imagery rate of ${host}`);
+  }
+  return { default: fallback ?? parseHostRates(DEFAULT_IMAGERY_RATE).default, hosts };
+}
+
 function rateOf(rates: HostRates, host: string, n: number): HostRate {
   const r = rates.hosts?.[host] ?? rates.default;
   if (!(r.rate > 0) || !(r.burst >= 1)) {
@@ -77,7 +124,9 @@ export class InProcessHostRateLimiter implements HostRateLimiter {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async take(host: string, n = 1, signal?: AbortSignal): Promise<number> {
+  async take(hostName: string, n = 1, signal?: AbortSignal): Promise<number> {
+    // Host names are not case-sensitive: one bucket however a template spells it.
+    const host = hostName.toLowerCase();
     const rate = rateOf(this.rates, host, n);
     for (;;) {
       const now = this.clock();
@@ -115,7 +164,9 @@ export class PostgresHostRateLimiter implements HostRateLimiter {
     return new PostgresHostRateLimiter(store, rates);
   }
 
-  async take(host: string, n = 1, signal?: AbortSignal): Promise<number> {
+  async take(hostName: string, n = 1, signal?: AbortSignal): Promise<number> {
+    // Host names are not case-sensitive: one bucket however a template spells it.
+    const host = hostName.toLowerCase();
     const rate = rateOf(this.rates, host, n);
     let configured = this.configured.get(host);
     if (!configured) {

@@ -6,6 +6,7 @@
 import type { DatabaseHandle } from '../db/client.ts';
 import type { OutboundPolicy } from '../imagery/outbound.ts';
 import type { ChunkQueue, RetryPolicy } from '../queue/chunk-queue.ts';
+import type { HostRateLimiter } from '../queue/host-rate-limit.ts';
 
 export interface ScoringContext {
   db: DatabaseHandle;
@@ -15,6 +16,12 @@ export interface ScoringContext {
   outbound?: OutboundPolicy;
   /** Requests in flight per XYZ imagery source (its host) when its spec does not say. */
   imageryConcurrency?: number;
+  /**
+   * The rate limit of each remote imagery host: every XYZ request takes a token from it. On the shared store one
+   * bucket per host in Postgres for every worker on every host; on the embedded store this process's buckets.
+   * Without one, requests are paced by `imageryConcurrency` alone.
+   */
+  imageryRates?: HostRateLimiter;
   log?: (msg: string) => void;
   /**
    * The chunk queue of a shared store: scoring jobs are sent to it as chunks for workers on any host. Without

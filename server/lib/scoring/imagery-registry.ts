@@ -55,6 +55,7 @@ async function open(ctx: ScoringContext, spec: ImagerySpec): Promise<ImagerySour
     return await createImagerySource(spec, {
       outbound: ctx.outbound,
       concurrency: ctx.imageryConcurrency,
+      ...(ctx.imageryRates ? { pacer: ctx.imageryRates } : {}),
     });
   } catch (cause) {
     if (cause instanceof ImageryError) {

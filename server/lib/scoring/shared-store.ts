@@ -10,12 +10,20 @@ import type { OutboundPolicy } from '../imagery/outbound.ts';
 import type { ChunkQueue, ChunkWorker } from '../queue/chunk-queue.ts';
 import { openPgBossQueue } from '../queue/pg-boss-queue.ts';
 import { QueueError } from '../queue/chunks.ts';
+import {
+  DEFAULT_IMAGERY_RATE,
+  parseHostRates,
+  PostgresHostRateLimiter,
+  type HostRates,
+} from '../queue/host-rate-limit.ts';
 import type { ScoringContext } from './context.ts';
 import { workScoringChunks, type WorkScoringOptions } from './queued-jobs.ts';
 
 export interface SharedStore {
   db: DatabaseHandle;
   queue: ChunkQueue;
+  /** One token bucket per imagery host in the store, shared with every worker that fetches from it. */
+  imageryRates: PostgresHostRateLimiter;
   close(): Promise<void>;
 }
 
@@ -25,7 +33,7 @@ export interface SharedStore {
  */
 export async function openSharedStore(
   url: string,
-  options: { migrate: boolean; maintenanceIntervalSeconds?: number },
+  options: { migrate: boolean; maintenanceIntervalSeconds?: number; imageryRates?: HostRates },
 ): Promise<SharedStore> {
   if (!isSharedStore(url)) {
     throw new QueueError(
@@ -48,11 +56,24 @@ export async function openSharedStore(
     await db.close();
     throw err;
   }
+  let imageryRates: PostgresHostRateLimiter;
+  try {
+    imageryRates = await PostgresHostRateLimiter.open(
+      url,
+      options.imageryRates ?? parseHostRates(DEFAULT_IMAGERY_RATE),
+    );
+  } catch (err) {
+    await queue.close();
+    await db.close();
+    throw err;
+  }
   return {
     db,
     queue,
+    imageryRates,
     close: async () => {
       await queue.close();
+      await imageryRates.close();
       await db.close();
     },
   };
@@ -63,6 +84,8 @@ export interface ScoringWorkerOptions extends WorkScoringOptions {
   dataDir: string;
   outbound?: OutboundPolicy;
   imageryConcurrency?: number;
+  /** Each imagery host's rate limit (`--imagery-rate`); the buckets are the store's, shared with every worker. */
+  imageryRates?: HostRates;
   maintenanceIntervalSeconds?: number;
   log?: (msg: string) => void;
 }
@@ -77,6 +100,7 @@ export interface ScoringWorker {
 export async function startScoringWorker(options: ScoringWorkerOptions): Promise<ScoringWorker> {
   const store = await openSharedStore(options.url, {
     migrate: false,
+    ...(options.imageryRates ? { imageryRates: options.imageryRates } : {}),
     ...(options.maintenanceIntervalSeconds !== undefined
       ? { maintenanceIntervalSeconds: options.maintenanceIntervalSeconds }
       : {}),
@@ -85,6 +109,7 @@ export async function startScoringWorker(options: ScoringWorkerOptions): Promise
     db: store.db,
     dataDir: options.dataDir,
     queue: store.queue,
+    imageryRates: store.imageryRates,
     ...(options.outbound ? { outbound: options.outbound } : {}),
     ...(options.imageryConcurrency !== undefined ? { imageryConcurrency: options.imageryConcurrency } : {}),
     ...(options.log ? { log: options.log } : {}),
