@@ -416,7 +416,11 @@ export class RegionTrustEstimator {
       if (this.cumCount[edge] === this.cumCount[edge - 1]) continue;
       const missed = countBounds(this.domainAt(edge, 'skipped'), delta);
       const sent = countBounds(this.domainAt(edge, 'sent'), delta);
-      const low = recallBounds(missed, sent).low;
+      // MOVER without the sure corners: the test only needs the bound below recall, and the corner rule,
+      // which the two-sided interval needs where a small region is nearly all sampled, cut what the
+      // guarantee skips on the synthetic miscalibrated region from 18 % to 5.5 % of tiles while the
+      // guarantee already held in ≥ 95 % of draws on every benchmark case (scripts/bench/trust-sampling.ts).
+      const low = recallBounds(missed, sent, { sureCorners: false }).low;
       if (low < target) break;
       passed = edge;
       passedLow = low;
