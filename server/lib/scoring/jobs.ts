@@ -28,7 +28,7 @@ import { logTo, perDatabase, type ScoringContext } from './context.ts';
 import { JobCancelledError, ScoringError } from './errors.ts';
 import { getImagerySource } from './imagery-registry.ts';
 import { loadLatentProjector, type LatentProjector } from './latent-projection.ts';
-import { requireProject, type ProjectRow } from './projects.ts';
+import { requireProject, setRegionLook, type ProjectRow } from './projects.ts';
 import { fetchAhead } from './fetch-ahead.ts';
 import { sampleRegionLook } from './region-look.ts';
 import { fetchTile, scoreFetched, type FetchedTile, type ScoringPipeline } from './score-batch.ts';
@@ -348,6 +348,12 @@ async function runJob(
       entry.controller.signal,
     );
     const scoring = { ...pipeline, look: decided.look };
+    await setRegionLook(ctx, project.id, {
+      look: decided.look,
+      medians: decided.medians,
+      sampled: decided.sampled,
+      jobId,
+    });
     if (decided.look !== 'original')
       logTo(
         ctx,
