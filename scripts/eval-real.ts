@@ -17,6 +17,7 @@ import { analyzeDataset, type AnalysisSummary } from '../server/lib/analysis/ana
 import { MLPRegressor } from '../server/lib/analysis/mlp.ts';
 import { auroc, spearman } from '../server/lib/analysis/rank-statistics.ts';
 import { KnnNovelty } from '../server/lib/analysis/novelty.ts';
+import { nearestCentroid } from '../server/lib/analysis/kmeans.ts';
 import { adjustedRandIndex } from '../server/lib/analysis/silhouette.ts';
 import { openManifestDataset, readManifest } from '../server/lib/datasets/manifest.ts';
 import { openPairsDataset, type ImagePair } from '../server/lib/datasets/folder.ts';
@@ -157,6 +158,9 @@ async function projectHeldOut(
   const projector = await loadLatentProjector(db, run);
   const k = projector.nComponents;
   const centroids = run.kmeans.centroids;
+  const d = centroids[0].length;
+  const flat = Float64Array.from(centroids.flat());
+  const head = new Float32Array(d);
   const reader = ActivationReader.open(activationsPath);
   const out: EvalRow[] = [];
   try {
@@ -165,13 +169,7 @@ async function projectHeldOut(
       for (let r = 0; r < chunk.rows; r++) {
         const j = chunk.start + r;
         const pcs = Array.from(p.pcs.subarray(r * k, r * k + Math.min(k, 9)));
-        let best = -1;
-        let bestD = Infinity;
-        centroids.forEach((c, ci) => {
-          let d = 0;
-          for (let q = 0; q < c.length; q++) d += (p.pcs[r * k + q] - c[q]) ** 2;
-          if (d < bestD) [best, bestD] = [ci, d];
-        });
+        head.set(p.pcs.subarray(r * k, r * k + d));
         out.push({
           patchKey: table.keys[j],
           groupName: table.groups[j],
@@ -181,7 +179,7 @@ async function projectHeldOut(
           fn: table.fn[j],
           iou: Number.isNaN(table.iou[j]) ? null : table.iou[j],
           iouHat: p.iouHat[r],
-          cluster: best,
+          cluster: nearestCentroid(head, 0, d, flat, centroids.length).label,
           gtFraction: table.gtFraction[j],
           predFraction: table.predFraction[j],
           pcs,
