@@ -12,7 +12,8 @@
  *   est.basis, est.toJSON()
  *
  * Recall at t is S/(S + M): S the building tiles at or above t (sent), M those below (missed). Both are
- * domain counts with bounds from count-bounds.ts; the recall interval combines them (MOVER for a ratio).
+ * domain counts with bounds from count-bounds.ts; the recall interval combines them (MOVER for a ratio, the
+ * corner of the two bounds where either is a limit the labels make sure).
  *
  * The guarantee tests, threshold by threshold from 0 (everything sent, recall 1) upward, "recall(t) <
  * target" against the one-sided (1 − δ) lower bound, and stops at the first threshold it cannot reject
