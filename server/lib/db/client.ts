@@ -270,22 +270,6 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
   };
 }
 
-/** The SQLite connection of a handle, for the code that still runs on SQLite only; refuses a Postgres store. */
-export function sqliteOf(handle: DatabaseHandle, what = 'this operation'): Database.Database {
-  if (handle.dialect === 'sqlite') return handle.sqlite;
-  throw new TilelensError(
-    'sqlite-only',
-    `${what} runs on the embedded SQLite store only for now; ${handle.where} is a Postgres database`,
-    { status: 501 },
-  );
-}
-
-/** The drizzle database of a SQLite handle, for repositories not yet written for both dialects; refuses a Postgres store. */
-export function sqliteDb(handle: DatabaseHandle, what = 'this operation'): TilelensDb {
-  sqliteOf(handle, what);
-  return handle.db;
-}
-
 /** One trivial query: proves the database answers, not only the process. */
 export async function ping(handle: DatabaseHandle): Promise<void> {
   if (handle.dialect === 'sqlite') handle.sqlite.prepare('select 1').get();

@@ -1,11 +1,14 @@
 /**
  * What still differs between the two stores once the repositories are written against drizzle: the count a
- * write reports, raw rows for keyset pages, table aliases and how many rows one insert statement may carry.
+ * write reports, raw rows for keyset pages, table aliases, how many rows one insert statement may carry,
+ * reading a value out of a JSON column, the type of a sum, and which errors mean the store refused a write.
  * Repositories call these instead of branching on the dialect themselves.
  */
-import { Column, getTableColumns, getTableName, is, sql, SQL } from 'drizzle-orm';
+import Database from 'better-sqlite3';
+import { Column, getTableColumns, getTableName, is, sql, SQL, type SQLWrapper } from 'drizzle-orm';
 import { alias as pgAlias, type PgTable } from 'drizzle-orm/pg-core';
 import { alias as sqliteAlias, type SQLiteTable } from 'drizzle-orm/sqlite-core';
+import pg from 'pg';
 import type { DatabaseHandle } from './client.ts';
 
 /** Rows an insert, update or delete touched, from either driver's result (`changes` or `rowCount`). */
@@ -22,6 +25,24 @@ export function rowsChanged(result: unknown): number {
 export function insertBatchRows(handle: DatabaseHandle, columns: number): number {
   const parameters = handle.dialect === 'sqlite' ? 32_766 : 65_535;
   return Math.max(1, Math.min(1000, Math.floor(parameters / columns)));
+}
+
+/** Rows of `rows` in statements of at most as many rows as one may carry for `table`. */
+export function* insertBatches<R>(
+  handle: DatabaseHandle,
+  table: SQLiteTable,
+  rows: Iterable<R>,
+): Generator<R[]> {
+  const size = insertBatchRows(handle, Object.keys(getTableColumns(table)).length);
+  let batch: R[] = [];
+  for (const row of rows) {
+    batch.push(row);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 /** The same table under another name in one query (a self-join), built by the handle's dialect. */
@@ -131,4 +152,62 @@ export function prepareInsert<T extends SQLiteTable>(
 /** A value as a prepared statement takes it: the column's driver mapping, null and undefined as SQL NULL. */
 export function encodeValue(column: Column, value: unknown): unknown {
   return value === undefined || value === null ? null : column.mapToDriverValue(value);
+}
+
+/** A path into a JSON value: object keys and array positions, outermost first. */
+export type JsonPath = ReadonlyArray<string | number>;
+
+/**
+ * The value at `path` of a JSON column, as text (a string stays a string; null when absent). SQLite stores
+ * JSON as text and reads it with `json_extract`; Postgres stores jsonb and reads it with `#>>`.
+ */
+export function jsonText(handle: DatabaseHandle, column: SQLWrapper, path: JsonPath): SQL<string | null> {
+  if (handle.dialect === 'sqlite') {
+    const at = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('');
+    return sql<string | null>`json_extract(${column}, ${`$${at}`})`;
+  }
+  return sql<string | null>`(${column} #>> ${`{${path.join(',')}}`}::text[])`;
+}
+
+/** The number at `path` of a JSON column (null when absent), read inside the database without parsing rows in JS. */
+export function jsonNumber(handle: DatabaseHandle, column: SQLWrapper, path: JsonPath): SQL<number | null> {
+  const value =
+    handle.dialect === 'sqlite'
+      ? jsonText(handle, column, path)
+      : sql`(${jsonText(handle, column, path)})::double precision`;
+  return sql<number | null>`${value}`.mapWith(Number);
+}
+
+/**
+ * A sum as a number on either store: Postgres sums integers as bigint (or numeric), which node-postgres hands
+ * back as text. Null over no rows, as SQL's sum.
+ */
+export function sumOf(expression: SQLWrapper): SQL<number | null> {
+  return sql<number | null>`sum(${expression})`.mapWith(Number);
+}
+
+/**
+ * The `set` of an upsert that replaces `columns` with the values the insert proposed: `excluded.<column>`,
+ * which both dialects spell alike. Keys are the table's property names.
+ */
+export function proposedValues<T extends SQLiteTable, K extends keyof T['_']['columns'] & string>(
+  table: T,
+  keys: readonly K[],
+): Record<K, SQL> {
+  const columns = getTableColumns(table) as Record<string, Column>;
+  return Object.fromEntries(
+    keys.map((key) => [key, sql`excluded.${sql.identifier(columns[key].name)}`]),
+  ) as Record<K, SQL>;
+}
+
+/** Postgres's codes for a write the server refused without anything being wrong with it: read-only, busy, locked. */
+const PG_REFUSED = new Set(['25006', '40001', '40P01', '55P03', '57014']);
+
+/**
+ * Whether an error is the store refusing a write it could take later (a read-only or busy database), as
+ * opposed to a fault in the write itself: callers that only cache may skip the write on these.
+ */
+export function isRefusedWrite(error: unknown): boolean {
+  if (error instanceof Database.SqliteError) return true;
+  return error instanceof pg.DatabaseError && PG_REFUSED.has(error.code ?? '');
 }
