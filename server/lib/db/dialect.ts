@@ -208,6 +208,10 @@ const PG_REFUSED = new Set(['25006', '40001', '40P01', '55P03', '57014']);
  * opposed to a fault in the write itself: callers that only cache may skip the write on these.
  */
 export function isRefusedWrite(error: unknown): boolean {
-  if (error instanceof Database.SqliteError) return true;
-  return error instanceof pg.DatabaseError && PG_REFUSED.has(error.code ?? '');
+  // drizzle wraps the driver's error (its `cause`).
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof Database.SqliteError) return true;
+    if (e instanceof pg.DatabaseError) return PG_REFUSED.has(e.code ?? '');
+  }
+  return false;
 }
