@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, scoringContextFor, type TilelensApp } from './app.ts';
-import { openDatabase, type DatabaseHandle } from './lib/db/client.ts';
+import { openDatabase, storeLocation, type DatabaseHandle } from './lib/db/client.ts';
 import type { ScoringContext } from './lib/scoring/context.ts';
 import { closeImagerySources } from './lib/scoring/imagery-registry.ts';
 import { resumeInterruptedJobs } from './lib/scoring/jobs.ts';
@@ -56,7 +56,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const log = options.log ?? ((msg: string) => process.stderr.write(`tilelens: ${msg}\n`));
   const dataDir = resolve(settings.dataDir);
   const token = resolveManagerToken(dataDir, options.env ?? process.env);
-  const db = await openDatabase(resolve(settings.db));
+  const db = await openDatabase(storeLocation(settings.db));
   const scoring: ScoringContext = scoringContextFor(db, settings, log);
   let server: ServerType | undefined;
   let app: TilelensApp | undefined;

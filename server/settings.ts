@@ -43,7 +43,7 @@ export const SETTINGS = [
     kind: 'string',
     default: defaultDbPath,
     env: 'TILELENS_DB',
-    help: 'SQLite database holding runs, imagery, projects and scored tiles; created with its migrations if absent.',
+    help: 'Store holding runs, imagery, projects and scored tiles: a SQLite file (created with its migrations if absent) or a postgres:// URL (migrated on start).',
   },
   {
     name: 'data-dir',

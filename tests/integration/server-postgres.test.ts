@@ -13,10 +13,14 @@ import { bboxPolygon, demoNewRegionBBox } from '../../server/demo-server.ts';
 import { startLocalPostgres, type LocalPostgres } from '../../server/lib/db/local-postgres.ts';
 import { runInsights } from '../../server/lib/insights/run-insights.ts';
 import { lonLatToTile } from '../../server/lib/geo/tiles.ts';
-import { json, post, serverFixture, type ServerFixture } from './server-fixture.ts';
+import { startServer } from '../../server/main.ts';
+import { resolveSettings } from '../../server/settings.ts';
+import { json, post, serverFixture, TOKEN, type ServerFixture } from './server-fixture.ts';
 
 let dir: string;
 let server: LocalPostgres | undefined;
+/** The Postgres database the SQLite-compared fixture runs on. */
+let pgUrl: string;
 const fixtures: ServerFixture[] = [];
 /** One snapshot time for both stores' latent pages (their headers carry it): after every tile either scores. */
 const asOf = Date.now() + 86_400_000;
@@ -157,10 +161,10 @@ beforeAll(async () => {
   const worldDir = join(dir, 'world');
   await generateDemoWorld({ seed: 7, outDir: worldDir, scale: 'small' });
   server = await startLocalPostgres({ folder: join(dir, 'cluster') });
-  const url = await server.createDatabase('tilelens_http');
+  pgUrl = await server.createDatabase('tilelens_http');
   for (const [store, db] of [
     ['sqlite', undefined],
-    ['postgres', url],
+    ['postgres', pgUrl],
   ] as const) {
     // The world's folder is the data folder both servers read imagery under.
     const f = await serverFixture({ world: true, worldDir, db, settings: { 'data-dir': dir } });
@@ -236,5 +240,20 @@ describe('the server on a Postgres store', () => {
     const { sqlite, postgres } = answers;
     expect(sqlite.trust.trust).toMatchObject({ projectId: sqlite.project.id });
     expect(postgres.trust).toEqual(sqlite.trust);
+  });
+
+  it('starts the server itself on a postgres:// --db, serving what the store holds', async () => {
+    const settings = resolveSettings({ db: pgUrl, 'data-dir': dir, port: 0 });
+    const running = await startServer({ settings, env: { TILELENS_TOKEN: TOKEN }, log: () => {} });
+    try {
+      expect(running.db.dialect).toBe('postgres');
+      expect(await (await fetch(`${running.url}/api/health`)).json()).toMatchObject({ status: 'ok' });
+      const project = await (
+        await fetch(`${running.url}/api/projects/${answers.postgres.project.id}`)
+      ).json();
+      expect(project.counts.total).toBe(answers.postgres.project.tileCount);
+    } finally {
+      await running.close();
+    }
   });
 });

@@ -131,6 +131,14 @@ export async function openDatabase(
   return openSqlite(location, options);
 }
 
+/**
+ * A `--db` value as `openDatabase` takes it: a URL as given (a `postgres://` store, or another that
+ * `openDatabase` refuses with its reason), `:memory:` as is, a file path made absolute against the cwd.
+ */
+export function storeLocation(value: string): string {
+  return OTHER_URL.test(value) || value === MEMORY ? value : resolve(value);
+}
+
 async function openSqlite(path: string, options: OpenDatabaseOptions): Promise<SqliteHandle> {
   const migrationsFolder = options.migrationsFolder ?? DEFAULT_MIGRATIONS_FOLDER;
   if (!existsSync(resolve(migrationsFolder, 'meta', '_journal.json'))) {
