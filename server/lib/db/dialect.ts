@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { Column, getTableColumns, getTableName, is, sql, SQL, type SQLWrapper } from 'drizzle-orm';
-import { alias as pgAlias, type PgTable } from 'drizzle-orm/pg-core';
+import { alias as pgAlias, type PgColumn, type PgTable } from 'drizzle-orm/pg-core';
 import { alias as sqliteAlias, type SQLiteTable } from 'drizzle-orm/sqlite-core';
 import pg from 'pg';
 import type { DatabaseHandle } from './client.ts';
@@ -214,4 +214,84 @@ export function isRefusedWrite(error: unknown): boolean {
     if (e instanceof pg.DatabaseError) return PG_REFUSED.has(e.code ?? '');
   }
   return false;
+}
+
+/** An INSERT of every column of a table from one array per column (Postgres), built once per table. */
+interface UnnestInsert {
+  name: string;
+  text: string;
+  columns: Array<[key: string, column: Column]>;
+}
+
+const unnestInserts = new WeakMap<SQLiteTable, UnnestInsert>();
+
+/**
+ * `insert into t (every column) select … from unnest($1::type[], …) on conflict do nothing`: a batch of any size
+ * is one statement with one parameter per column, and its text is the same for every batch, so Postgres parses
+ * and plans it once per connection (a named statement). `table` is the handle's own (a Postgres table).
+ */
+function unnestInsertOf(table: SQLiteTable): UnnestInsert {
+  const known = unnestInserts.get(table);
+  if (known) return known;
+  const columns = Object.entries(getTableColumns(table)) as Array<[string, Column]>;
+  const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  const types = columns.map(([, c]) => (c as unknown as PgColumn).getSQLType());
+  // JSON travels as text (an array of JSON texts) and is cast value by value.
+  const args = types.map((type, i) => `$${i + 1}::${type === 'jsonb' ? 'text' : type}[]`);
+  const selected = columns.map(([, c], i) => {
+    const value = types[i] === 'jsonb' ? `c${i}::jsonb` : `c${i}`;
+    // The one SQL default of the schema is the time of the insert (schema-pg.ts), taken where a row leaves it out.
+    return c.hasDefault && is(c.default, SQL) ? `coalesce(${value}, now())` : value;
+  });
+  const insert: UnnestInsert = {
+    name: `tilelens_unnest_${getTableName(table)}`,
+    text:
+      `insert into ${quote(getTableName(table))} (${columns.map(([, c]) => quote(c.name)).join(', ')}) ` +
+      `select ${selected.join(', ')} from unnest(${args.join(', ')}) as u(${columns.map((_, i) => `c${i}`).join(', ')}) ` +
+      'on conflict do nothing',
+    columns,
+  };
+  unnestInserts.set(table, insert);
+  return insert;
+}
+
+/** Rows one unnest statement carries: no parameter limit applies, this bounds the arrays built at once. */
+const UNNEST_ROWS = 5000;
+
+/**
+ * Inserts `rows`, a row whose key is already stored keeping the stored one (first write wins); returns the rows
+ * written. SQLite: drizzle's multi-row INSERT, as many rows a statement as its parameter limit allows.
+ * Postgres: one unnest statement per batch (see `unnestInsertOf`), values through each column's own mapping
+ * and its defaults as drizzle applies them.
+ */
+export async function insertKeepingStored<T extends SQLiteTable>(
+  handle: DatabaseHandle,
+  table: T,
+  rows: Array<T['$inferInsert']>,
+): Promise<number> {
+  let written = 0;
+  if (handle.dialect === 'sqlite') {
+    for (const batch of insertBatches(handle, table, rows)) {
+      written += rowsChanged(await handle.db.insert(table).values(batch).onConflictDoNothing());
+    }
+    return written;
+  }
+  const insert = unnestInsertOf(table);
+  const connection = handle.client ?? handle.pool;
+  for (let i = 0; i < rows.length; i += UNNEST_ROWS) {
+    const batch = rows.slice(i, i + UNNEST_ROWS) as Array<Record<string, unknown>>;
+    const values = insert.columns.map(([key, column]) =>
+      batch.map((row) => {
+        let value = row[key];
+        if (value === undefined) {
+          if (column.defaultFn) value = column.defaultFn();
+          else if (column.hasDefault && !is(column.default, SQL)) value = column.default;
+        }
+        return encodeValue(column, value);
+      }),
+    );
+    const result = await connection.query({ name: insert.name, text: insert.text, values });
+    written += result.rowCount ?? 0;
+  }
+  return written;
 }
