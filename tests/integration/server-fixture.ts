@@ -102,3 +102,14 @@ export function post(app: TilelensApp, path: string, body: unknown, headers: Rec
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
+
+/** Polls `fn` until it returns a value (a job's end, say); fails after `ms` with what it waited for. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

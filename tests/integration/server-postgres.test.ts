@@ -15,7 +15,7 @@ import { runInsights } from '../../server/lib/insights/run-insights.ts';
 import { lonLatToTile } from '../../server/lib/geo/tiles.ts';
 import { startServer } from '../../server/main.ts';
 import { resolveSettings } from '../../server/settings.ts';
-import { json, post, serverFixture, TOKEN, type ServerFixture } from './server-fixture.ts';
+import { json, post, serverFixture, TOKEN, until, type ServerFixture } from './server-fixture.ts';
 
 let dir: string;
 let server: LocalPostgres | undefined;
@@ -26,16 +26,6 @@ const fixtures: ServerFixture[] = [];
 const asOf = Date.now() + 86_400_000;
 /** What each store answered, by store. */
 const answers: Record<string, Awaited<ReturnType<typeof scoreAndRead>>> = {};
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Runs the insight passes on the run, marks two patches of its review queue, and reads what an ML lead sees. */
 async function insightsOf(f: ServerFixture) {
