@@ -16,7 +16,7 @@ import type { patches, tileScores } from './schema.ts';
 /** The components a run stores per patch (pc1..pc9). */
 export const PC_COUNT = 9;
 /** The component columns of the handle's `patches` table, pc1 first. */
-const pcColumns = (t: typeof patches) =>
+export const pcColumns = (t: typeof patches) =>
   [t.pc1, t.pc2, t.pc3, t.pc4, t.pc5, t.pc6, t.pc7, t.pc8, t.pc9] as const;
 
 // ── a run's patches ───────────────────────────────────────────────────────────────────────────────

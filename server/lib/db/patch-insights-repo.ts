@@ -8,6 +8,7 @@ import { inTransaction, type DatabaseHandle } from './client.ts';
 import { insertBatches, jsonNumber, jsonText, proposedValues, selectValues } from './dialect.ts';
 import { saveInsightRecord } from './insight-records.ts';
 import { keysetRows } from './keyset-pages.ts';
+import { pcColumns } from './latent-repo.ts';
 
 export interface PatchEvidenceRow {
   idx: number;
@@ -138,17 +139,6 @@ export function iterateInsightPatches(
 ): AsyncGenerator<InsightPatchTuple> {
   const { patches, patchEvidence } = handle.t;
   const k = Math.max(0, Math.min(9, Math.floor(components)));
-  const pcs = [
-    patches.pc1,
-    patches.pc2,
-    patches.pc3,
-    patches.pc4,
-    patches.pc5,
-    patches.pc6,
-    patches.pc7,
-    patches.pc8,
-    patches.pc9,
-  ];
   const fields = {
     idx: patches.idx,
     patchKey: patches.patchKey,
@@ -168,7 +158,11 @@ export function iterateInsightPatches(
     probOutside: patchEvidence.probOutside,
     boundaryIou: patchEvidence.boundaryIou,
     evidenceIdx: patchEvidence.idx,
-    ...Object.fromEntries(pcs.slice(0, k).map((c, j) => [`pc${j + 1}`, c])),
+    ...Object.fromEntries(
+      pcColumns(patches)
+        .slice(0, k)
+        .map((c, j) => [`pc${j + 1}`, c]),
+    ),
   };
   return keysetRows(
     (after: number | undefined, limit) =>
