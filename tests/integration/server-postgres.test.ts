@@ -2,7 +2,8 @@
  * The server on a Postgres store: the same demo world analysed, its insight passes run and the same project
  * scored through the API on a local Postgres and on SQLite, then overlay tiles, exports, the latent view's
  * pages, the label-error queue with marks, label fixes, families, intervals and the trust summary over a
- * labelled calibration sample read through HTTP from both — byte for byte or value for value the same.
+ * labelled calibration sample read through HTTP from both, and the project published to a Tasking Manager
+ * stand-in — byte for byte or value for value the same.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,8 +16,15 @@ import { runInsights } from '../../server/lib/insights/run-insights.ts';
 import { lonLatToTile } from '../../server/lib/geo/tiles.ts';
 import { startServer } from '../../server/main.ts';
 import { resolveSettings } from '../../server/settings.ts';
+import {
+  startTaskingManagerStandIn,
+  type TaskingManagerStandIn,
+} from '../support/tasking-manager-stand-in.ts';
 import { json, post, serverFixture, TOKEN, until, type ServerFixture } from './server-fixture.ts';
 
+const TM_TOKEN = 'tm-token-0123456789';
+/** Each fixture's own Tasking Manager stand-in, so both give their draft the same remote id. */
+const standIns = new Map<ServerFixture, TaskingManagerStandIn>();
 let dir: string;
 let server: LocalPostgres | undefined;
 /** The Postgres database the SQLite-compared fixture runs on. */
@@ -80,6 +88,36 @@ async function trustOf(app: ServerFixture['app'], base: string) {
   return { sample: { ...sample, createdAt: undefined }, trust: await json(res) };
 }
 
+/** Publishes the project to a Tasking Manager stand-in of its own and reads the publication back. */
+async function publishOf(f: ServerFixture, projectId: number) {
+  const tm = standIns.get(f)!;
+  const res = await post(f.app, `/api/projects/${projectId}/publish/tasking-manager`, {
+    organisation: 7,
+    mode: 'clustered',
+    tiers: ['high', 'medium', 'low'],
+    credentials: { token: TM_TOKEN },
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  expect(tm.projects).toHaveLength(1);
+  const { publications } = await json(await f.app.request(`/api/projects/${projectId}/publications`));
+  // Less what differs by construction: the clock's times, the stand-in's port and the client ids drawn
+  // from the clock and chance (ULIDs, whose tail also names the remote project).
+  const clientIds = new Set<string>(
+    publications.flatMap((p: { projects: Array<{ clientId: string }> }) =>
+      p.projects.map((q) => q.clientId.slice(-6).toLowerCase()),
+    ),
+  );
+  return JSON.parse(
+    JSON.stringify({ publications, remote: tm.projects }, (key, value) => {
+      if (/At$/.test(key) || key === 'clientId' || key === 'baseUrl') return undefined;
+      if (typeof value !== 'string') return value;
+      let v = value;
+      for (const id of clientIds) v = v.replaceAll(id, '<client id>');
+      return v;
+    }),
+  );
+}
+
 /** Registers the world's imagery, scores the new region through the API, and reads back what a manager sees. */
 async function scoreAndRead(f: ServerFixture, worldDir: string) {
   const { app } = f;
@@ -136,6 +174,7 @@ async function scoreAndRead(f: ServerFixture, worldDir: string) {
     projectAttributes: await bytes(`${base}/latent/attributes?asOf=${asOf}`),
     ...(await insightsOf(f)),
     trust: await trustOf(app, base),
+    publication: await publishOf(f, project.id),
   };
 }
 
@@ -156,15 +195,23 @@ beforeAll(async () => {
     ['sqlite', undefined],
     ['postgres', pgUrl],
   ] as const) {
+    const tm = await startTaskingManagerStandIn({ tokens: { [TM_TOKEN]: 'manager' }, organisations: [7] });
     // The world's folder is the data folder both servers read imagery under.
-    const f = await serverFixture({ world: true, worldDir, db, settings: { 'data-dir': dir } });
+    const f = await serverFixture({
+      world: true,
+      worldDir,
+      db,
+      settings: { 'data-dir': dir, 'tasking-manager-url': tm.url },
+    });
     fixtures.push(f);
+    standIns.set(f, tm);
     answers[store] = await scoreAndRead(f, worldDir);
   }
 }, 600_000);
 
 afterAll(async () => {
   for (const f of fixtures) await f.close();
+  for (const tm of standIns.values()) await tm.close();
   await server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -245,5 +292,12 @@ describe('the server on a Postgres store', () => {
     } finally {
       await running.close();
     }
+  });
+
+  it('publishes to the Tasking Manager and keeps the same record of it', () => {
+    const { sqlite, postgres } = answers;
+    expect(sqlite.publication.publications).toHaveLength(1);
+    expect(sqlite.publication.publications[0]).toMatchObject({ target: 'tasking-manager', status: 'done' });
+    expect(postgres.publication).toEqual(sqlite.publication);
   });
 });
