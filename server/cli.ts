@@ -20,7 +20,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { openDatabase, type DatabaseHandle } from './lib/db/client.ts';
+import {
+  describeStore,
+  isSharedStore,
+  openDatabase,
+  storeLocation,
+  type DatabaseHandle,
+} from './lib/db/client.ts';
+import type { ChunkWorker } from './lib/queue/chunk-queue.ts';
+import { workScoringChunks } from './lib/scoring/queued-jobs.ts';
+import { openSharedStore, type SharedStore } from './lib/scoring/shared-store.ts';
+import { workerCommand, workerUsage } from './cli-worker.ts';
 import { OutboundPolicy } from './lib/imagery/outbound.ts';
 import type { ScoringContext } from './lib/scoring/context.ts';
 import { countScoredTiles } from './lib/scoring/tiles-repo.ts';
@@ -127,9 +137,9 @@ Commands
               --project ID  [--sample ID] [--level 0.9] [--target 0.95] [--delta 0.1] [--threshold T]
   after-mapping   achieved recall and skip precision of a finished project, disagreements, bad imagery
               --project ID  [--sample ID] [--top 50]
-${labelFixesUsage}${publishUsage}
+${labelFixesUsage}${publishUsage}${workerUsage}
 Common options
-  --db PATH        SQLite database (default data/tilelens.db)
+  --db PATH|URL    SQLite database (default data/tilelens.db), or the shared store: postgres://user:pass@host/db
 `;
 
 const int = (min: number) => z.coerce.number().int().min(min);
@@ -187,6 +197,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'fair-model') return fairModelCommand(rest);
   if (command === 'fair-import') return await fairImportCommand(rest);
   if (command === 'label-fixes') return await labelFixesCommand(rest);
+  if (command === 'worker') return await workerCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -270,7 +281,7 @@ async function main(argv: string[]): Promise<number> {
         throw err;
       });
       const model = await loadModel(resolve(o.model), { layer: o.layer });
-      const db = await openDatabase(resolve(o.db));
+      const db = await openDatabase(storeLocation(o.db));
       try {
         const summary = await analyzeDataset({
           db,
@@ -407,7 +418,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'runs': {
-      const db = await openDatabase(resolve(values.db ?? defaultDbPath));
+      const db = await openDatabase(storeLocation(values.db ?? defaultDbPath));
       try {
         process.stdout.write(`${JSON.stringify(await listRuns(db), null, 2)}\n`);
       } finally {
@@ -418,9 +429,8 @@ async function main(argv: string[]): Promise<number> {
     case 'score': {
       const o = parseOptions(scoreOptions, values);
       if (!o.model && o.run === undefined) throw new UsageError('score needs --model PATH or --run ID');
-      const dbPath = resolve(o.db);
-      const db = await openDatabase(dbPath);
-      const ctx = commandContext(db);
+      const dbPath = storeLocation(o.db);
+      const ctx = await scoringCommandContext(o.db);
       const progress = stderrProgress();
       try {
         const r = await scoreRegion(ctx, {
@@ -454,7 +464,7 @@ async function main(argv: string[]): Promise<number> {
           seconds: r.seconds,
           out,
           warnings: r.warnings,
-          view: `npx tsx server/main.ts --db ${dbPath} then open http://127.0.0.1:8700/ and pick project ${r.projectId}`,
+          view: `npx tsx server/main.ts --db ${describeStore(dbPath)} then open http://127.0.0.1:8700/ and pick project ${r.projectId}`,
         };
         process.stdout.write(`${JSON.stringify(line)}\n`);
       } finally {
@@ -464,7 +474,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'retry': {
       const o = parseOptions(retryOptions, values);
-      const ctx = commandContext(await openDatabase(resolve(o.db)));
+      const ctx = await scoringCommandContext(o.db);
       const progress = stderrProgress();
       try {
         const queued = await startScoring(ctx, o.project, {
@@ -521,11 +531,31 @@ function commandContext(db: DatabaseHandle): ScoringContext {
   };
 }
 
+/** What a scoring command opened beside its context on the shared store: the store and its own worker. */
+const sharedOf = new WeakMap<ScoringContext, { store: SharedStore; worker: ChunkWorker }>();
+
+/**
+ * The context of a command that scores. On the shared store (`--db postgres://…`) its job goes through the
+ * queue, and the command works its chunks too (so it finishes with no other worker running); workers started
+ * elsewhere take their share.
+ */
+async function scoringCommandContext(dbOption: string): Promise<ScoringContext> {
+  const location = storeLocation(dbOption);
+  if (!isSharedStore(location)) return commandContext(await openDatabase(location));
+  const store = await openSharedStore(location, { migrate: true });
+  const ctx = { ...commandContext(store.db), queue: store.queue };
+  sharedOf.set(ctx, { store, worker: await workScoringChunks(ctx, store.queue) });
+  return ctx;
+}
+
 async function closeCommandContext(ctx: ScoringContext): Promise<void> {
+  const shared = sharedOf.get(ctx);
+  await shared?.worker.stop();
   await closeImagerySources(ctx);
   await disposeScoringModels();
   ctx.outbound?.close();
-  await ctx.db.close();
+  if (shared) await shared.store.close();
+  else await ctx.db.close();
 }
 
 const share = z.coerce.number().gt(0).lt(1);
@@ -551,7 +581,7 @@ const trustOptions = z.object({
 /** The labelled side's verbs: thin over server/lib/trust/project-trust.ts, one line of JSON each. */
 async function trustCommand(command: string, values: Record<string, unknown>): Promise<number> {
   const o = parseOptions(trustOptions, values);
-  const db = await openDatabase(resolve(o.db));
+  const db = await openDatabase(storeLocation(o.db));
   const ctx = { db, dataDir: process.env.TILELENS_DATA_DIR ?? dataDir };
   const print = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
   const needFile = () => {

@@ -9,7 +9,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp, scoringContextFor, type TilelensApp } from './app.ts';
-import { openDatabase, storeLocation, type DatabaseHandle } from './lib/db/client.ts';
+import { isSharedStore, openDatabase, storeLocation, type DatabaseHandle } from './lib/db/client.ts';
+import { openSharedStore } from './lib/scoring/shared-store.ts';
 import type { ScoringContext } from './lib/scoring/context.ts';
 import { closeImagerySources } from './lib/scoring/imagery-registry.ts';
 import { resumeInterruptedJobs } from './lib/scoring/jobs.ts';
@@ -56,8 +57,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const log = options.log ?? ((msg: string) => process.stderr.write(`tilelens: ${msg}\n`));
   const dataDir = resolve(settings.dataDir);
   const token = resolveManagerToken(dataDir, options.env ?? process.env);
-  const db = await openDatabase(storeLocation(settings.db));
+  const location = storeLocation(settings.db);
+  // The shared store comes with its chunk queue: scoring jobs go to workers (`tilelens worker`) on any host.
+  const shared = isSharedStore(location) ? await openSharedStore(location, { migrate: true }) : undefined;
+  const db = shared?.db ?? (await openDatabase(location));
   const scoring: ScoringContext = scoringContextFor(db, settings, log);
+  if (shared) scoring.queue = shared.queue;
   let server: ServerType | undefined;
   let app: TilelensApp | undefined;
   try {
@@ -85,7 +90,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           await app!.close();
           await closeImagerySources(scoring);
           scoring.outbound?.close();
-          await db.close();
+          if (shared) await shared.close();
+          else await db.close();
         })();
         return closed;
       },
@@ -94,7 +100,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   } catch (err) {
     server?.close();
     await app?.close();
-    await db.close();
+    if (shared) await shared.close();
+    else await db.close();
     throw err;
   }
 }

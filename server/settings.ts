@@ -43,7 +43,7 @@ export const SETTINGS = [
     kind: 'string',
     default: defaultDbPath,
     env: 'TILELENS_DB',
-    help: 'Store holding runs, imagery, projects and scored tiles: a SQLite file (created with its migrations if absent) or a postgres:// URL (migrated on start).',
+    help: 'The store holding runs, imagery, projects and scored tiles: a SQLite file (created with its migrations if absent), or a postgres://… URL of the shared store, whose scoring jobs go through its chunk queue to `tilelens worker` processes.',
   },
   {
     name: 'data-dir',

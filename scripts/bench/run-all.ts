@@ -21,6 +21,7 @@ const benches: Record<string, string[]> = {
   'ui-overlay': ['npx', 'tsx', 'scripts/bench/ui-overlay.ts'],
   'ui-latent': ['npx', 'tsx', 'scripts/bench/ui-latent.ts'],
   store: ['npx', 'tsx', 'scripts/bench/store.ts'],
+  cluster: ['npx', 'tsx', 'scripts/bench/cluster.ts'],
   demo: ['bash', 'scripts/bench/demo-fresh-clone.sh'],
 };
 

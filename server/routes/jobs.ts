@@ -1,8 +1,8 @@
-/** Scoring jobs: progress to poll, and a cancel the manager can press. */
+/** Scoring jobs: progress to poll (summed over the workers that score it), and a cancel the manager can press. */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ScoringContext } from '../lib/scoring/context.ts';
-import { cancelJob, getJob } from '../lib/scoring/jobs.ts';
+import { cancelJob, getJob, jobProgress } from '../lib/scoring/jobs.ts';
 import { notFound } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
 import { idParam } from '../middleware/params.ts';
@@ -13,7 +13,7 @@ export function jobRoutes(ctx: ScoringContext): Hono {
       const id = c.req.valid('param').id;
       const job = await getJob(ctx, id);
       if (!job) throw notFound(`job ${id}`, 'POST /api/projects/:id/score starts one and answers its id');
-      return c.json(job, 200, { 'Cache-Control': 'no-store' });
+      return c.json({ ...job, progress: await jobProgress(ctx, job) }, 200, { 'Cache-Control': 'no-store' });
     })
     .post('/:id/cancel', validate('param', idParam), async (c) => {
       const id = c.req.valid('param').id;

@@ -3,7 +3,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { area as turfArea, intersect, featureCollection, feature } from '@turf/turf';
 import type { Feature, FeatureCollection, Polygon } from 'geojson';
 import { parseProjectArea } from '../../server/lib/projects/area.ts';
-import { countTiles, rowSpans, tileRecord, tilesCoveringArea } from '../../server/lib/projects/tile-grid.ts';
+import {
+  countTiles,
+  rowSpans,
+  tileRecord,
+  tilesCoveringArea,
+  tilesInRange,
+} from '../../server/lib/projects/tile-grid.ts';
 import { tileFootprint, tilesCoveringBBox } from '../../server/lib/geo/tiles.ts';
 import { golden } from '../fixtures/golden.ts';
 
@@ -111,5 +117,31 @@ describe('tilesCoveringArea', () => {
     expect(r.quadkey).toHaveLength(18);
     expect(r.footprint.type).toBe('Polygon');
     expect(r.footprint.coordinates[0]).toHaveLength(5);
+  });
+});
+
+describe('tilesInRange', () => {
+  it('gives exactly the slice of the grid order, for every fixture and chunk size, the ranges covering it once', () => {
+    for (const name of names) {
+      const area = parseProjectArea(readFileSync(new URL(`in/${name}.geojson`, dir), 'utf8'));
+      const all = [...tilesCoveringArea(area, ZOOM)].map((t) => `${t.x}/${t.y}`);
+      for (const size of [1, 7, 64, all.length + 3]) {
+        const joined: string[] = [];
+        for (let start = 0; start < all.length; start += size) {
+          const end = Math.min(all.length, start + size);
+          const got = [...tilesInRange(area, ZOOM, start, end)].map((t) => `${t.x}/${t.y}`);
+          expect(got, `${name}, ${start}…${end}`).toEqual(all.slice(start, end));
+          joined.push(...got);
+        }
+        expect(joined).toEqual(all);
+      }
+      expect([...tilesInRange(area, ZOOM, all.length, all.length + 10)]).toEqual([]);
+    }
+  });
+
+  it('refuses a range that is not one', () => {
+    const area = parseProjectArea(readFileSync(new URL(`in/${names[0]}.geojson`, dir), 'utf8'));
+    expect(() => [...tilesInRange(area, ZOOM, 5, 2)]).toThrow(/0 ≤ start ≤ end/);
+    expect(() => [...tilesInRange(area, ZOOM, -1, 2)]).toThrow(/0 ≤ start ≤ end/);
   });
 });

@@ -6,7 +6,7 @@
 // The server's own row types (type-only imports: nothing of the server reaches the bundle), as JSON delivers them.
 import type { NearPatch } from '../../../server/lib/latent/nearest-patches.ts';
 import type { BBox } from '../../../server/lib/geo/tiles.ts';
-import type { JobRow } from '../../../server/lib/scoring/jobs.ts';
+import type { JobProgress, JobRow } from '../../../server/lib/scoring/jobs.ts';
 import type { ProjectRow } from '../../../server/lib/scoring/projects.ts';
 import type { TileCounts } from '../../../server/lib/scoring/tiles-repo.ts';
 import type { ToolTemplate } from '../../../server/lib/overlays/tool-templates.ts';
@@ -20,7 +20,12 @@ export type Project = Omit<ProjectRow, 'area' | 'createdAt'> & {
   counts: TileCounts;
 };
 
-export type Job = Pick<JobRow, 'id' | 'projectId' | 'status' | 'done' | 'failed' | 'total' | 'error'>;
+export type { JobProgress };
+
+/** A job; `progress` (workers, chunks, rate, ETA) comes with each poll of the job itself. */
+export type Job = Pick<JobRow, 'id' | 'projectId' | 'status' | 'done' | 'failed' | 'total' | 'error'> & {
+  progress?: JobProgress;
+};
 
 export interface Imagery {
   id: number;

@@ -5,27 +5,58 @@ import { managerToken, setManagerToken, type Job, type Project } from '../data/a
 import { int, num } from './common.ts';
 import { FailedTiles } from './failed-tiles.ts';
 
+/** "about 3 min left": rounded as a person reads a wait, never more precise than the rate behind it. */
+export function etaText(seconds: number): string {
+  if (seconds < 60) return 'under a minute left';
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} min left`;
+  return `about ${Math.floor(minutes / 60)} h ${minutes % 60} min left`;
+}
+
+/** Who scores the job and how fast, summed over its workers: one line beside the bar. */
+function progressDetail(j: Job): string | null {
+  const p = j.progress;
+  if (!p || j.status === 'failed') return null;
+  const parts: string[] = [];
+  if (p.chunks) {
+    parts.push(`${p.workersActive} ${p.workersActive === 1 ? 'worker' : 'workers'}`);
+    parts.push(`chunks ${int(p.chunks.done + p.chunks.dead)} of ${int(p.chunks.total)} done`);
+    if (p.chunks.dead > 0) parts.push(`${int(p.chunks.dead)} failed on every try`);
+  }
+  if (p.tiles.failed > 0) parts.push(`${int(p.tiles.failed)} tiles failed`);
+  if (p.ratePerSecond !== null) parts.push(`${num(p.ratePerSecond, p.ratePerSecond < 10 ? 1 : 0)} tiles/s`);
+  if (p.etaSeconds !== null) parts.push(etaText(p.etaSeconds));
+  else if (p.chunks && p.workersActive === 0 && j.status === 'running') parts.push('waiting for a worker');
+  return parts.length ? parts.join(' · ') : null;
+}
+
 function JobBar(props: { job: Job | null }) {
   const j = props.job;
   if (!j || j.status === 'done') return null;
   const share = j.total > 0 ? j.done / j.total : 0;
+  const detail = progressDetail(j);
   return h(
     'div',
-    {
-      class: `jobbar ${j.status}`,
-      role: 'progressbar',
-      'aria-valuenow': Math.round(share * 100),
-      'aria-valuemin': 0,
-      'aria-valuemax': 100,
-    },
-    h('div', { class: 'jobbar-fill', style: { width: `${share * 100}%` } }),
+    { class: 'jobprogress' },
     h(
-      'span',
-      null,
-      j.status === 'failed'
-        ? `Scoring failed: ${j.error ?? 'see the server log'}`
-        : `Scoring the region: ${int(j.done)} of ${int(j.total)} tiles (${Math.round(share * 100)} %)`,
+      'div',
+      {
+        class: `jobbar ${j.status}`,
+        role: 'progressbar',
+        'aria-valuenow': Math.round(share * 100),
+        'aria-valuemin': 0,
+        'aria-valuemax': 100,
+      },
+      h('div', { class: 'jobbar-fill', style: { width: `${share * 100}%` } }),
+      h(
+        'span',
+        null,
+        j.status === 'failed'
+          ? `Scoring failed: ${j.error ?? 'see the server log'}`
+          : `Scoring the region: ${int(j.done)} of ${int(j.total)} tiles (${Math.round(share * 100)} %)`,
+      ),
     ),
+    detail && h('span', { class: 'jobbar-detail', 'data-testid': 'job-detail' }, detail),
   );
 }
 

@@ -15,6 +15,7 @@
  * store, which keeps the same ledger in memory.
  */
 import pg from 'pg';
+import { TilelensError } from '../errors.ts';
 
 export const QUEUE_SCHEMA = 'tilelens_queue';
 
@@ -77,6 +78,8 @@ export interface ChunkActivityRow {
   done: number;
   startedAt: number;
   updatedAt: number;
+  /** The worker of the attempt (its name: host and process). */
+  worker: string | null;
 }
 
 export function openQueueStore(url: string, options: { max?: number } = {}): QueueStore {
@@ -103,48 +106,146 @@ async function inTransaction<T>(
   body: (client: pg.PoolClient, engine: QueueSqlExecutor) => Promise<T>,
 ): Promise<T> {
   const client = await poolOf(store).connect();
+  // The pool listens for errors of idle connections only (see client.ts): a restart must not crash a worker.
+  const lost = () => undefined;
+  client.on('error', lost);
   const engine: QueueSqlExecutor = {
     executeSql: async (text, values) => ({ rows: (await client.query(text, values)).rows }),
   };
+  let broken: unknown;
   try {
     await client.query('BEGIN');
     const result = await body(client, engine);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
     throw err;
+  } finally {
+    // A connection whose rollback failed (the server went away) is not handed to the next caller.
+    client.off('error', lost);
+    client.release(broken instanceof Error ? broken : undefined);
+  }
+}
+
+/** The imagery hosts' token buckets (`host-rate-repo.ts`), one row per host. */
+export const HOST_RATE_TABLE = `
+  CREATE TABLE IF NOT EXISTS ${QUEUE_SCHEMA}.host_rate (
+    host text PRIMARY KEY,
+    rate double precision NOT NULL CHECK (rate > 0),
+    burst double precision NOT NULL CHECK (burst >= 1),
+    tokens double precision NOT NULL,
+    refilled_at timestamptz NOT NULL
+  )`;
+
+/**
+ * The version of the queue's own tables this code reads and writes. 1: the chunk table as first installed (no
+ * version row); 2: a version row, the worker that runs a chunk's attempt, the imagery hosts' buckets.
+ */
+export const QUEUE_SCHEMA_VERSION = 2;
+
+/** The queue's tables cannot be used by this code: missing, older or newer; nothing was changed. */
+export class QueueSchemaError extends TilelensError {
+  override name = 'QueueSchemaError';
+  constructor(
+    readonly found: number | null,
+    message: string,
+  ) {
+    super('queue-schema', message, { status: 503 });
+  }
+}
+
+async function installedVersion(client: pg.PoolClient): Promise<number | null> {
+  const { rows } = await client.query(
+    `SELECT to_regclass('${QUEUE_SCHEMA}.chunk') IS NOT NULL AS chunk,
+            to_regclass('${QUEUE_SCHEMA}.version') IS NOT NULL AS version`,
+  );
+  if (!rows[0].chunk) return null;
+  if (!rows[0].version) return 1;
+  const { rows: v } = await client.query(`SELECT version FROM ${QUEUE_SCHEMA}.version`);
+  return v.length ? Number(v[0].version) : 1;
+}
+
+/**
+ * Brings the queue's tables to this code's version: creates them where missing and upgrades an older version,
+ * one step at a time, under an advisory lock (two processes starting at once do it once). With
+ * `{ migrate: false }` (a worker) it only checks, and refuses tables that are missing or older; tables of a
+ * newer tilelens are refused either way. A refusal changes nothing.
+ */
+export async function installChunkLedger(
+  store: QueueStore,
+  options: { migrate?: boolean } = {},
+): Promise<void> {
+  const migrate = options.migrate ?? true;
+  await inTransaction(store, async (client) => {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('${QUEUE_SCHEMA}'))`);
+    const found = await installedVersion(client);
+    if (found !== null && found > QUEUE_SCHEMA_VERSION) {
+      throw new QueueSchemaError(
+        found,
+        `the queue's tables (schema ${QUEUE_SCHEMA}) are at version ${found}, newer than this tilelens's ${QUEUE_SCHEMA_VERSION}: run the tilelens version that made them`,
+      );
+    }
+    if (found === QUEUE_SCHEMA_VERSION) return;
+    if (!migrate) {
+      throw new QueueSchemaError(
+        found,
+        found === null
+          ? `the queue's tables (schema ${QUEUE_SCHEMA}) are not installed: start the tilelens server on this database first, it installs them`
+          : `the queue's tables (schema ${QUEUE_SCHEMA}) are at version ${found}, older than this tilelens's ${QUEUE_SCHEMA_VERSION}: start the tilelens server of this version on the database first, it upgrades them`,
+      );
+    }
+    if (found === null) {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${QUEUE_SCHEMA}`);
+      await client.query(`
+        CREATE TABLE ${QUEUE_SCHEMA}.chunk (
+          project_id integer NOT NULL,
+          seq integer NOT NULL,
+          job_id uuid NOT NULL,
+          spec jsonb NOT NULL,
+          tiles integer NOT NULL CHECK (tiles > 0),
+          state text NOT NULL CHECK (state IN ('queued', 'running', 'done', 'dead', 'cancelled')),
+          attempt integer NOT NULL DEFAULT 0,
+          done integer NOT NULL DEFAULT 0,
+          failed integer NOT NULL DEFAULT 0,
+          output jsonb,
+          error text,
+          started_at timestamptz,
+          updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+          PRIMARY KEY (project_id, seq)
+        )`);
+      await client.query(`CREATE INDEX chunk_recent ON ${QUEUE_SCHEMA}.chunk (project_id, updated_at)`);
+    }
+    // 1 → 2.
+    await client.query(`ALTER TABLE ${QUEUE_SCHEMA}.chunk ADD COLUMN IF NOT EXISTS worker text`);
+    await client.query(HOST_RATE_TABLE);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${QUEUE_SCHEMA}.version (
+         one boolean PRIMARY KEY DEFAULT true CHECK (one),
+         version integer NOT NULL
+       )`,
+    );
+    await client.query(
+      `INSERT INTO ${QUEUE_SCHEMA}.version (one, version) VALUES (true, $1)
+       ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version`,
+      [QUEUE_SCHEMA_VERSION],
+    );
+  });
+}
+
+/** The version of the queue's tables in the store (null: not installed); reads only. */
+export async function queueSchemaVersion(store: QueueStore): Promise<number | null> {
+  const client = await poolOf(store).connect();
+  try {
+    return await installedVersion(client);
   } finally {
     client.release();
   }
 }
 
-/** Creates the ledger when missing; an advisory lock keeps two workers starting at once from racing. */
-export async function installChunkLedger(store: QueueStore): Promise<void> {
-  await inTransaction(store, async (client) => {
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext('${QUEUE_SCHEMA}'))`);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${QUEUE_SCHEMA}`);
-    await client.query(`
-      CREATE TABLE IF NOT EXISTS ${QUEUE_SCHEMA}.chunk (
-        project_id integer NOT NULL,
-        seq integer NOT NULL,
-        job_id uuid NOT NULL,
-        spec jsonb NOT NULL,
-        tiles integer NOT NULL CHECK (tiles > 0),
-        state text NOT NULL CHECK (state IN ('queued', 'running', 'done', 'dead', 'cancelled')),
-        attempt integer NOT NULL DEFAULT 0,
-        done integer NOT NULL DEFAULT 0,
-        failed integer NOT NULL DEFAULT 0,
-        output jsonb,
-        error text,
-        started_at timestamptz,
-        updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-        PRIMARY KEY (project_id, seq)
-      )`);
-    await client.query(
-      `CREATE INDEX IF NOT EXISTS chunk_recent ON ${QUEUE_SCHEMA}.chunk (project_id, updated_at)`,
-    );
-  });
+/** Sets the version row (for tests of a newer or older queue schema; nothing else writes it). */
+export async function setQueueSchemaVersion(store: QueueStore, version: number): Promise<void> {
+  await poolOf(store).query(`UPDATE ${QUEUE_SCHEMA}.version SET version = $1`, [version]);
 }
 
 /**
@@ -197,14 +298,18 @@ const OWNED = `project_id = $1 AND seq = $2 AND job_id = $3 AND attempt = $4 AND
  * Claims the chunk for `attempt`: its counts start again (the attempt handles every tile of the chunk; writes
  * are idempotent). Returns the chunk's spec, or null when the chunk is not to run (cancelled, dead or done).
  */
-export async function startChunk(store: QueueStore, ref: ChunkAttemptRef): Promise<unknown | null> {
+export async function startChunk(
+  store: QueueStore,
+  ref: ChunkAttemptRef,
+  worker: string,
+): Promise<unknown | null> {
   const { rows } = await poolOf(store).query(
     `UPDATE ${QUEUE_SCHEMA}.chunk
-     SET state = 'running', attempt = $4, done = 0, failed = 0, error = NULL,
+     SET state = 'running', attempt = $4, done = 0, failed = 0, error = NULL, worker = $6,
          started_at = clock_timestamp(), updated_at = clock_timestamp()
      WHERE project_id = $1 AND seq = $2 AND job_id = $3 AND state = ANY($5)
      RETURNING spec`,
-    [ref.projectId, ref.seq, ref.jobId, ref.attempt, ACTIVE_CHUNK_STATES],
+    [ref.projectId, ref.seq, ref.jobId, ref.attempt, ACTIVE_CHUNK_STATES, worker],
   );
   return rows.length ? rows[0].spec : null;
 }
@@ -368,14 +473,14 @@ export async function recentChunkActivity(
   sinceMs: number,
 ): Promise<ChunkActivityRow[]> {
   const { rows } = await poolOf(store).query(
-    `SELECT done, (extract(epoch FROM started_at) * 1000)::float8 AS started,
+    `SELECT done, worker, (extract(epoch FROM started_at) * 1000)::float8 AS started,
             (extract(epoch FROM updated_at) * 1000)::float8 AS updated
      FROM ${QUEUE_SCHEMA}.chunk
      WHERE project_id = $1 AND updated_at > to_timestamp($2 / 1000.0) AND started_at IS NOT NULL
        AND state IN ('running', 'done')`,
     [projectId, sinceMs],
   );
-  return rows.map((r) => ({ done: r.done, startedAt: r.started, updatedAt: r.updated }));
+  return rows.map((r) => ({ done: r.done, startedAt: r.started, updatedAt: r.updated, worker: r.worker }));
 }
 
 /** The project's chunk records in chunk order, a page at a time. */

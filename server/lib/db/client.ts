@@ -112,6 +112,24 @@ const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
 /** Any other URL (`mysql://`, `file://`, `http://`): neither a store tilelens opens nor a file path. */
 const OTHER_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
+/** Whether `location` names the shared store (a `postgres://` URL) rather than an embedded SQLite file. */
+export function isSharedStore(location: string): boolean {
+  return POSTGRES_URL.test(location);
+}
+
+/**
+ * A `--db` value as `openDatabase` takes it: a URL as given, `:memory:` as is, a file path made absolute
+ * against the working directory (a URL must not be read as a relative path).
+ */
+export function storeLocation(value: string): string {
+  return OTHER_URL.test(value) || value === MEMORY ? value : resolve(value);
+}
+
+/** How a store may be named in a message or a log: a URL without its password, a path as it is. */
+export function describeStore(location: string): string {
+  return OTHER_URL.test(location) ? redactedUrl(location) : location;
+}
+
 /**
  * Opens the store `location` names: a `postgres://…` URL opens that server's database, anything else but
  * another URL is the path of a SQLite file (`:memory:` for one in memory). Either is brought to the code's
@@ -129,14 +147,6 @@ export async function openDatabase(
     );
   }
   return openSqlite(location, options);
-}
-
-/**
- * A `--db` value as `openDatabase` takes it: a URL as given (a `postgres://` store, or another that
- * `openDatabase` refuses with its reason), `:memory:` as is, a file path made absolute against the cwd.
- */
-export function storeLocation(value: string): string {
-  return OTHER_URL.test(value) || value === MEMORY ? value : resolve(value);
 }
 
 async function openSqlite(path: string, options: OpenDatabaseOptions): Promise<SqliteHandle> {
@@ -411,6 +421,10 @@ async function postgresTransaction<T>(
   fn: (tx: DatabaseHandle) => Promise<T>,
 ): Promise<T> {
   const client = await handle.pool.connect();
+  // The pool listens for errors of idle connections only: a server that goes away while this one is checked
+  // out would otherwise crash the process. The statement in flight fails, and so does the transaction.
+  const lost = () => undefined;
+  client.on('error', lost);
   const tx: PostgresHandle = {
     ...handle,
     client,
@@ -435,6 +449,7 @@ async function postgresTransaction<T>(
     }
   } finally {
     // A connection whose rollback failed is not handed to the next caller.
+    client.off('error', lost);
     client.release(broken instanceof Error ? broken : undefined);
   }
 }

@@ -5,7 +5,7 @@
  * passed, and takes the tokens when there are enough — so two workers taking at once are serialised by the
  * row lock and the sum of their grants keeps to the rate. The database's clock is the only clock.
  */
-import { openQueueStore, QUEUE_SCHEMA, type QueueStore } from './chunk-ledger-repo.ts';
+import { HOST_RATE_TABLE, openQueueStore, QUEUE_SCHEMA, type QueueStore } from './chunk-ledger-repo.ts';
 
 export type QueueStoreHandle = QueueStore;
 
@@ -33,13 +33,7 @@ export async function installHostRates(store: QueueStore): Promise<void> {
   await poolOf(store).query(`
     SELECT pg_advisory_xact_lock(hashtext('${QUEUE_SCHEMA}'));
     CREATE SCHEMA IF NOT EXISTS ${QUEUE_SCHEMA};
-    CREATE TABLE IF NOT EXISTS ${QUEUE_SCHEMA}.host_rate (
-      host text PRIMARY KEY,
-      rate double precision NOT NULL CHECK (rate > 0),
-      burst double precision NOT NULL CHECK (burst >= 1),
-      tokens double precision NOT NULL,
-      refilled_at timestamptz NOT NULL
-    )`);
+    ${HOST_RATE_TABLE}`);
 }
 
 /** Sets the host's rate (tokens a second) and burst; a new bucket starts full, an existing one keeps its tokens. */

@@ -3,7 +3,7 @@
  * progress are written in one transaction (`storeBatch`), so a killed process loses at most the batch in
  * flight and the job row never claims tiles that are not there.
  */
-import { desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import { NotFoundError } from '../errors.ts';
 import { inTransaction, type DatabaseHandle } from './client.ts';
 import type { NewTileScore, ScoringJob, scoringJobs } from './schema.ts';
@@ -70,6 +70,22 @@ export async function updateJob(handle: DatabaseHandle, jobId: number, values: J
     .update(scoringJobs)
     .set({ ...values, updatedAt: new Date() })
     .where(eq(scoringJobs.id, jobId));
+}
+
+/** Updates the job only while its status is one of `from` (a cancel is never undone by a late writer); true when it did. */
+export async function updateJobIf(
+  handle: DatabaseHandle,
+  jobId: number,
+  from: readonly JobStatus[],
+  values: JobUpdate,
+): Promise<boolean> {
+  const { scoringJobs } = handle.t;
+  const rows = await handle.db
+    .update(scoringJobs)
+    .set({ ...values, updatedAt: new Date() })
+    .where(and(eq(scoringJobs.id, jobId), inArray(scoringJobs.status, [...from])))
+    .returning({ id: scoringJobs.id });
+  return rows.length === 1;
 }
 
 const SUPERSEDED: JobUpdate = { status: 'failed', error: 'interrupted; a newer job took over the project' };

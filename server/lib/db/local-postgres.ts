@@ -41,6 +41,8 @@ export interface LocalPostgresOptions {
   binDir?: string;
   /** How long to wait for the server to accept connections before giving up; 60 s unless said. */
   startTimeoutMs?: number;
+  /** The port to listen on (a restart keeps its clients' URLs); a free one unless said. */
+  port?: number;
 }
 
 export interface LocalPostgres {
@@ -462,7 +464,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   installExitHook();
   // A free port can be taken by someone else before the server binds it: try again on another.
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const logFd = openSync(logPath, 'a', 0o600);
     const logStart = statSync(logPath).size;
     let child: ChildProcess;
@@ -484,7 +486,12 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     } catch (error) {
       await stopChild(child);
       const log = logTail(folder, logStart);
-      if (error instanceof ServerExited && /could not bind|Address already in use/.test(log) && attempt < 3)
+      if (
+        error instanceof ServerExited &&
+        /could not bind|Address already in use/.test(log) &&
+        attempt < 3 &&
+        options.port === undefined
+      )
         continue;
       if (error instanceof LocalPostgresError) throw error;
       throw new LocalPostgresError(

@@ -115,6 +115,55 @@ export async function* retryableTiles(
   }
 }
 
+/** What a stored tile is, for a chunk deciding which of its tiles to take: its status and the job that wrote it. */
+export interface StoredTileState {
+  status: TileScore['status'];
+  jobId: number | null;
+}
+
+/**
+ * The stored rows among `tiles` (a chunk's: a few rows of the grid), keyed by `taskId`-style "z/x/y": one query
+ * over the rows' x extents, so a chunk asks once instead of once per tile.
+ */
+export async function storedTileStates(
+  handle: DatabaseHandle,
+  projectId: number,
+  tiles: readonly TileCoord[],
+): Promise<Map<string, StoredTileState>> {
+  const { tileScores } = handle.t;
+  const out = new Map<string, StoredTileState>();
+  if (tiles.length === 0) return out;
+  const rows = new Map<number, { z: number; minX: number; maxX: number }>();
+  for (const t of tiles) {
+    const r = rows.get(t.y);
+    if (!r) rows.set(t.y, { z: t.z, minX: t.x, maxX: t.x });
+    else {
+      r.minX = Math.min(r.minX, t.x);
+      r.maxX = Math.max(r.maxX, t.x);
+    }
+  }
+  const wanted = new Set(tiles.map((t) => `${t.z}/${t.x}/${t.y}`));
+  for (const [y, r] of rows) {
+    const found = await handle.db
+      .select({ z: tileScores.z, x: tileScores.x, status: tileScores.status, jobId: tileScores.jobId })
+      .from(tileScores)
+      .where(
+        and(
+          eq(tileScores.projectId, projectId),
+          eq(tileScores.z, r.z),
+          eq(tileScores.y, y),
+          gte(tileScores.x, r.minX),
+          lte(tileScores.x, r.maxX),
+        ),
+      );
+    for (const f of found) {
+      const key = `${f.z}/${f.x}/${y}`;
+      if (wanted.has(key)) out.set(key, { status: f.status, jobId: f.jobId });
+    }
+  }
+  return out;
+}
+
 const tileKey = (handle: DatabaseHandle, projectId: number, z: number, x: number, y: number) => {
   const { tileScores } = handle.t;
   return and(

@@ -209,3 +209,35 @@ export function tileRecord(z: number, x: number, y: number): TileRecord {
     footprint: tileFootprint(z, x, y),
   };
 }
+
+/**
+ * Tiles `start` (inclusive) to `end` (exclusive) of the area's tile order (`tilesCoveringArea`'s), for a chunk
+ * of a project: the rows before the range are counted span by span, never walked tile by tile, so a chunk
+ * near the end of a large region costs its rows' scanlines and its own tiles only.
+ */
+export function* tilesInRange(
+  area: GridArea,
+  zoom: number,
+  start: number,
+  end: number,
+): Generator<TileCoord> {
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
+    throw new RangeError(`a tile range is two integers 0 ≤ start ≤ end, got ${start}…${end}`);
+  }
+  let index = 0;
+  for (const { y, spans } of rowSpans(area, zoom)) {
+    if (index >= end) return;
+    for (const [x0, x1] of spans) {
+      const width = x1 - x0 + 1;
+      if (index + width <= start) {
+        index += width;
+        continue;
+      }
+      for (let x = x0 + Math.max(0, start - index); x <= x1 && index + (x - x0) < end; x++) {
+        yield { z: zoom, x, y };
+      }
+      index += width;
+      if (index >= end) return;
+    }
+  }
+}

@@ -15,6 +15,7 @@
  *    at its next batch and an attempt that lost its lease writes nothing more to the queue;
  *  - writes of a handler are idempotent on project + z/x/y: a chunk that runs twice changes nothing more.
  */
+import { hostname } from 'node:os';
 import type { ChunkRecordRow } from '../db/chunk-ledger-repo.ts';
 import type { Chunk } from './chunks.ts';
 import { QueueError } from './chunks.ts';
@@ -65,6 +66,13 @@ export interface WorkOptions {
   onDead: DeadChunkHandler;
   /** How often an idle worker looks for chunks, in ms; 1,000 unless said. */
   pollMs?: number;
+  /**
+   * Called by the worker that ended a chunk (done, or dead with its failures recorded), after the queue recorded
+   * it: where the last chunk of a send is noticed. An error is the engine's (`onError`), the chunk stays ended.
+   */
+  onSettled?: (chunk: Chunk) => Promise<void>;
+  /** This worker's name in progress (which workers are active): host and process unless said. */
+  name?: string;
   /** Errors of the engine itself (a lost connection): the worker carries on; logged unless said. */
   onError?: (err: unknown) => void;
 }
@@ -130,6 +138,11 @@ export function retryDelayMs(policy: RetryPolicy, retry: number, random = Math.r
   if (!policy.retryBackoff) return d;
   const base = (d * 2 ** Math.min(16, retry)) / 2;
   return base + base * random();
+}
+
+/** A worker's name unless one is given: its host and process. */
+export function defaultWorkerName(): string {
+  return `${hostname()}:${process.pid}`;
 }
 
 export function errorText(err: unknown): string {

@@ -25,6 +25,11 @@ export interface Chunk {
   /** The chunk's place among the project's chunks, 0-based: its name in progress and records. */
   seq: number;
   spec: ChunkSpec;
+  /**
+   * What the sender decided once for all the chunks of one send and every worker must read alike (for scoring:
+   * the job, its batch size and the look its tiles are read through); carried as JSON, never interpreted here.
+   */
+  shared?: Record<string, unknown>;
 }
 
 export const DEFAULT_CHUNK_TILES = 256;

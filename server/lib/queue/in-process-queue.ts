@@ -8,6 +8,7 @@
 import { setMaxListeners } from 'node:events';
 import {
   ChunkStoppedError,
+  defaultWorkerName,
   errorText,
   retryDelayMs,
   retryPolicy,
@@ -29,6 +30,8 @@ interface Entry extends ChunkRecord {
   updatedAt: number;
   /** Deliveries of its dead letter so far (a failing `onDead` is tried again like a chunk). */
   deadTries: number;
+  /** The worker of the latest attempt. */
+  worker: string | null;
 }
 
 interface Ready {
@@ -70,6 +73,7 @@ export class InProcessChunkQueue implements ChunkQueue {
       startedAt: null,
       updatedAt: now,
       deadTries: 0,
+      worker: null,
     }));
     this.projects.set(projectId, entries);
     for (const entry of entries) this.ready.push({ entry, kind: 'chunk', notBefore: now });
@@ -104,7 +108,7 @@ export class InProcessChunkQueue implements ChunkQueue {
       counts.done += e.done;
       counts.failed += e.failed;
       if ((e.state === 'running' || e.state === 'done') && e.startedAt !== null) {
-        activity.push({ done: e.done, startedAt: e.startedAt, updatedAt: e.updatedAt });
+        activity.push({ done: e.done, startedAt: e.startedAt, updatedAt: e.updatedAt, worker: e.worker });
       }
     }
     return summariseProgress(projectId, counts, activity, Date.now());
@@ -122,6 +126,7 @@ export class InProcessChunkQueue implements ChunkQueue {
     const concurrency = options.concurrency ?? 1;
     const pollMs = options.pollMs ?? 1000;
     const onError = options.onError ?? ((err: unknown) => console.error(`chunk queue: ${errorText(err)}`));
+    const name = options.name ?? defaultWorkerName();
     let stopping = false;
     const loop = async () => {
       while (!stopping && !this.closed) {
@@ -131,10 +136,16 @@ export class InProcessChunkQueue implements ChunkQueue {
           continue;
         }
         try {
-          if (next.kind === 'dead') await this.deliverDead(next.entry, options);
-          else await this.runAttempt(next.entry, handler);
+          const ended =
+            next.kind === 'dead'
+              ? await this.deliverDead(next.entry, options)
+              : await this.runAttempt(next.entry, handler, name);
+          if (ended) await options.onSettled?.(next.entry.chunk);
         } catch (err) {
           onError(err);
+          // Buried without its failures recorded: still an end the sender must hear of.
+          if (err instanceof QueueError && err.code === 'dead-letter-failed')
+            await options.onSettled?.(next.entry.chunk).catch(onError);
         }
       }
     };
@@ -180,8 +191,10 @@ export class InProcessChunkQueue implements ChunkQueue {
     for (const wake of [...this.sleepers]) wake();
   }
 
-  private async runAttempt(entry: Entry, handler: ChunkHandler): Promise<void> {
+  /** Runs one attempt of the chunk; true when it ended the chunk (done). */
+  private async runAttempt(entry: Entry, handler: ChunkHandler, worker: string): Promise<boolean> {
     const attempt = ++entry.attempt;
+    entry.worker = worker;
     entry.state = 'running';
     entry.done = 0;
     entry.failed = 0;
@@ -212,15 +225,17 @@ export class InProcessChunkQueue implements ChunkQueue {
           entry.updatedAt = Date.now();
         },
       });
-      if (!owns()) return;
+      if (!owns()) return false;
       entry.state = 'done';
       entry.done = result.done;
       entry.failed = result.failed;
       entry.output = result.output ?? null;
       entry.updatedAt = Date.now();
+      return true;
     } catch (err) {
-      if (err instanceof ChunkStoppedError || !owns()) return;
+      if (err instanceof ChunkStoppedError || !owns()) return false;
       this.failAttempt(entry, errorText(err));
+      return false;
     } finally {
       clearTimeout(lease);
     }
@@ -243,7 +258,8 @@ export class InProcessChunkQueue implements ChunkQueue {
     this.wakeAll();
   }
 
-  private async deliverDead(entry: Entry, options: WorkOptions): Promise<void> {
+  /** Records a dead chunk's failures and buries it; true when it ended the chunk (false: cancelled meanwhile). */
+  private async deliverDead(entry: Entry, options: WorkOptions): Promise<boolean> {
     entry.deadTries++;
     try {
       await options.onDead(entry.chunk, entry.error ?? 'failed');
@@ -262,14 +278,15 @@ export class InProcessChunkQueue implements ChunkQueue {
         { cause: err },
       );
     }
-    this.bury(entry);
+    return this.bury(entry);
   }
 
-  private bury(entry: Entry): void {
-    if (entry.state !== 'queued') return; // cancelled meanwhile
+  private bury(entry: Entry): boolean {
+    if (entry.state !== 'queued') return false; // cancelled meanwhile
     entry.state = 'dead';
     entry.done = entry.tiles;
     entry.failed = entry.tiles;
     entry.updatedAt = Date.now();
+    return true;
   }
 }

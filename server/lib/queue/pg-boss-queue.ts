@@ -17,6 +17,7 @@ import PgBoss from 'pg-boss';
 import * as ledger from '../db/chunk-ledger-repo.ts';
 import {
   ChunkStoppedError,
+  defaultWorkerName,
   errorText,
   retryPolicy,
   type ChunkHandler,
@@ -39,6 +40,11 @@ export interface PgBossQueueOptions {
   url: string;
   /** How often pg-boss's maintenance expires lost leases, in seconds (one instance runs it per interval); 30 unless said. */
   maintenanceIntervalSeconds?: number;
+  /**
+   * Install or upgrade the queue's tables (pg-boss's and the ledger's) where they are missing or older: true
+   * for the server; a worker passes false and refuses tables that are not at this code's version.
+   */
+  migrate?: boolean;
 }
 
 interface JobData {
@@ -47,6 +53,7 @@ interface JobData {
   spec: ChunkSpec;
   /** The chunk's own job: pg-boss gives its dead letter another id, and the ledger row names this one. */
   jobId: string;
+  shared?: Record<string, unknown>;
 }
 
 /**
@@ -60,11 +67,14 @@ export function chunkJobId(seq: number): string {
 }
 
 function chunkOf(data: JobData): Chunk {
-  return { projectId: data.projectId, seq: data.seq, spec: data.spec };
+  const chunk: Chunk = { projectId: data.projectId, seq: data.seq, spec: data.spec };
+  if (data.shared) chunk.shared = data.shared;
+  return chunk;
 }
 
 /** Connects to the shared Postgres, installs pg-boss's schema and the ledger when missing, and opens the queues. */
 export async function openPgBossQueue(options: PgBossQueueOptions): Promise<PgBossChunkQueue> {
+  const migrate = options.migrate ?? true;
   const store = ledger.openQueueStore(options.url);
   const boss = new PgBoss({
     connectionString: options.url,
@@ -72,20 +82,28 @@ export async function openPgBossQueue(options: PgBossQueueOptions): Promise<PgBo
     max: 4,
     schedule: false,
     supervise: true,
-    migrate: true,
+    migrate,
     maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 30,
   });
   const errors: unknown[] = [];
   boss.on('error', (err) => errors.push(err));
   try {
-    await ledger.installChunkLedger(store);
+    await ledger.installChunkLedger(store, { migrate });
     await boss.start();
     await boss.createQueue(DEAD_CHUNK_QUEUE, { name: DEAD_CHUNK_QUEUE });
     await boss.createQueue(CHUNK_QUEUE, { name: CHUNK_QUEUE, deadLetter: DEAD_CHUNK_QUEUE });
   } catch (err) {
     await boss.stop({ graceful: false }).catch(() => undefined);
     await store.close().catch(() => undefined);
-    throw new QueueError('queue-unreachable', `cannot open the chunk queue: ${errorText(err)}`, {
+    if (err instanceof ledger.QueueSchemaError) throw err;
+    const message = errorText(err);
+    if (/not installed|requires migrations/.test(message)) {
+      throw new ledger.QueueSchemaError(
+        null,
+        `pg-boss's tables (schema ${PGBOSS_SCHEMA}) are not at this tilelens's version (${message}): start the tilelens server of this version on the database first`,
+      );
+    }
+    throw new QueueError('queue-unreachable', `cannot open the chunk queue: ${message}`, {
       status: 503,
       cause: err,
     });
@@ -108,6 +126,7 @@ export class PgBossChunkQueue implements ChunkQueue {
     checkChunks(projectId, chunks);
     const p = retryPolicy(policy);
     const rows = chunks.map((c) => ({
+      shared: c.shared,
       seq: c.seq,
       jobId: chunkJobId(c.seq),
       spec: c.spec,
@@ -116,7 +135,13 @@ export class PgBossChunkQueue implements ChunkQueue {
     const jobs: PgBoss.JobInsert<JobData>[] = rows.map((r) => ({
       id: r.jobId,
       name: CHUNK_QUEUE,
-      data: { projectId, seq: r.seq, spec: r.spec, jobId: r.jobId },
+      data: {
+        projectId,
+        seq: r.seq,
+        spec: r.spec,
+        jobId: r.jobId,
+        ...(r.shared ? { shared: r.shared } : {}),
+      },
       retryLimit: p.retryLimit,
       retryDelay: p.retryDelaySeconds,
       retryBackoff: p.retryBackoff,
@@ -155,6 +180,14 @@ export class PgBossChunkQueue implements ChunkQueue {
     if (this.closed) throw new QueueError('queue-closed', 'the queue is closed', { status: 503 });
     const pollMs = options.pollMs ?? 1000;
     const onError = options.onError ?? ((err: unknown) => console.error(`chunk queue: ${errorText(err)}`));
+    const name = options.name ?? defaultWorkerName();
+    const settle = async (chunk: Chunk) => {
+      try {
+        await options.onSettled?.(chunk);
+      } catch (err) {
+        onError(err);
+      }
+    };
     let stopping = false;
     const wakers = new Set<() => void>();
     const sleep = (ms: number) =>
@@ -173,7 +206,7 @@ export class PgBossChunkQueue implements ChunkQueue {
           for (const err of this.bossErrors.splice(0)) onError(err);
           const [job] = await this.boss.fetch<JobData>(CHUNK_QUEUE, { batchSize: 1, includeMetadata: true });
           if (job) {
-            await this.runAttempt(job, handler);
+            if (await this.runAttempt(job, handler, name)) await settle(chunkOf(job.data));
             continue;
           }
           const [dead] = await this.boss.fetch<JobData>(DEAD_CHUNK_QUEUE, {
@@ -181,7 +214,13 @@ export class PgBossChunkQueue implements ChunkQueue {
             includeMetadata: true,
           });
           if (dead) {
-            await this.deliverDead(dead, options);
+            const buried = await this.deliverDead(dead, options).catch(async (err: unknown) => {
+              // Buried without its failures recorded: still an end the sender must hear of.
+              if (err instanceof QueueError && err.code === 'dead-letter-failed')
+                await settle(chunkOf(dead.data));
+              throw err;
+            });
+            if (buried) await settle(chunkOf(dead.data));
             continue;
           }
         } catch (err) {
@@ -203,15 +242,20 @@ export class PgBossChunkQueue implements ChunkQueue {
     return worker;
   }
 
-  private async runAttempt(job: PgBoss.JobWithMetadata<JobData>, handler: ChunkHandler): Promise<void> {
+  /** Runs one attempt of the job's chunk; true when it ended the chunk (done). */
+  private async runAttempt(
+    job: PgBoss.JobWithMetadata<JobData>,
+    handler: ChunkHandler,
+    worker: string,
+  ): Promise<boolean> {
     const { projectId, seq } = job.data;
     const chunk = chunkOf(job.data);
     const attempt = job.retryCount + 1;
     const ref: ledger.ChunkAttemptRef = { projectId, seq, jobId: job.id, attempt };
-    if ((await ledger.startChunk(this.store, ref)) === null) {
+    if ((await ledger.startChunk(this.store, ref, worker)) === null) {
       // Cancelled, dead or done already (a job delivered again): nothing to do but end the job.
       await this.boss.complete(CHUNK_QUEUE, job.id);
-      return;
+      return false;
     }
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
@@ -238,8 +282,8 @@ export class PgBossChunkQueue implements ChunkQueue {
           }
         },
       });
-      if (leaseLost) return;
-      await ledger.finishChunk(
+      if (leaseLost) return false;
+      return await ledger.finishChunk(
         this.store,
         ref,
         { done: result.done, failed: result.failed, output: result.output },
@@ -248,17 +292,19 @@ export class PgBossChunkQueue implements ChunkQueue {
         },
       );
     } catch (err) {
-      if (err instanceof ChunkStoppedError || leaseLost) return;
+      if (err instanceof ChunkStoppedError || leaseLost) return false;
       const message = errorText(err);
       await ledger.failChunkAttempt(this.store, ref, message, async (db) => {
         await this.boss.fail(CHUNK_QUEUE, job.id, { message }, { db });
       });
+      return false;
     } finally {
       clearTimeout(lease);
     }
   }
 
-  private async deliverDead(dead: PgBoss.JobWithMetadata<JobData>, options: WorkOptions): Promise<void> {
+  /** Records a dead chunk's failures and buries it; true when it ended the chunk (false: it had ended already). */
+  private async deliverDead(dead: PgBoss.JobWithMetadata<JobData>, options: WorkOptions): Promise<boolean> {
     const { projectId, seq } = dead.data;
     const ref = { projectId, seq, jobId: dead.data.jobId };
     const complete = async (db: ledger.QueueSqlExecutor) => {
@@ -266,7 +312,7 @@ export class PgBossChunkQueue implements ChunkQueue {
     };
     if (!(await ledger.isChunkActive(this.store, ref))) {
       await this.boss.complete(DEAD_CHUNK_QUEUE, dead.id);
-      return;
+      return false;
     }
     const output = dead.output as { message?: string; value?: string } | null;
     const error = output?.message ?? output?.value ?? 'the chunk failed on every try';
@@ -286,7 +332,7 @@ export class PgBossChunkQueue implements ChunkQueue {
         { cause: err },
       );
     }
-    await ledger.buryChunk(this.store, ref, error, complete);
+    return await ledger.buryChunk(this.store, ref, error, complete);
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,8 @@ export interface ChunkActivity {
   /** When the attempt started and last reported, in ms (one clock for all). */
   startedAt: number;
   updatedAt: number;
+  /** The worker of the attempt (host and process), where the engine knows it. */
+  worker?: string | null;
 }
 
 export interface QueueProgress {
@@ -20,6 +22,8 @@ export interface QueueProgress {
   state: 'idle' | 'active' | 'done' | 'cancelled';
   chunks: Record<ChunkRecordState, number> & { total: number };
   tiles: { total: number; done: number; failed: number };
+  /** Workers that handled a chunk of the project in the recent window. */
+  workersActive: number;
   /** Tiles a second over the recent window, summed over workers; null when nothing ran in it. */
   ratePerSecond: number | null;
   /** Seconds until every queued tile is handled at that rate; null when unknown or nothing is left. */
@@ -62,12 +66,15 @@ export function summariseProgress(
   const active = c.queued + c.running > 0;
   const state = total === 0 ? 'idle' : active ? 'active' : c.cancelled > 0 ? 'cancelled' : 'done';
   const rate = recentRate(activity, now, windowMs);
+  const workers = new Set<string>();
+  for (const a of activity) if (a.worker && a.updatedAt > now - windowMs) workers.add(a.worker);
   const left = active ? Math.max(0, counts.tiles - counts.done) : 0;
   return {
     projectId,
     state,
     chunks: { ...c, total },
     tiles: { total: counts.tiles, done: counts.done, failed: counts.failed },
+    workersActive: workers.size,
     ratePerSecond: rate,
     etaSeconds: active && rate && left > 0 ? left / rate : null,
   };

@@ -5,6 +5,7 @@
  */
 import type { DatabaseHandle } from '../db/client.ts';
 import type { OutboundPolicy } from '../imagery/outbound.ts';
+import type { ChunkQueue, RetryPolicy } from '../queue/chunk-queue.ts';
 
 export interface ScoringContext {
   db: DatabaseHandle;
@@ -15,6 +16,13 @@ export interface ScoringContext {
   /** Requests in flight per XYZ imagery source (its host) when its spec does not say. */
   imageryConcurrency?: number;
   log?: (msg: string) => void;
+  /**
+   * The chunk queue of a shared store: scoring jobs are sent to it as chunks for workers on any host. Without
+   * one (the embedded store), jobs run in this process.
+   */
+  queue?: ChunkQueue;
+  /** How jobs are cut into chunks and retried on the queue. */
+  queueOptions?: { chunkTiles?: number; policy?: Partial<RetryPolicy> };
 }
 
 export function logTo(ctx: ScoringContext, msg: string): void {

@@ -22,6 +22,10 @@ const STATUS = {
   /** The evaluation needs known ground truth (a demo world); real regions have none. */
   'no-truth': 409,
   'not-scored': 409,
+  /** A chunk that is not a scoring job's (sent by something else onto the scoring queue). */
+  'invalid-chunk': 400,
+  /** Every tile of a batch failed to load: the imagery host is down or refusing; the chunk is tried again. */
+  'imagery-failing': 503,
 } as const satisfies Record<string, ErrorStatus>;
 
 export type ScoringErrorCode = keyof typeof STATUS;

@@ -12,29 +12,25 @@
  * status, so a job is never left 'running' by a live process.
  */
 import { setMaxListeners } from 'node:events';
-import { existsSync } from 'node:fs';
-import { getModel, getRun } from '../db/analysis-repo.ts';
 import * as jobsRepo from '../db/jobs-repo.ts';
-import type { AnalysisRun, Model, ScoringJob } from '../db/schema.ts';
+import type { ScoringJob } from '../db/schema.ts';
 import { isTileStored, retryableTiles } from '../db/tile-scores-repo.ts';
-import { loadIntervalModel } from '../analysis/conformal.ts';
-import { pooledDims } from '../analysis/pooling.ts';
-import { defaultReferenceOptions } from '../analysis/reference.ts';
 import { DEFAULT_HOST_CONCURRENCY } from '../imagery/source.ts';
-import { loadModel, type SegmentationModel } from '../model/runtime.ts';
 import { tilesCoveringArea } from '../projects/tile-grid.ts';
-import { TileModel, type TileModelState } from '../analysis/tile-model.ts';
 import { logTo, perDatabase, type ScoringContext } from './context.ts';
 import { JobCancelledError, ScoringError } from './errors.ts';
 import { getImagerySource } from './imagery-registry.ts';
-import { loadLatentProjector, type LatentProjector } from './latent-projection.ts';
-import { requireProject, type ProjectRow } from './projects.ts';
+import type { ChunkQueue } from '../queue/chunk-queue.ts';
+import { sendJobChunks, settleJob } from './queued-jobs.ts';
+import { buildPipeline } from './pipeline.ts';
+import { requireProject } from './projects.ts';
 import { fetchAhead } from './fetch-ahead.ts';
 import { sampleRegionLook } from './region-look.ts';
-import { fetchTile, scoreFetched, type FetchedTile, type ScoringPipeline } from './score-batch.ts';
+import { fetchTile, scoreFetched, type FetchedTile } from './score-batch.ts';
 import { countScoredTiles } from './tiles-repo.ts';
 
 export type JobStatus = jobsRepo.JobStatus;
+export { disposeScoringModels } from './pipeline.ts';
 
 export interface JobRow {
   id: number;
@@ -68,14 +64,33 @@ interface RunningJob {
   controller: AbortController;
   cancelled: boolean;
   promise: Promise<void>;
+  /** When this process began scoring the job, and the tiles it had then: its rate is measured from there. */
+  began?: { at: number; done: number };
+}
+
+/** A job's progress as a manager follows it, summed over every worker that scores it. */
+export interface JobProgress {
+  /** The job's chunks on the queue by state (null: it runs in one process, not in chunks). */
+  chunks: {
+    total: number;
+    queued: number;
+    running: number;
+    done: number;
+    dead: number;
+    cancelled: number;
+  } | null;
+  tiles: { total: number; done: number; failed: number };
+  /** Processes that scored a tile of it lately (the queue's rate window), or 1 while this process runs it. */
+  workersActive: number;
+  /** Tiles a second over the recent window, summed over workers; null until known. */
+  ratePerSecond: number | null;
+  /** Seconds until every tile is handled at that rate; null when unknown or ended. */
+  etaSeconds: number | null;
 }
 
 const runningJobs = perDatabase(() => new Map<number, RunningJob>());
-const runPipelines = perDatabase(
-  () => new Map<number, Promise<{ projector: LatentProjector; tileModel: TileModel }>>(),
-);
-/** Models are shared by every database and job in the process: one session per (file, layer). */
-const modelCache = new Map<string, Promise<SegmentationModel>>();
+/** A queued job's `onBatch`: called by a wait for the job whenever its workers' progress moved. */
+const queuedWatchers = perDatabase(() => new Map<number, NonNullable<StartScoringOptions['onBatch']>>());
 
 function toJobRow(j: ScoringJob): JobRow {
   const row: JobRow = {
@@ -96,7 +111,12 @@ function toJobRow(j: ScoringJob): JobRow {
 }
 
 export async function getJob(ctx: ScoringContext, jobId: number): Promise<JobRow | undefined> {
-  const j = await jobsRepo.getJob(ctx.db, jobId);
+  let j = await jobsRepo.getJob(ctx.db, jobId);
+  // A queued job whose last chunk's worker died before it could end the job ends at this read.
+  if (j && ctx.queue && j.status === 'running' && !runningJobs(ctx).has(jobId)) {
+    await settleJob(ctx, ctx.queue, jobId);
+    j = await jobsRepo.getJob(ctx.db, jobId);
+  }
   return j ? toJobRow(j) : undefined;
 }
 
@@ -126,6 +146,41 @@ function checkBatchSize(batchSize: number | undefined): number {
   return b;
 }
 
+/**
+ * The job's progress: on the shared store the queue's chunks, workers, rate and ETA summed over every worker (for
+ * the project's latest job; an older one has no chunks any more); in one process its own rate since it began here.
+ */
+export async function jobProgress(ctx: ScoringContext, job: JobRow): Promise<JobProgress> {
+  const tiles = { total: job.total, done: job.done, failed: job.failed };
+  const active = jobsRepo.ACTIVE_JOB_STATUSES.includes(job.status);
+  if (ctx.queue) {
+    const latest = await jobsRepo.latestJobOf(ctx.db, job.projectId);
+    if (latest?.id !== job.id || job.status === 'queued') {
+      return { chunks: null, tiles, workersActive: 0, ratePerSecond: null, etaSeconds: null };
+    }
+    const q = await ctx.queue.progress(job.projectId);
+    const { total, queued, running, done, dead, cancelled } = q.chunks;
+    return {
+      chunks: { total, queued, running, done, dead, cancelled },
+      tiles,
+      workersActive: active ? q.workersActive : 0,
+      ratePerSecond: active ? q.ratePerSecond : null,
+      etaSeconds: active ? q.etaSeconds : null,
+    };
+  }
+  const began = runningJobs(ctx).get(job.id)?.began;
+  const seconds = began ? (performance.now() - began.at) / 1000 : 0;
+  const rate = began && seconds > 0 && job.done > began.done ? (job.done - began.done) / seconds : null;
+  const left = job.total - job.done;
+  return {
+    chunks: null,
+    tiles,
+    workersActive: began && active ? 1 : 0,
+    ratePerSecond: active ? rate : null,
+    etaSeconds: active && rate && left > 0 ? left / rate : null,
+  };
+}
+
 /** Queues a job for the project and starts it on the next tick; returns the queued job. */
 export async function startScoring(
   ctx: ScoringContext,
@@ -135,9 +190,14 @@ export async function startScoring(
   const project = await requireProject(ctx, projectId);
   const batchSize = checkBatchSize(options.batchSize);
   const running = runningJobs(ctx);
+  // A queued job whose chunks all ended while no worker could end it ends now, rather than being superseded.
+  if (ctx.queue) {
+    for (const j of await jobsRepo.activeJobsOf(ctx.db, projectId))
+      if (j.status === 'running' && !running.has(j.id)) await settleJob(ctx, ctx.queue, j.id);
+  }
   const active = await jobsRepo.activeJobsOf(ctx.db, projectId);
   for (const j of active) {
-    if (running.has(j.id)) {
+    if (running.has(j.id) || (ctx.queue && (await isQueuedJobLive(ctx, ctx.queue, j)))) {
       throw new ScoringError(
         'job-active',
         `project ${projectId} is already being scored by job ${j.id} (${j.done}/${j.total} tiles); wait for it or cancel it first`,
@@ -160,7 +220,10 @@ export async function startScoring(
       : { projectId, mode: 'score', total: project.tileCount, batchSize },
     active.map((j) => j.id),
   );
-  launch(ctx, job.id, options.onBatch);
+  if (ctx.queue) {
+    if (options.onBatch) queuedWatchers(ctx).set(job.id, options.onBatch);
+    launchSend(ctx, ctx.queue, job);
+  } else launch(ctx, job.id, options.onBatch);
   logTo(
     ctx,
     options.retryFailed
@@ -170,7 +233,8 @@ export async function startScoring(
   return toJobRow(job);
 }
 
-function launch(ctx: ScoringContext, jobId: number, onBatch?: StartScoringOptions['onBatch']): void {
+/** Runs `work` as the job's entry in this process: cancellable, awaited by `waitForJob`, gone when it ends. */
+function track(ctx: ScoringContext, jobId: number, work: (entry: RunningJob) => Promise<void>): void {
   const entry: RunningJob = {
     controller: new AbortController(),
     cancelled: false,
@@ -180,13 +244,76 @@ function launch(ctx: ScoringContext, jobId: number, onBatch?: StartScoringOption
   setMaxListeners(0, entry.controller.signal);
   const running = runningJobs(ctx);
   running.set(jobId, entry);
-  entry.promise = runJob(ctx, jobId, entry, onBatch).finally(() => running.delete(jobId));
+  entry.promise = work(entry).finally(() => running.delete(jobId));
 }
 
-/** Resolves with the job once it has stopped (done, cancelled or failed); at once if it is not running here. */
+function launch(ctx: ScoringContext, jobId: number, onBatch?: StartScoringOptions['onBatch']): void {
+  track(ctx, jobId, (entry) => runJob(ctx, jobId, entry, onBatch));
+}
+
+/**
+ * Sends a queued job's chunks (deciding its look first) on the next tick; the job fails with the reason when
+ * they cannot be sent. Cancel aborts the look's sample.
+ */
+function launchSend(ctx: ScoringContext, queue: ChunkQueue, job: ScoringJob): void {
+  track(ctx, job.id, async (entry) => {
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      if (entry.cancelled) throw new JobCancelledError(job.id);
+      await sendJobChunks(ctx, queue, job, ctx.queueOptions, entry.controller.signal);
+    } catch (err) {
+      const cancelled = entry.cancelled || err instanceof JobCancelledError;
+      const message = err instanceof Error ? err.message : String(err);
+      // Only a job still active: a cancel recorded meanwhile stays.
+      await jobsRepo
+        .updateJobIf(
+          ctx.db,
+          job.id,
+          jobsRepo.ACTIVE_JOB_STATUSES,
+          cancelled
+            ? { status: 'cancelled', finishedAt: new Date() }
+            : { status: 'failed', error: message, finishedAt: new Date() },
+        )
+        .catch((writeErr: Error) =>
+          logTo(ctx, `job ${job.id}: could not record its end (${writeErr.message})`),
+        );
+      logTo(ctx, cancelled ? `job ${job.id} cancelled` : `job ${job.id} could not be queued: ${message}`);
+    }
+  });
+}
+
+/** Whether a job of the shared store is still being sent here or has chunks queued or running on the queue. */
+async function isQueuedJobLive(ctx: ScoringContext, queue: ChunkQueue, job: ScoringJob): Promise<boolean> {
+  if (runningJobs(ctx).has(job.id)) return true;
+  if (job.status !== 'running') return false;
+  return (await queue.progress(job.projectId)).state === 'active';
+}
+
+/** How often a wait for a job run by queue workers looks at it. */
+const QUEUED_JOB_POLL_MS = 250;
+
+/**
+ * Resolves with the job once it has stopped (done, cancelled or failed); at once if it is not running here. A job
+ * of the shared store runs on the queue's workers: the wait follows it until it ends.
+ */
 export async function waitForJob(ctx: ScoringContext, jobId: number): Promise<JobRow> {
   const entry = runningJobs(ctx).get(jobId);
   if (entry) await entry.promise;
+  if (ctx.queue) {
+    const watcher = queuedWatchers(ctx).get(jobId);
+    let seen = -1;
+    try {
+      for (;;) {
+        const job = await requireJob(ctx, jobId);
+        if (watcher && job.done !== seen) await watcher(job);
+        seen = job.done;
+        if (!jobsRepo.ACTIVE_JOB_STATUSES.includes(job.status)) return job;
+        await new Promise((resolve) => setTimeout(resolve, QUEUED_JOB_POLL_MS));
+      }
+    } finally {
+      queuedWatchers(ctx).delete(jobId);
+    }
+  }
   return await requireJob(ctx, jobId);
 }
 
@@ -197,7 +324,16 @@ export async function waitForJob(ctx: ScoringContext, jobId: number): Promise<Jo
 export async function cancelJob(ctx: ScoringContext, jobId: number): Promise<JobRow> {
   const job = await requireJob(ctx, jobId);
   const entry = runningJobs(ctx).get(jobId);
-  if (entry) {
+  if (ctx.queue && jobsRepo.ACTIVE_JOB_STATUSES.includes(job.status)) {
+    // Every worker's share stops at its next batch; a send still deciding its look stops too.
+    if (entry) {
+      entry.cancelled = true;
+      entry.controller.abort(new JobCancelledError(jobId));
+    }
+    const latest = await jobsRepo.latestJobOf(ctx.db, job.projectId);
+    if (latest?.id === jobId) await ctx.queue.cancel(job.projectId);
+    await setJob(ctx, jobId, { status: 'cancelled', finishedAt: new Date() });
+  } else if (entry) {
     entry.cancelled = true;
     entry.controller.abort(new JobCancelledError(jobId));
   } else if (jobsRepo.ACTIVE_JOB_STATUSES.includes(job.status)) {
@@ -229,97 +365,19 @@ export async function resumeInterruptedJobs(
       continue;
     }
     seen.add(j.projectId);
+    if (ctx.queue) {
+      // The queue holds a sent job's chunks across restarts: only a job whose send did not finish is sent
+      // again, and a running one is ended if its chunks all ended meanwhile.
+      if (j.status === 'queued') launchSend(ctx, ctx.queue, j);
+      else await settleJob(ctx, ctx.queue, j.id);
+      resumed.push(toJobRow(j));
+      continue;
+    }
     logTo(ctx, `resuming job ${j.id} of project ${j.projectId} at ${j.done}/${j.total} tiles`);
     launch(ctx, j.id, options.onBatch);
     resumed.push(toJobRow(j));
   }
   return resumed;
-}
-
-function cachedModel(ctx: ScoringContext, model: Model): Promise<SegmentationModel> {
-  const key = `${model.path}\u0000${model.layer}`;
-  let loaded = modelCache.get(key);
-  if (!loaded) {
-    loaded = loadModel(model.path, { layer: model.layer });
-    loaded.catch(() => modelCache.delete(key));
-    modelCache.set(key, loaded);
-    logTo(ctx, `loading model ${model.id} "${model.name}" (layer ${model.layer})`);
-  }
-  return loaded;
-}
-
-/** Releases the models this process loaded for scoring; for shutdown and tests. */
-export async function disposeScoringModels(): Promise<void> {
-  const all = [...modelCache.values()];
-  modelCache.clear();
-  await Promise.all(all.map(async (m) => (await m.catch(() => null))?.dispose()));
-}
-
-function runLatent(ctx: ScoringContext, run: AnalysisRun) {
-  const cache = runPipelines(ctx);
-  let p = cache.get(run.id);
-  if (!p) {
-    p = (async () => ({
-      projector: await loadLatentProjector(ctx.db, run),
-      tileModel: loadTileModel(run),
-    }))();
-    p.catch(() => cache.delete(run.id));
-    cache.set(run.id, p);
-  }
-  return p;
-}
-
-function loadTileModel(run: AnalysisRun): TileModel {
-  if (!run.tileModel) {
-    throw new ScoringError(
-      'run-unusable',
-      `reference run ${run.id} has no tile-level trust (it predates it); re-run the reference analysis with this tilelens version`,
-    );
-  }
-  return TileModel.fromState(run.tileModel as unknown as TileModelState);
-}
-
-async function buildPipeline(ctx: ScoringContext, project: ProjectRow): Promise<ScoringPipeline> {
-  const run = await getRun(ctx.db, project.runId);
-  if (!run) {
-    throw new ScoringError(
-      'run-not-found',
-      `the project's reference run ${project.runId} no longer exists; create the project again with an existing run`,
-    );
-  }
-  const model = await getModel(ctx.db, run.modelId);
-  if (!model)
-    throw new ScoringError(
-      'model-not-found',
-      `run ${run.id}'s model ${run.modelId} is not registered any more`,
-    );
-  if (!existsSync(model.path)) {
-    // The path stays in the server log: job errors are shown in the browser.
-    logTo(ctx, `model ${model.id} "${model.name}": no file at ${model.path}`);
-    throw new ScoringError(
-      'model-file-missing',
-      `the weights of model ${model.id} "${model.name}" are not where they were registered; restore the file or register the model again`,
-    );
-  }
-  const [segmentation, latent] = await Promise.all([cachedModel(ctx, model), runLatent(ctx, run)]);
-  const pooling = run.settings.pooling;
-  const dims = pooledDims(segmentation.info.layerShape[0], pooling);
-  if (dims !== latent.projector.dims) {
-    throw new ScoringError(
-      'run-unusable',
-      `model ${model.id} gives ${dims} pooled values at layer ${model.layer} but run ${run.id}'s PCA expects ${latent.projector.dims}; the run was made with another model or layer`,
-    );
-  }
-  return {
-    runId: run.id,
-    modelId: model.id,
-    model: segmentation,
-    projector: latent.projector,
-    tileModel: latent.tileModel,
-    pooling,
-    threshold: run.settings.threshold ?? defaultReferenceOptions.threshold,
-    intervals: await loadIntervalModel(ctx.db, run.id),
-  };
 }
 
 async function runJob(
@@ -335,6 +393,7 @@ async function runJob(
     const job = await requireJob(ctx, jobId);
     if (entry.cancelled) throw new JobCancelledError(jobId);
     await setJob(ctx, jobId, { status: 'running', startedAt: job.startedAt ?? new Date(), error: null });
+    entry.began = { at: performance.now(), done: job.done };
     const project = await requireProject(ctx, job.projectId);
     const pipeline = await buildPipeline(ctx, project);
     const source = await getImagerySource(ctx, project.imageryId);
