@@ -5,7 +5,7 @@ import { startServer } from '../../server/main.ts';
 import { resolveSettings } from '../../server/settings.ts';
 import { bboxPolygon, demoNewRegionBBox } from '../../server/demo-server.ts';
 import { TILE_TABLE_COLUMNS } from '../../server/lib/exports/tile-table.ts';
-import { auth, json, post, serverFixture, TOKEN, type ServerFixture } from './server-fixture.ts';
+import { auth, json, post, serverFixture, TOKEN, until, type ServerFixture } from './server-fixture.ts';
 import { sqlRun } from '../../server/lib/db/store-probe.ts';
 
 let f: ServerFixture;
@@ -13,16 +13,6 @@ beforeAll(async () => {
   f = await serverFixture({ world: true });
 });
 afterAll(async () => f?.close());
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('a project scored end to end over the API', () => {
   let projectId: number;
