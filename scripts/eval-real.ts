@@ -1,7 +1,9 @@
 /**
  * Real-data evaluation: trains the demo-model recipe on Accra + Dubai (70 % of their source images), runs the
- * reference analysis on all four real datasets as groups, and reports what the latent space knows about places
- * the model never saw (Rio, Kitsap). Ends with one line of JSON.
+ * reference analysis on their train and val images only, projects the held-out patches (Accra + Dubai test
+ * split, Rio, Kitsap) through it as a new region's tiles are, scores Rio as a new region against that
+ * reference, and reports what the latent space knows about places the model never saw. Ends with one line of
+ * JSON.
  *   npm run eval:real                      (REALDATA=/path overrides ../shared/realdata)
  *   npx tsx scripts/eval-real.ts --reuse-model   (skip training when data/eval-real/model exists)
  */
@@ -15,12 +17,21 @@ import { analyzeDataset, type AnalysisSummary } from '../server/lib/analysis/ana
 import { MLPRegressor } from '../server/lib/analysis/mlp.ts';
 import { auroc, spearman } from '../server/lib/analysis/rank-statistics.ts';
 import { KnnNovelty } from '../server/lib/analysis/novelty.ts';
+import { nearestCentroid } from '../server/lib/analysis/kmeans.ts';
 import { adjustedRandIndex } from '../server/lib/analysis/silhouette.ts';
 import { openManifestDataset, readManifest } from '../server/lib/datasets/manifest.ts';
 import { openPairsDataset, type ImagePair } from '../server/lib/datasets/folder.ts';
 import type { Patch, PatchSource } from '../server/lib/datasets/patch-source.ts';
 import { openDatabase } from '../server/lib/db/client.ts';
-import { getPatches } from '../server/lib/db/analysis-repo.ts';
+import { getPatches, getRun } from '../server/lib/db/analysis-repo.ts';
+import type { DatabaseHandle } from '../server/lib/db/client.ts';
+import { ActivationReader } from '../server/lib/analysis/activation-store.ts';
+import {
+  defaultReferenceOptions,
+  extractPatches,
+  type ReferenceOptions,
+} from '../server/lib/analysis/reference.ts';
+import { loadLatentProjector } from '../server/lib/scoring/latent-projection.ts';
 import { encodePng } from '../server/lib/imagery/decode.ts';
 import { loadModel, type SegmentationModel } from '../server/lib/model/runtime.ts';
 import { repoRoot } from '../server/lib/paths.ts';
@@ -75,6 +86,8 @@ export interface Evaluation {
   estimator: { r2: number; meanPredictorR2: number; mae: number; meanPredictorMae: number };
   clusterVsDataset: { k: number; adjustedRand: number | null };
   novelty: { auroc: number | null; byDataset: Record<string, number | null>; reference: string };
+  /** The reference run's patches (train + val of the training datasets) and those projected through it. */
+  reference: { patches: number; splits: string[]; heldOutPatches: number };
   unseen: {
     patches: number;
     spearmanStoredIouHat: number | null;
@@ -100,6 +113,85 @@ function limitPairs(pairs: ImagePair[], perGroup?: number): ImagePair[] {
   });
 }
 
+/** The figures read per patch: the reference's own patches and the held-out ones projected through it alike. */
+interface EvalRow {
+  patchKey: string;
+  groupName: string | null;
+  split: string | null;
+  tp: number;
+  fp: number;
+  fn: number;
+  iou: number | null;
+  iouHat: number | null;
+  cluster: number | null;
+  gtFraction: number;
+  predFraction: number;
+  /** The first 9 PCs of the reference's PCA. */
+  pcs: number[];
+}
+
+/** Splits whose patches build the reference: the model's training images and its own early-stopping images. */
+const REFERENCE_SPLITS = ['train', 'val'];
+
+/**
+ * The held-out patches (test split, Rio, Kitsap) through the reference run, as a new region's tiles are: the
+ * model's answer and pooled activations per patch, then the run's PCA, IoU surface and k-means centroids. None
+ * of them enters a fit.
+ */
+async function projectHeldOut(
+  db: DatabaseHandle,
+  runId: number,
+  model: SegmentationModel,
+  source: PatchSource,
+  activationsPath: string,
+): Promise<EvalRow[]> {
+  const run = await getRun(db, runId);
+  if (!run) throw new Error(`reference run ${runId} is not in the database`);
+  const options = { ...defaultReferenceOptions, ...(run.settings as Partial<ReferenceOptions>) };
+  const { table } = await extractPatches(
+    model,
+    source,
+    activationsPath,
+    options,
+    stderrProgress('eval-real held-out'),
+  );
+  const projector = await loadLatentProjector(db, run);
+  const k = projector.nComponents;
+  const centroids = run.kmeans.centroids;
+  const d = centroids[0].length;
+  const flat = Float64Array.from(centroids.flat());
+  const head = new Float32Array(d);
+  const reader = ActivationReader.open(activationsPath);
+  const out: EvalRow[] = [];
+  try {
+    for (const chunk of reader.chunks(1024)) {
+      const p = projector.project(chunk.data, chunk.rows);
+      for (let r = 0; r < chunk.rows; r++) {
+        const j = chunk.start + r;
+        const pcs = Array.from(p.pcs.subarray(r * k, r * k + Math.min(k, 9)));
+        head.set(p.pcs.subarray(r * k, r * k + d));
+        out.push({
+          patchKey: table.keys[j],
+          groupName: table.groups[j],
+          split: table.splits[j],
+          tp: table.tp[j],
+          fp: table.fp[j],
+          fn: table.fn[j],
+          iou: Number.isNaN(table.iou[j]) ? null : table.iou[j],
+          iouHat: p.iouHat[r],
+          cluster: nearestCentroid(head, 0, d, flat, centroids.length).label,
+          gtFraction: table.gtFraction[j],
+          predFraction: table.predFraction[j],
+          pcs,
+        });
+      }
+    }
+  } finally {
+    reader.close();
+  }
+  return out;
+}
+
 export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
   const seed = input.seed ?? 7;
   const t0 = performance.now();
@@ -108,18 +200,35 @@ export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
   // A fresh database each time; the activation files of earlier runs would be orphans of the old one.
   rmSync(dbPath, { force: true });
   rmSync(join(input.outDir, 'runs'), { recursive: true, force: true });
+  mkdirSync(join(input.outDir, 'runs'), { recursive: true });
   const db = await openDatabase(dbPath);
   const model = await loadModel(input.modelPath);
   const manifest = join(input.realdata, 'manifest.csv');
   const pairs = limitPairs(readManifest(manifest, { groupColumn: 'dataset' }), input.limitPerGroup);
+  const split = (p: ImagePair) => splitOf(p, seed);
+  // The reference is what a deployment has before it meets a new region: the training datasets' train and val
+  // images. The test split, Rio and Kitsap never enter its PCA, surface, clusters, novelty or tile model.
+  const referencePairs = pairs.filter((p) => REFERENCE_SPLITS.includes(split(p)));
+  const heldOutPairs = pairs.filter((p) => !REFERENCE_SPLITS.includes(split(p)));
+  const patchOptions = { patchSize: PATCH, edge: EDGE, root: input.realdata, split };
   const source = await openPairsDataset(
-    pairs,
+    referencePairs,
     {
-      name: 'realdata:all',
+      name: 'realdata:reference',
       kind: 'manifest',
-      description: { manifest, groupColumn: 'dataset', limitPerGroup: input.limitPerGroup ?? null },
+      description: {
+        manifest,
+        groupColumn: 'dataset',
+        splits: REFERENCE_SPLITS,
+        limitPerGroup: input.limitPerGroup ?? null,
+      },
     },
-    { patchSize: PATCH, edge: EDGE, root: input.realdata, split: (p) => splitOf(p, seed) },
+    patchOptions,
+  );
+  const heldOutSource = await openPairsDataset(
+    heldOutPairs,
+    { name: 'realdata:held-out', kind: 'manifest', description: { manifest, groupColumn: 'dataset' } },
+    patchOptions,
   );
   try {
     const summary = await analyzeDataset({
@@ -131,40 +240,62 @@ export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
       options: { seed, batchSize: 16 },
       onProgress: stderrProgress('eval-real'),
     });
+    const reference = (
+      await getPatches(db, summary.runId, {
+        limit: 200_000,
+        columns: [
+          'idx',
+          'patchKey',
+          'groupName',
+          'split',
+          'tp',
+          'fp',
+          'fn',
+          'iou',
+          'iouHat',
+          'cluster',
+          'gtFraction',
+          'predFraction',
+          'pc1',
+          'pc2',
+          'pc3',
+          'pc4',
+          'pc5',
+          'pc6',
+          'pc7',
+          'pc8',
+          'pc9',
+        ],
+      })
+    ).map((r): EvalRow => ({
+      patchKey: r.patchKey,
+      groupName: r.groupName,
+      split: r.split,
+      tp: r.tp,
+      fp: r.fp,
+      fn: r.fn,
+      iou: r.iou,
+      iouHat: r.iouHat,
+      cluster: r.cluster,
+      gtFraction: r.gtFraction,
+      predFraction: r.predFraction,
+      pcs: [r.pc1, r.pc2, r.pc3, r.pc4, r.pc5, r.pc6, r.pc7, r.pc8, r.pc9].map((v) => v ?? 0),
+    }));
+    const heldOut = await projectHeldOut(
+      db,
+      summary.runId,
+      model,
+      heldOutSource,
+      join(input.outDir, 'runs', 'held-out.activations.f32'),
+    );
+    const rows = [...reference, ...heldOut];
     const tAnalysis = (performance.now() - t0) / 1000;
     const t1 = performance.now();
-    const rows = await getPatches(db, summary.runId, {
-      limit: 200_000,
-      columns: [
-        'idx',
-        'patchKey',
-        'groupName',
-        'split',
-        'tp',
-        'fp',
-        'fn',
-        'iou',
-        'iouHat',
-        'cluster',
-        'gtFraction',
-        'predFraction',
-        'pc1',
-        'pc2',
-        'pc3',
-        'pc4',
-        'pc5',
-        'pc6',
-        'pc7',
-        'pc8',
-        'pc9',
-      ],
-    });
     const k = 9;
-    const pcsOf = (sel: typeof rows) => {
+    const pcsOf = (sel: EvalRow[]) => {
       const out = new Float32Array(sel.length * k);
       sel.forEach((r, i) => {
-        const v = [r.pc1, r.pc2, r.pc3, r.pc4, r.pc5, r.pc6, r.pc7, r.pc8, r.pc9];
-        for (let j = 0; j < k; j++) out[i * k + j] = v[j] ?? 0;
+        for (let j = 0; j < k; j++) out[i * k + j] = r.pcs[j] ?? 0;
       });
       return out;
     };
@@ -192,7 +323,7 @@ export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
       };
     }
 
-    // Does the latent space sort patches by where they come from?
+    // Does the latent space sort patches by where they come from? Held-out patches by their nearest centroid.
     const groupIds = [...new Set(rows.map((r) => r.groupName))];
     const ari = adjustedRandIndex(
       Int32Array.from(rows.map((r) => r.cluster ?? -1)),
@@ -218,8 +349,8 @@ export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
       byDataset[g] = r4(auroc(sel, nSeen));
     }
 
-    // Smoothed IoU on the unseen data: the run's own (out-of-fold, but its folds include other unseen patches),
-    // and a surface trained only on the training images, which is what a new region meets.
+    // Smoothed IoU on the unseen data: the reference run's surface (fitted on its train and val patches), and a
+    // surface trained only on the train-split patches.
     const unseenDefined = unseen.filter((r) => r.iou !== null);
     const stored = spearman(
       unseenDefined.map((r) => r.iouHat ?? Number.NaN),
@@ -269,6 +400,11 @@ export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
         byDataset,
         reference: `${trainRows.length} train-split patches of ${TRAIN_GROUPS.join('+')}`,
       },
+      reference: {
+        patches: reference.length,
+        splits: REFERENCE_SPLITS,
+        heldOutPatches: heldOut.length,
+      },
       unseen: {
         patches: unseen.length,
         spearmanStoredIouHat: r4(stored),
@@ -283,6 +419,7 @@ export async function evaluate(input: EvaluationInput): Promise<Evaluation> {
     };
   } finally {
     await source.close();
+    await heldOutSource.close();
     await model.dispose();
     await db.close();
   }
@@ -481,7 +618,11 @@ async function main(): Promise<void> {
   Object.assign(seconds, ev.seconds, { total: r4((performance.now() - started) / 1000) ?? 0 });
 
   const out = process.stdout;
-  out.write('\nModel IoU per dataset (pooled / mean per patch):\n');
+  out.write(
+    `\nReference run ${ev.summary.runId}: ${ev.reference.patches} patches (${ev.reference.splits.join(' + ')} of ${TRAIN_GROUPS.join(' + ')}); ` +
+      `${ev.reference.heldOutPatches} held-out patches projected through it\n`,
+  );
+  out.write('Model IoU per dataset (pooled / mean per patch):\n');
   for (const [g, v] of Object.entries(ev.iouByDataset)) {
     out.write(
       `  ${g.padEnd(7)} ${v.split.padEnd(7)} ${String(v.patches).padStart(5)} patches  pooled ${v.pooledIou}  mean ${v.meanIou}\n`,
@@ -518,6 +659,7 @@ async function main(): Promise<void> {
       iouByDataset: ev.iouByDataset,
       estimator: ev.estimator,
       clusterVsDataset: ev.clusterVsDataset,
+      reference: ev.reference,
       novelty: { auroc: ev.novelty.auroc, byDataset: ev.novelty.byDataset },
       unseen: ev.unseen,
       rioProject,

@@ -13,6 +13,7 @@ import { tileFootprint, type BBox } from '../lib/geo/tiles.ts';
 import { tileRow } from '../lib/exports/tile-table.ts';
 import { MAX_ZOOM } from '../lib/projects/area.ts';
 import { projectEffort } from '../lib/trust/project-effort.ts';
+import { describeRegionLook } from '../lib/scoring/region-look.ts';
 import { ApiError, notFound } from '../middleware/errors.ts';
 import { validate } from '../middleware/validate.ts';
 import { decimalInt, idParam, taskIdText } from '../middleware/params.ts';
@@ -79,6 +80,7 @@ export function projectRoutes(ctx: ScoringContext, settings: Settings): Hono {
       const project = await requireProject(ctx, c.req.valid('param').id);
       return c.json({
         ...project,
+        regionLook: describeRegionLook(project.regionLook),
         job: (await latestJob(ctx, project.id)) ?? null,
         counts: await countScoredTiles(ctx, project.id),
       });

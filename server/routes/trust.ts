@@ -20,6 +20,7 @@ import { countLabels } from '../lib/db/trust-repo.ts';
 import type { ScoringContext } from '../lib/scoring/context.ts';
 import { projectExportInfo, publicBaseUrl } from '../lib/scoring/export-info.ts';
 import { requireProject } from '../lib/scoring/projects.ts';
+import { describeRegionLook } from '../lib/scoring/region-look.ts';
 import { TrustError } from '../lib/trust/errors.ts';
 import {
   afterMappingReport,
@@ -196,7 +197,10 @@ export function trustRoutes(ctx: ScoringContext, settings: Settings): Hono {
       const { id } = c.req.valid('param');
       const q = c.req.valid('query');
       const est = await projectRegionEstimate(ctx, id, { sampleId: q.sampleId, level: q.level });
-      return c.json({ projectId: id, ...trustReport(est, q) }, 200, { 'Cache-Control': 'no-store' });
+      const regionLook = describeRegionLook((await requireProject(ctx, id)).regionLook);
+      return c.json({ projectId: id, ...trustReport(est, q), regionLook }, 200, {
+        'Cache-Control': 'no-store',
+      });
     })
     .get('/:id/trust/after-mapping', validate('param', idParam), validate('query', afterQuery), async (c) => {
       const { id } = c.req.valid('param');

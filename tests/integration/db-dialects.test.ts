@@ -1,8 +1,9 @@
 /**
  * The repositories written once run against both stores: an in-memory SQLite store and a database on a local
  * Postgres server. Bulk tile writes are idempotent on project + z/x/y, keyset pages are complete and in
- * order, a job's progress adds up when batches race, transactions roll back on error — and the same writes
- * give the same rows out of either store. Opening a Postgres database refuses, with the reason and changing
+ * order (tiles, patches, the review queue, label objects, mapped tiles, fAIr polygons), a job's progress adds
+ * up when batches race, transactions roll back on error, a sample, label or fAIr import that breaks a rule
+ * leaves nothing — and the same writes give the same rows out of either store. Opening a Postgres database refuses, with the reason and changing
  * nothing, a server that does not answer, a schema newer than the code's, one older when told not to
  * migrate, and a URL that is neither a database nor a file.
  */
@@ -16,10 +17,75 @@ import {
   readConsistently,
   type DatabaseHandle,
 } from '../../server/lib/db/client.ts';
-import { getRun, iteratePatchKeys } from '../../server/lib/db/analysis-repo.ts';
+import { getRun, iteratePatchKeys, listRuns } from '../../server/lib/db/analysis-repo.ts';
+import {
+  countFairObjects,
+  fairSignalsByTier,
+  fairTileSignalRows,
+  getFairImport,
+  insertFairImport,
+  iterateFairObjects,
+  listFairImports,
+} from '../../server/lib/db/fair-repo.ts';
+import { getInsightRecord } from '../../server/lib/db/insight-records.ts';
+import type { SampleDesign } from '../../server/lib/db/json.ts';
+import {
+  clearLabelObjects,
+  countLabelObjects,
+  iterateLabelObjects,
+  labelObjectPage,
+  listAreaOffsets,
+  writeAreaOffsetMerges,
+  writeLabelObjects,
+  type LabelObjectRow,
+} from '../../server/lib/db/label-objects-repo.ts';
+import {
+  clearPatchEvidence,
+  insightRunShape,
+  iterateInsightPatches,
+  readPatchIntervals,
+  replacePatchIntervals,
+  writePatchEvidence,
+} from '../../server/lib/db/patch-insights-repo.ts';
+import {
+  getPublication,
+  insertPublication,
+  knownRemoteIds,
+  listPublications,
+  setPublicationStatus,
+  unfinishedPublication,
+  updatePublishedProject,
+} from '../../server/lib/db/publish-repo.ts';
+import {
+  countLabelErrorScores,
+  iterateReviewRows,
+  nearestUnmarkedRank,
+  replaceLabelErrorScores,
+  reviewRowAt,
+  reviewRows,
+  upsertReviewMark,
+} from '../../server/lib/db/review-repo.ts';
+import {
+  countLabels,
+  getSampleRow,
+  insertSample,
+  latestSampleId,
+  listSamples,
+  projectTilesAmong,
+  sampleLabels,
+  sampleRects,
+  sampleTileRows,
+  storeLabels,
+  tilesWithMappingLabels,
+} from '../../server/lib/db/trust-repo.ts';
 import { PAGE_ROWS } from '../../server/lib/db/keyset-pages.ts';
 import {
   countRunPatches,
+  getStoredColumns,
+  projectTileComponents,
+  projectTileRows,
+  projectTileStats,
+  putStoredColumns,
   runPatchComponents,
   runPatchRows,
   runPatchStats,
@@ -360,6 +426,513 @@ describe('the same writes into both stores', () => {
     const { sqlite, postgres } = out as Record<string, { tiles: unknown[] }>;
     expect(sqlite.tiles.length).toBe(30 * 25);
     expect(postgres).toEqual(sqlite);
+  });
+});
+
+// ── the insight, review, label-object, trust, publishing and fAIr repositories ─────────────────────
+
+/** Deterministic label objects of a run's first `patches` patches: every kind, tied scores, JSON outlines. */
+function labelObjectRows(patches: number, perPatch: number): LabelObjectRow[] {
+  const rows: LabelObjectRow[] = [];
+  for (let idx = 0; idx < patches; idx++) {
+    for (let n = 0; n < perPatch; n++) {
+      const k = idx * 7 + n * 3;
+      const kind = (['phantom', 'missing', 'offset'] as const)[k % 3];
+      rows.push({
+        idx,
+        n,
+        kind,
+        // Ten distinct scores: ties everywhere, so the order must fall back on (idx, n).
+        score: (k % 10) / 10,
+        areaPx: 100 + k,
+        dxPx: kind === 'offset' ? (k % 5) - 2 : null,
+        dyPx: kind === 'offset' ? (k % 3) - 1 : null,
+        eastM: null,
+        northM: null,
+        outlinePx: [
+          [k % 64, 0],
+          [64, k % 64],
+          [0, 64],
+        ],
+        outline: k % 2 === 0 ? [[30 + idx / 1000, -10 - n / 1000]] : null,
+        lon: k % 2 === 0 ? 30 + idx / 1000 : null,
+        lat: k % 2 === 0 ? -10 - n / 1000 : null,
+        members: null,
+      });
+    }
+  }
+  return rows;
+}
+
+const sampleDesign = (seed: number): SampleDesign => ({
+  method: 'stratified-srswor',
+  seed,
+  size: 6,
+  priorityBins: 10,
+  floorRate: 0.05,
+  minPerStratum: 1,
+  tiles: 100,
+  keptApart: 0,
+  strata: [
+    {
+      index: 0,
+      binLow: 0,
+      binHigh: 10,
+      low: 0,
+      high: 1,
+      tiles: 100,
+      size: 6,
+      inclusionProb: 0.06,
+      meanBuildingProb: 0.4,
+    },
+  ],
+});
+
+/**
+ * The same writes through every repository ported from SQLite-only, and everything they read back, with
+ * what carries the clock's time of writing left out.
+ */
+async function insightTrustRoundTrip(db: DatabaseHandle) {
+  const p = await createSyntheticProject(db, {
+    side: 6,
+    latentColumns: 'lazy',
+    origin: { x: 4000, y: 4000 },
+    name: 'round trip',
+  });
+  const out: Record<string, unknown> = {};
+  const noClock = <T extends object>(row: T) => ({ ...row, createdAt: undefined, updatedAt: undefined }) as T;
+
+  // Runs, with values read out of their JSON.
+  // (The fixture names its model and dataset after the clock too.)
+  out.runs = (await listRuns(db)).map((r) => ({
+    ...noClock(r),
+    modelName: undefined,
+    datasetName: undefined,
+  }));
+
+  // The latent view: stored columns, and the placed tiles of a project written with components.
+  const body = Uint8Array.from({ length: 300 }, (_, i) => (i * 37) % 256);
+  const header = { format: 'tilelens-columns/1', rows: 100, columns: [], meta: { k: 1 }, bodyBytes: 300 };
+  expect(await putStoredColumns(db, p.runId, [{ name: 'a', columns: { header, body } }], 1)).toBe(true);
+  expect(
+    await putStoredColumns(db, p.runId, [{ name: 'a', columns: { header, body: body.slice(1) } }], 2),
+  ).toBe(true);
+  out.storedV1 = [...(await getStoredColumns(db, p.runId, ['a', 'b'], 1))];
+  const stored = await getStoredColumns(db, p.runId, ['a', 'b'], 2);
+  out.stored = [...stored].map(([name, c]) => [name, c.header, [...c.body]]);
+  const placed = await rowsFor(db, p, 4100, 4100, 12, 8);
+  await insertTileScores(db, placed);
+  const asOf = 1_700_000_000_000 + 1000;
+  out.placedStats = await projectTileStats(db, p.projectId, asOf);
+  expect(out.placedStats).toMatchObject({ n: placed.filter((t) => t.pcs !== null).length, minX: 4100 });
+  out.placedComponents = await collect(projectTileComponents(db, p.projectId, asOf, 2, 9));
+  out.placedRows = await collect(projectTileRows(db, p.projectId, asOf));
+
+  // Patch insights: evidence replaced per patch, intervals replaced per run.
+  await clearPatchEvidence(db, p.runId);
+  await writePatchEvidence(
+    db,
+    p.runId,
+    Array.from({ length: 40 }, (_, idx) => ({
+      idx,
+      probInside: idx % 4 === 0 ? null : idx / 40,
+      probOutside: idx / 80,
+      boundaryIou: idx % 3 === 0 ? null : 1 - idx / 40,
+    })),
+  );
+  await writePatchEvidence(db, p.runId, [{ idx: 5, probInside: 0.5, probOutside: null, boundaryIou: 0.25 }]);
+  const intervals = Array.from({ length: 64 }, (_, idx) => ({ idx, iouLow: idx / 100, iouHigh: idx / 50 }));
+  await replacePatchIntervals(db, p.runId, intervals.slice(0, 10), { alpha: 0.2 });
+  await replacePatchIntervals(db, p.runId, intervals, { alpha: 0.1 });
+  out.intervals = await readPatchIntervals(db, p.runId);
+  out.confidenceRecord = await getInsightRecord(db, p.runId, 'confidence');
+  out.shape = await insightRunShape(db, p.runId);
+  out.insightPatches = await collect(iterateInsightPatches(db, p.runId, 9));
+
+  // The review queue and its marks.
+  const scores = Array.from({ length: 64 }, (_, i) => ({
+    idx: (i * 13) % 64,
+    score: 1 - i / 64,
+    rank: i + 1,
+    disagreement: i / 64,
+    neighbourGap: (i % 5) / 5,
+    direction: (['missing_in_image', 'missing_in_label', 'none'] as const)[i % 3],
+  }));
+  await replaceLabelErrorScores(db, p.runId, scores, { version: 1 });
+  await upsertReviewMark(db, p.runId, scores[0].idx, 'unsure', null);
+  await upsertReviewMark(db, p.runId, scores[0].idx, 'label_wrong', 'a shed, not a house');
+  await upsertReviewMark(db, p.runId, scores[1].idx, 'model_wrong', null);
+  await upsertReviewMark(db, p.runId, scores[40].idx, 'label_wrong', 'far down the queue');
+  out.reviewCount = await countLabelErrorScores(db, p.runId);
+  out.reviewAt = await reviewRowAt(db, p.runId, 1);
+  out.reviewMissing = (await reviewRowAt(db, p.runId, 65)) ?? null;
+  out.unmarked = [
+    await nearestUnmarkedRank(db, p.runId, 1, 'next'),
+    await nearestUnmarkedRank(db, p.runId, 3, 'previous'),
+    await nearestUnmarkedRank(db, p.runId, 1, 'previous'),
+  ];
+  out.reviewPage = await reviewRows(db, p.runId, 10, 5);
+  out.reviewExport = await collect(iterateReviewRows(db, p.runId, 3, ['label_wrong']));
+  out.labelErrorsRecord = await getInsightRecord(db, p.runId, 'label_errors');
+
+  // Label objects, with an area offset merged into its neighbour's.
+  await clearLabelObjects(db, p.runId);
+  const objects = labelObjectRows(20, 3);
+  await writeLabelObjects(db, p.runId, objects);
+  await writeLabelObjects(db, p.runId, [{ ...objects[4], score: 0.95 }]); // replaced, not added
+  const area = (idx: number): LabelObjectRow => ({
+    idx,
+    n: 9,
+    kind: 'area_offset',
+    score: 0.8,
+    areaPx: 4096,
+    dxPx: 3,
+    dyPx: -2,
+    eastM: 0.9,
+    northM: 0.6,
+    outlinePx: [
+      [0, 0],
+      [64, 0],
+      [64, 64],
+    ],
+    outline: null,
+    lon: null,
+    lat: null,
+    members: 4,
+  });
+  await writeLabelObjects(db, p.runId, [area(30), area(31)]);
+  await writeAreaOffsetMerges(db, p.runId, [
+    {
+      anchor: { idx: 30, n: 9 },
+      absorbed: [{ idx: 31, n: 9 }],
+      dxPx: 3.5,
+      dyPx: -2,
+      eastM: 1,
+      northM: 0.6,
+      members: 8,
+      areaPx: 8192,
+      outline: [
+        [30, -10],
+        [30.1, -10],
+        [30, -10],
+      ],
+      lon: 30.05,
+      lat: null,
+      patches: 2,
+    },
+  ]);
+  out.objectCounts = await countLabelObjects(db, p.runId);
+  out.objectPage = await labelObjectPage(db, p.runId, 'phantom', 3, 5);
+  out.objects = await collect(iterateLabelObjects(db, p.runId, 'offset'));
+  out.areaOffsets = await listAreaOffsets(db, p.runId);
+
+  // Trust: a sample, answers to it and the mapping's, and the tiles with their mapping labels.
+  const tiles = Array.from({ length: 6 }, (_, i) => ({
+    z: 18,
+    x: 4000 + i,
+    y: 4000 + (i % 2),
+    taskId: `18-${4000 + i}-${4000 + (i % 2)}`,
+    stratum: 0,
+    inclusionProb: 0.06,
+    priority: i / 6,
+    buildingProb: 1 - i / 6,
+  }));
+  const sampleId = await insertSample(
+    db,
+    p.projectId,
+    sampleDesign(3),
+    [{ x0: 4000, x1: 4005, y0: 4000, y1: 4001 }],
+    tiles,
+  );
+  const answer = (i: number, label: 'building' | 'no_building' | 'bad_imagery') => ({
+    z: 18,
+    x: tiles[i].x,
+    y: tiles[i].y,
+    taskId: tiles[i].taskId,
+    label,
+    yesCount: label === 'building' ? 3 : 0,
+    noCount: label === 'no_building' ? 3 : 0,
+    maybeCount: 0,
+    badCount: label === 'bad_imagery' ? 2 : 0,
+    agreement: 0.75,
+  });
+  const imp = { projectId: p.projectId, source: 'mapswipe-csv' as const, rows: 3, outside: 0 };
+  await storeLabels(db, { ...imp, purpose: 'sample', mapswipeProjectId: '-Nsample' }, [
+    answer(0, 'building'),
+    answer(1, 'no_building'),
+  ]);
+  await storeLabels(db, { ...imp, purpose: 'sample' }, [answer(1, 'building')]); // replaces tile 1's answer
+  await storeLabels(db, { ...imp, purpose: 'mapping' }, [
+    answer(1, 'no_building'),
+    answer(2, 'bad_imagery'),
+    answer(3, 'building'),
+  ]);
+  out.sample = noClock((await getSampleRow(db, sampleId))!);
+  out.sampleTiles = await sampleTileRows(db, sampleId);
+  out.latestSample = await latestSampleId(db, p.projectId);
+  out.samples = (await listSamples(db, p.projectId)).map(noClock);
+  out.sampleRects = await sampleRects(db, p.projectId);
+  out.sampleLabels = [...(await sampleLabels(db, p.projectId, sampleId))].sort();
+  out.among = [
+    ...(await projectTilesAmong(db, p.projectId, [
+      ...tiles,
+      { z: 18, x: 1, y: 1 },
+      { z: 17, x: 4000, y: 4000 },
+    ])),
+  ].sort();
+  out.labelCounts = [
+    await countLabels(db, p.projectId, 'sample'),
+    await countLabels(db, p.projectId, 'mapping'),
+  ];
+  out.mapped = await collect(tilesWithMappingLabels(db, p.projectId));
+
+  // Publishing: a publication, its projects' steps and statuses.
+  const pubId = await insertPublication(db, {
+    projectId: p.projectId,
+    target: 'mapswipe',
+    baseUrl: 'https://mapswipe.example',
+    request: { tiers: ['high'], nested: { a: [1, 2] } },
+    projects: [
+      { key: 'find-high', kind: 'find', clientId: 'c-1', spec: { tier: 'high' } },
+      { key: 'validate', kind: 'validate', clientId: 'c-2', assetClientId: 'a-2', spec: { n: 2 } },
+    ],
+  });
+  await updatePublishedProject(db, pubId, 'find-high', { stage: 'created', remoteId: 'remote-1' });
+  await updatePublishedProject(db, pubId, 'validate', {
+    remoteStatus: 'draft',
+    polledAt: new Date(1_700_000_000_123),
+  });
+  out.unfinished = noClock((await unfinishedPublication(db, p.projectId, 'mapswipe'))!);
+  await setPublicationStatus(db, pubId, 'done');
+  out.unfinishedAfter = (await unfinishedPublication(db, p.projectId, 'mapswipe')) ?? null;
+  const published = (await listPublications(db, p.projectId)).map((r) => ({
+    publication: noClock(r.publication),
+    projects: r.projects.map(noClock),
+  }));
+  out.publications = published;
+  out.remoteIds = [...(await knownRemoteIds(db, 'mapswipe'))];
+  out.noPublication = (await getPublication(db, pubId + 1000)) ?? null;
+
+  // fAIr: polygons filed under tiles, their per-tile signal, and the tiles' tiers.
+  const predictions = Array.from({ length: 30 }, (_, idx) => {
+    const x = 4000 + (idx % 7);
+    const y = 4000 + (idx % 3);
+    return {
+      idx,
+      z: 18,
+      x,
+      y,
+      taskId: `18-${x}-${y}`,
+      confidence: idx % 4 === 0 ? null : (idx % 10) / 10,
+      geometry: {
+        type: 'Polygon' as const,
+        coordinates: [
+          [
+            [x, y],
+            [x + 0.5, y],
+            [x, y + 0.5],
+            [x, y],
+          ],
+        ],
+      },
+    };
+  });
+  const importId = await insertFairImport(
+    db,
+    { projectId: p.projectId, name: 'fair.geojson', features: 32 },
+    predictions,
+  );
+  out.fairImport = noClock((await getFairImport(db, importId))!);
+  out.fairImports = (await listFairImports(db, p.projectId)).map(noClock);
+  out.fairSignals = await fairTileSignalRows(db, importId);
+  out.fairTiers = await fairSignalsByTier(db, importId, p.projectId);
+  out.fairObjects = await collect(iterateFairObjects(db, p.projectId, importId));
+  out.fairCount = await countFairObjects(db, importId);
+  return out;
+}
+
+describe.each(DIALECTS)('the insight, review, trust, publishing and fAIr repositories on %s', (dialect) => {
+  let db: DatabaseHandle;
+  beforeAll(async () => {
+    db = await stores.open(dialect);
+  });
+
+  it('pages the review queue, label objects, mapped tiles and fAIr polygons completely and in order', async () => {
+    const n = PAGE_ROWS + 57;
+    const p = await createSyntheticProject(db, {
+      side: 40,
+      latentColumns: 'lazy',
+      runPatches: n,
+      origin: { x: 9000, y: 9000 },
+    });
+    // The review queue over more than a page, with marks deep in it.
+    const scores = Array.from({ length: n }, (_, i) => ({
+      idx: (i * 7919) % n,
+      score: 1 - i / n,
+      rank: i + 1,
+      disagreement: 0.5,
+      neighbourGap: 0.5,
+      direction: 'none' as const,
+    }));
+    await replaceLabelErrorScores(db, p.runId, scores, {});
+    const marked = [5, PAGE_ROWS + 3, n - 1].map((i) => scores[i].idx);
+    for (const idx of marked) await upsertReviewMark(db, p.runId, idx, 'label_wrong', null);
+    expect(await countLabelErrorScores(db, p.runId)).toBe(n);
+    const all = await collect(iterateReviewRows(db, p.runId, n, []));
+    expect(all.map((r) => r.rank)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    const exported = await collect(iterateReviewRows(db, p.runId, 2, ['label_wrong']));
+    expect(exported.map((r) => r.rank)).toEqual([1, 2, 6, PAGE_ROWS + 4, n]);
+    expect(await nearestUnmarkedRank(db, p.runId, 5, 'next')).toBe(7);
+
+    // Objects of one kind over more than a page, ties in score broken by (idx, n).
+    const objects = labelObjectRows(n, 4).filter((o) => o.kind === 'phantom');
+    expect(objects.length).toBeGreaterThan(PAGE_ROWS);
+    for (let i = 0; i < objects.length; i += 1000)
+      await writeLabelObjects(db, p.runId, objects.slice(i, i + 1000));
+    const listed = await collect(iterateLabelObjects(db, p.runId, 'phantom'));
+    const expected = [...objects].sort((a, b) => b.score - a.score || a.idx - b.idx || a.n - b.n);
+    expect(listed.map((o) => [o.idx, o.n])).toEqual(expected.map((o) => [o.idx, o.n]));
+    expect(listed.map((o) => o.rank)).toEqual(expected.map((_, i) => i + 1));
+    const limited = await collect(iterateLabelObjects(db, p.runId, 'phantom', PAGE_ROWS + 1));
+    expect(limited).toHaveLength(PAGE_ROWS + 1);
+    expect(await labelObjectPage(db, p.runId, 'phantom', PAGE_ROWS, 3)).toEqual(
+      listed.slice(PAGE_ROWS, PAGE_ROWS + 3),
+    );
+
+    // 1,600 tiles with their mapping labels: more than one page of 1,000, north to south, west to east.
+    const mapped = await collect(tilesWithMappingLabels(db, p.projectId));
+    expect(mapped.map((t) => `${t.y}/${t.x}`)).toEqual(
+      Array.from({ length: 1600 }, (_, k) => `${9000 + Math.floor(k / 40)}/${9000 + (k % 40)}`),
+    );
+
+    // fAIr polygons, more than a page of 500, most urgent tile first, file order within a tile.
+    const predictions = Array.from({ length: 1234 }, (_, idx) => {
+      const x = 9000 + (idx % 50); // ten columns past the project: unscored tiles
+      const y = 9000 + ((idx * 3) % 40);
+      return {
+        idx,
+        z: 18,
+        x,
+        y,
+        taskId: `18-${x}-${y}`,
+        confidence: 0.5,
+        geometry: {
+          type: 'Polygon' as const,
+          coordinates: [
+            [
+              [x, y],
+              [x + 1, y],
+              [x, y],
+            ],
+          ],
+        },
+      };
+    });
+    const importId = await insertFairImport(
+      db,
+      { projectId: p.projectId, name: 'f', features: 1234 },
+      predictions,
+    );
+    const fair = await collect(iterateFairObjects(db, p.projectId, importId));
+    expect(fair).toHaveLength(1234);
+    const key = (o: { priority: number | null }) => o.priority ?? -1;
+    for (let i = 1; i < fair.length; i++) {
+      const [a, b] = [fair[i - 1], fair[i]];
+      expect(key(a) > key(b) || (key(a) === key(b) && a.idx < b.idx)).toBe(true);
+    }
+    expect(fair.filter((o) => o.tier === null)).toHaveLength(predictions.filter((q) => q.x >= 9040).length);
+  });
+
+  it('refuses a sample, a label import or a fAIr import that breaks a rule, leaving nothing of it', async () => {
+    const p = await newProject(db, 'refusals');
+    const tile = { z: 18, x: 10, y: 10, taskId: '18-10-10', stratum: 0, priority: 0.5, buildingProb: 0.5 };
+    await expect(
+      insertSample(
+        db,
+        p.projectId,
+        sampleDesign(1),
+        [],
+        [
+          { ...tile, inclusionProb: 0.5 },
+          { ...tile, x: 11, taskId: '18-11-10', inclusionProb: 0 }, // outside (0, 1]
+        ],
+      ),
+    ).rejects.toThrow();
+    expect(await latestSampleId(db, p.projectId)).toBeUndefined();
+    await expect(
+      storeLabels(
+        db,
+        { projectId: p.projectId, source: 'mapswipe-csv', purpose: 'mapping', rows: 2, outside: 0 },
+        [
+          { z: 18, x: 10, y: 10, taskId: '18-10-10', label: 'building' },
+          { z: 18, x: 11, y: 10, taskId: '18-11-10', label: 'building', yesCount: -1 },
+        ],
+      ),
+    ).rejects.toThrow();
+    expect(await countLabels(db, p.projectId, 'mapping')).toEqual({
+      building: 0,
+      no_building: 0,
+      bad_imagery: 0,
+    });
+    async function* failing() {
+      yield {
+        idx: 0,
+        z: 18,
+        x: 10,
+        y: 10,
+        taskId: '18-10-10',
+        confidence: 0.9,
+        geometry: {
+          type: 'Polygon' as const,
+          coordinates: [
+            [
+              [0, 0],
+              [1, 0],
+              [0, 0],
+            ],
+          ],
+        },
+      };
+      throw new Error('the file ended half-way');
+    }
+    await expect(
+      insertFairImport(db, { projectId: p.projectId, name: 'bad', features: 2 }, failing()),
+    ).rejects.toThrow('the file ended half-way');
+    expect(await listFairImports(db, p.projectId)).toEqual([]);
+    // A review mark on a patch of a run that does not exist is refused by its reference.
+    await expect(upsertReviewMark(db, 999_999, 0, 'unsure', null)).rejects.toThrow();
+  });
+
+  it.runIf(dialect === 'postgres')(
+    'skips storing latent columns when the store refuses the write (a read-only transaction)',
+    async () => {
+      const p = await newProject(db, 'read-only');
+      const columns = {
+        header: { format: 'f', rows: 0, columns: [], meta: {}, bodyBytes: 0 },
+        body: new Uint8Array(0),
+      };
+      const written = await readConsistently(db, (tx) =>
+        putStoredColumns(tx, p.runId, [{ name: 'a', columns }], 1),
+      );
+      expect(written).toBe(false);
+      expect((await getStoredColumns(db, p.runId, ['a'], 1)).size).toBe(0);
+    },
+  );
+});
+
+describe('the same insight, review, trust, publishing and fAIr writes into both stores', () => {
+  it('give the same rows out of either', async () => {
+    const out: Record<string, unknown> = {};
+    for (const dialect of DIALECTS) out[dialect] = await insightTrustRoundTrip(await stores.open(dialect));
+    const { sqlite, postgres } = out as Record<string, Record<string, unknown>>;
+    // Not vacuous: each part holds what was written.
+    expect((sqlite.insightPatches as unknown[]).length).toBe(64);
+    expect((sqlite.reviewExport as unknown[]).length).toBe(4);
+    expect((sqlite.objects as unknown[]).length).toBeGreaterThan(5);
+    expect((sqlite.fairObjects as unknown[]).length).toBe(30);
+    expect((sqlite.placedComponents as unknown[]).length).toBeGreaterThan(80);
+    expect(sqlite.samples).toEqual([expect.objectContaining({ labelled: 3, badImagery: 1 })]);
+    for (const key of Object.keys(sqlite)) expect({ [key]: postgres[key] }).toEqual({ [key]: sqlite[key] });
   });
 });
 

@@ -21,7 +21,7 @@ describe('eval-real splits', () => {
 });
 
 describe.skipIf(!existsSync(join(realdata, 'manifest.csv')))('eval-real on a small real subset', () => {
-  it('runs the analysis over the four datasets and reports every figure', async () => {
+  it('fits the reference on train and val patches only and reports every figure on the held-out ones', async () => {
     const outDir = await mkdtemp(join(tmpdir(), 'tilelens-evalreal-'));
     try {
       const ev = await evaluate({
@@ -39,6 +39,12 @@ describe.skipIf(!existsSync(join(realdata, 'manifest.csv')))('eval-real on a sma
       expect(ev.clusterVsDataset.adjustedRand).not.toBeNull();
       expect(ev.unseen.patches).toBe(40);
       expect(ev.unseen.spearmanTrainOnlySurface).not.toBeNull();
+      // No test-split, Rio or Kitsap patch enters the reference run: its patch count is the train + val patches.
+      expect(ev.summary.patchesAnalysed).toBe(ev.reference.patches);
+      expect(ev.reference.heldOutPatches).toBe(
+        ev.unseen.patches + ev.iouByDataset.accra.patches + ev.iouByDataset.dubai.patches,
+      );
+      expect(ev.reference.patches + ev.reference.heldOutPatches).toBe(ev.patches);
     } finally {
       await rm(outDir, { recursive: true, force: true });
     }

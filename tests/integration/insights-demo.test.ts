@@ -12,7 +12,7 @@ import { runInsights, type InsightsSummary } from '../../server/lib/insights/run
 import { loadModel } from '../../server/lib/model/runtime.ts';
 import { demoModelPath } from '../../server/lib/paths.ts';
 import { bboxPolygon, demoNewRegionBBox } from '../../server/demo-server.ts';
-import { json, post, serverFixture, type ServerFixture } from './server-fixture.ts';
+import { json, post, serverFixture, until, type ServerFixture } from './server-fixture.ts';
 import { sqlAll, sqlColumn, sqlGet } from '../../server/lib/db/store-probe.ts';
 
 let f: ServerFixture;
@@ -38,16 +38,6 @@ const planted = async () =>
       .filter((r) => JSON.parse(r.phenomena ?? '[]').includes('construction_site'))
       .map((r) => r.idx),
   );
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('label errors and the review queue', () => {
   it('ranks the planted construction sites high', async () => {

@@ -11,14 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kinks } from '@turf/turf';
 import { generateDemoWorld, type WorldSummary } from '../../scripts/demo-world/generate.ts';
 import { openDatabase, type DatabaseHandle } from '../../server/lib/db/client.ts';
-import { openDemoWorldDataset } from '../../server/lib/datasets/demo-world.ts';
-import { loadModel } from '../../server/lib/model/runtime.ts';
-import { analyzeDataset } from '../../server/lib/analysis/analyze-dataset.ts';
 import { bboxPolygon, tileBounds, tileRangeBBox, taskId } from '../../server/lib/geo/tiles.ts';
 import type { ImagerySource } from '../../server/lib/imagery/source.ts';
 import { createImagerySource } from '../../server/lib/imagery/source-factory.ts';
 import { tilesCoveringArea } from '../../server/lib/projects/tile-grid.ts';
-import { demoModelPath, repoRoot } from '../../server/lib/paths.ts';
+import { repoRoot } from '../../server/lib/paths.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
 import { ScoringError } from '../../server/lib/scoring/errors.ts';
 import { closeImagerySources, registerImagery } from '../../server/lib/scoring/imagery-registry.ts';
@@ -40,6 +37,7 @@ import {
   iterateScoredTiles,
 } from '../../server/lib/scoring/tiles-repo.ts';
 import { collect } from '../fixtures/collect.ts';
+import { analyseDemoReference } from '../fixtures/demo-reference.ts';
 import { sqlAll, sqlGet, sqlRun, sqlValue } from '../../server/lib/db/store-probe.ts';
 
 let dir: string;
@@ -56,22 +54,7 @@ beforeAll(async () => {
   db = await openDatabase(join(dir, 'tilelens.db'));
   // The flaky tile server below listens on loopback, which only an allow-list opens.
   ctx = { db, dataDir: join(dir, 'data'), outbound: OutboundPolicy.fromSetting('127.0.0.1') };
-  const model = await loadModel(demoModelPath);
-  const source = openDemoWorldDataset(join(dir, 'world'), 'train');
-  try {
-    const summary = await analyzeDataset({
-      db,
-      model,
-      modelPath: demoModelPath,
-      source,
-      runsDir: join(dir, 'runs'),
-      options: { kMax: 8 },
-    });
-    runId = summary.runId;
-  } finally {
-    await source.close();
-    await model.dispose();
-  }
+  runId = await analyseDemoReference(db, join(dir, 'world'), join(dir, 'runs'));
   imageryId = (
     await registerImagery(ctx, {
       name: 'demo',

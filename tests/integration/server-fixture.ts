@@ -39,12 +39,17 @@ export async function serverFixture(o: {
   world: boolean;
   analyse?: boolean;
   settings?: Record<string, string | number>;
+  /** A store to open instead of a SQLite file in the fixture's folder (a `postgres://` URL). */
+  db?: string;
+  /** A demo world generated already, used instead of generating one (and left in place on close). */
+  worldDir?: string;
 }): Promise<ServerFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'tilelens-server-'));
-  const worldDir = join(dir, 'world');
-  const db = await openDatabase(join(dir, 'tilelens.db'));
+  const worldDir = o.worldDir ?? join(dir, 'world');
+  const location = o.db ?? join(dir, 'tilelens.db');
+  const db = await openDatabase(location);
   let runId: number | null = null;
-  if (o.world) await generateDemoWorld({ seed: 7, outDir: worldDir, scale: 'small' });
+  if (o.world && !o.worldDir) await generateDemoWorld({ seed: 7, outDir: worldDir, scale: 'small' });
   if (o.world && o.analyse !== false) {
     const model = await loadModel(demoModelPath);
     const source = openDemoWorldDataset(worldDir, 'train');
@@ -59,7 +64,7 @@ export async function serverFixture(o: {
   }
   const logs: string[] = [];
   const log = (m: string) => logs.push(m);
-  const settings = resolveSettings({ 'data-dir': dir, db: join(dir, 'tilelens.db'), ...o.settings });
+  const settings = resolveSettings({ 'data-dir': dir, db: location, ...o.settings });
   const scoring: ScoringContext = scoringContextFor(db, settings, log);
   const app = createApp({ db, settings, scoring, token: TOKEN, log });
   return {
@@ -96,4 +101,15 @@ export function post(app: TilelensApp, path: string, body: unknown, headers: Rec
     headers: { 'Content-Type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
+}
+
+/** Polls `fn` until it returns a value (a job's end, say); fails after `ms` with what it waited for. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -5,7 +5,7 @@ import { startServer } from '../../server/main.ts';
 import { resolveSettings } from '../../server/settings.ts';
 import { bboxPolygon, demoNewRegionBBox } from '../../server/demo-server.ts';
 import { TILE_TABLE_COLUMNS } from '../../server/lib/exports/tile-table.ts';
-import { auth, json, post, serverFixture, TOKEN, type ServerFixture } from './server-fixture.ts';
+import { auth, json, post, serverFixture, TOKEN, until, type ServerFixture } from './server-fixture.ts';
 import { sqlRun } from '../../server/lib/db/store-probe.ts';
 
 let f: ServerFixture;
@@ -13,16 +13,6 @@ beforeAll(async () => {
   f = await serverFixture({ world: true });
 });
 afterAll(async () => f?.close());
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('a project scored end to end over the API', () => {
   let projectId: number;
@@ -59,6 +49,11 @@ describe('a project scored end to end over the API', () => {
     const detail = await json(await f.app.request(`/api/projects/${projectId}`));
     expect(detail.counts.total).toBe(project.tileCount);
     expect(detail.job.id).toBe(job.id);
+    // The job decided how to read the imagery and the project keeps it: the demo's new region is clear imagery.
+    expect(project.regionLook).toBeNull();
+    expect(detail.regionLook).toMatchObject({ look: 'original', jobId: job.id });
+    expect(detail.regionLook.sampled).toBeGreaterThan(0);
+    expect(detail.regionLook.sentence).toMatch(/^Imagery read as served/);
   });
 
   it('serves tiles by bbox (capped) and by task id', async () => {
@@ -80,6 +75,7 @@ describe('a project scored end to end over the API', () => {
   it('serves the effort curve and the evaluation against known truth', async () => {
     const effort = await json(await f.app.request(`/api/projects/${projectId}/effort`));
     expect(effort.points.length).toBeGreaterThan(10);
+    expect(effort.regionLook.sentence).toMatch(/^Imagery read as served/);
     expect(effort.points[0].skipped).toBe(0);
     const ev = await json(await f.app.request(`/api/projects/${projectId}/evaluation`));
     expect(ev.tiles).toBe(newTiles().length);
@@ -94,7 +90,10 @@ describe('a project scored end to end over the API', () => {
     const base = `/api/projects/${projectId}/exports`;
     const find = await json(await f.app.request(`${base}/mapswipe-find`));
     expect(find.drafts.length).toBeGreaterThan(0);
+    const { regionLook } = await json(await f.app.request(`/api/projects/${projectId}`));
     for (const d of find.drafts) {
+      // Every export that says what its figures rest on also says how the imagery was read.
+      expect(d.draft.projectDetails).toContain(regionLook.sentence);
       expect(d.draft.projectType).toBe(1);
       expect(d.draft.geometry.type).toBe('FeatureCollection');
       expect(d.draft.tileServer.url).toMatch(/\/imagery\/\d+\/\{z\}\/\{x\}\/\{y\}\.jpg$/);
@@ -106,6 +105,8 @@ describe('a project scored end to end over the API', () => {
     expect(vfc.tilelens.written).toBe(vfc.features.length);
     const tm = await json(await f.app.request(`${base}/tasking-manager`));
     expect(tm.draft.tasks.features.length).toBeGreaterThan(0);
+    expect(tm.figures.look).toBe(regionLook.sentence);
+    expect(vfc.tilelens.figures.look).toBe(regionLook.sentence);
     expect(tm.annotations.body.tasks.length).toBe(tm.draft.tasks.features.length);
     const csv = await (await f.app.request(`${base}/tiles.csv`)).text();
     const lines = csv.trimEnd().split('\r\n');
@@ -115,6 +116,7 @@ describe('a project scored end to end over the API', () => {
     const gj = JSON.parse(await (await f.app.request(`${base}/tiles.geojson`)).text());
     expect(gj.features).toHaveLength(project.tileCount);
     expect(gj.features[0].properties.task_id).toMatch(/^18-\d+-\d+$/);
+    expect(gj.tilelens.figures.look).toBe(regionLook.sentence);
   });
 
   it('streams an export while the shared connection keeps writing', async () => {

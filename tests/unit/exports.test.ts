@@ -190,6 +190,26 @@ describe('mapswipe-find', async () => {
   });
 });
 
+describe('the region look in the exports', () => {
+  const look = "Imagery read dehazed: it looked hazier than the model's training imagery.";
+  const withLook: ExportProject = { ...project, figures: { ...project.figures!, look } };
+
+  it('closes every Find draft description with it, after what the figures rest on', async () => {
+    for (const e of await mapswipeFindDrafts(tiles, withLook)) {
+      expect(e.draft.projectDetails).toContain(`Figures ${project.figures!.promise}. ${look}`);
+    }
+    // Without a stored look the description says nothing of one.
+    for (const e of await mapswipeFindDrafts(tiles, project))
+      expect(e.draft.projectDetails).not.toContain('Imagery read');
+  });
+
+  it('travels with the figures in Tasking Manager and Validate', async () => {
+    expect((await taskingManagerExport(tiles, withLook)).figures?.look).toBe(look);
+    const text = await collectText(mapswipeValidateChunks(tiles, withLook));
+    expect(JSON.parse(text).tilelens.figures.look).toBe(look);
+  });
+});
+
 describe('mapswipe-validate', () => {
   it('streams predicted footprints of the tiles to check, with task_id, priority and confidence (golden)', async () => {
     const summary = emptyValidateSummary();

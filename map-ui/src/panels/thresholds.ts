@@ -56,6 +56,16 @@ function BasisNote(props: { effort: ProjectEffort }) {
   );
 }
 
+/** How the scoring job read the region's imagery (restored where hazy or coarse), in one sentence. */
+function RegionLookNote(props: { look: NonNullable<ProjectEffort['regionLook']> }) {
+  const { look } = props;
+  return h(
+    'p',
+    { class: `region-look region-look-${look.look}`, 'data-region-look': look.look, title: look.detail },
+    look.sentence,
+  );
+}
+
 /** Why volunteers are needed at all: what the model's own output would miss if it were trusted alone. */
 function ModelAloneLine(props: { m: NonNullable<ProjectEffort['modelAlone']> }) {
   const { m } = props;
@@ -136,6 +146,7 @@ export function ThresholdPanel(props: {
       subtitle: 'Tiles at or above the priority threshold go to volunteers; the rest are skipped.',
     },
     h(BasisNote, { effort }),
+    effort.regionLook ? h(RegionLookNote, { look: effort.regionLook }) : null,
     h(
       'label',
       { class: 'slider' },

@@ -8,8 +8,15 @@ import { and, asc, desc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import type { z } from 'zod';
 import { NotFoundError, TilelensError } from '../errors.ts';
-import { inTransaction, sqliteDb, type DatabaseHandle } from './client.ts';
-import { encodeValue, prepareInsert, rowsChanged, selectValues, type PreparedInsert } from './dialect.ts';
+import { inTransaction, type DatabaseHandle } from './client.ts';
+import {
+  encodeValue,
+  jsonNumber,
+  prepareInsert,
+  rowsChanged,
+  selectValues,
+  type PreparedInsert,
+} from './dialect.ts';
 import { keysetRows } from './keyset-pages.ts';
 import {
   type Timings,
@@ -338,10 +345,11 @@ export interface RunSummary {
 
 /** Runs newest first, without their large JSON blobs. */
 export async function listRuns(handle: DatabaseHandle, filter: RunFilter = {}): Promise<RunSummary[]> {
+  const { analysisRuns, models, datasets } = handle.t;
   const where: SQL[] = [];
   if (filter.modelId !== undefined) where.push(eq(analysisRuns.modelId, filter.modelId));
   if (filter.datasetId !== undefined) where.push(eq(analysisRuns.datasetId, filter.datasetId));
-  return sqliteDb(handle, 'reference runs')
+  return handle.db
     .select({
       id: analysisRuns.id,
       modelId: analysisRuns.modelId,
@@ -354,9 +362,9 @@ export async function listRuns(handle: DatabaseHandle, filter: RunFilter = {}): 
       dims: analysisRuns.dims,
       modelIouPooled: analysisRuns.modelIouPooled,
       modelIouMean: analysisRuns.modelIouMean,
-      heldOutR2: sql<number | null>`json_extract(${analysisRuns.estimator}, '$.heldOut.r2')`,
-      meanPredictorR2: sql<number | null>`json_extract(${analysisRuns.estimator}, '$.meanPredictor.r2')`,
-      chosenK: sql<number | null>`json_extract(${analysisRuns.kmeans}, '$.chosenK')`,
+      heldOutR2: jsonNumber(handle, analysisRuns.estimator, ['heldOut', 'r2']),
+      meanPredictorR2: jsonNumber(handle, analysisRuns.estimator, ['meanPredictor', 'r2']),
+      chosenK: jsonNumber(handle, analysisRuns.kmeans, ['chosenK']),
       createdAt: analysisRuns.createdAt,
     })
     .from(analysisRuns)
@@ -365,8 +373,7 @@ export async function listRuns(handle: DatabaseHandle, filter: RunFilter = {}): 
     .where(where.length > 0 ? and(...where) : undefined)
     .orderBy(desc(analysisRuns.createdAt), desc(analysisRuns.id))
     .limit(pageSize(filter.limit ?? 100, 'limit'))
-    .offset(pageOffset(filter.offset ?? 0))
-    .all();
+    .offset(pageOffset(filter.offset ?? 0));
 }
 
 /** Deletes a run with its patches and clusters (foreign keys cascade). Returns whether it existed. */

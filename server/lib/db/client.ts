@@ -118,11 +118,11 @@ export function isSharedStore(location: string): boolean {
 }
 
 /**
- * A `--db` value as `openDatabase` takes it: a URL as given, a file path made absolute against the working
- * directory (a URL must not be read as a relative path).
+ * A `--db` value as `openDatabase` takes it: a URL as given, `:memory:` as is, a file path made absolute
+ * against the working directory (a URL must not be read as a relative path).
  */
 export function storeLocation(value: string): string {
-  return OTHER_URL.test(value) ? value : resolve(value);
+  return OTHER_URL.test(value) || value === MEMORY ? value : resolve(value);
 }
 
 /** How a store may be named in a message or a log: a URL without its password, a path as it is. */
@@ -286,22 +286,6 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
       await pool.end();
     },
   };
-}
-
-/** The SQLite connection of a handle, for the code that still runs on SQLite only; refuses a Postgres store. */
-export function sqliteOf(handle: DatabaseHandle, what = 'this operation'): Database.Database {
-  if (handle.dialect === 'sqlite') return handle.sqlite;
-  throw new TilelensError(
-    'sqlite-only',
-    `${what} runs on the embedded SQLite store only for now; ${handle.where} is a Postgres database`,
-    { status: 501 },
-  );
-}
-
-/** The drizzle database of a SQLite handle, for repositories not yet written for both dialects; refuses a Postgres store. */
-export function sqliteDb(handle: DatabaseHandle, what = 'this operation'): TilelensDb {
-  sqliteOf(handle, what);
-  return handle.db;
 }
 
 /** One trivial query: proves the database answers, not only the process. */

@@ -3,16 +3,10 @@
  * `fair_tile_signals` in schema.ts). An import is written in one transaction: its polygons in batches,
  * then the per-tile signal aggregated from them by SQL, so a refused or failed import leaves nothing.
  */
-import { asc, desc, eq, sql } from 'drizzle-orm';
-import { inTransaction, type DatabaseHandle, sqliteDb, sqliteOf } from './client.ts';
-import {
-  fairImports,
-  fairPredictions,
-  fairTileSignals,
-  type FairGeometryJson,
-  type FairImportRow,
-  type FairTileSignalRow,
-} from './schema.ts';
+import { and, asc, avg, count, desc, eq, gt, lt, max, or, sql } from 'drizzle-orm';
+import { inTransaction, type DatabaseHandle } from './client.ts';
+import { insertBatches, sumOf } from './dialect.ts';
+import { type FairGeometryJson, type FairImportRow, type FairTileSignalRow } from './schema.ts';
 
 export interface NewFairPrediction {
   idx: number;
@@ -30,41 +24,50 @@ export async function insertFairImport(
   predictions: AsyncIterable<NewFairPrediction> | Iterable<NewFairPrediction>,
 ): Promise<number> {
   return await inTransaction(db, async (tx) => {
-    const { id } = sqliteDb(tx, 'fAIr imports')
+    const { fairImports, fairPredictions, fairTileSignals } = tx.t;
+    const [{ id }] = await tx.db
       .insert(fairImports)
       .values({ ...input, stored: 0, outside: 0 })
-      .returning({ id: fairImports.id })
-      .get();
+      .returning({ id: fairImports.id });
     let stored = 0;
     let batch: NewFairPrediction[] = [];
-    const flush = () => {
-      if (batch.length === 0) return;
-      sqliteDb(tx, 'fAIr imports')
-        .insert(fairPredictions)
-        .values(batch.map((p) => ({ ...p, importId: id })))
-        .run();
+    const flush = async () => {
+      for (const rows of insertBatches(tx, fairPredictions, batch)) {
+        await tx.db.insert(fairPredictions).values(rows.map((p) => ({ ...p, importId: id })));
+      }
       stored += batch.length;
       batch = [];
     };
     for await (const p of predictions) {
       batch.push(p);
-      // 8 columns × 100 rows stays far below SQLite's bound-parameter limit.
-      if (batch.length === 100) flush();
+      // A batch at a time, so a large file never sits in memory whole.
+      if (batch.length === 500) await flush();
     }
-    flush();
-    sqliteOf(tx, 'fAIr imports')
-      .prepare(
-        `insert into fair_tile_signals (import_id, z, x, y, task_id, polygons, confidence_max, confidence_mean)
-         select import_id, z, x, y, task_id, count(*), max(confidence), avg(confidence)
-         from fair_predictions where import_id = ? group by z, x, y`,
-      )
-      .run(id);
+    await flush();
+    // The per-tile signal, aggregated by the database from the rows just written. A tile's task id
+    // follows from its z/x/y, so grouping by it too changes nothing but what Postgres accepts.
+    const p = fairPredictions;
+    await tx.db.insert(fairTileSignals).select(
+      tx.db
+        .select({
+          importId: p.importId,
+          z: p.z,
+          x: p.x,
+          y: p.y,
+          taskId: p.taskId,
+          polygons: count().as('polygons'),
+          confidenceMax: max(p.confidence).as('confidence_max'),
+          confidenceMean: avg(p.confidence).as('confidence_mean'),
+        })
+        .from(p)
+        .where(eq(p.importId, id))
+        .groupBy(p.importId, p.z, p.x, p.y, p.taskId),
+    );
     // Every polygon of the file is stored or lies outside the project's tiles.
-    sqliteDb(tx, 'fAIr imports')
+    await tx.db
       .update(fairImports)
       .set({ stored, outside: input.features - stored })
-      .where(eq(fairImports.id, id))
-      .run();
+      .where(eq(fairImports.id, id));
     return id;
   });
 }
@@ -73,25 +76,27 @@ export async function getFairImport(
   db: DatabaseHandle,
   importId: number,
 ): Promise<FairImportRow | undefined> {
-  return sqliteDb(db, 'fAIr imports').select().from(fairImports).where(eq(fairImports.id, importId)).get();
+  const { fairImports } = db.t;
+  const [row] = await db.db.select().from(fairImports).where(eq(fairImports.id, importId));
+  return row;
 }
 
 export async function listFairImports(db: DatabaseHandle, projectId: number): Promise<FairImportRow[]> {
-  return sqliteDb(db, 'fAIr imports')
+  const { fairImports } = db.t;
+  return db.db
     .select()
     .from(fairImports)
     .where(eq(fairImports.projectId, projectId))
-    .orderBy(desc(fairImports.id))
-    .all();
+    .orderBy(desc(fairImports.id));
 }
 
 export async function fairTileSignalRows(db: DatabaseHandle, importId: number): Promise<FairTileSignalRow[]> {
-  return sqliteDb(db, 'fAIr imports')
+  const { fairTileSignals } = db.t;
+  return db.db
     .select()
     .from(fairTileSignals)
     .where(eq(fairTileSignals.importId, importId))
-    .orderBy(asc(fairTileSignals.y), asc(fairTileSignals.x))
-    .all();
+    .orderBy(asc(fairTileSignals.y), asc(fairTileSignals.x));
 }
 
 /** How the import's tiles fall in tilelens's tiers: the cross-check a manager reads first. */
@@ -100,14 +105,16 @@ export async function fairSignalsByTier(
   importId: number,
   projectId: number,
 ): Promise<Array<{ tier: string; tiles: number; polygons: number }>> {
-  return sqliteOf(db, 'fAIr imports')
-    .prepare(
-      `select coalesce(t.tier, 'unscored') as tier, count(*) as tiles, sum(s.polygons) as polygons
-       from fair_tile_signals s
-       left join tile_scores t on t.project_id = ? and t.z = s.z and t.x = s.x and t.y = s.y
-       where s.import_id = ? group by 1 order by 1`,
-    )
-    .all(projectId, importId) as Array<{ tier: string; tiles: number; polygons: number }>;
+  const { fairTileSignals: s, tileScores: t } = db.t;
+  const tier = sql<string>`coalesce(${t.tier}, 'unscored')`;
+  const rows = await db.db
+    .select({ tier, tiles: count(), polygons: sumOf(s.polygons) })
+    .from(s)
+    .leftJoin(t, and(eq(t.projectId, projectId), eq(t.z, s.z), eq(t.x, s.x), eq(t.y, s.y)))
+    .where(eq(s.importId, importId))
+    .groupBy(tier)
+    .orderBy(tier);
+  return rows.map((r) => ({ ...r, polygons: r.polygons ?? 0 }));
 }
 
 export interface FairObjectRow {
@@ -130,43 +137,44 @@ export async function* iterateFairObjects(
   projectId: number,
   importId: number,
 ): AsyncGenerator<FairObjectRow> {
-  const page = sqliteOf(db, 'fAIr imports').prepare(
-    `select p.idx, p.task_id as taskId, p.confidence, p.geometry, t.priority, t.tier,
-            coalesce(t.priority, -1) as sortKey
-     from fair_predictions p
-     left join tile_scores t on t.project_id = ? and t.z = p.z and t.x = p.x and t.y = p.y
-     where p.import_id = ? and (coalesce(t.priority, -1) < ? or (coalesce(t.priority, -1) = ? and p.idx > ?))
-     order by sortKey desc, p.idx asc limit ${PAGE_ROWS}`,
-  );
-  // Above every priority (0..1) and the -1 of unscored tiles.
-  let key = 2;
-  let idx = -1;
+  const { fairPredictions: p, tileScores: t } = db.t;
+  // Unscored tiles sort after every priority (0..1).
+  const sortKey = sql<number>`coalesce(${t.priority}, -1)`.mapWith(Number);
+  let after: { sortKey: number; idx: number } | undefined;
   for (;;) {
-    const rows = page.all(projectId, importId, key, key, idx) as Array<
-      Omit<FairObjectRow, 'geometry'> & { geometry: string; sortKey: number }
-    >;
-    for (const r of rows) {
-      yield {
-        idx: r.idx,
-        taskId: r.taskId,
-        confidence: r.confidence,
-        geometry: JSON.parse(r.geometry) as FairGeometryJson,
-        priority: r.priority,
-        tier: r.tier,
-      };
-    }
+    const rows = await db.db
+      .select({
+        idx: p.idx,
+        taskId: p.taskId,
+        confidence: p.confidence,
+        geometry: p.geometry,
+        priority: t.priority,
+        tier: t.tier,
+        sortKey,
+      })
+      .from(p)
+      .leftJoin(t, and(eq(t.projectId, projectId), eq(t.z, p.z), eq(t.x, p.x), eq(t.y, p.y)))
+      .where(
+        and(
+          eq(p.importId, importId),
+          after === undefined
+            ? undefined
+            : or(lt(sortKey, after.sortKey), and(eq(sortKey, after.sortKey), gt(p.idx, after.idx))),
+        ),
+      )
+      .orderBy(desc(sortKey), asc(p.idx))
+      .limit(PAGE_ROWS);
+    for (const { sortKey: _, ...r } of rows) yield r;
     if (rows.length < PAGE_ROWS) return;
-    key = rows[rows.length - 1].sortKey;
-    idx = rows[rows.length - 1].idx;
+    after = rows[rows.length - 1];
   }
 }
 
 export async function countFairObjects(db: DatabaseHandle, importId: number): Promise<number> {
-  return (
-    sqliteDb(db, 'fAIr imports')
-      .select({ n: sql<number>`count(*)` })
-      .from(fairPredictions)
-      .where(eq(fairPredictions.importId, importId))
-      .get()?.n ?? 0
-  );
+  const { fairPredictions } = db.t;
+  const [row] = await db.db
+    .select({ n: count() })
+    .from(fairPredictions)
+    .where(eq(fairPredictions.importId, importId));
+  return row?.n ?? 0;
 }

@@ -4,8 +4,8 @@
  * per-patch rows, so a record never describes rows that are not there.
  */
 import { and, eq } from 'drizzle-orm';
-import { sqliteDb, type DatabaseHandle } from './client.ts';
-import { insightRecords, INSIGHT_KINDS } from './schema.ts';
+import type { DatabaseHandle } from './client.ts';
+import type { INSIGHT_KINDS } from './schema.ts';
 
 export type InsightKind = (typeof INSIGHT_KINDS)[number];
 
@@ -25,24 +25,6 @@ export async function saveInsightRecord(
       target: [insightRecords.runId, insightRecords.kind],
       set: { record: value, createdAt: new Date() },
     });
-}
-
-/** `saveInsightRecord` inside a synchronous SQLite transaction of the repositories still written for SQLite only. */
-export function writeInsightRecord(
-  handle: DatabaseHandle,
-  runId: number,
-  kind: InsightKind,
-  record: object,
-): void {
-  const value = record as Record<string, unknown>;
-  sqliteDb(handle, 'insight passes')
-    .insert(insightRecords)
-    .values({ runId, kind, record: value })
-    .onConflictDoUpdate({
-      target: [insightRecords.runId, insightRecords.kind],
-      set: { record: value, createdAt: new Date() },
-    })
-    .run();
 }
 
 /**

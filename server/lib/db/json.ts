@@ -168,6 +168,20 @@ export const tileRectSchema = z.object({
   y1: z.number().int(),
 });
 
+/**
+ * The look the scoring job read a project's tiles through (scoring/region-look.ts): decided once per job from a
+ * sample of the project's own tiles, kept so the panel, the API and the exports can say it.
+ */
+export const regionLookSchema = z.object({
+  look: z.enum(['original', 'dehazed', 'sharpened']),
+  /** Median image novelty ratio of the sampled tiles under each look. */
+  medians: z.object({ original: z.number(), dehazed: z.number(), sharpened: z.number() }),
+  sampled: z.number().int().nonnegative(),
+  /** The job that decided it. */
+  jobId: z.number().int().positive(),
+});
+
+export type RegionLookJson = z.infer<typeof regionLookSchema>;
 export type SampleStratum = z.infer<typeof sampleStratumSchema>;
 export type SampleDesign = z.infer<typeof sampleDesignSchema>;
 export type TileRectJson = z.infer<typeof tileRectSchema>;

@@ -2,7 +2,10 @@
  * Label errors per object (table `label_objects`): written by the evidence pass batch by batch, read per kind
  * in the order of that kind's own evidence.
  */
-import { type DatabaseHandle, sqliteOf } from './client.ts';
+import { and, asc, count, desc, eq, lt, or, sql } from 'drizzle-orm';
+import { inTransaction, type DatabaseHandle } from './client.ts';
+import { insertBatches, proposedValues } from './dialect.ts';
+import { PAGE_ROWS } from './keyset-pages.ts';
 import { LABEL_OBJECT_KINDS } from './schema.ts';
 
 export type LabelObjectKind = (typeof LABEL_OBJECT_KINDS)[number];
@@ -38,42 +41,47 @@ export interface LabelObjectListed extends LabelObjectRow {
 }
 
 export async function clearLabelObjects(handle: DatabaseHandle, runId: number): Promise<void> {
-  sqliteOf(handle, 'label objects').prepare('delete from label_objects where run_id = ?').run(runId);
+  const { labelObjects } = handle.t;
+  await handle.db.delete(labelObjects).where(eq(labelObjects.runId, runId));
 }
 
+/** One batch of objects in one transaction; an object already stored under its run, patch and number is replaced. */
 export async function writeLabelObjects(
   handle: DatabaseHandle,
   runId: number,
   rows: LabelObjectRow[],
 ): Promise<void> {
-  const insert = sqliteOf(handle, 'label objects').prepare(
-    `insert or replace into label_objects
-       (run_id, idx, n, kind, score, area_px, dx_px, dy_px, east_m, north_m, outline_px, outline, lon, lat, members,
-        patches)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  sqliteOf(handle, 'label objects').transaction(() => {
-    for (const r of rows) {
-      insert.run(
-        runId,
-        r.idx,
-        r.n,
-        r.kind,
-        r.score,
-        r.areaPx,
-        r.dxPx,
-        r.dyPx,
-        r.eastM,
-        r.northM,
-        JSON.stringify(r.outlinePx),
-        r.outline ? JSON.stringify(r.outline) : null,
-        r.lon,
-        r.lat,
-        r.members,
-        r.patches ?? (r.kind === 'area_offset' ? 1 : null),
-      );
+  await inTransaction(handle, async (tx) => {
+    const { labelObjects } = tx.t;
+    const values = rows.map((r) => ({
+      ...r,
+      runId,
+      patches: r.patches ?? (r.kind === 'area_offset' ? 1 : null),
+    }));
+    for (const batch of insertBatches(tx, labelObjects, values)) {
+      await tx.db
+        .insert(labelObjects)
+        .values(batch)
+        .onConflictDoUpdate({
+          target: [labelObjects.runId, labelObjects.idx, labelObjects.n],
+          set: proposedValues(labelObjects, [
+            'kind',
+            'score',
+            'areaPx',
+            'dxPx',
+            'dyPx',
+            'eastM',
+            'northM',
+            'outlinePx',
+            'outline',
+            'lon',
+            'lat',
+            'members',
+            'patches',
+          ]),
+        });
     }
-  })();
+  });
 }
 
 /** Objects of each kind the run holds (every kind present, 0 when none). */
@@ -81,35 +89,66 @@ export async function countLabelObjects(
   handle: DatabaseHandle,
   runId: number,
 ): Promise<Record<LabelObjectKind, number>> {
+  const { labelObjects } = handle.t;
   const out = Object.fromEntries(LABEL_OBJECT_KINDS.map((k) => [k, 0])) as Record<LabelObjectKind, number>;
-  const rows = sqliteOf(handle, 'label objects')
-    .prepare('select kind, count(*) from label_objects where run_id = ? group by kind')
-    .raw()
-    .all(runId) as Array<[LabelObjectKind, number]>;
-  for (const [kind, n] of rows) out[kind] = n;
+  const rows = await handle.db
+    .select({ kind: labelObjects.kind, n: count() })
+    .from(labelObjects)
+    .where(eq(labelObjects.runId, runId))
+    .groupBy(labelObjects.kind);
+  for (const { kind, n } of rows) out[kind] = n;
   return out;
 }
 
-type RawRow = Omit<LabelObjectListed, 'outlinePx' | 'outline'> & {
-  outlinePx: string;
-  outline: string | null;
-};
+/** Where a kind's objects stand in its order: strongest evidence first, then patch and number. */
+type ObjectKey = { score: number; idx: number; n: number };
 
-const SELECT = `select o.idx as idx, o.n as n, o.kind as kind, o.score as score, o.area_px as areaPx,
-    o.dx_px as dxPx, o.dy_px as dyPx, o.east_m as eastM, o.north_m as northM, o.outline_px as outlinePx,
-    o.outline as outline, o.lon as lon, o.lat as lat, o.members as members, o.patches as patches,
-    p.patch_key as patchKey, p.group_name as "group", p.z as z, p.x as x, p.y as y
-  from label_objects o join patches p on p.run_id = o.run_id and p.idx = o.idx
-  where o.run_id = ? and o.kind = ?
-  order by o.score desc, o.idx, o.n`;
-
-function parse(r: RawRow, rank: number): LabelObjectListed {
-  return {
-    ...r,
-    rank,
-    outlinePx: JSON.parse(r.outlinePx) as Array<[number, number]>,
-    outline: r.outline ? (JSON.parse(r.outline) as Array<[number, number]>) : null,
-  };
+/** A kind's objects with their patches, strongest first, after `after` in that order. */
+function objectsOfKind(
+  handle: DatabaseHandle,
+  runId: number,
+  kind: LabelObjectKind,
+  after: ObjectKey | undefined,
+) {
+  const { labelObjects: o, patches: p } = handle.t;
+  return handle.db
+    .select({
+      idx: o.idx,
+      n: o.n,
+      kind: o.kind,
+      score: o.score,
+      areaPx: o.areaPx,
+      dxPx: o.dxPx,
+      dyPx: o.dyPx,
+      eastM: o.eastM,
+      northM: o.northM,
+      outlinePx: o.outlinePx,
+      outline: o.outline,
+      lon: o.lon,
+      lat: o.lat,
+      members: o.members,
+      patches: o.patches,
+      patchKey: p.patchKey,
+      group: p.groupName,
+      z: p.z,
+      x: p.x,
+      y: p.y,
+    })
+    .from(o)
+    .innerJoin(p, and(eq(p.runId, o.runId), eq(p.idx, o.idx)))
+    .where(
+      and(
+        eq(o.runId, runId),
+        eq(o.kind, kind),
+        after === undefined
+          ? undefined
+          : or(
+              lt(o.score, after.score),
+              and(eq(o.score, after.score), sql`(${o.idx}, ${o.n}) > (${after.idx}, ${after.n})`),
+            ),
+      ),
+    )
+    .orderBy(desc(o.score), asc(o.idx), asc(o.n));
 }
 
 /** A page of one kind's objects, strongest evidence first. */
@@ -120,13 +159,11 @@ export async function labelObjectPage(
   offset: number,
   limit: number,
 ): Promise<LabelObjectListed[]> {
-  const rows = sqliteOf(handle, 'label objects')
-    .prepare(`${SELECT} limit ? offset ?`)
-    .all(runId, kind, limit, offset) as RawRow[];
-  return rows.map((r, i) => parse(r, offset + i + 1));
+  const rows = await objectsOfKind(handle, runId, kind, undefined).limit(limit).offset(offset);
+  return rows.map((r, i) => ({ ...r, rank: offset + i + 1 }));
 }
 
-/** Every object of one kind, strongest first, streamed (exports). */
+/** Every object of one kind, strongest first, streamed in keyset pages (exports). */
 export async function* iterateLabelObjects(
   handle: DatabaseHandle,
   runId: number,
@@ -134,10 +171,13 @@ export async function* iterateLabelObjects(
   limit = Number.MAX_SAFE_INTEGER,
 ): AsyncGenerator<LabelObjectListed> {
   let rank = 0;
-  for (const r of sqliteOf(handle, 'label objects')
-    .prepare(`${SELECT} limit ?`)
-    .iterate(runId, kind, limit) as Iterable<RawRow>) {
-    yield parse(r, ++rank);
+  let after: ObjectKey | undefined;
+  while (rank < limit) {
+    const page = Math.min(PAGE_ROWS, limit - rank);
+    const rows = await objectsOfKind(handle, runId, kind, after).limit(page);
+    for (const r of rows) yield { ...r, rank: ++rank };
+    if (rows.length < page) return;
+    after = rows[rows.length - 1];
   }
 }
 
@@ -164,26 +204,34 @@ export interface StoredAreaOffset extends AreaOffsetShift {
 
 /** Every area offset of a run (at most one per patch). */
 export async function listAreaOffsets(handle: DatabaseHandle, runId: number): Promise<StoredAreaOffset[]> {
-  const rows = sqliteOf(handle, 'label objects')
-    .prepare(
-      `select o.idx as idx, o.n as n, o.score as score, o.dx_px as dxPx, o.dy_px as dyPx, o.east_m as eastM,
-          o.north_m as northM, coalesce(o.members, 0) as members, o.area_px as areaPx, o.outline as outline,
-          p.patch_key as patchKey, p.z as z, p.x as x, p.y as y
-        from label_objects o join patches p on p.run_id = o.run_id and p.idx = o.idx
-        where o.run_id = ? and o.kind = 'area_offset'
-        order by o.idx, o.n`,
-    )
-    .all(runId) as Array<
-    Omit<StoredAreaOffset, 'outline' | 'tile'> & {
-      outline: string | null;
-      z: number | null;
-      x: number | null;
-      y: number | null;
-    }
-  >;
-  return rows.map(({ z, x, y, outline, ...r }) => ({
+  const { labelObjects: o, patches: p } = handle.t;
+  const rows = await handle.db
+    .select({
+      idx: o.idx,
+      n: o.n,
+      score: o.score,
+      dxPx: o.dxPx,
+      dyPx: o.dyPx,
+      eastM: o.eastM,
+      northM: o.northM,
+      members: o.members,
+      areaPx: o.areaPx,
+      outline: o.outline,
+      patchKey: p.patchKey,
+      z: p.z,
+      x: p.x,
+      y: p.y,
+    })
+    .from(o)
+    .innerJoin(p, and(eq(p.runId, o.runId), eq(p.idx, o.idx)))
+    .where(and(eq(o.runId, runId), eq(o.kind, 'area_offset')))
+    .orderBy(asc(o.idx), asc(o.n));
+  return rows.map(({ z, x, y, dxPx, dyPx, members, ...r }) => ({
     ...r,
-    outline: outline ? (JSON.parse(outline) as Array<[number, number]>) : null,
+    // The evidence pass writes every area offset with its shift (patch-objects.ts).
+    dxPx: dxPx!,
+    dyPx: dyPx!,
+    members: members ?? 0,
     tile: z === null || x === null || y === null ? null : { z, x, y },
   }));
 }
@@ -202,32 +250,28 @@ export async function writeAreaOffsetMerges(
   runId: number,
   merges: AreaOffsetMergeWrite[],
 ): Promise<void> {
-  const update = sqliteOf(handle, 'label objects').prepare(
-    `update label_objects set dx_px = ?, dy_px = ?, east_m = ?, north_m = ?, members = ?, area_px = ?,
-        outline = coalesce(?, outline), lon = coalesce(?, lon), lat = coalesce(?, lat), patches = ?
-      where run_id = ? and idx = ? and n = ?`,
-  );
-  const remove = sqliteOf(handle, 'label objects').prepare(
-    'delete from label_objects where run_id = ? and idx = ? and n = ?',
-  );
-  sqliteOf(handle, 'label objects').transaction(() => {
+  await inTransaction(handle, async (tx) => {
+    const { labelObjects: o } = tx.t;
+    const at = (key: { idx: number; n: number }) =>
+      and(eq(o.runId, runId), eq(o.idx, key.idx), eq(o.n, key.n));
     for (const m of merges) {
-      update.run(
-        m.dxPx,
-        m.dyPx,
-        m.eastM,
-        m.northM,
-        m.members,
-        m.areaPx,
-        m.outline ? JSON.stringify(m.outline) : null,
-        m.lon,
-        m.lat,
-        m.patches,
-        runId,
-        m.anchor.idx,
-        m.anchor.n,
-      );
-      for (const a of m.absorbed) remove.run(runId, a.idx, a.n);
+      await tx.db
+        .update(o)
+        .set({
+          dxPx: m.dxPx,
+          dyPx: m.dyPx,
+          eastM: m.eastM,
+          northM: m.northM,
+          members: m.members,
+          areaPx: m.areaPx,
+          patches: m.patches,
+          // What the merge does not know (no map position) stays as the anchor had it.
+          ...(m.outline ? { outline: m.outline } : {}),
+          ...(m.lon !== null ? { lon: m.lon } : {}),
+          ...(m.lat !== null ? { lat: m.lat } : {}),
+        })
+        .where(at(m.anchor));
+      for (const a of m.absorbed) await tx.db.delete(o).where(at(a));
     }
-  })();
+  });
 }

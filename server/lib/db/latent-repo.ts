@@ -4,20 +4,19 @@
  * components for the nearest-patch search. Whole-run reads are keyset pages (server/lib/db/keyset-pages.ts),
  * never arrays of a million rows.
  */
-import Database from 'better-sqlite3';
-import { and, asc, count, eq, gt, inArray, isNotNull, lte, max, min, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNotNull, lte, max, min } from 'drizzle-orm';
 import type { SelectedFields } from 'drizzle-orm/sqlite-core';
 import type { ColumnsBody, ColumnsHeader } from './json.ts';
-import { type DatabaseHandle, sqliteDb, sqliteOf } from './client.ts';
-import { selectValues } from './dialect.ts';
+import { inTransaction, type DatabaseHandle } from './client.ts';
+import { isRefusedWrite, jsonNumber, selectValues } from './dialect.ts';
 import { keysetRows } from './keyset-pages.ts';
 import { tileRowsByKey } from './tile-scores-repo.ts';
-import { latentColumns, patches, tileScores } from './schema.ts';
+import type { patches, tileScores } from './schema.ts';
 
 /** The components a run stores per patch (pc1..pc9). */
 export const PC_COUNT = 9;
 /** The component columns of the handle's `patches` table, pc1 first. */
-const pcColumns = (t: typeof patches) =>
+export const pcColumns = (t: typeof patches) =>
   [t.pc1, t.pc2, t.pc3, t.pc4, t.pc5, t.pc6, t.pc7, t.pc8, t.pc9] as const;
 
 // ── a run's patches ───────────────────────────────────────────────────────────────────────────────
@@ -171,7 +170,8 @@ export async function getStoredColumns(
   names: string[],
   version: number,
 ): Promise<Map<string, ColumnsBody>> {
-  const rows = sqliteDb(db, 'the latent view')
+  const { latentColumns } = db.t;
+  const rows = await db.db
     .select({ name: latentColumns.name, header: latentColumns.header, body: latentColumns.body })
     .from(latentColumns)
     .where(
@@ -180,8 +180,7 @@ export async function getStoredColumns(
         eq(latentColumns.version, version),
         inArray(latentColumns.name, names),
       ),
-    )
-    .all();
+    );
   return new Map(
     rows.map((r) => [
       r.name,
@@ -191,7 +190,7 @@ export async function getStoredColumns(
 }
 
 /**
- * Replaces a run's stored columns of these names, in one transaction. Returns false when SQLite refused
+ * Replaces a run's stored columns of these names, in one transaction. Returns false when the store refused
  * the write (a read-only or busy database): the columns are then built again when next asked for.
  */
 export async function putStoredColumns(
@@ -200,30 +199,29 @@ export async function putStoredColumns(
   items: Array<{ name: string; columns: ColumnsBody }>,
   version: number,
 ): Promise<boolean> {
-  const write = sqliteOf(db, 'the latent view').transaction(() => {
-    for (const { name, columns } of items) {
-      const row = {
-        runId,
-        name,
-        version,
-        header: columns.header satisfies ColumnsHeader,
-        body: Buffer.from(columns.body.buffer, columns.body.byteOffset, columns.body.length),
-      };
-      sqliteDb(db, 'the latent view')
-        .insert(latentColumns)
-        .values(row)
-        .onConflictDoUpdate({
-          target: [latentColumns.runId, latentColumns.name],
-          set: { version, header: row.header, body: row.body },
-        })
-        .run();
-    }
-  });
   try {
-    write();
+    await inTransaction(db, async (tx) => {
+      const { latentColumns } = tx.t;
+      for (const { name, columns } of items) {
+        const row = {
+          runId,
+          name,
+          version,
+          header: columns.header satisfies ColumnsHeader,
+          body: Buffer.from(columns.body.buffer, columns.body.byteOffset, columns.body.length),
+        };
+        await tx.db
+          .insert(latentColumns)
+          .values(row)
+          .onConflictDoUpdate({
+            target: [latentColumns.runId, latentColumns.name],
+            set: { version, header: row.header, body: row.body },
+          });
+      }
+    });
     return true;
   } catch (err) {
-    if (err instanceof Database.SqliteError) return false;
+    if (isRefusedWrite(err)) return false;
     throw err;
   }
 }
@@ -232,20 +230,21 @@ export async function putStoredColumns(
 
 // Tiles are only ever added (first write wins), so "scored at or before asOf" is a snapshot that stays the
 // same across the separate requests of one view while a job still runs.
-const placedTiles = (projectId: number, asOf: number) =>
-  and(
-    eq(tileScores.projectId, projectId),
-    isNotNull(tileScores.pcs),
-    lte(tileScores.scoredAt, new Date(asOf)),
-  );
+const placedTiles = (t: typeof tileScores, projectId: number, asOf: number) =>
+  and(eq(t.projectId, projectId), isNotNull(t.pcs), lte(t.scoredAt, new Date(asOf)));
 
 /** Tiles placed in the latent space at asOf, and the north-west corner of their range. */
-export async function projectTileStats(db: DatabaseHandle, projectId: number, asOf: number) {
-  return sqliteDb(db, 'the latent view')
-    .select({ n: sql<number>`count(*)`, minX: min(tileScores.x), minY: min(tileScores.y) })
+export async function projectTileStats(
+  db: DatabaseHandle,
+  projectId: number,
+  asOf: number,
+): Promise<{ n: number; minX: number | null; minY: number | null }> {
+  const { tileScores } = db.t;
+  const [row] = await db.db
+    .select({ n: count(), minX: min(tileScores.x), minY: min(tileScores.y) })
     .from(tileScores)
-    .where(placedTiles(projectId, asOf))
-    .get()!;
+    .where(placedTiles(tileScores, projectId, asOf));
+  return row;
 }
 
 /** Components x and y (1-based) of each placed tile, in the order of `placedTileRows`. */
@@ -256,8 +255,8 @@ export function projectTileComponents(
   x: number,
   y: number,
 ): AsyncGenerator<unknown[]> {
-  // pcs is a JSON array; SQLite's json_extract reads one component without parsing rows in JS.
-  const component = (pc: number) => sql<number | null>`json_extract(${tileScores.pcs}, ${`$[${pc - 1}]`})`;
+  // pcs is a JSON array: one component is read in the database, without parsing rows in JS.
+  const component = (pc: number) => jsonNumber(db, db.t.tileScores.pcs, [pc - 1]);
   return placedTileRows(db, projectId, asOf, { x: component(x), y: component(y) });
 }
 
@@ -267,6 +266,7 @@ export function projectTileRows(
   projectId: number,
   asOf: number,
 ): AsyncGenerator<unknown[]> {
+  const { tileScores } = db.t;
   return placedTileRows(db, projectId, asOf, {
     iouHat: tileScores.iouHat,
     novelty: tileScores.novelty,
@@ -289,5 +289,5 @@ function placedTileRows(
   asOf: number,
   fields: SelectedFields,
 ): AsyncGenerator<unknown[]> {
-  return tileRowsByKey(db, () => placedTiles(projectId, asOf), fields);
+  return tileRowsByKey(db, () => placedTiles(db.t.tileScores, projectId, asOf), fields);
 }

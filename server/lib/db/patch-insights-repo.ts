@@ -1,9 +1,14 @@
 /**
  * Per-patch results of the insight passes — the evidence pass (table `patch_evidence`) and the confidence
  * intervals (table `patch_intervals`) — and the one read that joins them to the patches for the insights.
+ * Whole-run reads are keyset pages on idx (keyset-pages.ts), never a run's rows at once.
  */
-import { type DatabaseHandle, sqliteOf } from './client.ts';
-import { writeInsightRecord } from './insight-records.ts';
+import { and, asc, count, eq, gt } from 'drizzle-orm';
+import { inTransaction, type DatabaseHandle } from './client.ts';
+import { insertBatches, jsonNumber, jsonText, proposedValues, selectValues } from './dialect.ts';
+import { saveInsightRecord } from './insight-records.ts';
+import { keysetRows } from './keyset-pages.ts';
+import { pcColumns } from './latent-repo.ts';
 
 export interface PatchEvidenceRow {
   idx: number;
@@ -14,21 +19,28 @@ export interface PatchEvidenceRow {
 
 /** Clears the run's evidence before a pass writes it again batch by batch (`writePatchEvidence`). */
 export async function clearPatchEvidence(handle: DatabaseHandle, runId: number): Promise<void> {
-  sqliteOf(handle, 'patch insights').prepare('delete from patch_evidence where run_id = ?').run(runId);
+  const { patchEvidence } = handle.t;
+  await handle.db.delete(patchEvidence).where(eq(patchEvidence.runId, runId));
 }
 
-/** One batch of evidence rows in one transaction. */
+/** One batch of evidence rows in one transaction; a patch's earlier row is replaced. */
 export async function writePatchEvidence(
   handle: DatabaseHandle,
   runId: number,
   rows: PatchEvidenceRow[],
 ): Promise<void> {
-  const insert = sqliteOf(handle, 'patch insights').prepare(
-    'insert or replace into patch_evidence (run_id, idx, prob_inside, prob_outside, boundary_iou) values (?, ?, ?, ?, ?)',
-  );
-  sqliteOf(handle, 'patch insights').transaction(() => {
-    for (const e of rows) insert.run(runId, e.idx, e.probInside, e.probOutside, e.boundaryIou);
-  })();
+  await inTransaction(handle, async (tx) => {
+    const { patchEvidence } = tx.t;
+    for (const batch of insertBatches(tx, patchEvidence, rows)) {
+      await tx.db
+        .insert(patchEvidence)
+        .values(batch.map((e) => ({ runId, ...e })))
+        .onConflictDoUpdate({
+          target: [patchEvidence.runId, patchEvidence.idx],
+          set: proposedValues(patchEvidence, ['probInside', 'probOutside', 'boundaryIou']),
+        });
+    }
+  });
 }
 
 export interface PatchIntervalRow {
@@ -44,14 +56,14 @@ export async function replacePatchIntervals(
   rows: Iterable<PatchIntervalRow>,
   record: object,
 ): Promise<void> {
-  const insert = sqliteOf(handle, 'patch insights').prepare(
-    'insert into patch_intervals (run_id, idx, iou_low, iou_high) values (?, ?, ?, ?)',
-  );
-  sqliteOf(handle, 'patch insights').transaction(() => {
-    sqliteOf(handle, 'patch insights').prepare('delete from patch_intervals where run_id = ?').run(runId);
-    for (const r of rows) insert.run(runId, r.idx, r.iouLow, r.iouHigh);
-    writeInsightRecord(handle, runId, 'confidence', record);
-  })();
+  await inTransaction(handle, async (tx) => {
+    const { patchIntervals } = tx.t;
+    await tx.db.delete(patchIntervals).where(eq(patchIntervals.runId, runId));
+    for (const batch of insertBatches(tx, patchIntervals, rows)) {
+      await tx.db.insert(patchIntervals).values(batch.map((r) => ({ runId, ...r })));
+    }
+    await saveInsightRecord(tx, runId, 'confidence', record);
+  });
 }
 
 /** The run's intervals as columns, in idx order. */
@@ -59,15 +71,30 @@ export async function readPatchIntervals(
   handle: DatabaseHandle,
   runId: number,
 ): Promise<{ idx: number[]; iouLow: number[]; iouHigh: number[] }> {
+  const { patchIntervals } = handle.t;
   const out = { idx: [] as number[], iouLow: [] as number[], iouHigh: [] as number[] };
-  const rows = sqliteOf(handle, 'patch insights')
-    .prepare('select idx, iou_low, iou_high from patch_intervals where run_id = ? order by idx')
-    .raw()
-    .iterate(runId) as Iterable<[number, number, number]>;
-  for (const [idx, lo, hi] of rows) {
-    out.idx.push(idx);
-    out.iouLow.push(lo);
-    out.iouHigh.push(hi);
+  const rows = keysetRows(
+    (after: number | undefined, limit) =>
+      selectValues(
+        handle,
+        handle.db
+          .select({ idx: patchIntervals.idx, iouLow: patchIntervals.iouLow, iouHigh: patchIntervals.iouHigh })
+          .from(patchIntervals)
+          .where(
+            and(
+              eq(patchIntervals.runId, runId),
+              after === undefined ? undefined : gt(patchIntervals.idx, after),
+            ),
+          )
+          .orderBy(asc(patchIntervals.idx))
+          .limit(limit),
+      ),
+    (row) => row[0] as number,
+  );
+  for await (const [idx, lo, hi] of rows) {
+    out.idx.push(idx as number);
+    out.iouLow.push(lo as number);
+    out.iouHigh.push(hi as number);
   }
   return out;
 }
@@ -81,13 +108,20 @@ export interface InsightRunShape {
 }
 
 export async function insightRunShape(handle: DatabaseHandle, runId: number): Promise<InsightRunShape> {
-  return sqliteOf(handle, 'patch insights')
-    .prepare(
-      `select count(*) as patches, coalesce(json_extract(r.settings, '$.nComponents'), 9) as components,
-              json_extract(r.settings, '$.surfaceEmpty') as surfaceEmpty
-       from patches p join analysis_runs r on r.id = p.run_id where p.run_id = ?`,
-    )
-    .get(runId) as InsightRunShape;
+  const { analysisRuns, patches } = handle.t;
+  const [settings] = await handle.db
+    .select({
+      components: jsonNumber(handle, analysisRuns.settings, ['nComponents']),
+      surfaceEmpty: jsonText(handle, analysisRuns.settings, ['surfaceEmpty']),
+    })
+    .from(analysisRuns)
+    .where(eq(analysisRuns.id, runId));
+  const [counted] = await handle.db.select({ n: count() }).from(patches).where(eq(patches.runId, runId));
+  return {
+    patches: counted?.n ?? 0,
+    components: settings?.components ?? 9,
+    surfaceEmpty: settings?.surfaceEmpty ?? null,
+  };
 }
 
 /**
@@ -98,20 +132,53 @@ export async function insightRunShape(handle: DatabaseHandle, runId: number): Pr
 export type InsightPatchTuple = unknown[];
 
 /** Streams the patches in idx order with their evidence, as raw tuples (see InsightPatchTuple): one pass, no objects. */
-export async function iterateInsightPatches(
+export function iterateInsightPatches(
   handle: DatabaseHandle,
   runId: number,
   components: number,
-): Promise<Iterable<InsightPatchTuple>> {
+): AsyncGenerator<InsightPatchTuple> {
+  const { patches, patchEvidence } = handle.t;
   const k = Math.max(0, Math.min(9, Math.floor(components)));
-  const pcCols = Array.from({ length: k }, (_, j) => `, p.pc${j + 1}`).join('');
-  return sqliteOf(handle, 'patch insights')
-    .prepare(
-      `select p.idx, p.patch_key, p.group_name, p.iou, p.iou_hat, p.novelty, p.gt_fraction, p.pred_fraction, p.tp, p.fp, p.fn,
-              p.cluster, p.empty, p.estimator_holdout, e.prob_inside, e.prob_outside, e.boundary_iou, e.idx as eidx${pcCols}
-       from patches p left join patch_evidence e on e.run_id = p.run_id and e.idx = p.idx
-       where p.run_id = ? order by p.idx`,
-    )
-    .raw()
-    .iterate(runId) as Iterable<InsightPatchTuple>;
+  const fields = {
+    idx: patches.idx,
+    patchKey: patches.patchKey,
+    groupName: patches.groupName,
+    iou: patches.iou,
+    iouHat: patches.iouHat,
+    novelty: patches.novelty,
+    gtFraction: patches.gtFraction,
+    predFraction: patches.predFraction,
+    tp: patches.tp,
+    fp: patches.fp,
+    fn: patches.fn,
+    cluster: patches.cluster,
+    empty: patches.empty,
+    estimatorHoldout: patches.estimatorHoldout,
+    probInside: patchEvidence.probInside,
+    probOutside: patchEvidence.probOutside,
+    boundaryIou: patchEvidence.boundaryIou,
+    evidenceIdx: patchEvidence.idx,
+    ...Object.fromEntries(
+      pcColumns(patches)
+        .slice(0, k)
+        .map((c, j) => [`pc${j + 1}`, c]),
+    ),
+  };
+  return keysetRows(
+    (after: number | undefined, limit) =>
+      selectValues(
+        handle,
+        handle.db
+          .select(fields)
+          .from(patches)
+          .leftJoin(
+            patchEvidence,
+            and(eq(patchEvidence.runId, patches.runId), eq(patchEvidence.idx, patches.idx)),
+          )
+          .where(and(eq(patches.runId, runId), after === undefined ? undefined : gt(patches.idx, after)))
+          .orderBy(asc(patches.idx))
+          .limit(limit),
+      ),
+    (row) => row[0] as number,
+  );
 }

@@ -1,6 +1,7 @@
 /** Projects (table `projects`): an area over registered imagery, scored through a reference run. */
 import { asc, eq } from 'drizzle-orm';
 import type { DatabaseHandle } from './client.ts';
+import type { RegionLookJson } from './json.ts';
 import type { NewProject, Project } from './schema.ts';
 
 export async function insertProject(handle: DatabaseHandle, project: NewProject): Promise<Project> {
@@ -23,4 +24,14 @@ export async function getProject(handle: DatabaseHandle, id: number): Promise<Pr
 export async function deleteProject(handle: DatabaseHandle, id: number): Promise<void> {
   const { projects } = handle.t;
   await handle.db.delete(projects).where(eq(projects.id, id));
+}
+
+/** Keeps the look the project's last scoring job read its tiles through. */
+export async function setProjectRegionLook(
+  handle: DatabaseHandle,
+  id: number,
+  regionLook: RegionLookJson,
+): Promise<void> {
+  const { projects } = handle.t;
+  await handle.db.update(projects).set({ regionLook }).where(eq(projects.id, id));
 }

@@ -5,10 +5,8 @@
  * remote call; each step's result is written the moment it is known.
  */
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
-import { type DatabaseHandle, sqliteDb, sqliteOf } from './client.ts';
+import { inTransaction, type DatabaseHandle } from './client.ts';
 import {
-  publications,
-  publishedProjects,
   type PublicationRow,
   type PublishedProjectRow,
   type PublishedStage,
@@ -39,8 +37,9 @@ export async function insertPublication(
   },
 ): Promise<number> {
   const now = new Date();
-  return sqliteOf(db, 'publishing').transaction(() => {
-    const { id } = sqliteDb(db, 'publishing')
+  return inTransaction(db, async (tx) => {
+    const { publications, publishedProjects } = tx.t;
+    const [{ id }] = await tx.db
       .insert(publications)
       .values({
         projectId: input.projectId,
@@ -50,51 +49,43 @@ export async function insertPublication(
         status: 'in-progress',
         updatedAt: now,
       })
-      .returning({ id: publications.id })
-      .get();
-    input.projects.forEach((p, position) => {
-      sqliteDb(db, 'publishing')
-        .insert(publishedProjects)
-        .values({
-          publicationId: id,
-          key: p.key,
-          position,
-          kind: p.kind,
-          clientId: p.clientId,
-          assetClientId: p.assetClientId ?? null,
-          stage: 'planned',
-          spec: p.spec,
-          updatedAt: now,
-        })
-        .run();
-    });
+      .returning({ id: publications.id });
+    for (const [position, p] of input.projects.entries()) {
+      await tx.db.insert(publishedProjects).values({
+        publicationId: id,
+        key: p.key,
+        position,
+        kind: p.kind,
+        clientId: p.clientId,
+        assetClientId: p.assetClientId ?? null,
+        stage: 'planned',
+        spec: p.spec,
+        updatedAt: now,
+      });
+    }
     return id;
-  })();
+  });
 }
 
 export async function getPublication(db: DatabaseHandle, id: number): Promise<PublicationRecord | undefined> {
-  const publication = sqliteDb(db, 'publishing')
-    .select()
-    .from(publications)
-    .where(eq(publications.id, id))
-    .get();
+  const { publications, publishedProjects } = db.t;
+  const [publication] = await db.db.select().from(publications).where(eq(publications.id, id));
   if (!publication) return undefined;
-  const projects = sqliteDb(db, 'publishing')
+  const projects = await db.db
     .select()
     .from(publishedProjects)
     .where(eq(publishedProjects.publicationId, id))
-    .orderBy(asc(publishedProjects.position))
-    .all();
+    .orderBy(asc(publishedProjects.position));
   return { publication, projects };
 }
 
 export async function listPublications(db: DatabaseHandle, projectId: number): Promise<PublicationRecord[]> {
-  const ids = sqliteDb(db, 'publishing')
+  const { publications } = db.t;
+  const ids = await db.db
     .select({ id: publications.id })
     .from(publications)
     .where(eq(publications.projectId, projectId))
-    .orderBy(desc(publications.id))
-    .all();
+    .orderBy(desc(publications.id));
   const records: PublicationRecord[] = [];
   for (const { id } of ids) records.push((await getPublication(db, id))!);
   return records;
@@ -106,7 +97,8 @@ export async function unfinishedPublication(
   projectId: number,
   target: PublishTarget,
 ): Promise<PublicationRow | undefined> {
-  return sqliteDb(db, 'publishing')
+  const { publications } = db.t;
+  const [row] = await db.db
     .select()
     .from(publications)
     .where(
@@ -118,7 +110,8 @@ export async function unfinishedPublication(
       ),
     )
     .orderBy(desc(publications.id))
-    .get();
+    .limit(1);
+  return row;
 }
 
 export async function setPublicationStatus(
@@ -127,11 +120,11 @@ export async function setPublicationStatus(
   status: PublicationRow['status'],
   error: string | null = null,
 ): Promise<void> {
-  sqliteDb(db, 'publishing')
+  const { publications } = db.t;
+  await db.db
     .update(publications)
     .set({ status, error, updatedAt: new Date() })
-    .where(eq(publications.id, id))
-    .run();
+    .where(eq(publications.id, id));
 }
 
 export interface PublishedProjectPatch {
@@ -150,20 +143,20 @@ export async function updatePublishedProject(
   key: string,
   patch: PublishedProjectPatch,
 ): Promise<void> {
-  sqliteDb(db, 'publishing')
+  const { publishedProjects } = db.t;
+  await db.db
     .update(publishedProjects)
     .set({ ...patch, updatedAt: new Date() })
-    .where(and(eq(publishedProjects.publicationId, publicationId), eq(publishedProjects.key, key)))
-    .run();
+    .where(and(eq(publishedProjects.publicationId, publicationId), eq(publishedProjects.key, key)));
 }
 
 /** Remote ids a tool gave earlier publications of any project, so a name search never adopts one of them. */
 export async function knownRemoteIds(db: DatabaseHandle, target: PublishTarget): Promise<Set<string>> {
-  const rows = sqliteDb(db, 'publishing')
+  const { publications, publishedProjects } = db.t;
+  const rows = await db.db
     .select({ remoteId: publishedProjects.remoteId })
     .from(publishedProjects)
     .innerJoin(publications, eq(publications.id, publishedProjects.publicationId))
-    .where(eq(publications.target, target))
-    .all();
+    .where(eq(publications.target, target));
   return new Set(rows.map((r) => r.remoteId).filter((v): v is string => v !== null));
 }

@@ -2,8 +2,11 @@
  * The label-error queue (table `label_error_scores`, one ranked score per patch) and the marks reviewers leave
  * on it (table `review_marks`), read together with the patches they rank.
  */
-import { type DatabaseHandle, sqliteOf } from './client.ts';
-import { writeInsightRecord } from './insight-records.ts';
+import { and, asc, count, desc, eq, gt, inArray, isNull, lt, lte, or, type SQL } from 'drizzle-orm';
+import { inTransaction, type DatabaseHandle } from './client.ts';
+import { insertBatches } from './dialect.ts';
+import { saveInsightRecord } from './insight-records.ts';
+import { PAGE_ROWS } from './keyset-pages.ts';
 import type { ReviewMarkKind } from './schema.ts';
 
 /** One scored patch as the queue shows it: its score, the patch, and its mark if any. */
@@ -38,13 +41,36 @@ export interface LabelErrorScoreRow {
   direction: 'missing_in_image' | 'missing_in_label' | 'none';
 }
 
-const ROW_SQL = `select s.rank, s.idx, s.score, s.disagreement, s.neighbour_gap as neighbourGap, s.direction,
-    p.patch_key as patchKey, p.group_name as "group", p.z, p.x, p.y, p.lon, p.lat, p.iou,
-    p.gt_fraction as gtFraction, p.pred_fraction as predFraction, m.mark, m.note
-  from label_error_scores s
-  join patches p on p.run_id = s.run_id and p.idx = s.idx
-  left join review_marks m on m.run_id = s.run_id and m.idx = s.idx
-  where s.run_id = ?`;
+/** The queue's rows: each score with its patch and its mark, if any, filtered by `where`. */
+function reviewSelect(handle: DatabaseHandle, runId: number, where: SQL | undefined) {
+  const { labelErrorScores: s, patches: p, reviewMarks: m } = handle.t;
+  return handle.db
+    .select({
+      rank: s.rank,
+      idx: s.idx,
+      score: s.score,
+      disagreement: s.disagreement,
+      neighbourGap: s.neighbourGap,
+      direction: s.direction,
+      patchKey: p.patchKey,
+      group: p.groupName,
+      z: p.z,
+      x: p.x,
+      y: p.y,
+      lon: p.lon,
+      lat: p.lat,
+      iou: p.iou,
+      gtFraction: p.gtFraction,
+      predFraction: p.predFraction,
+      mark: m.mark,
+      note: m.note,
+    })
+    .from(s)
+    .innerJoin(p, and(eq(p.runId, s.runId), eq(p.idx, s.idx)))
+    .leftJoin(m, and(eq(m.runId, s.runId), eq(m.idx, s.idx)))
+    .where(and(eq(s.runId, runId), where))
+    .orderBy(asc(s.rank));
+}
 
 /**
  * Replaces the run's scores, and its record of how they were made (insight kind 'label_errors'), in one
@@ -56,22 +82,23 @@ export async function replaceLabelErrorScores(
   rows: Iterable<LabelErrorScoreRow>,
   record: object,
 ): Promise<void> {
-  const insert = sqliteOf(handle, 'review marks').prepare(
-    'insert into label_error_scores (run_id, idx, score, rank, disagreement, neighbour_gap, direction) values (?, ?, ?, ?, ?, ?, ?)',
-  );
-  sqliteOf(handle, 'review marks').transaction(() => {
-    sqliteOf(handle, 'review marks').prepare('delete from label_error_scores where run_id = ?').run(runId);
-    for (const r of rows)
-      insert.run(runId, r.idx, r.score, r.rank, r.disagreement, r.neighbourGap, r.direction);
-    writeInsightRecord(handle, runId, 'label_errors', record);
-  })();
+  await inTransaction(handle, async (tx) => {
+    const { labelErrorScores } = tx.t;
+    await tx.db.delete(labelErrorScores).where(eq(labelErrorScores.runId, runId));
+    for (const batch of insertBatches(tx, labelErrorScores, rows)) {
+      await tx.db.insert(labelErrorScores).values(batch.map((r) => ({ runId, ...r })));
+    }
+    await saveInsightRecord(tx, runId, 'label_errors', record);
+  });
 }
 
 export async function countLabelErrorScores(handle: DatabaseHandle, runId: number): Promise<number> {
-  const { n } = sqliteOf(handle, 'review marks')
-    .prepare('select count(*) as n from label_error_scores where run_id = ?')
-    .get(runId) as { n: number };
-  return n;
+  const { labelErrorScores } = handle.t;
+  const [row] = await handle.db
+    .select({ n: count() })
+    .from(labelErrorScores)
+    .where(eq(labelErrorScores.runId, runId));
+  return row?.n ?? 0;
 }
 
 export async function reviewRowAt(
@@ -79,8 +106,8 @@ export async function reviewRowAt(
   runId: number,
   rank: number,
 ): Promise<ReviewRow | undefined> {
-  return sqliteOf(handle, 'review marks').prepare(`${ROW_SQL} and s.rank = ?`).get(runId, rank) as
-    ReviewRow | undefined;
+  const [row] = await reviewSelect(handle, runId, eq(handle.t.labelErrorScores.rank, rank));
+  return row;
 }
 
 /** The nearest rank before ('previous') or after ('next') `rank` that has no mark; null at either end. */
@@ -90,13 +117,16 @@ export async function nearestUnmarkedRank(
   rank: number,
   direction: 'previous' | 'next',
 ): Promise<number | null> {
-  const [op, order] = direction === 'previous' ? ['<', 'desc'] : ['>', 'asc'];
-  const row = sqliteOf(handle, 'review marks')
-    .prepare(
-      `select s.rank from label_error_scores s left join review_marks m on m.run_id = s.run_id and m.idx = s.idx
-       where s.run_id = ? and m.mark is null and s.rank ${op} ? order by s.rank ${order} limit 1`,
+  const { labelErrorScores: s, reviewMarks: m } = handle.t;
+  const [row] = await handle.db
+    .select({ rank: s.rank })
+    .from(s)
+    .leftJoin(m, and(eq(m.runId, s.runId), eq(m.idx, s.idx)))
+    .where(
+      and(eq(s.runId, runId), isNull(m.mark), direction === 'previous' ? lt(s.rank, rank) : gt(s.rank, rank)),
     )
-    .get(runId, rank) as { rank: number } | undefined;
+    .orderBy(direction === 'previous' ? desc(s.rank) : asc(s.rank))
+    .limit(1);
   return row?.rank ?? null;
 }
 
@@ -107,22 +137,25 @@ export async function reviewRows(
   offset: number,
   limit: number,
 ): Promise<ReviewRow[]> {
-  return sqliteOf(handle, 'review marks')
-    .prepare(`${ROW_SQL} and s.rank > ? order by s.rank limit ?`)
-    .all(runId, offset, limit) as ReviewRow[];
+  return reviewSelect(handle, runId, gt(handle.t.labelErrorScores.rank, offset)).limit(limit);
 }
 
-/** Streams the first `top` ranks and every patch carrying one of `marks`, in rank order. */
+/** Streams the first `top` ranks and every patch carrying one of `marks`, in rank order, in keyset pages of ranks. */
 export async function* iterateReviewRows(
   handle: DatabaseHandle,
   runId: number,
   top: number,
   marks: readonly ReviewMarkKind[],
 ): AsyncGenerator<ReviewRow> {
-  const placeholders = marks.map(() => '?').join(', ');
-  yield* sqliteOf(handle, 'review marks')
-    .prepare(`${ROW_SQL} and (s.rank <= ? or m.mark in (${placeholders || "''"})) order by s.rank`)
-    .iterate(runId, top, ...marks) as Iterable<ReviewRow>;
+  const { labelErrorScores: s, reviewMarks: m } = handle.t;
+  const chosen = marks.length > 0 ? or(lte(s.rank, top), inArray(m.mark, [...marks])) : lte(s.rank, top);
+  let after = 0;
+  for (;;) {
+    const rows = await reviewSelect(handle, runId, and(chosen, gt(s.rank, after))).limit(PAGE_ROWS);
+    yield* rows;
+    if (rows.length < PAGE_ROWS) return;
+    after = rows[rows.length - 1].rank;
+  }
 }
 
 /** Sets (or replaces) a patch's mark; the mark's time is the time of the last change. */
@@ -133,11 +166,12 @@ export async function upsertReviewMark(
   mark: ReviewMarkKind,
   note: string | null,
 ): Promise<void> {
-  sqliteOf(handle, 'review marks')
-    .prepare(
-      `insert into review_marks (run_id, idx, mark, note) values (?, ?, ?, ?)
-       on conflict (run_id, idx) do update set mark = excluded.mark, note = excluded.note,
-         created_at = cast(unixepoch('subsec') * 1000 as integer)`,
-    )
-    .run(runId, idx, mark, note);
+  const { reviewMarks } = handle.t;
+  await handle.db
+    .insert(reviewMarks)
+    .values({ runId, idx, mark, note })
+    .onConflictDoUpdate({
+      target: [reviewMarks.runId, reviewMarks.idx],
+      set: { mark, note, createdAt: new Date() },
+    });
 }

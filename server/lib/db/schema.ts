@@ -33,6 +33,7 @@ import type {
   TileModelStateJson,
   PatchPhenomena,
   PcaState,
+  RegionLookJson,
   RunSettings,
   SampleDesign,
   TileRectJson,
@@ -269,6 +270,8 @@ export const projects = sqliteTable(
     tileCount: integer('tile_count').notNull(),
     bbox: text('bbox', { mode: 'json' }).$type<BBox>().notNull(),
     lookFor: text('look_for').notNull(),
+    /** The look the last scoring job read the tiles through (hazy or coarse imagery restored); null before one ran. */
+    regionLook: text('region_look', { mode: 'json' }).$type<RegionLookJson>(),
     createdAt: createdAt(),
   },
   (t) => [index('projects_run_idx').on(t.runId)],

@@ -6,7 +6,8 @@
  *
  * The text is the store's own SQL: `?` parameters on SQLite, `$1, $2, …` on Postgres.
  */
-import { sqliteOf, type DatabaseHandle } from './client.ts';
+import type Database from 'better-sqlite3';
+import type { DatabaseHandle } from './client.ts';
 
 /** Rows of a statement on a Postgres handle: objects, or arrays when `arrays`. */
 async function pgRows(
@@ -75,15 +76,21 @@ export async function sqlRun(handle: DatabaseHandle, text: string, ...params: un
   else handle.sqlite.prepare(text).run(...params);
 }
 
+/** The SQLite connection a pragma runs on; a Postgres store has no pragmas. */
+function pragmaConnection(handle: DatabaseHandle): Database.Database {
+  if (handle.dialect === 'sqlite') return handle.sqlite;
+  throw new Error(`pragmas are SQLite's own; ${handle.where} is a Postgres database`);
+}
+
 /** Rows rendered by a pragma (`foreign_key_check`, `table_info(patches)`): SQLite only. */
 export async function pragmaRows<T = Record<string, unknown>>(
   handle: DatabaseHandle,
   text: string,
 ): Promise<T[]> {
-  return sqliteOf(handle, 'a pragma').pragma(text) as T[];
+  return pragmaConnection(handle).pragma(text) as T[];
 }
 
 /** The single value of a pragma (`journal_mode`, `integrity_check`): SQLite only. */
 export async function pragmaValue<T = unknown>(handle: DatabaseHandle, text: string): Promise<T> {
-  return sqliteOf(handle, 'a pragma').pragma(text, { simple: true }) as T;
+  return pragmaConnection(handle).pragma(text, { simple: true }) as T;
 }

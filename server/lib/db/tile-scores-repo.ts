@@ -23,7 +23,7 @@ import {
 } from 'drizzle-orm';
 import type { SelectedFields } from 'drizzle-orm/sqlite-core';
 import type { DatabaseHandle } from './client.ts';
-import { aliasOf, insertBatchRows, rowsChanged, selectValues } from './dialect.ts';
+import { aliasOf, insertKeepingStored, rowsChanged, selectValues } from './dialect.ts';
 import { keysetRows, PAGE_ROWS as KEYSET_PAGE_ROWS } from './keyset-pages.ts';
 import type { TileCoord } from '../geo/tiles.ts';
 import {
@@ -41,22 +41,9 @@ export interface TileRange {
   maxY: number;
 }
 
-const COLUMN_COUNT = Object.keys(getTableColumns(sqliteTileScores)).length;
-
 /** Rows a job writes; a tile already stored keeps its row (first write wins). Returns the rows written. */
 export async function insertTileScores(handle: DatabaseHandle, rows: NewTileScore[]): Promise<number> {
-  const { tileScores } = handle.t;
-  const batch = insertBatchRows(handle, COLUMN_COUNT);
-  let written = 0;
-  for (let i = 0; i < rows.length; i += batch) {
-    written += rowsChanged(
-      await handle.db
-        .insert(tileScores)
-        .values(rows.slice(i, i + batch))
-        .onConflictDoNothing(),
-    );
-  }
-  return written;
+  return insertKeepingStored(handle, handle.t.tileScores, rows);
 }
 
 /** Statuses a retry takes up again: the imagery failed or was unreadable (missing imagery stays missing). */

@@ -3,13 +3,10 @@
  * (tables in schema.ts). Writes of one sample or one import happen in one transaction, so a refused or
  * failed import leaves nothing behind.
  */
-import { and, desc, eq, sql } from 'drizzle-orm';
-import { type DatabaseHandle, sqliteDb, sqliteOf } from './client.ts';
+import { and, asc, count, desc, eq, gt, isNotNull, or, sql, type AnyColumn } from 'drizzle-orm';
+import { inTransaction, type DatabaseHandle } from './client.ts';
+import { aliasOf, insertBatches, proposedValues, sumOf } from './dialect.ts';
 import {
-  calibrationSamples,
-  calibrationSampleTiles,
-  labelImports,
-  tileLabels,
   type CalibrationSampleRow,
   type CalibrationSampleTileRow,
   type LabelPurpose,
@@ -36,54 +33,50 @@ export async function insertSample(
   rects: TileRectJson[],
   tiles: NewSampleTile[],
 ): Promise<number> {
-  return sqliteOf(db, 'calibration and label imports').transaction(() => {
-    const { id } = sqliteDb(db, 'calibration and label imports')
+  return inTransaction(db, async (tx) => {
+    const { calibrationSamples, calibrationSampleTiles } = tx.t;
+    const [{ id }] = await tx.db
       .insert(calibrationSamples)
       .values({ projectId, seed: design.seed, size: design.size, design, rects })
-      .returning({ id: calibrationSamples.id })
-      .get();
-    // 10 columns × 50 rows stays far below SQLite's bound-parameter limit.
-    for (let i = 0; i < tiles.length; i += 50) {
-      sqliteDb(db, 'calibration and label imports')
-        .insert(calibrationSampleTiles)
-        .values(tiles.slice(i, i + 50).map((t) => ({ ...t, sampleId: id })))
-        .run();
+      .returning({ id: calibrationSamples.id });
+    const rows = tiles.map((t) => ({ ...t, sampleId: id }));
+    for (const batch of insertBatches(tx, calibrationSampleTiles, rows)) {
+      await tx.db.insert(calibrationSampleTiles).values(batch);
     }
     return id;
-  })();
+  });
 }
 
 export async function getSampleRow(
   db: DatabaseHandle,
   sampleId: number,
 ): Promise<CalibrationSampleRow | undefined> {
-  return sqliteDb(db, 'calibration and label imports')
-    .select()
-    .from(calibrationSamples)
-    .where(eq(calibrationSamples.id, sampleId))
-    .get();
+  const { calibrationSamples } = db.t;
+  const [row] = await db.db.select().from(calibrationSamples).where(eq(calibrationSamples.id, sampleId));
+  return row;
 }
 
 export async function sampleTileRows(
   db: DatabaseHandle,
   sampleId: number,
 ): Promise<CalibrationSampleTileRow[]> {
-  return sqliteDb(db, 'calibration and label imports')
+  const { calibrationSampleTiles } = db.t;
+  return db.db
     .select()
     .from(calibrationSampleTiles)
     .where(eq(calibrationSampleTiles.sampleId, sampleId))
-    .orderBy(calibrationSampleTiles.stratum, calibrationSampleTiles.y, calibrationSampleTiles.x)
-    .all();
+    .orderBy(calibrationSampleTiles.stratum, calibrationSampleTiles.y, calibrationSampleTiles.x);
 }
 
 export async function latestSampleId(db: DatabaseHandle, projectId: number): Promise<number | undefined> {
-  return sqliteDb(db, 'calibration and label imports')
+  const { calibrationSamples } = db.t;
+  const [row] = await db.db
     .select({ id: calibrationSamples.id })
     .from(calibrationSamples)
     .where(eq(calibrationSamples.projectId, projectId))
     .orderBy(desc(calibrationSamples.id))
-    .limit(1)
-    .get()?.id;
+    .limit(1);
+  return row?.id;
 }
 
 export interface SampleSummaryRow {
@@ -96,35 +89,53 @@ export interface SampleSummaryRow {
   badImagery: number;
 }
 
+/**
+ * A sample's tiles with the label each counts with: its calibration answer if there is one, else the
+ * mapping's (`label` null when neither). The two labels are the same table under two names.
+ */
+function labelledSampleTiles(db: DatabaseHandle, projectId: AnyColumn | number) {
+  const { calibrationSampleTiles: t, tileLabels } = db.t;
+  const ls = aliasOf(db, tileLabels, 'ls');
+  const lm = aliasOf(db, tileLabels, 'lm');
+  const on = (l: typeof ls | typeof lm, purpose: 'sample' | 'mapping') =>
+    and(eq(l.projectId, projectId), eq(l.purpose, purpose), eq(l.z, t.z), eq(l.x, t.x), eq(l.y, t.y));
+  return {
+    label: sql<LabelValue | null>`coalesce(${ls.label}, ${lm.label})`,
+    join: <Q extends { leftJoin: (...args: any[]) => any }>(q: Q) =>
+      q.leftJoin(ls, on(ls, 'sample')).leftJoin(lm, on(lm, 'mapping')) as Q,
+  };
+}
+
 export async function listSamples(db: DatabaseHandle, projectId: number): Promise<SampleSummaryRow[]> {
-  const rows = sqliteOf(db, 'calibration and label imports')
-    .prepare(
-      `select s.id, s.seed, s.size, s.created_at as createdAt,
-         sum(case when coalesce(ls.label, lm.label) in ('building', 'no_building') then 1 else 0 end) as labelled,
-         sum(case when coalesce(ls.label, lm.label) = 'bad_imagery' then 1 else 0 end) as badImagery
-       from calibration_samples s
-       left join calibration_sample_tiles t on t.sample_id = s.id
-       left join tile_labels ls on ls.project_id = s.project_id and ls.purpose = 'sample' and ls.z = t.z and ls.x = t.x and ls.y = t.y
-       left join tile_labels lm on lm.project_id = s.project_id and lm.purpose = 'mapping' and lm.z = t.z and lm.x = t.x and lm.y = t.y
-       where s.project_id = ? group by s.id order by s.id`,
-    )
-    .all(projectId) as Array<Omit<SampleSummaryRow, 'createdAt'> & { createdAt: number }>;
-  return rows.map((r) => ({
-    ...r,
-    labelled: r.labelled ?? 0,
-    badImagery: r.badImagery ?? 0,
-    createdAt: new Date(r.createdAt),
-  }));
+  const { calibrationSamples: s, calibrationSampleTiles: t } = db.t;
+  const { label, join } = labelledSampleTiles(db, s.projectId);
+  const rows = await join(
+    db.db
+      .select({
+        id: s.id,
+        seed: s.seed,
+        size: s.size,
+        createdAt: s.createdAt,
+        labelled: sumOf(sql`case when ${label} in ('building', 'no_building') then 1 else 0 end`),
+        badImagery: sumOf(sql`case when ${label} = 'bad_imagery' then 1 else 0 end`),
+      })
+      .from(s)
+      .leftJoin(t, eq(t.sampleId, s.id)),
+  )
+    .where(eq(s.projectId, projectId))
+    .groupBy(s.id)
+    .orderBy(asc(s.id));
+  return rows.map((r) => ({ ...r, labelled: r.labelled ?? 0, badImagery: r.badImagery ?? 0 }));
 }
 
 /** Every sample rectangle of the project, for recognising answers to a sample draft's extra tiles. */
 export async function sampleRects(db: DatabaseHandle, projectId: number): Promise<TileRectJson[]> {
-  return sqliteDb(db, 'calibration and label imports')
+  const { calibrationSamples } = db.t;
+  const rows = await db.db
     .select({ rects: calibrationSamples.rects })
     .from(calibrationSamples)
-    .where(eq(calibrationSamples.projectId, projectId))
-    .all()
-    .flatMap((r) => r.rects);
+    .where(eq(calibrationSamples.projectId, projectId));
+  return rows.flatMap((r) => r.rects);
 }
 
 /** The label a sample tile counts with: a calibration answer if there is one, else the mapping's. */
@@ -133,16 +144,12 @@ export async function sampleLabels(
   projectId: number,
   sampleId: number,
 ): Promise<Map<string, LabelValue>> {
-  const rows = sqliteOf(db, 'calibration and label imports')
-    .prepare(
-      `select t.task_id as taskId, coalesce(ls.label, lm.label) as label
-       from calibration_sample_tiles t
-       left join tile_labels ls on ls.project_id = ? and ls.purpose = 'sample' and ls.z = t.z and ls.x = t.x and ls.y = t.y
-       left join tile_labels lm on lm.project_id = ? and lm.purpose = 'mapping' and lm.z = t.z and lm.x = t.x and lm.y = t.y
-       where t.sample_id = ? and coalesce(ls.label, lm.label) is not null`,
-    )
-    .all(projectId, projectId, sampleId) as Array<{ taskId: string; label: LabelValue }>;
-  return new Map(rows.map((r) => [r.taskId, r.label]));
+  const { calibrationSampleTiles: t } = db.t;
+  const { label, join } = labelledSampleTiles(db, projectId);
+  const rows = await join(db.db.select({ taskId: t.taskId, label }).from(t)).where(
+    and(eq(t.sampleId, sampleId), isNotNull(label)),
+  );
+  return new Map(rows.map((r) => [r.taskId, r.label!]));
 }
 
 /** Which of these tiles the project holds (any status), by task id. */
@@ -151,19 +158,22 @@ export async function projectTilesAmong(
   projectId: number,
   tiles: ReadonlyArray<{ z: number; x: number; y: number }>,
 ): Promise<Set<string>> {
+  const { tileScores } = db.t;
   const found = new Set<string>();
-  const stmt = (n: number) =>
-    sqliteOf(db, 'calibration and label imports').prepare(
-      `select z || '-' || x || '-' || y as taskId from tile_scores
-       where project_id = ? and (z, x, y) in (values ${Array.from({ length: n }, () => '(?, ?, ?)').join(', ')})`,
-    );
+  // Three parameters a tile: far below either store's limit per statement.
   const CHUNK = 300;
-  const full = stmt(CHUNK);
   for (let i = 0; i < tiles.length; i += CHUNK) {
     const part = tiles.slice(i, i + CHUNK);
-    const s = part.length === CHUNK ? full : stmt(part.length);
-    const args = part.flatMap((t) => [t.z, t.x, t.y]);
-    for (const r of s.all(projectId, ...args) as Array<{ taskId: string }>) found.add(r.taskId);
+    const rows = await db.db
+      .select({ taskId: tileScores.taskId })
+      .from(tileScores)
+      .where(
+        and(
+          eq(tileScores.projectId, projectId),
+          or(...part.map((t) => and(eq(tileScores.z, t.z), eq(tileScores.x, t.x), eq(tileScores.y, t.y)))),
+        ),
+      );
+    for (const r of rows) found.add(r.taskId);
   }
   return found;
 }
@@ -196,50 +206,49 @@ export async function storeLabels(
   imp: NewImport,
   labels: NewLabel[],
 ): Promise<{ importId: number; stored: number }> {
-  return sqliteOf(db, 'calibration and label imports').transaction(() => {
-    const { id } = sqliteDb(db, 'calibration and label imports')
+  return inTransaction(db, async (tx) => {
+    const { labelImports, tileLabels } = tx.t;
+    const [{ id }] = await tx.db
       .insert(labelImports)
       .values({ ...imp, mapswipeProjectId: imp.mapswipeProjectId ?? null, stored: labels.length })
-      .returning({ id: labelImports.id })
-      .get();
+      .returning({ id: labelImports.id });
     const now = new Date();
-    for (let i = 0; i < labels.length; i += 50) {
-      const values = labels.slice(i, i + 50).map((l) => ({
-        projectId: imp.projectId,
-        purpose: imp.purpose,
-        z: l.z,
-        x: l.x,
-        y: l.y,
-        taskId: l.taskId,
-        label: l.label,
-        noCount: l.noCount ?? null,
-        yesCount: l.yesCount ?? null,
-        maybeCount: l.maybeCount ?? null,
-        badCount: l.badCount ?? null,
-        agreement: l.agreement ?? null,
-        importId: id,
-        updatedAt: now,
-      }));
-      sqliteDb(db, 'calibration and label imports')
+    const values = labels.map((l) => ({
+      projectId: imp.projectId,
+      purpose: imp.purpose,
+      z: l.z,
+      x: l.x,
+      y: l.y,
+      taskId: l.taskId,
+      label: l.label,
+      noCount: l.noCount ?? null,
+      yesCount: l.yesCount ?? null,
+      maybeCount: l.maybeCount ?? null,
+      badCount: l.badCount ?? null,
+      agreement: l.agreement ?? null,
+      importId: id,
+      updatedAt: now,
+    }));
+    for (const batch of insertBatches(tx, tileLabels, values)) {
+      await tx.db
         .insert(tileLabels)
-        .values(values)
+        .values(batch)
         .onConflictDoUpdate({
           target: [tileLabels.projectId, tileLabels.purpose, tileLabels.z, tileLabels.x, tileLabels.y],
-          set: {
-            label: sql`excluded.label`,
-            noCount: sql`excluded.no_count`,
-            yesCount: sql`excluded.yes_count`,
-            maybeCount: sql`excluded.maybe_count`,
-            badCount: sql`excluded.bad_count`,
-            agreement: sql`excluded.agreement`,
-            importId: sql`excluded.import_id`,
-            updatedAt: sql`excluded.updated_at`,
-          },
-        })
-        .run();
+          set: proposedValues(tileLabels, [
+            'label',
+            'noCount',
+            'yesCount',
+            'maybeCount',
+            'badCount',
+            'agreement',
+            'importId',
+            'updatedAt',
+          ]),
+        });
     }
     return { importId: id, stored: labels.length };
-  })();
+  });
 }
 
 export async function countLabels(
@@ -247,13 +256,13 @@ export async function countLabels(
   projectId: number,
   purpose: LabelPurpose,
 ): Promise<Record<LabelValue, number>> {
+  const { tileLabels } = db.t;
   const out: Record<LabelValue, number> = { building: 0, no_building: 0, bad_imagery: 0 };
-  const rows = sqliteDb(db, 'calibration and label imports')
-    .select({ label: tileLabels.label, n: sql<number>`count(*)` })
+  const rows = await db.db
+    .select({ label: tileLabels.label, n: count() })
     .from(tileLabels)
     .where(and(eq(tileLabels.projectId, projectId), eq(tileLabels.purpose, purpose)))
-    .groupBy(tileLabels.label)
-    .all();
+    .groupBy(tileLabels.label);
   for (const r of rows) out[r.label] = r.n;
   return out;
 }
@@ -281,21 +290,41 @@ export async function* tilesWithMappingLabels(
   db: DatabaseHandle,
   projectId: number,
 ): AsyncGenerator<MappedTileRow> {
-  const page = sqliteOf(db, 'calibration and label imports').prepare(
-    `select s.task_id as taskId, s.z, s.x, s.y, s.status, s.priority, s.building_prob as buildingProb,
-       l.label, l.yes_count as yesCount, l.maybe_count as maybeCount, l.no_count as noCount, l.bad_count as badCount
-     from tile_scores s
-     left join tile_labels l on l.project_id = s.project_id and l.purpose = 'mapping' and l.z = s.z and l.x = s.x and l.y = s.y
-     where s.project_id = ? and (s.y > ? or (s.y = ? and s.x > ?))
-     order by s.y, s.x limit 1000`,
-  );
-  let y = -1;
-  let x = -1;
+  const { tileScores: s, tileLabels: l } = db.t;
+  let after: { y: number; x: number } | undefined;
   for (;;) {
-    const rows = page.all(projectId, y, y, x) as MappedTileRow[];
+    const rows: MappedTileRow[] = await db.db
+      .select({
+        taskId: s.taskId,
+        z: s.z,
+        x: s.x,
+        y: s.y,
+        status: s.status,
+        priority: s.priority,
+        buildingProb: s.buildingProb,
+        label: l.label,
+        yesCount: l.yesCount,
+        maybeCount: l.maybeCount,
+        noCount: l.noCount,
+        badCount: l.badCount,
+      })
+      .from(s)
+      .leftJoin(
+        l,
+        and(eq(l.projectId, s.projectId), eq(l.purpose, 'mapping'), eq(l.z, s.z), eq(l.x, s.x), eq(l.y, s.y)),
+      )
+      .where(
+        and(
+          eq(s.projectId, projectId),
+          after === undefined ? undefined : or(gt(s.y, after.y), and(eq(s.y, after.y), gt(s.x, after.x))),
+        ),
+      )
+      .orderBy(asc(s.y), asc(s.x))
+      .limit(MAPPED_PAGE_ROWS);
     yield* rows;
-    if (rows.length < 1000) return;
-    y = rows[rows.length - 1].y;
-    x = rows[rows.length - 1].x;
+    if (rows.length < MAPPED_PAGE_ROWS) return;
+    after = rows[rows.length - 1];
   }
 }
+
+const MAPPED_PAGE_ROWS = 1000;

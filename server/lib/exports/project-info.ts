@@ -28,6 +28,8 @@ export const exportProjectSchema = z.object({
       verified: z.boolean(),
       labels: z.number().int().min(0),
       promise: z.string().min(1),
+      /** How the scoring job read the imagery (restored where hazy or coarse), as a sentence. */
+      look: z.string().min(1).optional(),
     })
     .optional(),
 });
@@ -64,7 +66,9 @@ export function round6(v: number): number {
   return Math.round(v * 1e6) / 1e6;
 }
 
-/** One sentence for an export's description: what the figures rest on. */
+/** For an export's description: what the figures rest on, and how the imagery was read. */
 export function figuresSentence(project: ExportProject): string {
-  return project.figures ? `Figures ${project.figures.promise}.` : '';
+  const f = project.figures;
+  if (!f) return '';
+  return f.look ? `Figures ${f.promise}. ${f.look}` : `Figures ${f.promise}.`;
 }

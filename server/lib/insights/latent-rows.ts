@@ -69,7 +69,7 @@ export async function readLatentRows(db: DatabaseHandle, runId: number): Promise
   const kk = Math.min(9, components);
   const rows = emptyLatentRows(n, kk);
   let i = 0;
-  for (const r of await iterateInsightPatches(db, runId, kk)) {
+  for await (const r of iterateInsightPatches(db, runId, kk)) {
     const idx = r[0] as number;
     if (idx !== i)
       throw new InsightsError(

@@ -23,7 +23,7 @@ import { getImagerySource } from './imagery-registry.ts';
 import type { ChunkQueue } from '../queue/chunk-queue.ts';
 import { sendJobChunks, settleJob } from './queued-jobs.ts';
 import { buildPipeline } from './pipeline.ts';
-import { requireProject } from './projects.ts';
+import { requireProject, setRegionLook } from './projects.ts';
 import { fetchAhead } from './fetch-ahead.ts';
 import { sampleRegionLook } from './region-look.ts';
 import { fetchTile, scoreFetched, type FetchedTile } from './score-batch.ts';
@@ -407,6 +407,12 @@ async function runJob(
       entry.controller.signal,
     );
     const scoring = { ...pipeline, look: decided.look };
+    await setRegionLook(ctx, project.id, {
+      look: decided.look,
+      medians: decided.medians,
+      sampled: decided.sampled,
+      jobId,
+    });
     if (decided.look !== 'original')
       logTo(
         ctx,

@@ -6,6 +6,7 @@
 import { getRun } from '../db/analysis-repo.ts';
 import { getImagery } from '../db/imagery-repo.ts';
 import * as projectsRepo from '../db/projects-repo.ts';
+import type { RegionLookJson } from '../db/json.ts';
 import type { Project, ProjectAreaJson } from '../db/schema.ts';
 import {
   areaToFeatureCollection,
@@ -129,6 +130,11 @@ export async function listProjects(ctx: ScoringContext): Promise<ProjectRow[]> {
 
 export async function getProject(ctx: ScoringContext, id: number): Promise<ProjectRow | undefined> {
   return await projectsRepo.getProject(ctx.db, id);
+}
+
+/** Keeps the look a scoring job decided for the project (region-look.ts), for the panel, the API and the exports. */
+export async function setRegionLook(ctx: ScoringContext, id: number, look: RegionLookJson): Promise<void> {
+  await projectsRepo.setProjectRegionLook(ctx.db, id, look);
 }
 
 export async function requireProject(ctx: ScoringContext, id: number): Promise<ProjectRow> {

@@ -35,7 +35,7 @@ import { ScoringError } from './errors.ts';
 import { fetchAhead } from './fetch-ahead.ts';
 import { getImagerySource } from './imagery-registry.ts';
 import { buildPipeline, runLatent } from './pipeline.ts';
-import { requireProject, type ProjectRow } from './projects.ts';
+import { requireProject, setRegionLook, type ProjectRow } from './projects.ts';
 import { sampleRegionLook } from './region-look.ts';
 import {
   fetchTile,
@@ -103,6 +103,12 @@ export async function sendJobChunks(
     tileModel,
     signal,
   );
+  await setRegionLook(ctx, project.id, {
+    look: decided.look,
+    medians: decided.medians,
+    sampled: decided.sampled,
+    jobId: job.id,
+  });
   const shared: ScoringChunkShared = {
     scoringJob: job.id,
     mode: job.mode,

@@ -11,6 +11,7 @@
  */
 import { createRng, reservoir } from '../analysis/random.ts';
 import { chooseRegionLook, type RegionLook } from '../analysis/restoration.ts';
+import type { RegionLookJson } from '../db/json.ts';
 import type { TileModel } from '../analysis/tile-model.ts';
 import { taskId, type TileCoord } from '../geo/tiles.ts';
 import type { ImagerySource } from '../imagery/source.ts';
@@ -55,4 +56,38 @@ export async function sampleRegionLook(
     if (fetched.ok) ratios.push(...tileModel.lookRatios([fetched.rgb], TILE_SIZE, TILE_SIZE));
   }
   return { ...chooseRegionLook(ratios), take };
+}
+
+/** A stored region look as the panel, the API and the exports say it. */
+export interface RegionLookFigure extends RegionLookJson {
+  /** One plain sentence for a manager. */
+  sentence: string;
+  /** What the decision rested on, in figures. */
+  detail: string;
+}
+
+/**
+ * The stored look in words. The detail gives the evidence: the median image novelty ratio (1 = the edge of the
+ * reference imagery) of the sampled tiles as served and as each restored look shows them.
+ */
+export function describeRegionLook(stored: RegionLookJson | null | undefined): RegionLookFigure | null {
+  if (!stored) return null;
+  const m = stored.medians;
+  const sentences = {
+    dehazed: "Imagery read dehazed: it looked hazier than the model's training imagery.",
+    sharpened: "Imagery read sharpened: it looked coarser than the model's training imagery.",
+    original:
+      stored.sampled > 0
+        ? "Imagery read as served: it looked no hazier or coarser than the model's training imagery."
+        : "Imagery read as served: this project's reference run does not judge the imagery's look.",
+  };
+  const detail =
+    stored.sampled > 0
+      ? `${stored.sampled} tiles sampled; median image novelty ${m.original.toFixed(2)} as served, ` +
+        `${m.dehazed.toFixed(2)} dehazed, ${m.sharpened.toFixed(2)} sharpened (1 = the edge of the reference imagery)` +
+        (stored.look === 'original'
+          ? ''
+          : `; the tile scores come from the model's answer on the ${stored.look} tiles, the map shows them as served`)
+      : 'no tile sampled';
+  return { ...stored, sentence: sentences[stored.look], detail };
 }

@@ -10,6 +10,8 @@
 import type { ExportProject } from '../exports/project-info.ts';
 import type { ScoringContext } from '../scoring/context.ts';
 import type { EffortCoverage, EffortPoint, ModelAloneMisses } from '../scoring/effort.ts';
+import { requireProject } from '../scoring/projects.ts';
+import { describeRegionLook, type RegionLookFigure } from '../scoring/region-look.ts';
 import { effortForProject } from '../scoring/tiles-repo.ts';
 import { TrustError } from './errors.ts';
 import { projectRegionEstimate } from './project-trust.ts';
@@ -34,6 +36,8 @@ export interface ProjectEffort {
   guarantee: Guarantee | null;
   /** On the reference basis: the building tiles the model alone would miss (scoring/effort.ts). */
   modelAlone?: ModelAloneMisses;
+  /** The look the scoring job read the tiles through (hazy or coarse imagery restored); null before a job ran. */
+  regionLook: RegionLookFigure | null;
 }
 
 export interface ProjectEffortOptions {
@@ -56,6 +60,7 @@ export async function projectEffort(
   options: ProjectEffortOptions = {},
 ): Promise<ProjectEffort> {
   const reference = await effortForProject(ctx, projectId);
+  const regionLook = describeRegionLook((await requireProject(ctx, projectId)).regionLook);
   let est: Awaited<ReturnType<typeof projectRegionEstimate>> | null = null;
   let reason = 'no calibration sample has labels yet';
   try {
@@ -71,6 +76,7 @@ export async function projectEffort(
       ...reference,
       basis: { kind: 'reference', reason, promise: referencePromise(reference.coverage) },
       guarantee: null,
+      regionLook,
     };
   }
   const points: EffortPoint[] = est.curve(101).map((f) => ({
@@ -97,6 +103,7 @@ export async function projectEffort(
       promise: `on ${est.basis.labels} labels from this region (calibration sample ${est.sampleId})`,
     },
     guarantee,
+    regionLook,
   };
 }
 
@@ -111,5 +118,6 @@ export async function projectFigures(
     verified: e.basis.kind === 'labels' || e.coverage.verified,
     labels: e.basis.kind === 'labels' ? e.basis.labels : 0,
     promise: e.basis.promise,
+    ...(e.regionLook ? { look: e.regionLook.sentence } : {}),
   };
 }

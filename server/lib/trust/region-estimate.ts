@@ -12,7 +12,8 @@
  *   est.basis, est.toJSON()
  *
  * Recall at t is S/(S + M): S the building tiles at or above t (sent), M those below (missed). Both are
- * domain counts with bounds from count-bounds.ts; the recall interval combines them (MOVER for a ratio).
+ * domain counts with bounds from count-bounds.ts; the recall interval combines them (MOVER for a ratio, the
+ * corner of the two bounds where either is a limit the labels make sure).
  *
  * The guarantee tests, threshold by threshold from 0 (everything sent, recall 1) upward, "recall(t) <
  * target" against the one-sided (1 − δ) lower bound, and stops at the first threshold it cannot reject
@@ -416,7 +417,11 @@ export class RegionTrustEstimator {
       if (this.cumCount[edge] === this.cumCount[edge - 1]) continue;
       const missed = countBounds(this.domainAt(edge, 'skipped'), delta);
       const sent = countBounds(this.domainAt(edge, 'sent'), delta);
-      const low = recallBounds(missed, sent).low;
+      // MOVER without the sure corners: the test only needs the bound below recall, and the corner rule,
+      // which the two-sided interval needs where a small region is nearly all sampled, cut what the
+      // guarantee skips on the synthetic miscalibrated region from 18 % to 5.5 % of tiles while the
+      // guarantee already held in ≥ 95 % of draws on every benchmark case (scripts/bench/trust-sampling.ts).
+      const low = recallBounds(missed, sent, { sureCorners: false }).low;
       if (low < target) break;
       passed = edge;
       passedLow = low;

@@ -1,0 +1,1 @@
+ALTER TABLE `projects` ADD `region_look` text;
