@@ -18,6 +18,11 @@
  * worker processes at a model's pace (100 ms a batch), one of them SIGKILLed at random `--kills` times (20) and
  * replaced; it fails unless every tile is stored once and the job's count equals them.
  *
+ * Then the imagery host's shared bucket alone: two limiters (two workers) taking a token per tile request for
+ * one host, one request at a time each (a statement per tile, the baseline) and 32 in flight each (a worker's
+ * waiting requests asked for together): tiles/s and tiles per statement. The projection is bound by the lower
+ * of the engine's rate and the bucket's, a whole project's imagery coming from one host.
+ *
  * Then the real model (`cluster-real-model.ts`): a project of real-side² tiles (224² = 50,176 unless said) whose
  * imagery is the demo's new region served again by z/x/y modulo its extent from a tile server on loopback, scored
  * by the demo model in process, by 1 and by 2 `tilelens worker` processes; the queue's scores must equal the
@@ -43,6 +48,7 @@ import { tileBounds, tileToQuadkey, type BBox, type TileCoord } from '../../serv
 import { tilesCoveringArea, tilesInRange } from '../../server/lib/projects/tile-grid.ts';
 import type { ChunkHandler } from '../../server/lib/queue/chunk-queue.ts';
 import { rangeChunks } from '../../server/lib/queue/chunks.ts';
+import { parseHostRates, PostgresHostRateLimiter } from '../../server/lib/queue/host-rate-limit.ts';
 import { openSharedStore } from '../../server/lib/scoring/shared-store.ts';
 import { createSyntheticProject } from '../../tests/fixtures/synthetic-project.ts';
 import { realModelRuns, type RealModelResult } from './cluster-real-model.ts';
@@ -152,11 +158,53 @@ function spawnWorker(url: string): { child: ChildProcess; ready: Promise<void> }
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  // A worker the soak SIGKILLed has ended with a signal and no exit code: its 'exit' came already.
+  if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
+}
+
+/**
+ * The imagery host's shared bucket alone: two limiters (two workers' connections) taking one token a request
+ * for one host at a rate that never binds — one request at a time each (a statement a tile, the baseline),
+ * then 32 requests in flight each (asked for together, a statement a round).
+ */
+async function bucketRuns(url: string) {
+  const rates = parseHostRates('1000000/1000000');
+  const run = async (inFlight: number, total: number) => {
+    const limiters = [
+      await PostgresHostRateLimiter.open(url, rates),
+      await PostgresHostRateLimiter.open(url, rates),
+    ];
+    try {
+      await Promise.all(limiters.map((l) => l.take('tiles.bench')));
+      const before = limiters.reduce((a, l) => a + l.stats.statements, 0);
+      let left = total;
+      const t = performance.now();
+      await Promise.all(
+        limiters.flatMap((l) =>
+          Array.from({ length: inFlight }, async () => {
+            while (left-- > 0) await l.take('tiles.bench');
+          }),
+        ),
+      );
+      const ms = performance.now() - t;
+      const statements = limiters.reduce((a, l) => a + l.stats.statements, 0) - before;
+      return {
+        tiles: total,
+        seconds: ms / 1000,
+        tilesPerSecond: total / (ms / 1000),
+        tilesPerStatement: total / statements,
+      };
+    } finally {
+      await Promise.all(limiters.map((l) => l.close()));
+    }
+  };
+  const oneByOne = await run(1, 4000);
+  const together = await run(32, 40_000);
+  return { oneByOne, together, speedup: together.tilesPerSecond / oneByOne.tilesPerSecond };
 }
 
 async function main(): Promise<void> {
@@ -372,7 +420,8 @@ async function main(): Promise<void> {
       if (killed < kills)
         throw new Error(`soak: the project ended after ${killed} of ${kills} kills; give it more tiles`);
       await store.close();
-      return { inProcessMs, one, two, soak };
+      const bucket = await bucketRuns(pg.url);
+      return { inProcessMs, one, two, soak, bucket };
     };
 
     function report(
@@ -383,9 +432,12 @@ async function main(): Promise<void> {
       // A host's scoring rate: one worker process with the real model, measured, or the input when not measured.
       const hostRate = real ? real.oneWorker.tilesPerSecond : Number(values['host-rate']);
       const engineRate = engine ? Math.max(rate(engine.one.ms), rate(engine.two.ms)) : undefined;
+      // One imagery host for the whole project: every tile's request takes a token of its one bucket.
+      const bucketRate = engine?.bucket.together.tilesPerSecond;
       // 5 M tiles on 20 hosts: each host scores at hostRate; the store must take 20 × hostRate tiles/s of writes.
       const demand = 20 * hostRate;
-      const projectionHours = 5_000_000 / Math.min(demand, engineRate ?? Infinity) / 3600;
+      const ceiling = Math.min(engineRate ?? Infinity, bucketRate ?? Infinity);
+      const projectionHours = 5_000_000 / Math.min(demand, ceiling) / 3600;
       const result = {
         engine: engine && {
           tiles: n,
@@ -409,6 +461,7 @@ async function main(): Promise<void> {
             shareOfInProcess: engine.one.ms / engine.inProcessMs - 1,
           },
           soak: engine.soak,
+          bucket: engine.bucket,
         },
         real,
         projection: {
@@ -418,8 +471,14 @@ async function main(): Promise<void> {
           hostRateMeasured: real !== undefined,
           storeDemand: demand,
           engineRate,
+          bucketRate,
           hours: projectionHours,
-          bound: engineRate !== undefined && demand > engineRate ? 'store and queue' : "the hosts' scoring",
+          bound:
+            demand <= ceiling
+              ? "the hosts' scoring"
+              : ceiling === bucketRate
+                ? "the imagery host's shared bucket"
+                : 'store and queue',
         },
         machine: { cores: cpus().length, loadStart: load0, loadEnd: loadavg()[0] },
       };
@@ -446,6 +505,9 @@ async function main(): Promise<void> {
           `    queue overhead          ${f(e.queueOverhead.usPerTile)} µs/tile, ${f(e.queueOverhead.msPerChunk, 1)} ms/chunk (${f(e.queueOverhead.shareOfInProcess * 100, 1)} % of the in-process time)`,
         );
         console.log(
+          `    imagery bucket, 2 workers: one request at a time ${f(e.bucket.oneByOne.tilesPerSecond)} tiles/s (${f(e.bucket.oneByOne.tilesPerStatement, 1)} a statement); 32 in flight each ${f(e.bucket.together.tilesPerSecond)} tiles/s (${f(e.bucket.together.tilesPerStatement, 1)} a statement), ${f(e.bucket.speedup, 1)}×`,
+        );
+        console.log(
           `    soak: ${e.soak.kills} SIGKILLs of random workers over ${f(e.soak.tiles)} tiles (${e.soak.chunks} chunks, ${e.soak.chunksRetried} tried again) in ${f(e.soak.seconds, 1)} s: 0 lost, 0 duplicated (every tile's row once, the job's count equal)`,
         );
       }
@@ -467,7 +529,7 @@ async function main(): Promise<void> {
         );
       }
       console.log(
-        `  5 M tiles on 20 hosts at ${f(hostRate, 1)} tiles/s each (${real ? 'measured: 1 worker, real model' : 'assumed, --host-rate'}): the store must take ${f(demand)} tiles/s${engineRate !== undefined ? `, the engine took ${f(engineRate)} at best` : ''} → about ${f(projectionHours, 1)} h, bound by ${result.projection.bound}`,
+        `  5 M tiles on 20 hosts at ${f(hostRate, 1)} tiles/s each (${real ? 'measured: 1 worker, real model' : 'assumed, --host-rate'}): the store must take ${f(demand)} tiles/s${engineRate !== undefined ? `, the engine took ${f(engineRate)} at best and one imagery host's bucket ${f(bucketRate!)}` : ''} → about ${f(projectionHours, 1)} h, bound by ${result.projection.bound}`,
       );
       process.stdout.write(`${JSON.stringify(result)}\n`);
     }

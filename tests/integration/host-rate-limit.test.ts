@@ -78,6 +78,38 @@ describe('the imagery host rate limit', () => {
     }
   });
 
+  it("on Postgres: a worker's requests waiting together are granted by a statement per round, not one each", async () => {
+    const wide: HostRate = { rate: 1000, burst: 500 };
+    const a = await PostgresHostRateLimiter.open(server().url, { default: wide });
+    try {
+      const ats = await Promise.all(Array.from({ length: 200 }, () => a.take('wide.example.org')));
+      expect(ats).toHaveLength(200);
+      expect(a.stats.granted).toBe(200);
+      // 200 requests at once, the bucket full: the first alone, the rest in a round or two (one each would be 200).
+      expect(a.stats.statements).toBeLessThanOrEqual(4);
+      expect(worstExcess(ats, wide)).toBeLessThanOrEqual(1e-3);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('on Postgres: a request given up while it waits is refused with its reason; the others are served', async () => {
+    const slow: HostRate = { rate: 2, burst: 1 };
+    const a = await PostgresHostRateLimiter.open(server().url, { default: slow });
+    try {
+      await a.take('slow.example.org');
+      const controller = new AbortController();
+      const given = a.take('slow.example.org', 1, controller.signal);
+      const next = a.take('slow.example.org');
+      controller.abort(new Error('the chunk stopped'));
+      await expect(given).rejects.toThrow('the chunk stopped');
+      // The one left is granted when the bucket holds its token again (a second at most at 2 a second).
+      expect(await next).toBeGreaterThan(0);
+    } finally {
+      await a.close();
+    }
+  });
+
   it('in process: the twin keeps the same bound for the workers of one process', async () => {
     const limiter = new InProcessHostRateLimiter({ default: RATE });
     const grants = await hammer([limiter, limiter], 'tiles.example.org', 3, 60);
