@@ -1,7 +1,10 @@
 /**
  * `npm run cluster -- --workers N`: the shared deployment on one machine. Starts a local Postgres with its data
  * under data/cluster/ (initialised on the first run, reused after), the tilelens server on it and N
- * `tilelens worker` processes; Ctrl-C (or SIGTERM) stops the workers, the server and Postgres, in that order.
+ * `tilelens worker` processes; Ctrl-C (or SIGTERM, or SIGHUP) stops the workers, the server and Postgres, in that
+ * order. The children run in process groups of their own, so a Ctrl-C reaches this process only and each child
+ * gets one SIGTERM from it: a worker hands its running chunk back after the batch in hand (a second signal would
+ * make it exit at once, leaving the chunk to its lease).
  *   npm run cluster -- --workers 2 --port 8700 --concurrency 1
  *
  * The database URL reaches the server and the workers through their environment (TILELENS_DB), never a command
@@ -46,6 +49,7 @@ function spawnTsx(
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   const prefix = (chunk: Buffer) =>
     chunk
@@ -174,6 +178,7 @@ async function main(): Promise<void> {
     new Promise<string>((r) => {
       process.once('SIGINT', () => r('SIGINT'));
       process.once('SIGTERM', () => r('SIGTERM'));
+      process.once('SIGHUP', () => r('SIGHUP'));
     }),
   ]);
   log(`${why}: stopping the workers, the server and Postgres`);

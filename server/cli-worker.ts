@@ -1,9 +1,12 @@
 /**
  * `tilelens worker --db postgres://… [--concurrency N]`: takes scoring chunks from the shared store's queue and
- * scores them until stopped (Ctrl-C or SIGTERM: it takes no more chunks and finishes the running ones; a worker killed
- * outright loses nothing, its chunk comes back to the queue after its lease). Thin over server/lib/scoring/shared-store.ts, which refuses a store it would
- * have to change.
+ * scores them until stopped. The first Ctrl-C or SIGTERM takes no more chunks, finishes the batch each running
+ * chunk is in (its tiles stored) and hands the chunk back to the queue, where any worker takes it again at once
+ * without it counting as a try; a second one exits at once, and — like a worker killed outright — loses nothing:
+ * its chunks come back to the queue after their lease. Thin over server/lib/scoring/shared-store.ts, which
+ * refuses a store it would have to change.
  */
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { describeStore } from './lib/db/client.ts';
@@ -16,7 +19,8 @@ import { startScoringWorker } from './lib/scoring/shared-store.ts';
 import { UsageError } from './cli-usage.ts';
 
 export const workerUsage = `  worker    take scoring chunks from the shared store's queue and score them, until Ctrl-C; run one or
-            more on any host that reaches the database (the server sends the chunks)
+            more on any host that reaches the database (the server sends the chunks). Ctrl-C (or SIGTERM)
+            finishes the batch in hand and hands its chunk back to the queue; a second one exits at once
               --db postgres://user:password@host:5432/db   the server's store (the password is never printed;
                                   TILELENS_DB in the environment keeps it off the process list)
               [--concurrency N]   chunks scored at once (default 1; one per core is plenty)
@@ -78,14 +82,22 @@ export async function workerCommand(argv: string[]): Promise<number> {
   // One line on stdout when it is taking chunks, for whoever started it.
   process.stdout.write(`${JSON.stringify({ worker: 'ready', pid: process.pid })}\n`);
   await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log(`${signal}: taking no more chunks; stopping once the running ones are done`);
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        log(`${signal} again: exiting now; a chunk it held comes back to the queue after its lease`);
+        process.exit(128 + (constants.signals[signal] ?? 0));
+      }
+      signalled = true;
+      log(
+        `${signal}: taking no more chunks; handing the running ones back to the queue after the batch in hand (again to exit now)`,
+      );
       resolve();
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
-  await worker.stop();
+  await worker.stop('release');
   worker.ctx.outbound?.close();
   await disposeScoringModels();
   return 0;

@@ -278,6 +278,124 @@ describe.each(engines)('chunk queue on $name', (engine) => {
     expectEveryTileOnce(rs, project, 16);
   });
 
+  it('keeps a chunk that runs three leases long while it checkpoints: done on its first attempt, no retry, no dead letter', async () => {
+    const project = nextProject++;
+    const q = await open();
+    const stops: unknown[] = [];
+    const attempts: number[] = [];
+    const dead: Chunk[] = [];
+    // A batch every 0.4 s: 16 of them, 6.4 s in all, against a lease of 2 s (the maintenance runs every second).
+    const inner = rangeHandler({
+      batch: 1,
+      onAttempt: (_chunk, ctx) => void attempts.push(ctx.attempt),
+      afterBatch: () => new Promise((r) => setTimeout(r, 400)),
+    });
+    const handler = keepingStops(inner, stops);
+    await q.send(project, rangeChunks(project, 16, 16), { ...FAST, leaseSeconds: 2 });
+    const started = Date.now();
+    // A second loop stands by: a chunk whose lease ran out would be tried again by it at once.
+    await work(q, handler, { concurrency: 2, onDead: async (chunk) => void dead.push(chunk) });
+    await finished(q, project);
+
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 2000);
+    expect(stops).toEqual([]);
+    expect(attempts).toEqual([1]);
+    expect(dead).toEqual([]);
+    const rs = await records(q, project);
+    expect(rs.map((r) => [r.state, r.attempt, r.error])).toEqual([['done', 1, null]]);
+    expectEveryTileOnce(rs, project, 16);
+  });
+
+  it('takes the chunk back from an attempt that stops checkpointing after renewing its lease', async () => {
+    const project = nextProject++;
+    const q = await open();
+    const stops: unknown[] = [];
+    const inner = rangeHandler({
+      batch: 1,
+      afterBatch: async (_chunk, ctx, done) => {
+        if (ctx.attempt > 1) return;
+        // 8 batches 0.4 s apart (3.2 s, past the 2 s lease: renewed on the way), then a fetch that never ends.
+        if (done < 8) await new Promise((r) => setTimeout(r, 400));
+        else await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+      },
+    });
+    const handler = keepingStops(inner, stops);
+    await q.send(project, rangeChunks(project, 12, 12), { ...FAST, leaseSeconds: 2 });
+    await work(q, handler, noDead);
+    await finished(q, project);
+
+    expect(stops).toHaveLength(1);
+    expect((stops[0] as ChunkStoppedError).reason).toBe('lease-lost');
+    const rs = await records(q, project);
+    expect(rs.map((r) => [r.state, r.attempt])).toEqual([['done', 2]]);
+    expectEveryTileOnce(rs, project, 12);
+  });
+
+  it('a worker stopping with release hands its chunk back after the batch in hand: taken again at once, not a try', async () => {
+    const project = nextProject++;
+    const q1 = await open();
+    const q2 = engine.shared ? await open() : q1;
+    const stops: unknown[] = [];
+    const starts: { attempt: number; at: number }[] = [];
+    const inHand = deferred();
+    const gate = deferred();
+    let stoppedAfter = -1;
+    const inner = rangeHandler({
+      batch: 2,
+      onAttempt: (_chunk, ctx) => void starts.push({ attempt: ctx.attempt, at: Date.now() }),
+      afterBatch: async (_chunk, ctx, done) => {
+        if (ctx.attempt === 1 && done === 2) {
+          inHand.resolve();
+          await gate.promise;
+        }
+      },
+    });
+    const handler: ChunkHandler = async (chunk, ctx) => {
+      let done = 0;
+      const counting: ChunkContext = {
+        attempt: ctx.attempt,
+        signal: ctx.signal,
+        checkpoint: async (counts) => {
+          done = counts.done;
+          await ctx.checkpoint(counts);
+        },
+      };
+      try {
+        return await keepingStops(inner, stops)(chunk, counting);
+      } finally {
+        if (ctx.attempt === 1) stoppedAfter = done;
+      }
+    };
+    // No try to spare, and a retry or a lost lease would wait 30 s or more: only a hand-back brings it back at once.
+    await q1.send(project, rangeChunks(project, 8, 8), {
+      retryLimit: 0,
+      retryDelaySeconds: 30,
+      retryBackoff: false,
+      leaseSeconds: 60,
+    });
+    const first = await work(q1, handler, noDead);
+    await inHand.promise;
+    const stopping = first.stop('release');
+    gate.resolve();
+    await stopping;
+    const handedBackAt = Date.now();
+
+    expect(stops).toHaveLength(1);
+    expect((stops[0] as ChunkStoppedError).reason).toBe('released');
+    // The batch in hand (tiles 2 and 3) was finished before the checkpoint that stopped it.
+    expect(stoppedAfter).toBe(4);
+    expect(await records(q2, project)).toMatchObject([{ state: 'queued', attempt: 1, done: 0 }]);
+    expect((await q2.progress(project)).state).toBe('active');
+
+    await work(q2, handler, noDead);
+    await finished(q2, project);
+    expect(starts.map((s) => s.attempt)).toEqual([1, 2]);
+    expect(starts[1].at - handedBackAt).toBeLessThan(30_000);
+    const rs = await records(q2, project);
+    expect(rs.map((r) => [r.state, r.attempt, r.error])).toEqual([['done', 2, null]]);
+    expectEveryTileOnce(rs, project, 8);
+  });
+
   it('fences an attempt of a cancelled send off the project’s next send: it writes nothing into it', async () => {
     const project = nextProject++;
     const q = await open();

@@ -1,8 +1,9 @@
 /**
  * Faults of scoring through the queue, with real processes and a real Postgres: a worker SIGKILLed during its
- * chunk, the database restarted in the middle of a run, and a poison chunk whose imagery always fails. Each
- * ends with every tile stored once; the first two with the scores of an uninterrupted run, the last with its
- * tiles recorded as failures after the chunk's tries.
+ * chunk, the database restarted in the middle of a run, a poison chunk whose imagery always fails, and a worker
+ * stopped by one signal (it hands its chunk back) or two (it exits at once). Each ends with every tile stored
+ * once; the first two with the scores of an uninterrupted run, the poison chunk with its tiles recorded as
+ * failures after the chunk's tries.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -14,8 +15,8 @@ import { startLocalPostgres, type LocalPostgres } from '../../server/lib/db/loca
 import { bboxPolygon, tileRangeBBox } from '../../server/lib/geo/tiles.ts';
 import { OutboundPolicy } from '../../server/lib/imagery/outbound.ts';
 import type { ChunkRecord } from '../../server/lib/queue/chunk-queue.ts';
-import { registerImagery } from '../../server/lib/scoring/imagery-registry.ts';
-import { getJob, startScoring, waitForJob } from '../../server/lib/scoring/jobs.ts';
+import { getImagerySource, registerImagery } from '../../server/lib/scoring/imagery-registry.ts';
+import { getJob, startScoring } from '../../server/lib/scoring/jobs.ts';
 import { createProject } from '../../server/lib/scoring/projects.ts';
 import { countScoredTiles, iterateScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
 import { collect } from '../fixtures/collect.ts';
@@ -35,6 +36,7 @@ let pg: LocalPostgres;
 let w: QueuedScoringWorld;
 let reference: Map<string, unknown>;
 const workers: WorkerProcess[] = [];
+const servers: Server[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tilelens-queue-faults-'));
@@ -47,6 +49,10 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const p of workers)
     if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  for (const s of servers) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
   await w?.close();
   await pg?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -78,6 +84,79 @@ async function ended(jobId: number) {
 
 async function records(projectId: number): Promise<ChunkRecord[]> {
   return await collect(w.ctx.queue!.records(projectId));
+}
+
+/** Resolves once the worker's stderr holds `text`. */
+async function said(p: WorkerProcess, text: string): Promise<void> {
+  await until(async () => p.stderr().includes(text), 50);
+}
+
+/**
+ * An imagery server on loopback serving the demo world's tiles 100 ms apart (one request at a time), which
+ * `holdAfter(n)` makes stop answering after n more requests, until `resume()`: a worker can be caught in the
+ * middle of a chunk, with the batch in its hands unfinished.
+ */
+async function heldTileServer(): Promise<{ port: number; holdAfter(n: number): void; resume(): void }> {
+  const source = await getImagerySource(w.ctx, w.imageryId);
+  let left = Infinity;
+  let resumed = Promise.resolve();
+  let resume = () => undefined as void;
+  const server: Server = createServer((req, res) => {
+    const m = /^\/(\d+)\/(\d+)\/(\d+)$/.exec(req.url ?? '');
+    if (!m) return void res.writeHead(404).end();
+    const wait = left-- > 0 ? Promise.resolve() : resumed;
+    void wait
+      .then(() => new Promise((r) => setTimeout(r, 100)))
+      .then(() => source.getTile(Number(m[1]), Number(m[2]), Number(m[3])))
+      .then(
+        (tile) => {
+          if (tile.status !== 'ok') return void res.writeHead(404).end();
+          res.writeHead(200, { 'content-type': tile.contentType }).end(Buffer.from(tile.bytes));
+        },
+        () => res.writeHead(500).end(),
+      );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  servers.push(server);
+  return {
+    port: (server.address() as AddressInfo).port,
+    holdAfter(n) {
+      left = n;
+      resumed = new Promise<void>((r) => (resume = r));
+    },
+    resume() {
+      left = Infinity;
+      resume();
+    },
+  };
+}
+
+/** A project of 6 × 4 tiles of the world's new region, its imagery behind `port`. */
+async function heldProject(name: string, port: number) {
+  const ctx = { ...w.ctx, outbound: OutboundPolicy.fromSetting('127.0.0.1') };
+  const imagery = await registerImagery(ctx, {
+    name,
+    spec: {
+      kind: 'xyz',
+      url: `http://127.0.0.1:${port}/{z}/{x}/{y}`,
+      concurrency: 1,
+      retries: 0,
+      minZoom: 18,
+      maxZoom: 18,
+    },
+  });
+  const t = w.world.regions.new.tiles;
+  const area = bboxPolygon(
+    tileRangeBBox(18, { minX: t.minX, minY: t.minY, maxX: t.minX + 5, maxY: t.minY + 3 }, 0.01),
+  );
+  const project = await createProject(ctx, { name, area, imageryId: imagery.id, runId: w.runId });
+  // One chunk of the whole project in batches of 4; no try to spare, and a retry or a lost lease would wait an
+  // hour: only a hand-back brings a chunk back within the test.
+  ctx.queueOptions = {
+    chunkTiles: project.tileCount,
+    policy: { leaseSeconds: 3600, retryDelaySeconds: 3600, retryBackoff: false, retryLimit: 0 },
+  };
+  return { ctx, project };
 }
 
 describe('scoring through the queue, under faults', () => {
@@ -197,5 +276,63 @@ describe('scoring through the queue, under faults', () => {
       down.closeAllConnections();
       await new Promise<void>((r) => down.close(() => r()));
     }
+  }, 300_000);
+  it('one SIGTERM: the worker finishes the batch in hand, hands its chunk back and exits; another takes it at once, not as a try', async () => {
+    const tiles = await heldTileServer();
+    const { ctx, project } = await heldProject('stopped worker', tiles.port);
+    const allow = { TILELENS_IMAGERY_ALLOW_HOSTS: '127.0.0.1' };
+    const stopped = worker(['--name', 'stopped'], allow);
+    await stopped.ready;
+    const queued = await startScoring(ctx, project.id, { batchSize: 4 });
+    await until(async () => (await getJob(w.ctx, queued.id))?.status === 'running', 50);
+    // The worker gets a few more tiles, stores a batch, and is caught in the middle of its chunk.
+    tiles.holdAfter(6);
+    await until(async () => (await w.ctx.queue!.progress(project.id)).tiles.done >= 4, 50);
+    stopped.child.kill('SIGTERM');
+    await said(stopped, 'SIGTERM: taking no more chunks; handing the running ones back');
+    tiles.resume();
+    expect(await stopped.exited).toEqual({ code: 0, signal: null });
+    const lines = stopped
+      .stderr()
+      .split('\n')
+      .filter((l) => l.includes('SIGTERM'));
+    expect(lines).toHaveLength(1);
+
+    const stored = (await countScoredTiles(w.ctx, project.id)).total;
+    expect(stored).toBeGreaterThanOrEqual(4);
+    expect(stored).toBeLessThan(project.tileCount);
+    expect(await records(project.id)).toMatchObject([{ state: 'queued', attempt: 1, done: 0, error: null }]);
+    expect((await getJob(w.ctx, queued.id))!.status).toBe('running');
+
+    await worker(['--name', 'taker'], allow).ready;
+    const job = await ended(queued.id);
+    expect(job).toMatchObject({ status: 'done', done: project.tileCount, failed: 0 });
+    expect(await records(project.id)).toMatchObject([{ state: 'done', attempt: 2, error: null }]);
+    const scored = await collect(iterateScoredTiles(w.ctx, project.id));
+    expect(scored).toHaveLength(project.tileCount);
+    expect(new Set(scored.map((t) => t.taskId)).size).toBe(project.tileCount);
+    expect(scored.every((t) => t.status === 'scored')).toBe(true);
+  }, 300_000);
+
+  it('a second SIGTERM exits at once, mid-batch; the chunk stays the worker’s until its lease', async () => {
+    const tiles = await heldTileServer();
+    const { ctx, project } = await heldProject('worker stopped twice', tiles.port);
+    const allow = { TILELENS_IMAGERY_ALLOW_HOSTS: '127.0.0.1' };
+    const twice = worker(['--name', 'twice'], allow);
+    await twice.ready;
+    const queued = await startScoring(ctx, project.id, { batchSize: 4 });
+    await until(async () => (await getJob(w.ctx, queued.id))?.status === 'running', 50);
+    tiles.holdAfter(6);
+    await until(async () => (await w.ctx.queue!.progress(project.id)).tiles.done >= 4, 50);
+    twice.child.kill('SIGTERM');
+    // Its batch cannot finish while the imagery holds: the second signal finds it still stopping.
+    await said(twice, 'SIGTERM: taking no more chunks');
+    twice.child.kill('SIGTERM');
+    expect(await twice.exited).toEqual({ code: 128 + 15, signal: null });
+    tiles.resume();
+    expect(twice.stderr()).toContain('SIGTERM again: exiting now');
+    // Not handed back: the chunk is still the gone worker's attempt, for its lease (an hour here).
+    expect(await records(project.id)).toMatchObject([{ state: 'running', attempt: 1 }]);
+    await w.ctx.queue!.cancel(project.id);
   }, 300_000);
 });

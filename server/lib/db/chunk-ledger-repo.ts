@@ -314,18 +314,61 @@ export async function startChunk(
   return rows.length ? rows[0].spec : null;
 }
 
-/** Records the attempt's counts so far; false when the attempt no longer owns a running chunk (stop). */
+/** The engine's job no longer holds the attempt's lease: what was written with it is rolled back. */
+class LeaseGone extends Error {}
+
+/**
+ * Records the attempt's counts so far; false when the attempt no longer owns a running chunk (stop). With
+ * `renewLease`, the engine renews the job's lease in the same transaction; when it cannot (the job is no longer
+ * the attempt's), nothing is written and the answer is false as well.
+ */
 export async function checkpointChunk(
   store: QueueStore,
   ref: ChunkAttemptRef,
   counts: { done: number; failed: number },
+  renewLease?: (engine: QueueSqlExecutor) => Promise<boolean>,
 ): Promise<boolean> {
-  const { rowCount } = await poolOf(store).query(
-    `UPDATE ${QUEUE_SCHEMA}.chunk SET done = $5, failed = $6, updated_at = clock_timestamp()
-     WHERE ${OWNED}`,
-    [ref.projectId, ref.seq, ref.jobId, ref.attempt, counts.done, counts.failed],
-  );
-  return rowCount === 1;
+  const text = `UPDATE ${QUEUE_SCHEMA}.chunk SET done = $5, failed = $6, updated_at = clock_timestamp()
+     WHERE ${OWNED}`;
+  const values = [ref.projectId, ref.seq, ref.jobId, ref.attempt, counts.done, counts.failed];
+  if (!renewLease) return (await poolOf(store).query(text, values)).rowCount === 1;
+  try {
+    return await inTransaction(store, async (client, engine) => {
+      if ((await client.query(text, values)).rowCount !== 1) return false;
+      if (!(await renewLease(engine))) throw new LeaseGone();
+      return true;
+    });
+  } catch (err) {
+    if (err instanceof LeaseGone) return false;
+    throw err;
+  }
+}
+
+/**
+ * A stopping worker hands the attempt's chunk back: it waits for its next try with its counts cleared, and the
+ * engine puts its job back in the same transaction. False, changing nothing, when the attempt no longer owns a
+ * running chunk (cancelled, or its lease lost meanwhile).
+ */
+export async function handBackChunk(
+  store: QueueStore,
+  ref: ChunkAttemptRef,
+  handBackJob: (engine: QueueSqlExecutor) => Promise<boolean>,
+): Promise<boolean> {
+  try {
+    return await inTransaction(store, async (client, engine) => {
+      const { rowCount } = await client.query(
+        `UPDATE ${QUEUE_SCHEMA}.chunk SET state = 'queued', done = 0, failed = 0, updated_at = clock_timestamp()
+         WHERE ${OWNED}`,
+        [ref.projectId, ref.seq, ref.jobId, ref.attempt],
+      );
+      if (rowCount !== 1) return false;
+      if (!(await handBackJob(engine))) throw new LeaseGone();
+      return true;
+    });
+  } catch (err) {
+    if (err instanceof LeaseGone) return false;
+    throw err;
+  }
 }
 
 /** Marks the attempt's chunk done with its output and completes the engine's job in the same transaction. */

@@ -8,6 +8,11 @@
  * The rules both keep:
  *  - a chunk is handled by one attempt at a time; an attempt that throws, or that outlives its lease (its
  *    worker died, hung or was cut off), is tried again after a back-off, up to `retryLimit` times more;
+ *  - the lease runs `leaseSeconds` from the attempt's start, and each checkpoint that comes a third of a lease
+ *    or more after the last renewal renews it for `leaseSeconds` from then: an attempt that keeps reporting
+ *    keeps its chunk however long it runs, one that stops reporting loses it a lease after its last renewal;
+ *  - a worker that stops with `release` hands its running chunks back after the batch in hand: each is taken
+ *    again at once, by any worker, and the hand-back does not count as one of its tries;
  *  - a chunk that used up its tries ends as a dead letter: the worker's `onDead` records its tiles as
  *    failures, and it counts as failed — never an endless loop;
  *  - an attempt reports its counts at `checkpoint` (after each batch); the checkpoint throws
@@ -43,7 +48,10 @@ export interface ChunkContext {
   readonly attempt: number;
   /** Aborted once the attempt must stop (cancelled, lease lost): pass it to fetches. */
   readonly signal: AbortSignal;
-  /** Records the attempt's counts so far; throws ChunkStoppedError when the attempt must stop. */
+  /**
+   * Records the attempt's counts so far and renews its lease when a third of it has passed since the last
+   * renewal; throws ChunkStoppedError when the attempt must stop.
+   */
   checkpoint(counts: { done: number; failed: number }): Promise<void>;
 }
 
@@ -77,9 +85,18 @@ export interface WorkOptions {
   onError?: (err: unknown) => void;
 }
 
+/**
+ * How a worker stops with chunks running: `finish` lets each run to its end; `release` stops each at its next
+ * checkpoint (the batch in hand is finished and stored) and hands it back to the queue.
+ */
+export type StopMode = 'finish' | 'release';
+
 export interface ChunkWorker {
-  /** Stops taking chunks and waits for the running ones to end. */
-  stop(): Promise<void>;
+  /**
+   * Stops taking chunks and waits for the running ones to end, as `mode` says (`finish` unless said). A later
+   * call with `release` turns a stop that was finishing its chunks into one that hands them back.
+   */
+  stop(mode?: StopMode): Promise<void>;
 }
 
 /** The queue's record of a chunk: the ledger's row on Postgres, the same shape in memory. */
@@ -101,14 +118,27 @@ export class ChunkStoppedError extends QueueError {
   override name = 'ChunkStoppedError';
   constructor(
     readonly chunk: Chunk,
-    readonly reason: 'cancelled' | 'lease-lost',
+    readonly reason: 'cancelled' | 'lease-lost' | 'released',
   ) {
     super(
       'chunk-stopped',
-      `chunk ${chunk.seq} of project ${chunk.projectId} stopped: ${reason === 'cancelled' ? 'the project was cancelled' : 'its lease ran out and the chunk is another attempt’s'}`,
-      { status: 409 },
+      `chunk ${chunk.seq} of project ${chunk.projectId} stopped: ${STOP_REASONS[reason]}`,
+      {
+        status: 409,
+      },
     );
   }
+}
+
+const STOP_REASONS: Record<ChunkStoppedError['reason'], string> = {
+  cancelled: 'the project was cancelled',
+  'lease-lost': 'its lease ran out and the chunk is another attempt’s',
+  released: 'its worker is stopping and hands the chunk back to the queue',
+};
+
+/** Whether an attempt that reports now, `sinceRenewalMs` after its lease was last renewed, renews it. */
+export function leaseDueForRenewal(sinceRenewalMs: number, leaseSeconds: number): boolean {
+  return sinceRenewalMs * 3 >= leaseSeconds * 1000;
 }
 
 export function retryPolicy(policy: Partial<RetryPolicy> = {}): RetryPolicy {

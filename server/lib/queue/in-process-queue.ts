@@ -10,6 +10,7 @@ import {
   ChunkStoppedError,
   defaultWorkerName,
   errorText,
+  leaseDueForRenewal,
   retryDelayMs,
   retryPolicy,
   type ChunkHandler,
@@ -17,6 +18,7 @@ import {
   type ChunkRecord,
   type ChunkWorker,
   type RetryPolicy,
+  type StopMode,
   type WorkOptions,
 } from './chunk-queue.ts';
 import { ACTIVE_CHUNK_STATES } from '../db/chunk-ledger-repo.ts';
@@ -32,6 +34,14 @@ interface Entry extends ChunkRecord {
   deadTries: number;
   /** The worker of the latest attempt. */
   worker: string | null;
+  /** Attempts handed back by a stopping worker: tries that do not count against the retry limit. */
+  handedBack: number;
+}
+
+/** A worker's loops, as its attempts see it: its name, and whether it is stopping with its chunks handed back. */
+interface WorkerState {
+  name: string;
+  releasing: boolean;
 }
 
 interface Ready {
@@ -74,6 +84,7 @@ export class InProcessChunkQueue implements ChunkQueue {
       updatedAt: now,
       deadTries: 0,
       worker: null,
+      handedBack: 0,
     }));
     this.projects.set(projectId, entries);
     for (const entry of entries) this.ready.push({ entry, kind: 'chunk', notBefore: now });
@@ -126,7 +137,7 @@ export class InProcessChunkQueue implements ChunkQueue {
     const concurrency = options.concurrency ?? 1;
     const pollMs = options.pollMs ?? 1000;
     const onError = options.onError ?? ((err: unknown) => console.error(`chunk queue: ${errorText(err)}`));
-    const name = options.name ?? defaultWorkerName();
+    const state: WorkerState = { name: options.name ?? defaultWorkerName(), releasing: false };
     let stopping = false;
     const loop = async () => {
       while (!stopping && !this.closed) {
@@ -139,7 +150,7 @@ export class InProcessChunkQueue implements ChunkQueue {
           const ended =
             next.kind === 'dead'
               ? await this.deliverDead(next.entry, options)
-              : await this.runAttempt(next.entry, handler, name);
+              : await this.runAttempt(next.entry, handler, state);
           if (ended) await options.onSettled?.(next.entry.chunk);
         } catch (err) {
           onError(err);
@@ -151,8 +162,9 @@ export class InProcessChunkQueue implements ChunkQueue {
     };
     const loops = Array.from({ length: concurrency }, loop);
     return {
-      stop: async () => {
+      stop: async (mode: StopMode = 'finish') => {
         stopping = true;
+        if (mode === 'release') state.releasing = true;
         this.wakeAll();
         await Promise.all(loops);
       },
@@ -192,9 +204,9 @@ export class InProcessChunkQueue implements ChunkQueue {
   }
 
   /** Runs one attempt of the chunk; true when it ended the chunk (done). */
-  private async runAttempt(entry: Entry, handler: ChunkHandler, worker: string): Promise<boolean> {
+  private async runAttempt(entry: Entry, handler: ChunkHandler, worker: WorkerState): Promise<boolean> {
     const attempt = ++entry.attempt;
-    entry.worker = worker;
+    entry.worker = worker.name;
     entry.state = 'running';
     entry.done = 0;
     entry.failed = 0;
@@ -208,21 +220,39 @@ export class InProcessChunkQueue implements ChunkQueue {
       controller.abort(err);
       return err;
     };
-    // The lease: past it the attempt no longer owns the chunk, which goes the way of a failed attempt.
-    const lease = setTimeout(() => {
+    // The lease: past it the attempt no longer owns the chunk, which goes the way of a failed attempt. Each
+    // checkpoint a third of a lease after the last renewal arms it again, a whole lease from then.
+    const expire = () => {
       if (!owns()) return;
       stop('lease-lost');
       this.failAttempt(entry, `the attempt held the chunk past its ${entry.policy.leaseSeconds} s lease`);
-    }, entry.policy.leaseSeconds * 1000);
+    };
+    let renewedAt = Date.now();
+    let lease = setTimeout(expire, entry.policy.leaseSeconds * 1000);
+    let handingBack = false;
     try {
+      if (worker.releasing) {
+        handingBack = true;
+        throw stop('released');
+      }
       const result = await handler(entry.chunk, {
         attempt,
         signal: controller.signal,
         checkpoint: async (counts) => {
           if (!owns()) throw stop(entry.state === 'cancelled' ? 'cancelled' : 'lease-lost');
+          if (worker.releasing) {
+            handingBack = true;
+            throw stop('released');
+          }
+          const now = Date.now();
           entry.done = counts.done;
           entry.failed = counts.failed;
-          entry.updatedAt = Date.now();
+          entry.updatedAt = now;
+          if (leaseDueForRenewal(now - renewedAt, entry.policy.leaseSeconds)) {
+            clearTimeout(lease);
+            lease = setTimeout(expire, entry.policy.leaseSeconds * 1000);
+            renewedAt = now;
+          }
         },
       });
       if (!owns()) return false;
@@ -233,12 +263,24 @@ export class InProcessChunkQueue implements ChunkQueue {
       entry.updatedAt = Date.now();
       return true;
     } catch (err) {
+      if (handingBack && owns()) this.handBack(entry);
       if (err instanceof ChunkStoppedError || !owns()) return false;
       this.failAttempt(entry, errorText(err));
       return false;
     } finally {
       clearTimeout(lease);
     }
+  }
+
+  /** A stopping worker's attempt hands its chunk back: taken again at once, the attempt not counted as a try. */
+  private handBack(entry: Entry): void {
+    entry.state = 'queued';
+    entry.done = 0;
+    entry.failed = 0;
+    entry.handedBack++;
+    entry.updatedAt = Date.now();
+    this.ready.push({ entry, kind: 'chunk', notBefore: entry.updatedAt });
+    this.wakeAll();
   }
 
   /** Tries the chunk again after its back-off, or, its tries used up, hands it to the dead-letter line. */
@@ -248,9 +290,10 @@ export class InProcessChunkQueue implements ChunkQueue {
     entry.done = 0;
     entry.failed = 0;
     entry.updatedAt = Date.now();
-    const retriesUsed = entry.attempt - 1;
+    // Attempts handed back do not use up a try; the back-off counts every attempt, as pg-boss's does.
+    const retriesUsed = entry.attempt - 1 - entry.handedBack;
     if (retriesUsed < entry.policy.retryLimit) {
-      const notBefore = Date.now() + retryDelayMs(entry.policy, retriesUsed + 1);
+      const notBefore = Date.now() + retryDelayMs(entry.policy, entry.attempt);
       this.ready.push({ entry, kind: 'chunk', notBefore });
     } else {
       this.ready.push({ entry, kind: 'dead', notBefore: Date.now() });

@@ -9,29 +9,33 @@
  *
  * Workers do not use pg-boss's `work()`: its handler cannot be told to stop when the lease runs out (it is
  * failed but runs on). This loop fetches, checkpoints through the ledger after every batch and aborts the
- * attempt the moment its lease or its project is gone.
+ * attempt the moment its lease or its project is gone. pg-boss 10 has no heartbeat: a checkpoint renews the
+ * lease in pg-boss's job row itself (`server/lib/db/pgboss-job-repo.ts`), in the ledger's transaction, and a
+ * stopping worker hands its chunks back there too (pg-boss's `fail` would use up a try and wait a back-off).
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import PgBoss from 'pg-boss';
 import * as ledger from '../db/chunk-ledger-repo.ts';
+import { handBackJob, PGBOSS_SCHEMA, renewJobLease, type PgBossJobAttempt } from '../db/pgboss-job-repo.ts';
 import {
   ChunkStoppedError,
   defaultWorkerName,
   errorText,
+  leaseDueForRenewal,
   retryPolicy,
   type ChunkHandler,
   type ChunkQueue,
   type ChunkRecord,
   type ChunkWorker,
   type RetryPolicy,
+  type StopMode,
   type WorkOptions,
 } from './chunk-queue.ts';
 import { checkChunks, chunkTileCount, QueueError, type Chunk, type ChunkSpec } from './chunks.ts';
 import { RATE_WINDOW_MS, summariseProgress, type QueueProgress } from './progress.ts';
 
-/** pg-boss's tables, in a schema of their own beside the store's. */
-export const PGBOSS_SCHEMA = 'tilelens_pgboss';
+export { PGBOSS_SCHEMA };
 export const CHUNK_QUEUE = 'tilelens-chunks';
 export const DEAD_CHUNK_QUEUE = 'tilelens-chunks-dead';
 
@@ -45,6 +49,12 @@ export interface PgBossQueueOptions {
    * for the server; a worker passes false and refuses tables that are not at this code's version.
    */
   migrate?: boolean;
+}
+
+/** A worker's loops, as its attempts see it: its name, and whether it is stopping with its chunks handed back. */
+interface WorkerState {
+  name: string;
+  releasing: boolean;
 }
 
 interface JobData {
@@ -180,7 +190,7 @@ export class PgBossChunkQueue implements ChunkQueue {
     if (this.closed) throw new QueueError('queue-closed', 'the queue is closed', { status: 503 });
     const pollMs = options.pollMs ?? 1000;
     const onError = options.onError ?? ((err: unknown) => console.error(`chunk queue: ${errorText(err)}`));
-    const name = options.name ?? defaultWorkerName();
+    const state: WorkerState = { name: options.name ?? defaultWorkerName(), releasing: false };
     const settle = async (chunk: Chunk) => {
       try {
         await options.onSettled?.(chunk);
@@ -204,9 +214,11 @@ export class PgBossChunkQueue implements ChunkQueue {
       while (!stopping) {
         try {
           for (const err of this.bossErrors.splice(0)) onError(err);
+          // Taken before the fetch: the job's lease (started by the fetch) runs out no earlier than this clock's.
+          const fetchedAt = Date.now();
           const [job] = await this.boss.fetch<JobData>(CHUNK_QUEUE, { batchSize: 1, includeMetadata: true });
           if (job) {
-            if (await this.runAttempt(job, handler, name)) await settle(chunkOf(job.data));
+            if (await this.runAttempt(job, handler, state, fetchedAt)) await settle(chunkOf(job.data));
             continue;
           }
           const [dead] = await this.boss.fetch<JobData>(DEAD_CHUNK_QUEUE, {
@@ -231,8 +243,9 @@ export class PgBossChunkQueue implements ChunkQueue {
     };
     const loops = Array.from({ length: options.concurrency ?? 1 }, loop);
     const worker: ChunkWorker = {
-      stop: async () => {
+      stop: async (mode: StopMode = 'finish') => {
         stopping = true;
+        if (mode === 'release') state.releasing = true;
         for (const wake of [...wakers]) wake();
         await Promise.all(loops);
         this.workers.delete(worker);
@@ -242,17 +255,22 @@ export class PgBossChunkQueue implements ChunkQueue {
     return worker;
   }
 
-  /** Runs one attempt of the job's chunk; true when it ended the chunk (done). */
+  /**
+   * Runs one attempt of the job's chunk; true when it ended the chunk (done). `leaseFrom` is this process's
+   * clock when the job's lease began, or before.
+   */
   private async runAttempt(
     job: PgBoss.JobWithMetadata<JobData>,
     handler: ChunkHandler,
-    worker: string,
+    worker: WorkerState,
+    leaseFrom: number,
   ): Promise<boolean> {
     const { projectId, seq } = job.data;
     const chunk = chunkOf(job.data);
     const attempt = job.retryCount + 1;
     const ref: ledger.ChunkAttemptRef = { projectId, seq, jobId: job.id, attempt };
-    if ((await ledger.startChunk(this.store, ref, worker)) === null) {
+    const own: PgBossJobAttempt = { queue: CHUNK_QUEUE, jobId: job.id, attempt };
+    if ((await ledger.startChunk(this.store, ref, worker.name)) === null) {
       // Cancelled, dead or done already (a job delivered again): nothing to do but end the job.
       await this.boss.complete(CHUNK_QUEUE, job.id);
       return false;
@@ -265,20 +283,47 @@ export class PgBossChunkQueue implements ChunkQueue {
       controller.abort(err);
       return err;
     };
-    // pg-boss's maintenance expires the job at its lease and retries it elsewhere; this attempt stops first.
-    const lease = setTimeout(() => {
+    // pg-boss's maintenance expires the job at its lease and retries it elsewhere; this attempt stops first. A
+    // checkpoint a third of a lease after the last renewal renews it in the job's row, and the timer with it.
+    const leaseSeconds = job.expireInSeconds;
+    const expire = () => {
       leaseLost = true;
       stop('lease-lost');
-    }, job.expireInSeconds * 1000);
+    };
+    const armLease = (from: number) =>
+      setTimeout(expire, Math.max(0, from + leaseSeconds * 1000 - Date.now()));
+    let renewedAt = leaseFrom;
+    let lease = armLease(leaseFrom);
+    let handingBack = false;
+    const release = () => {
+      handingBack = true;
+      return stop('released');
+    };
     try {
+      if (worker.releasing) throw release();
       const result = await handler(chunk, {
         attempt,
         signal: controller.signal,
         checkpoint: async (counts) => {
           if (leaseLost) throw stop('lease-lost');
-          if (!(await ledger.checkpointChunk(this.store, ref, counts))) {
+          if (worker.releasing) throw release();
+          // This clock before the renewal: the database's deadline (its now() in the transaction) is no earlier.
+          const now = Date.now();
+          const renew = leaseDueForRenewal(now - renewedAt, leaseSeconds);
+          const recorded = await ledger.checkpointChunk(
+            this.store,
+            ref,
+            counts,
+            renew ? (db) => renewJobLease(db, own) : undefined,
+          );
+          if (!recorded) {
             const active = await ledger.isChunkActive(this.store, ref);
             throw stop(active ? 'lease-lost' : 'cancelled');
+          }
+          if (renew && !leaseLost) {
+            clearTimeout(lease);
+            lease = armLease(now);
+            renewedAt = now;
           }
         },
       });
@@ -292,6 +337,14 @@ export class PgBossChunkQueue implements ChunkQueue {
         },
       );
     } catch (err) {
+      if (handingBack && !leaseLost) {
+        // Back in the queue for any worker at once; a hand-back that finds the chunk gone (cancelled, or its
+        // lease lost meanwhile) leaves it to that.
+        await ledger.handBackChunk(this.store, ref, (db) =>
+          handBackJob(db, own, `handed back by worker ${worker.name}, which is stopping`),
+        );
+        return false;
+      }
       if (err instanceof ChunkStoppedError || leaseLost) return false;
       const message = errorText(err);
       await ledger.failChunkAttempt(this.store, ref, message, async (db) => {

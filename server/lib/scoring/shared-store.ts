@@ -7,7 +7,7 @@
 import { describeStore, isSharedStore, openDatabase, type DatabaseHandle } from '../db/client.ts';
 import { closeImagerySources } from './imagery-registry.ts';
 import type { OutboundPolicy } from '../imagery/outbound.ts';
-import type { ChunkQueue, ChunkWorker } from '../queue/chunk-queue.ts';
+import type { ChunkQueue, ChunkWorker, StopMode } from '../queue/chunk-queue.ts';
 import { openPgBossQueue } from '../queue/pg-boss-queue.ts';
 import { QueueError } from '../queue/chunks.ts';
 import {
@@ -92,8 +92,11 @@ export interface ScoringWorkerOptions extends WorkScoringOptions {
 
 export interface ScoringWorker {
   ctx: ScoringContext;
-  /** Stops taking chunks, lets the running ones finish, and closes the store. */
-  stop(): Promise<void>;
+  /**
+   * Stops taking chunks, lets the running ones finish (`finish`, unless said) or hands them back to the queue
+   * after the batch in hand (`release`), and closes the store. A `release` during a `finish` stop turns it into one.
+   */
+  stop(mode?: StopMode): Promise<void>;
 }
 
 /** `tilelens worker`: checks the shared store without changing it, then scores chunks until stopped. */
@@ -124,9 +127,10 @@ export async function startScoringWorker(options: ScoringWorkerOptions): Promise
   let stopped: Promise<void> | undefined;
   return {
     ctx,
-    stop() {
+    stop(mode: StopMode = 'finish') {
+      const ending = worker.stop(mode);
       stopped ??= (async () => {
-        await worker.stop();
+        await ending;
         await closeImagerySources(ctx);
         await store.close();
       })();
