@@ -3,6 +3,10 @@
  * by `tilelens worker` processes into the scores the in-process runner gives; the job row's progress, cancel and
  * end keep their meaning; a worker refuses a store it would have to change.
  */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   openQueueStore,
@@ -59,6 +63,30 @@ describe('a scoring job on the shared store', () => {
     const scores = await scoresOf(w, project.id);
     expect(scores.size).toBe(project.tileCount);
     expect(scores).toEqual(reference);
+  }, 300_000);
+
+  it('`tilelens score --db postgres://…` sends its job through the queue, works it itself, and stores the same scores', async () => {
+    const areaFile = join(w.dir, 'area.geojson');
+    writeFileSync(areaFile, JSON.stringify(w.area));
+    // prettier-ignore
+    const args = ['score', '--db', server().url, '--run', String(w.runId), '--imagery', join(w.dir, 'world', 'imagery.pmtiles'),
+      '--area', areaFile, '--zoom', '18', '--name', 'from the command line', '--batch', '8'];
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'server/cli.ts', ...args],
+      {
+        cwd: join(import.meta.dirname, '../..'),
+        env: { ...process.env, TILELENS_DATA_DIR: join(w.dir, 'cli-data') },
+      },
+    );
+    const line = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(line).toMatchObject({ tiles: reference.size, scored: reference.size, failed: 0, missing: 0 });
+    // Its chunks went through the queue, every one done.
+    const progress = await w.ctx.queue!.progress(line.projectId);
+    expect(progress.state).toBe('done');
+    expect(progress.chunks.done).toBe(progress.chunks.total);
+    expect(progress.chunks.total).toBeGreaterThan(0);
+    expect(await scoresOf(w, line.projectId)).toEqual(reference);
   }, 300_000);
 
   it('a job sent again skips every tile already stored; cancel stops every worker’s share', async () => {
