@@ -1,7 +1,8 @@
 /**
  * The cluster benchmark's real-model part: a project of side² z18 tiles whose imagery is the demo world's new
- * region served again over a larger area — a tile server on loopback that answers z/x/y with the region's tile at
- * x, y modulo its extent — scored by the demo model three ways on the same shared store:
+ * region served again over a larger area — a tile server on loopback, in a process of its own
+ * (`repeating-tile-server.ts`), that answers z/x/y with the region's tile at x, y modulo its extent — scored by
+ * the demo model three ways on the same shared store:
  *   1. in process (the embedded runner's path, `jobs.ts`, on a context without the queue), the baseline;
  *   2. through the queue by 1 `tilelens worker` process;
  *   3. the same by 2 worker processes.
@@ -12,14 +13,12 @@
  * rate far above what is asked: the limit's cost is measured, its waits are not.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { bboxPolygon, tileRangeBBox } from '../../server/lib/geo/tiles.ts';
 import { OutboundPolicy } from '../../server/lib/imagery/outbound.ts';
 import { InProcessHostRateLimiter, parseHostRates } from '../../server/lib/queue/host-rate-limit.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
-import { getImagerySource, registerImagery } from '../../server/lib/scoring/imagery-registry.ts';
+import { registerImagery } from '../../server/lib/scoring/imagery-registry.ts';
 import { startScoring, waitForJob } from '../../server/lib/scoring/jobs.ts';
 import { iterateScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
 import { createProject, type ProjectRow } from '../../server/lib/scoring/projects.ts';
@@ -29,6 +28,7 @@ import {
   type QueuedScoringWorld,
   type WorkerProcess,
 } from '../../tests/fixtures/queued-scoring.ts';
+import { startRepeatingTileServer } from './repeating-tile-server.ts';
 
 /** Far above any rate asked here: every fetch takes its token, none waits. */
 const UNBINDING_RATE = '1000000/1000000';
@@ -48,30 +48,6 @@ export interface RealModelResult {
   twoWorkers: RealModelRun & { vsInProcess: number; vsOne: number };
   /** What the queue and the store add per tile, from the 1-worker run against the in-process one. */
   overhead: { msPerTile: number; shareOfInProcess: number };
-}
-
-/** The region's tiles again by z/x/y modulo its extent, from the world's own archive. */
-async function repeatingTileServer(w: QueuedScoringWorld): Promise<{ server: Server; port: number }> {
-  const source = await getImagerySource(w.ctx, w.imageryId);
-  const r = w.world.regions.new.tiles;
-  const width = r.maxX - r.minX + 1;
-  const height = r.maxY - r.minY + 1;
-  const mod = (v: number, m: number) => ((v % m) + m) % m;
-  const server = createServer((req, res) => {
-    const m = /^\/18\/(\d+)\/(\d+)$/.exec(req.url ?? '');
-    if (!m) return void res.writeHead(404).end();
-    const x = r.minX + mod(Number(m[1]) - r.minX, width);
-    const y = r.minY + mod(Number(m[2]) - r.minY, height);
-    source.getTile(18, x, y).then(
-      (tile) => {
-        if (tile.status !== 'ok') return void res.writeHead(404).end();
-        res.writeHead(200, { 'content-type': tile.contentType }).end(Buffer.from(tile.bytes));
-      },
-      () => res.writeHead(500).end(),
-    );
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port };
 }
 
 /** A project's scores by place within it (what a run decides from the imagery, not where the project lies). */
@@ -111,10 +87,16 @@ export async function realModelRuns(options: {
   log('real model: the demo world and its reference analysis into the store');
   const w = await queuedScoringWorld(url);
   const workers: WorkerProcess[] = [];
-  let tiles: Server | undefined;
+  let tiles: { stop(): Promise<void> } | undefined;
   try {
-    const served = await repeatingTileServer(w);
-    tiles = served.server;
+    const region = w.world.regions.new.tiles;
+    const served = await startRepeatingTileServer(join(w.dir, 'world', 'imagery.pmtiles'), {
+      minX: region.minX,
+      minY: region.minY,
+      width: region.maxX - region.minX + 1,
+      height: region.maxY - region.minY + 1,
+    });
+    tiles = served;
     const outbound = OutboundPolicy.fromSetting('127.0.0.1');
     // The baseline: the embedded runner's path, with this process's buckets.
     const inProcessCtx: ScoringContext = {
@@ -171,6 +153,12 @@ export async function realModelRuns(options: {
     log(`real model: in process, ${side}² tiles`);
     const baseline = await project('in process', side);
     const inProcessMs = await score(inProcessCtx, baseline);
+    // Each run's figure as it ends, so a long run that is stopped early still tells what it measured.
+    const said = (what: string, ms: number) =>
+      log(
+        `real model: ${what}: ${(ms / 1000).toFixed(1)} s, ${((side * side) / (ms / 1000)).toFixed(1)} tiles/s`,
+      );
+    said('in process', inProcessMs);
     const reference = await relativeScores(w, baseline.id);
 
     const queued = async (count: number): Promise<number> => {
@@ -203,7 +191,9 @@ export async function realModelRuns(options: {
       return ms;
     };
     const oneMs = await queued(1);
+    said('1 worker', oneMs);
     const twoMs = await queued(2);
+    said('2 workers', twoMs);
     const n = side * side;
     const run = (ms: number): RealModelRun => ({ seconds: ms / 1000, tilesPerSecond: n / (ms / 1000) });
     return {
@@ -223,7 +213,7 @@ export async function realModelRuns(options: {
         await p.exited;
       }
     }
-    if (tiles) await new Promise((resolve) => tiles!.close(resolve));
+    await tiles?.stop();
     await w.close();
   }
 }
