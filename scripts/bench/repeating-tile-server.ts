@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { openPMTilesSource } from '../../server/lib/imagery/pmtiles-source.ts';
+import { sendTile } from '../../tests/fixtures/tile-http.ts';
 
 export interface TileRegion {
   minX: number;
@@ -28,13 +29,7 @@ async function serve(archive: string, r: TileRegion): Promise<void> {
     if (!m) return void res.writeHead(404).end();
     const x = r.minX + mod(Number(m[1]) - r.minX, r.width);
     const y = r.minY + mod(Number(m[2]) - r.minY, r.height);
-    source.getTile(18, x, y).then(
-      (tile) => {
-        if (tile.status !== 'ok') return void res.writeHead(404).end();
-        res.writeHead(200, { 'content-type': tile.contentType }).end(Buffer.from(tile.bytes));
-      },
-      () => res.writeHead(500).end(),
-    );
+    sendTile(res, source.getTile(18, x, y));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);

@@ -13,14 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPostgres, type LocalPostgres } from '../../server/lib/db/local-postgres.ts';
-import { bboxPolygon, tileRangeBBox } from '../../server/lib/geo/tiles.ts';
 import { OutboundPolicy } from '../../server/lib/imagery/outbound.ts';
 import { parseHostRates, PostgresHostRateLimiter } from '../../server/lib/queue/host-rate-limit.ts';
 import type { ScoringContext } from '../../server/lib/scoring/context.ts';
-import { getImagerySource, registerImagery } from '../../server/lib/scoring/imagery-registry.ts';
+import { getImagerySource } from '../../server/lib/scoring/imagery-registry.ts';
 import { startScoring, waitForJob } from '../../server/lib/scoring/jobs.ts';
-import { createProject } from '../../server/lib/scoring/projects.ts';
+import { sendTile } from '../fixtures/tile-http.ts';
 import {
+  loopbackProject,
   queuedScoringWorld,
   spawnWorker,
   type QueuedScoringWorld,
@@ -67,13 +67,7 @@ async function countingTileServer(): Promise<{ port: number; arrivals: number[] 
     arrivals.push(performance.timeOrigin + performance.now());
     const m = /^\/(\d+)\/(\d+)\/(\d+)$/.exec(req.url ?? '');
     if (!m) return void res.writeHead(404).end();
-    source.getTile(Number(m[1]), Number(m[2]), Number(m[3])).then(
-      (tile) => {
-        if (tile.status !== 'ok') return void res.writeHead(404).end();
-        res.writeHead(200, { 'content-type': tile.contentType }).end(Buffer.from(tile.bytes));
-      },
-      () => res.writeHead(500).end(),
-    );
+    sendTile(res, source.getTile(Number(m[1]), Number(m[2]), Number(m[3])));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   servers.push(server);
@@ -121,24 +115,7 @@ describe("an imagery host's rate limit, shared by the workers", () => {
         imageryRates: rates,
         queueOptions: { chunkTiles: 4, policy: { retryDelaySeconds: 0, retryBackoff: false } },
       };
-      const t = w.world.regions.new.tiles;
-      const area = bboxPolygon(
-        tileRangeBBox(18, { minX: t.minX, minY: t.minY, maxX: t.minX + 5, maxY: t.minY + 3 }, 0.01),
-      );
-      const project = async (name: string, port: number) => {
-        const imagery = await registerImagery(ctx, {
-          name,
-          spec: {
-            kind: 'xyz',
-            url: `http://127.0.0.1:${port}/{z}/{x}/{y}`,
-            concurrency: 1,
-            retries: 0,
-            minZoom: 18,
-            maxZoom: 18,
-          },
-        });
-        return await createProject(ctx, { name, area, imageryId: imagery.id, runId: w.runId });
-      };
+      const project = (name: string, port: number) => loopbackProject(w, ctx, name, port, { concurrency: 1 });
       const slow = await project('limited host', limited.port);
       const fast = await project('another host', other.port);
       expect(slow.tileCount).toBe(24);

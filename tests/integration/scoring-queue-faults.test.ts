@@ -12,17 +12,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPostgres, type LocalPostgres } from '../../server/lib/db/local-postgres.ts';
-import { bboxPolygon, tileRangeBBox } from '../../server/lib/geo/tiles.ts';
 import { OutboundPolicy } from '../../server/lib/imagery/outbound.ts';
 import type { ChunkRecord } from '../../server/lib/queue/chunk-queue.ts';
-import { getImagerySource, registerImagery } from '../../server/lib/scoring/imagery-registry.ts';
+import { getImagerySource } from '../../server/lib/scoring/imagery-registry.ts';
 import { getJob, startScoring } from '../../server/lib/scoring/jobs.ts';
-import { createProject } from '../../server/lib/scoring/projects.ts';
 import { countScoredTiles, iterateScoredTiles } from '../../server/lib/scoring/tiles-repo.ts';
 import { collect } from '../fixtures/collect.ts';
+import { sendTile } from '../fixtures/tile-http.ts';
 import {
   inProcessScores,
   newProject,
+  loopbackProject,
   queuedScoringWorld,
   scoresOf,
   spawnWorker,
@@ -37,6 +37,8 @@ let w: QueuedScoringWorld;
 let reference: Map<string, unknown>;
 const workers: WorkerProcess[] = [];
 const servers: Server[] = [];
+/** Workers fetch from the test's own imagery servers on loopback. */
+const ALLOW_LOOPBACK = { TILELENS_IMAGERY_ALLOW_HOSTS: '127.0.0.1' };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tilelens-queue-faults-'));
@@ -105,16 +107,12 @@ async function heldTileServer(): Promise<{ port: number; holdAfter(n: number): v
     const m = /^\/(\d+)\/(\d+)\/(\d+)$/.exec(req.url ?? '');
     if (!m) return void res.writeHead(404).end();
     const wait = left-- > 0 ? Promise.resolve() : resumed;
-    void wait
-      .then(() => new Promise((r) => setTimeout(r, 100)))
-      .then(() => source.getTile(Number(m[1]), Number(m[2]), Number(m[3])))
-      .then(
-        (tile) => {
-          if (tile.status !== 'ok') return void res.writeHead(404).end();
-          res.writeHead(200, { 'content-type': tile.contentType }).end(Buffer.from(tile.bytes));
-        },
-        () => res.writeHead(500).end(),
-      );
+    sendTile(
+      res,
+      wait
+        .then(() => new Promise((r) => setTimeout(r, 100)))
+        .then(() => source.getTile(Number(m[1]), Number(m[2]), Number(m[3]))),
+    );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   servers.push(server);
@@ -132,24 +130,25 @@ async function heldTileServer(): Promise<{ port: number; holdAfter(n: number): v
 }
 
 /** A project of 6 × 4 tiles of the world's new region, its imagery behind `port`. */
+/**
+ * A worker scoring a project behind the held tile server, caught in the middle of its chunk: it stored a batch
+ * and the imagery stops answering after a few more tiles.
+ */
+async function caughtMidChunk(projectName: string, workerName: string) {
+  const tiles = await heldTileServer();
+  const { ctx, project } = await heldProject(projectName, tiles.port);
+  const scoring = worker(['--name', workerName], ALLOW_LOOPBACK);
+  await scoring.ready;
+  const queued = await startScoring(ctx, project.id, { batchSize: 4 });
+  await until(async () => (await getJob(w.ctx, queued.id))?.status === 'running', 50);
+  tiles.holdAfter(6);
+  await until(async () => (await w.ctx.queue!.progress(project.id)).tiles.done >= 4, 50);
+  return { tiles, project, queued, worker: scoring };
+}
+
 async function heldProject(name: string, port: number) {
   const ctx = { ...w.ctx, outbound: OutboundPolicy.fromSetting('127.0.0.1') };
-  const imagery = await registerImagery(ctx, {
-    name,
-    spec: {
-      kind: 'xyz',
-      url: `http://127.0.0.1:${port}/{z}/{x}/{y}`,
-      concurrency: 1,
-      retries: 0,
-      minZoom: 18,
-      maxZoom: 18,
-    },
-  });
-  const t = w.world.regions.new.tiles;
-  const area = bboxPolygon(
-    tileRangeBBox(18, { minX: t.minX, minY: t.minY, maxX: t.minX + 5, maxY: t.minY + 3 }, 0.01),
-  );
-  const project = await createProject(ctx, { name, area, imageryId: imagery.id, runId: w.runId });
+  const project = await loopbackProject(w, ctx, name, port, { concurrency: 1 });
   // One chunk of the whole project in batches of 4; no try to spare, and a retry or a lost lease would wait an
   // hour: only a hand-back brings a chunk back within the test.
   ctx.queueOptions = {
@@ -223,34 +222,14 @@ describe('scoring through the queue, under faults', () => {
     await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
     try {
       const port = (down.address() as AddressInfo).port;
-      const allow = { TILELENS_IMAGERY_ALLOW_HOSTS: '127.0.0.1' };
       const ctx = { ...w.ctx, outbound: OutboundPolicy.fromSetting('127.0.0.1') };
-      const imagery = await registerImagery(ctx, {
-        name: 'always down',
-        spec: {
-          kind: 'xyz',
-          url: `http://127.0.0.1:${port}/{z}/{x}/{y}.jpg`,
-          retries: 0,
-          minZoom: 18,
-          maxZoom: 18,
-        },
-      });
-      const t = w.world.regions.new.tiles;
-      const area = bboxPolygon(
-        tileRangeBBox(18, { minX: t.minX, minY: t.minY, maxX: t.minX + 5, maxY: t.minY + 3 }, 0.01),
-      );
-      const project = await createProject(ctx, {
-        name: 'poison',
-        area,
-        imageryId: imagery.id,
-        runId: w.runId,
-      });
+      const project = await loopbackProject(w, ctx, 'poison', port, { suffix: '.jpg' });
       const retryLimit = 2;
       ctx.queueOptions = {
         chunkTiles: 16,
         policy: { leaseSeconds: 30, retryDelaySeconds: 0, retryBackoff: false, retryLimit },
       };
-      await worker(['--name', 'poisoned'], allow).ready;
+      await worker(['--name', 'poisoned'], ALLOW_LOOPBACK).ready;
       const queued = await startScoring(ctx, project.id, { batchSize: 4 });
       const job = await ended(queued.id);
       expect(job).toMatchObject({ status: 'done', done: project.tileCount, failed: project.tileCount });
@@ -278,16 +257,7 @@ describe('scoring through the queue, under faults', () => {
     }
   }, 300_000);
   it('one SIGTERM: the worker finishes the batch in hand, hands its chunk back and exits; another takes it at once, not as a try', async () => {
-    const tiles = await heldTileServer();
-    const { ctx, project } = await heldProject('stopped worker', tiles.port);
-    const allow = { TILELENS_IMAGERY_ALLOW_HOSTS: '127.0.0.1' };
-    const stopped = worker(['--name', 'stopped'], allow);
-    await stopped.ready;
-    const queued = await startScoring(ctx, project.id, { batchSize: 4 });
-    await until(async () => (await getJob(w.ctx, queued.id))?.status === 'running', 50);
-    // The worker gets a few more tiles, stores a batch, and is caught in the middle of its chunk.
-    tiles.holdAfter(6);
-    await until(async () => (await w.ctx.queue!.progress(project.id)).tiles.done >= 4, 50);
+    const { tiles, project, queued, worker: stopped } = await caughtMidChunk('stopped worker', 'stopped');
     stopped.child.kill('SIGTERM');
     await said(stopped, 'SIGTERM: taking no more chunks; handing the running ones back');
     tiles.resume();
@@ -304,7 +274,7 @@ describe('scoring through the queue, under faults', () => {
     expect(await records(project.id)).toMatchObject([{ state: 'queued', attempt: 1, done: 0, error: null }]);
     expect((await getJob(w.ctx, queued.id))!.status).toBe('running');
 
-    await worker(['--name', 'taker'], allow).ready;
+    await worker(['--name', 'taker'], ALLOW_LOOPBACK).ready;
     const job = await ended(queued.id);
     expect(job).toMatchObject({ status: 'done', done: project.tileCount, failed: 0 });
     expect(await records(project.id)).toMatchObject([{ state: 'done', attempt: 2, error: null }]);
@@ -315,15 +285,7 @@ describe('scoring through the queue, under faults', () => {
   }, 300_000);
 
   it('a second SIGTERM exits at once, mid-batch; the chunk stays the worker’s until its lease', async () => {
-    const tiles = await heldTileServer();
-    const { ctx, project } = await heldProject('worker stopped twice', tiles.port);
-    const allow = { TILELENS_IMAGERY_ALLOW_HOSTS: '127.0.0.1' };
-    const twice = worker(['--name', 'twice'], allow);
-    await twice.ready;
-    const queued = await startScoring(ctx, project.id, { batchSize: 4 });
-    await until(async () => (await getJob(w.ctx, queued.id))?.status === 'running', 50);
-    tiles.holdAfter(6);
-    await until(async () => (await w.ctx.queue!.progress(project.id)).tiles.done >= 4, 50);
+    const { tiles, project, worker: twice } = await caughtMidChunk('worker stopped twice', 'twice');
     twice.child.kill('SIGTERM');
     // Its batch cannot finish while the imagery holds: the second signal finds it still stopping.
     await said(twice, 'SIGTERM: taking no more chunks');
