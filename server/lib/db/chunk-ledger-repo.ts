@@ -332,10 +332,23 @@ export async function checkpointChunk(
      WHERE ${OWNED}`;
   const values = [ref.projectId, ref.seq, ref.jobId, ref.attempt, counts.done, counts.failed];
   if (!renewLease) return (await poolOf(store).query(text, values)).rowCount === 1;
+  return await updateOwnedWithEngine(store, text, values, renewLease);
+}
+
+/**
+ * Runs the update of an attempt's own chunk row and then the engine's step on its job in one transaction; false,
+ * with nothing written, when the attempt no longer owns the row or the engine's job is no longer the attempt's.
+ */
+async function updateOwnedWithEngine(
+  store: QueueStore,
+  text: string,
+  values: unknown[],
+  engineStep: (engine: QueueSqlExecutor) => Promise<boolean>,
+): Promise<boolean> {
   try {
     return await inTransaction(store, async (client, engine) => {
       if ((await client.query(text, values)).rowCount !== 1) return false;
-      if (!(await renewLease(engine))) throw new LeaseGone();
+      if (!(await engineStep(engine))) throw new LeaseGone();
       return true;
     });
   } catch (err) {
@@ -354,21 +367,13 @@ export async function handBackChunk(
   ref: ChunkAttemptRef,
   handBackJob: (engine: QueueSqlExecutor) => Promise<boolean>,
 ): Promise<boolean> {
-  try {
-    return await inTransaction(store, async (client, engine) => {
-      const { rowCount } = await client.query(
-        `UPDATE ${QUEUE_SCHEMA}.chunk SET state = 'queued', done = 0, failed = 0, updated_at = clock_timestamp()
-         WHERE ${OWNED}`,
-        [ref.projectId, ref.seq, ref.jobId, ref.attempt],
-      );
-      if (rowCount !== 1) return false;
-      if (!(await handBackJob(engine))) throw new LeaseGone();
-      return true;
-    });
-  } catch (err) {
-    if (err instanceof LeaseGone) return false;
-    throw err;
-  }
+  return await updateOwnedWithEngine(
+    store,
+    `UPDATE ${QUEUE_SCHEMA}.chunk SET state = 'queued', done = 0, failed = 0, updated_at = clock_timestamp()
+     WHERE ${OWNED}`,
+    [ref.projectId, ref.seq, ref.jobId, ref.attempt],
+    handBackJob,
+  );
 }
 
 /** Marks the attempt's chunk done with its output and completes the engine's job in the same transaction. */
