@@ -11,6 +11,9 @@
  *   npx tsx scripts/bench/trust.ts                  demo cases, and real-data cases when ../shared/realdata exists
  *   npx tsx scripts/bench/trust.ts --demo-only | --real-only [--leave-one-out]
  *   npx tsx scripts/bench/trust.ts --draws 100      calibration-sample draws per case (default 40)
+ *   npx tsx scripts/bench/trust.ts --models 3       the real reference's model trained with 3 seeds; the cases
+ *                                                   run against each, and the ranking and novelty figures are
+ *                                                   summarised across them
  *
  * Benchmarks print figures; they never fail on them (the closing JSON line holds every figure).
  */
@@ -31,6 +34,8 @@ import { effortForProject, iterateScoredTiles } from '../../server/lib/scoring/t
 import { generateDemoWorld } from '../demo-world/generate.ts';
 import type { TrustCase } from './trust/cases.ts';
 import {
+  acrossModelsLines,
+  acrossModelsOf,
   caseRows,
   labelledStudy,
   noveltyAuroc,
@@ -57,6 +62,7 @@ const { values } = parseArgs({
     'real-only': { type: 'boolean', default: false },
     'leave-one-out': { type: 'boolean', default: false },
     draws: { type: 'string', default: '40' },
+    models: { type: 'string', default: '1' },
     out: { type: 'string', default: join(repoRoot, 'data/bench/trust') },
   },
 });
@@ -64,6 +70,11 @@ const outDir = values.out!;
 const draws = Number(values.draws);
 if (!Number.isInteger(draws) || draws < 1) {
   console.error(`--draws must be a positive integer, got "${values.draws}"`);
+  process.exit(2);
+}
+const models = Number(values.models);
+if (!Number.isInteger(models) || models < 1) {
+  console.error(`--models must be a positive integer, got "${values.models}"`);
   process.exit(2);
 }
 mkdirSync(outDir, { recursive: true });
@@ -335,6 +346,7 @@ try {
   if (!values['demo-only']) {
     for await (const { db, runId, reference, cases } of realDataCases(outDir, {
       leaveOneOut: values['leave-one-out'],
+      models,
     })) {
       const ctx = contextFor(db);
       await reportTileModel(db, runId, reference);
@@ -354,6 +366,8 @@ try {
 } finally {
   await disposeScoringModels();
 }
+const acrossModels = models > 1 ? acrossModelsOf(results) : [];
+for (const line of acrossModelsLines(acrossModels)) process.stdout.write(`${line}\n`);
 process.stdout.write(
-  `${JSON.stringify({ bench: 'trust', seconds: Number(((performance.now() - started) / 1000).toFixed(1)), tileModels, cases: results })}\n`,
+  `${JSON.stringify({ bench: 'trust', seconds: Number(((performance.now() - started) / 1000).toFixed(1)), tileModels, cases: results, acrossModels })}\n`,
 );

@@ -72,6 +72,11 @@ export interface TrainRealOptions {
   epochs: number;
   maxMinutes: number;
   name?: string;
+  /**
+   * The network's shape (train_demo_unet.py): input side (128 halves the 256-px tiles; 256 keeps every pixel),
+   * base width and training crop at model resolution. The trainer's defaults where absent.
+   */
+  architecture?: { size?: number; width?: number; crop?: number };
 }
 
 /** Exports the training arrays, trains, removes the arrays; returns the patch counts by split. */
@@ -103,6 +108,7 @@ export async function trainRealModel(o: TrainRealOptions): Promise<Record<string
       String(o.epochs),
       '--max-minutes',
       String(o.maxMinutes),
+      ...Object.entries(o.architecture ?? {}).flatMap(([k, v]) => (v === undefined ? [] : [`--${k}`, String(v)])),
     ]);
   } finally {
     // The arrays are a training by-product (hundreds of MB); the model and its sidecar stay.

@@ -353,3 +353,59 @@ export function tileModelLines(r: TileModelReport): string[] {
       f.reliability.map((b) => `${pct(b.predicted)}→${pct(b.observed)} (${b.tiles})`).join(', '),
   ]);
 }
+
+/** What one case measured against one reference model, as far as the summary across models reads it. */
+export interface ModelCaseFigures {
+  name: string;
+  reference: string;
+  predictionMisses: number;
+  priorityVsModelOutput: Record<string, SkipDifference>;
+  noveltyAuroc: number | null;
+}
+
+/** One case across the reference models it was scored against: each model's figure, in the models' order. */
+export interface AcrossModels {
+  name: string;
+  models: number;
+  predictionMisses: number[];
+  /** Priority's skipped share minus the model output's, per recall ("0.95", "0.99"). */
+  priorityVsModelOutput: Record<string, number[]>;
+  noveltyAuroc: number[];
+}
+
+/** Groups the cases scored against several models of one recipe by name. */
+export function acrossModelsOf(results: readonly ModelCaseFigures[]): AcrossModels[] {
+  const byName = new Map<string, AcrossModels>();
+  for (const r of results) {
+    let a = byName.get(r.name);
+    if (!a) {
+      a = { name: r.name, models: 0, predictionMisses: [], priorityVsModelOutput: {}, noveltyAuroc: [] };
+      byName.set(r.name, a);
+    }
+    a.models++;
+    a.predictionMisses.push(r.predictionMisses);
+    for (const [recall, d] of Object.entries(r.priorityVsModelOutput))
+      (a.priorityVsModelOutput[recall] ??= []).push(d.difference);
+    if (r.noveltyAuroc !== null) a.noveltyAuroc.push(r.noveltyAuroc);
+  }
+  return [...byName.values()].filter((a) => a.models > 1);
+}
+
+/** The summary as lines: every model's figure, then the lowest and the highest. */
+export function acrossModelsLines(all: readonly AcrossModels[]): string[] {
+  if (all.length === 0) return [];
+  const span = (vs: number[], f: (v: number) => string) =>
+    `${vs.map(f).join(' / ')} (${f(Math.min(...vs))} to ${f(Math.max(...vs))})`;
+  const pts = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}`;
+  return [
+    `\nacross ${all[0].models} reference models of one recipe (seeds 7, 8, …):`,
+    ...all.map(
+      (a) =>
+        `  ${a.name}: model output misses ${span(a.predictionMisses, (v) => `${(v * 100).toFixed(1)} %`)}; ` +
+        Object.entries(a.priorityVsModelOutput)
+          .map(([recall, ds]) => `priority − model output at ${Number(recall) * 100} % ${span(ds, pts)} pts`)
+          .join('; ') +
+        (a.noveltyAuroc.length ? `; novelty AUROC ${span(a.noveltyAuroc, (v) => v.toFixed(3))}` : ''),
+    ),
+  ];
+}
