@@ -6,6 +6,9 @@
  * JSON.
  *   npm run eval:real                      (REALDATA=/path overrides ../shared/realdata)
  *   npx tsx scripts/eval-real.ts --reuse-model   (skip training when data/eval-real/model exists)
+ *   npx tsx scripts/eval-real.ts --width 24 --crop 96 --epochs 14 --max-minutes 60
+ *                                          (a wider network on larger crops: the label-error benchmark's sharper
+ *                                           model; see docs/label-errors.md)
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -574,6 +577,8 @@ async function main(): Promise<void> {
       'reuse-model': { type: 'boolean', default: false },
       'max-minutes': { type: 'string', default: '12' },
       epochs: { type: 'string', default: '8' },
+      width: { type: 'string' },
+      crop: { type: 'string' },
       seed: { type: 'string', default: '7' },
       out: { type: 'string' },
     },
@@ -605,6 +610,10 @@ async function main(): Promise<void> {
       seed,
       epochs: Number(values.epochs),
       maxMinutes: Number(values['max-minutes']),
+      architecture: {
+        width: values.width === undefined ? undefined : Number(values.width),
+        crop: values.crop === undefined ? undefined : Number(values.crop),
+      },
     });
     seconds.train = r4((performance.now() - t) / 1000) ?? 0;
   }

@@ -108,7 +108,9 @@ export async function trainRealModel(o: TrainRealOptions): Promise<Record<string
       String(o.epochs),
       '--max-minutes',
       String(o.maxMinutes),
-      ...Object.entries(o.architecture ?? {}).flatMap(([k, v]) => (v === undefined ? [] : [`--${k}`, String(v)])),
+      ...Object.entries(o.architecture ?? {}).flatMap(([k, v]) =>
+        v === undefined ? [] : [`--${k}`, String(v)],
+      ),
     ]);
   } finally {
     // The arrays are a training by-product (hundreds of MB); the model and its sidecar stay.
