@@ -7,8 +7,8 @@
  *   npm run eval:real                      (REALDATA=/path overrides ../shared/realdata)
  *   npx tsx scripts/eval-real.ts --reuse-model   (skip training when data/eval-real/model exists)
  *   npx tsx scripts/eval-real.ts --width 24 --crop 96 --epochs 14 --max-minutes 60
- *                                          (a wider network on larger crops: the label-error benchmark's sharper
- *                                           model; see docs/label-errors.md)
+ *                                          (a wider network on larger crops; docs/label-errors.md measures what
+ *                                           it buys the label-error benchmark)
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
