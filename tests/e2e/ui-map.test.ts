@@ -165,6 +165,16 @@ describe('map UI in the browser', () => {
   it('toggles the overlays', async () => {
     await page.click('input[data-layer="priority"]');
     await page.click('input[data-layer="confidence"]');
+    // The toggle reaches the map after the panel's state update renders: wait for it, then read both.
+    await page
+      .waitForFunction(
+        () =>
+          !(window as any).__tilelens.overlayVisible('priority') &&
+          (window as any).__tilelens.overlayVisible('confidence'),
+        null,
+        { timeout: 10_000 },
+      )
+      .catch(() => undefined);
     const vis = await page.evaluate(() => ({
       p: (window as any).__tilelens.overlayVisible('priority'),
       c: (window as any).__tilelens.overlayVisible('confidence'),
