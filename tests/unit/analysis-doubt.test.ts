@@ -53,15 +53,18 @@ describe('doubt', () => {
     expect(tileTrust(0.2, { content: 2, image: 2 }).priority).toBeCloseTo(0.2, 3);
   });
 
-  it('counts a tile a little strange in both ways as stranger than either, in the held-out unit', () => {
+  it("reads coverage from the imagery's ratio where the run measures it, from the content's where it does not", () => {
     expect(noveltyRatioOf({ content: 0.8, image: 0.9 })).toBe(0.9);
-    expect(noveltyRatioOf({ content: 0.8, image: 0.9, unit: 1.1 })).toBeCloseTo(
-      Math.hypot(0.8, 0.9) / 1.1,
-      10,
-    );
-    expect(tileTrust(0.2, { content: 0.8, image: 0.9, unit: 1.1 }).covered).toBe(false);
-    expect(tileTrust(0.2, { content: 0.5, image: 0.6, unit: 1.1 }).covered).toBe(true);
-    expect(() => noveltyRatioOf({ content: 0.5, unit: 0 })).toThrow(/novelty unit/);
+    expect(noveltyRatioOf({ content: 3, image: 0.4 })).toBe(0.4);
+    expect(noveltyRatioOf({ content: 0.8 })).toBe(0.8);
+    // Strange activations on familiar imagery stay covered (and lift priority instead) …
+    const strangeContent = tileTrust(0.2, { content: 3, image: 0.4 });
+    expect(strangeContent.covered).toBe(true);
+    expect(strangeContent.priority).toBeGreaterThan(0.99);
+    // … strange imagery uncovers the tile whatever the activations say.
+    expect(tileTrust(0.2, { content: 0.2, image: 1.5 }).covered).toBe(false);
+    // Runs without an imagery estimator read the content's ratio.
+    expect(tileTrust(0.2, 1.5).covered).toBe(false);
   });
 
   it('ranks from the probability it is given and keeps P(building) and its interval apart from it', () => {

@@ -54,23 +54,26 @@ export function covered(noveltyRatio: number, params: DoubtParams = DEFAULT_DOUB
 
 /**
  * What is novel about a tile, each as a ratio to the reference's own 99th percentile: its content in the model's
- * activations and its imagery's statistics. `unit` is the 99th percentile of their Euclidean length over held-out
- * reference tiles: the tile's novelty ratio is that length in that unit, so a tile a little strange in both ways
- * counts more than one strange in one way alone. Runs fitted before the unit existed take the larger ratio.
+ * activations and its imagery's statistics (`image`, absent in runs fitted before the imagery estimator existed).
+ *
+ * Where the run measures the imagery, the tile's novelty ratio — what decides its coverage, its doubt and whether a
+ * region's figures are verified — is the imagery's ratio alone. Measured on the trust benchmark's real cases
+ * against three models of one recipe, the imagery's ratio told every shift and unseen city from familiar tiles
+ * with AUROC 0.945–0.999 under every model, while the activations' ratio sat near chance (0.39–0.87, moving with
+ * the model) and, combined with it by length, cost the colour shift up to 9 points (0.857 against 0.945). The
+ * content's ratio still lifts priority (`tileTrust`), where it marks strange content on familiar imagery.
  */
 export interface TileNovelty {
   content: number;
   image?: number;
-  unit?: number;
 }
 
 export function noveltyRatioOf(novelty: TileNovelty): number {
-  const { content, image = 0, unit } = novelty;
+  const { content, image } = novelty;
   if (!(content >= 0)) throw new DoubtError(`content novelty ratio ${content} must be a non-negative number`);
-  if (!(image >= 0)) throw new DoubtError(`image ratio ${image} must be a non-negative number`);
-  if (unit === undefined) return Math.max(content, image);
-  if (!(unit > 0)) throw new DoubtError(`novelty unit ${unit} must be positive`);
-  return Math.hypot(content, image) / unit;
+  if (image !== undefined && !(image >= 0))
+    throw new DoubtError(`image ratio ${image} must be a non-negative number`);
+  return image ?? content;
 }
 
 export interface TileTrust {

@@ -20,8 +20,8 @@ export interface TileModelState extends EstimatorJSON {
   /** Novelty of the imagery itself; absent in runs fitted before it existed (then novelty is the activations' alone). */
   imageShift?: ImageShiftJSON;
   /**
-   * 99th percentile of |(content ratio, image ratio)| over reference rows both estimators held out: the unit of a
-   * tile's novelty ratio (doubt.ts). Absent in runs fitted before it existed: the larger ratio stands.
+   * Stored by runs fitted when a tile's novelty ratio was the length of (content ratio, image ratio) in this unit;
+   * no longer read: the imagery's ratio alone decides coverage now (doubt.ts, `noveltyRatioOf`).
    */
   noveltyUnit?: number;
   /**
@@ -81,12 +81,6 @@ export async function fitTileModel(
   const stats = table.imageStats.subarray(0, n * IMAGE_STATISTIC_COUNT);
   const imageShift = ImageShift.fit(stats, n, { seed: options.seed });
   const imageRatio = imageShift.ratio(stats, n);
-  const noveltyUnit = combinedUnit(
-    noveltyRatio,
-    imageRatio,
-    novelty.calibrationRows,
-    imageShift.calibrationRows,
-  );
   const t1 = performance.now();
 
   const k = latent.pca.nComponents;
@@ -132,35 +126,17 @@ export async function fitTileModel(
       classifier: classifier.toJSON(),
       doubt: options.doubt ?? DEFAULT_DOUBT,
       imageShift: imageShift.toJSON(),
-      noveltyUnit,
       ranker: ranker.toJSON(),
     },
     perPatch: {
       noveltyPercentile,
       noveltyRatio: noveltyRatio.map((v, i) =>
-        noveltyRatioOf({ content: v, image: imageRatio[i], unit: noveltyUnit }),
+        noveltyRatioOf({ content: v, image: imageRatio[i] }),
       ),
       buildingProb,
     },
     seconds: { novelty: (t1 - t0) / 1000, classifier: (performance.now() - t1) / 1000 },
   };
-}
-
-/** Held-out rows below which the combined unit is taken over every reference row (slightly optimistic). */
-const MIN_COMBINED_ROWS = 50;
-
-/** 99th percentile of |(content, image)| over the rows both estimators calibrated on. */
-function combinedUnit(
-  content: Float32Array,
-  image: Float32Array,
-  contentRows: Uint8Array,
-  imageRows: Uint8Array,
-): number {
-  let rows = [...content.keys()].filter((i) => contentRows[i] && imageRows[i]);
-  if (rows.length < MIN_COMBINED_ROWS) rows = [...content.keys()];
-  const lengths = Float64Array.from(rows, (i) => Math.hypot(content[i], image[i])).sort();
-  const unit = lengths[Math.min(lengths.length - 1, Math.floor(0.99 * lengths.length))];
-  return unit > 0 ? unit : 1;
 }
 
 /** Two-sided level of the classifier's own band around each tile's probability. */
@@ -172,7 +148,6 @@ export class TileModel {
     readonly classifier: TileClassifier,
     readonly doubt: DoubtParams,
     readonly imageShift: ImageShift | null,
-    readonly noveltyUnit: number | undefined,
     readonly ranker: TileClassifier | null,
   ) {}
 
@@ -181,7 +156,6 @@ export class TileModel {
       TileClassifier.fromJSON(state.classifier),
       state.doubt,
       state.imageShift ? ImageShift.fromJSON(state.imageShift) : null,
-      state.noveltyUnit,
       state.ranker ? TileClassifier.fromJSON(state.ranker) : null,
     );
   }
@@ -227,7 +201,7 @@ export class TileModel {
     return evidence.map((e, i) =>
       tileTrust(
         p[i],
-        { content: e.noveltyRatio, image: imageRatio?.[i] ?? 0, unit: this.noveltyUnit },
+        { content: e.noveltyRatio, image: this.imageShift ? imageRatio?.[i] : undefined },
         this.doubt,
         { low: low[i], high: high[i] },
         own[i],
