@@ -130,9 +130,7 @@ export async function fitTileModel(
     },
     perPatch: {
       noveltyPercentile,
-      noveltyRatio: noveltyRatio.map((v, i) =>
-        noveltyRatioOf({ content: v, image: imageRatio[i] }),
-      ),
+      noveltyRatio: noveltyRatio.map((v, i) => noveltyRatioOf({ content: v, image: imageRatio[i] })),
       buildingProb,
     },
     seconds: { novelty: (t1 - t0) / 1000, classifier: (performance.now() - t1) / 1000 },
