@@ -196,6 +196,15 @@ describe('confidence over a region doubtful as a whole', () => {
     ).toBeLessThan(10);
   });
 
+  it('never says half the tiles lie below 0 % confidence', async () => {
+    // Every tile's interval runs from 0 to 1: nothing is known anywhere.
+    const none = await confidenceSpread(
+      Array.from({ length: 50 }, (_, i) => ({ ...cell(0.9, i), buildingProbLow: 0, buildingProbHigh: 1 })),
+    );
+    expect(none.note).toMatch(/below 1 % confidence/);
+    expect(none.note).not.toMatch(/below 0 %/);
+  });
+
   it('keeps the fixed scale where the region is mostly trusted', async () => {
     const trusted = Array.from({ length: 200 }, (_, i) => cell(0.05 + (0.3 * i) / 199, i));
     const spread = await confidenceSpread(trusted);

@@ -60,8 +60,10 @@ export async function confidenceSpread(
   const doubtful = median < DOUBTFUL_MEDIAN;
   const stretched = doubtful && p95 - p05 >= MIN_STRETCH_SPREAD;
   const pct = (v: number) => `${Math.round(v * 100)} %`;
+  // "Below" a bound rounded up, never "below 0 %": the median is the middle of a bin a thousandth wide.
+  const below = (v: number) => `${Math.max(1, Math.ceil(v * 100))} %`;
   const note = doubtful
-    ? `The whole region is unlike what the model was checked on: half its tiles are below ${pct(median)} confidence, so every answer here is a guess until volunteers confirm it.` +
+    ? `The whole region is unlike what the model was checked on: half its tiles are below ${below(median)} confidence, so every answer here is a guess until volunteers confirm it.` +
       (stretched
         ? ` Colours show the differences inside the region (${pct(p05)} to ${pct(p95)}): red is the least trusted part of it, blue the most.`
         : '')
