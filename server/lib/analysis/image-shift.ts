@@ -12,8 +12,8 @@
  * around its mean describes it badly: a colour cast can move a tile into the empty middle between two kinds while
  * its distance to the mean shrinks. The distance is therefore to the k-th nearest reference patch, after whitening
  * the statistics by the reference's covariance (a Mahalanobis neighbour search), in units of the reference's own
- * 99th percentile (scored on held-out rows): the image novelty ratio. A tile's novelty is the larger of the two
- * ratios.
+ * 99th percentile (scored on held-out rows): the image novelty ratio. It is the tile's novelty ratio (doubt.ts,
+ * `noveltyRatioOf`): what decides its coverage, its doubt and whether a region is verified.
  *
  * Blockiness is left out on purpose: every tile server re-encodes its imagery as JPEG, which the training patches
  * need not have been, and a detector that flags every served tile says nothing.
@@ -205,8 +205,6 @@ function decodePoints(text: string): Float32Array {
 
 export class ImageShift {
   private readonly points: Float32Array | null;
-  /** After `fit`: 1 for each reference row the unit was calibrated on (every row when in-sample); not stored. */
-  calibrationRows = new Uint8Array(0);
   private constructor(private readonly state: ImageShiftJSON) {
     this.points = state.points ? decodePoints(state.points) : null;
   }
@@ -259,7 +257,6 @@ export class ImageShift {
       .sort((a, b) => a - b);
     const unit = distances[Math.min(distances.length - 1, Math.floor(0.99 * distances.length))];
     model.state.unit = unit > 0 ? unit : 1;
-    model.calibrationRows = inSample ? new Uint8Array(n).fill(1) : held;
     return model;
   }
 

@@ -84,8 +84,6 @@ export class ShiftNovelty {
   private referenceRatios = new Float32Array(0);
   /** Whether the scale comes from held-out reference rows or, for a small reference, from its own rows. */
   calibration: 'held-out' | 'in-sample' = 'held-out';
-  /** After `fit`: 1 for each reference row the scale was calibrated on (every row when in-sample); not stored. */
-  calibrationRows = new Uint8Array(0);
 
   constructor(params: ShiftNoveltyParams = {}) {
     this.params = {
@@ -194,7 +192,6 @@ export class ShiftNovelty {
     for (let i = 0; i < nCal; i++)
       ratios[i] = Math.max(calResidual[i] / this.residualUnit, calKnn[i] / this.knnUnit);
     this.referenceRatios = ratios.sort();
-    this.calibrationRows = inSample ? new Uint8Array(rows).fill(1) : held;
     return this;
   }
 
