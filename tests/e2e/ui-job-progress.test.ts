@@ -15,6 +15,7 @@ import { resolveSettings } from '../../server/settings.ts';
 import { useLocalPostgres } from '../fixtures/local-postgres-suite.ts';
 import {
   newProject,
+  trainingRegionArea,
   queuedScoringWorld,
   spawnWorker,
   type QueuedScoringWorld,
@@ -69,7 +70,9 @@ const detail = () => page.locator('[data-testid=job-detail]').textContent();
 
 describe('the job bar of a job scored by queue workers', () => {
   it('shows it waiting for a worker, then the workers, chunks, rate and ETA, until the job ends', async () => {
-    const project = await newProject(w, 'followed in the browser');
+    // The training region's 144 tiles: on an idle machine the new region's 36 tiles are scored between
+    // two of the UI's 1 s polls, and the bar never gets to show a rate.
+    const project = await newProject(w, 'followed in the browser', w.imageryId, trainingRegionArea(w));
     // Chunks of 8 tiles: the bar has many to count, and the job runs long enough to show a rate between them.
     running.scoring.queueOptions = { chunkTiles: 8 };
     // The header showing the project is what this test waits for (the job, not the latent view, is followed).
