@@ -7,7 +7,8 @@
  *                                          [--dump PREFIX]  (every candidate and planted object, PREFIX-<kind>.jsonl)
  *
  * The real-data model (the eval-real recipe: Accra + Dubai, seed 7) runs once over the held-out Accra and Dubai
- * windows (the 30 % of source images it was not trained on), 256-px windows at its 128-px input. Then, for each
+ * windows (the 30 % of source images it was not trained on), 256-px windows at its input (128 px for the recipe;
+ * sizes are set at 128 px and restated for a model with more pixels, labelObjectOptionsAtScale). Then, for each
  * kind — missing (footprints erased), phantom (a real footprint's shape drawn on open ground), offset (footprints
  * moved 1–3 m) and area offset (the whole window's label moved 1–3 m) — a seeded share of the windows gets that
  * error planted and the rest stay as they are, and the per-object evidence is scored. The detector never sees
@@ -21,7 +22,8 @@
  *   windows (the real-error background a reviewer of those windows would see anyway). Both are printed.
  * - planted objects missed by every candidate count as missed in both APs (AP over all planted, not over found);
  * - tagging: of the planted objects found, the share tagged with their kind, and of the objects tagged with the
- *   kind, the share planted; for offsets the error of the estimated shift against the planted one (model px);
+ *   kind, the share planted; for offsets the error of the estimated shift against the planted one (model px
+ *   and metres);
  * - diagnosis: how many of the strict ranking's top false hits look like real buildings by the model's own
  *   measure (sure of it, ≥ 20 m², compact), and the share of planted objects the model predicts building under;
  * - windows: average precision of the window's summary (its largest evidence of the kind) beside `1 − IoU`, the
@@ -269,10 +271,7 @@ function runKind(kind: PlantKind) {
     });
     plantedAll.push(...planted.map((p) => ({ ...p, window: wi, found: false })));
     const objects = findLabelObjects(w.probs, mask, W, H, detector);
-    const area = findAreaOffset(objects, w.probs, mask, W, H, {
-      ...detector,
-      agreeWithin: 1.5 * scale,
-    });
+    const area = findAreaOffset(objects, w.probs, mask, W, H, detector);
     let summary = 0;
     if (kind === 'area_offset') {
       summary = area?.score ?? 0;

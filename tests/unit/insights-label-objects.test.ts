@@ -176,6 +176,13 @@ describe('label objects', () => {
     const shift = fine.find((o) => o.kind === 'offset')!.shift!;
     expect(shift.dx).toBeCloseTo(-8, 0);
     expect(shift.dy).toBeCloseTo(6, 0);
+    // A whole label moved: the area offset, its members agreeing within 1.5 × the scaled noise floor.
+    const whole = twice(draw(BUILDINGS, [3, 2]));
+    const objects = findLabelObjects(twice(probs), whole, 2 * W, 2 * H, options);
+    const area = findAreaOffset(objects, twice(probs), whole, 2 * W, 2 * H, options);
+    expect(area).toMatchObject({ kind: 'area_offset', members: BUILDINGS.length });
+    expect(area!.dx).toBeCloseTo(-6, 0);
+    expect(area!.dy).toBeCloseTo(-4, 0);
     expect(() => labelObjectOptionsAtScale(0)).toThrow(/positive/);
   });
 
