@@ -7,7 +7,8 @@
  *                                          [--dump PREFIX]  (every candidate and planted object, PREFIX-<kind>.jsonl)
  *
  * The real-data model (the eval-real recipe: Accra + Dubai, seed 7) runs once over the held-out Accra and Dubai
- * windows (the 30 % of source images it was not trained on), 256-px windows at its 128-px input. Then, for each
+ * windows (the 30 % of source images it was not trained on), 256-px windows at its input (128 px for the recipe;
+ * sizes are set at 128 px and restated for a model with more pixels, labelObjectOptionsAtScale). Then, for each
  * kind — missing (footprints erased), phantom (a real footprint's shape drawn on open ground), offset (footprints
  * moved 1–3 m) and area offset (the whole window's label moved 1–3 m) — a seeded share of the windows gets that
  * error planted and the rest stay as they are, and the per-object evidence is scored. The detector never sees
@@ -21,7 +22,8 @@
  *   windows (the real-error background a reviewer of those windows would see anyway). Both are printed.
  * - planted objects missed by every candidate count as missed in both APs (AP over all planted, not over found);
  * - tagging: of the planted objects found, the share tagged with their kind, and of the objects tagged with the
- *   kind, the share planted; for offsets the error of the estimated shift against the planted one (model px);
+ *   kind, the share planted; for offsets the error of the estimated shift against the planted one (model px
+ *   and metres);
  * - diagnosis: how many of the strict ranking's top false hits look like real buildings by the model's own
  *   measure (sure of it, ≥ 20 m², compact), and the share of planted objects the model predicts building under;
  * - windows: average precision of the window's summary (its largest evidence of the kind) beside `1 − IoU`, the
@@ -39,7 +41,11 @@ import { createRng } from '../../server/lib/analysis/random.ts';
 import { openManifestDataset } from '../../server/lib/datasets/manifest.ts';
 import { averagePrecision, precisionAtK } from '../../server/lib/insights/label-errors.ts';
 import { findAreaOffset } from '../../server/lib/insights/area-offset.ts';
-import { findLabelObjects, type FoundObject } from '../../server/lib/insights/label-objects.ts';
+import {
+  findLabelObjects,
+  labelObjectOptionsAtScale,
+  type FoundObject,
+} from '../../server/lib/insights/label-objects.ts';
 import { loadModel, resizeMask } from '../../server/lib/model/runtime.ts';
 import { repoRoot } from '../../server/lib/paths.ts';
 import {
@@ -171,8 +177,15 @@ async function inferWindows(): Promise<Window[]> {
 // ── planting and scoring, a kind at a time ───────────────────────────────────────────────────────────
 const seed = Number(values.seed);
 const share = Number(values.share);
+/**
+ * Sizes below are set for a model at 128 px; a model with more pixels on the same ground gets them in the same
+ * ground terms (lengths × scale, areas × scale²), the detector's options included.
+ */
+const scale = W / 128;
+const detector = labelObjectOptionsAtScale(scale);
+const area128 = (a: number) => Math.round(a * scale * scale);
 const shapes: Shape[] = windows.flatMap((w) =>
-  footprints(w.mask, W, H, 20, 600)
+  footprints(w.mask, W, H, area128(20), area128(600))
     .slice(0, 3)
     .map((c) => shapeOf(c, W)),
 );
@@ -223,7 +236,15 @@ function runKind(kind: PlantKind) {
   const windowPositive: boolean[] = [];
   const tagged = { right: 0, wrong: 0 };
   const shiftErrors: number[] = [];
-  const areaFindings = { planted: 0, found: 0, shiftWithin2px: 0, reportedOnce: 0, cleanWithFinding: 0 };
+  const shiftErrorsM: number[] = [];
+  const areaFindings = {
+    planted: 0,
+    found: 0,
+    shiftWithin2px: 0,
+    shiftWithinHalfMetre: 0,
+    reportedOnce: 0,
+    cleanWithFinding: 0,
+  };
   let cleanWindows = 0;
   windows.forEach((w, wi) => {
     const gsd = w.gsd;
@@ -232,11 +253,11 @@ function runKind(kind: PlantKind) {
     let planted: PlantedObject[] = [];
     if (rng.next() < share) {
       const r = plant(kind, w.mask, W, H, rng, {
-        minArea: 20,
-        maxArea: 2000,
+        minArea: area128(20),
+        maxArea: area128(2000),
         count: 1 + rng.int(2),
         shift: [1 * pxPerMetre, 3 * pxPerMetre],
-        margin: 4,
+        margin: Math.round(4 * scale),
         shapes,
       });
       mask = r.mask;
@@ -249,8 +270,8 @@ function runKind(kind: PlantKind) {
       for (const q of p.pixels) owner[q] = plantedAll.length + k;
     });
     plantedAll.push(...planted.map((p) => ({ ...p, window: wi, found: false })));
-    const objects = findLabelObjects(w.probs, mask, W, H);
-    const area = findAreaOffset(objects, w.probs, mask, W, H);
+    const objects = findLabelObjects(w.probs, mask, W, H, detector);
+    const area = findAreaOffset(objects, w.probs, mask, W, H, detector);
     let summary = 0;
     if (kind === 'area_offset') {
       summary = area?.score ?? 0;
@@ -258,8 +279,9 @@ function runKind(kind: PlantKind) {
         areaFindings.planted++;
         if (area && area.kind === 'area_offset') {
           areaFindings.found++;
-          if (Math.hypot(area.dx + planted[0].dx, area.dy + planted[0].dy) <= 2)
-            areaFindings.shiftWithin2px++;
+          const error = Math.hypot(area.dx + planted[0].dx, area.dy + planted[0].dy);
+          if (error <= 2) areaFindings.shiftWithin2px++;
+          if (error * gsd <= 0.5) areaFindings.shiftWithinHalfMetre++;
           if (area.members > 0) areaFindings.reportedOnce++;
         }
       } else if (area && area.kind === 'area_offset') areaFindings.cleanWithFinding++;
@@ -285,14 +307,16 @@ function runKind(kind: PlantKind) {
           if (o.kind === kind) tagged.right++;
           else tagged.wrong++;
           if (kind === 'offset' && o.shift) {
-            shiftErrors.push(Math.hypot(o.shift.dx + plantedAll[who].dx, o.shift.dy + plantedAll[who].dy));
+            const error = Math.hypot(o.shift.dx + plantedAll[who].dx, o.shift.dy + plantedAll[who].dy);
+            shiftErrors.push(error);
+            shiftErrorsM.push(error * gsd);
           }
         }
         candidates.push({ window: wi, object: o, evidence: o[evidenceKey], planted: fresh ? who : -1 });
         summary = Math.max(summary, o[evidenceKey]);
       }
       if (planted.length) {
-        for (const o of findLabelObjects(w.probs, w.mask, W, H))
+        for (const o of findLabelObjects(w.probs, w.mask, W, H, detector))
           if ((kind === 'missing') === (o.from === 'prediction'))
             background.push({ window: wi, object: o, evidence: o[evidenceKey], planted: -1 });
       }
@@ -341,10 +365,13 @@ function runKind(kind: PlantKind) {
       .filter((c) => c.planted < 0 && c.object.shift && windows[c.window].group === g)
       .map((c) => Math.hypot(c.object.shift!.dx, c.object.shift!.dy))
       .sort((a, b) => a - b);
-    const moved = lens.filter((l) => l >= 1);
+    const moved = lens.filter((l) => l >= scale);
+    const gsd = SOURCE_GSD[g] * (WINDOW / W);
+    const median = moved[Math.floor(moved.length / 2)] ?? Number.NaN;
     return {
       movedShare: r3(moved.length / Math.max(1, lens.length)),
-      medianMovedPx: r3(moved[Math.floor(moved.length / 2)] ?? Number.NaN),
+      medianMovedPx: r3(median),
+      medianMovedM: r3(median * gsd),
     };
   };
   const diagnosis = {
@@ -367,6 +394,7 @@ function runKind(kind: PlantKind) {
   const wPos = (i: number) => windowPositive[i];
   const positives = windowPositive.filter(Boolean).length;
   shiftErrors.sort((a, b) => a - b);
+  shiftErrorsM.sort((a, b) => a - b);
   if (values.dump) {
     const line = (c: Candidate, set: string) =>
       JSON.stringify({
@@ -430,6 +458,12 @@ function runKind(kind: PlantKind) {
                   shiftErrorPx: {
                     median: r3(shiftErrors[Math.floor(shiftErrors.length / 2)]),
                     within2px: r3(shiftErrors.filter((e) => e <= 2).length / Math.max(1, shiftErrors.length)),
+                  },
+                  shiftErrorM: {
+                    median: r3(shiftErrorsM[Math.floor(shiftErrorsM.length / 2)]),
+                    withinHalfMetre: r3(
+                      shiftErrorsM.filter((e) => e <= 0.5).length / Math.max(1, shiftErrorsM.length),
+                    ),
                   },
                 }
               : {}),

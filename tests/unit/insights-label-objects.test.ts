@@ -4,7 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { findAreaOffset } from '../../server/lib/insights/area-offset.ts';
-import { findLabelObjects } from '../../server/lib/insights/label-objects.ts';
+import {
+  DEFAULT_LABEL_OBJECT_OPTIONS,
+  findLabelObjects,
+  labelObjectOptionsAtScale,
+} from '../../server/lib/insights/label-objects.ts';
 import { patchLabelObjects } from '../../server/lib/insights/patch-objects.ts';
 import { metresPerPixel, tileBounds } from '../../server/lib/geo/tiles.ts';
 
@@ -145,6 +149,41 @@ describe('label objects', () => {
     // The moved footprint's centre: pixel (14 + 9, 47 + 7).
     expect(r.lon).toBeCloseTo(place(23, 54)[0], 7);
     expect(r.lat).toBeCloseTo(place(23, 54)[1], 7);
+  });
+
+  it('finds the same errors, in the same ground terms, on a patch with twice the pixels', () => {
+    /** Each pixel as 2 × 2: the same ground at half the metres per pixel. */
+    const twice = <T extends Uint8Array | Float32Array>(a: T): T => {
+      const out = new (a.constructor as new (n: number) => T)(a.length * 4);
+      for (let y = 0; y < 2 * H; y++)
+        for (let x = 0; x < 2 * W; x++) out[y * 2 * W + x] = a[(y >> 1) * W + (x >> 1)];
+      return out;
+    };
+    expect(labelObjectOptionsAtScale(1)).toEqual(DEFAULT_LABEL_OBJECT_OPTIONS);
+    const options = labelObjectOptionsAtScale(2);
+    expect(options).toMatchObject({ maxShift: 24, minShift: 2, minPixels: 24, areaScale: 200, ringWidth: 4 });
+    const moved: Rect[] = BUILDINGS.map((b, i) => (i === 3 ? [b[0] + 4, b[1] - 3, b[2], b[3]] : b));
+    const label = draw([...moved, [30, 34, 10, 8] as Rect].filter((_, i) => i !== 4));
+    const once = tagged(findLabelObjects(probs, label, W, H));
+    const fine = tagged(findLabelObjects(twice(probs), twice(label), 2 * W, 2 * H, options));
+    expect(once.map((o) => o.kind).sort()).toEqual(['missing', 'offset', 'phantom']);
+    expect(fine.map((o) => o.kind).sort()).toEqual(['missing', 'offset', 'phantom']);
+    for (const o of once) {
+      const f = fine.find((x) => x.kind === o.kind)!;
+      expect(f.area).toBe(4 * o.area);
+      expect(f.score).toBeCloseTo(o.score, 1);
+    }
+    const shift = fine.find((o) => o.kind === 'offset')!.shift!;
+    expect(shift.dx).toBeCloseTo(-8, 0);
+    expect(shift.dy).toBeCloseTo(6, 0);
+    // A whole label moved: the area offset, its members agreeing within 1.5 × the scaled noise floor.
+    const whole = twice(draw(BUILDINGS, [3, 2]));
+    const objects = findLabelObjects(twice(probs), whole, 2 * W, 2 * H, options);
+    const area = findAreaOffset(objects, twice(probs), whole, 2 * W, 2 * H, options);
+    expect(area).toMatchObject({ kind: 'area_offset', members: BUILDINGS.length });
+    expect(area!.dx).toBeCloseTo(-6, 0);
+    expect(area!.dy).toBeCloseTo(-4, 0);
+    expect(() => labelObjectOptionsAtScale(0)).toThrow(/positive/);
   });
 
   it('refuses probabilities and a label of the wrong size', () => {

@@ -31,7 +31,7 @@ export interface AreaOffsetFinding {
 export interface AreaOffsetOptions extends Pick<LabelObjectOptions, 'maxShift' | 'minShift' | 'ringWidth'> {
   /** Footprints the label must hold before a shift of all of them is the area's, not one footprint's. */
   minFootprints?: number;
-  /** A footprint agrees when its own shift is within this many pixels of the area's. */
+  /** A footprint agrees when its own shift is within this many pixels of the area's (1.5 × minShift by default). */
   agreeWithin?: number;
   tagAt?: number;
 }
@@ -54,7 +54,8 @@ export function findAreaOffset(
   const minShift = options.minShift ?? DEFAULT_LABEL_OBJECT_OPTIONS.minShift;
   const ringWidth = options.ringWidth ?? DEFAULT_LABEL_OBJECT_OPTIONS.ringWidth;
   const minFootprints = options.minFootprints ?? 3;
-  const agreeWithin = options.agreeWithin ?? 1.5;
+  // 1.5 px at the defaults' scale, kept in ground terms where the shifts are (labelObjectOptionsAtScale).
+  const agreeWithin = options.agreeWithin ?? 1.5 * (minShift / DEFAULT_LABEL_OBJECT_OPTIONS.minShift);
   const tagAt = options.tagAt ?? DEFAULT_LABEL_OBJECT_OPTIONS.tagAt;
   const inside: number[] = [];
   for (let i = 0; i < gt.length; i++) if (gt[i]) inside.push(i);

@@ -83,6 +83,24 @@ export const DEFAULT_LABEL_OBJECT_OPTIONS: Required<LabelObjectOptions> = {
   tagAt: 0.5,
 };
 
+/**
+ * The defaults are set for a model that sees a 256-px tile at 128 px. A model with `scale` times as many pixels
+ * on the same ground (2 for one at the tile's full 256 px) gets the same options in ground terms: lengths times
+ * `scale`, areas times its square.
+ */
+export function labelObjectOptionsAtScale(scale: number): Required<LabelObjectOptions> {
+  if (!(scale > 0)) throw new RangeError(`labelObjectOptionsAtScale: scale must be positive, got ${scale}`);
+  const d = DEFAULT_LABEL_OBJECT_OPTIONS;
+  return {
+    ...d,
+    maxShift: d.maxShift * scale,
+    minShift: d.minShift * scale,
+    minPixels: Math.round(d.minPixels * scale * scale),
+    areaScale: d.areaScale * scale * scale,
+    ringWidth: Math.max(1, Math.round(d.ringWidth * scale)),
+  };
+}
+
 const clamp01 = (v: number) => (v <= 0 ? 0 : v >= 1 ? 1 : v);
 
 /** Pixel indices of every component, grouped by label (counting sort: one pass, no per-pixel objects). */

@@ -15,6 +15,7 @@ import { resizeMask, type SegmentationModel } from '../model/runtime.ts';
 import { boundaryIou } from './boundary-iou.ts';
 import { InsightsError } from './errors.ts';
 import { mergeRunAreaOffsets } from './area-offset-merge.ts';
+import { labelObjectOptionsAtScale } from './label-objects.ts';
 import { patchLabelObjects, type PatchObjectOptions } from './patch-objects.ts';
 
 export interface PatchEvidenceValues {
@@ -99,7 +100,9 @@ export async function computePatchEvidence(
       const gt = h === p.height && w === p.width ? p.mask : resizeMask(p.mask, p.height, p.width, h, w);
       const probs = out.probs.subarray(i * h * w, (i + 1) * h * w);
       rows.push({ idx, ...evidenceFor(probs, gt, w, h, threshold) });
-      objectRows.push(...patchLabelObjects(idx, p, probs, gt, w, h, { threshold, ...options.objects }).rows);
+      // The detector's sizes are set for a 128-px model; one with more pixels gets them in the same ground terms.
+      const objectOptions = { ...labelObjectOptionsAtScale(w / 128), threshold, ...options.objects };
+      objectRows.push(...patchLabelObjects(idx, p, probs, gt, w, h, objectOptions).rows);
     });
     await writePatchEvidence(db, runId, rows);
     await writeLabelObjects(db, runId, objectRows);
