@@ -77,6 +77,8 @@ export async function computePatchEvidence(
   const idxOf = new Map<string, number>();
   for await (const { idx, key } of iteratePatchKeys(db, runId)) idxOf.set(key, idx);
   const [h, w] = model.info.inputSize;
+  // The detector's sizes are set for a 128-px model; one with more pixels gets them in the same ground terms.
+  const objectOptions = { ...labelObjectOptionsAtScale(w / 128), threshold, ...options.objects };
   await clearPatchEvidence(db, runId);
   await clearLabelObjects(db, runId);
   let done = 0;
@@ -100,8 +102,6 @@ export async function computePatchEvidence(
       const gt = h === p.height && w === p.width ? p.mask : resizeMask(p.mask, p.height, p.width, h, w);
       const probs = out.probs.subarray(i * h * w, (i + 1) * h * w);
       rows.push({ idx, ...evidenceFor(probs, gt, w, h, threshold) });
-      // The detector's sizes are set for a 128-px model; one with more pixels gets them in the same ground terms.
-      const objectOptions = { ...labelObjectOptionsAtScale(w / 128), threshold, ...options.objects };
       objectRows.push(...patchLabelObjects(idx, p, probs, gt, w, h, objectOptions).rows);
     });
     await writePatchEvidence(db, runId, rows);
