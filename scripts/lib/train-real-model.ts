@@ -77,6 +77,8 @@ export interface TrainRealOptions {
    * base width and training crop at model resolution. The trainer's defaults where absent.
    */
   architecture?: { size?: number; width?: number; crop?: number };
+  /** Extra cross-entropy weight on pixels at the label's edges (train_demo_unet.py --boundary-weight). */
+  boundaryWeight?: number;
 }
 
 /** Exports the training arrays, trains, removes the arrays; returns the patch counts by split. */
@@ -111,6 +113,7 @@ export async function trainRealModel(o: TrainRealOptions): Promise<Record<string
       ...Object.entries(o.architecture ?? {}).flatMap(([k, v]) =>
         v === undefined ? [] : [`--${k}`, String(v)],
       ),
+      ...(o.boundaryWeight ? ['--boundary-weight', String(o.boundaryWeight)] : []),
     ]);
   } finally {
     // The arrays are a training by-product (hundreds of MB); the model and its sidecar stay.

@@ -98,8 +98,17 @@ def augment(img: torch.Tensor, msk: torch.Tensor, gen: torch.Generator, crop: in
     return torch.stack(out_i), torch.stack(out_m)
 
 
-def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    bce = F.binary_cross_entropy_with_logits(logits, target)
+def edge_band(target: torch.Tensor, radius: int = 1) -> torch.Tensor:
+    """1 on pixels within `radius` of a label edge (the mask's morphological gradient), 0 elsewhere."""
+    k = 2 * radius + 1
+    return F.max_pool2d(target, k, 1, radius) + F.max_pool2d(-target, k, 1, radius)
+
+
+def loss_fn(logits: torch.Tensor, target: torch.Tensor, boundary_weight: float = 0.0) -> torch.Tensor:
+    # Pixels at the label's edges weigh 1 + boundary_weight in the cross-entropy: outlines placed where the
+    # footprints are drawn, not only the right amount of building.
+    weight = 1 + boundary_weight * edge_band(target) if boundary_weight > 0 else None
+    bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
     p = torch.sigmoid(logits)
     inter = (p * target).sum((1, 2, 3))
     dice = 1 - (2 * inter + 1) / (p.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)
@@ -148,6 +157,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--boundary-weight", type=float, default=0.0,
+                    help="extra cross-entropy weight on pixels at the label's edges (0: none)")
     ap.add_argument("--max-minutes", type=float, default=18.0,
                     help="stop starting new epochs past this wall time; the best epoch so far is exported")
     args = ap.parse_args()
@@ -191,7 +202,7 @@ def main() -> None:
         for start in range(0, len(order), args.batch):
             img, msk = arrays.batch(order[start : start + args.batch])
             img, msk = augment(img, msk, gen, args.crop)
-            loss = loss_fn(net(normalise(img)), msk)
+            loss = loss_fn(net(normalise(img)), msk, args.boundary_weight)
             total_steps = planned_epochs * steps_per_epoch
             warm = min(1.0, (step + 1) / max(1, steps_per_epoch // 2))
             for group in opt.param_groups:
