@@ -43,6 +43,7 @@ import { averagePrecision, precisionAtK } from '../../server/lib/insights/label-
 import { findAreaOffset } from '../../server/lib/insights/area-offset.ts';
 import {
   findLabelObjects,
+  LABEL_OBJECT_MODEL_SIDE,
   labelObjectOptionsAtScale,
   type FoundObject,
 } from '../../server/lib/insights/label-objects.ts';
@@ -107,6 +108,8 @@ interface Window {
 const t0 = performance.now();
 const model = await loadModel(values.model);
 const [H, W] = model.info.inputSize;
+/** Metres per model pixel of a group's windows. */
+const gsdOf = (group: string) => (SOURCE_GSD[group] ?? Number.NaN) * (WINDOW / W);
 const windows: Window[] =
   values.cache && existsSync(values.cache) ? readCache(values.cache) : await inferWindows();
 if (values.cache && !existsSync(values.cache)) writeCache(values.cache, windows);
@@ -159,7 +162,7 @@ async function inferWindows(): Promise<Window[]> {
         group: b.group,
         probs: out.probs.slice(i * H * W, (i + 1) * H * W),
         mask: resizeMask(b.mask, WINDOW, WINDOW, H, W),
-        gsd: (SOURCE_GSD[b.group] ?? Number.NaN) * (WINDOW / W),
+        gsd: gsdOf(b.group),
       }),
     );
     batch = [];
@@ -181,7 +184,7 @@ const share = Number(values.share);
  * Sizes below are set for a model at 128 px; a model with more pixels on the same ground gets them in the same
  * ground terms (lengths × scale, areas × scale²), the detector's options included.
  */
-const scale = W / 128;
+const scale = W / LABEL_OBJECT_MODEL_SIDE;
 const detector = labelObjectOptionsAtScale(scale);
 const area128 = (a: number) => Math.round(a * scale * scale);
 const shapes: Shape[] = windows.flatMap((w) =>
@@ -366,7 +369,7 @@ function runKind(kind: PlantKind) {
       .map((c) => Math.hypot(c.object.shift!.dx, c.object.shift!.dy))
       .sort((a, b) => a - b);
     const moved = lens.filter((l) => l >= scale);
-    const gsd = SOURCE_GSD[g] * (WINDOW / W);
+    const gsd = gsdOf(g);
     const median = moved[Math.floor(moved.length / 2)] ?? Number.NaN;
     return {
       movedShare: r3(moved.length / Math.max(1, lens.length)),
@@ -505,9 +508,7 @@ const result: Record<string, unknown> = {
   byGroup: Object.fromEntries(
     ['accra', 'dubai'].map((g) => [g, windows.filter((w) => w.group === g).length]),
   ),
-  metresPerModelPixel: Object.fromEntries(
-    Object.entries(SOURCE_GSD).map(([g, v]) => [g, r3(v * (WINDOW / W))]),
-  ),
+  metresPerModelPixel: Object.fromEntries(Object.keys(SOURCE_GSD).map((g) => [g, r3(gsdOf(g))])),
   inferenceSeconds: r3(inferenceSeconds),
   // How good the model is on the clean windows: the evidence can be no better than this.
   modelByGroup: Object.fromEntries(['accra', 'dubai'].map((g) => [g, pooledCounts(g)])),

@@ -83,10 +83,12 @@ export const DEFAULT_LABEL_OBJECT_OPTIONS: Required<LabelObjectOptions> = {
   tagAt: 0.5,
 };
 
+/** Model input side the defaults are set for: a 256-px tile seen at 128 px. */
+export const LABEL_OBJECT_MODEL_SIDE = 128;
+
 /**
- * The defaults are set for a model that sees a 256-px tile at 128 px. A model with `scale` times as many pixels
- * on the same ground (2 for one at the tile's full 256 px) gets the same options in ground terms: lengths times
- * `scale`, areas times its square.
+ * A model with `scale` times as many pixels on the same ground as LABEL_OBJECT_MODEL_SIDE (2 for one at the tile's
+ * full 256 px) gets the defaults in ground terms: lengths times `scale`, areas times its square.
  */
 export function labelObjectOptionsAtScale(scale: number): Required<LabelObjectOptions> {
   if (!(scale > 0)) throw new RangeError(`labelObjectOptionsAtScale: scale must be positive, got ${scale}`);

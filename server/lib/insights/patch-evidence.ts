@@ -15,7 +15,7 @@ import { resizeMask, type SegmentationModel } from '../model/runtime.ts';
 import { boundaryIou } from './boundary-iou.ts';
 import { InsightsError } from './errors.ts';
 import { mergeRunAreaOffsets } from './area-offset-merge.ts';
-import { labelObjectOptionsAtScale } from './label-objects.ts';
+import { LABEL_OBJECT_MODEL_SIDE, labelObjectOptionsAtScale } from './label-objects.ts';
 import { patchLabelObjects, type PatchObjectOptions } from './patch-objects.ts';
 
 export interface PatchEvidenceValues {
@@ -78,7 +78,8 @@ export async function computePatchEvidence(
   for await (const { idx, key } of iteratePatchKeys(db, runId)) idxOf.set(key, idx);
   const [h, w] = model.info.inputSize;
   // The detector's sizes are set for a 128-px model; one with more pixels gets them in the same ground terms.
-  const objectOptions = { ...labelObjectOptionsAtScale(w / 128), threshold, ...options.objects };
+  const scale = w / LABEL_OBJECT_MODEL_SIDE;
+  const objectOptions = { ...labelObjectOptionsAtScale(scale), threshold, ...options.objects };
   await clearPatchEvidence(db, runId);
   await clearLabelObjects(db, runId);
   let done = 0;
